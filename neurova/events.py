@@ -1,0 +1,278 @@
+"""The event array type.
+
+neurova holds events as a numpy structured array with the fields ``x``, ``y``
+(int16 pixel coordinates), ``t`` (int64 timestamp in microseconds) and ``p``
+(bool, ``True`` = ON / brightness increase). This is exactly tonic's
+``events_struct`` dtype, so arrays pass straight into tonic transforms.
+
+:func:`as_events` turns whatever a user brings (other structured dtypes, v2e's
+``(N, 4)`` arrays, dicts of arrays, torch tensors) into that type, matching
+fields by *name*, never by position, and validates the result.
+
+Nothing in this module imports torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from neurova.errors import EventFormatError
+
+__all__ = [
+    "EVENT_DTYPE",
+    "SensorSize",
+    "as_events",
+    "empty_events",
+    "infer_sensor_size",
+    "make_events",
+    "slice_time",
+    "time_window_indices",
+    "validate_events",
+]
+
+EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
+"""tonic's ``events_struct``: ``x, y`` int16; ``t`` int64 µs; ``p`` bool (True = ON)."""
+
+# Accepted source names for each field, matched case-insensitively.
+_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "x": ("x",),
+    "y": ("y",),
+    "t": ("t", "ts", "timestamp", "timestamps", "time", "t_us"),
+    "p": ("p", "pol", "polarity", "on", "polarities"),
+}
+
+_COLUMN_LAYOUTS = ("txyp", "xytp", "xypt", "tpxy")
+
+PathLike = str | os.PathLike[str]
+
+
+class SensorSize(NamedTuple):
+    """Sensor resolution in pixels. ``shape`` gives the array shape ``(height, width)``."""
+
+    width: int
+    height: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)``, the shape of a frame of this sensor."""
+        return (self.height, self.width)
+
+    def to_tonic(self) -> tuple[int, int, int]:
+        """tonic's ``sensor_size`` tuple ``(width, height, 2)``."""
+        return (self.width, self.height, 2)
+
+    @classmethod
+    def of(cls, value: SensorSize | tuple[int, ...] | str) -> SensorSize:
+        """Coerce ``(width, height)``, tonic's ``(width, height, 2)`` or ``"346x260"``."""
+        if isinstance(value, SensorSize):
+            return value
+        if isinstance(value, str):
+            parts = value.lower().replace("*", "x").split("x")
+            if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+                raise ValueError(f"sensor size must look like '346x260', got {value!r}")
+            value = (int(parts[0]), int(parts[1]))
+        if len(value) not in (2, 3):
+            raise ValueError(f"sensor size must be (width, height), got {value!r}")
+        width, height = int(value[0]), int(value[1])
+        if width <= 0 or height <= 0:
+            raise ValueError(f"sensor size must be positive, got {width}x{height}")
+        return cls(width, height)
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def empty_events() -> np.ndarray:
+    """A zero-length event array."""
+    return np.zeros(0, dtype=EVENT_DTYPE)
+
+
+def make_events(x: Any, y: Any, t: Any, p: Any) -> np.ndarray:
+    """Build an event array from four equally long sequences (no validation).
+
+    ``p`` may be bool, 0/1 or -1/+1; anything positive is ON.
+    """
+    x, y, t, p = (np.asarray(a).reshape(-1) for a in (x, y, t, p))
+    if not (len(x) == len(y) == len(t) == len(p)):
+        raise EventFormatError(f"x, y, t, p must have equal lengths, got {len(x)}, {len(y)}, {len(t)}, {len(p)}")
+    events = np.empty(len(t), dtype=EVENT_DTYPE)
+    events["x"], events["y"], events["t"] = x, y, t
+    events["p"] = p > 0
+    return events
+
+
+def _field_map(names: tuple[str, ...], *, allow_extra: bool, path: PathLike | None) -> dict[str, str]:
+    lower = {name.lower(): name for name in names}
+    mapping: dict[str, str] = {}
+    for field, aliases in _FIELD_ALIASES.items():
+        found = [lower[a] for a in aliases if a in lower]
+        if not found:
+            raise EventFormatError(f"events have no '{field}' field (fields: {', '.join(names)})", path)
+        if len(found) > 1:
+            raise EventFormatError(f"events have several fields for '{field}': {', '.join(found)}", path)
+        mapping[field] = found[0]
+    extra = sorted(set(names) - set(mapping.values()))
+    if extra and not allow_extra:
+        raise EventFormatError(
+            f"unknown event fields {extra} (expected x, y, t, p or their aliases; pass allow_extra=True to drop them)",
+            path,
+        )
+    return mapping
+
+
+def _polarity(p: np.ndarray, path: PathLike | None) -> np.ndarray:
+    if p.dtype == bool:
+        return p
+    if np.issubdtype(p.dtype, np.floating) and np.isnan(p).any():
+        raise EventFormatError("polarity contains NaN", path)
+    values = np.unique(p)
+    if not set(values.tolist()) <= {-1, 0, 1}:
+        raise EventFormatError(f"polarity must be bool, 0/1 or -1/+1, found values {values[:8].tolist()}", path)
+    return p > 0
+
+
+def _integer_column(values: np.ndarray, name: str, scale: float, path: PathLike | None) -> np.ndarray:
+    if np.issubdtype(values.dtype, np.floating) or scale != 1:
+        values = values.astype(np.float64) * scale
+        if np.isnan(values).any():
+            raise EventFormatError(f"'{name}' contains NaN", path)
+        if not np.isfinite(values).all():
+            raise EventFormatError(f"'{name}' contains infinite values", path)
+        values = np.rint(values)
+    elif not np.issubdtype(values.dtype, np.integer) and values.dtype != bool:
+        raise EventFormatError(f"'{name}' must be numeric, got dtype {values.dtype}", path)
+    return values
+
+
+def as_events(
+    obj: Any,
+    *,
+    sensor_size: SensorSize | tuple[int, ...] | None = None,
+    columns: str = "txyp",
+    time_scale: float = 1.0,
+    sort: bool = False,
+    allow_extra: bool = False,
+    validate: bool = True,
+    path: PathLike | None = None,
+) -> np.ndarray:
+    """Normalise events from any common source into neurova's dtype (:data:`EVENT_DTYPE`).
+
+    Args:
+        obj: a structured array (fields matched by name: ``t``/``timestamp``,
+            ``p``/``polarity``/``on`` ...), a dict of arrays, a plain ``(N, 4)``
+            array or torch tensor whose columns are given by ``columns``
+            (v2e's layout ``[t, x, y, p]`` by default), or an event array already.
+        sensor_size: ``(width, height)``; when given, coordinates are checked against it.
+        columns: column order of a plain ``(N, 4)`` input, one of ``txyp`` (v2e),
+            ``xytp``, ``xypt``, ``tpxy``.
+        time_scale: factor that turns the source's time unit into µs
+            (``1e6`` for seconds); float timestamps are rounded to the nearest µs.
+        sort: sort events by time (stable) instead of rejecting non-monotonic timestamps.
+        allow_extra: drop fields that are not x, y, t, p instead of raising.
+        validate: run :func:`validate_events` on the result.
+        path: the file the events came from, named in error messages.
+
+    Returns:
+        A new event array of dtype :data:`EVENT_DTYPE`, sorted by ``t``.
+
+    Raises:
+        EventFormatError: missing, unknown or duplicate fields, NaN, negative or
+            non-monotonic timestamps, or coordinates outside the sensor.
+    """
+    if type(obj).__module__.startswith("torch"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, Mapping):
+        names = tuple(obj.keys())
+        mapping = _field_map(names, allow_extra=allow_extra, path=path)
+        cols = {field: np.asarray(obj[src]).reshape(-1) for field, src in mapping.items()}
+    else:
+        array = np.asarray(obj)
+        if array.dtype.names:
+            mapping = _field_map(array.dtype.names, allow_extra=allow_extra, path=path)
+            cols = {field: array[src].reshape(-1) for field, src in mapping.items()}
+        elif array.ndim == 2 and array.shape[1] == 4:
+            if columns not in _COLUMN_LAYOUTS:
+                raise ValueError(f"columns must be one of {_COLUMN_LAYOUTS}, got {columns!r}")
+            cols = {name: array[:, i] for i, name in enumerate(columns)}
+        elif array.size == 0:
+            return empty_events()
+        else:
+            raise EventFormatError(
+                f"cannot read events from an array of shape {array.shape} and dtype {array.dtype}: "
+                "expected a structured array, a dict of arrays or an (N, 4) array",
+                path,
+            )
+    lengths = {len(v) for v in cols.values()}
+    if len(lengths) != 1:
+        raise EventFormatError(f"event fields have different lengths: { {k: len(v) for k, v in cols.items()} }", path)
+    x = _integer_column(cols["x"], "x", 1.0, path)
+    y = _integer_column(cols["y"], "y", 1.0, path)
+    t = _integer_column(cols["t"], "t", time_scale, path)
+    for name, values in (("x", x), ("y", y)):
+        if len(values) and (values.min() < 0 or values.max() > np.iinfo(np.int16).max):
+            raise EventFormatError(f"'{name}' coordinates must lie in [0, 32767], found {values.min()}..{values.max()}", path)
+    events = make_events(x, y, t, _polarity(np.asarray(cols["p"]), path))
+    if sort and len(events) and np.any(np.diff(events["t"]) < 0):
+        events = events[np.argsort(events["t"], kind="stable")]
+    if validate:
+        validate_events(events, sensor_size=sensor_size, path=path)
+    return events
+
+
+def validate_events(
+    events: np.ndarray,
+    *,
+    sensor_size: SensorSize | tuple[int, ...] | None = None,
+    path: PathLike | None = None,
+) -> None:
+    """Check an event array of :data:`EVENT_DTYPE`; raise :class:`EventFormatError` naming what is wrong."""
+    if not isinstance(events, np.ndarray) or events.dtype != EVENT_DTYPE:
+        dtype = getattr(events, "dtype", type(events).__name__)
+        raise EventFormatError(f"expected an event array of dtype {EVENT_DTYPE}, got {dtype}; use as_events()", path)
+    if len(events) == 0:
+        return
+    t = events["t"]
+    if t[0] < 0 or t.min() < 0:
+        raise EventFormatError(f"timestamps must be non-negative, found {int(t.min())} µs", path)
+    steps = np.diff(t)
+    if np.any(steps < 0):
+        first = int(np.argmax(steps < 0)) + 1
+        raise EventFormatError(
+            f"timestamps are not sorted: event {first} at {int(t[first])} µs comes after {int(t[first - 1])} µs "
+            "(pass sort=True to sort them)",
+            path,
+        )
+    x, y = events["x"], events["y"]
+    if x.min() < 0 or y.min() < 0:
+        raise EventFormatError(f"coordinates must be non-negative, found x >= {int(x.min())}, y >= {int(y.min())}", path)
+    if sensor_size is not None:
+        size = SensorSize.of(sensor_size)
+        if x.max() >= size.width or y.max() >= size.height:
+            raise EventFormatError(
+                f"events lie outside the {size} sensor: x up to {int(x.max())}, y up to {int(y.max())}", path
+            )
+
+
+def infer_sensor_size(events: np.ndarray) -> SensorSize:
+    """The smallest sensor that holds every event (``max + 1`` in each axis)."""
+    if len(events) == 0:
+        raise EventFormatError("cannot infer the sensor size of zero events; pass sensor_size")
+    return SensorSize(int(events["x"].max()) + 1, int(events["y"].max()) + 1)
+
+
+def time_window_indices(events: np.ndarray, start_us: int | None, end_us: int | None) -> tuple[int, int]:
+    """Index range ``[i, j)`` of events with ``start_us <= t < end_us`` (binary search; events sorted by t)."""
+    t = events["t"]
+    i = 0 if start_us is None else int(np.searchsorted(t, start_us, side="left"))
+    j = len(t) if end_us is None else int(np.searchsorted(t, end_us, side="left"))
+    return i, max(i, j)
+
+
+def slice_time(events: np.ndarray, start_us: int | None = None, end_us: int | None = None) -> np.ndarray:
+    """Events with ``start_us <= t < end_us`` as a view (binary search; events must be sorted by t)."""
+    i, j = time_window_indices(events, start_us, end_us)
+    return events[i:j]
