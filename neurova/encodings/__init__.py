@@ -1,0 +1,16 @@
+"""Functional event encodings: events in, float32 frames ``(T, C, H, W)`` out.
+
+- :func:`tbr` / :func:`tbr_torch`: Temporal Binary Representation (the paper's encoding).
+- :func:`event_frames`, :func:`voxel_grid`, :func:`time_surface`: count frames, voxel grids and time
+  surfaces for ablations.
+
+Every encoder shares the window convention of :func:`window_ends`: a frame ending at ``t_end`` covers
+``[t_end - window, t_end)``.
+"""
+
+from __future__ import annotations
+
+from neurova.encodings.frames import event_frames, time_surface, voxel_grid
+from neurova.encodings.tbr import tbr, tbr_torch, window_ends
+
+__all__ = ["event_frames", "tbr", "tbr_torch", "time_surface", "voxel_grid", "window_ends"]

@@ -1,0 +1,41 @@
+"""Reading and writing event files.
+
+:func:`read_events` / :func:`read_recording` read ``.h5``/``.hdf5`` (neurova and v2e
+layouts), Prophesee ``.raw`` (EVT 2.0 and 3.0) and ``.dat``, ``.aedat4``, ``.npz`` and
+``.npy`` files, dispatching on the suffix; :func:`iter_events` streams long recordings in
+time windows or chunks with bounded memory; :func:`write_events` writes ``.h5`` and ``.npz``
+atomically. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;
+p bool), sorted by time. The HDF5 group helpers let a dataset cache many clips in one file.
+
+The optional readers (``evt3`` for EVT 3.0, ``aedat`` for AEDAT4) come with
+``pip install "neurova[io]"`` and are imported only when such a file is read.
+"""
+
+from __future__ import annotations
+
+from neurova.io._common import Recording
+from neurova.io._registry import (
+    get_sensor_size,
+    iter_events,
+    read_events,
+    read_recording,
+    supported_suffixes,
+    write_events,
+)
+from neurova.io.hdf5 import group_time_slice, read_events_from_group, write_events_to_group
+from neurova.io.prophesee import RawHeader, read_raw_header
+
+__all__ = [
+    "RawHeader",
+    "Recording",
+    "get_sensor_size",
+    "group_time_slice",
+    "iter_events",
+    "read_events",
+    "read_events_from_group",
+    "read_raw_header",
+    "read_recording",
+    "supported_suffixes",
+    "write_events",
+    "write_events_to_group",
+]

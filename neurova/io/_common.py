@@ -1,0 +1,235 @@
+"""Pieces shared by the event-file readers: the :class:`Recording` type, file checks,
+Prophesee-style ``%`` text headers, and regrouping of decoded batches into windows or chunks."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurova.errors import EventFormatError
+from neurova.events import PathLike, SensorSize, as_events, empty_events
+
+__all__ = ["DEFAULT_CHUNK_EVENTS", "Recording"]
+
+DEFAULT_CHUNK_EVENTS = 1 << 20
+"""Events per chunk yielded by ``iter_events`` when neither a window nor a chunk size is given."""
+
+_MAX_HEADER_LINE = 1 << 16
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """An event recording read from one file.
+
+    Attributes:
+        events: event array of :data:`neurova.events.EVENT_DTYPE`, sorted by ``t`` (µs).
+        sensor_size: sensor resolution ``(width, height)`` in pixels.
+        frames: grayscale frames recorded beside the events (APS frames of a DAVIS,
+            the source video of v2e), ``(N, H, W)`` uint8, or ``None``.
+        frame_timestamps_us: timestamp of each frame, ``(N,)`` int64 µs on the events' clock, or ``None``.
+        path: the file the recording was read from.
+        attrs: extra metadata stored in the file (HDF5 attributes, npz ``attrs``, the EVT version
+            of a ``.raw``); may be empty.
+
+    Recordings compare by identity (they hold arrays); compare their fields to compare contents.
+    """
+
+    events: np.ndarray
+    sensor_size: SensorSize
+    frames: np.ndarray | None = None
+    frame_timestamps_us: np.ndarray | None = None
+    path: Path | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if (self.frames is None) != (self.frame_timestamps_us is None):
+            raise ValueError("frames and frame_timestamps_us must be given together")
+        if self.frames is not None and len(self.frames) != len(self.frame_timestamps_us):
+            raise ValueError(f"{len(self.frames)} frames but {len(self.frame_timestamps_us)} frame timestamps")
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def check_file(path: PathLike) -> Path:
+    """``path`` as a :class:`Path`; ``FileNotFoundError`` if it is missing, ``EventFormatError`` if it is empty."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "no such event file", os.fspath(path))
+    if path.is_dir():
+        raise EventFormatError("is a directory, not an event file", path)
+    if path.stat().st_size == 0:
+        raise EventFormatError("file is empty (0 bytes)", path)
+    return path
+
+
+def read_percent_header(path: Path) -> tuple[list[str], int]:
+    """Read the ``%`` text header of a Prophesee ``.raw`` or ``.dat`` file.
+
+    Returns:
+        The header lines without their leading ``%`` (stripped), and the byte
+        offset where the binary data begins. The header ends after a ``% end``
+        line, or before the first line that does not start with ``%`` or is not
+        printable ASCII (binary data whose first byte happens to be ``%``).
+    """
+    lines: list[str] = []
+    with open(path, "rb") as f:
+        while f.peek(1)[:1] == b"%":
+            start = f.tell()
+            raw = f.readline(_MAX_HEADER_LINE)
+            body = raw.rstrip(b"\r\n")
+            if not all(0x20 <= byte < 0x7F or byte == 0x09 for byte in body):
+                f.seek(start)
+                break
+            if not raw.endswith(b"\n"):
+                raise EventFormatError("header line is not terminated by a newline (corrupt or truncated header)", path)
+            text = body[1:].decode("ascii").strip()
+            lines.append(text)
+            if text.lower() == "end":
+                break
+        return lines, f.tell()
+
+
+_GEOMETRY = re.compile(r"^geometry\s+(\d+)\s*x\s*(\d+)$", re.IGNORECASE)
+_KEY_VALUE = re.compile(r"(\w+)\s*=\s*(\d+)")
+_WIDTH_HEIGHT = re.compile(r"^(width|height)\s+(\d+)$", re.IGNORECASE)
+
+
+def header_sensor_size(lines: Iterable[str]) -> SensorSize | None:
+    """Sensor size from ``geometry 1280x720``, ``format EVT3;height=720;width=1280`` or ``Width``/``Height`` lines."""
+    found: dict[str, int] = {}
+    for line in lines:
+        match = _GEOMETRY.match(line)
+        if match:
+            return SensorSize(int(match.group(1)), int(match.group(2)))
+        if line.lower().startswith("format"):
+            found.update({k.lower(): int(v) for k, v in _KEY_VALUE.findall(line) if k.lower() in ("width", "height")})
+        match = _WIDTH_HEIGHT.match(line)
+        if match:
+            found[match.group(1).lower()] = int(match.group(2))
+    if "width" in found and "height" in found and found["width"] > 0 and found["height"] > 0:
+        return SensorSize(found["width"], found["height"])
+    return None
+
+
+def to_events(
+    columns: Mapping[str, np.ndarray], sensor_size: SensorSize | None, path: PathLike, *, time_scale: float = 1.0
+) -> np.ndarray:
+    """Decoded columns ``x, y, t, p`` as a validated, time-sorted event array."""
+    return as_events(dict(columns), sensor_size=sensor_size, sort=True, time_scale=time_scale, path=path)
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    if not parts:
+        return empty_events()
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def regroup(
+    batches: Iterable[np.ndarray],
+    *,
+    window_us: int | None,
+    chunk_events: int | None,
+    path: PathLike,
+) -> Iterator[np.ndarray]:
+    """Regroup time-sorted batches of events into fixed time windows or fixed-size chunks.
+
+    Args:
+        batches: event arrays of :data:`EVENT_DTYPE`, each sorted by ``t``, in file order.
+        window_us: yield every window ``[t0 + k*window_us, t0 + (k+1)*window_us)``, ``t0`` the first
+            event's time, empty windows included.
+        chunk_events: otherwise, yield consecutive chunks of this many events (the last may be shorter).
+        path: the file, named in errors.
+
+    Raises:
+        EventFormatError: an event is older than an event of an earlier batch (the file is not
+            time-ordered across batches; ``read_events`` sorts the whole recording instead).
+    """
+    window_us, chunk_events = check_grouping(window_us, chunk_events)
+    last_t: int | None = None
+
+    def ordered(batch: np.ndarray) -> np.ndarray:
+        nonlocal last_t
+        if len(batch):
+            if last_t is not None and batch["t"][0] < last_t:
+                raise EventFormatError(
+                    f"events are not time-ordered across the file: {int(batch['t'][0])} µs comes after {last_t} µs; "
+                    "read_events() sorts the whole recording",
+                    path,
+                )
+            last_t = int(batch["t"][-1])
+        return batch
+
+    parts: list[np.ndarray] = []
+    if chunk_events is not None:
+        count = 0
+        for batch in map(ordered, batches):
+            parts.append(batch)
+            count += len(batch)
+            if count >= chunk_events:
+                merged = _concat(parts)
+                stop = len(merged) - len(merged) % chunk_events
+                for i in range(0, stop, chunk_events):
+                    yield merged[i : i + chunk_events]
+                parts, count = [merged[stop:]], len(merged) - stop
+        if count:
+            yield _concat(parts)
+        return
+
+    end: int | None = None
+    for batch in map(ordered, batches):
+        if not len(batch):
+            continue
+        if end is None:
+            end = int(batch["t"][0]) + window_us
+        while batch["t"][-1] >= end:
+            i = int(np.searchsorted(batch["t"], end, side="left"))
+            parts.append(batch[:i])
+            yield _concat(parts)
+            parts, batch, end = [], batch[i:], end + window_us
+        parts.append(batch)
+    if end is not None:
+        yield _concat(parts)
+
+
+def check_grouping(window_us: int | None, chunk_events: int | None) -> tuple[int | None, int | None]:
+    """Validate ``iter_events``'s ``window_us`` / ``chunk_events``; neither given means default chunks."""
+    if window_us is not None and chunk_events is not None:
+        raise ValueError("pass either window_us or chunk_events, not both")
+    if window_us is not None:
+        if int(window_us) != window_us or window_us <= 0:
+            raise ValueError(f"window_us must be a positive integer, got {window_us!r}")
+        return int(window_us), None
+    if chunk_events is None:
+        return None, DEFAULT_CHUNK_EVENTS
+    if int(chunk_events) != chunk_events or chunk_events <= 0:
+        raise ValueError(f"chunk_events must be a positive integer, got {chunk_events!r}")
+    return None, int(chunk_events)
+
+
+def check_frames(
+    frames: Any, frame_timestamps_us: Any, path: PathLike | None = None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validate frames ``(N, H, W)`` uint8 and their ``(N,)`` int64 µs timestamps (both or neither)."""
+    if frames is None and frame_timestamps_us is None:
+        return None, None
+    if frames is None or frame_timestamps_us is None:
+        raise ValueError("frames and frame_timestamps_us must be given together")
+    frames = np.asarray(frames)
+    stamps = np.asarray(frame_timestamps_us)
+    if frames.ndim != 3 or frames.dtype != np.uint8:
+        raise EventFormatError(f"frames must be an (N, H, W) uint8 array, got {frames.shape} {frames.dtype}", path)
+    if stamps.shape != (len(frames),):
+        raise EventFormatError(f"{len(frames)} frames need ({len(frames)},) timestamps, got shape {stamps.shape}", path)
+    if not np.issubdtype(stamps.dtype, np.integer):
+        if not np.all(np.isfinite(stamps)):
+            raise EventFormatError("frame timestamps must be finite", path)
+        stamps = np.rint(stamps)
+    return frames, stamps.astype(np.int64)

@@ -1,0 +1,168 @@
+"""Suffix dispatch: the public ``read_events`` / ``read_recording`` / ``iter_events`` /
+``get_sensor_size`` / ``write_events`` over the format modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurova.errors import EventFormatError
+from neurova.events import PathLike, SensorSize
+from neurova.io import aedat, hdf5, npz, prophesee
+from neurova.io._common import Recording, check_file, check_grouping
+
+__all__ = ["get_sensor_size", "iter_events", "read_events", "read_recording", "supported_suffixes", "write_events"]
+
+
+@dataclass(frozen=True)
+class _Reader:
+    name: str
+    read: Callable[..., Recording]
+    sensor_size: Callable[[PathLike], SensorSize]
+    iterate: Callable[..., Iterator[np.ndarray]]
+
+
+_READERS: dict[str, _Reader] = {}
+for _suffixes, _reader in (
+    ((".h5", ".hdf5"), _Reader("HDF5", hdf5.read_hdf5, hdf5.hdf5_sensor_size, hdf5.iter_hdf5_events)),
+    ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events)),
+    ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events)),
+    ((".aedat4",), _Reader("AEDAT4", aedat.read_aedat4, aedat.aedat4_sensor_size, aedat.iter_aedat4_events)),
+    ((".npz",), _Reader("NumPy archive", npz.read_npz, npz.npz_sensor_size, npz.iter_npz_events)),
+    ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events)),
+):
+    _READERS.update(dict.fromkeys(_suffixes, _reader))
+
+_WRITERS: dict[str, Callable[..., Path]] = {".h5": hdf5.write_hdf5, ".hdf5": hdf5.write_hdf5, ".npz": npz.write_npz}
+
+
+def supported_suffixes(*, write: bool = False) -> tuple[str, ...]:
+    """File suffixes :func:`read_events` (or, with ``write=True``, :func:`write_events`) accepts."""
+    return tuple(_WRITERS if write else _READERS)
+
+
+def _reader(path: PathLike) -> tuple[Path, _Reader]:
+    path = check_file(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise EventFormatError(
+            f"unknown event file suffix {path.suffix!r}; supported: {', '.join(supported_suffixes())}", path
+        )
+    return path, reader
+
+
+def read_recording(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
+    """Read an event file whole: events, sensor size and, where the format has them, frames.
+
+    Args:
+        path: ``.h5``/``.hdf5`` (neurova or v2e layout), ``.raw`` (EVT 2.0/3.0), ``.dat``,
+            ``.aedat4``, ``.npz`` or ``.npy``; the format is chosen by suffix.
+        sensor_size: overrides the resolution stored in the file; events are checked against it.
+
+    Returns:
+        A :class:`Recording`; its events are of :data:`~neurova.events.EVENT_DTYPE`, sorted by ``t`` (µs).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        EventFormatError: unknown suffix, empty, truncated or corrupt file, invalid events.
+        MissingDependencyError: ``.raw`` EVT 3.0 / ``.aedat4`` without ``neurova[io]`` installed.
+    """
+    path, reader = _reader(path)
+    return reader.read(path, sensor_size=sensor_size)
+
+
+def read_events(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> np.ndarray:
+    """Read all events of a file as an array of :data:`~neurova.events.EVENT_DTYPE`, sorted by ``t`` (µs).
+
+    See :func:`read_recording` for formats, arguments and errors.
+    """
+    return read_recording(path, sensor_size=sensor_size).events
+
+
+def get_sensor_size(path: PathLike) -> SensorSize:
+    """Sensor resolution of an event file, from its metadata where the format stores it.
+
+    HDF5 attributes, ``.raw`` headers (geometry, format or camera plugin), ``.dat`` headers,
+    AEDAT4 stream info and neurova ``.npz`` scalars are read without decoding events; otherwise
+    (v2e files without attributes, ``.npy``, headers without geometry) the events are scanned
+    in bounded batches and the size is ``max + 1`` of their coordinates.
+    """
+    path, reader = _reader(path)
+    return reader.sensor_size(path)
+
+
+def iter_events(
+    path: PathLike, *, window_us: int | None = None, chunk_events: int | None = None
+) -> Iterator[np.ndarray]:
+    """Read a long recording piece by piece with bounded memory.
+
+    Args:
+        path: any file :func:`read_events` reads.
+        window_us: yield the events of every window ``[t0 + k*window_us, t0 + (k+1)*window_us)``,
+            ``t0`` the first event's timestamp, for k = 0, 1, ... up to the window holding the last
+            event; windows without events are yielded as empty arrays, so window k always starts at
+            ``t0 + k*window_us``.
+        chunk_events: otherwise, yield consecutive chunks of this many events (the last may be
+            shorter). With neither argument, chunks of 1,048,576 events.
+
+    Yields:
+        Event arrays of :data:`~neurova.events.EVENT_DTYPE`; concatenated, they equal
+        :func:`read_events` for a time-ordered file.
+
+    Raises:
+        ValueError: both or non-positive ``window_us`` and ``chunk_events``.
+        EventFormatError: as :func:`read_events`, and when events go back in time across the
+            file's decoding batches (only :func:`read_events` sorts a whole recording).
+    """
+    check_grouping(window_us, chunk_events)
+    path, reader = _reader(path)
+    return reader.iterate(path, window_us=window_us, chunk_events=chunk_events)
+
+
+def write_events(
+    path: PathLike,
+    events: Any,
+    sensor_size: SensorSize | tuple[int, ...] | str,
+    *,
+    layout: str = "neurova",
+    frames: np.ndarray | None = None,
+    frame_timestamps_us: np.ndarray | None = None,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write events (and optional frames) to ``.h5``/``.hdf5`` or ``.npz``, atomically.
+
+    The file appears under ``path`` only once complete; an existing file is replaced only then.
+
+    Args:
+        path: target file; the suffix picks the format.
+        events: events of :data:`~neurova.events.EVENT_DTYPE` or anything :func:`~neurova.events.as_events` accepts.
+        sensor_size: ``(width, height)``; events must lie inside it.
+        layout: HDF5 layout, ``"neurova"`` (default) or ``"v2e"``; ``.npz`` has only ``"neurova"``.
+        frames: optional ``(N, H, W)`` uint8 frames.
+        frame_timestamps_us: their ``(N,)`` timestamps in µs.
+        attrs: extra metadata (HDF5 attributes; JSON in ``.npz``).
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        EventFormatError: unsupported suffix, invalid events or frames.
+        ValueError: unknown layout, or a layout the format does not have.
+    """
+    path = Path(path)
+    writer = _WRITERS.get(path.suffix.lower())
+    if writer is None:
+        raise EventFormatError(
+            f"cannot write events to suffix {path.suffix!r}; supported: {', '.join(supported_suffixes(write=True))}",
+            path,
+        )
+    kwargs: dict[str, Any] = {"frames": frames, "frame_timestamps_us": frame_timestamps_us, "attrs": attrs}
+    if writer is hdf5.write_hdf5:
+        kwargs["layout"] = layout
+    elif layout != "neurova":
+        raise ValueError(f"layout {layout!r} applies to HDF5 files only; {path.suffix} files use 'neurova'")
+    return writer(path, events, sensor_size, **kwargs)

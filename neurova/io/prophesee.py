@@ -1,0 +1,401 @@
+"""Prophesee event files: ``.raw`` (EVT 2.0 and EVT 3.0) and ``.dat`` (CD events).
+
+Both start with a text header of lines beginning with ``%``. A ``.raw`` header names its
+encoding (``% evt 3.0`` or ``% format EVT3;height=720;width=1280``) and usually the sensor
+geometry (``% geometry 1280x720``); older recordings only name the camera plugin
+(``% plugin_name hal_plugin_gen41_evk3``), from which the resolution is looked up.
+
+* **EVT 3.0** is decoded by the optional `evt3 <https://pypi.org/project/evt3/>`_ package
+  (``pip install "neurova[io]"``), streamed with its bounded-memory batch decoder.
+* **EVT 2.0** is decoded here in numpy: little-endian 32-bit words, the type in bits 31..28.
+  ``CD_OFF`` (0x0) / ``CD_ON`` (0x1) carry the 6 low timestamp bits (27..22), x (21..11)
+  and y (10..0); ``EV_TIME_HIGH`` (0x8) carries the upper 28 timestamp bits (27..0).
+  ``EXT_TRIGGER`` (0xA), ``OTHERS`` (0xE) and ``CONTINUED`` (0xF) are skipped; any other
+  type means corrupt data. CD events before the first ``EV_TIME_HIGH`` are dropped (their
+  time is unknown), as Prophesee's decoders do.
+* **.dat** files hold, after the header, one byte event type and one byte event size (8),
+  then 8-byte events: uint32 ``t`` (µs) and uint32 with x (bits 0..13), y (14..27) and
+  polarity (28..31). They are memory-mapped.
+
+All timestamps are µs. Counter wrap-around (EVT 2.0's 34-bit time after 4.8 h, ``.dat``'s
+32-bit time after 71.6 min) is unwrapped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurova._optional import require
+from neurova.errors import EventFormatError
+from neurova.events import PathLike, SensorSize, empty_events, infer_sensor_size
+from neurova.io._common import (
+    Recording,
+    check_file,
+    check_grouping,
+    header_sensor_size,
+    read_percent_header,
+    regroup,
+    to_events,
+)
+
+__all__ = [
+    "RawHeader",
+    "dat_sensor_size",
+    "iter_dat_events",
+    "iter_raw_events",
+    "raw_sensor_size",
+    "read_dat",
+    "read_raw",
+    "read_raw_header",
+]
+
+_BATCH_BYTES = 1 << 22
+
+# Resolution of Prophesee sensors, looked up from the plugin name or sensor generation when the
+# header has no geometry line. Order matters: the first substring found wins.
+_SIZE_BY_PLUGIN = (
+    ("genx320", SensorSize(320, 320)),
+    ("imx636", SensorSize(1280, 720)),
+    ("gen4", SensorSize(1280, 720)),
+    ("gen3", SensorSize(640, 480)),
+)
+_SIZE_BY_GENERATION = {
+    "3.0": SensorSize(640, 480),
+    "3.1": SensorSize(640, 480),
+    "4.0": SensorSize(1280, 720),
+    "4.1": SensorSize(1280, 720),
+    "4.2": SensorSize(1280, 720),
+}
+
+_EVT_LINE = re.compile(r"^evt\s+(\S+)$", re.IGNORECASE)
+_FORMAT_LINE = re.compile(r"^format\s+([^;\s]+)", re.IGNORECASE)
+_FORMAT_NAMES = {"evt2": "2.0", "evt21": "2.1", "evt3": "3.0"}
+_SUPPORTED_EVT = ("2.0", "3.0")
+
+
+@dataclass(frozen=True)
+class RawHeader:
+    """The text header of a Prophesee ``.raw`` file.
+
+    Attributes:
+        lines: header lines without the leading ``%``.
+        data_offset: byte offset of the first event word.
+        evt_version: ``"2.0"`` or ``"3.0"``.
+        sensor_size: resolution from a geometry/format line or the camera plugin; ``None`` if unknown.
+    """
+
+    lines: tuple[str, ...]
+    data_offset: int
+    evt_version: str
+    sensor_size: SensorSize | None
+
+
+def _header_value(lines: tuple[str, ...], key: str) -> str | None:
+    for line in lines:
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[0].lower() == key:
+            return parts[1].strip()
+    return None
+
+
+def _known_sensor_size(lines: tuple[str, ...]) -> SensorSize | None:
+    size = header_sensor_size(lines)
+    if size is not None:
+        return size
+    generation = _header_value(lines, "sensor_generation")
+    if generation is not None:
+        key = generation if "." in generation else f"{generation}.0"
+        if key in _SIZE_BY_GENERATION:
+            return _SIZE_BY_GENERATION[key]
+    plugin = (_header_value(lines, "plugin_name") or "").lower()
+    for needle, size in _SIZE_BY_PLUGIN:
+        if needle in plugin:
+            return size
+    return None
+
+
+def read_raw_header(path: PathLike) -> RawHeader:
+    """Parse the header of a ``.raw`` file: EVT version, sensor size, start of the data.
+
+    Raises:
+        EventFormatError: no header, no EVT version line, or an unsupported EVT version.
+    """
+    path = check_file(path)
+    lines, offset = read_percent_header(path)
+    lines_t = tuple(lines)
+    if not lines_t:
+        raise EventFormatError("not a Prophesee .raw file: it does not start with a '%' text header", path)
+    version = None
+    for line in lines_t:
+        match = _EVT_LINE.match(line)
+        if match:
+            version = match.group(1)
+            break
+        match = _FORMAT_LINE.match(line)
+        if match:
+            name = match.group(1).lower()
+            version = _FORMAT_NAMES.get(name, name)
+            break
+    if version is None:
+        raise EventFormatError(
+            "the .raw header names no event encoding (expected a '% evt 3.0' or '% format EVT3' line)", path
+        )
+    if version not in _SUPPORTED_EVT:
+        raise EventFormatError(
+            f"EVT {version} encoding is not supported (supported: {', '.join('EVT ' + v for v in _SUPPORTED_EVT)})",
+            path,
+        )
+    return RawHeader(lines_t, offset, version, _known_sensor_size(lines_t))
+
+
+class _Unwrapper:
+    """Unwrap a counter that wraps at ``2**bits`` across consecutive batches (values int64)."""
+
+    def __init__(self, bits: int) -> None:
+        self.period = 1 << bits
+        self.last: int | None = None
+        self.offset = 0
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        if not len(values):
+            return values
+        previous = np.empty_like(values)
+        previous[0] = values[0] if self.last is None else self.last
+        previous[1:] = values[:-1]
+        wraps = np.cumsum((values - previous) < -(self.period // 2))
+        out = values + self.offset + wraps * self.period
+        self.offset += int(wraps[-1]) * self.period
+        self.last = int(values[-1])
+        return out
+
+
+_EVT2_KNOWN_TYPES = np.array([0x0, 0x1, 0x8, 0xA, 0xE, 0xF], dtype=np.uint32)
+
+
+class _Evt2Decoder:
+    """Stateful EVT 2.0 decoder over consecutive batches of 32-bit words."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.time_high = -1  # unwrapped upper timestamp bits of the last EV_TIME_HIGH, -1 before the first
+        self.unwrap = _Unwrapper(28)
+
+    def __call__(self, words: np.ndarray, byte_offset: int) -> dict[str, np.ndarray]:
+        types = words >> 28
+        bad = ~np.isin(types, _EVT2_KNOWN_TYPES)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise EventFormatError(
+                f"corrupt EVT 2.0 data: unknown word type 0x{int(types[i]):X} at byte {byte_offset + 4 * i}", self.path
+            )
+        is_high = types == 0x8
+        high_at = np.full(len(words), -1, dtype=np.int64)
+        high_at[is_high] = self.unwrap((words[is_high] & 0x0FFFFFFF).astype(np.int64))
+        last_high = np.maximum.accumulate(np.where(is_high, np.arange(len(words)), -1))
+        high = np.where(last_high >= 0, high_at[np.maximum(last_high, 0)], self.time_high)
+        if is_high.any():
+            self.time_high = int(high[-1])
+        cd = (types <= 0x1) & (high >= 0)
+        w = words[cd]
+        return {
+            "x": ((w >> 11) & 0x7FF).astype(np.int16),
+            "y": (w & 0x7FF).astype(np.int16),
+            "t": (high[cd] << 6) | ((w >> 22) & 0x3F).astype(np.int64),
+            "p": types[cd] == 0x1,
+        }
+
+
+def _body(path: Path, offset: int, item: int, what: str) -> int:
+    size = path.stat().st_size - offset
+    if size % item:
+        raise EventFormatError(
+            f"truncated {what} data: {size} bytes after the header is not a whole number of {item}-byte words", path
+        )
+    return size // item
+
+
+def _evt2_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
+    n_words = _body(path, header.data_offset, 4, "EVT 2.0")
+    if n_words == 0:
+        return
+    words = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words,))
+    decode = _Evt2Decoder(path)
+    step = max(1, batch_bytes // 4)
+    for start in range(0, n_words, step):
+        yield decode(np.asarray(words[start : start + step]), header.data_offset + 4 * start)
+
+
+def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
+    if _body(path, header.data_offset, 2, "EVT 3.0") == 0:
+        return
+    evt3 = require("evt3", "io", "reading Prophesee EVT 3.0 files")
+    try:
+        for batch in evt3.decode_file_batches(str(path), batch_bytes=batch_bytes):
+            yield {"x": batch.x, "y": batch.y, "t": batch.t.astype(np.int64), "p": batch.p}
+    except OSError as exc:
+        raise EventFormatError(f"corrupt or truncated EVT 3.0 data: {exc}", path) from exc
+
+
+def _raw_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
+    if header.evt_version == "2.0":
+        return _evt2_batches(path, header, batch_bytes)
+    return _evt3_batches(path, header, batch_bytes)
+
+
+def _merge(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not batches:
+        return {name: empty_events()[name] for name in ("x", "y", "t", "p")}
+    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+
+
+def _no_size(path: Path) -> EventFormatError:
+    return EventFormatError("the header gives no sensor size and the file holds no events to infer it from", path)
+
+
+def _scan_size(batches: Iterator[dict[str, np.ndarray]], path: Path) -> SensorSize:
+    width = height = 0
+    for batch in batches:
+        if len(batch["x"]):
+            width, height = max(width, int(batch["x"].max()) + 1), max(height, int(batch["y"].max()) + 1)
+    if width == 0:
+        raise _no_size(path)
+    return SensorSize(width, height)
+
+
+def _size_of(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
+    if size is not None:
+        return size
+    if not len(events):
+        raise _no_size(path)
+    return infer_sensor_size(events)
+
+
+def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
+    """Read a whole Prophesee ``.raw`` file (EVT 2.0 or 3.0).
+
+    Args:
+        path: the ``.raw`` file.
+        sensor_size: overrides the header's resolution; when neither is known it is inferred from the events.
+
+    Raises:
+        EventFormatError: bad header, truncated or corrupt event data, events outside the sensor.
+    """
+    header = read_raw_header(path)
+    path = Path(path)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else header.sensor_size
+    events = to_events(_merge(list(_raw_batches(path, header, _BATCH_BYTES))), size, path)
+    return Recording(
+        events=events, sensor_size=_size_of(events, size, path), path=path, attrs={"evt_version": header.evt_version}
+    )
+
+
+def raw_sensor_size(path: PathLike) -> SensorSize:
+    """Resolution of a ``.raw`` file from its header, else by scanning (not keeping) its events."""
+    header = read_raw_header(path)
+    if header.sensor_size is not None:
+        return header.sensor_size
+    return _scan_size(_raw_batches(Path(path), header, _BATCH_BYTES), Path(path))
+
+
+def iter_raw_events(
+    path: PathLike,
+    *,
+    window_us: int | None = None,
+    chunk_events: int | None = None,
+    batch_bytes: int = _BATCH_BYTES,
+) -> Iterator[np.ndarray]:
+    """Stream a ``.raw`` file in time windows or event chunks, decoding ``batch_bytes`` of the file at a time.
+
+    See :func:`neurova.io.iter_events` for ``window_us`` and ``chunk_events``.
+    """
+    check_grouping(window_us, chunk_events)
+    header = read_raw_header(path)
+    path = Path(path)
+    batches = (to_events(b, header.sensor_size, path) for b in _raw_batches(path, header, batch_bytes))
+    return regroup(batches, window_us=window_us, chunk_events=chunk_events, path=path)
+
+
+# --------------------------------------------------------------------------------------------- .dat
+
+_DAT_DTYPE = np.dtype([("t", "<u4"), ("data", "<u4")])
+_DAT_EVENT_TYPES = (0x00, 0x0C)  # Event2d, EventCD
+
+
+def _dat_layout(path: PathLike) -> tuple[Path, int, int, SensorSize | None]:
+    path = check_file(path)
+    lines, offset = read_percent_header(path)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        type_size = f.read(2)
+    if len(type_size) < 2:
+        raise EventFormatError("truncated .dat file: the event type and size bytes after the header are missing", path)
+    event_type, event_size = type_size
+    if event_size != _DAT_DTYPE.itemsize or event_type not in _DAT_EVENT_TYPES:
+        raise EventFormatError(
+            f"unsupported .dat event type {event_type} of size {event_size} bytes "
+            f"(expected CD events: type 12 or 0, size {_DAT_DTYPE.itemsize})",
+            path,
+        )
+    n_events = _body(path, offset + 2, _DAT_DTYPE.itemsize, ".dat")
+    return path, offset + 2, n_events, header_sensor_size(lines)
+
+
+def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
+    if n_events == 0:
+        return
+    records = np.memmap(path, dtype=_DAT_DTYPE, mode="r", offset=offset, shape=(n_events,))
+    unwrap = _Unwrapper(32)
+    step = max(1, batch_bytes // _DAT_DTYPE.itemsize)
+    for start in range(0, n_events, step):
+        batch = np.asarray(records[start : start + step])
+        data = batch["data"]
+        yield {
+            "x": (data & 0x3FFF).astype(np.int16),
+            "y": ((data >> 14) & 0x3FFF).astype(np.int16),
+            "t": unwrap(batch["t"].astype(np.int64)),
+            "p": (data >> 28).astype(np.int8),
+        }
+
+
+def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
+    """Read a whole Prophesee ``.dat`` CD file (memory-mapped).
+
+    Args:
+        path: the ``.dat`` file.
+        sensor_size: overrides the header's ``Width``/``Height``; when neither is known it is inferred.
+
+    Raises:
+        EventFormatError: truncated file, unsupported event type, polarity other than 0/1,
+            events outside the sensor.
+    """
+    path, offset, n_events, header_size = _dat_layout(path)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else header_size
+    events = to_events(_merge(list(_dat_batches(path, offset, n_events, _BATCH_BYTES))), size, path)
+    return Recording(events=events, sensor_size=_size_of(events, size, path), path=path)
+
+
+def dat_sensor_size(path: PathLike) -> SensorSize:
+    """Resolution of a ``.dat`` file from its header, else by scanning (not keeping) its events."""
+    path, offset, n_events, header_size = _dat_layout(path)
+    if header_size is not None:
+        return header_size
+    return _scan_size(_dat_batches(path, offset, n_events, _BATCH_BYTES), path)
+
+
+def iter_dat_events(
+    path: PathLike,
+    *,
+    window_us: int | None = None,
+    chunk_events: int | None = None,
+    batch_bytes: int = _BATCH_BYTES,
+) -> Iterator[np.ndarray]:
+    """Stream a memory-mapped ``.dat`` file in time windows or event chunks (see :func:`neurova.io.iter_events`)."""
+    check_grouping(window_us, chunk_events)
+    path, offset, n_events, size = _dat_layout(path)
+    batches = (to_events(b, size, path) for b in _dat_batches(path, offset, n_events, batch_bytes))
+    return regroup(batches, window_us=window_us, chunk_events=chunk_events, path=path)

@@ -1,0 +1,425 @@
+"""Transforms: frozen-dataclass callables over events, in tonic's call style ``transform(events)``.
+
+Encoders turn an event array into float32 frames ``(T, C, H, W)``:
+:class:`ToTBR`, :class:`ToFrame`, :class:`ToVoxelGrid`, :class:`ToTimeSurface`
+(each takes optional ``ends_us`` window ends, and has ``channels``).
+Event transforms return a new event array: :class:`Crop`, :class:`CenterCrop`,
+:class:`Downsample`, :class:`Denoise`. :class:`Compose` chains them, and
+:func:`encoder_from_contract` builds the encoder an :class:`~neurova.contract.InputContract` asks for.
+
+Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything else is passed through
+:func:`~neurova.events.as_events` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from neurova.contract import InputContract
+from neurova.encodings.frames import event_frames, time_surface, voxel_grid
+from neurova.encodings.tbr import MAX_BITS, tbr
+from neurova.errors import InputContractError
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
+
+__all__ = [
+    "CenterCrop",
+    "Compose",
+    "Crop",
+    "Denoise",
+    "Downsample",
+    "ToFrame",
+    "ToTBR",
+    "ToTimeSurface",
+    "ToVoxelGrid",
+    "encoder_from_contract",
+]
+
+SensorSizeLike = SensorSize | tuple[int, ...] | str
+
+
+def _events(events: Any) -> np.ndarray:
+    if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
+        return events
+    return as_events(events)
+
+
+def _positive_int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _coerce_size(instance: Any) -> None:
+    object.__setattr__(instance, "sensor_size", SensorSize.of(instance.sensor_size))
+
+
+def _frames_args(n_frames: int | None, ends_us: Any) -> dict[str, Any]:
+    """Window arguments of a call: explicit ``ends_us`` win over the transform's ``n_frames``."""
+    return {"ends_us": ends_us} if ends_us is not None else {"n_frames": n_frames}
+
+
+# --------------------------------------------------------------------------------------------- encoders
+
+
+@dataclass(frozen=True)
+class ToTBR:
+    """Encode events as Temporal Binary Representation frames (see :func:`neurova.encodings.tbr`).
+
+    Attributes:
+        sensor_size: ``(width, height)`` of the events given to the transform (after any crop).
+        n_bits: N, bins per frame (1..16).
+        bin_us: Δt, bin duration in µs; a frame covers ``n_bits * bin_us``.
+        n_frames: frames per call when no ``ends_us`` are given (``None``: enough to cover the events).
+        normalize: ``"max"`` (values in [0, 1]) or ``None`` (integer codes).
+        polarity: ``"merge"`` (C = 1) or ``"split"`` (C = 2: OFF, ON).
+    """
+
+    sensor_size: SensorSizeLike
+    n_bits: int = 8
+    bin_us: int = 5000
+    n_frames: int | None = None
+    normalize: Literal["max"] | None = "max"
+    polarity: Literal["merge", "split"] = "merge"
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        if isinstance(self.n_bits, bool) or not isinstance(self.n_bits, int) or not 1 <= self.n_bits <= MAX_BITS:
+            raise ValueError(f"n_bits must be an integer in 1..{MAX_BITS}, got {self.n_bits!r}")
+        _positive_int(self.bin_us, "bin_us")
+        if self.normalize not in ("max", None):
+            raise ValueError(f"normalize must be 'max' or None, got {self.normalize!r}")
+        if self.polarity not in ("merge", "split"):
+            raise ValueError(f"polarity must be 'merge' or 'split', got {self.polarity!r}")
+
+    @property
+    def channels(self) -> int:
+        """C, channels per frame."""
+        return 2 if self.polarity == "split" else 1
+
+    @property
+    def window_us(self) -> int:
+        """Duration of one frame, ``n_bits * bin_us`` µs."""
+        return self.n_bits * self.bin_us
+
+    def __call__(self, events: Any, ends_us: Any = None) -> np.ndarray:
+        """float32 ``(T, C, H, W)``; ``ends_us`` ``(T,)`` gives the frame end times in µs."""
+        return tbr(
+            _events(events),
+            self.sensor_size,
+            n_bits=self.n_bits,
+            bin_us=self.bin_us,
+            normalize=self.normalize,
+            polarity=self.polarity,
+            **_frames_args(self.n_frames, ends_us),
+        )
+
+
+@dataclass(frozen=True)
+class ToFrame:
+    """Event count frames per window (see :func:`neurova.encodings.event_frames`); C = 2 (OFF, ON) or 1."""
+
+    sensor_size: SensorSizeLike
+    window_us: int = 40_000
+    n_frames: int | None = None
+    polarity: Literal["merge", "split"] = "split"
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        _positive_int(self.window_us, "window_us")
+        if self.polarity not in ("merge", "split"):
+            raise ValueError(f"polarity must be 'merge' or 'split', got {self.polarity!r}")
+
+    @property
+    def channels(self) -> int:
+        """C, channels per frame."""
+        return 2 if self.polarity == "split" else 1
+
+    def __call__(self, events: Any, ends_us: Any = None) -> np.ndarray:
+        """float32 ``(T, C, H, W)`` event counts."""
+        return event_frames(
+            _events(events),
+            self.sensor_size,
+            window_us=self.window_us,
+            polarity=self.polarity,
+            **_frames_args(self.n_frames, ends_us),
+        )
+
+
+@dataclass(frozen=True)
+class ToVoxelGrid:
+    """Voxel grids with bilinear time bins (see :func:`neurova.encodings.voxel_grid`); C = ``n_bins``."""
+
+    sensor_size: SensorSizeLike
+    n_bins: int = 5
+    window_us: int = 40_000
+    n_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        _positive_int(self.n_bins, "n_bins")
+        _positive_int(self.window_us, "window_us")
+
+    @property
+    def channels(self) -> int:
+        """C, channels per frame (= ``n_bins``)."""
+        return self.n_bins
+
+    def __call__(self, events: Any, ends_us: Any = None) -> np.ndarray:
+        """float32 ``(T, n_bins, H, W)``."""
+        return voxel_grid(
+            _events(events),
+            self.sensor_size,
+            n_bins=self.n_bins,
+            window_us=self.window_us,
+            **_frames_args(self.n_frames, ends_us),
+        )
+
+
+@dataclass(frozen=True)
+class ToTimeSurface:
+    """Exponential time surfaces per polarity (see :func:`neurova.encodings.time_surface`); C = 2 (OFF, ON)."""
+
+    sensor_size: SensorSizeLike
+    tau_us: float = 50_000
+    window_us: int = 40_000
+    n_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        _positive_int(self.window_us, "window_us")
+        if not self.tau_us > 0:
+            raise ValueError(f"tau_us must be positive, got {self.tau_us!r}")
+
+    @property
+    def channels(self) -> int:
+        """C, channels per frame."""
+        return 2
+
+    def __call__(self, events: Any, ends_us: Any = None) -> np.ndarray:
+        """float32 ``(T, 2, H, W)``."""
+        return time_surface(
+            _events(events),
+            self.sensor_size,
+            tau_us=self.tau_us,
+            window_us=self.window_us,
+            **_frames_args(self.n_frames, ends_us),
+        )
+
+
+Encoder = ToTBR | ToFrame | ToVoxelGrid | ToTimeSurface
+
+
+def encoder_from_contract(contract: InputContract, sensor_size: SensorSizeLike) -> Encoder:
+    """The encoder that makes a model's input as its :class:`~neurova.contract.InputContract` says.
+
+    ``sensor_size`` is the size of the events handed to the encoder (the face crop, after any cropping).
+    Every encoding uses one window of ``n_bits * bin_us`` µs per frame: ``"tbr"`` as is, ``"frame"``
+    counts events with the contract's polarity, ``"voxel"`` uses ``n_bits`` time bins, ``"time_surface"``
+    decays with ``tau_us`` = the window.
+
+    Raises:
+        InputContractError: unknown encoding, or the encoder's channels differ from ``contract.channels``.
+    """
+    window = contract.n_bits * contract.bin_us
+    encoder: Encoder
+    if contract.encoding == "tbr":
+        encoder = ToTBR(
+            sensor_size,
+            n_bits=contract.n_bits,
+            bin_us=contract.bin_us,
+            normalize=contract.normalize,
+            polarity=contract.polarity,
+        )
+    elif contract.encoding == "frame":
+        encoder = ToFrame(sensor_size, window_us=window, polarity=contract.polarity)
+    elif contract.encoding == "voxel":
+        encoder = ToVoxelGrid(sensor_size, n_bins=contract.n_bits, window_us=window)
+    elif contract.encoding == "time_surface":
+        encoder = ToTimeSurface(sensor_size, tau_us=window, window_us=window)
+    else:
+        raise InputContractError(
+            f"unknown encoding {contract.encoding!r} (expected 'tbr', 'frame', 'voxel' or 'time_surface')"
+        )
+    if encoder.channels != contract.channels:
+        raise InputContractError(
+            f"the contract asks for {contract.channels} channels per frame, but {contract.encoding!r} with "
+            f"n_bits={contract.n_bits}, polarity={contract.polarity!r} gives {encoder.channels}"
+        )
+    return encoder
+
+
+# ----------------------------------------------------------------------------------------- event transforms
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Keep the events inside a box and shift them so the box's corner is ``(0, 0)`` (e.g. a face box).
+
+    The box is ``x0 <= x < x0 + width``, ``y0 <= y < y0 + height``; the result lives on a
+    ``(width, height)`` sensor (:attr:`output_size`). The box may extend past the sensor.
+    """
+
+    x0: int
+    y0: int
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        _positive_int(self.width, "width")
+        _positive_int(self.height, "height")
+
+    @property
+    def output_size(self) -> SensorSize:
+        """Sensor size of the cropped events."""
+        return SensorSize(self.width, self.height)
+
+    def __call__(self, events: Any) -> np.ndarray:
+        events = _events(events)
+        x = events["x"].astype(np.int64) - self.x0
+        y = events["y"].astype(np.int64) - self.y0
+        keep = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+        out = events[keep]
+        out["x"] = x[keep]
+        out["y"] = y[keep]
+        return out
+
+
+@dataclass(frozen=True)
+class CenterCrop:
+    """Crop a centred ``size`` box (int for a square, or ``(width, height)``) out of ``sensor_size``.
+
+    The box starts at ``((W - width) // 2, (H - height) // 2)``; coordinates are shifted to it.
+    """
+
+    sensor_size: SensorSizeLike
+    size: int | tuple[int, int]
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        width, height = (self.size, self.size) if isinstance(self.size, int | np.integer) else self.size
+        _positive_int(width, "crop width")
+        _positive_int(height, "crop height")
+        object.__setattr__(self, "size", (int(width), int(height)))
+
+    @property
+    def box(self) -> Crop:
+        """The equivalent :class:`Crop`."""
+        width, height = self.size
+        return Crop((self.sensor_size.width - width) // 2, (self.sensor_size.height - height) // 2, width, height)
+
+    @property
+    def output_size(self) -> SensorSize:
+        """Sensor size of the cropped events."""
+        return SensorSize(*self.size)
+
+    def __call__(self, events: Any) -> np.ndarray:
+        return self.box(events)
+
+
+@dataclass(frozen=True)
+class Downsample:
+    """Scale coordinates and time (tonic's ``Downsample``): ``x, y ← ⌊x·s⌋, ⌊y·s⌋``, ``t ← ⌊t·time_factor⌋``.
+
+    Events keep their order; several events may land on one pixel.
+    """
+
+    spatial_factor: float = 1.0
+    time_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.spatial_factor > 0 or not self.time_factor > 0:
+            raise ValueError(f"factors must be positive, got {self.spatial_factor!r}, {self.time_factor!r}")
+
+    def output_size(self, sensor_size: SensorSizeLike) -> SensorSize:
+        """Sensor size after downsampling a ``sensor_size`` stream."""
+        size = SensorSize.of(sensor_size)
+        return SensorSize(
+            max(1, int(np.ceil(size.width * self.spatial_factor))),
+            max(1, int(np.ceil(size.height * self.spatial_factor))),
+        )
+
+    def __call__(self, events: Any) -> np.ndarray:
+        out = _events(events).copy()
+        if self.spatial_factor != 1:
+            out["x"] = np.floor(out["x"] * self.spatial_factor)
+            out["y"] = np.floor(out["y"] * self.spatial_factor)
+        if self.time_factor != 1:
+            out["t"] = np.floor(out["t"] * self.time_factor)
+        return out
+
+
+@dataclass(frozen=True)
+class Denoise:
+    """Background-activity filter (tonic's ``Denoise``, over the 8-neighbourhood).
+
+    An event at ``(x, y, t)`` is kept when one of the 8 neighbouring pixels had an event (earlier in the
+    stream) at a time ``t'`` with ``t - filter_time_us < t' <= t``; isolated events are dropped.
+    Vectorised: one sort of the events by pixel, then one binary search per neighbour offset.
+    """
+
+    sensor_size: SensorSizeLike
+    filter_time_us: int = 10_000
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        _positive_int(self.filter_time_us, "filter_time_us")
+
+    def __call__(self, events: Any) -> np.ndarray:
+        events = _events(events)
+        n = len(events)
+        if n == 0:
+            return events.copy()
+        width, height = self.sensor_size
+        validate_events(events, sensor_size=self.sensor_size)
+        pixel = events["y"].astype(np.int64) * width + events["x"]
+        # events sorted by (pixel, position in the stream), as keys pixel * n + position
+        keys = np.sort(pixel * n + np.arange(n, dtype=np.int64))
+        stream = keys % n  # position in the stream of each sorted event
+        sorted_pixel = keys // n
+        x, y = sorted_pixel % width, sorted_pixel // width
+        limit = events["t"][stream] - self.filter_time_us
+        t = events["t"]
+        keep = np.zeros(n, dtype=bool)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                if dx == dy == 0:
+                    continue
+                offset = dy * width + dx
+                # the key the neighbour's event at this stream position would have; these queries are sorted
+                # like ``keys``, which keeps the binary searches cache-friendly
+                found = np.searchsorted(keys, keys + offset * n, side="left") - 1  # its latest earlier event
+                found_clipped = np.maximum(found, 0)
+                hit = (found >= 0) & (sorted_pixel[found_clipped] == sorted_pixel + offset)
+                hit &= (x + dx >= 0) & (x + dx < width) & (y + dy >= 0) & (y + dy < height)
+                hit &= t[stream[found_clipped]] > limit
+                keep[stream[hit]] = True
+        return events[keep]
+
+
+@dataclass(frozen=True)
+class Compose:
+    """Apply transforms in order: ``Compose([Crop(...), Denoise(...), ToTBR(...)])(events)``.
+
+    Keyword arguments of the call (e.g. ``ends_us``) go to the last transform.
+    """
+
+    transforms: Sequence[Callable[..., Any]] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "transforms", tuple(self.transforms))
+        for transform in self.transforms:
+            if not callable(transform):
+                raise TypeError(f"Compose needs callables, got {transform!r}")
+
+    def __call__(self, events: Any, **kwargs: Any) -> Any:
+        if not self.transforms:
+            if kwargs:
+                raise TypeError(f"an empty Compose takes no keyword arguments, got {sorted(kwargs)}")
+            return events
+        *head, last = self.transforms
+        for transform in head:
+            events = transform(events)
+        return last(events, **kwargs)
