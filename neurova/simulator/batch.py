@@ -1,0 +1,239 @@
+"""Simulating whole datasets: many clips to HDF5, resumable, in worker processes and across ranks.
+
+:func:`simulate_dataset` backs the ``neurova simulate`` command. Its input is a
+video file, a folder of frames, or a folder tree holding many of those (every
+video file and every folder that directly holds PNG/JPEG frames is one clip, as
+in AFEW-VA). Each clip's events are written atomically to ``<clip>.h5``, so an
+interrupted run never leaves a partial file under the final name, and a rerun
+skips clips already written. Clip ``i`` (in sorted order) belongs to rank
+``i % world_size``; each clip's seed is derived from ``seed`` and its name, so the
+events do not depend on sharding or on the number of workers.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from neurova.errors import VideoFormatError
+from neurova.events import SensorSize
+from neurova.simulator.video import FRAME_SUFFIXES
+
+__all__ = ["VIDEO_SUFFIXES", "clip_seed", "find_clips", "resolve_rank", "simulate_dataset"]
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+"""File suffixes (case-insensitive) treated as video files when scanning a dataset folder."""
+
+_H5_SUFFIXES = (".h5", ".hdf5")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One clip to simulate; plain data so that it pickles into spawned workers."""
+
+    source: str
+    target: str
+    name: str
+    seed: int
+    preset: str | None
+    fps: float | None
+    size: tuple[int, int] | None
+    upsample: int | None
+    max_step_px: float | None
+    layout: str
+    device: str
+    threads: int | None
+    save_frames: bool
+    progress: bool
+
+
+def _holds_frames(folder: Path) -> bool:
+    return any(p.suffix.lower() in FRAME_SUFFIXES and p.is_file() for p in folder.iterdir())
+
+
+def find_clips(inputs: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """``(name, path)`` of every clip under ``inputs``, sorted by name.
+
+    A video file or a folder holding frames is a single clip named after it. Any other folder
+    is scanned recursively; a clip's name is its path relative to ``inputs`` (suffix removed).
+
+    Raises:
+        VideoFormatError: ``inputs`` does not exist or holds no clip.
+    """
+    root = Path(inputs)
+    if root.is_file():
+        return [(root.stem, root)]
+    if not root.is_dir():
+        raise VideoFormatError("no such video file or folder", root)
+    if _holds_frames(root):
+        return [(root.name, root)]
+    clips: list[tuple[str, Path]] = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders.sort()
+        here = Path(folder)
+        if here != root and any(Path(f).suffix.lower() in FRAME_SUFFIXES for f in files):
+            clips.append((here.relative_to(root).as_posix(), here))
+        for file in files:
+            if Path(file).suffix.lower() in VIDEO_SUFFIXES:
+                path = here / file
+                clips.append((path.relative_to(root).with_suffix("").as_posix(), path))
+    if not clips:
+        raise VideoFormatError(
+            f"no clips found: expected video files ({', '.join(VIDEO_SUFFIXES)}) or folders of frames", root
+        )
+    return sorted(clips)
+
+
+def resolve_rank(rank: int | None = None, world_size: int | None = None) -> tuple[int, int]:
+    """``(rank, world_size)`` from the arguments, else ``RANK``/``WORLD_SIZE`` (torchrun), else
+    ``SLURM_PROCID``/``SLURM_NTASKS``, else ``(0, 1)``."""
+    for rank_var, size_var in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if rank is None and world_size is None and rank_var in os.environ and size_var in os.environ:
+            rank, world_size = int(os.environ[rank_var]), int(os.environ[size_var])
+    rank = 0 if rank is None else int(rank)
+    world_size = 1 if world_size is None else int(world_size)
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
+    return rank, world_size
+
+
+def clip_seed(seed: int, name: str) -> int:
+    """Stable per-clip seed from the run's ``seed`` and the clip name (CRC-32, independent of sharding)."""
+    return zlib.crc32(f"{int(seed)}:{name}".encode())
+
+
+def _simulate_clip(job: _Job) -> str:
+    """Simulate one clip and write it atomically (top-level, so spawned workers can run it)."""
+    import torch
+
+    from neurova.io import write_events
+    from neurova.simulator.dvs import simulate
+    from neurova.simulator.presets import resolve_params
+    from neurova.simulator.video import crop_and_resize, load_frames
+
+    if job.threads is not None:
+        torch.set_num_threads(job.threads)
+    frames, times = load_frames(job.source, fps=None if Path(job.source).is_file() else job.fps)
+    frames = crop_and_resize(frames, size=job.size)
+    events = simulate(
+        frames,
+        times,
+        preset=job.preset,
+        upsample=job.upsample,
+        max_step_px=job.max_step_px,
+        seed=job.seed,
+        device=job.device,
+        progress=job.progress,
+    )
+    params = resolve_params(job.preset).to_dict()
+    attrs: dict[str, Any] = {f"dvs_{key}": value for key, value in params.items()}
+    attrs.update(
+        simulator="neurova",
+        source=job.name,
+        preset=job.preset or "none",
+        seed=job.seed,
+        upsample=job.upsample or 1,
+    )
+    size = SensorSize(frames.shape[2], frames.shape[1])
+    frame_args = {"frames": frames, "frame_timestamps_us": times} if job.save_frames else {}
+    write_events(job.target, events, size, layout=job.layout, attrs=attrs, **frame_args)
+    return job.target
+
+
+def simulate_dataset(
+    inputs: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    preset: str | None = "clean",
+    fps: float | None = 25.0,
+    size: str | tuple[int, int] | None = None,
+    upsample: int | None = None,
+    max_step_px: float | None = None,
+    seed: int = 0,
+    layout: str = "neurova",
+    workers: int = 1,
+    threads: int | None = None,
+    save_frames: bool = False,
+    device: str = "cpu",
+    rank: int | None = None,
+    world_size: int | None = None,
+    progress: bool = True,
+) -> list[Path]:
+    """Simulate a clip or a dataset of clips into HDF5 event files.
+
+    Args:
+        inputs: a video file, a folder of frames, or a folder tree of many of those.
+        output: for a single clip, the ``.h5`` file to write (a folder gets ``<clip>.h5``);
+            for a dataset, the folder receiving ``<clip>.h5`` files (mirroring sub-folders).
+        preset: ``"clean"``, ``"noisy"`` or ``None`` (v2e ``EventEmulator`` defaults).
+        fps: frame rate of frame folders; video files keep their own frame rate.
+        size: ``"346x260"`` or ``(width, height)`` to resize frames to; ``None`` keeps them.
+        upsample: integer temporal upsampling factor.
+        max_step_px: automatic upsampling by estimated motion (exclusive with ``upsample``).
+        seed: run seed; each clip uses :func:`clip_seed` ``(seed, name)``.
+        layout: ``"neurova"`` or ``"v2e"`` (v2e's ``events`` ``(N, 4)`` uint32 layout).
+        workers: number of worker processes (1 = in this process).
+        threads: torch threads per worker process (``None``: torch's default).
+        save_frames: also store the (resized) grayscale frames and their timestamps, as v2e does.
+        device: torch device of the simulation.
+        rank, world_size: this process's shard; default from ``RANK``/``WORLD_SIZE`` or
+            ``SLURM_PROCID``/``SLURM_NTASKS``, else a single shard.
+        progress: progress bars over clips (and over frames with one worker).
+
+    Returns:
+        The output files of this rank's clips, written now or already present.
+    """
+    if layout not in ("neurova", "v2e"):
+        raise ValueError(f"layout must be 'neurova' or 'v2e', got {layout!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    rank, world_size = resolve_rank(rank, world_size)
+    resolved_size = None if size is None else tuple(SensorSize.of(size))
+    clips = find_clips(inputs)
+    output = Path(output)
+    single = len(clips) == 1 and (Path(inputs).is_file() or _holds_frames(Path(inputs)))
+    if single:
+        targets = [output if output.suffix.lower() in _H5_SUFFIXES else output / f"{clips[0][0]}.h5"]
+    else:
+        if output.suffix.lower() in _H5_SUFFIXES:
+            raise ValueError(f"{inputs} holds {len(clips)} clips: the output must be a folder, not {output}")
+        targets = [output / f"{name}.h5" for name, _ in clips]
+    jobs = [
+        _Job(
+            source=str(path),
+            target=str(target),
+            name=name,
+            seed=clip_seed(seed, name),
+            preset=preset,
+            fps=fps,
+            size=resolved_size,
+            upsample=upsample,
+            max_step_px=max_step_px,
+            layout=layout,
+            device=device,
+            threads=threads,
+            save_frames=save_frames,
+            progress=progress and workers == 1,
+        )
+        for i, ((name, path), target) in enumerate(zip(clips, targets))
+        if i % world_size == rank
+    ]
+    todo = [job for job in jobs if not Path(job.target).exists()]
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, desc="clips", unit="clip") as bar:
+        if workers == 1:
+            for job in todo:
+                _simulate_clip(job)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                for future in as_completed([pool.submit(_simulate_clip, job) for job in todo]):
+                    future.result()
+                    bar.update()
+    return [Path(job.target) for job in jobs]

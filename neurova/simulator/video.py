@@ -1,0 +1,265 @@
+"""Reading videos, frame folders and frame arrays as grayscale frames with timestamps.
+
+Everything the simulator reads becomes ``(T, H, W)`` grayscale frames (uint8, or
+float32 on a 0..255 scale) and ``(T,)`` int64 timestamps in µs. Colour is turned
+into luma with ITU-R BT.601 weights, bit-exact with OpenCV's ``cvtColor`` (which
+v2e uses). Video files are decoded with OpenCV (``pip install "neurova[faces]"``).
+Whole clips are held in memory, which suits face clips of a few hundred frames.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurova._optional import require
+from neurova.errors import VideoFormatError
+from neurova.events import SensorSize
+
+__all__ = [
+    "DEFAULT_FPS",
+    "FRAME_SUFFIXES",
+    "crop_and_resize",
+    "list_frame_files",
+    "load_frames",
+    "read_video",
+    "timestamps_from_fps",
+    "to_gray",
+]
+
+DEFAULT_FPS = 25.0
+"""Frame rate assumed for frame folders and arrays when none is given (AFEW-VA's 25 fps)."""
+
+FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
+"""Image suffixes (case-insensitive) read from frame folders."""
+
+# OpenCV's fixed-point BT.601 luma (cvtColor RGB2GRAY for 8-bit input): 0.299 R + 0.587 G + 0.114 B
+_R2Y, _G2Y, _B2Y, _SHIFT = 4899, 9617, 1868, 14
+
+PathLike = str | os.PathLike[str]
+
+
+def to_gray(frames: np.ndarray, *, channels: str = "rgb") -> np.ndarray:
+    """Luma of colour frames ``(..., 3)`` with BT.601 weights ``0.299 R + 0.587 G + 0.114 B``.
+
+    uint8 input gives uint8 output identical to OpenCV's ``cvtColor(..., COLOR_RGB2GRAY)``
+    (fixed-point, rounded); float input gives float32. ``channels="bgr"`` for OpenCV's order.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim < 3 or frames.shape[-1] != 3:
+        raise VideoFormatError(f"colour frames must end in 3 channels, got shape {frames.shape}")
+    if channels not in ("rgb", "bgr"):
+        raise ValueError(f"channels must be 'rgb' or 'bgr', got {channels!r}")
+    r, g, b = (frames[..., i] for i in ((0, 1, 2) if channels == "rgb" else (2, 1, 0)))
+    if frames.dtype == np.uint8:
+        luma = r.astype(np.int32) * _R2Y + g.astype(np.int32) * _G2Y + b.astype(np.int32) * _B2Y
+        return ((luma + (1 << (_SHIFT - 1))) >> _SHIFT).astype(np.uint8)
+    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_frame_files(folder: PathLike) -> list[Path]:
+    """PNG/JPEG files of a frame folder in natural name order (``2.png`` before ``10.png``).
+
+    Raises:
+        VideoFormatError: the folder does not exist or holds no frames.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VideoFormatError("not a folder of frames", folder)
+    files = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and p.is_file()), key=_natural_key
+    )
+    if not files:
+        raise VideoFormatError(f"the folder holds no frames ({', '.join(FRAME_SUFFIXES)} files)", folder)
+    return files
+
+
+def timestamps_from_fps(n_frames: int, fps: float) -> np.ndarray:
+    """``(n_frames,)`` int64 µs timestamps ``round(i * 1e6 / fps)``."""
+    if not fps > 0 or not np.isfinite(fps):
+        raise ValueError(f"fps must be a positive number, got {fps}")
+    return np.rint(np.arange(n_frames) * (1e6 / fps)).astype(np.int64)
+
+
+def _check_sizes(shapes: Sequence[tuple[int, ...]], names: Sequence[str], source: PathLike | None) -> None:
+    for shape, name in zip(shapes, names):
+        if shape != shapes[0]:
+            raise VideoFormatError(
+                f"frame size changes: {names[0]} is {shapes[0][1]}x{shapes[0][0]} but {name} is {shape[1]}x{shape[0]}",
+                source,
+            )
+
+
+def _read_folder(folder: Path) -> np.ndarray:
+    cv2 = require("cv2", "faces", "reading frame images")
+    frames, names = [], []
+    for path in list_frame_files(folder):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise VideoFormatError("unreadable image (corrupt or not an image)", path)
+        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        names.append(path.name)
+    _check_sizes([f.shape for f in frames], names, folder)
+    return np.stack(frames)
+
+
+def _read_file(path: Path) -> tuple[np.ndarray, float]:
+    cv2 = require("cv2", "faces", "reading video files")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoFormatError("cannot open the video (unreadable file or unsupported format)", path)
+        native_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        frames = []
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image)
+    finally:
+        capture.release()
+    if not frames:
+        raise VideoFormatError("the video holds no frames (empty or undecodable)", path)
+    _check_sizes([f.shape for f in frames], [f"frame {i}" for i in range(len(frames))], path)
+    return np.stack(frames), native_fps
+
+
+def read_video(source: PathLike, *, fps: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a video file or a folder of PNG/JPEG frames as grayscale frames.
+
+    Args:
+        source: a video file OpenCV can decode, or a folder of frames (natural name order).
+        fps: frame rate; default: the file's own rate, :data:`DEFAULT_FPS` for folders
+            (and for files that report none).
+
+    Returns:
+        ``frames`` ``(T, H, W)`` uint8 and ``timestamps_us`` ``(T,)`` int64, starting at 0.
+
+    Raises:
+        VideoFormatError: missing or unreadable input, no frames, or frames of changing size.
+    """
+    path = Path(source)
+    if path.is_dir():
+        frames, native = _read_folder(path), None
+    elif path.is_file():
+        frames, native = _read_file(path)
+    else:
+        raise VideoFormatError("no such video file or frame folder", path)
+    rate = fps if fps is not None else (native if native and np.isfinite(native) and native > 0 else DEFAULT_FPS)
+    return frames, timestamps_from_fps(len(frames), rate)
+
+
+def _frames_from_array(source: Any) -> np.ndarray:
+    if type(source).__module__.startswith("torch"):
+        source = source.detach().cpu().numpy()
+    if isinstance(source, list | tuple):
+        if not source:
+            raise VideoFormatError("empty video: the list of frames is empty")
+        arrays = [np.asarray(f) for f in source]
+        _check_sizes([a.shape for a in arrays], [f"frame {i}" for i in range(len(arrays))], None)
+        source = np.stack(arrays)
+    frames = np.asarray(source)
+    if frames.ndim == 4 and frames.shape[-1] == 1:
+        frames = frames[..., 0]
+    elif frames.ndim == 4 and frames.shape[-1] == 3:
+        frames = to_gray(frames)
+    if frames.ndim != 3:
+        raise VideoFormatError(f"frames must be (T, H, W) or (T, H, W, 3), got shape {frames.shape}")
+    if frames.shape[0] == 0:
+        raise VideoFormatError("empty video: no frames")
+    if frames.dtype == np.uint8:
+        return frames
+    if frames.dtype == bool or not (
+        np.issubdtype(frames.dtype, np.floating) or np.issubdtype(frames.dtype, np.integer)
+    ):
+        raise VideoFormatError(f"frames must be uint8 or float intensities 0..255, got dtype {frames.dtype}")
+    frames = frames.astype(np.float32)
+    if not np.isfinite(frames).all() or frames.min() < 0:
+        raise VideoFormatError("frame intensities must be finite and >= 0 (0..255 scale)")
+    return frames
+
+
+def load_frames(
+    source: Any, timestamps_us: Sequence[int] | np.ndarray | None = None, *, fps: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Any simulator input as ``(frames (T, H, W), timestamps_us (T,) int64)``.
+
+    ``source`` is a path (video file or frame folder, see :func:`read_video`), a
+    ``(T, H, W)`` / ``(T, H, W, 3)`` RGB array or tensor, or a list of frames. Frames stay
+    uint8 when given as uint8, else become float32 on the 0..255 scale.
+
+    Raises:
+        VideoFormatError: unreadable input, no frames, changing frame size, or timestamps
+            that are not strictly increasing, negative or of the wrong length.
+    """
+    name: PathLike | None = None
+    if isinstance(source, str | os.PathLike):
+        name = source
+        frames, default_times = read_video(source, fps=fps)
+    else:
+        frames = _frames_from_array(source)
+        default_times = timestamps_from_fps(len(frames), DEFAULT_FPS if fps is None else fps)
+    if timestamps_us is None:
+        return frames, default_times
+    times = np.asarray(timestamps_us)
+    if times.shape != (len(frames),):
+        raise VideoFormatError(f"expected {len(frames)} timestamps (one per frame), got shape {times.shape}", name)
+    if np.issubdtype(times.dtype, np.floating):
+        if not np.isfinite(times).all():
+            raise VideoFormatError("timestamps must be finite", name)
+        times = np.rint(times)
+    elif not np.issubdtype(times.dtype, np.integer):
+        raise VideoFormatError(f"timestamps must be numbers of µs, got dtype {times.dtype}", name)
+    times = times.astype(np.int64)
+    if len(times) and times[0] < 0:
+        raise VideoFormatError(f"timestamps must be >= 0 µs, got {int(times[0])}", name)
+    steps = np.diff(times)
+    if np.any(steps <= 0):
+        i = int(np.argmax(steps <= 0)) + 1
+        raise VideoFormatError(
+            f"timestamps must strictly increase: frame {i} at {int(times[i])} µs follows {int(times[i - 1])} µs", name
+        )
+    return frames, times
+
+
+def crop_and_resize(
+    frames: np.ndarray,
+    *,
+    crop: tuple[int, int, int, int] | None = None,
+    size: SensorSize | tuple[int, int] | str | None = None,
+) -> np.ndarray:
+    """Cut the box ``crop = (x0, y0, w, h)`` from ``(T, H, W)`` frames, then resize to ``size = (width, height)``.
+
+    Resizing is bilinear with antialiasing (``torch.nn.functional.interpolate``); uint8
+    frames are rounded back to uint8, float frames stay float32.
+    """
+    if crop is not None:
+        x0, y0, w, h = (int(v) for v in crop)
+        height, width = frames.shape[1:3]
+        if w <= 0 or h <= 0 or x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
+            raise ValueError(f"crop box (x0, y0, w, h) = {crop} does not fit in frames of {width}x{height}")
+        frames = frames[:, y0 : y0 + h, x0 : x0 + w]
+    if size is None:
+        return frames
+    target = SensorSize.of(size)
+    if frames.shape[1:3] == target.shape:
+        return frames
+    import torch
+    from torch.nn import functional as F
+
+    out = np.empty((len(frames), *target.shape), dtype=frames.dtype if frames.dtype == np.uint8 else np.float32)
+    for start in range(0, len(frames), 64):  # bounded memory for long clips
+        chunk = torch.from_numpy(np.ascontiguousarray(frames[start : start + 64])).to(torch.float32)[:, None]
+        resized = F.interpolate(chunk, size=target.shape, mode="bilinear", antialias=True, align_corners=False)[:, 0]
+        resized = resized.clamp(0, 255) if frames.dtype == np.uint8 else resized.clamp_min(0)
+        out[start : start + 64] = resized.round().to(torch.uint8).numpy() if out.dtype == np.uint8 else resized.numpy()
+    return out

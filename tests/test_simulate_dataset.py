@@ -1,0 +1,105 @@
+"""Tests of neurova.simulator.batch: whole datasets to HDF5, resumable, sharded, in workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurova.errors import VideoFormatError
+from neurova.simulator import simulate, simulate_dataset
+from neurova.simulator.batch import clip_seed, find_clips, resolve_rank
+
+cv2 = pytest.importorskip("cv2")
+io = pytest.importorskip("neurova.io")
+
+
+def clip_frames(seed: int, n: int = 4) -> np.ndarray:
+    base = np.random.default_rng(seed).integers(20, 235, (12, 16), dtype=np.uint8)
+    return np.stack([np.roll(base, i, axis=1) for i in range(n)])
+
+
+def make_dataset(root: Path) -> Path:
+    """Two frame folders (one nested) and one video file."""
+    for rel, seed in (("a", 0), ("group/b", 1)):
+        folder = root / rel
+        folder.mkdir(parents=True)
+        for i, frame in enumerate(clip_frames(seed)):
+            cv2.imwrite(str(folder / f"{i:05d}.png"), frame)
+    writer = cv2.VideoWriter(str(root / "c.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (16, 12))
+    for frame in clip_frames(2):
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return root
+
+
+def test_find_clips_and_rank_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_dataset(tmp_path / "data")
+    assert [name for name, _ in find_clips(root)] == ["a", "c", "group/b"]
+    assert find_clips(root / "a") == [("a", root / "a")]
+    with pytest.raises(VideoFormatError, match="no clips"):
+        find_clips((tmp_path / "empty").mkdir() or tmp_path / "empty")
+    for var in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS"):
+        monkeypatch.delenv(var, raising=False)
+    assert resolve_rank() == (0, 1)
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_NTASKS", "3")
+    assert resolve_rank() == (1, 3)
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert resolve_rank() == (0, 2)
+    assert resolve_rank(2, 4) == (2, 4)
+    with pytest.raises(ValueError, match="rank"):
+        resolve_rank(3, 3)
+    assert clip_seed(0, "a") == clip_seed(0, "a") != clip_seed(1, "a")
+
+
+def test_dataset_is_written_resumably(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    written = simulate_dataset(root, out, fps=25.0, seed=3, progress=False, rank=0, world_size=1)
+    assert sorted(p.relative_to(out).as_posix() for p in written) == ["a.h5", "c.h5", "group/b.h5"]
+    events = io.read_events(out / "a.h5")
+    expected = simulate(root / "a", fps=25.0, seed=clip_seed(3, "a"))
+    assert len(expected) > 0 and (events == expected).all()
+    assert io.get_sensor_size(out / "a.h5") == (16, 12)
+    stamp = (out / "a.h5").stat().st_mtime_ns
+    (out / "c.h5").unlink()
+    again = simulate_dataset(root, out, fps=25.0, seed=3, progress=False, rank=0, world_size=1)
+    assert again == written and (out / "c.h5").exists()
+    assert (out / "a.h5").stat().st_mtime_ns == stamp  # skipped, not rewritten
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_shards_split_clips_and_agree(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "data")
+    shards = [
+        simulate_dataset(root, tmp_path / "sharded", seed=1, progress=False, rank=r, world_size=2) for r in range(2)
+    ]
+    assert [[p.name for p in s] for s in shards] == [["a.h5", "b.h5"], ["c.h5"]]
+    whole = simulate_dataset(root, tmp_path / "whole", seed=1, progress=False, rank=0, world_size=1)
+    for path in whole:
+        twin = tmp_path / "sharded" / path.relative_to(tmp_path / "whole")
+        assert (io.read_events(path) == io.read_events(twin)).all()
+
+
+def test_single_clip_to_named_file_and_v2e_layout(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "data")
+    target = tmp_path / "one.h5"
+    written = simulate_dataset(root / "c.avi", target, layout="v2e", save_frames=True, progress=False, rank=0)
+    assert written == [target]
+    assert len(io.read_events(target)) > 0
+    with pytest.raises(ValueError, match="must be a folder"):
+        simulate_dataset(root, tmp_path / "many.h5", progress=False, rank=0, world_size=1)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_files(tmp_path: Path) -> None:
+    root = make_dataset(tmp_path / "data")
+    serial = simulate_dataset(root, tmp_path / "serial", seed=2, progress=False, rank=0, world_size=1)
+    parallel = simulate_dataset(
+        root, tmp_path / "parallel", seed=2, workers=2, threads=1, progress=False, rank=0, world_size=1
+    )
+    for a, b in zip(serial, parallel):
+        assert (io.read_events(a) == io.read_events(b)).all()

@@ -1,0 +1,301 @@
+"""Tests of the DVS pixel model (neurova.simulator.dvs, presets) on tiny hand-checked inputs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from neurova.errors import VideoFormatError
+from neurova.events import EVENT_DTYPE, validate_events
+from neurova.simulator import (
+    PRESETS,
+    V2E_DEFAULTS,
+    DVSSimulator,
+    inverse_lin_log,
+    lin_log,
+    resolve_params,
+    simulate,
+    simulate_batch,
+)
+
+CLEAN0 = {"preset": "clean", "sigma_thres": 0.0}  # clean, no threshold mismatch: hand-computable
+
+
+def ramp(values: list[int]) -> np.ndarray:
+    """A 1x1-pixel clip with the given intensities."""
+    return np.asarray(values, dtype=np.uint8).reshape(-1, 1, 1)
+
+
+def texture_clip(n_frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
+    """Smooth random texture moving one pixel per frame (uint8)."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(10, 245, (size, 3 * size))
+    base = (base + np.roll(base, 1, 0) + np.roll(base, 1, 1)) / 3
+    return np.stack([base[:, i : i + size] for i in range(n_frames)]).round().astype(np.uint8)
+
+
+def reference_v2e(frames: np.ndarray, times_s: np.ndarray, pos_thres: Any, neg_thres: Any) -> np.ndarray:
+    """Compact transcription of v2e's EventEmulator loop (no mismatch, leak, noise, low-pass)."""
+
+    def v2e_lin_log(x: torch.Tensor) -> torch.Tensor:
+        x = x.double()
+        y = torch.where(x <= 20, x * (math.log(20) / 20), torch.log(x))
+        return (torch.round(y * 1e8) / 1e8).float()
+
+    base, t_previous, out = None, 0.0, []
+    for frame, t_frame in zip(frames, times_s):
+        log_frame = v2e_lin_log(torch.tensor(frame, dtype=torch.float64))
+        if base is None:
+            base = log_frame.clone()
+            continue  # v2e: t_previous is not updated on the first frame
+        diff = log_frame - base
+        pos = torch.div(F.relu(diff), pos_thres, rounding_mode="floor").type(torch.int32)
+        neg = torch.div(F.relu(-diff), neg_thres, rounding_mode="floor").type(torch.int32)
+        k = int(max(pos.max(), neg.max()))
+        steps = max(k, 1)
+        dt = t_frame - t_previous
+        ts = torch.linspace(t_previous + dt / steps, t_frame, steps, dtype=torch.float32)
+        for i in range(k):
+            for sign, cord in ((1, pos >= i + 1), (-1, neg >= i + 1)):
+                y, x = cord.nonzero(as_tuple=True)
+                out += [(float(ts[i]), int(xx), int(yy), sign) for xx, yy in zip(x, y)]
+        base += pos * pos_thres
+        base -= neg * neg_thres
+        t_previous = t_frame
+    return np.asarray(out, dtype=np.float64).reshape(-1, 4)
+
+
+# -- lin-log ------------------------------------------------------------------------------------
+
+
+def test_lin_log_is_linear_below_20_and_log_above() -> None:
+    x = torch.tensor([0.0, 10.0, 20.0, 21.0, 255.0])
+    expected = [0.0, 10 * math.log(20) / 20, math.log(20), math.log(21), math.log(255)]
+    assert lin_log(x).dtype == torch.float32
+    assert torch.allclose(lin_log(x), torch.tensor(expected), atol=1e-7)
+    assert torch.allclose(inverse_lin_log(lin_log(x)), x, atol=1e-4)
+
+
+def test_uint8_and_float_frames_give_identical_events() -> None:
+    clip = texture_clip()
+    assert (simulate(clip, seed=1) == simulate(clip.astype(np.float32), seed=1)).all()
+
+
+# -- hand-computed single pixels ----------------------------------------------------------------
+
+
+def test_ramp_fires_expected_on_events_in_v2e_mode() -> None:
+    # ln 50 = 3.912, ln 60 = 4.094 (+0.18: no event), ln 80 = 4.382 (+0.47: 2 events), ln 120 = 4.787 (M=4.312: 2)
+    events = simulate(ramp([50, 60, 80, 120]), [0, 10_000, 20_000, 30_000], timestamp_mode="v2e", **CLEAN0)
+    assert events["p"].all()
+    assert events["t"].tolist() == [15_000, 20_000, 25_000, 30_000]
+
+
+def test_ramp_fires_at_linear_crossing_times_in_linear_mode() -> None:
+    events = simulate(ramp([50, 60, 80, 120]), [0, 10_000, 20_000, 30_000], timestamp_mode="linear", **CLEAN0)
+    l50, l60, l80, l120 = (math.log(v) for v in (50, 60, 80, 120))
+    d0, d1 = l60 - l50, l80 - l50
+    expected = [10_000 + 10_000 * (k * 0.2 - d0) / (d1 - d0) for k in (1, 2)]
+    m = l50 + 0.4
+    d0, d1 = l80 - m, l120 - m
+    expected += [20_000 + 10_000 * (k * 0.2 - d0) / (d1 - d0) for k in (1, 2)]
+    assert events["p"].all()
+    np.testing.assert_allclose(events["t"], expected, atol=1.0)
+
+
+def test_darkening_gives_off_events() -> None:
+    events = simulate(ramp([200, 100]), [0, 40_000], **CLEAN0)
+    assert len(events) == math.floor(math.log(2) / 0.2) == 3
+    assert not events["p"].any()
+
+
+@pytest.mark.parametrize("preset", ["clean", None])
+def test_constant_input_gives_no_events_without_noise(preset: str | None) -> None:
+    clip = np.full((10, 4, 4), 90, dtype=np.uint8)
+    assert len(simulate(clip, preset=preset, leak_rate_hz=0.0)) == 0
+
+
+def test_first_frame_emits_nothing_and_events_lie_in_the_interval() -> None:
+    sim = DVSSimulator(8, 8, preset="clean", seed=0)
+    clip = texture_clip(3, 8)
+    assert len(sim.step(clip[0], 1_000)[0]) == 0
+    for mode in ("v2e", "linear"):
+        sim = DVSSimulator(8, 8, preset="clean", seed=0, timestamp_mode=mode)
+        sim.step(clip[0], 1_000)
+        events = sim.step(clip[1], 41_000)[0]
+        assert len(events) > 0
+        validate_events(events, sensor_size=(8, 8))
+        assert events["t"].min() > (0 if mode == "v2e" else 1_000) and events["t"].max() <= 41_000
+
+
+def test_v2e_mode_first_interval_starts_at_zero_like_v2e() -> None:
+    times = [1_000_000, 1_040_000]
+    v2e = simulate(ramp([50, 120]), times, timestamp_mode="v2e", **CLEAN0)
+    linear = simulate(ramp([50, 120]), times, timestamp_mode="linear", **CLEAN0)
+    assert len(v2e) == len(linear) == 4
+    assert v2e["t"].tolist() == [260_000, 520_000, 780_000, 1_040_000]
+    assert linear["t"].min() > 1_000_000
+
+
+def test_leak_gives_on_events_at_the_leak_rate() -> None:
+    clip = np.full((201, 3, 3), 100, dtype=np.uint8)  # 2 s at 100 Hz
+    events = simulate(clip, fps=100, **CLEAN0, leak_rate_hz=5.0, leak_jitter_fraction=0.0, noise_rate_cov_decades=0.0)
+    assert events["p"].all()
+    per_pixel = np.bincount(events["y"] * 3 + events["x"], minlength=9)
+    assert np.all(np.abs(per_pixel - 10) <= 1)  # 5 Hz x 2 s
+
+
+def test_refractory_period_caps_the_rate() -> None:
+    values = np.linspace(20, 250, 101)  # 1 kHz frames: about 0.025 log units per ms, 1 event per 8 ms
+    clip = values.reshape(-1, 1, 1).astype(np.float32)
+    free = simulate(clip, fps=1000, **CLEAN0)
+    for mode in ("v2e", "linear"):
+        capped = simulate(clip, fps=1000, **CLEAN0, refractory_period_s=0.02, timestamp_mode=mode)
+        gaps = np.diff(capped["t"])
+        assert len(capped) < len(free)
+        assert len(capped) >= 3 and gaps.min() > 20_000
+
+
+def test_refractory_suppressed_crossings_do_not_move_the_level() -> None:
+    # one big step: 5 crossings at once; refractory lets 1 through, the rest stay pending for later
+    clip = ramp([30] + [200] * 19)
+    events = simulate(clip, fps=10, **CLEAN0, refractory_period_s=0.15, timestamp_mode="v2e")
+    assert len(events) == math.floor((math.log(200) - math.log(30)) / 0.2)
+    assert np.diff(events["t"]).min() > 150_000
+
+
+def test_shot_noise_rate_matches_parameter() -> None:
+    size, rate, seconds, fps = 24, 10.0, 1.0, 100
+    clip = np.zeros((int(seconds * fps) + 1, size, size), dtype=np.uint8)
+    events = simulate(clip, fps=fps, **CLEAN0, shot_noise_rate_hz=rate, seed=5)
+    expected = rate * seconds * size * size * (1 - 0.75 * 20 / 275)  # v2e's intensity factor at black
+    assert abs(len(events) - expected) < 5 * math.sqrt(expected)
+    assert abs(events["p"].mean() - 0.5) < 0.05
+    assert np.isin(events["t"], np.arange(1, 101) * 10_000).all()  # stamped at the interval end
+
+
+# -- v2e equivalence ------------------------------------------------------------------------------
+
+
+def by_pixel(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, on: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Events ordered by pixel, polarity, then time: (x, y, p) rows and their times."""
+    order = np.lexsort((t_us, on, y, x))
+    return np.stack([x, y, on]).T[order].astype(np.int64), t_us[order]
+
+
+@pytest.mark.parametrize("thresholds", [(0.2, 0.2), (0.15, 0.25)])
+def test_v2e_mode_reproduces_reference_loop(thresholds: tuple[float, float]) -> None:
+    clip = texture_clip(10, 12)
+    times = np.arange(10) * 33_333
+    ref = reference_v2e(clip, times * 1e-6, *thresholds)
+    events = simulate(
+        clip, times, preset=None, pos_thres=thresholds[0], neg_thres=thresholds[1], sigma_thres=0.0,
+        leak_rate_hz=0.0, timestamp_mode="v2e",
+    )  # fmt: skip
+    assert len(events) == len(ref) > 50
+    ours = by_pixel(events["t"], events["x"], events["y"], events["p"])
+    theirs = by_pixel(ref[:, 0] * 1e6, ref[:, 1], ref[:, 2], ref[:, 3] > 0)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1], atol=1.0)
+
+
+def test_v2e_mode_with_threshold_mismatch_reproduces_reference_loop() -> None:
+    clip = texture_clip(8, 10, seed=3)
+    times = np.arange(8) * 40_000
+    sim = DVSSimulator(10, 10, preset="clean", seed=11, timestamp_mode="v2e")
+    events = np.concatenate([sim.step(frame, int(t))[0] for frame, t in zip(clip, times)])
+    on, off = sim.thresholds
+    assert on.shape == (1, 10, 10) and float(on.std()) > 0
+    ref = reference_v2e(clip, times * 1e-6, on[0], off[0])
+    ours = by_pixel(events["t"], events["x"], events["y"], events["p"])
+    theirs = by_pixel(ref[:, 0] * 1e6, ref[:, 1], ref[:, 2], ref[:, 3] > 0)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1], atol=1.0)
+
+
+# -- batching, seeds, devices ---------------------------------------------------------------------
+
+
+def test_batch_equals_single_runs_with_per_clip_seeds() -> None:
+    clips = [texture_clip(8, 10, seed=s) for s in range(3)]
+    times = [np.arange(8) * 40_000, np.arange(8) * 33_000 + 5, np.arange(8) * 50_000]
+    batched = simulate_batch(clips, times, preset="noisy", seed=7)
+    for i, (clip, t) in enumerate(zip(clips, times)):
+        single = simulate(clip, t, preset="noisy", seed=7 + i)
+        assert len(single) > 0 and (batched[i] == single).all()
+
+
+def test_batch_with_different_lengths_and_sizes() -> None:
+    clips = [texture_clip(6, 8), texture_clip(9, 8, seed=1), texture_clip(6, 10, seed=2)]
+    batched = simulate_batch(clips, seed=[3, 4, 5], batch_size=2)
+    for clip, seed, events in zip(clips, [3, 4, 5], batched):
+        assert (events == simulate(clip, seed=seed)).all()
+
+
+def test_seeds_make_runs_reproducible() -> None:
+    clip = texture_clip()
+    a, b = simulate(clip, preset="noisy", seed=1), simulate(clip, preset="noisy", seed=1)
+    c = simulate(clip, preset="noisy", seed=2)
+    assert (a == b).all()
+    assert len(a) != len(c) or not (a == c).all()
+    sim = DVSSimulator(16, 16, preset="noisy", seed=1)
+    first = [sim.step(f, i * 40_000)[0] for i, f in enumerate(clip)]
+    sim.reset()
+    again = [sim.step(f, i * 40_000)[0] for i, f in enumerate(clip)]
+    assert all((x == y).all() for x, y in zip(first, again))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cpu_and_cuda_agree() -> None:
+    clip = texture_clip(10, 16)
+    cpu = simulate(clip, preset="noisy", seed=3, timestamp_mode="v2e")
+    cuda = simulate(clip, preset="noisy", seed=3, timestamp_mode="v2e", device="cuda")
+    assert abs(len(cpu) - len(cuda)) <= max(2, len(cpu) // 200)
+    assert abs(cpu["p"].mean() - cuda["p"].mean()) < 0.01
+
+
+# -- parameters and errors ------------------------------------------------------------------------
+
+
+def test_parameters_resolve_defaults_then_preset_then_arguments() -> None:
+    assert (V2E_DEFAULTS.pos_thres, V2E_DEFAULTS.neg_thres, V2E_DEFAULTS.sigma_thres) == (0.2, 0.2, 0.03)
+    assert resolve_params("noisy").shot_noise_rate_hz == PRESETS["noisy"]["shot_noise_rate_hz"] == 5.0
+    assert resolve_params("clean", sigma_thres=0.0, cutoff_hz=None).sigma_thres == 0.0
+    sim = DVSSimulator(2, 2, preset="noisy", refractory_period_s=0.01)
+    assert (sim.params.cutoff_hz, sim.params.refractory_period_s) == (30.0, 0.01)
+    with pytest.raises(ValueError, match="unknown DVS preset"):
+        resolve_params("blurry")
+    with pytest.raises(ValueError, match="unknown DVS parameter"):
+        resolve_params(None, threshold=0.3)
+    with pytest.raises(ValueError, match="timestamp_mode"):
+        resolve_params(None, timestamp_mode="grid")
+    with pytest.raises(ValueError, match="must be > 0"):
+        resolve_params(None, pos_thres=0.0)
+
+
+def test_step_rejects_bad_frames_and_times() -> None:
+    sim = DVSSimulator(4, 4, batch_size=2, seed=0)
+    with pytest.raises(VideoFormatError, match="shape"):
+        sim.step(np.zeros((2, 4, 5), np.uint8), 0)
+    with pytest.raises(VideoFormatError, match="dtype"):
+        sim.step(np.zeros((2, 4, 4), np.int32), 0)
+    sim.step(np.zeros((2, 4, 4), np.uint8), 100)
+    with pytest.raises(VideoFormatError, match="increase"):
+        sim.step(np.zeros((2, 4, 4), np.uint8), [200, 100])
+    with pytest.raises(ValueError, match="seeds"):
+        DVSSimulator(4, 4, batch_size=2, seed=[1])
+
+
+def test_output_is_sorted_event_arrays() -> None:
+    sim = DVSSimulator(16, 16, batch_size=2, preset="noisy", seed=0)
+    clip = texture_clip(4)
+    for i, frame in enumerate(clip):
+        out = sim.step(np.stack([frame, frame[::-1]]), i * 40_000)
+        assert len(out) == 2 and all(e.dtype == EVENT_DTYPE for e in out)
+        for events in out:
+            validate_events(events, sensor_size=sim.sensor_size)
