@@ -1,0 +1,512 @@
+"""Run a trained valence/arousal model over a recording or a live event stream.
+
+:func:`predict` takes events in any form (an array, an event file, a video to
+simulate, or an iterator of event chunks), encodes them with the model's own
+stored :class:`~neurova.contract.InputContract` (encoding, ``n_bits``,
+``bin_us``, polarity, clip length, image size) and returns a
+:class:`Prediction` time series with one valence/arousal/emotion every
+``hop_us``.
+
+How a prediction at time ``t`` is made (``t`` = end of the newest frame):
+
+1. the model needs ``K`` frames (the contract's ``clip_length``, at least the
+   model's ``frames_used``) ending at ``t - (K-1-k) * frame_interval_us``,
+   ``k = 0..K-1``, each covering ``n_bits * bin_us`` µs; so the events of
+   ``[t - history_us, t)`` are used, ``history_us = (K-1) * frame_interval_us + n_bits * bin_us``;
+2. the face box (a user box, the tracked detection, or else the largest centred
+   square of the sensor) crops the events with :class:`neurova.transforms.Crop`
+   (coordinates shifted to the box; parts of the box outside the sensor stay empty);
+3. the crop is encoded at its own resolution by
+   :func:`neurova.transforms.encoder_from_contract` and the frames are resized to
+   ``image_size x image_size`` with ``F.interpolate(mode="area")`` (an average over
+   source pixels, the same filter the training crops used when shrinking);
+4. the model maps ``(1, K, C, S, S)`` to valence/arousal (a video model's last frame).
+
+The first prediction is at ``t0 + history_us`` (``t0`` = the first event), so every
+prediction sees a full history, and the last at or before ``t_last + 1`` µs.
+The same rule holds offline and streaming, so both give the same predictions on
+the same events; streaming keeps only the last ``history_us`` (or, with face
+detection, ``detect_window_us``) of events in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurova import faces
+from neurova._atomic import atomic_path
+from neurova.contract import InputContract
+from neurova.errors import EventFormatError, InputContractError
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
+from neurova.zero_shot import Method, Table, classify_emotion, model_frames
+
+__all__ = ["Prediction", "centre_square", "predict", "predict_file"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class Prediction:
+    """A valence/arousal time series predicted from events.
+
+    Attributes:
+        timestamps_us: ``(N,)`` int64 time of each prediction (end of its newest frame), µs.
+        valence, arousal: ``(N,)`` float32 predictions.
+        emotion: ``(N,)`` str, :func:`neurova.zero_shot.classify_emotion` of each prediction.
+        boxes: ``(N, 4)`` int64 face box ``(x0, y0, width, height)`` on the sensor used for each prediction.
+        latency_ms: ``(N,)`` float64 wall time from the moment a prediction's events were complete to its
+            output (detection, encoding and model) when streaming; ``None`` offline, where
+            predictions are computed in batches.
+        sensor_size: the sensor of the events.
+        contract: the input contract the events were encoded with.
+        source: what was read (a file path), if anything.
+        settings: how the predictions were made (hop, face box or detection, emotion mapping, streaming).
+    """
+
+    timestamps_us: np.ndarray
+    valence: np.ndarray
+    arousal: np.ndarray
+    emotion: np.ndarray
+    boxes: np.ndarray
+    sensor_size: SensorSize
+    contract: InputContract
+    latency_ms: np.ndarray | None = None
+    source: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.timestamps_us)
+
+    @property
+    def va(self) -> np.ndarray:
+        """``(N, 2)`` valence, arousal."""
+        return np.stack([self.valence, self.arousal], axis=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (arrays as lists)."""
+        return {
+            "timestamps_us": self.timestamps_us.tolist(),
+            "valence": self.valence.tolist(),
+            "arousal": self.arousal.tolist(),
+            "emotion": self.emotion.tolist(),
+            "boxes": self.boxes.tolist(),
+            "latency_ms": None if self.latency_ms is None else self.latency_ms.tolist(),
+            "sensor_size": list(self.sensor_size),
+            "input_contract": self.contract.to_dict(),
+            "source": self.source,
+            "settings": dict(self.settings),
+        }
+
+    def to_csv(self, path: PathLike) -> Path:
+        """Write one row per prediction, atomically.
+
+        Columns: ``timestamp_us, valence, arousal, emotion, box_x0, box_y0, box_width, box_height``
+        and, when measured, ``latency_ms``.
+        """
+        header = ["timestamp_us", "valence", "arousal", "emotion", "box_x0", "box_y0", "box_width", "box_height"]
+        if self.latency_ms is not None:
+            header.append("latency_ms")
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            for i in range(len(self)):
+                row = [int(self.timestamps_us[i]), f"{self.valence[i]:.6f}", f"{self.arousal[i]:.6f}",
+                       str(self.emotion[i]), *(int(b) for b in self.boxes[i])]
+                if self.latency_ms is not None:
+                    row.append(f"{self.latency_ms[i]:.3f}")
+                writer.writerow(row)
+        return Path(path)
+
+
+# --- the predictor ---------------------------------------------------------------------------------
+
+
+def _box_int(box: Any) -> tuple[int, int, int, int]:
+    x0, y0, w, h = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    return math.floor(x0 + 0.5), math.floor(y0 + 0.5), max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
+
+
+def centre_square(sensor_size: SensorSize) -> tuple[int, int, int, int]:
+    """The largest centred square box of a sensor, ``(x0, y0, side, side)``."""
+    side = min(sensor_size.width, sensor_size.height)
+    return (sensor_size.width - side) // 2, (sensor_size.height - side) // 2, side, side
+
+
+class _Predictor:
+    """Consumes time-ordered event chunks and emits one prediction every ``hop_us``."""
+
+    def __init__(
+        self,
+        model: Any,
+        contract: InputContract,
+        sensor_size: SensorSize,
+        *,
+        hop_us: int,
+        face_box: Any | None,
+        detect: bool,
+        detect_every_us: int,
+        detect_window_us: int,
+        face_margin: float,
+        batch_size: int,
+        device: str,
+        streaming: bool,
+    ) -> None:
+        import torch
+
+        from neurova.transforms import Crop, encoder_from_contract
+
+        self._torch = torch
+        self._crop_cls = Crop
+        self._encoder_for = encoder_from_contract
+        self.model = model
+        self.contract = contract
+        self.sensor = sensor_size
+        _, frames_used = model_frames(model)
+        self.k = max(contract.clip_length, frames_used or 1)
+        self.window_us = contract.n_bits * contract.bin_us
+        self.history_us = (self.k - 1) * contract.frame_interval_us + self.window_us
+        self.hop_us = int(hop_us)
+        self.detect = detect
+        self.detect_every_us = int(detect_every_us)
+        self.detect_window_us = int(detect_window_us)
+        self.face_margin = float(face_margin)
+        self.keep_us = max(self.history_us, self.detect_window_us if detect else 0)
+        self.fixed_box = _box_int(face_box) if face_box is not None else centre_square(sensor_size)
+        self.tracker = faces.BoxTracker() if detect else None
+        if detect and face_box is not None:
+            self.tracker.update(np.asarray(self.fixed_box, dtype=np.float64))
+        self.batch_size = int(batch_size)
+        self.device = device
+        self.streaming = streaming
+        self._encoder: tuple[tuple[int, int], Any] | None = None
+        self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
+        self._next_end: int | None = None
+        self._last_t: int | None = None
+        self._last_detect: int | None = None
+        self._pending: list[tuple[int, Any, tuple[int, int, int, int]]] = []
+        self.times: list[int] = []
+        self.outputs: list[np.ndarray] = []
+        self.boxes: list[tuple[int, int, int, int]] = []
+        self.latency_ms: list[float] = []
+
+    # -- event intake ------------------------------------------------------------------------------------
+
+    def push(self, chunk: np.ndarray) -> None:
+        if len(chunk) == 0:
+            return
+        if self._last_t is not None and int(chunk["t"][0]) < self._last_t:
+            raise EventFormatError(
+                f"event chunks go back in time: a chunk starts at {int(chunk['t'][0])} µs after an event at "
+                f"{self._last_t} µs"
+            )
+        if self._next_end is None:
+            self._next_end = int(chunk["t"][0]) + self.history_us
+        self._buffer = np.concatenate([self._buffer, chunk]) if len(self._buffer) else chunk
+        self._last_t = int(chunk["t"][-1])
+        # every event before next_end has arrived once an event at or after it has been seen
+        self._advance(self._last_t)
+
+    def finish(self) -> None:
+        if self._last_t is None:
+            raise EventFormatError("the recording has no events: nothing to predict")
+        self._advance(self._last_t + 1)
+        self._flush()
+        if not self.times:
+            raise EventFormatError(
+                f"the recording spans {self._last_t + 1 - (self._next_end - self.history_us)} µs, shorter than the "
+                f"{self.history_us} µs of events one prediction needs ({self.k} frame(s) of {self.window_us} µs, "
+                f"{self.contract.frame_interval_us} µs apart)"
+            )
+
+    def _advance(self, until: int) -> None:
+        assert self._next_end is not None
+        while self._next_end <= until:
+            self._emit(self._next_end)
+            self._next_end += self.hop_us
+        start = self._next_end - self.keep_us
+        if len(self._buffer) and int(self._buffer["t"][0]) < start:
+            self._buffer = slice_time(self._buffer, start, None)
+
+    # -- one prediction ----------------------------------------------------------------------------------
+
+    def _box(self, t_end: int) -> tuple[int, int, int, int]:
+        if self.tracker is None:
+            return self.fixed_box
+        if self._last_detect is None or t_end - self._last_detect >= self.detect_every_us:
+            self._last_detect = t_end
+            recent = slice_time(self._buffer, t_end - self.detect_window_us, t_end)
+            found = faces.detect_face(faces.accumulate_events(recent, self.sensor)) if len(recent) else None
+            if found is not None and self.face_margin:
+                grow = found[2:] * self.face_margin
+                found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
+            self.tracker.update(found)
+        box = self.tracker.box
+        return self.fixed_box if box is None else _box_int(box)
+
+    def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
+        """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``."""
+        torch = self._torch
+        x0, y0, w, h = box
+        if self._encoder is None or self._encoder[0] != (w, h):  # the tracked box may change size
+            self._encoder = ((w, h), self._encoder_for(self.contract, SensorSize(w, h)))
+        encoder = self._encoder[1]
+        ends = t_end - self.contract.frame_interval_us * np.arange(self.k - 1, -1, -1, dtype=np.int64)
+        frames = torch.from_numpy(np.ascontiguousarray(encoder(self._crop_cls(x0, y0, w, h)(events), ends_us=ends)))
+        size = self.contract.image_size
+        if frames.shape[-2:] != (size, size):
+            frames = torch.nn.functional.interpolate(frames, size=(size, size), mode="area")
+        return frames
+
+    def _emit(self, t_end: int) -> None:
+        started = time.perf_counter()
+        box = self._box(t_end)
+        events = slice_time(self._buffer, t_end - self.history_us, t_end)
+        self._pending.append((t_end, self.encode(events, t_end, box), box))
+        if self.streaming or len(self._pending) >= self.batch_size:
+            self._flush()
+        if self.streaming:
+            self.latency_ms.append((time.perf_counter() - started) * 1e3)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        torch = self._torch
+        x = torch.stack([frames for _, frames, _ in self._pending]).to(self.device)
+        with torch.inference_mode():
+            out = self.model(x)
+        if out.ndim == 3:
+            out = out[:, -1]
+        va = out.float().cpu().numpy().reshape(len(self._pending), 2)
+        for (t_end, _, box), row in zip(self._pending, va):
+            if not np.isfinite(row).all():
+                raise ValueError(f"the model predicted NaN or infinite valence/arousal at {t_end} µs")
+            self.times.append(t_end)
+            self.outputs.append(row)
+            self.boxes.append(box)
+        self._pending.clear()
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+
+
+def _contract_of(model: Any) -> InputContract:
+    contract = getattr(model, "input_contract", None)
+    if contract is None:
+        raise InputContractError(
+            f"{type(model).__name__} has no stored input contract, so neurova cannot know how to encode events for "
+            "it; train it through a neurova datamodule or pass input_contract=... when building it"
+        )
+    if isinstance(contract, Mapping):
+        contract = InputContract.from_dict(dict(contract))
+    return contract
+
+
+def _load_model(model: Any) -> Any:
+    if isinstance(model, str | os.PathLike):
+        from neurova.models import from_pretrained
+
+        return from_pretrained(model)
+    return model
+
+
+def _is_chunk_stream(source: Any) -> bool:
+    return not isinstance(source, str | os.PathLike | np.ndarray | Mapping) and (
+        isinstance(source, Iterator) or (isinstance(source, Iterable) and not hasattr(source, "shape"))
+    )
+
+
+def _open_source(source: Any, sensor_size: Any, *, stream: bool, hop_us: int, preset: str,
+                 fps: float | None) -> tuple[Iterable[np.ndarray], SensorSize, str | None, bool]:
+    """``(event chunks, sensor size, source path, streaming)`` for any supported source."""
+    if hasattr(source, "events") and hasattr(source, "sensor_size") and not isinstance(source, np.ndarray):
+        path = getattr(source, "path", None)
+        return [source.events], SensorSize.of(sensor_size or source.sensor_size), None if path is None else str(path), False
+    if isinstance(source, str | os.PathLike):
+        from neurova import io
+
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such event file, video or frame folder")
+        if path.is_dir() or path.suffix.lower() in _VIDEO_SUFFIXES or path.suffix.lower() not in io.supported_suffixes():
+            from neurova.simulator import read_video, simulate
+
+            frames, stamps = read_video(path, fps=fps)
+            events = simulate(frames, stamps, preset=preset)
+            return [events], SensorSize(frames.shape[2], frames.shape[1]), str(path), False
+        size = SensorSize.of(sensor_size) if sensor_size is not None else io.get_sensor_size(path)
+        if stream:
+            return io.iter_events(path, window_us=hop_us), size, str(path), True
+        return [io.read_events(path, sensor_size=size)], size, str(path), False
+    if _is_chunk_stream(source):
+        if sensor_size is None:
+            raise ValueError("predicting on a stream of event chunks needs sensor_size=(width, height)")
+        size = SensorSize.of(sensor_size)
+        return (as_events(chunk, sensor_size=size) for chunk in source), size, None, True
+    events = as_events(source, sensor_size=sensor_size)
+    if len(events) == 0:
+        raise EventFormatError("the event array is empty: nothing to predict")
+    return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False
+
+
+def predict(
+    model: Any,
+    source: Any,
+    *,
+    sensor_size: SensorSize | tuple[int, ...] | None = None,
+    hop_us: int | None = None,
+    face_box: Any | None = None,
+    detect_face: bool = False,
+    detect_every_us: int = 500_000,
+    detect_window_us: int = 200_000,
+    face_margin: float = 0.2,
+    emotions: Table = "ekman7",
+    method: Method = "angle",
+    neutral_radius: float | None = None,
+    stream: bool = False,
+    batch_size: int = 16,
+    device: str = "cpu",
+    preset: str = "clean",
+    fps: float | None = None,
+) -> Prediction:
+    """Predict valence, arousal and emotion over time from events.
+
+    Args:
+        model: a :mod:`neurova.models` model with a stored input contract, or the folder of a
+            saved one (:func:`neurova.models.from_pretrained`).
+        source: one of
+
+            * an event array (any form :func:`neurova.events.as_events` reads; ``sensor_size``
+              inferred from the events when not given) or a :class:`neurova.io.Recording`;
+            * an event file (``.raw``, ``.aedat4``, ``.h5``, ``.dat``, ``.npz``, ``.npy``), read whole, or
+              in windows of ``hop_us`` with bounded memory when ``stream=True``;
+            * a video file or a folder of frames, simulated first with :func:`neurova.simulator.simulate`
+              (``preset``, ``fps``);
+            * an iterator of time-ordered event chunks (a live camera, a file read in pieces):
+              streaming, with bounded memory and per-prediction latency; needs ``sensor_size``.
+        sensor_size: ``(width, height)`` of the sensor.
+        hop_us: time between predictions (default: the contract's ``frame_interval_us``).
+        face_box: ``(x0, y0, width, height)`` of the face on the sensor (should be square: it is
+            resized to the model's square input). Default: the largest centred square.
+        detect_face: find the face with OpenCV's Haar cascade on the events of the last
+            ``detect_window_us`` every ``detect_every_us`` and track it (:class:`neurova.faces.BoxTracker`);
+            detections are enlarged by ``face_margin`` of their side on each side; until the first
+            detection ``face_box`` (or the centred square) is used.
+        emotions, method, neutral_radius: emotion mapping (:func:`neurova.zero_shot.classify_emotion`).
+        stream: read an event file in windows instead of whole.
+        batch_size: predictions per forward pass offline (streaming runs one at a time).
+        device: torch device of the model.
+        preset, fps: simulator preset and frame rate for video sources.
+
+    Returns:
+        A :class:`Prediction`.
+
+    Raises:
+        InputContractError: the model has no stored input contract, or its ``check_input`` rejects it.
+        EventFormatError: no events, a recording shorter than one prediction's history, chunks out of order.
+        ValueError: the model predicts NaN.
+    """
+    model = _load_model(model)
+    contract = _contract_of(model)
+    check_input = getattr(model, "check_input", None)
+    if callable(check_input):
+        check_input(contract)
+    hop = int(hop_us if hop_us is not None else contract.frame_interval_us)
+    if hop <= 0:
+        raise ValueError(f"hop_us must be positive, got {hop_us}")
+    chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
+    predictor = _Predictor(
+        model, contract, size, hop_us=hop, face_box=face_box, detect=detect_face, detect_every_us=detect_every_us,
+        detect_window_us=detect_window_us, face_margin=face_margin, batch_size=batch_size, device=device,
+        streaming=streaming,
+    )
+    was_training = bool(getattr(model, "training", False))
+    model.eval()
+    model.to(device)
+    try:
+        for chunk in chunks:
+            predictor.push(chunk)
+        predictor.finish()
+    except EventFormatError as exc:
+        if path is not None and exc.path is None:
+            raise EventFormatError(str(exc), path) from exc
+        raise
+    finally:
+        model.train(was_training)
+    va = np.array(predictor.outputs, dtype=np.float32).reshape(-1, 2)
+    return Prediction(
+        timestamps_us=np.array(predictor.times, dtype=np.int64),
+        valence=va[:, 0].copy(),
+        arousal=va[:, 1].copy(),
+        emotion=np.asarray(classify_emotion(va[:, 0], va[:, 1], emotions, method, neutral_radius=neutral_radius)),
+        boxes=np.array(predictor.boxes, dtype=np.int64).reshape(-1, 4),
+        sensor_size=size,
+        contract=contract,
+        latency_ms=np.array(predictor.latency_ms) if streaming else None,
+        source=path,
+        settings={"hop_us": hop, "detect_face": detect_face, "face_box": None if face_box is None else
+                  list(_box_int(face_box)), "emotions": emotions if isinstance(emotions, str) else "custom",
+                  "method": method, "neutral_radius": neutral_radius, "streaming": streaming},
+    )
+
+
+def predict_file(
+    path: PathLike,
+    model: Any,
+    out_csv: PathLike,
+    plot: PathLike | None = None,
+    **kwargs: Any,
+) -> Prediction:
+    """Predict on one event file (or video), write the CSV and optionally the figure.
+
+    The figure (:func:`neurova.plotting.plot_va_over_time`) shows valence and arousal over time
+    with eight encoded model inputs (newest frame of evenly spaced predictions) above. Keyword
+    arguments go to :func:`predict`.
+    """
+    model = _load_model(model)
+    prediction = predict(model, path, **kwargs)
+    prediction.to_csv(out_csv)
+    if plot is not None:
+        from neurova import plotting
+
+        picks, frames = _frames_for_plot(model, path, prediction, kwargs)
+        fig = plotting.plot_va_over_time(prediction.timestamps_us, prediction.va, frames=frames,
+                                         frame_timestamps=None if frames is None else prediction.timestamps_us[picks],
+                                         title=Path(path).name)
+        plotting.save_figure(fig, plot)
+    return prediction
+
+
+def _frames_for_plot(model: Any, path: PathLike, prediction: Prediction, kwargs: Mapping[str, Any],
+                     n: int = 8) -> tuple[np.ndarray, np.ndarray | None]:
+    """Indices of ``n`` evenly spaced predictions and their newest input frame, re-encoded from the file.
+
+    The frames are ``None`` for videos (their events are not kept).
+    """
+    from neurova import io
+
+    picks = np.unique(np.linspace(0, len(prediction) - 1, min(n, len(prediction))).round().astype(int))
+    if Path(path).is_dir() or Path(path).suffix.lower() not in io.supported_suffixes():
+        return picks, None
+    events = io.read_events(path, sensor_size=prediction.sensor_size)
+    predictor = _Predictor(
+        model, prediction.contract, prediction.sensor_size, hop_us=prediction.settings["hop_us"], face_box=None,
+        detect=False, detect_every_us=1, detect_window_us=0, face_margin=0.0, batch_size=1,
+        device=str(kwargs.get("device", "cpu")), streaming=False,
+    )
+    frames = []
+    for i in picks:
+        t_end = int(prediction.timestamps_us[i])
+        window = slice_time(events, t_end - predictor.history_us, t_end)
+        frames.append(predictor.encode(window, t_end, tuple(int(b) for b in prediction.boxes[i]))[-1].numpy())
+    return picks, np.stack(frames)

@@ -1,0 +1,347 @@
+"""Valence/arousal metrics and losses: CCC, PCC, RMSE, SAGR.
+
+Conventions (shared by the functional metrics, the losses and :class:`VAMetrics`):
+
+* Inputs are ``(N,)`` or ``(N, D)``; metrics are computed **per dimension** (column), so a
+  ``(N, 2)`` valence/arousal array gives two values, ``[valence, arousal]``.
+* NaN marks an unknown value (e.g. an unlabelled frame). Pairs where the target *or* the
+  prediction is NaN are dropped, independently for each dimension.
+* **Variance convention: population** (divide by N, ``ddof=0``), the definition of Lin's
+  concordance correlation coefficient
+  ``CCC = 2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2)``.
+  (``torchmetrics.ConcordanceCorrCoef`` divides the variances by N - 1 but not the squared mean
+  difference, which biases CCC upwards for small N; :class:`ConcordanceCorrCoef` here reuses
+  its accumulation and returns the population value.) PCC does not depend on the convention.
+* Edge cases: constant predictions give CCC = 0 whenever the targets vary or have a different
+  mean; CCC is NaN only for 0/0 (both sides constant and equal, or no valid pair). PCC is NaN
+  when either side is constant (zero variance), including a single sample, as in
+  ``numpy.corrcoef``. RMSE and SAGR are NaN for an empty input only.
+* SAGR (sign agreement) is the share of pairs with ``sign(pred) == sign(target)``, with
+  ``sign(0) = 0`` (Kossaifi et al. 2017, AFEW-VA).
+
+The functional metrics (:func:`ccc`, :func:`pcc`, :func:`rmse`, :func:`sagr`) accept numpy arrays
+(returning float64 numpy values) or torch tensors (returning tensors of the input's dtype).
+:class:`VAMetrics` accumulates over a whole epoch in float32 (CCC of one batch is biased) and
+lives on the module's device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torchmetrics import Metric, MetricCollection
+from torchmetrics.regression import MeanSquaredError, PearsonCorrCoef
+from torchmetrics.regression.pearson import _final_aggregation
+
+__all__ = [
+    "DIMENSIONS",
+    "SAGR",
+    "CCCLoss",
+    "ConcordanceCorrCoef",
+    "VALoss",
+    "VAMetrics",
+    "ccc",
+    "ccc_loss",
+    "masked_mse",
+    "pcc",
+    "rmse",
+    "sagr",
+]
+
+DIMENSIONS: tuple[str, str] = ("valence", "arousal")
+"""Names of the two output dimensions, in column order."""
+
+ArrayT = TypeVar("ArrayT", np.ndarray, Tensor)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# functional metrics
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _per_column(preds: ArrayT, target: ArrayT, fn: Callable[[Any, Any], Any]) -> ArrayT:
+    """Apply ``fn(p, t)`` to each column with NaN pairs removed; ``(N,)`` → scalar, ``(N, D)`` → ``(D,)``."""
+    is_torch = isinstance(preds, Tensor) or isinstance(target, Tensor)
+    if is_torch:
+        preds = torch.as_tensor(preds)
+        target = torch.as_tensor(target, device=preds.device)
+        if not preds.is_floating_point():
+            preds = preds.float()
+        target = target.to(preds.dtype)
+    else:
+        preds = np.asarray(preds, dtype=np.float64)
+        target = np.asarray(target, dtype=np.float64)
+    if preds.shape != target.shape:
+        raise ValueError(f"preds and target must have the same shape, got {tuple(preds.shape)} and {tuple(target.shape)}")
+    if preds.ndim not in (1, 2):
+        raise ValueError(f"expected (N,) or (N, D) inputs, got shape {tuple(preds.shape)}")
+    squeeze = preds.ndim == 1
+    if squeeze:
+        preds, target = preds[:, None], target[:, None]
+    values = []
+    for d in range(preds.shape[1]):
+        p, t = preds[:, d], target[:, d]
+        keep = ~(torch.isnan(p) | torch.isnan(t)) if is_torch else ~(np.isnan(p) | np.isnan(t))
+        values.append(fn(p[keep], t[keep]))
+    out = torch.stack(values) if is_torch else np.asarray(values, dtype=np.float64)
+    return out[0] if squeeze else out
+
+
+def _nan_like(x: Any) -> Any:
+    return torch.full((), float("nan"), dtype=x.dtype, device=x.device) if isinstance(x, Tensor) else np.float64("nan")
+
+
+def _moments(p: Any, t: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Means, population variances and population covariance of two 1-D arrays."""
+    mp, mt = p.mean(), t.mean()
+    dp, dt = p - mp, t - mt
+    return mp, mt, (dp * dp).mean(), (dt * dt).mean(), (dp * dt).mean()
+
+
+def _ccc_1d(p: Any, t: Any) -> Any:
+    if len(p) == 0:
+        return _nan_like(p)
+    mp, mt, vp, vt, cov = _moments(p, t)
+    den = vp + vt + (mp - mt) ** 2
+    return 2 * cov / den if den > 0 else _nan_like(p)
+
+
+def _pcc_1d(p: Any, t: Any) -> Any:
+    if len(p) < 2:
+        return _nan_like(p)
+    _, _, vp, vt, cov = _moments(p, t)
+    if not (vp > 0 and vt > 0):
+        return _nan_like(p)
+    r = cov / (vp * vt) ** 0.5
+    return r.clamp(-1.0, 1.0) if isinstance(r, Tensor) else np.clip(r, -1.0, 1.0)
+
+
+def _rmse_1d(p: Any, t: Any) -> Any:
+    return ((p - t) ** 2).mean() ** 0.5 if len(p) else _nan_like(p)
+
+
+def _sagr_1d(p: Any, t: Any) -> Any:
+    if len(p) == 0:
+        return _nan_like(p)
+    if isinstance(p, Tensor):
+        return (torch.sign(p) == torch.sign(t)).to(p.dtype).mean()
+    return (np.sign(p) == np.sign(t)).mean()
+
+
+def ccc(preds: ArrayT, target: ArrayT) -> ArrayT:
+    """Concordance correlation coefficient (population variances) per dimension.
+
+    Args:
+        preds: predictions ``(N,)`` or ``(N, D)``.
+        target: ground truth, same shape; NaN pairs are dropped per dimension.
+
+    Returns:
+        a scalar for ``(N,)`` inputs, else ``(D,)``; in [-1, 1], NaN where undefined (see module doc).
+    """
+    return _per_column(preds, target, _ccc_1d)
+
+
+def pcc(preds: ArrayT, target: ArrayT) -> ArrayT:
+    """Pearson correlation coefficient per dimension; NaN when either side is constant or N < 2."""
+    return _per_column(preds, target, _pcc_1d)
+
+
+def rmse(preds: ArrayT, target: ArrayT) -> ArrayT:
+    """Root mean squared error per dimension (same units as the inputs)."""
+    return _per_column(preds, target, _rmse_1d)
+
+
+def sagr(preds: ArrayT, target: ArrayT) -> ArrayT:
+    """Sign agreement per dimension: share of pairs with ``sign(pred) == sign(target)``, in [0, 1]."""
+    return _per_column(preds, target, _sagr_1d)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# losses
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _flatten_pairs(preds: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    if preds.shape != target.shape:
+        raise ValueError(f"preds and target must have the same shape, got {tuple(preds.shape)} and {tuple(target.shape)}")
+    return preds.reshape(-1, preds.shape[-1]), target.reshape(-1, target.shape[-1])
+
+
+def masked_mse(preds: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error over the entries whose target is not NaN; 0 (with a gradient path) if there are none."""
+    keep = ~torch.isnan(target)
+    if not keep.any():
+        return preds.sum() * 0.0
+    return ((preds[keep] - target[keep]) ** 2).mean()
+
+
+def ccc_loss(preds: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
+    """``1 - CCC`` per dimension, averaged over the dimensions that have at least one labelled pair.
+
+    Args:
+        preds: ``(..., D)`` predictions; every leading dimension is flattened into samples.
+        target: same shape; NaN entries are ignored.
+        eps: added to the CCC denominator, so constant predictions give a loss of 1, not NaN.
+
+    Returns:
+        a scalar in [0, 2]; 0 (with a gradient path) when no target is labelled.
+    """
+    preds, target = _flatten_pairs(preds, target)
+    losses = []
+    for d in range(preds.shape[1]):
+        keep = ~torch.isnan(target[:, d])
+        if keep.any():
+            mp, mt, vp, vt, cov = _moments(preds[keep, d], target[keep, d])
+            losses.append(1.0 - 2.0 * cov / (vp + vt + (mp - mt) ** 2 + eps))
+    return torch.stack(losses).mean() if losses else preds.sum() * 0.0
+
+
+class CCCLoss(nn.Module):
+    """``1 - CCC`` averaged over dimensions, computed on the batch (see :func:`ccc_loss`)."""
+
+    def __init__(self, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, preds: Tensor, target: Tensor) -> Tensor:
+        return ccc_loss(preds, target, self.eps)
+
+
+LossKind = Literal["mse", "ccc", "mse+ccc"]
+
+
+class VALoss(nn.Module):
+    """Valence/arousal regression loss: MSE, CCC loss, or their weighted sum (the default).
+
+    Args:
+        kind: ``"mse"``, ``"ccc"`` or ``"mse+ccc"``.
+        weights: ``(w_mse, w_ccc)`` for ``"mse+ccc"``: ``loss = w_mse * MSE + w_ccc * (1 - CCC)``.
+
+    Inputs are ``(B, 2)`` or ``(B, T, 2)`` predictions and targets of the same shape; NaN targets are
+    masked out of both terms.
+    """
+
+    def __init__(self, kind: LossKind = "mse+ccc", weights: Sequence[float] = (1.0, 1.0)) -> None:
+        super().__init__()
+        if kind not in ("mse", "ccc", "mse+ccc"):
+            raise ValueError(f"unknown loss kind {kind!r}; expected 'mse', 'ccc' or 'mse+ccc'")
+        if len(weights) != 2 or any(w < 0 for w in weights):
+            raise ValueError(f"weights must be two non-negative numbers (w_mse, w_ccc), got {tuple(weights)}")
+        self.kind = kind
+        self.weights = (float(weights[0]), float(weights[1]))
+        self.ccc = CCCLoss()
+
+    def forward(self, preds: Tensor, target: Tensor) -> Tensor:
+        if preds.shape != target.shape:
+            raise ValueError(f"preds {tuple(preds.shape)} and target {tuple(target.shape)} differ in shape")
+        if self.kind == "mse":
+            return masked_mse(preds, target)
+        if self.kind == "ccc":
+            return self.ccc(preds, target)
+        return self.weights[0] * masked_mse(preds, target) + self.weights[1] * self.ccc(preds, target)
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, weights={self.weights}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# epoch-level metrics (torchmetrics)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class ConcordanceCorrCoef(PearsonCorrCoef):
+    """Concordance correlation coefficient with **population** variances, accumulated over an epoch.
+
+    Reuses :class:`torchmetrics.regression.PearsonCorrCoef`'s streaming states (means, sums of
+    squared deviations, co-deviation, count; merged exactly across batches and processes) and
+    returns ``2 cov / (var_x + var_y + (mean_x - mean_y)^2)`` with every moment divided by N.
+    Constant predictions give 0, not NaN; 0/0 gives NaN.
+    """
+
+    def compute(self) -> Tensor:
+        if (self.num_outputs == 1 and self.mean_x.numel() > 1) or (self.num_outputs > 1 and self.mean_x.ndim > 1):
+            mean_x, mean_y, _, _, var_x, var_y, corr_xy, n = _final_aggregation(
+                self.mean_x, self.mean_y, self.max_abs_dev_x, self.max_abs_dev_y,
+                self.var_x, self.var_y, self.corr_xy, self.n_total,
+            )
+        else:
+            mean_x, mean_y, var_x, var_y, corr_xy, n = (
+                self.mean_x, self.mean_y, self.var_x, self.var_y, self.corr_xy, self.n_total,
+            )
+        den = (var_x + var_y) / n + (mean_x - mean_y) ** 2
+        out = torch.where(den > 0, 2.0 * (corr_xy / n) / den, torch.full_like(den, float("nan")))
+        return out.squeeze()
+
+
+class SAGR(Metric):
+    """Sign agreement ``mean(sign(pred) == sign(target))`` accumulated over an epoch (``(N,)`` inputs)."""
+
+    full_state_update = False
+    higher_is_better = True
+    is_differentiable = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("agree", default=torch.zeros((), dtype=torch.float32), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.zeros((), dtype=torch.float32), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        if preds.shape != target.shape:
+            raise ValueError(f"preds {tuple(preds.shape)} and target {tuple(target.shape)} differ in shape")
+        self.agree += (torch.sign(preds) == torch.sign(target)).sum().to(self.agree.dtype)
+        self.total += preds.numel()
+
+    def compute(self) -> Tensor:
+        return self.agree / self.total if self.total > 0 else torch.full_like(self.total, float("nan"))
+
+
+_METRIC_FACTORIES: dict[str, Callable[[], Metric]] = {
+    "ccc": ConcordanceCorrCoef,
+    "pcc": PearsonCorrCoef,
+    "rmse": lambda: MeanSquaredError(squared=False),
+    "sagr": SAGR,
+}
+
+
+class VAMetrics(MetricCollection):
+    """CCC, PCC, RMSE and SAGR of valence and arousal, accumulated over an epoch in float32.
+
+    Keys are ``f"{prefix}{metric}_{dimension}"`` (``val/ccc_valence``, ``val/rmse_arousal``, ...)
+    plus ``f"{prefix}ccc_mean"``, the mean of the two CCCs used for checkpoint selection.
+
+    Args:
+        prefix: key prefix, conventionally ``"train/"``, ``"val/"`` or ``"test/"``.
+
+    ``update(preds, target)`` takes ``(..., 2)`` tensors (``(B, 2)`` or ``(B, T, 2)``); pairs with a
+    NaN target are dropped per dimension. A metric that never saw a labelled pair computes NaN.
+    """
+
+    def __init__(self, prefix: str = "") -> None:
+        metrics = {f"{name}_{dim}": factory() for name, factory in _METRIC_FACTORIES.items() for dim in DIMENSIONS}
+        super().__init__(metrics, prefix=prefix, compute_groups=False)
+
+    def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
+        preds, target = _flatten_pairs(preds.detach(), target.detach())
+        if preds.shape[-1] != len(DIMENSIONS):
+            raise ValueError(f"expected {len(DIMENSIONS)} outputs (valence, arousal), got {preds.shape[-1]}")
+        preds, target = preds.float(), target.float()
+        for d, dim in enumerate(DIMENSIONS):
+            keep = ~(torch.isnan(target[:, d]) | torch.isnan(preds[:, d]))
+            if not keep.any():
+                continue
+            p, t = preds[keep, d], target[keep, d]
+            for name in _METRIC_FACTORIES:
+                self[f"{name}_{dim}"].update(p, t)
+
+    def compute(self) -> dict[str, Tensor]:
+        out: dict[str, Tensor] = {}
+        for key, metric in self.items(keep_base=True, copy_state=False):
+            value = metric.compute() if metric.update_count else torch.tensor(float("nan"))
+            out[f"{self.prefix or ''}{key}"] = value.float().reshape(())
+        p = self.prefix or ""
+        out[f"{p}ccc_mean"] = (out[f"{p}ccc_valence"] + out[f"{p}ccc_arousal"]) / 2
+        return out

@@ -1,0 +1,279 @@
+"""The LightningModule shared by every valence/arousal model.
+
+A subclass builds ``self.net`` (a pure module from :mod:`neurova.nets`), names its trunk in
+:attr:`VARegressionModule.backbone`, and says which frames it reads and predicts through two
+class attributes; everything else (loss, metrics, logging, optimiser, input contract, saving) is
+here, in one :meth:`VARegressionModule._shared_step`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from neurova.contract import InputContract
+from neurova.errors import InputContractError
+from neurova.metrics import LossKind, VALoss, VAMetrics
+
+__all__ = ["SchedulerKind", "Stage", "VARegressionModule"]
+
+Stage = Literal["train", "val", "test"]
+SchedulerKind = Literal["cosine", "constant"]
+
+
+def _as_contract(contract: InputContract | Mapping[str, Any]) -> InputContract:
+    return contract if isinstance(contract, InputContract) else InputContract.from_dict(dict(contract))
+
+
+class VARegressionModule(L.LightningModule):
+    """Base of every model in :mod:`neurova.models`: predicts (valence, arousal) in [-1, 1].
+
+    Batches are dicts with ``frames`` ``(B, T, C, H, W)`` float32, ``va`` ``(B, T, 2)`` (NaN where
+    unlabelled) and ``meta``. A frame model (``predicts_sequence = False``) reads the last
+    :attr:`frames_used` frames and is scored on the last frame's VA; a video model
+    (``predicts_sequence = True``) predicts and is scored on every frame.
+
+    Args:
+        in_chans: channels C of each input frame.
+        loss: ``"mse"``, ``"ccc"`` or ``"mse+ccc"`` (see :class:`neurova.metrics.VALoss`).
+        loss_weights: ``(w_mse, w_ccc)`` of the ``"mse+ccc"`` loss.
+        lr: AdamW learning rate of the head (and of the backbone when ``backbone_lr`` is None).
+        backbone_lr: learning rate of the backbone (trunk); e.g. ``lr / 10`` for fine-tuning.
+        weight_decay: AdamW weight decay (not applied to biases and normalisation weights).
+        warmup_steps: linear warm-up optimiser steps before the schedule.
+        scheduler: ``"cosine"`` (to 0 over ``trainer.estimated_stepping_batches``) or ``"constant"``.
+        freeze_backbone: train the head only; the backbone keeps ``requires_grad=False`` and stays in
+            eval mode (frozen BatchNorm statistics).
+        input_contract: the input recipe (:class:`neurova.contract.InputContract` as a dict); taken
+            from ``trainer.datamodule.input_contract`` at setup when not given.
+
+    Logged: ``{stage}/loss`` and, per epoch, ``{stage}/ccc_valence``, ``{stage}/ccc_arousal``,
+    ``{stage}/pcc_*``, ``{stage}/rmse_*``, ``{stage}/sagr_*`` and ``{stage}/ccc_mean`` (monitor
+    ``val/ccc_mean`` with ``mode="max"`` for checkpointing).
+    """
+
+    predicts_sequence: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        in_chans: int = 1,
+        loss: LossKind = "mse+ccc",
+        loss_weights: tuple[float, float] = (1.0, 1.0),
+        lr: float = 1e-3,
+        backbone_lr: float | None = None,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 0,
+        scheduler: SchedulerKind = "cosine",
+        freeze_backbone: bool = False,
+        input_contract: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if in_chans < 1:
+            raise ValueError(f"in_chans must be >= 1, got {in_chans}")
+        if scheduler not in ("cosine", "constant"):
+            raise ValueError(f"unknown scheduler {scheduler!r}; expected 'cosine' or 'constant'")
+        self.save_hyperparameters()
+        if input_contract is not None:
+            self.hparams["input_contract"] = _as_contract(input_contract).to_dict()
+        self.loss_fn = VALoss(loss, loss_weights)
+        self.train_metrics = VAMetrics("train/")
+        self.val_metrics = VAMetrics("val/")
+        self.test_metrics = VAMetrics("test/")
+        self.architecture: str = type(self).__name__
+
+    # -- what subclasses provide -------------------------------------------------------------------------------------
+
+    net: nn.Module
+
+    @property
+    def backbone(self) -> nn.Module:
+        """The trunk (feature extractor) trained with ``backbone_lr`` and frozen by ``freeze_backbone``."""
+        return self.net.trunk
+
+    @property
+    def frames_used(self) -> int | None:
+        """Frames read from the end of a clip (frame models); None when the whole clip is used."""
+        return None
+
+    # -- inputs -------------------------------------------------------------------------------------------------------
+
+    @property
+    def input_contract(self) -> InputContract | None:
+        """The recipe of the data this model was trained on, or None if unknown."""
+        data = self.hparams.get("input_contract")
+        return None if data is None else InputContract.from_dict(data)
+
+    def check_input(self, contract: InputContract | Mapping[str, Any]) -> None:
+        """Raise :class:`~neurova.errors.InputContractError` if data made by ``contract`` cannot feed this model.
+
+        Checks the channels against ``in_chans``, the clip length against :attr:`frames_used`, and,
+        when the model has a stored contract, the encoding (encoding, ``n_bits``, ``bin_us``,
+        polarity, normalisation, channels).
+        """
+        contract = _as_contract(contract)
+        in_chans = self.hparams["in_chans"]
+        if contract.channels != in_chans:
+            raise InputContractError(f"{type(self).__name__} takes {in_chans}-channel frames but the data has "
+                                     f"{contract.channels} channels (encoding {contract.encoding!r}, polarity "
+                                     f"{contract.polarity!r})")
+        needed = self.frames_used
+        if needed is not None and contract.clip_length < needed:
+            raise InputContractError(f"{type(self).__name__} reads the last {needed} frames but the data has clips "
+                                     f"of {contract.clip_length} frame(s)")
+        if self.input_contract is not None:
+            self.input_contract.check(contract)
+
+    def setup(self, stage: str) -> None:
+        """Take (or check) the input contract of ``trainer.datamodule`` when it has one."""
+        trainer = self._trainer
+        datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
+        contract = getattr(datamodule, "input_contract", None)
+        if contract is None:
+            return
+        contract = _as_contract(contract)
+        self.check_input(contract)
+        self.hparams["input_contract"] = contract.to_dict()
+
+    def _check_frames(self, frames: Tensor) -> None:
+        if frames.ndim != 5:
+            raise InputContractError(f"{type(self).__name__} expects batch['frames'] of shape (B, T, C, H, W), "
+                                     f"got {tuple(frames.shape)}")
+        if frames.shape[2] != self.hparams["in_chans"]:
+            raise InputContractError(f"{type(self).__name__} takes {self.hparams['in_chans']}-channel frames, "
+                                     f"got {frames.shape[2]} channels (frames shape {tuple(frames.shape)})")
+
+    def _target(self, va: Tensor) -> Tensor:
+        return va if self.predicts_sequence else va[:, -1]
+
+    # -- steps ---------------------------------------------------------------------------------------------------------
+
+    def _metrics(self, stage: Stage) -> VAMetrics:
+        return {"train": self.train_metrics, "val": self.val_metrics, "test": self.test_metrics}[stage]
+
+    def _shared_step(self, batch: Mapping[str, Any], stage: Stage) -> Tensor:
+        frames = batch["frames"]
+        self._check_frames(frames)
+        if stage == "train" and self.hparams["freeze_backbone"]:
+            self.backbone.eval()  # Lightning may restore per-module train modes, bypassing train()
+        preds = self(frames)
+        target = self._target(batch["va"]).to(preds.dtype)
+        loss = self.loss_fn(preds, target)
+        self._metrics(stage).update(preds, target)
+        self.log(f"{stage}/loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=True,
+                 batch_size=frames.shape[0])
+        return loss
+
+    def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "val")
+
+    def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "test")
+
+    def predict_step(self, batch: Mapping[str, Any] | Tensor, batch_idx: int = 0) -> dict[str, Any]:
+        """``{"va": (B, 2) or (B, T, 2), "meta": batch["meta"] or None}``; ``batch`` may be a frames tensor."""
+        if isinstance(batch, Tensor):
+            return {"va": self(batch), "meta": None}
+        self._check_frames(batch["frames"])
+        return {"va": self(batch["frames"]), "meta": batch.get("meta")}
+
+    def _log_epoch(self, stage: Stage) -> None:
+        metrics = self._metrics(stage)
+        self.log_dict(metrics.compute(), prog_bar=False)
+        metrics.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    # -- optimisation --------------------------------------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> VARegressionModule:
+        super().train(mode)
+        if mode and self.hparams.get("freeze_backbone"):
+            self.backbone.eval()
+        return self
+
+    def _parameter_groups(self) -> list[dict[str, Any]]:
+        hp = self.hparams
+        frozen = bool(hp["freeze_backbone"])
+        backbone_ids = {id(p) for p in self.backbone.parameters()}
+        if frozen:
+            self.backbone.requires_grad_(False)
+        groups: dict[tuple[str, bool], list[nn.Parameter]] = {}
+        for p in self.parameters():
+            if not p.requires_grad:
+                continue
+            part = "backbone" if id(p) in backbone_ids else "head"
+            groups.setdefault((part, p.ndim <= 1), []).append(p)
+        lrs = {"backbone": hp["backbone_lr"] if hp["backbone_lr"] is not None else hp["lr"], "head": hp["lr"]}
+        return [{"params": params, "lr": lrs[part], "weight_decay": 0.0 if no_decay else hp["weight_decay"],
+                 "name": f"{part}{'_no_decay' if no_decay else ''}"}
+                for (part, no_decay), params in sorted(groups.items())]
+
+    def _lr_factor(self, step: int, total: float) -> float:
+        warmup = self.hparams["warmup_steps"]
+        if step < warmup:
+            return (step + 1) / warmup
+        if self.hparams["scheduler"] == "constant" or not math.isfinite(total) or total <= warmup:
+            return 1.0
+        progress = min(1.0, (step - warmup) / (total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        """AdamW over backbone/head groups (``backbone_lr`` / ``lr``) with warm-up + cosine, stepped per batch."""
+        optimizer = torch.optim.AdamW(self._parameter_groups())
+        trainer = self._trainer
+        total = float(trainer.estimated_stepping_batches) if trainer is not None else math.inf
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self._lr_factor(step, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+
+    # -- saving and loading --------------------------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the class and registry name in Lightning ``.ckpt`` files (read by :meth:`from_pretrained`)."""
+        checkpoint["neurova"] = {"class": f"{type(self).__module__}.{type(self).__qualname__}",
+                                 "architecture": self.architecture}
+
+    def save_pretrained(self, directory: str | os.PathLike[str], *, metrics: Mapping[str, Any] | None = None,
+                        data_description: str | None = None) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and a ``README.md`` model card to ``directory``.
+
+        See :func:`neurova.models.hub.save_pretrained`.
+        """
+        from neurova.models.hub import save_pretrained
+
+        return save_pretrained(self, directory, metrics=metrics, data_description=data_description)
+
+    @classmethod
+    def from_pretrained(cls, source: str | os.PathLike[str], *, map_location: str | torch.device = "cpu",
+                        strict: bool = True, input_contract: InputContract | Mapping[str, Any] | None = None,
+                        ) -> VARegressionModule:
+        """Load a saved folder, a Lightning ``.ckpt`` or a named checkpoint (see :func:`neurova.models.hub.load_pretrained`).
+
+        Called on a subclass, the checkpoint must be of that class; called on the base class, the
+        class stored in the checkpoint is built. With ``input_contract``, the data is checked too.
+        """
+        from neurova.models.hub import load_pretrained
+
+        return load_pretrained(source, cls=cls, map_location=map_location, strict=strict,
+                               input_contract=input_contract)
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Number of (trainable) parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

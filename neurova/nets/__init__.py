@@ -1,0 +1,26 @@
+"""Pure ``nn.Module`` networks (no Lightning): backbones, fusion and temporal models, 3-D CNNs, heads."""
+
+from __future__ import annotations
+
+from neurova.nets.backbone import adapt_stem_weight, create_backbone, load_weights_file
+from neurova.nets.frame import SingleFrameNet
+from neurova.nets.fusion import AttentionPool, FrameFusionNet, FusionKind
+from neurova.nets.heads import VAHead
+from neurova.nets.temporal import StreamState, TemporalKind, TemporalNet
+from neurova.nets.video3d import Video3DNet, VideoArch
+
+__all__ = [
+    "AttentionPool",
+    "FrameFusionNet",
+    "FusionKind",
+    "SingleFrameNet",
+    "StreamState",
+    "TemporalKind",
+    "TemporalNet",
+    "VAHead",
+    "Video3DNet",
+    "VideoArch",
+    "adapt_stem_weight",
+    "create_backbone",
+    "load_weights_file",
+]

@@ -1,0 +1,29 @@
+"""Single-frame network: a 2-D trunk and a (valence, arousal) head."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from neurova.nets.heads import VAHead
+
+__all__ = ["SingleFrameNet"]
+
+
+class SingleFrameNet(nn.Module):
+    """``trunk`` → :class:`VAHead`: ``(B, C, H, W)`` → ``(B, 2)``.
+
+    Args:
+        trunk: maps ``(B, C, H, W)`` to ``(B, F)``; ``trunk.num_features`` gives F.
+        bounded: ``tanh`` on the output.
+        dropout: dropout before the head.
+    """
+
+    def __init__(self, trunk: nn.Module, bounded: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.trunk = trunk
+        self.head = VAHead(int(trunk.num_features), bounded=bounded, dropout=dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4:
+            raise ValueError(f"expected (B, C, H, W) input, got shape {tuple(x.shape)}")
+        return self.head(self.trunk(x))

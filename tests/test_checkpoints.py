@@ -1,0 +1,263 @@
+"""save_pretrained / from_pretrained: round trips, Lightning .ckpt, named checkpoints, and every failure mode."""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader
+
+from neurova.contract import InputContract
+from neurova.errors import CheckpointError, InputContractError
+from neurova.models import (
+    R3D,
+    KnownCheckpoint,
+    ResNet,
+    ResNetFusion,
+    ResNetGRU,
+    ResNetTransformer,
+    VARegressionModule,
+    ViT,
+    create_model,
+    from_pretrained,
+)
+from neurova.models import hub as hub_module
+from neurova.nets import adapt_stem_weight, create_backbone
+
+TINY = "test_resnet"
+CONTRACT = InputContract(channels=1, clip_length=4, image_size=32)
+
+
+def _outputs(model: VARegressionModule, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model.eval()(x)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: create_model("resnet18_fusion", backbone=TINY, fusion="concat", input_contract=CONTRACT.to_dict()),
+    lambda: ViT(backbone="test_vit", img_size=32),
+    lambda: ResNetGRU(backbone=TINY, hidden_size=16, causal=False),
+    lambda: ResNetTransformer(backbone=TINY, hidden_size=16),
+    lambda: R3D(in_chans=1),
+], ids=["fusion", "vit", "gru", "transformer", "r3d"])
+def test_round_trip_reproduces_outputs_exactly(tmp_path, build):
+    torch.manual_seed(0)
+    model = build()
+    x = torch.randn(2, 4, 1, 32, 32)
+    expected = _outputs(model, x)
+    folder = model.save_pretrained(tmp_path / "saved", metrics={"val/ccc_mean": torch.tensor(0.5)},
+                                   data_description="synthetic faces")
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    loaded = type(model).from_pretrained(folder)
+    assert type(loaded) is type(model) and not loaded.training
+    assert loaded.architecture == model.architecture
+    assert torch.equal(_outputs(loaded, x), expected)
+    generic = from_pretrained(folder)
+    assert type(generic) is type(model) and torch.equal(_outputs(generic, x), expected)
+
+
+def test_config_and_model_card(tmp_path):
+    model = create_model("resnet18_fusion", backbone=TINY, input_contract=CONTRACT.to_dict())
+    model.save_pretrained(tmp_path / "m", metrics={"val/ccc_mean": 0.42, "bad": float("nan")},
+                          data_description="AFEW-VA, simulated events")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["architecture"] == "resnet18_fusion"
+    assert config["class"] == "neurova.models.frame.ResNetFusion"
+    assert config["init_args"]["backbone"] == TINY and config["init_args"]["num_frames"] == 4
+    assert config["input_contract"] == CONTRACT.to_dict()
+    assert config["metrics"] == {"val/ccc_mean": 0.42, "bad": None}
+    assert config["neurova_version"]
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "resnet18_fusion" in card and "AFEW-VA" in card and "0.4200" in card and "from_pretrained" in card
+    assert "`bin_us` | `5000`" in card
+
+
+def test_save_replaces_an_existing_folder_and_clears_backbone_file(tmp_path):
+    weights = tmp_path / "backbone.safetensors"
+    save_file(create_backbone(TINY, 1).state_dict(), str(weights))
+    model = ResNet(backbone=TINY, pretrained=str(weights))
+    model.save_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "stale.txt").write_text("old")
+    model.save_pretrained(tmp_path / "m")
+    assert not (tmp_path / "m" / "stale.txt").exists()
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["init_args"]["pretrained"] is None  # loading never needs the backbone file again
+    weights.unlink()
+    ResNet.from_pretrained(tmp_path / "m")
+
+
+def test_architecture_mismatch(tmp_path):
+    ResNetFusion(backbone=TINY).save_pretrained(tmp_path / "fusion")
+    with pytest.raises(CheckpointError, match=r"architecture mismatch.*ResNetFusion.*ResNet") as err:
+        ResNet.from_pretrained(tmp_path / "fusion")
+    assert str(tmp_path / "fusion") in str(err.value)
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    folder = ResNet(backbone=TINY).save_pretrained(tmp_path / "m")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match=r"missing model\.safetensors"):
+        from_pretrained(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(CheckpointError, match=r"missing config\.json"):
+        from_pretrained(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        from_pretrained(folder)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        from_pretrained(tmp_path / "nowhere" / "model.ckpt")
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match=r"Lightning \.ckpt"):
+        from_pretrained(tmp_path / "weights.bin")
+
+
+def test_shape_and_key_mismatches_are_listed(tmp_path):
+    folder = ResNetGRU(backbone=TINY, hidden_size=16).save_pretrained(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["init_args"]["hidden_size"] = 8
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"shape mismatch.*net\.proj\.weight: checkpoint \(16, 96\) vs model \(8, 96\)"):
+        ResNetGRU.from_pretrained(folder)
+    config["init_args"]["hidden_size"] = 16
+    config["init_args"]["colour"] = "red"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"\['colour'\] are not accepted by ResNetGRU"):
+        ResNetGRU.from_pretrained(folder)
+    del config["init_args"]["colour"]
+    (folder / "config.json").write_text(json.dumps(config))
+    state = load_file(str(folder / "model.safetensors"))
+    state["extra.weight"] = torch.zeros(1)
+    del state["net.head.fc.bias"]
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"missing keys \(1\): \['net.head.fc.bias'\].*unexpected keys \(1\): "
+                                              r"\['extra.weight'\]"):
+        ResNetGRU.from_pretrained(folder)
+    loose = ResNetGRU.from_pretrained(folder, strict=False)
+    assert isinstance(loose, ResNetGRU)
+
+
+def test_input_contract_checked_on_load(tmp_path):
+    model = ResNetFusion(backbone=TINY, input_contract=CONTRACT.to_dict())
+    folder = model.save_pretrained(tmp_path / "m")
+    loaded = from_pretrained(folder, input_contract=CONTRACT)
+    assert loaded.input_contract == CONTRACT
+    two_channel = InputContract(channels=2, polarity="split", clip_length=4, image_size=32)
+    with pytest.raises(InputContractError, match="takes 1-channel frames but the data has 2 channels"):
+        from_pretrained(folder, input_contract=two_channel)
+
+
+def _fit_with_checkpoint(model: VARegressionModule, tmp_path) -> str:
+    g = torch.Generator().manual_seed(0)
+    samples = [{"frames": torch.rand(4, 1, 32, 32, generator=g), "va": torch.rand(4, 2, generator=g) * 2 - 1}
+               for _ in range(4)]
+    loader = DataLoader(samples, batch_size=2)
+    checkpoint = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="val/ccc_mean", mode="max")
+    trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=2, limit_val_batches=2, logger=False,
+                        callbacks=[checkpoint], enable_progress_bar=False, enable_model_summary=False,
+                        num_sanity_val_steps=0)
+    trainer.fit(model, loader, loader)
+    return checkpoint.best_model_path
+
+
+def test_lightning_checkpoint_loads_with_weights_only(tmp_path):
+    model = create_model("resnet18_fusion", backbone=TINY)
+    path = _fit_with_checkpoint(model, tmp_path)
+    assert path.endswith(".ckpt")
+    x = torch.randn(2, 4, 1, 32, 32)
+    expected = _outputs(model, x)
+    loaded = from_pretrained(path)
+    assert type(loaded) is ResNetFusion and loaded.architecture == "resnet18_fusion"
+    assert torch.equal(_outputs(loaded, x), expected)
+    assert torch.equal(_outputs(ResNetFusion.from_pretrained(path), x), expected)
+    with pytest.raises(CheckpointError, match="architecture mismatch"):
+        ResNet.from_pretrained(path)
+
+
+class _Payload:
+    """Unpickling this creates ``target``: proof that code ran."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return builtins.open, (self.target, "w")
+
+
+def test_malicious_pickle_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "x": _Payload(str(marker))}, evil)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        from_pretrained(evil)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        ResNet.from_pretrained(evil)
+    assert not marker.exists()
+    # the payload is live: an unsafe load would have run it
+    live_marker = tmp_path / "live"
+    live = tmp_path / "live.ckpt"
+    torch.save({"x": _Payload(str(live_marker))}, live)
+    torch.load(live, weights_only=False)
+    assert live_marker.exists()
+
+
+def test_named_checkpoints_local_and_downloaded(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("NEUROVA_HOME", str(home))
+    with pytest.raises(CheckpointError, match=r"put its config.json and model.safetensors .* in .*home/models/mine"):
+        from_pretrained("mine")
+    model = ResNet(backbone=TINY)
+    model.save_pretrained(home / "models" / "mine")
+    assert isinstance(from_pretrained("mine"), ResNet)
+
+    source = model.save_pretrained(tmp_path / "published")
+    digest = {n: hashlib.sha256((source / n).read_bytes()).hexdigest() for n in ("config.json", "model.safetensors")}
+    known = KnownCheckpoint((source / "config.json").as_uri(), digest["config.json"],
+                            (source / "model.safetensors").as_uri(), digest["model.safetensors"])
+    monkeypatch.setitem(hub_module.KNOWN_CHECKPOINTS, "published", known)
+    x = torch.randn(1, 1, 1, 32, 32)
+    loaded = ResNet.from_pretrained("published")
+    assert torch.equal(_outputs(loaded, x), _outputs(model, x))
+    assert (home / "models" / "published" / "model.safetensors").is_file()
+
+    bad = KnownCheckpoint(known.config_url, known.config_sha256, known.weights_url, "0" * 64)
+    monkeypatch.setitem(hub_module.KNOWN_CHECKPOINTS, "tampered", bad)
+    with pytest.raises(CheckpointError, match=r"checksum mismatch for model\.safetensors"):
+        from_pretrained("tampered")
+    assert not (home / "models" / "tampered").exists()
+
+
+def test_backbone_local_pretrained_weights_are_adapted(tmp_path):
+    source = create_backbone(TINY, 3)
+    state = dict(source.state_dict())
+    state["fc.weight"] = torch.zeros(10, source.num_features)  # a classifier that must be dropped
+    state["fc.bias"] = torch.zeros(10)
+    save_file(state, str(tmp_path / "w.safetensors"))
+    torch.save(state, tmp_path / "w.pth")
+    for name in ("w.safetensors", "w.pth"):
+        one = create_backbone(TINY, 1, tmp_path / name)
+        torch.testing.assert_close(one.conv1[0].weight, state["conv1.0.weight"].sum(dim=1, keepdim=True))
+        torch.testing.assert_close(one.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
+    with pytest.raises(CheckpointError, match="not found"):
+        create_backbone(TINY, 1, tmp_path / "missing.safetensors")
+    save_file(create_backbone("test_vit", 3).state_dict(), str(tmp_path / "vit.safetensors"))
+    with pytest.raises(CheckpointError, match="weights do not fit backbone 'test_resnet'"):
+        create_backbone(TINY, 1, tmp_path / "vit.safetensors")
+    torch.save({"x": _Payload(str(tmp_path / "pwned"))}, tmp_path / "evil.pth")
+    with pytest.raises(CheckpointError, match="cannot read weights safely"):
+        create_backbone(TINY, 1, tmp_path / "evil.pth")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_adapt_stem_weight_3d():
+    w = torch.randn(8, 3, 3, 7, 7)
+    one = adapt_stem_weight(w, 1)
+    torch.testing.assert_close(one, w.sum(dim=1, keepdim=True))
+    two = adapt_stem_weight(w, 2)
+    assert two.shape == (8, 2, 3, 7, 7)
+    assert adapt_stem_weight(w, 3) is w

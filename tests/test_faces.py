@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurova.events import make_events
+from neurova.faces import (
+    BoxTracker,
+    accumulate_events,
+    crop_and_resize,
+    detect_face,
+    smooth_boxes,
+    square_box_from_landmarks,
+)
+
+cv2 = pytest.importorskip("cv2")
+
+
+def drawn_face(cx: int = 160, cy: int = 120, r: int = 60, size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """A grey cartoon face (oval, brows, eyes, nose, mouth) centred at (cx, cy), ``r`` pixels half-height."""
+    img = np.full((size[1], size[0]), 40, np.uint8)
+    cv2.ellipse(img, (cx, cy), (int(r * 0.8), r), 0, 0, 360, 200, -1)
+    for side in (-1, 1):
+        cv2.ellipse(img, (cx + side * int(r * 0.33), cy - int(r * 0.2)), (int(r * 0.16), int(r * 0.08)), 0, 0, 360, 30, -1)
+        brow_y = cy - int(r * 0.38)
+        cv2.line(img, (cx + side * int(r * 0.15), brow_y), (cx + side * int(r * 0.5), brow_y), 60, max(2, r // 15))
+    cv2.line(img, (cx, cy - int(r * 0.1)), (cx, cy + int(r * 0.2)), 140, 3)
+    cv2.ellipse(img, (cx, cy + int(r * 0.45)), (int(r * 0.3), int(r * 0.08)), 0, 0, 360, 60, -1)
+    return cv2.GaussianBlur(img, (0, 0), 2)
+
+
+def face_events(cx: int = 160, cy: int = 120, radius_px: int = 6, steps: int = 16) -> np.ndarray:
+    """Events of the drawn face moving on a small circle: one event per pixel whose brightness changes."""
+    positions = [(cx + round(radius_px * np.cos(a)), cy + round(radius_px * np.sin(a)))
+                 for a in np.linspace(0, 2 * np.pi, steps)]
+    prev = drawn_face(*positions[0]).astype(float)
+    parts = []
+    for k, (x, y) in enumerate(positions[1:]):
+        cur = drawn_face(x, y).astype(float)
+        diff = cur - prev
+        ys, xs = np.nonzero(np.abs(diff) > 8)
+        parts.append((xs, ys, np.full(len(xs), k * 1000), diff[ys, xs] > 0))
+        prev = cur
+    return make_events(*(np.concatenate(col) for col in zip(*parts)))
+
+
+# --- landmarks, smoothing, cropping ----------------------------------------------------------------
+
+
+def test_square_box_from_landmarks_centred_and_enlarged():
+    pts = np.array([[10.0, 20.0], [50.0, 20.0], [30.0, 80.0]])  # extent 40 x 60, centre (30, 50)
+    box = square_box_from_landmarks(pts, margin=0.25)
+    np.testing.assert_allclose(box, [30 - 45, 50 - 45, 90, 90])
+    np.testing.assert_allclose(square_box_from_landmarks(pts, margin=0.0), [0, 20, 60, 60])
+    assert box.dtype == np.float64
+
+
+@pytest.mark.parametrize("bad", [np.zeros((68, 3)), np.zeros((0, 2)), np.full((68, 2), np.nan)])
+def test_square_box_from_landmarks_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        square_box_from_landmarks(bad)
+
+
+def test_smooth_boxes_moving_average_with_shrinking_ends():
+    boxes = np.zeros((5, 4))
+    boxes[:, 0] = [0, 10, 20, 30, 100]
+    out = smooth_boxes(boxes, window=3)
+    np.testing.assert_allclose(out[:, 0], [5, 10, 20, 50, 65])
+    np.testing.assert_allclose(out[:, 1:], 0)
+    constant = np.tile([1.0, 2.0, 3.0, 4.0], (7, 1))
+    np.testing.assert_allclose(smooth_boxes(constant, window=9), constant)
+    np.testing.assert_allclose(smooth_boxes(boxes, window=1), boxes)
+
+
+def test_smooth_boxes_fills_missing_rows_from_neighbours():
+    boxes = np.array([[0.0, 0, 10, 10], [np.nan] * 4, [4.0, 0, 10, 10], [np.nan] * 4, [np.nan] * 4, [np.nan] * 4])
+    out = smooth_boxes(boxes, window=3)
+    np.testing.assert_allclose(out[1], [2, 0, 10, 10])
+    np.testing.assert_allclose(out[3], [4, 0, 10, 10])
+    assert np.isnan(out[4]).all() and np.isnan(out[5]).all()
+    with pytest.raises(ValueError, match="window"):
+        smooth_boxes(boxes, window=0)
+    with pytest.raises(ValueError, match=r"\(T, 4\)"):
+        smooth_boxes(np.zeros((3, 3)))
+
+
+def test_crop_and_resize_inside_and_padded():
+    frame = np.arange(100, dtype=np.uint8).reshape(10, 10)
+    np.testing.assert_array_equal(crop_and_resize(frame, (2, 3, 4, 4), 4), frame[3:7, 2:6])
+    padded = crop_and_resize(frame, (-2, -1, 4, 4), 4)
+    expected = np.zeros((4, 4), np.uint8)
+    expected[1:, 2:] = frame[:3, :2]
+    np.testing.assert_array_equal(padded, expected)
+    assert crop_and_resize(frame, (20, 20, 5, 5), 3).tolist() == [[0] * 3] * 3
+
+
+def test_crop_and_resize_area_downsampling():
+    frame = np.zeros((8, 8), np.uint8)
+    frame[:4, :4] = 200
+    out = crop_and_resize(frame, (0, 0, 8, 8), 2)
+    assert out.shape == (2, 2) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, [[200, 0], [0, 0]])
+    with pytest.raises(ValueError, match="positive"):
+        crop_and_resize(frame, (0, 0, 0, 4), 2)
+    with pytest.raises(ValueError, match="NaN"):
+        crop_and_resize(frame, (np.nan, 0, 4, 4), 2)
+
+
+# --- detection -------------------------------------------------------------------------------------
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return box[:2] + box[2:] / 2
+
+
+def test_detect_face_on_a_drawn_face_and_blank_image():
+    box = detect_face(drawn_face(cx=150, cy=110, r=50))
+    assert box is not None
+    np.testing.assert_allclose(_centre(box), [150, 110], atol=8)
+    assert 60 <= box[2] <= 160
+    assert detect_face(np.zeros((120, 160), np.uint8)) is None
+    assert detect_face(np.zeros((120, 160), np.float32)) is None
+    with pytest.raises(ValueError, match="grey"):
+        detect_face(np.zeros((4, 4, 3), np.uint8))
+
+
+def test_detect_face_on_accumulated_events():
+    events = face_events(cx=160, cy=120)
+    image = accumulate_events(events, (320, 240))
+    assert image.shape == (240, 320) and image.dtype == np.uint8
+    box = detect_face(image)
+    assert box is not None
+    np.testing.assert_allclose(_centre(box), [160, 120], atol=8)
+    # the plain (not inverted) activity image does not look like a face to the cascade
+    assert detect_face(accumulate_events(events, (320, 240), invert=False)) is None
+
+
+def test_accumulate_events_scaling():
+    events = make_events([0, 1, 1, 1, 2], [0, 0, 0, 0, 1], [0, 1, 2, 3, 4], [1, 0, 1, 1, 0])
+    image = accumulate_events(events, (3, 2), clip_percentile=100, blur_sigma=0, invert=False)
+    np.testing.assert_array_equal(image, [[85, 255, 0], [0, 0, 85]])
+    blank = accumulate_events(events[:0], (3, 2))
+    assert (blank == 255).all()
+
+
+# --- tracking --------------------------------------------------------------------------------------
+
+
+def test_box_tracker_smooths_and_bounds_jumps():
+    tracker = BoxTracker(alpha=0.5, max_jump=0.25)
+    assert tracker.update(None) is None
+    np.testing.assert_allclose(tracker.update((0, 0, 20, 20)), [0, 0, 20, 20])
+    np.testing.assert_allclose(tracker.update((4, 0, 24, 20)), [2, 0, 22, 20])  # centre 10 -> 13, size 20 -> 22
+    np.testing.assert_allclose(tracker.update(None), [2, 0, 22, 20])
+    far = tracker.update((500, 0, 22, 20))  # a spurious detection far away moves the centre only max_jump * side
+    np.testing.assert_allclose(_centre(far)[0] - 13, 0.25 * 22)
+    tracker.reset()
+    assert tracker.box is None
+    with pytest.raises(ValueError):
+        BoxTracker(alpha=0)
+    with pytest.raises(ValueError):
+        BoxTracker(max_jump=0)

@@ -1,0 +1,293 @@
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import neurova
+from neurova.contract import InputContract
+from neurova.emotions import EKMAN7_NAMES
+from neurova.errors import EventFormatError, InputContractError
+from neurova.events import make_events, slice_time
+from neurova.inference import Prediction, centre_square, predict, predict_file
+from neurova.transforms import Crop, ToTBR
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"
+CONTRACT = InputContract(encoding="tbr", n_bits=4, bin_us=5000, image_size=16, clip_length=2,
+                         frame_interval_us=20_000, face_crop="box")
+SENSOR = (64, 48)
+
+
+class LinearVA(torch.nn.Module):
+    """A fixed random linear map from the last ``frames_used`` frames to (valence, arousal)."""
+
+    def __init__(self, contract: InputContract | None = CONTRACT, frames_used: int = 2) -> None:
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.frames_used = frames_used
+        self.input_contract = contract
+        side = 16 if contract is None else contract.image_size
+        channels = 1 if contract is None else contract.channels
+        self.head = torch.nn.Linear(frames_used * channels * side * side, 2)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.randn(self.head.weight.shape, generator=generator) * 0.2)
+            self.head.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.head(x[:, -self.frames_used :].flatten(1)))
+
+
+def recording(n: int = 6000, duration_us: int = 300_000, seed: int = 0) -> np.ndarray:
+    """Events of a blob drifting right across a 64x48 sensor, starting at 1 ms."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, duration_us, n)) + 1000
+    x = np.clip(np.rint(16 + 32 * t / duration_us + rng.normal(0, 5, n)), 0, 63)
+    y = np.clip(np.rint(24 + rng.normal(0, 5, n)), 0, 47)
+    return make_events(x, y, t, rng.integers(0, 2, n))
+
+
+@pytest.fixture(scope="module")
+def events() -> np.ndarray:
+    return recording()
+
+
+@pytest.fixture(scope="module")
+def offline(events) -> Prediction:
+    return predict(LinearVA(), events, sensor_size=SENSOR)
+
+
+def test_prediction_times_boxes_and_values(events, offline):
+    history = 20_000 + 20_000  # (K - 1) * frame_interval + n_bits * bin_us
+    t0, t_last = int(events["t"][0]), int(events["t"][-1])
+    expected_times = np.arange(t0 + history, t_last + 2, 20_000)
+    np.testing.assert_array_equal(offline.timestamps_us, expected_times)
+    assert centre_square(neurova.events.SensorSize(*SENSOR)) == (8, 0, 48, 48)
+    assert (offline.boxes == [8, 0, 48, 48]).all()
+    assert offline.latency_ms is None and offline.sensor_size == SENSOR
+    assert set(offline.emotion) <= set(EKMAN7_NAMES)
+    assert offline.valence.dtype == np.float32 and offline.va.shape == (len(offline), 2)
+    assert np.ptp(offline.valence) > 0.01  # the predictions follow the data
+
+    # the prediction at index 3, computed by hand from the documented recipe
+    t_end = int(expected_times[3])
+    window = Crop(8, 0, 48, 48)(slice_time(events, t_end - history, t_end))
+    frames = ToTBR((48, 48), n_bits=4, bin_us=5000)(window, ends_us=[t_end - 20_000, t_end])
+    x = torch.nn.functional.interpolate(torch.from_numpy(frames), size=(16, 16), mode="area")
+    with torch.no_grad():
+        expected = LinearVA()(x[None])[0].numpy()
+    np.testing.assert_allclose(offline.va[3], expected, atol=1e-6)
+    assert offline.emotion[3] == neurova.zero_shot.classify_emotion(*expected)
+
+
+def test_streaming_equals_offline(events, offline):
+    rng = np.random.default_rng(1)
+    cuts = np.sort(rng.integers(0, len(events), 25))
+    chunks = [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)])]  # includes empty chunks
+    streamed = predict(LinearVA(), iter(chunks), sensor_size=SENSOR)
+    np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-6)
+    np.testing.assert_array_equal(streamed.emotion, offline.emotion)
+    assert streamed.latency_ms is not None and streamed.latency_ms.shape == (len(offline),)
+    assert (streamed.latency_ms > 0).all()
+    single = predict(LinearVA(), (events[i : i + 1] for i in range(len(events))), sensor_size=SENSOR)
+    np.testing.assert_allclose(single.va, offline.va, atol=1e-6)
+
+
+def test_streaming_keeps_bounded_memory(events, monkeypatch):
+    from neurova import inference
+
+    sizes = []
+    original = inference._Predictor._advance
+
+    def spy(self, until):
+        original(self, until)
+        sizes.append(len(self._buffer))
+
+    monkeypatch.setattr(inference._Predictor, "_advance", spy)
+    long = recording(n=30_000, duration_us=1_500_000)
+    predict(LinearVA(), (long[i : i + 500] for i in range(0, len(long), 500)), sensor_size=SENSOR)
+    # only the last 40 ms history (+ one chunk) is kept: about 2.7 % of the 1.5 s recording
+    assert max(sizes) < 0.06 * len(long)
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".npz", ".npy"])
+def test_files_of_every_writable_type(tmp_path, events, offline, suffix):
+    path = tmp_path / f"rec{suffix}"
+    if suffix == ".npy":
+        np.save(path, events)
+    else:
+        neurova.io.write_events(path, events, SENSOR)
+    from_file = predict(LinearVA(), path, sensor_size=SENSOR if suffix == ".npy" else None)
+    assert from_file.source == str(path)
+    np.testing.assert_array_equal(from_file.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(from_file.va, offline.va, atol=1e-6)
+    if suffix == ".h5":
+        streamed = predict(LinearVA(), path, stream=True)
+        np.testing.assert_allclose(streamed.va, offline.va, atol=1e-6)
+        assert streamed.latency_ms is not None
+
+
+@pytest.mark.parametrize(("name", "size"), [("davis346_with_frames.aedat4", (346, 260)),
+                                            ("prophesee_evt3_sample.raw", (1280, 720)),
+                                            ("prophesee_evt2_sample.raw", (640, 480))])
+def test_real_recordings_smoke(name, size):
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    contract = InputContract(n_bits=4, bin_us=500, image_size=16, clip_length=1, frame_interval_us=2000)
+    prediction = predict(LinearVA(contract, frames_used=1), path, hop_us=4000)
+    assert prediction.sensor_size == size and len(prediction) >= 2
+    assert np.isfinite(prediction.va).all()
+    side = min(size)
+    assert tuple(prediction.boxes[0]) == ((size[0] - side) // 2, (size[1] - side) // 2, side, side)
+
+
+def test_face_box_crops_events_outside_away(events):
+    box = (10, 5, 30, 30)
+    inside = Crop(*box)(events)
+    inside["x"] += 10
+    inside["y"] += 5
+    outside = make_events(np.full(500, 60), np.full(500, 45), np.sort(events["t"][::12][:500]), np.ones(500))
+    noisy = np.sort(np.concatenate([inside, outside]), order="t", kind="stable")
+    clean = predict(LinearVA(), inside, sensor_size=SENSOR, face_box=box)
+    with_noise = predict(LinearVA(), noisy, sensor_size=SENSOR, face_box=box)
+    assert (clean.boxes == box).all()
+    np.testing.assert_allclose(with_noise.va, clean.va, atol=1e-6)
+    full = predict(LinearVA(), noisy, sensor_size=SENSOR)
+    assert not np.allclose(full.va, clean.va, atol=1e-3)
+
+
+def test_to_csv_and_to_dict(tmp_path, offline):
+    path = offline.to_csv(tmp_path / "out" / "pred.csv")
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == len(offline)
+    assert rows[0]["emotion"] == offline.emotion[0]
+    assert int(rows[-1]["timestamp_us"]) == offline.timestamps_us[-1]
+    assert float(rows[2]["valence"]) == pytest.approx(offline.valence[2], abs=1e-6)
+    assert "latency_ms" not in rows[0]
+    data = offline.to_dict()
+    assert data["input_contract"]["image_size"] == 16 and len(data["emotion"]) == len(offline)
+
+
+def test_predict_file_writes_csv_and_plot(tmp_path, events):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "rec.h5"
+    neurova.io.write_events(path, events, SENSOR)
+    assert neurova.predict is predict
+    prediction = predict_file(path, LinearVA(), tmp_path / "pred.csv", plot=tmp_path / "pred.png")
+    assert len(list(csv.reader((tmp_path / "pred.csv").open()))) == len(prediction) + 1
+    assert (tmp_path / "pred.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_input_gives_clear_errors(tmp_path, events):
+    with pytest.raises(InputContractError, match="no stored input contract"):
+        predict(LinearVA(contract=None), events, sensor_size=SENSOR)
+    with pytest.raises(EventFormatError, match="empty"):
+        predict(LinearVA(), events[:0], sensor_size=SENSOR)
+    with pytest.raises(EventFormatError, match="no events"):
+        predict(LinearVA(), iter([events[:0], events[:0]]), sensor_size=SENSOR)
+    with pytest.raises(EventFormatError, match="shorter than the 40000 µs"):
+        predict(LinearVA(), events[events["t"] < 30_000], sensor_size=SENSOR)
+    with pytest.raises(EventFormatError, match="back in time"):
+        predict(LinearVA(), iter([events[100:200], events[:100]]), sensor_size=SENSOR)
+    with pytest.raises(ValueError, match="sensor_size"):
+        predict(LinearVA(), iter([events]))
+    empty = tmp_path / "empty.h5"
+    neurova.io.write_events(empty, events[:0], SENSOR)
+    with pytest.raises(EventFormatError, match=re.escape(str(empty))):
+        predict(LinearVA(), empty)
+    with pytest.raises(FileNotFoundError, match=r"missing\.h5"):
+        predict(LinearVA(), tmp_path / "missing.h5")
+
+    class NaNModel(LinearVA):
+        def forward(self, x):
+            return super().forward(x) * float("nan")
+
+    with pytest.raises(ValueError, match="NaN"):
+        predict(NaNModel(), events, sensor_size=SENSOR)
+
+
+# --- real models ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["resnet18_fusion", "resnet18_gru"])
+def test_saved_model_predicts_from_its_folder(tmp_path, events, offline, name):
+    from neurova.models import create_model
+
+    torch.manual_seed(0)
+    extra = {"num_frames": 2} if name.endswith("fusion") else {"hidden_size": 8}
+    model = create_model(name, backbone="test_resnet", in_chans=1, input_contract=CONTRACT.to_dict(), **extra)
+    model.save_pretrained(tmp_path / "model")
+    direct = predict(model, events, sensor_size=SENSOR)
+    loaded = predict(str(tmp_path / "model"), events, sensor_size=SENSOR)
+    np.testing.assert_array_equal(direct.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(loaded.va, direct.va, atol=1e-6)
+    streamed = predict(tmp_path / "model", iter(np.array_split(events, 7)), sensor_size=SENSOR)
+    np.testing.assert_allclose(streamed.va, direct.va, atol=1e-5)
+
+
+def test_registry_model_without_contract_is_refused(events):
+    from neurova.models import create_model
+
+    model = create_model("resnet18", backbone="test_resnet", in_chans=1)
+    with pytest.raises(InputContractError, match="ResNet has no stored input contract"):
+        predict(model, events, sensor_size=SENSOR)
+    two_channel = create_model("resnet18", backbone="test_resnet", in_chans=2, input_contract=CONTRACT.to_dict())
+    with pytest.raises(InputContractError, match="2-channel"):
+        predict(two_channel, events, sensor_size=SENSOR)
+
+
+# --- face detection and video sources ---------------------------------------------------------------
+
+cv2 = pytest.importorskip("cv2")
+
+
+def drawn_face(cx: int, cy: int, r: int = 40, size: tuple[int, int] = (200, 150)) -> np.ndarray:
+    img = np.full((size[1], size[0]), 40, np.uint8)
+    cv2.ellipse(img, (cx, cy), (int(r * 0.8), r), 0, 0, 360, 200, -1)
+    for side in (-1, 1):
+        cv2.ellipse(img, (cx + side * int(r * 0.33), cy - int(r * 0.2)), (int(r * 0.16), int(r * 0.08)), 0, 0, 360, 30, -1)
+        cv2.line(img, (cx + side * int(r * 0.15), cy - int(r * 0.38)), (cx + side * int(r * 0.5), cy - int(r * 0.38)),
+                 60, 3)
+    cv2.line(img, (cx, cy - int(r * 0.1)), (cx, cy + int(r * 0.2)), 140, 3)
+    cv2.ellipse(img, (cx, cy + int(r * 0.45)), (int(r * 0.3), int(r * 0.08)), 0, 0, 360, 60, -1)
+    return cv2.GaussianBlur(img, (0, 0), 2)
+
+
+def moving_face_frames(cx: int, cy: int, steps: int = 24) -> list[np.ndarray]:
+    angles = np.linspace(0, 4 * np.pi, steps)
+    return [drawn_face(cx + round(5 * np.cos(a)), cy + round(5 * np.sin(a))) for a in angles]
+
+
+def test_detect_face_tracks_the_face_in_events():
+    frames = moving_face_frames(120, 70)
+    parts = []
+    for k in range(1, len(frames)):
+        diff = frames[k].astype(float) - frames[k - 1]
+        ys, xs = np.nonzero(np.abs(diff) > 8)
+        parts.append(make_events(xs, ys, np.full(len(xs), k * 10_000), diff[ys, xs] > 0))
+    events = np.concatenate(parts)
+    contract = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=1, frame_interval_us=20_000)
+    model = LinearVA(contract, frames_used=1)
+    tracked = predict(model, events, sensor_size=(200, 150), detect_face=True, detect_every_us=40_000,
+                      detect_window_us=100_000)
+    centre = tracked.boxes[-1, :2] + tracked.boxes[-1, 2:] / 2
+    np.testing.assert_allclose(centre, [120, 70], atol=8)
+    assert 60 <= tracked.boxes[-1, 2] <= 140 and tracked.boxes[-1, 2] == tracked.boxes[-1, 3]
+    centres = tracked.boxes[:, :2] + tracked.boxes[:, 2:] / 2  # detected from the first prediction on
+    assert np.abs(centres - [120, 70]).max() <= 12
+
+
+def test_video_folder_is_simulated_first(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(moving_face_frames(100, 75, steps=12)):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    contract = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=1, frame_interval_us=40_000)
+    prediction = predict(LinearVA(contract, frames_used=1), folder)
+    assert prediction.sensor_size == (200, 150) and prediction.source == str(folder)
+    assert len(prediction) >= 8  # 12 frames at 25 fps: 440 ms of events

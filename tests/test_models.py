@@ -1,0 +1,252 @@
+"""Every registered model builds, runs and trains one step; frame selection, causality, streaming, fine-tuning."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from neurova.contract import InputContract
+from neurova.errors import InputContractError
+from neurova.models import (
+    R3D,
+    ResNet,
+    ResNetFusion,
+    ResNetGRU,
+    ResNetLSTM,
+    ResNetTransformer,
+    VARegressionModule,
+    ViT,
+    create_model,
+    list_models,
+)
+from neurova.nets import FrameFusionNet, TemporalNet, create_backbone
+
+TINY = "test_resnet"  # timm's tiny ResNet: fast stand-in for resnet18 in behavioural tests
+
+
+def make_samples(n: int = 4, t: int = 4, c: int = 1, size: int = 32, seed: int = 0) -> list[dict]:
+    """Dict samples following the dataset contract; VA depends on the frames' brightness."""
+    g = torch.Generator().manual_seed(seed)
+    samples = []
+    for i in range(n):
+        frames = torch.rand(t, c, size, size, generator=g)
+        level = frames.mean(dim=(1, 2, 3)) * 2 - 1
+        va = torch.stack([level, -level], dim=-1).float()
+        samples.append({"frames": frames, "va": va, "label": torch.tensor(-1),
+                        "meta": {"clip_id": f"clip{i}", "frame_indices": torch.arange(t)}})
+    return samples
+
+
+def fit_one_step(model: VARegressionModule, samples: list[dict]) -> L.Trainer:
+    trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, limit_val_batches=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        num_sanity_val_steps=0)
+    loader = DataLoader(samples, batch_size=len(samples))
+    trainer.fit(model, loader, loader)
+    return trainer
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_registered_model_builds_runs_and_trains(name):
+    torch.manual_seed(0)
+    model = create_model(name, in_chans=2)
+    assert model.architecture == name
+    t = model.frames_used or 2
+    x = torch.randn(2, t, 2, 16, 16)
+    with torch.no_grad():
+        y = model.eval()(x)
+    expected = (2, t, 2) if model.predicts_sequence else (2, 2)
+    assert y.shape == expected and torch.isfinite(y).all() and y.abs().max() <= 1
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    trainer = fit_one_step(model, make_samples(n=2, t=t, c=2, size=16))
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
+    logged = trainer.callback_metrics
+    assert math.isfinite(float(logged["train/loss_epoch"]))
+    assert {"val/ccc_mean", "val/ccc_valence", "val/rmse_arousal", "val/sagr_valence", "val/pcc_arousal",
+            "train/ccc_mean"} <= set(logged)
+
+
+def test_hparams_are_exactly_the_constructor_arguments():
+    tiny = {ResNet: {"backbone": TINY}, ResNetFusion: {"backbone": TINY}, ViT: {"backbone": "test_vit", "img_size": 32},
+            ResNetLSTM: {"backbone": TINY}, ResNetGRU: {"backbone": TINY}, ResNetTransformer: {"backbone": TINY},
+            R3D: {}}
+    for cls, kwargs in tiny.items():
+        params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        assert set(cls(**kwargs).hparams) == params, cls.__name__
+
+
+def test_training_lowers_the_loss_on_one_batch():
+    torch.manual_seed(0)
+    model = ResNet(backbone=TINY, lr=3e-3, loss="mse")
+    batch = torch.utils.data.default_collate(make_samples(n=6, t=1, size=16))
+    opt = torch.optim.AdamW(model._parameter_groups())
+    losses = []
+    for _ in range(10):
+        loss = model.loss_fn(model(batch["frames"]), model._target(batch["va"]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_frame_models_read_the_last_frames_only():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 1, 32, 32)
+    changed_old = x.clone()
+    changed_old[:, 0] += 1.0
+    for model in (ResNet(backbone=TINY).eval(), ResNetFusion(backbone=TINY, num_frames=3).eval()):
+        with torch.no_grad():
+            assert torch.equal(model(x), model(changed_old))  # frame 0 is outside the last K = 1 or 3
+            changed_new = x.clone()
+            changed_new[:, -1] += 1.0
+            assert not torch.equal(model(x), model(changed_new))
+    single = ResNet(backbone=TINY).eval()
+    with torch.no_grad():
+        assert torch.equal(single(x), single(x[:, -1]))
+
+
+def test_fusion_needs_k_frames_and_modes():
+    model = ResNetFusion(backbone=TINY, num_frames=4)
+    with pytest.raises(ValueError, match="num_frames=4"):
+        model(torch.randn(1, 2, 1, 32, 32))
+    trunk = create_backbone(TINY, 1)
+    x = torch.randn(2, 3, 1, 32, 32)
+    for fusion in ("attention", "mean", "concat"):
+        net = FrameFusionNet(trunk, num_frames=3, fusion=fusion).eval()
+        with torch.no_grad():
+            out, flipped = net(x), net(x.flip(1))
+        assert out.shape == (2, 2)
+        if fusion == "concat":
+            assert not torch.allclose(out, flipped)
+        else:  # set pooling is order-invariant
+            torch.testing.assert_close(out, flipped)
+    with pytest.raises(ValueError, match="unknown fusion"):
+        FrameFusionNet(trunk, fusion="max")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("temporal", ["lstm", "gru", "transformer"])
+def test_causal_temporal_models_ignore_the_future(temporal):
+    torch.manual_seed(0)
+    x = torch.randn(1, 5, 1, 32, 32)
+    future = x.clone()
+    future[:, 3:] += 1.0
+    for causal in (True, False):
+        net = TemporalNet(create_backbone(TINY, 1), temporal=temporal, hidden_size=32, num_heads=4,
+                          causal=causal).eval()
+        with torch.no_grad():
+            a, b = net(x), net(future)
+        assert a.shape == (1, 5, 2)
+        if causal:
+            torch.testing.assert_close(a[:, :3], b[:, :3])
+        else:
+            assert not torch.allclose(a[:, :3], b[:, :3])
+
+
+@pytest.mark.parametrize("cls", [ResNetLSTM, ResNetGRU, ResNetTransformer])
+def test_streaming_step_matches_the_full_forward(cls):
+    torch.manual_seed(0)
+    model = cls(backbone=TINY, hidden_size=32, window=3).eval()
+    x = torch.randn(2, 6, 1, 32, 32)
+    with torch.no_grad():
+        full = model(x)
+    state, outs = None, []
+    for t in range(6):
+        out, state = model.step(x[:, t], state)
+        outs.append(out)
+    assert state.frames_seen == 6
+    if model.net.recurrent_streaming:
+        torch.testing.assert_close(torch.stack(outs, 1), full, atol=1e-5, rtol=1e-4)
+    else:  # the transformer keeps a window of 3 frames of features
+        with torch.no_grad():
+            torch.testing.assert_close(outs[-1], model(x[:, -3:])[:, -1], atol=1e-5, rtol=1e-4)
+            torch.testing.assert_close(outs[1], full[:, 1], atol=1e-5, rtol=1e-4)
+
+
+def test_freeze_backbone_trains_the_head_only():
+    torch.manual_seed(0)
+    model = ResNet(backbone=TINY, freeze_backbone=True)
+    backbone_before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
+    head_before = model.net.head.fc.weight.clone()
+    fit_one_step(model, make_samples(n=4))
+    for k, v in model.backbone.state_dict().items():
+        assert torch.equal(v, backbone_before[k]), k  # includes BatchNorm running statistics
+    assert not torch.equal(model.net.head.fc.weight, head_before)
+    model.train()
+    assert not model.backbone.training and model.net.head.training
+
+
+def test_optimizer_groups_and_schedule():
+    model = ResNet(backbone=TINY, lr=1e-3, backbone_lr=1e-4, weight_decay=0.05, warmup_steps=2)
+    groups = {g["name"]: g for g in model._parameter_groups()}
+    assert set(groups) == {"backbone", "backbone_no_decay", "head", "head_no_decay"}
+    assert groups["backbone"]["lr"] == 1e-4 and groups["head"]["lr"] == 1e-3
+    assert groups["head"]["weight_decay"] == 0.05 and groups["head_no_decay"]["weight_decay"] == 0.0
+    assert all(p.ndim <= 1 for p in groups["backbone_no_decay"]["params"])
+    n = sum(len(g["params"]) for g in groups.values())
+    assert n == len(list(model.parameters()))
+    factors = [model._lr_factor(s, total=12) for s in range(12)]
+    assert factors[:2] == [0.5, 1.0] and factors[2] == 1.0
+    assert all(a >= b for a, b in itertools.pairwise(factors[2:])) and factors[-1] < 0.05
+    assert model._lr_factor(50, total=math.inf) == 1.0
+
+
+class _DataModule(L.LightningDataModule):
+    def __init__(self, contract: InputContract) -> None:
+        super().__init__()
+        self.input_contract = contract
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(make_samples(n=2, c=self.input_contract.channels), batch_size=2)
+
+
+def test_input_contract_is_taken_from_the_datamodule_and_checked():
+    contract = InputContract(channels=1, clip_length=4, image_size=32)
+    model = ResNetFusion(backbone=TINY, num_frames=4)
+    trainer = L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, datamodule=_DataModule(contract))
+    assert model.input_contract == contract and model.hparams["input_contract"] == contract.to_dict()
+    with pytest.raises(InputContractError, match="2 channels"):
+        model.check_input(InputContract(channels=2, polarity="split", clip_length=4))
+    with pytest.raises(InputContractError, match="last 4 frames"):
+        model.check_input(InputContract(channels=1, clip_length=2))
+    with pytest.raises(InputContractError, match="bin_us"):
+        model.check_input(InputContract(channels=1, clip_length=4, bin_us=1000))
+    two = ResNet(backbone=TINY, in_chans=1)
+    with pytest.raises(InputContractError, match="2 channels"):
+        L.Trainer(accelerator="cpu", max_steps=1, logger=False, enable_checkpointing=False,
+                  enable_progress_bar=False, enable_model_summary=False).fit(
+            two, datamodule=_DataModule(InputContract(channels=2, polarity="split")))
+
+
+def test_batches_with_wrong_channels_or_no_labels():
+    model = ResNet(backbone=TINY)
+    batch = torch.utils.data.default_collate(make_samples(n=2, c=2))
+    with pytest.raises(InputContractError, match="1-channel"):
+        model._shared_step(batch, "val")
+    unlabelled = torch.utils.data.default_collate(make_samples(n=2))
+    unlabelled["va"][:] = float("nan")  # e.g. NEFER: emotion labels only
+    loss = model.loss_fn(model(unlabelled["frames"]), model._target(unlabelled["va"]))
+    assert loss.item() == 0.0 and loss.requires_grad
+    out = model.predict_step(unlabelled, 0)
+    assert out["va"].shape == (2, 2) and out["meta"]["clip_id"] == ["clip0", "clip1"]
+    assert model.predict_step(unlabelled["frames"])["meta"] is None
+
+
+def test_unbounded_head_and_vit_sizes():
+    model = ViT(backbone="test_vit", img_size=32, bounded=False).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 1, 48, 48) * 50)  # another size than img_size: dynamic position embeddings
+    assert out.shape == (1, 2)
+    video = R3D(in_chans=1).eval()
+    with torch.no_grad():
+        assert video(torch.randn(1, 3, 1, 32, 32)).shape == (1, 3, 2)  # T not a multiple of the stride
