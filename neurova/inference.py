@@ -162,11 +162,10 @@ class _Predictor:
     ) -> None:
         import torch
 
-        from neurova.transforms import Crop, encoder_from_contract
+        from neurova.transforms import ToModelInput
 
         self._torch = torch
-        self._crop_cls = Crop
-        self._encoder_for = encoder_from_contract
+        self._to_model_input = ToModelInput
         self.model = model
         self.contract = contract
         self.sensor = sensor_size
@@ -187,7 +186,7 @@ class _Predictor:
         self.batch_size = int(batch_size)
         self.device = device
         self.streaming = streaming
-        self._encoder: tuple[tuple[int, int], Any] | None = None
+        self._encoder: Any | None = None
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
         self._last_t: int | None = None
@@ -254,17 +253,9 @@ class _Predictor:
 
     def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
         """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``."""
-        torch = self._torch
-        x0, y0, w, h = box
-        if self._encoder is None or self._encoder[0] != (w, h):  # the tracked box may change size
-            self._encoder = ((w, h), self._encoder_for(self.contract, SensorSize(w, h)))
-        encoder = self._encoder[1]
-        ends = t_end - self.contract.frame_interval_us * np.arange(self.k - 1, -1, -1, dtype=np.int64)
-        frames = torch.from_numpy(np.ascontiguousarray(encoder(self._crop_cls(x0, y0, w, h)(events), ends_us=ends)))
-        size = self.contract.image_size
-        if frames.shape[-2:] != (size, size):
-            frames = torch.nn.functional.interpolate(frames, size=(size, size), mode="area")
-        return frames
+        if self._encoder is None or self._encoder.box != box:  # the tracked box may move or change size
+            self._encoder = self._to_model_input(self.contract, box, num_frames=self.k)
+        return self._torch.from_numpy(self._encoder(events, t_end))
 
     def _emit(self, t_end: int) -> None:
         started = time.perf_counter()

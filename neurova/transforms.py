@@ -32,6 +32,7 @@ __all__ = [
     "Denoise",
     "Downsample",
     "ToFrame",
+    "ToModelInput",
     "ToTBR",
     "ToTimeSurface",
     "ToVoxelGrid",
@@ -249,6 +250,53 @@ def encoder_from_contract(contract: InputContract, sensor_size: SensorSizeLike) 
             f"n_bits={contract.n_bits}, polarity={contract.polarity!r} gives {encoder.channels}"
         )
     return encoder
+
+
+@dataclass(frozen=True)
+class ToModelInput:
+    """Events → the ``(K, C, S, S)`` frames a model trained under ``contract`` takes, ending at ``t_end``.
+
+    The events inside ``box`` (``(x0, y0, width, height)`` on the sensor, e.g. a face box) are
+    encoded as the contract says (:func:`encoder_from_contract`), one frame ending at each of
+    ``t_end - (K-1-k) * contract.frame_interval_us`` for k = 0..K-1, and resized to
+    ``contract.image_size`` squared with area interpolation when the box has another size.
+
+    Args:
+        contract: the model's input contract.
+        box: crop box in sensor pixels.
+        num_frames: K (default ``contract.clip_length``).
+    """
+
+    contract: InputContract
+    box: tuple[int, int, int, int]
+    num_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "box", tuple(int(v) for v in self.box))
+        if self.num_frames is not None:
+            _positive_int(self.num_frames, "num_frames")
+
+    @property
+    def frames(self) -> int:
+        return self.num_frames or self.contract.clip_length
+
+    def ends_us(self, t_end: int) -> np.ndarray:
+        """``(K,)`` end times in µs of the frames of a sample ending at ``t_end``."""
+        steps = np.arange(self.frames - 1, -1, -1, dtype=np.int64)
+        return int(t_end) - self.contract.frame_interval_us * steps
+
+    def __call__(self, events: Any, t_end: int) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        x0, y0, width, height = self.box
+        crop = Crop(x0, y0, width, height)
+        frames = encoder_from_contract(self.contract, crop.output_size)(crop(events), ends_us=self.ends_us(t_end))
+        size = self.contract.image_size
+        if frames.shape[-2:] != (size, size):
+            resized = F.interpolate(torch.from_numpy(np.ascontiguousarray(frames)), size=(size, size), mode="area")
+            frames = resized.numpy()
+        return frames
 
 
 # ----------------------------------------------------------------------------------------- event transforms

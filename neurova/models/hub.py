@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import os
+import pathlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,8 +212,13 @@ def _resolve_class(recorded: str | None, cls: type[VARegressionModule] | None, p
     return classes[recorded]
 
 
+# Keys that LightningCLI adds to a module's saved hyper-parameters; they are not constructor arguments.
+_CLI_HPARAM_KEYS = frozenset({"_class_path", "_instantiator"})
+
+
 def _build(klass: type[VARegressionModule], init_args: Mapping[str, Any], path: Path) -> VARegressionModule:
     params = inspect.signature(klass.__init__).parameters
+    init_args = {k: v for k, v in init_args.items() if k not in _CLI_HPARAM_KEYS}
     unknown = sorted(set(init_args) - set(params))
     if unknown:
         raise CheckpointError(f"constructor arguments {unknown} are not accepted by {klass.__name__}", path=path)
@@ -279,10 +285,16 @@ def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_locatio
     return _finish(model, config.get("architecture"), input_contract, map_location)
 
 
+# Plain data that Lightning checkpoints commonly hold (e.g. a datamodule's ``cache_dir`` hyper-parameter);
+# allowing these classes lets the weights-only unpickler rebuild them without executing any code.
+_SAFE_CKPT_GLOBALS = [pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.WindowsPath, pathlib.PosixPath]
+
+
 def _load_ckpt(path: Path, cls: type[VARegressionModule] | None, map_location: str | torch.device, strict: bool,
                input_contract: InputContract | Mapping[str, Any] | None) -> VARegressionModule:
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_SAFE_CKPT_GLOBALS):
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # UnpicklingError for disallowed globals, RuntimeError/EOFError for corrupt files
         raise CheckpointError("refused to load: the file is not a plain tensor checkpoint readable with "
                               f"torch.load(weights_only=True), so it may hold code ({type(err).__name__}: "

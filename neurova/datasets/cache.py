@@ -1,0 +1,567 @@
+"""HDF5 cache of simulated events, one file per (dataset, cache key), and the dataset that reads it.
+
+Layout under ``cache_dir``::
+
+    <cache_dir>/<dataset>/<key>/
+        manifest.json           every parameter that changes the events, the format version
+        events.h5               clips built by a single process
+        events.part<r>-of-<W>.h5  clips built by rank r of W (sharded build), read together
+        split-*.json            splits saved by the datasets, to reproduce results
+
+``key`` is a short hash of the canonical JSON of the parameters (crop, size,
+simulator preset and parameters, seed, upsampling, dataset version): changing
+any of them builds a new cache instead of silently reusing a stale one.
+
+Each HDF5 file holds a group ``clips/<clip_id>`` per clip: ``events`` (written
+by :func:`neurova.io.write_events_to_group`), ``frame_timestamps_us`` ``(T,)``
+int64, ``frame_indices`` ``(T,)`` int64, ``va`` ``(T, 2)`` float32, ``labels``
+``(T,)`` int64, ``valid`` ``(T,)`` bool (frames that may end a sample),
+optionally ``boxes`` ``(T, 4)`` float32, and attributes ``clip_id``, ``subject``,
+``sensor_size`` and ``complete``. ``complete=True`` is written last and the file
+is flushed after each clip, so a killed build resumes by deleting incomplete
+groups and skipping complete ones.
+
+Encoding happens at load time (:class:`EventCacheDataset`), so ``n_bits`` and
+``bin_us`` can be swept without re-simulating.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import h5py
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from neurova._atomic import atomic_path
+from neurova.contract import Encoding, InputContract
+from neurova.errors import DatasetNotFoundError, NeurovaError
+from neurova.events import EVENT_DTYPE, SensorSize, slice_time
+
+__all__ = [
+    "CACHE_FORMAT_VERSION",
+    "ClipMeta",
+    "ClipRecord",
+    "EventCache",
+    "EventCacheDataset",
+    "cache_key",
+    "default_cache_dir",
+    "event_contract",
+]
+
+CACHE_FORMAT_VERSION = 1
+"""Bumped whenever the HDF5 layout changes; part of every cache key."""
+
+PathLike = str | os.PathLike[str]
+
+
+def default_cache_dir() -> Path:
+    """``$NEUROVA_CACHE`` if set, else ``~/.cache/neurova``."""
+    return Path(os.environ.get("NEUROVA_CACHE", Path.home() / ".cache" / "neurova")).expanduser()
+
+
+def event_contract(
+    *,
+    encoding: Encoding = "tbr",
+    n_bits: int,
+    bin_us: int,
+    polarity: Literal["merge", "split"],
+    image_size: int,
+    mode: Literal["frame", "clip"],
+    clip_length: int,
+    frame_interval_us: int,
+    face_crop: str | None,
+) -> InputContract:
+    """The :class:`InputContract` of samples made by :class:`EventCacheDataset` (``mode="frame"``: T = 1).
+
+    Channels follow the encoding: TBR and count frames 1 (``"merge"``) or 2 (``"split"``),
+    a voxel grid ``n_bits``, a time surface 2.
+    """
+    if mode not in ("frame", "clip"):
+        raise ValueError(f"mode must be 'frame' or 'clip', got {mode!r}")
+    if clip_length < 1:
+        raise ValueError(f"clip_length must be positive, got {clip_length}")
+    channels = {"voxel": n_bits, "time_surface": 2}.get(encoding, 2 if polarity == "split" else 1)
+    return InputContract(
+        encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity, normalize="max", channels=channels,
+        image_size=image_size, clip_length=1 if mode == "frame" else clip_length,
+        frame_interval_us=frame_interval_us, face_crop=face_crop,
+    )
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def cache_key(params: Mapping[str, Any]) -> str:
+    """12-hex-digit hash of the canonical JSON of ``params`` (key order and ``1`` vs ``1.0`` do not matter).
+
+    The cache format and neurova's version are hashed too: a new release (whose simulator
+    may differ) never reads events simulated by an older one.
+    """
+    from neurova import __version__
+
+    text = json.dumps(_canonical({**params, "cache_format": CACHE_FORMAT_VERSION, "neurova": __version__}),
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class ClipRecord:
+    """One simulated clip, as written to the cache.
+
+    Attributes:
+        clip_id: unique id (no ``/``).
+        subject: who is in the clip (the unit of the subject-independent splits).
+        events: event array of :data:`neurova.events.EVENT_DTYPE`, times in µs.
+        sensor_size: ``(width, height)`` of the events.
+        frame_timestamps_us: ``(T,)`` int64 time of each source frame in µs.
+        va: ``(T, 2)`` float32 valence, arousal in [-1, 1] (NaN where unknown).
+        labels: ``(T,)`` int64 emotion index per frame, -1 if none.
+        frame_indices: ``(T,)`` int64 index of each frame in the original clip.
+        valid: ``(T,)`` bool, frames that may end a sample (labelled frames); all by default.
+        boxes: ``(T, 4)`` float32 face boxes ``[x0, y0, w, h]`` in source pixels, if cropped.
+    """
+
+    clip_id: str
+    subject: str
+    events: np.ndarray
+    sensor_size: SensorSize
+    frame_timestamps_us: np.ndarray
+    va: np.ndarray
+    labels: np.ndarray
+    frame_indices: np.ndarray
+    valid: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+
+
+@dataclass
+class ClipMeta:
+    """Everything about a cached clip except its events (small; held in memory by the datasets)."""
+
+    clip_id: str
+    subject: str
+    file: Path
+    sensor_size: SensorSize
+    frame_timestamps_us: np.ndarray
+    va: np.ndarray
+    labels: np.ndarray
+    frame_indices: np.ndarray
+    valid: np.ndarray
+    n_events: int = 0
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _io() -> Any:
+    import neurova.io
+
+    return neurova.io
+
+
+def _limit_threads() -> None:
+    torch.set_num_threads(1)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+class EventCache:
+    """The cache folder of one dataset under one parameter set.
+
+    Args:
+        cache_dir: root of all caches (see :func:`default_cache_dir`).
+        dataset: dataset name, e.g. ``"afew_va"``.
+        params: every parameter that changes the events; hashed into :attr:`key`.
+    """
+
+    def __init__(self, cache_dir: PathLike, dataset: str, params: Mapping[str, Any]) -> None:
+        self.params = _canonical(dict(params))
+        self.dataset = dataset
+        self.key = cache_key({"dataset": dataset, **self.params})
+        self.root = Path(cache_dir).expanduser() / dataset / self.key
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def part_path(self, rank: int = 0, world_size: int = 1) -> Path:
+        """File written by ``rank`` of ``world_size`` (``events.h5`` for a single process)."""
+        return self.root / ("events.h5" if world_size == 1 else f"events.part{rank}-of-{world_size}.h5")
+
+    def files(self) -> list[Path]:
+        """Every HDF5 file of this cache, ``events.h5`` first."""
+        return sorted(self.root.glob("events*.h5"), key=lambda p: (p.name != "events.h5", p.name))
+
+    def split_path(self, name: str) -> Path:
+        """Where a split called ``name`` is saved beside the cache."""
+        return self.root / f"split-{name}.json"
+
+    @property
+    def index_path(self) -> Path:
+        return self.root / "clips.json"
+
+    def read_index(self) -> dict[str, str] | None:
+        """``{clip_id: subject}`` of the full dataset as recorded by the last build, or None."""
+        if not self.index_path.is_file():
+            return None
+        try:
+            data = json.loads(self.index_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+    def ensure(
+        self,
+        plan: Callable[[], tuple[Mapping[str, Any], Mapping[str, str]]],
+        make_clip: Callable[[Any], ClipRecord],
+        *,
+        build: bool = True,
+        num_workers: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+        progress: bool = True,
+    ) -> dict[str, str]:
+        """``{clip_id: subject}`` of the whole dataset, building the missing clips first.
+
+        ``plan()`` returns ``({clip_id: job}, {clip_id: subject})``; it is only called
+        (it may scan a dataset folder) when the cache is not complete.
+
+        Raises:
+            DatasetNotFoundError: the cache is incomplete and ``build`` is False.
+        """
+        index = self.read_index()
+        if index is not None and self.has(list(index)):
+            return index
+        if not build:
+            raise DatasetNotFoundError("the event cache is not built; call prepare_data() first", self.root)
+        jobs, subjects = plan()
+        self.build(jobs, make_clip, num_workers=num_workers, rank=rank, world_size=world_size, progress=progress)
+        with atomic_path(self.index_path) as tmp:
+            tmp.write_text(json.dumps(dict(subjects), indent=0, sort_keys=True))
+        return {str(k): str(v) for k, v in subjects.items()}
+
+    # ---------------------------------------------------------------- reading
+    def complete_clips(self, files: Sequence[Path] | None = None) -> dict[str, Path]:
+        """``{clip_id: file}`` of every complete clip (the first file wins if a clip is in two)."""
+        found: dict[str, Path] = {}
+        for path in self.files() if files is None else files:
+            try:
+                with h5py.File(path, "r") as f:
+                    for name, group in f.get("clips", {}).items():
+                        if group.attrs.get("complete", False) and name not in found:
+                            found[name] = path
+            except OSError as exc:
+                raise NeurovaError(f"cannot read the event cache ({exc}); delete it to rebuild", path) from exc
+        return found
+
+    def has(self, clip_ids: Sequence[str]) -> bool:
+        """Whether every clip in ``clip_ids`` is complete in the cache."""
+        return set(clip_ids) <= set(self.complete_clips())
+
+    def read_meta(self, clip_ids: Sequence[str] | None = None) -> dict[str, ClipMeta]:
+        """Metadata of the complete clips (all, or ``clip_ids`` in that order).
+
+        Raises:
+            DatasetNotFoundError: a requested clip is not in the cache (run ``prepare_data`` first).
+        """
+        where = self.complete_clips()
+        wanted = list(where) if clip_ids is None else list(clip_ids)
+        missing = [c for c in wanted if c not in where]
+        if missing:
+            raise DatasetNotFoundError(
+                f"{len(missing)} clips are not in the event cache (e.g. {missing[:3]}); build it with prepare_data()",
+                self.root,
+            )
+        by_file: dict[Path, list[str]] = {}
+        for clip_id in wanted:
+            by_file.setdefault(where[clip_id], []).append(clip_id)
+        metas: dict[str, ClipMeta] = {}
+        for path, ids in by_file.items():
+            with h5py.File(path, "r") as f:
+                for clip_id in ids:
+                    g = f["clips"][clip_id]
+                    metas[clip_id] = ClipMeta(
+                        clip_id=clip_id,
+                        subject=str(g.attrs["subject"]),
+                        file=path,
+                        sensor_size=SensorSize(*(int(v) for v in g.attrs["sensor_size"])),
+                        frame_timestamps_us=g["frame_timestamps_us"][()].astype(np.int64),
+                        va=g["va"][()].astype(np.float32),
+                        labels=g["labels"][()].astype(np.int64),
+                        frame_indices=g["frame_indices"][()].astype(np.int64),
+                        valid=g["valid"][()].astype(bool),
+                        n_events=int(g.attrs.get("n_events", 0)),
+                    )
+        return {c: metas[c] for c in wanted}
+
+    # ---------------------------------------------------------------- writing
+    def _write_manifest(self, world_size: int) -> None:
+        manifest = {
+            "dataset": self.dataset,
+            "key": self.key,
+            "format_version": CACHE_FORMAT_VERSION,
+            "params": self.params,
+            "world_size": world_size,
+        }
+        with atomic_path(self.manifest_path) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+    @staticmethod
+    def _write_clip(f: h5py.File, record: ClipRecord) -> None:
+        if "/" in record.clip_id:
+            raise ValueError(f"clip ids may not contain '/': {record.clip_id!r}")
+        n = len(record.frame_timestamps_us)
+        for name, arr, shape in (
+            ("va", record.va, (n, 2)),
+            ("labels", record.labels, (n,)),
+            ("frame_indices", record.frame_indices, (n,)),
+        ):
+            if np.shape(arr) != shape:
+                raise ValueError(f"clip {record.clip_id}: {name} has shape {np.shape(arr)}, expected {shape}")
+        clips = f.require_group("clips")
+        g = clips.create_group(record.clip_id)
+        _io().write_events_to_group(g.create_group("events"), record.events, record.sensor_size)
+        g.create_dataset("frame_timestamps_us", data=np.asarray(record.frame_timestamps_us, dtype=np.int64))
+        g.create_dataset("frame_indices", data=np.asarray(record.frame_indices, dtype=np.int64))
+        g.create_dataset("va", data=np.asarray(record.va, dtype=np.float32))
+        g.create_dataset("labels", data=np.asarray(record.labels, dtype=np.int64))
+        valid = np.ones(n, dtype=bool) if record.valid is None else np.asarray(record.valid, dtype=bool)
+        g.create_dataset("valid", data=valid)
+        if record.boxes is not None:
+            g.create_dataset("boxes", data=np.asarray(record.boxes, dtype=np.float32))
+        g.attrs["clip_id"] = record.clip_id
+        g.attrs["subject"] = record.subject
+        g.attrs["sensor_size"] = np.asarray(tuple(record.sensor_size), dtype=np.int64)
+        g.attrs["n_events"] = len(record.events)
+        g.attrs["complete"] = True
+        f.flush()
+
+    def build(
+        self,
+        jobs: Mapping[str, Any],
+        make_clip: Callable[[Any], ClipRecord],
+        *,
+        num_workers: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+        progress: bool = True,
+    ) -> list[str]:
+        """Simulate and write every clip of ``jobs`` that is not in the cache yet.
+
+        Args:
+            jobs: ``{clip_id: job}``; ``make_clip(job)`` returns that clip's :class:`ClipRecord`.
+                With workers, ``make_clip`` and the jobs must be picklable (module-level functions).
+            make_clip: renders/reads and simulates one clip.
+            num_workers: worker processes that run ``make_clip`` (0: in this process). The calling
+                process is the only writer.
+            rank, world_size: shard the build: rank ``r`` makes ``sorted(jobs)[r::world_size]`` into its
+                own part file; readers open all parts. Default: ``$RANK`` / ``$WORLD_SIZE``, else 0 / 1.
+            progress: show a tqdm progress bar.
+
+        Returns:
+            The clip ids written by this call.
+        """
+        rank = _env_int("RANK", 0) if rank is None else rank
+        world_size = _env_int("WORLD_SIZE", 1) if world_size is None else world_size
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must lie in [0, {world_size}), got {rank}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._write_manifest(world_size)
+        mine = sorted(jobs)[rank::world_size]
+        own = self.part_path(rank, world_size)
+        # Parts of other shardings are finished builds (never written concurrently with this one): reuse them.
+        concurrent = f"-of-{world_size}.h5"
+        others = [p for p in self.files() if p != own and not (world_size > 1 and p.name.endswith(concurrent))]
+        done = set(self.complete_clips(others))
+        try:
+            f = h5py.File(own, "a")
+        except OSError as exc:
+            raise NeurovaError(f"cannot open the event cache for writing ({exc}); delete it to rebuild", own) from exc
+        with f:
+            clips = f.require_group("clips")
+            for name in list(clips):
+                if not clips[name].attrs.get("complete", False):
+                    del clips[name]
+            done |= set(clips)
+            todo = [c for c in mine if c not in done]
+            if not todo:
+                return []
+            bar = tqdm(total=len(todo), desc=f"simulating {self.dataset}", unit="clip", disable=not progress)
+            with bar:
+                for record in self._produce([jobs[c] for c in todo], make_clip, num_workers):
+                    self._write_clip(f, record)
+                    bar.update(1)
+        return todo
+
+    @staticmethod
+    def _produce(jobs: list[Any], make_clip: Callable[[Any], ClipRecord], num_workers: int) -> Iterator[ClipRecord]:
+        if num_workers <= 0 or len(jobs) == 1:
+            for job in jobs:
+                yield make_clip(job)
+            return
+        # the platform's default start method, as torch's DataLoader workers (fork on Linux: no re-import)
+        with multiprocessing.get_context().Pool(min(num_workers, len(jobs)), initializer=_limit_threads) as pool:
+            yield from pool.imap_unordered(make_clip, jobs)
+
+
+class EventCacheDataset(Dataset):
+    """Samples of encoded frames from an :class:`EventCache`, encoded at load time.
+
+    A sample covers ``clip_length`` consecutive source frames of one clip (no gap in
+    their frame numbers), all valid
+    (labelled, and late enough that their window starts at or after the clip's first
+    frame, before which there are no events); frame ``k`` encodes the events in ``[t_k - n_bits * bin_us, t_k)``,
+    ``t_k`` that frame's timestamp, as the contract says (TBR by default; any encoding
+    of :func:`neurova.transforms.encoder_from_contract`).
+
+    The HDF5 files are opened lazily in each worker process (h5py handles are not
+    fork-safe) and only the needed time window is read (binary search). With
+    ``in_memory=True`` every event of the selected clips is loaded once per process.
+
+    Sample dict: ``frames`` ``(T, C, H, W)`` float32, ``va`` ``(T, 2)``
+    float32, ``label`` int64 ``()`` (the last frame's label), ``meta`` with
+    ``clip_id``, ``subject``, ``frame_indices`` ``(T,)`` and ``timestamps_us`` ``(T,)``.
+
+    Args:
+        cache: the built cache.
+        clip_ids: clips of this split.
+        contract: encoding recipe (``clip_length`` is T).
+        stride: step between the first frames of consecutive samples of a clip.
+        in_memory: load all events of ``clip_ids`` into RAM on first use.
+    """
+
+    def __init__(
+        self,
+        cache: EventCache,
+        clip_ids: Sequence[str],
+        contract: InputContract,
+        *,
+        stride: int = 1,
+        in_memory: bool = False,
+    ) -> None:
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.cache = cache
+        self.contract = contract
+        self.stride = stride
+        self.in_memory = in_memory
+        self.clips = cache.read_meta(list(clip_ids))
+        self.clip_ids = list(self.clips)
+        sizes = {m.sensor_size for m in self.clips.values()}
+        if len(sizes) > 1:
+            raise NeurovaError(f"cached clips have different sensor sizes {sorted(sizes)}", cache.root)
+        self.sensor_size = sizes.pop() if sizes else SensorSize(contract.image_size, contract.image_size)
+        from neurova.transforms import encoder_from_contract
+
+        self.encoder = encoder_from_contract(contract, self.sensor_size)
+        self.window_us = contract.n_bits * contract.bin_us
+        self.index = self._make_index()
+        self._pid: int | None = None
+        self._handles: dict[Path, h5py.File] = {}
+        self._groups: dict[str, h5py.Group] = {}
+        self._events: dict[str, np.ndarray] = {}
+
+    def _make_index(self) -> list[tuple[str, int]]:
+        length = self.contract.clip_length
+        index: list[tuple[str, int]] = []
+        for clip_id, meta in self.clips.items():
+            # a frame is usable when labelled and its whole window lies after the clip's first frame
+            ts = meta.frame_timestamps_us
+            valid = meta.valid & (ts - self.window_us >= ts[0]) if len(ts) else meta.valid
+            if len(valid) < length:
+                continue
+            # a window is usable when all its frames are valid (sliding sum over the mask) and consecutive
+            ok = np.convolve(valid.astype(np.int64), np.ones(length, dtype=np.int64), mode="valid") == length
+            idx = meta.frame_indices
+            ok &= idx[length - 1 :] - idx[: len(idx) - length + 1] == length - 1
+            index.extend((clip_id, int(s)) for s in np.flatnonzero(ok)[:: self.stride])
+        return index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_handles"], state["_groups"], state["_events"], state["_pid"] = {}, {}, {}, None
+        return state
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HDF5 handles of this process."""
+        self._groups = {}
+        for handle in getattr(self, "_handles", {}).values():
+            with contextlib.suppress(Exception):  # best effort, also at interpreter shutdown
+                handle.close()
+        self._handles = {}
+
+    def _group(self, clip_id: str) -> h5py.Group:
+        """The events group of ``clip_id``, opening its file on first use in this process."""
+        if self._pid != os.getpid():  # a forked worker: never reuse the parent's handles
+            self._handles, self._groups, self._events, self._pid = {}, {}, {}, os.getpid()
+        group = self._groups.get(clip_id)
+        if group is None:
+            path = self.clips[clip_id].file
+            handle = self._handles.get(path)
+            if handle is None:
+                handle = self._handles[path] = h5py.File(path, "r")
+            group = self._groups[clip_id] = handle["clips"][clip_id]["events"]
+        return group
+
+    def clip_events(self, clip_id: str, start_us: int | None = None, end_us: int | None = None) -> np.ndarray:
+        """Events of ``clip_id`` with ``start_us <= t < end_us`` (None leaves that side open)."""
+        if self.in_memory:
+            events = self._events.get(clip_id) if self._pid == os.getpid() else None
+            if events is None:
+                group = self._group(clip_id)
+                events = self._events[clip_id] = _io().read_events_from_group(group, path=self.clips[clip_id].file)
+            return slice_time(events, start_us, end_us)
+        return _io().group_time_slice(self._group(clip_id), start_us, end_us)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        clip_id, start = self.index[i]
+        meta = self.clips[clip_id]
+        stop = start + self.contract.clip_length
+        ends = meta.frame_timestamps_us[start:stop]
+        events = self.clip_events(clip_id, int(ends[0]) - self.window_us, int(ends[-1]))
+        if events.dtype != EVENT_DTYPE:
+            raise NeurovaError(f"clip {clip_id}: cached events have dtype {events.dtype}", meta.file)
+        frames = np.asarray(self.encoder(events, ends_us=ends), dtype=np.float32)
+        return {
+            "frames": torch.from_numpy(np.ascontiguousarray(frames)),
+            "va": torch.from_numpy(meta.va[start:stop].copy()),
+            "label": torch.tensor(int(meta.labels[stop - 1]), dtype=torch.int64),
+            "meta": {
+                "clip_id": clip_id,
+                "subject": meta.subject,
+                "frame_indices": torch.from_numpy(meta.frame_indices[start:stop].copy()),
+                "timestamps_us": torch.from_numpy(ends.copy()),
+            },
+        }
+
+    @property
+    def mode(self) -> Literal["frame", "clip"]:
+        return "frame" if self.contract.clip_length == 1 else "clip"

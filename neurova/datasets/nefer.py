@@ -1,0 +1,328 @@
+"""NEFER (Berlincioni et al., "Neuromorphic Event-based Facial Expression Recognition", CVPRW 2023).
+
+The published annotations are headerless CSVs with rows ``user, clip_id, frame_path, label``::
+
+    annotations/expected_emotions/{train,validation}_{event,gopro}.csv
+    annotations/reported_emotions/{train,validation}_{event,gopro}_subjective.csv
+
+``expected`` labels are the 7 Ekman emotions each clip was meant to elicit;
+``reported`` labels are what the user reported, and add ``None``. Every clip has
+51 frames. Frame paths carry inconsistent prefixes (``../event_frame_NEW/…``,
+``rgb_frames/…``, ``../gopro_frame/…``): neurova resolves them against a
+user-given frames root by their stable tail ``user_XX/<clip_id>/frame_NN.png``.
+
+Event frames are TBR PNGs (8-bit codes; divided by 255, i.e. ``normalize="max"``).
+A clip may instead come as a recording ``<raw_dir>/user_XX/<clip_id>.raw`` (or
+``.dat``, ``.aedat4``, ``.h5``, ``.npz``: any file :func:`neurova.io.read_recording`
+reads), encoded on the fly with :class:`neurova.transforms.ToTBR`: frame ``k`` ends
+``(k + 1) * n_bits * bin_us`` µs after the first event, at the sensor's full
+resolution, then resized to ``image_size``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neurova.contract import InputContract
+from neurova.datasets.afew_va import read_png
+from neurova.emotions import EKMAN7_NAMES
+from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+
+__all__ = [
+    "NEFER",
+    "NEFER_CLASSES",
+    "NEFER_FRAMES_PER_CLIP",
+    "NEFERClip",
+    "class_counts",
+    "frame_tail",
+    "nefer_csv_path",
+    "read_nefer_csv",
+]
+
+NEFER_CLASSES: tuple[str, ...] = (*EKMAN7_NAMES, "None")
+"""Label names by index: the 7 Ekman emotions of :data:`neurova.emotions.EKMAN7_NAMES`, then ``"None"`` = 7."""
+
+NEFER_FRAMES_PER_CLIP = 51
+"""Frames per NEFER clip, as published."""
+
+RECORDING_SUFFIXES = (".raw", ".dat", ".aedat4", ".h5", ".hdf5", ".npz")
+"""Suffixes of per-clip recordings looked up as ``<raw_dir>/user_XX/<clip_id><suffix>``, in this order."""
+
+_CLASS_INDEX = {name: i for i, name in enumerate(NEFER_CLASSES)}
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class NEFERClip:
+    """One clip of a NEFER annotation file.
+
+    Attributes:
+        user: ``"user_XX"`` (the unit of NEFER's subject-independent split).
+        clip_id: the recording name (``user01_2022-06-08_12-20-03_cd`` or ``GOPR0762``).
+        frame_tails: ``user_XX/<clip_id>/frame_NN.png`` of each frame, in file order.
+        labels: ``(T,)`` int64 class index per frame (:data:`NEFER_CLASSES`).
+    """
+
+    user: str
+    clip_id: str
+    frame_tails: list[str]
+    labels: np.ndarray
+
+    @property
+    def label(self) -> int:
+        """The clip's class index (its last frame's)."""
+        return int(self.labels[-1])
+
+    @property
+    def frame_indices(self) -> np.ndarray:
+        """``(T,)`` int64 frame numbers from the ``frame_NN.png`` names."""
+        return np.array([_frame_number(t) for t in self.frame_tails], dtype=np.int64)
+
+
+def _frame_number(tail: str) -> int:
+    stem = Path(tail).stem
+    digits = stem.rsplit("_", 1)[-1]
+    return int(digits) if digits.isdigit() else -1
+
+
+def frame_tail(frame_path: str) -> str:
+    """The stable tail ``user_XX/<clip_id>/frame_NN.png`` of a NEFER frame path, whatever its prefix."""
+    parts = [p for p in frame_path.strip().replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    if len(parts) < 3:
+        raise ValueError(f"frame path {frame_path!r} has no user_XX/<clip_id>/<frame> tail")
+    return "/".join(parts[-3:])
+
+
+def nefer_csv_path(
+    annotations_dir: PathLike,
+    split: Literal["train", "validation"],
+    label_set: Literal["expected", "reported"] = "expected",
+    modality: Literal["event", "rgb"] = "event",
+) -> Path:
+    """Where NEFER publishes the annotations of ``split`` / ``label_set`` / ``modality``."""
+    if split not in ("train", "validation"):
+        raise ValueError(f"NEFER splits are 'train' and 'validation', got {split!r}")
+    if label_set not in ("expected", "reported"):
+        raise ValueError(f"label_set must be 'expected' or 'reported', got {label_set!r}")
+    if modality not in ("event", "rgb"):
+        raise ValueError(f"modality must be 'event' or 'rgb', got {modality!r}")
+    kind = "event" if modality == "event" else "gopro"
+    if label_set == "expected":
+        return Path(annotations_dir) / "expected_emotions" / f"{split}_{kind}.csv"
+    return Path(annotations_dir) / "reported_emotions" / f"{split}_{kind}_subjective.csv"
+
+
+def read_nefer_csv(path: PathLike) -> list[NEFERClip]:
+    """Parse a headerless NEFER annotation CSV into clips, in file order.
+
+    Raises:
+        DatasetNotFoundError: the file is missing.
+        NeurovaError: a row without 4 fields, an unknown label or a bad frame path (naming file and line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError("NEFER annotation CSV not found", path)
+    clips: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+    with path.open(newline="") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != 4:
+                raise NeurovaError(f"line {line}: expected 4 fields (user, clip_id, frame_path, label), got {row}", path)
+            user, clip_id, frame_path, label = (c.strip() for c in row)
+            if label not in _CLASS_INDEX:
+                raise NeurovaError(f"line {line}: unknown label {label!r} (expected one of {NEFER_CLASSES})", path)
+            try:
+                tail = frame_tail(frame_path)
+            except ValueError as exc:
+                raise NeurovaError(f"line {line}: {exc}", path) from exc
+            tails, labels = clips.setdefault((user, clip_id), ([], []))
+            tails.append(tail)
+            labels.append(_CLASS_INDEX[label])
+    return [NEFERClip(u, c, t, np.asarray(lab, dtype=np.int64)) for (u, c), (t, lab) in clips.items()]
+
+
+def _resize(frames: torch.Tensor, size: int | None) -> torch.Tensor:
+    if size is None or frames.shape[-2:] == (size, size):
+        return frames
+    return torch.nn.functional.interpolate(frames, size=(size, size), mode="area")
+
+
+class NEFER(Dataset):
+    """NEFER clips as TBR event frames (PNG or raw recordings) or RGB frames, with emotion labels.
+
+    Sample dict: ``frames`` ``(T, C, H, W)`` float32 in [0, 1] (C = 1 for events, 3 for RGB),
+    ``va`` ``(T, 2)`` NaN (NEFER has no valence/arousal), ``label`` int64 (last frame's class,
+    :data:`NEFER_CLASSES`), ``meta`` with ``clip_id``, ``subject`` (the user), ``frame_indices``
+    and ``timestamps_us`` (frame number x ``frame_interval_us``).
+
+    Args:
+        root: frames root holding ``user_XX/<clip_id>/frame_NN.png``.
+        split: ``"train"`` or ``"validation"`` (``"val"`` is accepted), NEFER's published users.
+        label_set: ``"expected"`` (7 classes) or ``"reported"`` (adds ``None`` = 7).
+        modality: ``"event"`` (``*_event.csv``) or ``"rgb"`` (``*_gopro.csv``).
+        mode: ``"frame"`` (one frame per sample) or ``"clip"``.
+        clip_length: T in clip mode (None: the whole clip, 51 frames).
+        stride: step between samples of a clip.
+        image_size: frames are resized to ``image_size`` square (None: keep their size).
+        annotations_dir: folder with ``expected_emotions/`` and ``reported_emotions/``
+            (default ``<root>/annotations``).
+        raw_dir: folder of ``user_XX/<clip_id>.raw`` (or ``.dat``, ``.aedat4``, ``.h5``, ``.npz``) recordings
+            used for clips without PNG frames.
+        n_bits, bin_us: TBR settings for raw recordings (PNG frames are already encoded).
+        frame_interval_us: time between consecutive frames, for ``meta["timestamps_us"]``.
+    """
+
+    def __init__(
+        self,
+        root: PathLike,
+        split: Literal["train", "validation", "val"] = "train",
+        *,
+        label_set: Literal["expected", "reported"] = "expected",
+        modality: Literal["event", "rgb"] = "event",
+        mode: Literal["frame", "clip"] = "clip",
+        clip_length: int | None = None,
+        stride: int = 1,
+        image_size: int | None = 128,
+        annotations_dir: PathLike | None = None,
+        raw_dir: PathLike | None = None,
+        n_bits: int = 8,
+        bin_us: int = 5000,
+        frame_interval_us: int = 40_000,
+    ) -> None:
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DatasetNotFoundError("NEFER frames root not found", self.root)
+        self.split = "validation" if split == "val" else split
+        self.label_set, self.modality = label_set, modality
+        self.annotations_dir = Path(annotations_dir) if annotations_dir is not None else self.root / "annotations"
+        self.raw_dir = Path(raw_dir) if raw_dir is not None else None
+        if modality == "rgb" and raw_dir is not None:
+            raise ValueError("raw recordings hold events: raw_dir needs modality='event'")
+        self.csv_path = nefer_csv_path(self.annotations_dir, self.split, label_set, modality)
+        self.image_size = image_size
+        self.channels = 1 if modality == "event" else 3
+        self.n_bits, self.bin_us, self.frame_interval_us = n_bits, bin_us, frame_interval_us
+        self.length = 1 if mode == "frame" else clip_length
+        if self.length is not None and self.length < 1:
+            raise ValueError(f"clip_length must be positive, got {clip_length}")
+        if stride < 1:
+            raise ValueError(f"stride must be >= 1, got {stride}")
+        self.clips, self.sources = self._resolve(read_nefer_csv(self.csv_path))
+        self._recording_cache: tuple[Path, Any] | None = None
+        self.index: list[tuple[int, int, int]] = []
+        for c, clip in enumerate(self.clips):
+            n = len(clip.frame_tails)
+            length = n if self.length is None else self.length
+            self.index.extend((c, s, s + length) for s in range(0, n - length + 1, stride))
+
+    def _resolve(self, clips: list[NEFERClip]) -> tuple[list[NEFERClip], list[Path]]:
+        kept, sources, missing = [], [], []
+        for clip in clips:
+            if all((self.root / t).is_file() for t in clip.frame_tails):
+                kept.append(clip)
+                sources.append(self.root / clip.frame_tails[0].rsplit("/", 1)[0])
+                continue
+            raw = self._recording(clip)
+            if raw is not None:
+                kept.append(clip)
+                sources.append(raw)
+            else:
+                missing.append(clip.clip_id)
+        if missing:
+            warnings.warn(
+                f"NEFER {self.split}/{self.label_set}/{self.modality}: {len(missing)} of {len(clips)} clips have "
+                f"missing frames under {self.root} and are skipped (e.g. {', '.join(missing[:5])})",
+                stacklevel=3,
+            )
+        if not kept:
+            raise DatasetNotFoundError(f"no NEFER clip of {self.csv_path.name} has its frames here", self.root)
+        return kept, sources
+
+    def _recording(self, clip: NEFERClip) -> Path | None:
+        if self.raw_dir is None:
+            return None
+        for suffix in RECORDING_SUFFIXES:
+            path = self.raw_dir / clip.user / f"{clip.clip_id}{suffix}"
+            if path.is_file():
+                return path
+        return None
+
+    @property
+    def input_contract(self) -> InputContract:
+        """The recipe of this dataset's frames (TBR codes for events; ``encoding="frame"`` images for RGB)."""
+        return InputContract(
+            encoding="tbr" if self.modality == "event" else "frame",
+            n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max", channels=self.channels,
+            image_size=self.image_size or 0, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
+            frame_interval_us=self.frame_interval_us, face_crop=None,
+        )
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _load_pngs(self, clip: NEFERClip, start: int, stop: int) -> torch.Tensor:
+        frames = [torch.from_numpy(read_png(self.root / t, self.channels)) for t in clip.frame_tails[start:stop]]
+        shapes = {tuple(f.shape) for f in frames}
+        if len(shapes) > 1:
+            raise VideoFormatError(f"frames of clip {clip.clip_id} differ in size: {sorted(shapes)}",
+                                   self.root / clip.frame_tails[start])
+        return torch.stack(frames).float().div_(255.0)
+
+    def _load_recording(self, path: Path, start: int, stop: int) -> torch.Tensor:
+        from neurova.io import read_recording
+        from neurova.transforms import ToTBR
+
+        if self._recording_cache is None or self._recording_cache[0] != path:
+            self._recording_cache = (path, read_recording(path))  # frame mode reads one recording 51 times
+        recording = self._recording_cache[1]
+        events = recording.events
+        if len(events) == 0:
+            raise NeurovaError("the recording holds no events", path)
+        span = self.n_bits * self.bin_us
+        ends = int(events["t"][0]) + span * np.arange(start + 1, stop + 1, dtype=np.int64)
+        frames = ToTBR(recording.sensor_size, n_bits=self.n_bits, bin_us=self.bin_us)(events, ends_us=ends)
+        return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        c, start, stop = self.index[i]
+        clip, source = self.clips[c], self.sources[c]
+        frames = self._load_pngs(clip, start, stop) if source.is_dir() else self._load_recording(source, start, stop)
+        indices = clip.frame_indices[start:stop]
+        return {
+            "frames": _resize(frames, self.image_size).contiguous(),
+            "va": torch.full((stop - start, 2), float("nan")),
+            "label": torch.tensor(int(clip.labels[stop - 1]), dtype=torch.int64),
+            "meta": {
+                "clip_id": clip.clip_id,
+                "subject": clip.user,
+                "frame_indices": torch.from_numpy(indices.copy()),
+                "timestamps_us": torch.from_numpy(indices * self.frame_interval_us),
+            },
+        }
+
+    @property
+    def users(self) -> list[str]:
+        """The users of this split, sorted."""
+        return sorted({c.user for c in self.clips})
+
+
+def class_counts(clips: Sequence[NEFERClip], *, per: Literal["clip", "frame"] = "clip") -> dict[str, int]:
+    """``{class name: count}`` of clips (or frames) per class, in :data:`NEFER_CLASSES` order, zeros omitted."""
+    counts = np.zeros(len(NEFER_CLASSES), dtype=np.int64)
+    for clip in clips:
+        if per == "clip":
+            counts[clip.label] += 1
+        else:
+            counts += np.bincount(clip.labels, minlength=len(NEFER_CLASSES))
+    return {name: int(n) for name, n in zip(NEFER_CLASSES, counts) if n}

@@ -1,0 +1,171 @@
+"""NEFER: the published annotation CSVs (real files when present) and a generated miniature tree."""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurova.datasets import NEFER, NEFER_CLASSES, read_nefer_csv
+from neurova.datasets.nefer import NEFER_FRAMES_PER_CLIP, class_counts, frame_tail, nefer_csv_path
+from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+
+make_nefer = runpy.run_path(str(Path(__file__).parent / "data" / "nefer" / "data.py"))["make_nefer"]
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nefer_annotations"
+
+
+@pytest.fixture(scope="module")
+def nefer_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_nefer(tmp_path_factory.mktemp("nefer") / "NEFER")
+
+
+# ------------------------------------------------------------------------------------ real CSVs
+
+
+@pytest.fixture(scope="module")
+def real() -> Path:
+    if not REAL.is_dir():
+        pytest.skip("the real NEFER annotations (../shared/data/nefer_annotations) are not here")
+    return REAL
+
+
+@pytest.mark.parametrize("modality", ["event", "rgb"])
+@pytest.mark.parametrize("label_set", ["expected", "reported"])
+def test_real_csv_counts(real: Path, label_set: str, modality: str) -> None:
+    train = read_nefer_csv(nefer_csv_path(real, "train", label_set, modality))
+    val = read_nefer_csv(nefer_csv_path(real, "validation", label_set, modality))
+    assert len(train) == 420 and len(val) == 125
+    assert sum(len(c.frame_tails) for c in train) == 21_420 and sum(len(c.frame_tails) for c in val) == 6_375
+    assert {len(c.frame_tails) for c in train + val} == {NEFER_FRAMES_PER_CLIP}
+    train_users, val_users = {c.user for c in train}, {c.user for c in val}
+    assert len(train_users) == 20 and len(val_users) == 6 and not train_users & val_users
+    assert all(len(set(c.labels.tolist())) == 1 for c in train + val)  # one label per clip
+
+
+def test_real_class_counts(real: Path) -> None:
+    expected_train = read_nefer_csv(nefer_csv_path(real, "train", "expected", "event"))
+    assert class_counts(expected_train) == dict.fromkeys(NEFER_CLASSES[:7], 60)
+    expected_val = read_nefer_csv(nefer_csv_path(real, "validation", "expected", "event"))
+    assert class_counts(expected_val, per="frame") == {**dict.fromkeys(NEFER_CLASSES[:6], 918), "Surprise": 867}
+    reported_train = read_nefer_csv(nefer_csv_path(real, "train", "reported", "event"))
+    assert class_counts(reported_train, per="frame") == {
+        "Anger": 1938, "Contempt": 2295, "Disgust": 2856, "Fear": 1428, "Happiness": 3366, "Sadness": 3723,
+        "Surprise": 4437, "None": 1377,
+    }
+    reported_val = read_nefer_csv(nefer_csv_path(real, "validation", "reported", "rgb"))
+    assert class_counts(reported_val)["None"] == 8  # 408 frames / 51
+
+
+def test_real_prefixes_resolve_to_the_same_tail(real: Path) -> None:
+    event = read_nefer_csv(nefer_csv_path(real, "validation", "expected", "event"))[0]
+    gopro = read_nefer_csv(nefer_csv_path(real, "validation", "expected", "rgb"))[0]
+    assert event.frame_tails[0] == f"{event.user}/{event.clip_id}/frame_00.png"
+    assert gopro.frame_tails[-1] == f"{gopro.user}/{gopro.clip_id}/frame_50.png"
+    np.testing.assert_array_equal(event.frame_indices, np.arange(51))
+
+
+def test_frame_tail() -> None:
+    for prefix in ("../event_frame_NEW/", "rgb_frames/", "../gopro_frame/", "", "/abs/olute/"):
+        assert frame_tail(f"{prefix}user_03/GOPR0804/frame_07.png") == "user_03/GOPR0804/frame_07.png"
+    with pytest.raises(ValueError):
+        frame_tail("frame_07.png")
+
+
+# ------------------------------------------------------------------------------------ miniature tree
+
+
+def test_miniature_clip_mode_end_to_end(nefer_root: Path) -> None:
+    ds = NEFER(nefer_root, "train", image_size=16)
+    assert len(ds) == 4 and ds.users == ["user_01", "user_02"]
+    sample = ds[0]
+    assert sample["frames"].shape == (51, 1, 16, 16) and sample["frames"].dtype == torch.float32
+    assert 0 <= float(sample["frames"].min()) and float(sample["frames"].max()) <= 1
+    assert sample["va"].shape == (51, 2) and torch.isnan(sample["va"]).all()
+    assert int(sample["label"]) == NEFER_CLASSES.index("Anger")
+    assert sample["meta"]["subject"] == "user_01" and sample["meta"]["clip_id"].startswith("user01_")
+    np.testing.assert_array_equal(sample["meta"]["frame_indices"].numpy(), np.arange(51))
+    assert ds.input_contract.clip_length == 51 and ds.input_contract.channels == 1
+
+
+def test_miniature_png_values_are_tbr_codes(nefer_root: Path) -> None:
+    from neurova.datasets.afew_va import read_png
+
+    ds = NEFER(nefer_root, "validation", mode="frame", image_size=None)
+    clip = ds.clips[0]
+    raw = read_png(nefer_root / clip.frame_tails[0])
+    torch.testing.assert_close(ds[0]["frames"][0], torch.from_numpy(raw).float() / 255)
+    assert len(ds) == 2 * 51
+
+
+def test_miniature_windows_labels_and_rgb(nefer_root: Path) -> None:
+    windows = NEFER(nefer_root, "val", clip_length=10, stride=20, image_size=8)
+    assert len(windows) == 2 * 3 and windows[1]["frames"].shape == (10, 1, 8, 8)
+    reported = NEFER(nefer_root, "validation", label_set="reported", image_size=8)
+    assert int(reported[1]["label"]) == NEFER_CLASSES.index("None")
+    rgb = NEFER(nefer_root, "train", modality="rgb", mode="frame", image_size=8)
+    assert rgb[0]["frames"].shape == (1, 3, 8, 8) and rgb[0]["meta"]["clip_id"].startswith("GOPR")
+    assert rgb.input_contract.channels == 3
+
+
+def test_missing_frames_are_reported_and_skipped(nefer_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "NEFER"
+    shutil.copytree(nefer_root, root)
+    clips = read_nefer_csv(nefer_csv_path(root / "annotations", "train", "expected", "event"))
+    (root / clips[1].frame_tails[17]).unlink()
+    with pytest.warns(UserWarning, match=rf"1 of 4 clips have missing frames.*{clips[1].clip_id}"):
+        ds = NEFER(root, "train")
+    assert [c.clip_id for c in ds.clips] == [c.clip_id for c in clips if c is not clips[1]]
+
+
+def test_unreadable_png_and_bad_csv_name_the_file(nefer_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "NEFER"
+    shutil.copytree(nefer_root, root)
+    ds = NEFER(root, "validation", mode="frame")
+    bad = root / ds.clips[0].frame_tails[0]
+    bad.write_bytes(b"garbage")
+    with pytest.raises(VideoFormatError, match=str(bad.name)):
+        ds[0]
+    csv_path = nefer_csv_path(root / "annotations", "train", "expected", "event")
+    csv_path.write_text("user_01,clip,../event_frame_NEW/user_01/clip/frame_00.png,Joy\n")
+    with pytest.raises(NeurovaError, match=r"train_event\.csv.*line 1.*'Joy'"):
+        read_nefer_csv(csv_path)
+    csv_path.write_text("user_01,clip,frame_00.png\n")
+    with pytest.raises(NeurovaError, match="4 fields"):
+        read_nefer_csv(csv_path)
+
+
+def test_no_frames_at_all_raises(tmp_path: Path) -> None:
+    root = make_nefer(tmp_path / "NEFER", write_frames=False)
+    with pytest.warns(UserWarning, match="4 of 4 clips"), pytest.raises(DatasetNotFoundError, match="no NEFER clip"):
+        NEFER(root, "train")
+    with pytest.raises(DatasetNotFoundError):
+        NEFER(tmp_path / "absent")
+
+
+def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: Path) -> None:
+    from neurova.events import make_events
+    from neurova.io import write_events
+    from neurova.transforms import ToTBR
+
+    root = tmp_path / "NEFER"
+    shutil.copytree(nefer_root, root)
+    clip = read_nefer_csv(nefer_csv_path(root / "annotations", "validation", "expected", "event"))[1]
+    shutil.rmtree(root / clip.user / clip.clip_id)
+    rng = np.random.default_rng(0)
+    n = 5000
+    t = np.sort(rng.integers(1_000, 1_000 + 51 * 40_000, size=n))
+    events = make_events(rng.integers(0, 40, n), rng.integers(0, 30, n), t, rng.random(n) < 0.5)
+    write_events(tmp_path / "raw" / clip.user / f"{clip.clip_id}.h5", events, (40, 30))
+    ds = NEFER(root, "validation", raw_dir=tmp_path / "raw", image_size=None, clip_length=5, stride=10)
+    item = next(i for i, (c, start, _) in enumerate(ds.index) if ds.clips[c].clip_id == clip.clip_id and start == 10)
+    sample = ds[item]
+    ends = int(t[0]) + 40_000 * np.arange(11, 16)
+    expected = ToTBR((40, 30))(events, ends_us=ends)
+    torch.testing.assert_close(sample["frames"], torch.from_numpy(expected))
+    assert sample["frames"].shape == (5, 1, 30, 40) and float(sample["frames"].sum()) > 0
+    with pytest.raises(ValueError, match="modality='event'"):
+        NEFER(root, "validation", modality="rgb", raw_dir=tmp_path / "raw")

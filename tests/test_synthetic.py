@@ -1,0 +1,134 @@
+"""SyntheticFaces: rendering -> simulation -> cache -> TBR samples, splits, determinism."""
+
+from __future__ import annotations
+
+import pickle
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from neurova.datasets import SyntheticFaces, SyntheticFacesConfig, cache_key
+from neurova.datasets.synthetic import synthetic_cache
+from neurova.emotions import EKMAN7, EKMAN7_NAMES
+from neurova.errors import DatasetNotFoundError
+
+TINY = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "image_size": 16,
+        "emotion_clips_per_emotion": 1}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("synthetic")
+    SyntheticFaces(root, "all", progress=False, **TINY)
+    return root
+
+
+def test_sample_contract(cache_dir) -> None:
+    ds = SyntheticFaces(cache_dir, "train", clip_length=3, build=False, **TINY)
+    assert len(ds) > 0
+    sample = ds[0]
+    assert sample["frames"].shape == (3, 1, 16, 16) and sample["frames"].dtype == torch.float32
+    assert 0.0 <= float(sample["frames"].min()) and float(sample["frames"].max()) <= 1.0
+    assert sample["va"].shape == (3, 2) and sample["va"].dtype == torch.float32
+    assert torch.isfinite(sample["va"]).all() and sample["va"].abs().max() <= 1.0
+    assert sample["label"].dtype == torch.int64 and sample["label"].shape == () and int(sample["label"]) == -1
+    meta = sample["meta"]
+    assert meta["subject"].startswith("s") and meta["clip_id"].startswith(meta["subject"])
+    assert meta["frame_indices"].dtype == torch.int64
+    np.testing.assert_array_equal(meta["timestamps_us"].numpy(), meta["frame_indices"].numpy() * 40_000)
+    # the first frame has no events before it, so samples start at frame 1
+    assert int(meta["frame_indices"][0]) >= 1
+    assert ds.contract.clip_length == 3 and ds.contract.channels == 1 and ds.contract.image_size == 16
+
+
+def test_frames_hold_events(cache_dir) -> None:
+    ds = SyntheticFaces(cache_dir, "all", mode="frame", build=False, **TINY)
+    total = sum(float(ds[i]["frames"].sum()) for i in range(0, len(ds), 3))
+    assert total > 0, "a moving face must produce events"
+    assert ds[0]["frames"].shape == (1, 1, 16, 16)
+
+
+def test_subject_splits_are_disjoint(cache_dir) -> None:
+    subjects = {}
+    for split in ("train", "val", "test", "emotion"):
+        ds = SyntheticFaces(cache_dir, split, build=False, **TINY)
+        subjects[split] = {m.subject for m in ds.clips.values()}
+        assert subjects[split], split
+    names = list(subjects)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not subjects[a] & subjects[b], (a, b)
+    assert ds.split_path.is_file() and ds.split_path.parent == ds.cache.root
+
+
+def test_emotion_clips_are_labelled_at_the_emotion(cache_dir) -> None:
+    ds = SyntheticFaces(cache_dir, "emotion", mode="frame", build=False, **TINY)
+    assert len(ds.clips) == len(EKMAN7_NAMES)
+    for clip_id, meta in ds.clips.items():
+        name = EKMAN7_NAMES[int(meta.labels[0])]
+        assert clip_id.endswith(name.lower())
+        np.testing.assert_allclose(meta.va.mean(axis=0), EKMAN7[name], atol=0.2)  # jitter 0.05
+    assert int(ds[0]["label"]) in range(len(EKMAN7_NAMES))
+
+
+def test_encodings_and_polarity(cache_dir) -> None:
+    split = SyntheticFaces(cache_dir, "val", polarity="split", clip_length=2, build=False, **TINY)
+    assert split[0]["frames"].shape == (2, 2, 16, 16)
+    voxel = SyntheticFaces(cache_dir, "val", encoding="voxel", n_bits=4, clip_length=2, build=False, **TINY)
+    assert voxel.contract.channels == 4 and voxel[0]["frames"].shape == (2, 4, 16, 16)
+
+
+def test_in_memory_matches_lazy_reads(cache_dir) -> None:
+    lazy = SyntheticFaces(cache_dir, "test", build=False, **TINY)
+    ram = SyntheticFaces(cache_dir, "test", build=False, in_memory=True, **TINY)
+    for i in (0, len(lazy) - 1):
+        torch.testing.assert_close(lazy[i]["frames"], ram[i]["frames"])
+    # datasets travel to spawned workers without their (unpicklable) HDF5 handles
+    clone = pickle.loads(pickle.dumps(lazy))
+    assert clone._handles == {} and clone._events == {}
+    torch.testing.assert_close(clone[1]["frames"], lazy[1]["frames"])
+
+
+def test_deterministic_from_seed(cache_dir, tmp_path) -> None:
+    cfg = {**TINY, "emotion_clips": False}
+    again = SyntheticFaces(tmp_path, "all", progress=False, **cfg)
+    first = SyntheticFaces(cache_dir, "all", build=False, **TINY)
+    for clip_id in again.clip_ids:
+        a, b = first.clip_events(clip_id), again.clip_events(clip_id)
+        assert len(a) > 0
+        np.testing.assert_array_equal(a, b)
+
+
+def test_cache_key_tracks_event_parameters(tmp_path) -> None:
+    base = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
+    same = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
+    assert synthetic_cache(tmp_path, base).key == synthetic_cache(tmp_path, same).key
+    for change in ({"seed": 1}, {"image_size": 24}, {"preset": "noisy"}, {"upsample": 2}, {"max_step_px": 0.5}):
+        other = SyntheticFacesConfig(**{**TINY, **change})
+        assert synthetic_cache(tmp_path, other).key != synthetic_cache(tmp_path, base).key, change
+    assert cache_key({"a": 1, "b": [1.0, 2]}) == cache_key({"b": [1, 2], "a": 1.0})
+
+
+def test_missing_cache_without_build_raises(tmp_path) -> None:
+    with pytest.raises(DatasetNotFoundError, match="prepare_data"):
+        SyntheticFaces(tmp_path, "train", build=False, **TINY)
+
+
+def test_cache_layout(cache_dir) -> None:
+    ds = SyntheticFaces(cache_dir, "all", build=False, **TINY)
+    root = ds.cache.root
+    assert (root / "manifest.json").is_file() and (root / "clips.json").is_file()
+    with h5py.File(root / "events.h5", "r") as f:
+        group = f["clips"][ds.clip_ids[0]]
+        assert group.attrs["complete"] and group.attrs["subject"] == ds.clips[ds.clip_ids[0]].subject
+        for name in ("events", "frame_timestamps_us", "va", "labels", "frame_indices", "valid"):
+            assert name in group, name
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="n_subjects"):
+        SyntheticFacesConfig(n_subjects=2)
+    with pytest.raises(ValueError, match="split"):
+        SyntheticFaces(None, "bogus")  # type: ignore[arg-type]
