@@ -32,7 +32,7 @@ class DemoConfig:
     clip_length: int = 4
     stride: int = 2
     emotion_clips_per_emotion: int = 4
-    backbone: str = "resnet10t"
+    backbone: str = "resnet18"
     epochs: int = 6
     batch_size: int = 32
     lr: float = 2e-3

@@ -30,11 +30,23 @@ from neurova.events import SensorSize, validate_events
 __all__ = [
     "BoxTracker",
     "accumulate_events",
+    "centre_square",
     "crop_and_resize",
     "detect_face",
     "smooth_boxes",
     "square_box_from_landmarks",
 ]
+
+def centre_square(sensor_size: SensorSize | tuple[int, int]) -> tuple[int, int, int, int]:
+    """The largest centred square box of a sensor, ``(x0, y0, side, side)`` in pixels.
+
+    The default face box when none is given or detected: face recordings are usually framed
+    with the face in the middle.
+    """
+    width, height = SensorSize.of(sensor_size)
+    side = min(width, height)
+    return (width - side) // 2, (height - side) // 2, side, side
+
 
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
 """The OpenCV cascade used by :func:`detect_face` (frontal faces)."""

@@ -49,7 +49,7 @@ from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
 from neurova.zero_shot import Method, Table, classify_emotion, model_frames
 
-__all__ = ["Prediction", "centre_square", "predict", "predict_file"]
+__all__ = ["Prediction", "predict", "predict_file"]
 
 PathLike = str | os.PathLike[str]
 
@@ -135,12 +135,6 @@ def _box_int(box: Any) -> tuple[int, int, int, int]:
     return math.floor(x0 + 0.5), math.floor(y0 + 0.5), max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
 
 
-def centre_square(sensor_size: SensorSize) -> tuple[int, int, int, int]:
-    """The largest centred square box of a sensor, ``(x0, y0, side, side)``."""
-    side = min(sensor_size.width, sensor_size.height)
-    return (sensor_size.width - side) // 2, (sensor_size.height - side) // 2, side, side
-
-
 class _Predictor:
     """Consumes time-ordered event chunks and emits one prediction every ``hop_us``."""
 
@@ -179,7 +173,7 @@ class _Predictor:
         self.detect_window_us = int(detect_window_us)
         self.face_margin = float(face_margin)
         self.keep_us = max(self.history_us, self.detect_window_us if detect else 0)
-        self.fixed_box = _box_int(face_box) if face_box is not None else centre_square(sensor_size)
+        self.fixed_box = _box_int(face_box) if face_box is not None else faces.centre_square(sensor_size)
         self.tracker = faces.BoxTracker() if detect else None
         if detect and face_box is not None:
             self.tracker.update(np.asarray(self.fixed_box, dtype=np.float64))

@@ -473,17 +473,14 @@ def evaluate_predictions(
 def model_frames(model: Any) -> tuple[bool, int | None]:
     """``(predicts a sequence, frames read from the end of a clip)`` of a VA model.
 
-    Video models (``predicts_sequence`` or ``is_video`` true) map ``(B, T, C, H, W)`` to ``(B, T, 2)``;
-    frame models read their last ``frames_used`` (or ``num_frames``) frames and return ``(B, 2)``,
+    Video models (``predicts_sequence`` true) map ``(B, T, C, H, W)`` to ``(B, T, 2)``;
+    frame models read their last ``frames_used`` frames and return ``(B, 2)``,
     1 frame when they say nothing. ``None`` frames means the model reads the whole clip.
     """
-    if getattr(model, "predicts_sequence", False) or getattr(model, "is_video", False):
+    if getattr(model, "predicts_sequence", False):
         return True, None
-    for name in ("frames_used", "num_frames"):
-        value = getattr(model, name, None)
-        if value is not None:
-            return False, int(value)
-    return False, 1
+    frames = getattr(model, "frames_used", None)
+    return False, 1 if frames is None else int(frames)
 
 
 class ZeroShotEvaluator:

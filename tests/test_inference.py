@@ -13,7 +13,8 @@ from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
-from neurova.inference import Prediction, centre_square, predict, predict_file
+from neurova.faces import centre_square
+from neurova.inference import Prediction, predict, predict_file
 from neurova.transforms import Crop, ToTBR
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"

@@ -257,9 +257,9 @@ def test_evaluate_predictions_errors():
 
 
 class PixelModel(torch.nn.Module):
-    """Frame model: VA = pixels (0, 0) and (0, 1) of the last of its ``num_frames`` frames."""
+    """Frame model: VA = pixels (0, 0) and (0, 1) of the last of its ``frames_used`` frames."""
 
-    num_frames = 2
+    frames_used = 2
 
     def __init__(self) -> None:
         super().__init__()
@@ -311,13 +311,10 @@ def test_model_frames_reads_the_model_conventions():
     class FrameUser(torch.nn.Module):
         frames_used = 3
 
-    class LegacyVideo(torch.nn.Module):
-        is_video = True
-
     assert model_frames(PixelModel()) == (False, 2)
     assert model_frames(FrameUser()) == (False, 3)
     assert model_frames(PixelVideoModel()) == (True, None)
-    assert model_frames(LegacyVideo()) == (True, None)
+    assert model_frames(torch.nn.Identity()) == (False, 1)
     assert model_frames(torch.nn.Linear(2, 2)) == (False, 1)
 
 

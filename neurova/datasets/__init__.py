@@ -2,7 +2,8 @@
 
 * :class:`SyntheticFaces`: procedural faces with known valence and arousal, the embedded default;
 * :class:`AFEWVA`: AFEW-VA simulated to events, cached in HDF5, TBR-encoded at load time;
-* :class:`NEFER`: NEFER's TBR frames (or raw recordings) and RGB frames with emotion labels.
+* :class:`NEFER`: NEFER's TBR frames (or raw recordings) and RGB frames with emotion labels;
+* :class:`LabelledEventFiles`: your own event recordings with valence/arousal labelled at given times.
 
 Every sample is ``{"frames": (T, C, H, W) float32, "va": (T, 2) float32, "label": int64 (),
 "meta": {"clip_id", "subject", "frame_indices", "timestamps_us"}}``.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from neurova.datasets.afew_va import AFEWVA, AFEWVAClip, AFEWVASimulation, prepare_afew_va, scan_afew_va
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, cache_key, default_cache_dir
+from neurova.datasets.event_files import LabelledEventFiles, LabelledTime, read_label_csv
 from neurova.datasets.nefer import NEFER, NEFER_CLASSES, NEFERClip, read_nefer_csv
 from neurova.datasets.splits import load_split, save_split, subject_holdout, subject_kfold
 from neurova.datasets.synthetic import SyntheticFaces, SyntheticFacesConfig, prepare_synthetic_faces
@@ -25,6 +27,8 @@ __all__ = [
     "ClipRecord",
     "EventCache",
     "EventCacheDataset",
+    "LabelledEventFiles",
+    "LabelledTime",
     "NEFERClip",
     "SyntheticFaces",
     "SyntheticFacesConfig",
@@ -33,6 +37,7 @@ __all__ = [
     "load_split",
     "prepare_afew_va",
     "prepare_synthetic_faces",
+    "read_label_csv",
     "read_nefer_csv",
     "save_split",
     "scan_afew_va",

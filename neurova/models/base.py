@@ -190,7 +190,10 @@ class VARegressionModule(L.LightningModule):
     def _log_epoch(self, stage: Stage) -> None:
         metrics = self._metrics(stage)
         self.log_dict(metrics.compute(), prog_bar=False)
-        metrics.reset()
+        # Evaluation hooks run under inference mode; states reset there would become inference tensors
+        # that a later fit (e.g. trainer.validate then trainer.fit) could not update in place.
+        with torch.inference_mode(False):
+            metrics.reset()
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")

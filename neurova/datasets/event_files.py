@@ -1,0 +1,153 @@
+"""Your own event recordings with valence/arousal labels, for fine-tuning.
+
+A folder of event files (any format :func:`neurova.io.read_events` reads) and a CSV
+of labels with a header row::
+
+    file,t_us,valence,arousal
+    alice_01.h5,1200000,0.4,-0.2
+    alice_01.h5,1240000,0.45,-0.1
+    bob_03.raw,800000,-0.6,0.7
+
+Each row is one sample: the frames ending at ``t_us`` (µs, on the recording's own clock)
+encoded as a model's :class:`~neurova.contract.InputContract` says, labelled with
+``valence`` and ``arousal`` in [-1, 1]. Optional columns ``x0, y0, width, height`` give
+the face box in sensor pixels; without them the largest centred square is used
+(:func:`neurova.faces.centre_square`). An optional ``subject`` column names who is recorded
+(default: the file name), for subject-independent splits.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from neurova.contract import InputContract
+from neurova.errors import DatasetNotFoundError, EventFormatError
+from neurova.events import SensorSize
+from neurova.faces import centre_square
+from neurova.io import read_recording
+from neurova.transforms import ToModelInput
+
+__all__ = ["LabelledEventFiles", "LabelledTime", "read_label_csv"]
+
+_REQUIRED = ("file", "t_us", "valence", "arousal")
+_BOX = ("x0", "y0", "width", "height")
+
+
+@dataclass(frozen=True)
+class LabelledTime:
+    """One row of the label CSV."""
+
+    file: str
+    t_us: int
+    valence: float
+    arousal: float
+    subject: str
+    box: tuple[int, int, int, int] | None
+
+
+def _number(row: dict[str, str], key: str, line: int, path: Path) -> float:
+    try:
+        value = float(row[key])
+    except (TypeError, ValueError):
+        raise EventFormatError(f"line {line}: column {key!r} is not a number: {row[key]!r}", path) from None
+    if not math.isfinite(value):
+        raise EventFormatError(f"line {line}: column {key!r} is {value}", path)
+    return value
+
+
+def read_label_csv(path: str | os.PathLike[str]) -> list[LabelledTime]:
+    """Parse a label CSV (see the module docstring); errors name the file and the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetNotFoundError("label CSV not found", path)
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        missing = [c for c in _REQUIRED if c not in columns]
+        if missing:
+            raise EventFormatError(f"missing columns {missing}; the header must include {list(_REQUIRED)}", path)
+        has_box = all(c in columns for c in _BOX)
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            va = [_number(row, key, line, path) for key in ("valence", "arousal")]
+            if any(abs(v) > 1 for v in va):
+                raise EventFormatError(f"line {line}: valence and arousal must lie in [-1, 1], got {va}", path)
+            box = tuple(int(_number(row, key, line, path)) for key in _BOX) if has_box else None
+            rows.append(LabelledTime(
+                file=row["file"], t_us=int(_number(row, "t_us", line, path)), valence=va[0], arousal=va[1],
+                subject=row.get("subject") or Path(row["file"]).stem, box=box,
+            ))
+    if not rows:
+        raise EventFormatError("the label CSV has no rows", path)
+    return rows
+
+
+class LabelledEventFiles(Dataset):
+    """Samples of labelled times in event recordings, encoded for a model.
+
+    Args:
+        root: folder the CSV's ``file`` column is relative to.
+        labels: the label CSV, or already parsed rows.
+        contract: the model's input contract (``model.input_contract``).
+        num_frames: frames per sample (default ``contract.clip_length``).
+
+    Samples follow neurova's contract: ``frames`` ``(K, C, S, S)`` float32; ``va`` ``(K, 2)``, the
+    label on the last frame and NaN before it; ``label`` -1; ``meta`` with ``clip_id`` (the file),
+    ``subject``, ``frame_indices`` and ``timestamps_us`` (the frames' end times).
+    Recordings are read once and kept in memory.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        labels: str | os.PathLike[str] | list[LabelledTime],
+        contract: InputContract,
+        *,
+        num_frames: int | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.rows = read_label_csv(labels) if isinstance(labels, str | os.PathLike) else list(labels)
+        self.contract = contract
+        self.num_frames = num_frames or contract.clip_length
+        self._recordings: dict[str, tuple[np.ndarray, SensorSize]] = {}
+        for name in sorted({row.file for row in self.rows}):
+            path = self.root / name
+            if not path.is_file():
+                raise DatasetNotFoundError(f"event file named in the label CSV not found under {self.root}", path)
+
+    def _recording(self, name: str) -> tuple[np.ndarray, SensorSize]:
+        if name not in self._recordings:
+            recording = read_recording(self.root / name)
+            self._recordings[name] = (recording.events, recording.sensor_size)
+        return self._recordings[name]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.rows[index]
+        events, sensor_size = self._recording(row.file)
+        encode = ToModelInput(self.contract, row.box or centre_square(sensor_size), num_frames=self.num_frames)
+        frames = encode(events, row.t_us)
+        va = torch.full((self.num_frames, 2), float("nan"))
+        va[-1] = torch.tensor([row.valence, row.arousal])
+        return {
+            "frames": torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)),
+            "va": va,
+            "label": torch.tensor(-1, dtype=torch.int64),
+            "meta": {
+                "clip_id": row.file,
+                "subject": row.subject,
+                "frame_indices": torch.arange(self.num_frames, dtype=torch.int64),
+                "timestamps_us": torch.from_numpy(encode.ends_us(row.t_us)),
+            },
+        }

@@ -1,0 +1,96 @@
+"""Fine-tuning on a user's own labelled event files: the dataset and the example script that uses it."""
+
+from __future__ import annotations
+
+import csv
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurova.contract import InputContract
+from neurova.datasets import LabelledEventFiles, read_label_csv
+from neurova.errors import DatasetNotFoundError, EventFormatError
+from neurova.events import make_events
+from neurova.io import write_events
+from neurova.models import ResNetFusion, from_pretrained
+from neurova.transforms import ToTBR
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "finetune_own_events.py"
+CONTRACT = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=2, frame_interval_us=20_000)
+SENSOR = (24, 16)
+
+
+def blob_events(seed: int, n: int = 3000, duration_us: int = 400_000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, duration_us, n))
+    x = np.clip(np.rint(12 + 6 * np.sin(t / 5e4 + seed) + rng.normal(0, 2, n)), 0, SENSOR[0] - 1)
+    y = np.clip(np.rint(8 + rng.normal(0, 2, n)), 0, SENSOR[1] - 1)
+    return make_events(x, y, t, rng.integers(0, 2, n))
+
+
+@pytest.fixture()
+def recordings(tmp_path: Path) -> tuple[Path, Path]:
+    folder = tmp_path / "events"
+    rows = []
+    for i in range(4):
+        name = f"subject{i}_take.h5"
+        write_events(folder / name, blob_events(i), SENSOR)
+        for t in (100_000, 200_000, 300_000):
+            rows.append({"file": name, "t_us": t, "valence": round(np.sin(i + t / 1e5) * 0.8, 3),
+                         "arousal": round(np.cos(i) * 0.5, 3), "subject": f"s{i}"})
+    labels = folder / "labels.csv"
+    with open(labels, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return folder, labels
+
+
+def test_dataset_encodes_the_contract_at_the_labelled_time(recordings):
+    folder, labels = recordings
+    dataset = LabelledEventFiles(folder, labels, CONTRACT)
+    assert len(dataset) == 12
+    sample = dataset[1]
+    assert sample["frames"].shape == (2, 1, 16, 16)
+    assert sample["meta"]["timestamps_us"].tolist() == [180_000, 200_000]
+    assert torch.isnan(sample["va"][0]).all() and torch.isfinite(sample["va"][1]).all()
+    # the centred 16x16 box of the 24x16 sensor, encoded directly: no resize needed
+    events = blob_events(0)
+    box = events[(events["x"] >= 4) & (events["x"] < 20)]
+    box["x"] -= 4
+    expected = ToTBR((16, 16), n_bits=4, bin_us=5000)(box, ends_us=np.array([180_000, 200_000]))
+    np.testing.assert_array_equal(sample["frames"].numpy(), expected)
+
+
+def test_label_csv_errors_name_the_file(tmp_path):
+    bad = tmp_path / "labels.csv"
+    bad.write_text("file,t_us,valence\nx.h5,1,0.1\n")
+    with pytest.raises(EventFormatError, match=r"labels\.csv.*arousal"):
+        read_label_csv(bad)
+    bad.write_text("file,t_us,valence,arousal\nx.h5,1,0.1,1.5\n")
+    with pytest.raises(EventFormatError, match="line 2"):
+        read_label_csv(bad)
+    bad.write_text("file,t_us,valence,arousal\nmissing.h5,1,0.1,0.5\n")
+    with pytest.raises(DatasetNotFoundError, match=r"missing\.h5"):
+        LabelledEventFiles(tmp_path, bad, CONTRACT)
+
+
+def test_example_finetunes_a_saved_model(recordings, tmp_path, monkeypatch):
+    folder, labels = recordings
+    torch.manual_seed(0)
+    model = ResNetFusion(in_chans=1, backbone="test_resnet", num_frames=2, input_contract=CONTRACT.to_dict())
+    base = model.save_pretrained(tmp_path / "base")
+    out = tmp_path / "finetuned"
+    argv = ["finetune_own_events.py", "--model", str(base), "--events", str(folder), "--labels", str(labels),
+            "--out", str(out), "--epochs", "2", "--batch-size", "4", "--val-fraction", "0.25"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+    tuned = from_pretrained(out)
+    assert tuned.input_contract == CONTRACT
+    before = from_pretrained(base).state_dict()
+    changed = [k for k, v in tuned.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert changed, "fine-tuning changed no weight"
