@@ -16,6 +16,7 @@ from neurova.simulator import (
     PRESETS,
     V2E_DEFAULTS,
     DVSSimulator,
+    dvs,
     inverse_lin_log,
     lin_log,
     resolve_params,
@@ -216,6 +217,47 @@ def test_v2e_mode_with_threshold_mismatch_reproduces_reference_loop() -> None:
     theirs = by_pixel(ref[:, 0] * 1e6, ref[:, 1], ref[:, 2], ref[:, 3] > 0)
     np.testing.assert_array_equal(ours[0], theirs[0])
     np.testing.assert_allclose(ours[1], theirs[1], atol=1.0)
+
+
+# -- the fast paths: exact against the straightforward computation ----------------------------------
+
+
+def test_uint8_lin_log_table_matches_lin_log() -> None:
+    frames = np.random.default_rng(0).integers(0, 256, (2, 7, 9), dtype=np.uint8)  # odd size: no pair lookup
+    for f in (frames, frames[:, :, :8].copy(), np.arange(256, dtype=np.uint8).reshape(1, 16, 16)):
+        np.testing.assert_array_equal(dvs._lin_log_uint8(f), lin_log(torch.from_numpy(f)).numpy())
+
+
+def test_event_counts_match_torch_floor_division_on_threshold_boundaries() -> None:
+    rng = np.random.default_rng(0)
+    thres = rng.normal(0.2, 0.05, 20_000).astype(np.float32).clip(0.01)
+    exact = (rng.integers(1, 40, thres.size) * thres.astype(np.float64)).astype(np.float32)
+    diff = np.concatenate([exact, np.nextafter(exact, np.float32(0)), np.nextafter(exact, np.float32(9)), thres])
+    thres = np.tile(thres, 4)
+    expected = torch.div(torch.from_numpy(diff), torch.from_numpy(thres), rounding_mode="floor").numpy()
+    np.testing.assert_array_equal(dvs._floor_div(diff, thres), expected.astype(np.int64))
+
+
+def test_grid_order_sorts_events_by_index_then_pixel() -> None:
+    rng = np.random.default_rng(1)
+    for size in (5, 300, 3000):  # all in the tail; levels then a tail; many levels
+        counts = np.minimum(rng.geometric(0.4, size), 60)
+        slot = np.repeat(np.arange(size), counts)
+        j = np.arange(len(slot)) - np.repeat(np.cumsum(counts) - counts, counts)
+        order = np.lexsort((slot, j))
+        got_slot, got_j = dvs._grid_order(counts)
+        np.testing.assert_array_equal(got_slot, slot[order])
+        np.testing.assert_array_equal(got_j, j[order])
+
+
+@pytest.mark.parametrize("preset", ["clean", "noisy"])
+def test_v2e_mode_single_clip_fast_order_equals_sorted_batch(preset: str) -> None:
+    # one clip takes the pre-ordered path, a batch sorts by time: both must give the same arrays
+    clips = [texture_clip(6, 24, seed=s) for s in range(2)]
+    batched = simulate_batch(clips, preset=preset, seed=5, timestamp_mode="v2e")
+    for i, clip in enumerate(clips):
+        single = simulate(clip, preset=preset, seed=5 + i, timestamp_mode="v2e")
+        assert len(single) > 600 and (batched[i] == single).all()
 
 
 # -- batching, seeds, devices ---------------------------------------------------------------------
