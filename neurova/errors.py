@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 __all__ = [
+    "AnnotationError",
     "CheckpointError",
     "DatasetNotFoundError",
     "EventFormatError",
@@ -33,6 +34,10 @@ class EventFormatError(NeurovaError, ValueError):
 
 class VideoFormatError(NeurovaError, ValueError):
     """A video, frame folder or frame array cannot be used (unreadable, inconsistent sizes, bad timestamps)."""
+
+
+class AnnotationError(NeurovaError, ValueError):
+    """A dataset's annotation file (labels JSON or CSV) is malformed: missing keys or columns, bad or NaN labels."""
 
 
 class DatasetNotFoundError(NeurovaError, FileNotFoundError):

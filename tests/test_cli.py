@@ -114,3 +114,35 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     assert main(["encode", str(tmp_path / "broken.h5"), "-o", str(tmp_path / "x.npz")]) == 2
     assert "broken.h5" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_simulate_writes_events_of_a_frame_folder(tmp_path):
+    import torch
+    from torchvision.io import write_png
+
+    from neurova.io import read_recording
+
+    (tmp_path / "clip").mkdir()
+    for i in range(6):
+        frame = torch.full((1, 24, 32), 30, dtype=torch.uint8)
+        frame[0, 6:18, 4 + 3 * i : 12 + 3 * i] = 200  # a bright square moving right
+        write_png(frame, str(tmp_path / "clip" / f"{i:05d}.png"))
+    out = tmp_path / "clip.h5"
+    assert main(["simulate", str(tmp_path / "clip"), "-o", str(out), "--fps", "25", "--quiet"]) == 0
+    recording = read_recording(out)
+    assert tuple(recording.sensor_size) == (32, 24)
+    assert len(recording.events) > 0 and recording.events["p"].any() and (~recording.events["p"]).any()
+    assert recording.events["t"].max() <= 5 * 40_000
+
+
+def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys):
+    import runpy
+
+    make_nefer = runpy.run_path(str(Path(__file__).parent / "data" / "nefer" / "data.py"))["make_nefer"]
+    root = make_nefer(tmp_path / "NEFER", size=48)
+    _, model_dir, _ = trained
+    capsys.readouterr()
+    assert main(["zero-shot", "--model", str(model_dir), "--data", "nefer", "--root", str(root),
+                 "--label-set", "reported"]) == 0
+    printed = capsys.readouterr().out
+    assert "majority" in printed and "None" in printed

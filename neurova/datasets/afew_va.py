@@ -34,7 +34,7 @@ import numpy as np
 from neurova.contract import Encoding
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, default_cache_dir, event_contract
 from neurova.datasets.splits import load_split, save_split, subject_kfold
-from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError, VideoFormatError
 from neurova.events import SensorSize
 
 __all__ = [
@@ -123,18 +123,25 @@ def _frame_label(entry: Any, key: str, path: Path) -> tuple[tuple[float, float],
     if entry is None:
         return None
     if not isinstance(entry, dict):
-        raise NeurovaError(f"frame {key!r}: expected an object with valence, arousal, landmarks", path)
-    if any(entry.get(k) is None for k in ("valence", "arousal", "landmarks")):
+        raise AnnotationError(f"frame {key!r}: expected an object with valence, arousal, landmarks", path)
+    missing = [k for k in ("valence", "arousal", "landmarks") if k not in entry]
+    if missing:
+        raise AnnotationError(f"frame {key!r}: missing key(s) {missing} (null values mark an unlabelled frame)", path)
+    if any(entry[k] is None for k in ("valence", "arousal", "landmarks")):
         return None
     try:
         va = (float(entry["valence"]) / 10.0, float(entry["arousal"]) / 10.0)
         lm = np.asarray(entry["landmarks"], dtype=np.float32)
     except (TypeError, ValueError) as exc:
-        raise NeurovaError(f"frame {key!r}: malformed valence/arousal/landmarks ({exc})", path) from exc
+        raise AnnotationError(f"frame {key!r}: malformed valence/arousal/landmarks ({exc})", path) from exc
     if lm.shape != (N_LANDMARKS, 2):
-        raise NeurovaError(f"frame {key!r}: expected {N_LANDMARKS} landmarks of (x, y), got shape {lm.shape}", path)
+        raise AnnotationError(f"frame {key!r}: expected {N_LANDMARKS} landmarks of (x, y), got shape {lm.shape}",
+                              path)
+    if not all(np.isfinite(va)) or not np.isfinite(lm).all():
+        raise AnnotationError(f"frame {key!r}: valence, arousal and landmarks must be finite numbers (NaN found)",
+                              path)
     if not all(-1.0 <= v <= 1.0 for v in va):
-        raise NeurovaError(f"frame {key!r}: valence/arousal {tuple(10 * v for v in va)} outside -10..10", path)
+        raise AnnotationError(f"frame {key!r}: valence/arousal {tuple(10 * v for v in va)} outside -10..10", path)
     return va, lm
 
 
@@ -146,7 +153,7 @@ def read_afew_va_clip(clip_dir: PathLike, _skipped: _Skipped | None = None) -> A
     the whole video; labels without a PNG are dropped.
 
     Raises:
-        NeurovaError: malformed JSON, naming the file.
+        AnnotationError: malformed JSON (missing keys, NaN or out-of-range labels), naming the file.
     """
     clip_dir = Path(clip_dir)
     skipped = _Skipped() if _skipped is None else _skipped
@@ -158,15 +165,15 @@ def read_afew_va_clip(clip_dir: PathLike, _skipped: _Skipped | None = None) -> A
     try:
         data = json.loads(json_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise NeurovaError(f"malformed AFEW-VA annotation JSON: {exc}", json_path) from exc
+        raise AnnotationError(f"malformed AFEW-VA annotation JSON: {exc}", json_path) from exc
     if not isinstance(data, dict) or not isinstance(data.get("frames"), dict):
-        raise NeurovaError("malformed AFEW-VA annotation JSON: expected an object with a 'frames' object", json_path)
+        raise AnnotationError("malformed AFEW-VA annotation JSON: expected an object with a 'frames' object", json_path)
     pngs = sorted((p for p in clip_dir.glob("*.png") if p.stem.isdigit()), key=lambda p: int(p.stem))
     present = {int(p.stem) for p in pngs}
     labels: dict[int, tuple[tuple[float, float], np.ndarray]] = {}
     for key, entry in data["frames"].items():
         if not str(key).isdigit():
-            raise NeurovaError(f"frame key {key!r} is not a frame number", json_path)
+            raise AnnotationError(f"frame key {key!r} is not a frame number", json_path)
         label = _frame_label(entry, key, json_path)
         if label is None:
             continue
@@ -202,7 +209,7 @@ def scan_afew_va(root: PathLike) -> list[AFEWVAClip]:
 
     Raises:
         DatasetNotFoundError: ``root`` is missing or holds no usable clip.
-        NeurovaError: a malformed JSON file (named in the message).
+        AnnotationError: a malformed JSON file (named in the message).
     """
     root = Path(root).expanduser()
     if not root.is_dir():

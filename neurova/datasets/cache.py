@@ -395,6 +395,11 @@ class EventCache:
         concurrent = f"-of-{world_size}.h5"
         others = [p for p in self.files() if p != own and not (world_size > 1 and p.name.endswith(concurrent))]
         done = set(self.complete_clips(others))
+        if not own.exists():
+            # HDF5 writes a new file's superblock only when it is flushed: created in place, a file killed before
+            # its first clip is complete would be unreadable. Create it complete, then append to it.
+            with atomic_path(own) as tmp, h5py.File(tmp, "w") as new:
+                new.create_group("clips")
         try:
             f = h5py.File(own, "a")
         except OSError as exc:

@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 from neurova.contract import InputContract
 from neurova.datasets.afew_va import read_png
 from neurova.emotions import EKMAN7_NAMES
-from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
 
 __all__ = [
     "NEFER",
@@ -127,7 +127,7 @@ def read_nefer_csv(path: PathLike) -> list[NEFERClip]:
 
     Raises:
         DatasetNotFoundError: the file is missing.
-        NeurovaError: a row without 4 fields, an unknown label or a bad frame path (naming file and line).
+        AnnotationError: a row without 4 fields, an unknown label or a bad frame path (naming file and line).
     """
     path = Path(path)
     if not path.is_file():
@@ -138,14 +138,14 @@ def read_nefer_csv(path: PathLike) -> list[NEFERClip]:
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != 4:
-                raise NeurovaError(f"line {line}: expected 4 fields (user, clip_id, frame_path, label), got {row}", path)
+                raise AnnotationError(f"line {line}: expected 4 fields (user, clip_id, frame_path, label), got {row}", path)
             user, clip_id, frame_path, label = (c.strip() for c in row)
             if label not in _CLASS_INDEX:
-                raise NeurovaError(f"line {line}: unknown label {label!r} (expected one of {NEFER_CLASSES})", path)
+                raise AnnotationError(f"line {line}: unknown label {label!r} (expected one of {NEFER_CLASSES})", path)
             try:
                 tail = frame_tail(frame_path)
             except ValueError as exc:
-                raise NeurovaError(f"line {line}: {exc}", path) from exc
+                raise AnnotationError(f"line {line}: {exc}", path) from exc
             tails, labels = clips.setdefault((user, clip_id), ([], []))
             tails.append(tail)
             labels.append(_CLASS_INDEX[label])

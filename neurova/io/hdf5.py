@@ -64,9 +64,14 @@ def _group_path(group: h5py.Group, path: PathLike | None) -> str:
     return str(path) if path is not None else f"{group.file.filename}:{group.name}"
 
 
-def _group_sensor_size(group: h5py.Group) -> SensorSize | None:
+def _group_sensor_size(group: h5py.Group, path: PathLike) -> SensorSize | None:
     if "width" in group.attrs and "height" in group.attrs:
-        return SensorSize(int(group.attrs["width"]), int(group.attrs["height"]))
+        width, height = group.attrs["width"], group.attrs["height"]
+        try:
+            return SensorSize.of((int(width), int(height)))
+        except (TypeError, ValueError) as exc:
+            raise EventFormatError(f"group '{group.name}' has an invalid sensor size {width!r}x{height!r}: {exc}",
+                                   path) from exc
     return None
 
 
@@ -77,6 +82,13 @@ def _check_neurova_group(group: h5py.Group, path: str) -> None:
         raise EventFormatError(
             f"missing dataset(s) {', '.join(repr(m) for m in missing)} of the neurova layout in group "
             f"'{group.name}' (found: {', '.join(found) or 'nothing'})",
+            path,
+        )
+    unreadable = [name for name in _FIELDS if not isinstance(group.get(name), h5py.Dataset)]
+    if unreadable:  # a group under a dataset's name, or an object whose header is corrupt (h5py's get gives None)
+        raise EventFormatError(
+            f"{', '.join(repr(m) for m in unreadable)} in group '{group.name}' cannot be read as a dataset "
+            "(not a dataset, or a corrupt object header)",
             path,
         )
     fmt = group.attrs.get("format")
@@ -145,7 +157,7 @@ def read_events_from_group(group: h5py.Group, *, path: PathLike | None = None) -
     """
     where = _group_path(group, path)
     _check_neurova_group(group, where)
-    return to_events(_read_columns(group, 0, len(group["t"])), _group_sensor_size(group), where)
+    return to_events(_read_columns(group, 0, len(group["t"])), _group_sensor_size(group, where), where)
 
 
 def _search(t_at: Callable[[int], int], value: int, lo: int, hi: int, *, gallop: bool = True) -> int:
@@ -188,7 +200,7 @@ def group_time_slice(group: h5py.Group, start_us: int | None, end_us: int | None
 
     i = 0 if start_us is None else _search(t_at, start_us, 0, n, gallop=False)
     j = n if end_us is None else _search(t_at, end_us, i, n)
-    return to_events(_read_columns(group, i, j), _group_sensor_size(group), where)
+    return to_events(_read_columns(group, i, j), _group_sensor_size(group, where), where)
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -204,7 +216,7 @@ def _open(path: Path) -> Iterator[h5py.File]:
     try:
         with f:
             yield f
-    except OSError as exc:
+    except (OSError, KeyError) as exc:  # h5py raises KeyError for an object whose header is corrupt
         raise EventFormatError(f"corrupt HDF5 data: {exc}", path) from exc
 
 
@@ -232,7 +244,7 @@ class _Source:
             self.datasets = {name: f[name] for name in _FIELDS}  # kept open: HDF5 caches chunks per open dataset
             self.table = self.datasets["t"]
             self.n = len(self.table)
-        self.sensor_size = _group_sensor_size(f)
+        self.sensor_size = _group_sensor_size(f, path)
         self._block_start = 0
         self._block = np.zeros(0, dtype=np.int64)
 

@@ -65,9 +65,13 @@ def _archive_events(arrays: Mapping[str, np.ndarray], sensor_size: SensorSize | 
     return as_events(fields, sensor_size=sensor_size, sort=True, path=path)
 
 
-def _archive_size(arrays: Mapping[str, np.ndarray]) -> SensorSize | None:
+def _archive_size(arrays: Mapping[str, np.ndarray], path: Path) -> SensorSize | None:
     if "width" in arrays and "height" in arrays:
-        return SensorSize(int(arrays["width"]), int(arrays["height"]))
+        width, height = arrays["width"], arrays["height"]
+        try:
+            return SensorSize.of((int(width), int(height)))
+        except (TypeError, ValueError) as exc:
+            raise EventFormatError(f"invalid sensor size {width!r}x{height!r}: {exc}", path) from exc
     return None
 
 
@@ -87,7 +91,7 @@ def read_npz(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     """
     path = check_file(path)
     arrays = _load_npz(path)
-    size = SensorSize.of(sensor_size) if sensor_size is not None else _archive_size(arrays)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else _archive_size(arrays, path)
     events = _archive_events(arrays, size, path)
     frames, stamps = check_frames(arrays.get("frames"), arrays.get("frame_timestamps_us"), path)
     attrs: dict[str, Any] = {}
@@ -111,11 +115,11 @@ def npz_sensor_size(path: PathLike) -> SensorSize:
     path = check_file(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if isinstance(archive, np.lib.npyio.NpzFile) and {"width", "height"} <= set(archive.files):
-                return SensorSize(int(archive["width"]), int(archive["height"]))
+            stored = isinstance(archive, np.lib.npyio.NpzFile) and {"width", "height"} <= set(archive.files)
+            size = {"width": archive["width"], "height": archive["height"]} if stored else {}
     except _LOAD_ERRORS as exc:
         raise EventFormatError(f"not a readable .npz archive (truncated or corrupt?): {exc}", path) from exc
-    return read_npz(path).sensor_size
+    return _archive_size(size, path) or read_npz(path).sensor_size
 
 
 def iter_npz_events(

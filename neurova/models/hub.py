@@ -253,13 +253,16 @@ def _load_state(model: VARegressionModule, state: Mapping[str, torch.Tensor], st
 
 def _finish(model: VARegressionModule, architecture: str | None,
             input_contract: InputContract | Mapping[str, Any] | None, map_location: str | torch.device,
-            ) -> VARegressionModule:
+            path: Path) -> VARegressionModule:
     if architecture:
         model.architecture = architecture
     model.to(map_location)
     model.eval()
     if input_contract is not None:
-        model.check_input(input_contract)
+        try:
+            model.check_input(input_contract)
+        except InputContractError as err:
+            raise InputContractError(str(err), path=path) from err
     return model
 
 
@@ -282,7 +285,7 @@ def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_locatio
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"cannot read safetensors weights ({err})", path=weights) from err
     _load_state(model, state, strict, weights)
-    return _finish(model, config.get("architecture"), input_contract, map_location)
+    return _finish(model, config.get("architecture"), input_contract, map_location, directory)
 
 
 # Plain data that Lightning checkpoints commonly hold (e.g. a datamodule's ``cache_dir`` hyper-parameter);
@@ -305,7 +308,7 @@ def _load_ckpt(path: Path, cls: type[VARegressionModule] | None, map_location: s
     klass = _resolve_class(info.get("class"), cls, path)
     model = _build(klass, checkpoint.get("hyper_parameters") or {}, path)
     _load_state(model, checkpoint["state_dict"], strict, path)
-    return _finish(model, info.get("architecture"), input_contract, map_location)
+    return _finish(model, info.get("architecture"), input_contract, map_location, path)
 
 
 def _sha256(path: Path) -> str:
