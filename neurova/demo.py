@@ -27,7 +27,7 @@ class DemoConfig:
 
     n_subjects: int = 240
     clips_per_subject: int = 1
-    frames_per_clip: int = 28
+    frames_per_clip: int = 40
     image_size: int = 64
     clip_length: int = 4
     stride: int = 4
