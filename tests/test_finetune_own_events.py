@@ -13,7 +13,7 @@ import torch
 
 from neurova.contract import InputContract
 from neurova.datasets import LabelledEventFiles, read_label_csv
-from neurova.errors import DatasetNotFoundError, EventFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import make_events
 from neurova.io import write_events
 from neurova.models import ResNetFusion, from_pretrained
@@ -69,10 +69,10 @@ def test_dataset_encodes_the_contract_at_the_labelled_time(recordings):
 def test_label_csv_errors_name_the_file(tmp_path):
     bad = tmp_path / "labels.csv"
     bad.write_text("file,t_us,valence\nx.h5,1,0.1\n")
-    with pytest.raises(EventFormatError, match=r"labels\.csv.*arousal"):
+    with pytest.raises(AnnotationError, match=r"labels\.csv.*arousal"):
         read_label_csv(bad)
     bad.write_text("file,t_us,valence,arousal\nx.h5,1,0.1,1.5\n")
-    with pytest.raises(EventFormatError, match="line 2"):
+    with pytest.raises(AnnotationError, match="line 2"):
         read_label_csv(bad)
     bad.write_text("file,t_us,valence,arousal\nmissing.h5,1,0.1,0.5\n")
     with pytest.raises(DatasetNotFoundError, match=r"missing\.h5"):

@@ -44,3 +44,12 @@ def test_readme_links_point_to_existing_files():
     local = [link for link in links if not link.startswith("http")]
     assert "docs/getting_started.md" in local
     assert [link for link in local if not (README.parent / link).exists()] == []
+
+
+def test_api_reference_is_current():
+    import subprocess
+    import sys
+
+    script = README.parent / "docs" / "gen_api.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

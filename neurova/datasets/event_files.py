@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import Dataset
 
 from neurova.contract import InputContract
-from neurova.errors import DatasetNotFoundError, EventFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
 from neurova.faces import centre_square
 from neurova.io import read_recording
@@ -58,9 +58,9 @@ def _number(row: dict[str, str], key: str, line: int, path: Path) -> float:
     try:
         value = float(row[key])
     except (TypeError, ValueError):
-        raise EventFormatError(f"line {line}: column {key!r} is not a number: {row[key]!r}", path) from None
+        raise AnnotationError(f"line {line}: column {key!r} is not a number: {row[key]!r}", path) from None
     if not math.isfinite(value):
-        raise EventFormatError(f"line {line}: column {key!r} is {value}", path)
+        raise AnnotationError(f"line {line}: column {key!r} is {value}", path)
     return value
 
 
@@ -74,20 +74,20 @@ def read_label_csv(path: str | os.PathLike[str]) -> list[LabelledTime]:
         columns = reader.fieldnames or []
         missing = [c for c in _REQUIRED if c not in columns]
         if missing:
-            raise EventFormatError(f"missing columns {missing}; the header must include {list(_REQUIRED)}", path)
+            raise AnnotationError(f"missing columns {missing}; the header must include {list(_REQUIRED)}", path)
         has_box = all(c in columns for c in _BOX)
         rows = []
         for line, row in enumerate(reader, start=2):
             va = [_number(row, key, line, path) for key in ("valence", "arousal")]
             if any(abs(v) > 1 for v in va):
-                raise EventFormatError(f"line {line}: valence and arousal must lie in [-1, 1], got {va}", path)
+                raise AnnotationError(f"line {line}: valence and arousal must lie in [-1, 1], got {va}", path)
             box = tuple(int(_number(row, key, line, path)) for key in _BOX) if has_box else None
             rows.append(LabelledTime(
                 file=row["file"], t_us=int(_number(row, "t_us", line, path)), valence=va[0], arousal=va[1],
                 subject=row.get("subject") or Path(row["file"]).stem, box=box,
             ))
     if not rows:
-        raise EventFormatError("the label CSV has no rows", path)
+        raise AnnotationError("the label CSV has no rows", path)
     return rows
 
 

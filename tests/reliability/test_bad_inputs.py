@@ -390,11 +390,11 @@ CASES = [
     Case("afew-va-missing-frames-key", afew_va_json(lambda doc: doc.pop("frames")), AnnotationError, "'frames'"),
     Case("afew-va-missing-root", missing_dataset_root, DatasetNotFoundError, "root folder not found"),
     # label CSV of one's own recordings
-    Case("label-csv-nan", label_csv("file,t_us,valence,arousal\na.h5,10,nan,0.1\n"), EventFormatError,
+    Case("label-csv-nan", label_csv("file,t_us,valence,arousal\na.h5,10,nan,0.1\n"), AnnotationError,
          "line 2.*'valence' is nan"),
-    Case("label-csv-out-of-range", label_csv("file,t_us,valence,arousal\na.h5,10,0.5,-1.5\n"), EventFormatError,
+    Case("label-csv-out-of-range", label_csv("file,t_us,valence,arousal\na.h5,10,0.5,-1.5\n"), AnnotationError,
          r"line 2.*\[-1, 1\]"),
-    Case("label-csv-missing-column", label_csv("file,time,valence,arousal\na.h5,10,0.5,0.5\n"), EventFormatError,
+    Case("label-csv-missing-column", label_csv("file,time,valence,arousal\na.h5,10,0.5,0.5\n"), AnnotationError,
          "missing columns.*t_us"),
     # NEFER annotations
     Case("nefer-three-columns", nefer_csv(f"{NEFER_ROW}\n".rsplit(",", 1)[0] + "\n"), AnnotationError,
