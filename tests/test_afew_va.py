@@ -13,9 +13,10 @@ import pytest
 import torch
 
 from neurova.datasets import AFEWVA, AFEWVASimulation, load_split, save_split, scan_afew_va, subject_kfold
-from neurova.datasets.afew_va import _Job, _make_record, afew_va_cache, crop_clip, prepare_afew_va, read_gray_frames
+from neurova.datasets.afew_va import _Job, _make_record, afew_va_cache, crop_clip, prepare_afew_va
 from neurova.datasets.splits import check_disjoint, subject_holdout
 from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.simulator.video import read_frames
 
 make_afew_va = runpy.run_path(str(Path(__file__).parent / "data" / "afew_va" / "data.py"))["make_afew_va"]
 SIM = AFEWVASimulation(image_size=24, smooth_window=5)
@@ -112,7 +113,7 @@ def test_unreadable_png_names_the_file(afew_root: Path, tmp_path: Path) -> None:
     root = _copy_tree(afew_root, tmp_path / "afew")
     (root / "002" / "00003.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
     with pytest.raises(VideoFormatError, match=r"002/00003\.png"):
-        read_gray_frames(sorted((root / "002").glob("*.png")))
+        read_frames(sorted((root / "002").glob("*.png")))
     with pytest.raises(VideoFormatError, match=r"00003\.png"):
         prepare_afew_va(root, tmp_path / "cache", SIM, progress=False)
 
@@ -127,7 +128,7 @@ def test_missing_root_raises(tmp_path: Path) -> None:
 
 def test_crop_follows_the_landmarks_and_fills_gaps(afew_root: Path) -> None:
     clip = scan_afew_va(afew_root)[0]
-    frames = read_gray_frames(clip.frame_paths)
+    frames = read_frames(clip.frame_paths)
     landmarks = clip.landmarks.copy()
     landmarks[:4] = np.nan  # unlabelled start: boxes borrowed from the labelled frames
     crops, boxes = crop_clip(frames, landmarks, image_size=20, smooth_window=3)

@@ -92,11 +92,11 @@ def test_miniature_clip_mode_end_to_end(nefer_root: Path) -> None:
 
 
 def test_miniature_png_values_are_tbr_codes(nefer_root: Path) -> None:
-    from neurova.datasets.afew_va import read_png
+    from neurova.simulator.video import read_image
 
     ds = NEFER(nefer_root, "validation", mode="frame", image_size=None)
     clip = ds.clips[0]
-    raw = read_png(nefer_root / clip.frame_tails[0])
+    raw = read_image(nefer_root / clip.frame_tails[0])[None]
     torch.testing.assert_close(ds[0]["frames"][0], torch.from_numpy(raw).float() / 255)
     assert len(ds) == 2 * 51
 

@@ -24,7 +24,7 @@ import json
 import os
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,8 +34,9 @@ import numpy as np
 from neurova.contract import Encoding
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, default_cache_dir, event_contract
 from neurova.datasets.splits import load_split, save_split, subject_kfold
-from neurova.errors import AnnotationError, DatasetNotFoundError, VideoFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
+from neurova.simulator.video import read_frames
 
 __all__ = [
     "AFEWVA",
@@ -47,8 +48,6 @@ __all__ = [
     "crop_clip",
     "prepare_afew_va",
     "read_afew_va_clip",
-    "read_gray_frames",
-    "read_png",
     "scan_afew_va",
 ]
 
@@ -228,39 +227,6 @@ def scan_afew_va(root: PathLike) -> list[AFEWVAClip]:
     return clips
 
 
-def read_png(path: PathLike, channels: Literal[1, 3] = 1) -> np.ndarray:
-    """Decode a PNG to ``(channels, H, W)`` uint8 (grayscale or RGB) with torchvision.
-
-    Raises:
-        VideoFormatError: the file is missing or not a decodable PNG (naming the file).
-    """
-    from torchvision.io import ImageReadMode, decode_png, read_file
-
-    with warnings.catch_warnings():
-        # torchvision >= 0.29 flags its image codecs as deprecated in favour of torchcodec; they still work
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            mode = ImageReadMode.GRAY if channels == 1 else ImageReadMode.RGB
-            return decode_png(read_file(str(path)), mode=mode).numpy()
-        except (RuntimeError, OSError, ValueError) as exc:
-            raise VideoFormatError(f"unreadable PNG frame ({exc})", path) from exc
-
-
-def read_gray_frames(paths: Sequence[PathLike]) -> np.ndarray:
-    """Decode PNG frames to grayscale ``(T, H, W)`` uint8.
-
-    Raises:
-        VideoFormatError: a PNG cannot be decoded or frames differ in size (naming the file).
-    """
-    frames: list[np.ndarray] = []
-    for path in paths:
-        img = read_png(path, 1)[0]
-        if frames and img.shape != frames[0].shape:
-            raise VideoFormatError(f"frame size {img.shape} differs from {frames[0].shape}", path)
-        frames.append(img)
-    return np.stack(frames) if frames else np.zeros((0, 0, 0), dtype=np.uint8)
-
-
 def crop_clip(
     frames: np.ndarray, landmarks: np.ndarray, *, image_size: int, margin: float = 0.25, smooth_window: int = 9
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -336,7 +302,7 @@ class _Job:
 
 def _make_record(job: _Job) -> ClipRecord:
     clip, sim = job.clip, job.sim
-    frames = read_gray_frames(clip.frame_paths)
+    frames = read_frames(clip.frame_paths)
     crops, boxes = crop_clip(frames, clip.landmarks, image_size=sim.image_size, margin=sim.margin,
                              smooth_window=sim.smooth_window)
     timestamps = clip.timestamps_us

@@ -34,9 +34,9 @@ import torch
 from torch.utils.data import Dataset
 
 from neurova.contract import InputContract
-from neurova.datasets.afew_va import read_png
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.simulator.video import read_image
 
 __all__ = [
     "NEFER",
@@ -272,7 +272,9 @@ class NEFER(Dataset):
         return len(self.index)
 
     def _load_pngs(self, clip: NEFERClip, start: int, stop: int) -> torch.Tensor:
-        frames = [torch.from_numpy(read_png(self.root / t, self.channels)) for t in clip.frame_tails[start:stop]]
+        mode = "gray" if self.channels == 1 else "rgb"
+        frames = [torch.from_numpy(np.atleast_3d(read_image(self.root / t, mode=mode)).transpose(2, 0, 1).copy())
+                  for t in clip.frame_tails[start:stop]]
         shapes = {tuple(f.shape) for f in frames}
         if len(shapes) > 1:
             raise VideoFormatError(f"frames of clip {clip.clip_id} differ in size: {sorted(shapes)}",

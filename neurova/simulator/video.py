@@ -3,7 +3,8 @@
 Everything the simulator reads becomes ``(T, H, W)`` grayscale frames (uint8, or
 float32 on a 0..255 scale) and ``(T,)`` int64 timestamps in µs. Colour is turned
 into luma with ITU-R BT.601 weights, bit-exact with OpenCV's ``cvtColor`` (which
-v2e uses). Video files are decoded with OpenCV (``pip install "neurova[faces]"``).
+v2e uses). PNG and JPEG frames are decoded with torchvision (a core dependency);
+video files with OpenCV (``pip install "neurova[faces]"``).
 Whole clips are held in memory, which suits face clips of a few hundred frames.
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,6 +29,8 @@ __all__ = [
     "crop_and_resize",
     "list_frame_files",
     "load_frames",
+    "read_frames",
+    "read_image",
     "read_video",
     "timestamps_from_fps",
     "to_gray",
@@ -99,17 +103,37 @@ def _check_sizes(shapes: Sequence[tuple[int, ...]], names: Sequence[str], source
             )
 
 
-def _read_folder(folder: Path) -> np.ndarray:
-    cv2 = require("cv2", "faces", "reading frame images")
-    frames, names = [], []
-    for path in list_frame_files(folder):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise VideoFormatError("unreadable image (corrupt or not an image)", path)
-        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
-        names.append(path.name)
-    _check_sizes([f.shape for f in frames], names, folder)
-    return np.stack(frames)
+def read_image(path: PathLike, *, mode: Literal["gray", "rgb"] = "gray") -> np.ndarray:
+    """Decode a PNG or JPEG image: ``(H, W)`` uint8 luma (``"gray"``) or ``(H, W, 3)`` uint8 RGB.
+
+    Luma uses :func:`to_gray` (BT.601, as OpenCV and v2e), also for images stored in colour.
+
+    Raises:
+        VideoFormatError: the file is missing or not a decodable image (naming the file).
+    """
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    with warnings.catch_warnings():
+        # torchvision >= 0.29 flags its image codecs as deprecated in favour of torchcodec; they still work
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            rgb = decode_image(read_file(str(path)), mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise VideoFormatError(f"unreadable image ({exc})", path) from exc
+    return to_gray(rgb) if mode == "gray" else rgb
+
+
+def read_frames(paths: Sequence[PathLike], *, source: PathLike | None = None) -> np.ndarray:
+    """Decode image files to grayscale ``(T, H, W)`` uint8.
+
+    Raises:
+        VideoFormatError: an image cannot be decoded, or the frames differ in size (naming the files and
+            ``source``, by default the folder of the first frame).
+    """
+    frames = [read_image(path) for path in paths]
+    folder = source if source is not None else (Path(paths[0]).parent if paths else None)
+    _check_sizes([f.shape for f in frames], [Path(p).name for p in paths], folder)
+    return np.stack(frames) if frames else np.zeros((0, 0, 0), dtype=np.uint8)
 
 
 def _read_file(path: Path) -> tuple[np.ndarray, float]:
@@ -149,7 +173,7 @@ def read_video(source: PathLike, *, fps: float | None = None) -> tuple[np.ndarra
     """
     path = Path(source)
     if path.is_dir():
-        frames, native = _read_folder(path), None
+        frames, native = read_frames(list_frame_files(path), source=path), None
     elif path.is_file():
         frames, native = _read_file(path)
     else:
