@@ -132,7 +132,11 @@ def _size(value: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every non-Lightning subcommand."""
-    parser = argparse.ArgumentParser(prog="neurova", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="neurova",
+        description="neurova: valence, arousal and emotion from event-camera recordings of faces.",
+        epilog="'neurova COMMAND --help' describes each command; 'neurova demo' runs the whole method on synthetic faces.",
+    )
     from neurova import __version__
 
     parser.add_argument("--version", action="version", version=f"neurova {__version__}")

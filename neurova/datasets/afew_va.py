@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neurova.contract import Encoding
-from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, default_cache_dir, event_contract
+from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, event_contract
 from neurova.datasets.splits import load_split, save_split, subject_kfold
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
@@ -322,7 +322,7 @@ def _make_record(job: _Job) -> ClipRecord:
 
 def afew_va_cache(cache_dir: PathLike | None, sim: AFEWVASimulation) -> EventCache:
     """The :class:`EventCache` of AFEW-VA under simulation settings ``sim``."""
-    return EventCache(default_cache_dir() if cache_dir is None else cache_dir, "afew_va", sim.cache_params())
+    return EventCache(cache_dir, "afew_va", sim.cache_params())
 
 
 def prepare_afew_va(

@@ -191,16 +191,16 @@ class EventCache:
     """The cache folder of one dataset under one parameter set.
 
     Args:
-        cache_dir: root of all caches (see :func:`default_cache_dir`).
+        cache_dir: root of all caches (None: :func:`default_cache_dir`).
         dataset: dataset name, e.g. ``"afew_va"``.
         params: every parameter that changes the events; hashed into :attr:`key`.
     """
 
-    def __init__(self, cache_dir: PathLike, dataset: str, params: Mapping[str, Any]) -> None:
+    def __init__(self, cache_dir: PathLike | None, dataset: str, params: Mapping[str, Any]) -> None:
         self.params = _canonical(dict(params))
         self.dataset = dataset
         self.key = cache_key({"dataset": dataset, **self.params})
-        self.root = Path(cache_dir).expanduser() / dataset / self.key
+        self.root = Path(default_cache_dir() if cache_dir is None else cache_dir).expanduser() / dataset / self.key
 
     @property
     def manifest_path(self) -> Path:

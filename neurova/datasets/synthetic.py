@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from neurova.contract import Encoding
-from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, default_cache_dir, event_contract
+from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, event_contract
 from neurova.datasets.splits import load_split, save_split, subject_holdout
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
 from neurova.events import SensorSize
@@ -159,7 +159,7 @@ def _make_record(job: _Job) -> ClipRecord:
 
 def synthetic_cache(cache_dir: PathLike | None, config: SyntheticFacesConfig) -> EventCache:
     """The :class:`EventCache` of the synthetic faces under ``config``."""
-    return EventCache(default_cache_dir() if cache_dir is None else cache_dir, "synthetic_faces", config.cache_params())
+    return EventCache(cache_dir, "synthetic_faces", config.cache_params())
 
 
 def prepare_synthetic_faces(
