@@ -236,6 +236,7 @@ def test_event_counts_match_torch_floor_division_on_threshold_boundaries() -> No
     thres = np.tile(thres, 4)
     expected = torch.div(torch.from_numpy(diff), torch.from_numpy(thres), rounding_mode="floor").numpy()
     np.testing.assert_array_equal(dvs._floor_div(diff, thres), expected.astype(np.int64))
+    np.testing.assert_array_equal(dvs._floor_div(-diff, -thres), expected.astype(np.int64))  # OFF: both negative
 
 
 def test_grid_order_sorts_events_by_index_then_pixel() -> None:
@@ -245,9 +246,30 @@ def test_grid_order_sorts_events_by_index_then_pixel() -> None:
         slot = np.repeat(np.arange(size), counts)
         j = np.arange(len(slot)) - np.repeat(np.cumsum(counts) - counts, counts)
         order = np.lexsort((slot, j))
-        got_slot, got_j = dvs._grid_order(counts)
+        got_slot, got_j = dvs._grid_order(counts, np.arange(counts.max()))
         np.testing.assert_array_equal(got_slot, slot[order])
         np.testing.assert_array_equal(got_j, j[order])
+
+
+def test_expand_lists_every_event_of_every_pixel() -> None:
+    counts = np.minimum(np.random.default_rng(2).geometric(0.4, 500), 30)
+    slot, jp1 = dvs._expand(counts)
+    np.testing.assert_array_equal(slot, np.repeat(np.arange(500), counts))
+    np.testing.assert_array_equal(jp1, np.concatenate([np.arange(1, c + 1) for c in counts]))
+    assert [len(a) for a in dvs._expand(np.array([3]))] == [3, 3]
+
+
+@pytest.mark.parametrize("mode", ["linear", "v2e"])
+def test_intervals_longer_than_uint16_offsets(mode: str) -> None:
+    # event offsets within an interval are sorted as uint16 up to 65535 µs, as int64 beyond: same events
+    clip = texture_clip(4, 24, seed=3)
+    short = simulate(clip, np.arange(4) * 40_000, preset="clean", seed=1, timestamp_mode=mode)
+    long = simulate(clip, np.arange(4) * 400_000, preset="clean", seed=1, timestamp_mode=mode)
+    assert len(short) > 100
+    for events, dt in ((short, 40_000), (long, 400_000)):
+        key = events["t"] * 24 * 24 + events["y"].astype(np.int64) * 24 + events["x"]  # ties by pixel index
+        assert np.all(np.diff(key) >= 0) and events["t"].max() <= 3 * dt
+    assert (np.sort(short[["x", "y", "p"]]) == np.sort(long[["x", "y", "p"]])).all()
 
 
 @pytest.mark.parametrize("preset", ["clean", "noisy"])

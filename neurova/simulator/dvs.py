@@ -22,7 +22,8 @@ compare per polarity find the pixels that fire, since ``floor(D / on) >= 1``
 exactly when ``D >= on``). Counts, the update of ``M``, timestamps and the event
 array are computed on those pixels only, on numpy views of the CPU state (or
 gathered from the device). v2e's grid times of one clip come out in time order
-without a sort (:func:`_grid_order`).
+without a sort (:func:`_grid_order`); other event times are sorted as offsets
+within the interval (uint16 radix sort when they fit).
 
 Randomness: clip ``i`` of a batch draws every random number (thresholds, leak,
 shot noise) from its own CPU :class:`torch.Generator` seeded with its seed, in
@@ -240,11 +241,11 @@ class DVSSimulator:
         if isinstance(t_us, torch.Tensor):
             t_us = t_us.cpu().numpy()
         t = np.asarray(t_us, dtype=np.int64).reshape(-1)
-        if t.size == 1:
+        if t.size == 1 and self.batch_size > 1:
             t = np.repeat(t, self.batch_size)
         if t.size != self.batch_size:
             raise VideoFormatError(f"expected one timestamp or {self.batch_size}, got {t.size}")
-        if (t < 0).any() or (t >= _TIME_KEY).any():
+        if t.min() < 0 or t.max() >= _TIME_KEY:
             raise VideoFormatError(f"frame timestamps must lie in [0, 2**40) µs, got {t.tolist()}")
         return t
 
@@ -296,13 +297,13 @@ class DVSSimulator:
             self._init_state(level, t)
             return [np.zeros(0, dtype=EVENT_DTYPE) for _ in range(self.batch_size)]
         assert self._t_prev is not None and self._lp is not None and self._pos_thres is not None
-        assert self._neg_thres is not None
-        if (t <= self._t_prev).any():
+        assert self._neg_thres_neg is not None
+        dt_us = t - self._t_prev
+        if dt_us.min() <= 0:
             raise VideoFormatError(
                 f"frame timestamps must increase: got {t.tolist()} µs after {self._t_prev.tolist()} µs"
             )
         p = self.params
-        dt_us = t - self._t_prev
         dt_s = torch.from_numpy((dt_us * 1e-6).astype(np.float32)).to(self.device).view(-1, 1, 1)
 
         lp_prev = self._lp
@@ -322,35 +323,40 @@ class DVSSimulator:
         pix = self._active_pixels()
         diff = self._gather(self._diff, pix)
         on = diff > 0
-        thres = np.where(on, self._gather(self._pos_thres, pix), self._gather(self._neg_thres, pix))
-        counts = _floor_div(np.abs(diff), thres)
+        # the threshold each pixel crossed, signed like D (-OFF threshold for OFF pixels): D / thres >= 1
+        thres = np.where(on, self._gather(self._pos_thres, pix), self._gather(self._neg_thres_neg, pix))
+        counts = _floor_div(diff, thres)
+        base = self._gather(self._base, pix)
         d_start = None
         if p.timestamp_mode == "linear":
-            d_start = self._gather(lp_prev, pix) - self._gather(base_prev, pix)
+            d_start = self._gather(lp_prev, pix) - (base if base_prev is self._base else self._gather(base_prev, pix))
 
         # v2e's grid for one clip: generate the events already in time order, no sort needed (a strictly
         # increasing grid, dt >= k µs, keeps the order identical to sorting by time)
-        in_order = p.timestamp_mode == "v2e" and self.batch_size == 1 and p.refractory_period_s == 0 and len(counts) > 0
-        in_order = in_order and int(dt_us[0]) >= int(counts.max())
+        k = int(counts.max(initial=0))
+        in_order = p.timestamp_mode == "v2e" and self.batch_size == 1 and p.refractory_period_s == 0
+        in_order = in_order and 0 < k <= int(dt_us[0])
         if in_order:
-            slot, j = _grid_order(counts)
-            ev_t = int(self._t_prev[0]) + _v2e_grid(int(dt_us[0]), int(counts.max()))[j]
+            slot, offset = _grid_order(counts, _v2e_grid(int(dt_us[0]), k)[1:])
         else:
-            slot, ev_t = self._signal_events(pix, counts, on, thres, diff, d_start, dt_us)
+            slot, offset = self._signal_events(pix, counts, on, thres, diff, d_start, dt_us)
         if p.refractory_period_s > 0 and len(slot):
-            keep = self._refractory(pix[slot], ev_t)
-            slot, ev_t = slot[keep], ev_t[keep]
+            source = pix[slot]
+            keep = self._refractory(source, offset + self._t_prev[source // (self.height * self.width)])
+            slot, offset = slot[keep], offset[keep]
             counts = np.bincount(slot, minlength=len(pix))
-        moved = counts.astype(np.float32) * thres  # float32 like v2e's ``count * threshold``
-        self._scatter(self._base, pix, self._gather(self._base, pix) + np.where(on, moved, -moved))
+        # float32 like v2e's ``base + count * threshold`` (``- count * threshold`` for OFF: the sign is exact)
+        self._scatter(self._base, pix, base + counts.astype(np.float32) * thres)
 
         if p.shot_noise_rate_hz > 0:  # one event per noisy pixel, at the interval end
             shot_pix, shot_on = self._shot_noise(intensity, dt_s)
             slot = np.concatenate([slot, np.arange(len(pix), len(pix) + len(shot_pix))])
-            ev_t = np.concatenate([ev_t, t[shot_pix // (self.height * self.width)]])
+            hw = self.height * self.width
+            shot_dt = dt_us[shot_pix // hw] if self.batch_size > 1 else np.full(len(shot_pix), dt_us[0])
+            offset = np.concatenate([offset, shot_dt])
             pix, on = np.concatenate([pix, shot_pix]), np.concatenate([on, shot_on])
 
-        events = self._split(pix, on, slot, ev_t, t_start=self._t_prev, duration=dt_us, in_order=in_order)
+        events = self._split(pix, on, slot, offset, dt_us, in_order=in_order)
         self._t_prev = t
         return events
 
@@ -384,55 +390,54 @@ class DVSSimulator:
         d_start: np.ndarray | None,
         dt_us: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Every threshold crossing of the active pixels: its pixel's slot in ``pix`` and its time (µs).
+        """Every threshold crossing of the active pixels: its pixel's slot in ``pix`` and its time.
 
         Args:
             pix: ``(P,)`` flat indices (over ``B*H*W``) of the pixels with events, ascending.
             counts: ``(P,)`` events of each pixel (>= 1); ``on``: ``(P,)`` polarity.
-            thres: ``(P,)`` the threshold (ON or OFF) each pixel crossed; ``diff``: ``(P,)`` ``D`` at the frame.
+            thres: ``(P,)`` the threshold each pixel crossed, signed like ``D``; ``diff``: ``(P,)`` ``D`` at the frame.
             d_start: ``(P,)`` ``D`` at the previous frame (``"linear"`` mode only).
             dt_us: ``(B,)`` interval of each clip in µs.
 
         Returns:
-            ``slot`` and ``t`` of the events, grouped by pixel in ``pix`` order with non-decreasing times.
+            ``slot`` and ``offset`` of the events (µs after the start of their clip's interval, in
+            ``[1, dt]``), grouped by pixel in ``pix`` order with non-decreasing times.
         """
-        assert self._t_prev is not None
         total = int(counts.sum())
         one_each = total == len(counts)
-        if one_each:  # one event per pixel, the common case
-            slot, j = np.arange(total), np.zeros(total, dtype=np.int64)
+        if one_each:  # one event per pixel
+            slot, jp1 = np.arange(total), np.ones(total, dtype=np.int64)
         else:
-            slot = np.repeat(np.arange(len(counts)), counts)
-            j = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)  # 0-based index in pixel
+            slot, jp1 = _expand(counts)
         if self.batch_size == 1:
-            t_prev, dt = int(self._t_prev[0]), int(dt_us[0])
+            dt = int(dt_us[0])
         else:
             clip = (pix // (self.height * self.width))[slot]
-            t_prev, dt = self._t_prev[clip], dt_us[clip]
+            dt = dt_us[clip]
         if self.params.timestamp_mode == "v2e":
-            # v2e: k = the largest count of any pixel of the clip; the j-th event takes grid time j+1 of k
+            # v2e: k = the largest count of any pixel of the clip; event j (1-based) takes grid time j of k
             if self.batch_size == 1:
-                return slot, t_prev + _v2e_grid(dt, int(counts.max(initial=1)))[j]
+                return slot, _v2e_grid(dt, int(counts.max(initial=1)))[jp1]
             k_clip = np.ones(self.batch_size, dtype=np.int64)
             np.maximum.at(k_clip, pix // (self.height * self.width), counts)
             k = k_clip[clip]
-            return slot, t_prev + (2 * dt * (j + 1) + k) // (2 * k)
+            return slot, (2 * dt * jp1 + k) // (2 * k)
         assert d_start is not None
-        # crossing j of a pixel lies at the fraction ((j + 1) * threshold - D_start) / (D - D_start) of the interval
-        # (float64 maths of float32 values); D moving away from the threshold: fraction 0 (a slope of inf)
-        rising = np.where(on, diff > d_start, diff < d_start)
-        level = np.where(on, thres, -thres).astype(np.float64)
-        slope = np.where(rising, diff - d_start, np.inf).astype(np.float64)
-        d_start = d_start.astype(np.float64)  # exact; the per-event maths below stays in one dtype
+        # crossing j (1-based) of a pixel lies at the fraction (j * threshold - D_start) / (D - D_start) of the interval
+        # (float64 maths of float32 values); D moving away from the threshold: fraction <= 0 (a slope of inf)
+        change = diff - d_start  # float32: > 0 exactly when diff > d_start
+        slope = np.where(np.where(on, change > 0, change < 0), change, np.inf).astype(np.float64)
+        level, d_start = thres.astype(np.float64), d_start.astype(np.float64)  # exact
         if one_each:
             frac = np.subtract(level, d_start, out=level)
         else:
-            frac = np.subtract(np.multiply(j + 1, level[slot]), d_start[slot])
+            frac = np.subtract(np.multiply(jp1, level[slot]), d_start[slot])
             slope = slope[slot]
-        np.clip(np.divide(frac, slope, out=frac), 0.0, 1.0, out=frac)
-        # a crossing is stamped at the first µs tick at or after it, inside (t_prev, t]: ceil(frac * dt) <= dt
-        offset = np.ceil(np.multiply(frac, dt, out=frac), out=frac).astype(np.int64)
-        return slot, t_prev + np.maximum(offset, 1, out=offset)
+        np.divide(frac, slope, out=frac)
+        # a crossing is stamped at the first µs tick at or after it, inside (t_prev, t]: the fraction clipped to
+        # [0, 1] gives the same tick as clipping the tick to [1, dt]
+        np.ceil(np.multiply(frac, dt, out=frac), out=frac)
+        return slot, np.clip(frac, 1, dt, out=frac).astype(_offset_dtype(dt_us))
 
     def _refractory(self, pix: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Greedy dead-time filter: keep an event only if it comes > refractory period after the pixel's last one.
@@ -481,50 +486,46 @@ class DVSSimulator:
         )
         shot_on = rand01 > 1 - factor * pre_on
         shot_off = rand01 < factor * pre_off
+        # numpy's nonzero takes a slow, branchy path on sparse (<= 10 %) random masks such as these two: find
+        # the pixels of either first, then each polarity among them (a dense mask, the branchless path)
         pix = self._nonzero(shot_on | shot_off)
-        on, off = self._gather(shot_on, pix), self._gather(shot_off, pix)
         self._scatter(self._base, pix, self._gather(self._lp, pix))
-        return np.concatenate([pix[on], pix[off]]), np.repeat(np.array([True, False]), [on.sum(), off.sum()])
+        on_pix, off_pix = (pix[np.flatnonzero(self._gather(shot, pix))] for shot in (shot_on, shot_off))
+        return np.concatenate([on_pix, off_pix]), np.repeat(np.array([True, False]), [len(on_pix), len(off_pix)])
 
     def _split(
-        self,
-        pix: np.ndarray,
-        on: np.ndarray,
-        slot: np.ndarray,
-        t: np.ndarray,
-        *,
-        t_start: np.ndarray,
-        duration: np.ndarray,
-        in_order: bool = False,
+        self, pix: np.ndarray, on: np.ndarray, slot: np.ndarray, offset: np.ndarray, dt_us: np.ndarray, *, in_order: bool
     ) -> list[np.ndarray]:
         """Per-clip event arrays sorted by time (ties: signal events by pixel index, then shot noise).
 
         Args:
             pix, on: ``(P,)`` flat pixel index (over ``B*H*W``) and polarity of each event source.
-            slot, t: ``(N,)`` source (index into ``pix``) and time (µs) of each event.
-            t_start, duration: ``(B,)`` start and length of each clip's interval (µs).
+            slot, offset: ``(N,)`` source (index into ``pix``) and time (µs after the clip's previous frame)
+                of each event.
+            dt_us: ``(B,)`` length of each clip's interval (µs).
             in_order: the events are in that order already (one clip only).
         """
-        hw = self.height * self.width
-        if in_order:
-            assert self.batch_size == 1
-            clip, within, order = None, pix, None
-        elif self.batch_size == 1:
+        assert self._t_prev is not None
+        if self.batch_size == 1:
             clip, within = None, pix
-            order = _stable_argsort(t - int(t_start[0]))
+            order = None if in_order else _stable_argsort(offset)
         else:
-            clip_pix, within = np.divmod(pix, hw)
+            clip_pix, within = np.divmod(pix, self.height * self.width)
             clip = clip_pix[slot]
-            order = _stable_argsort(clip * (int(duration.max()) + 1) + (t - t_start[clip]))
+            order = _stable_argsort(clip * (int(dt_us.max()) + 1) + offset)
         source = slot if order is None else slot[order]
+        offset = offset if order is None else offset[order]
         events = np.empty(len(slot), dtype=EVENT_DTYPE)
         events.view(_XY_VIEW)["xy"] = self._pixel_xy[within][source]  # x and y in one int32 write
-        events["t"] = t if order is None else t[order]
         events["p"] = on[source]
         if clip is None:
+            events["t"] = offset + self._t_prev[0]
             return [events]
-        bounds = np.cumsum(np.bincount(clip, minlength=self.batch_size))[:-1]
-        return [part.copy() for part in np.split(events, bounds)]
+        events["t"] = offset
+        parts = np.split(events, np.cumsum(np.bincount(clip, minlength=self.batch_size))[:-1])
+        for part, t_prev in zip(parts, self._t_prev.tolist()):
+            part["t"] += t_prev
+        return [part.copy() for part in parts]
 
     # -- dense state <-> the sparse set of active pixels (numpy views on CPU, gathers on other devices) --------
     @staticmethod
@@ -577,18 +578,21 @@ class DVSSimulator:
 
 
 def _v2e_grid(dt: int, k: int) -> np.ndarray:
-    """``(k,)`` v2e's grid offsets (µs) of one interval of ``dt`` µs: ``round(dt * (j + 1) / k)``, exact in integers."""
-    return (2 * dt * np.arange(1, k + 1) + k) // (2 * k)
+    """``(k + 1,)`` v2e's grid offsets (µs) in an interval of ``dt`` µs: ``round(dt * n / k)``, exact in integers.
+
+    Offset ``n`` (``1..k``) is the time of event index ``n - 1``; offset 0 is the interval start.
+    """
+    return (2 * dt * np.arange(k + 1) + k) // (2 * k)
 
 
 _GRID_ORDER_TAIL = 256  # pixels left with more events: sort those few instead of one level at a time
 
 
-def _grid_order(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _grid_order(counts: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The events of pixels with ``counts`` (>= 1) sorted by event index ``j``, then by pixel.
 
-    Returns ``slot`` (index into ``counts``) and ``j`` of every event. Level ``j`` holds the
-    pixels with more than ``j`` events, so levels shrink fast; the long tail of a few
+    Returns ``slot`` (index into ``counts``) and ``grid[j]`` of every event (``grid``: ``(max(counts),)``).
+    Level ``j`` holds the pixels with more than ``j`` events, so levels shrink fast; the long tail of a few
     pixels with many events is expanded and sorted at once.
     """
     parts, level = [], 0
@@ -596,39 +600,58 @@ def _grid_order(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     while len(slots) > _GRID_ORDER_TAIL:
         parts.append(slots)
         level += 1
-        more = left > level
+        more = np.flatnonzero(left > level)  # indices: two gathers beat two boolean compressions
         slots, left = slots[more], left[more]
-    sizes = [len(part) for part in parts]
-    j = np.repeat(np.arange(level), sizes)
+    values = [np.repeat(grid[:level], [len(part) for part in parts])]
     if len(slots):
         n = left - level
         tail_slot = np.repeat(slots, n)
         tail_j = level + np.arange(len(tail_slot)) - np.repeat(np.cumsum(n) - n, n)
         order = np.argsort(tail_j, kind="stable")
         parts.append(tail_slot[order])
-        j = np.concatenate([j, tail_j[order]])
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), j
+        values.append(grid[tail_j[order]])
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), np.concatenate(values)
+
+
+def _offset_dtype(dt_us: np.ndarray) -> type[np.integer]:
+    """The integer type of event times within intervals of ``dt_us`` µs: uint16 where it fits (cheaper to sort)."""
+    return np.uint16 if int(dt_us.max()) <= 0xFFFF else np.int64
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``counts.sum()`` events of pixels with ``counts`` (>= 1), grouped by pixel: each one's pixel and 1-based index.
+
+    Two cumulative sums of step arrays (``np.repeat`` is slow for many short runs).
+    """
+    total = int(counts.sum())
+    starts = np.cumsum(counts[:-1])  # first event of every pixel but the first
+    slot = np.zeros(total, dtype=np.int64)
+    slot[starts] = 1
+    jp1 = np.ones(total, dtype=np.int64)
+    jp1[starts] = 1 - counts[:-1]
+    return np.cumsum(slot, out=slot), np.cumsum(jp1, out=jp1)
 
 
 def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """Exact ``floor(num / den)`` (int64) of float32 ``num >= 0``, ``den > 0``, as v2e's ``torch.div(rounding_mode="floor")``.
+    """Exact ``floor(num / den)`` (int64) of float32 ``num / den >= 0`` (``den != 0``), as v2e's float32
+    ``torch.div(rounding_mode="floor")``.
 
-    The float64 quotient is off by at most one; the products ``q * den`` are exact in float64
-    (a 24-bit significand times a small integer), so comparing them with ``num`` corrects it.
+    The float64 quotient of two float32 values is the exact one rounded; an exact quotient below
+    an integer ``n`` lies more than ``2**-24`` below it (both significands have 24 bits), far more
+    than float64's rounding error for ``n < 2**29``: the floor of the rounded quotient is exact.
     About 3x faster than ``np.floor_divide``, whose ``fmod`` is slow.
     """
-    num64, den64 = num.astype(np.float64), den.astype(np.float64)
-    q = np.floor(num64 / den64)
-    q -= q * den64 > num64
-    q += (q + 1) * den64 <= num64
-    return q.astype(np.int64)
+    q = np.divide(num, den, dtype=np.float64)
+    return np.floor(q, out=q).astype(np.int64)
 
 
 def _stable_argsort(key: np.ndarray) -> np.ndarray:
-    """Stable argsort of non-negative int64 keys by LSD radix passes over 16-bit digits (numpy radix-sorts uint16)."""
+    """Stable argsort of non-negative integer keys by LSD radix passes over 16-bit digits (numpy radix-sorts uint16)."""
     if len(key) == 0:
         return np.arange(0)
     top = int(key.max())
+    if top <= 0xFFFF:
+        return np.argsort(key.astype(np.uint16, copy=False), kind="stable")
     order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
     shift = 16
     while top >> shift:
