@@ -13,7 +13,30 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_dir", "atomic_path"]
+__all__ = ["atomic_dir", "atomic_path", "remove_stale_temporaries"]
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.stem}."
+
+
+def _temporary_suffix(target: Path) -> str:
+    return f".tmp{target.suffix}"
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files that an interrupted :func:`atomic_path` write of ``target`` left behind.
+
+    Only call this when no other process is writing ``target`` at the same time (for example
+    for the clips this process owns). Returns the removed paths.
+    """
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    stale = [p for p in target.parent.glob(f"{_temporary_prefix(target)}*{_temporary_suffix(target)}") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 @contextlib.contextmanager
@@ -25,7 +48,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=_temporary_suffix(target), dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

@@ -66,10 +66,13 @@ def test_dataset_is_written_resumably(tmp_path: Path) -> None:
     assert io.get_sensor_size(out / "a.h5") == (16, 12)
     stamp = (out / "a.h5").stat().st_mtime_ns
     (out / "c.h5").unlink()
+    (out / ".c.x1y2.tmp.h5").write_bytes(b"half-written by a killed run")  # as atomic_path names temporaries
+    (out / ".a.x1y2.tmp.h5").write_bytes(b"another run's file of a finished clip: not ours to remove")
     again = simulate_dataset(root, out, fps=25.0, seed=3, progress=False, rank=0, world_size=1)
     assert again == written and (out / "c.h5").exists()
     assert (out / "a.h5").stat().st_mtime_ns == stamp  # skipped, not rewritten
-    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary leftovers
+    leftovers = sorted(p.name for p in out.rglob("*") if p.name.startswith("."))
+    assert leftovers == [".a.x1y2.tmp.h5"]  # the stale temporary of the rewritten clip is gone
 
 
 def test_shards_split_clips_and_agree(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from neurova._atomic import remove_stale_temporaries
 from neurova.errors import VideoFormatError
 from neurova.events import SensorSize
 from neurova.simulator.video import FRAME_SUFFIXES
@@ -224,6 +225,8 @@ def simulate_dataset(
         if i % world_size == rank
     ]
     todo = [job for job in jobs if not Path(job.target).exists()]
+    for job in todo:  # this rank owns these clips: temporaries of an interrupted earlier run are stale
+        remove_stale_temporaries(job.target)
     from tqdm.auto import tqdm
 
     with tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, desc="clips", unit="clip") as bar:
