@@ -149,7 +149,7 @@ def test_no_frames_at_all_raises(tmp_path: Path) -> None:
 def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: Path) -> None:
     from neurova.events import make_events
     from neurova.io import write_events
-    from neurova.transforms import ToTBR
+    from neurova.transforms import Crop, ToTBR
 
     root = tmp_path / "NEFER"
     shutil.copytree(nefer_root, root)
@@ -164,8 +164,8 @@ def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: P
     item = next(i for i, (c, start, _) in enumerate(ds.index) if ds.clips[c].clip_id == clip.clip_id and start == 10)
     sample = ds[item]
     ends = int(t[0]) + 40_000 * np.arange(11, 16)
-    expected = ToTBR((40, 30))(events, ends_us=ends)
+    expected = ToTBR((30, 30))(Crop(5, 0, 30, 30)(events), ends_us=ends)  # the centred square, as predict() uses
     torch.testing.assert_close(sample["frames"], torch.from_numpy(expected))
-    assert sample["frames"].shape == (5, 1, 30, 40) and float(sample["frames"].sum()) > 0
+    assert sample["frames"].shape == (5, 1, 30, 30) and float(sample["frames"].sum()) > 0
     with pytest.raises(ValueError, match="modality='event'"):
         NEFER(root, "validation", modality="rgb", raw_dir=tmp_path / "raw")

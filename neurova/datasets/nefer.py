@@ -14,14 +14,16 @@ user-given frames root by their stable tail ``user_XX/<clip_id>/frame_NN.png``.
 Event frames are TBR PNGs (8-bit codes; divided by 255, i.e. ``normalize="max"``).
 A clip may instead come as a recording ``<raw_dir>/user_XX/<clip_id>.raw`` (or
 ``.dat``, ``.aedat4``, ``.h5``, ``.npz``: any file :func:`neurova.io.read_recording`
-reads), encoded on the fly with :class:`neurova.transforms.ToTBR`: frame ``k`` ends
-``(k + 1) * n_bits * bin_us`` µs after the first event, at the sensor's full
-resolution, then resized to ``image_size``.
+reads), encoded on the fly exactly as :func:`neurova.predict` encodes recordings
+(:class:`neurova.transforms.ToModelInput`): the largest centred square of the sensor,
+frame ``k`` ending ``(k + 1) * frame_interval_us`` µs after the first event, resized to
+``image_size`` (kept at the square's side when ``image_size`` is None).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
@@ -282,8 +284,10 @@ class NEFER(Dataset):
         return torch.stack(frames).float().div_(255.0)
 
     def _load_recording(self, path: Path, start: int, stop: int) -> torch.Tensor:
+        """Frames ``start..stop-1`` of a recording, encoded as :func:`neurova.predict` would encode it."""
+        from neurova.faces import centre_square
         from neurova.io import read_recording
-        from neurova.transforms import ToTBR
+        from neurova.transforms import ToModelInput
 
         if self._recording_cache is None or self._recording_cache[0] != path:
             self._recording_cache = (path, read_recording(path))  # frame mode reads one recording 51 times
@@ -291,9 +295,10 @@ class NEFER(Dataset):
         events = recording.events
         if len(events) == 0:
             raise NeurovaError("the recording holds no events", path)
-        span = self.n_bits * self.bin_us
-        ends = int(events["t"][0]) + span * np.arange(start + 1, stop + 1, dtype=np.int64)
-        frames = ToTBR(recording.sensor_size, n_bits=self.n_bits, bin_us=self.bin_us)(events, ends_us=ends)
+        box = centre_square(recording.sensor_size)
+        contract = dataclasses.replace(self.input_contract, image_size=self.image_size or box[2])
+        t_end = int(events["t"][0]) + stop * self.frame_interval_us
+        frames = ToModelInput(contract, box, num_frames=stop - start)(events, t_end)
         return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
 
     def __getitem__(self, i: int) -> dict[str, Any]:
