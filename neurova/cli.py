@@ -91,6 +91,7 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
                                               polarity=contract.polarity, **encoding)
     report = run_zero_shot_report(model, datamodule, label_set=args.label_set, plot_dir=args.plot_dir)
     print(report)
+    print(f"report and figures (confusion matrix, VA wheel) -> {args.plot_dir}")
     return 0
 
 
@@ -176,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None, help="dataset root (NEFER) or cache folder (synthetic)")
     p.add_argument("--label-set", choices=["expected", "reported"], default="expected")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--plot-dir", default=None, help="save the confusion matrix and VA wheel here")
+    p.add_argument("--plot-dir", default="runs/zero_shot",
+                   help="where the JSON report, confusion matrix and VA wheel go (default runs/zero_shot)")
 
     p = add("predict-file", _cmd_predict_file, "Predict valence, arousal and emotion over an event recording")
     p.add_argument("path", help="event file or video")

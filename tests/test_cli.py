@@ -135,14 +135,17 @@ def test_simulate_writes_events_of_a_frame_folder(tmp_path):
     assert recording.events["t"].max() <= 5 * 40_000
 
 
-def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys):
+def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys, monkeypatch):
     import runpy
 
     make_nefer = runpy.run_path(str(Path(__file__).parent / "data" / "nefer" / "data.py"))["make_nefer"]
     root = make_nefer(tmp_path / "NEFER", size=48)
     _, model_dir, _ = trained
     capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
     assert main(["zero-shot", "--model", str(model_dir), "--data", "nefer", "--root", str(root),
                  "--label-set", "reported"]) == 0
     printed = capsys.readouterr().out
     assert "majority" in printed and "None" in printed
+    figures = tmp_path / "runs" / "zero_shot"  # the default --plot-dir
+    assert (figures / "confusion_matrix.png").is_file() and (figures / "zero_shot_report.json").is_file()
