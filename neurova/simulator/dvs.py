@@ -22,7 +22,8 @@ compare per polarity find the pixels that fire, since ``floor(D / on) >= 1``
 exactly when ``D >= on``). Counts, the update of ``M``, timestamps and the event
 array are computed on those pixels only, on numpy views of the CPU state (or
 gathered from the device). v2e's grid times of one clip come out in time order
-without a sort (:func:`_grid_order`); other event times are sorted as offsets
+without a sort (:func:`_grid_order`), "linear" times of one clip with one plain sort of
+``tick << bits | pixel`` keys (:func:`_linear_order`); other event times are sorted as offsets
 within the interval (uint16 radix sort when they fit).
 
 Randomness: clip ``i`` of a batch draws every random number (thresholds, leak,
@@ -334,10 +335,16 @@ class DVSSimulator:
         # v2e's grid for one clip: generate the events already in time order, no sort needed (a strictly
         # increasing grid, dt >= k µs, keeps the order identical to sorting by time)
         k = int(counts.max(initial=0))
-        in_order = p.timestamp_mode == "v2e" and self.batch_size == 1 and p.refractory_period_s == 0
-        in_order = in_order and 0 < k <= int(dt_us[0])
+        one_clip = self.batch_size == 1 and p.refractory_period_s == 0 and k > 0
+        in_order = one_clip and p.timestamp_mode == "v2e" and k <= int(dt_us[0])
+        sorted_events = None
         if in_order:
-            slot, offset = _grid_order(counts, _v2e_grid(int(dt_us[0]), k)[1:])
+            sorted_events = _grid_order(counts, _v2e_grid(int(dt_us[0]), k)[1:])
+        elif one_clip and d_start is not None:  # "linear" times of one clip, sorted at once
+            sorted_events = _linear_order(counts, on, thres, diff, d_start, int(dt_us[0]))
+            in_order = sorted_events is not None
+        if sorted_events is not None:
+            slot, offset = sorted_events
         else:
             slot, offset = self._signal_events(pix, counts, on, thres, diff, d_start, dt_us)
         if p.refractory_period_s > 0 and len(slot):
@@ -423,21 +430,13 @@ class DVSSimulator:
             k = k_clip[clip]
             return slot, (2 * dt * jp1 + k) // (2 * k)
         assert d_start is not None
-        # crossing j (1-based) of a pixel lies at the fraction (j * threshold - D_start) / (D - D_start) of the interval
-        # (float64 maths of float32 values); D moving away from the threshold: fraction <= 0 (a slope of inf)
-        change = diff - d_start  # float32: > 0 exactly when diff > d_start
-        slope = np.where(np.where(on, change > 0, change < 0), change, np.inf).astype(np.float64)
-        level, d_start = thres.astype(np.float64), d_start.astype(np.float64)  # exact
+        level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
         if one_each:
             frac = np.subtract(level, d_start, out=level)
         else:
             frac = np.subtract(np.multiply(jp1, level[slot]), d_start[slot])
             slope = slope[slot]
-        np.divide(frac, slope, out=frac)
-        # a crossing is stamped at the first µs tick at or after it, inside (t_prev, t]: the fraction clipped to
-        # [0, 1] gives the same tick as clipping the tick to [1, dt]
-        np.ceil(np.multiply(frac, dt, out=frac), out=frac)
-        return slot, np.clip(frac, 1, dt, out=frac).astype(_offset_dtype(dt_us))
+        return slot, _crossing_ticks(frac, slope, dt).astype(_offset_dtype(dt_us))
 
     def _refractory(self, pix: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Greedy dead-time filter: keep an event only if it comes > refractory period after the pixel's last one.
@@ -516,8 +515,8 @@ class DVSSimulator:
         source = slot if order is None else slot[order]
         offset = offset if order is None else offset[order]
         events = np.empty(len(slot), dtype=EVENT_DTYPE)
-        events.view(_XY_VIEW)["xy"] = self._pixel_xy[within][source]  # x and y in one int32 write
-        events["p"] = on[source]
+        events.view(_XY_VIEW)["xy"] = np.take(self._pixel_xy[within], source)  # x and y in one int32 write
+        events["p"] = np.take(on, source)
         if clip is None:
             events["t"] = offset + self._t_prev[0]
             return [events]
@@ -613,13 +612,80 @@ def _grid_order(counts: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64), np.concatenate(values)
 
 
+def _crossing_terms(
+    on: np.ndarray, thres: np.ndarray, diff: np.ndarray, d_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel float64 ``(threshold, D_start, slope)`` of the ``"linear"`` crossing times (all ``(P,)``).
+
+    Crossing ``j`` (1-based) of a pixel lies at the fraction ``(j * threshold - D_start) / slope`` of
+    the interval, ``slope = D - D_start`` (float64 maths of float32 values); ``D`` moving away from the
+    threshold gives a slope of ``inf`` (fraction 0).
+    """
+    change = diff - d_start  # float32: > 0 exactly when diff > d_start
+    away = np.not_equal(change > 0, on)  # ON: change <= 0; OFF: change > 0 ...
+    away |= change == 0  # ... or 0
+    slope = change.astype(np.float64)
+    slope[away] = np.inf
+    return thres.astype(np.float64), d_start.astype(np.float64), slope  # exact
+
+
+def _crossing_ticks(num: np.ndarray, slope: np.ndarray, dt: int | np.ndarray) -> np.ndarray:
+    """µs offsets (float64 integers in ``[1, dt]``) of crossings at fractions ``num / slope``, computed in ``num``.
+
+    A crossing is stamped at the first µs tick at or after it, inside ``(t_prev, t]``: the fraction
+    clipped to ``[0, 1]`` gives the same tick as clipping the tick to ``[1, dt]``.
+    """
+    np.divide(num, slope, out=num)
+    np.ceil(np.multiply(num, dt, out=num), out=num)
+    return np.clip(num, 1, dt, out=num)
+
+
+def _linear_order(
+    counts: np.ndarray, on: np.ndarray, thres: np.ndarray, diff: np.ndarray, d_start: np.ndarray, dt: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``"linear"`` events of one clip in time order: ``slot`` (index into ``counts``) and µs ``offset`` of each.
+
+    Same times as :meth:`DVSSimulator._signal_events` and the same order as its stable sort (by time,
+    then pixel, then crossing; crossings of one pixel at one tick are identical events), without
+    expanding every pixel's events: first crossings are computed on the ``(P,)`` arrays themselves,
+    later ones only for the pixels with more, and ``tick << bits | slot`` keys (unique up to identical
+    events) take one plain sort, of uint32 when they fit. ``None`` when the keys exceed 63 bits.
+    """
+    n_pix = len(counts)
+    bits = max(n_pix - 1, 1).bit_length()
+    if bits + dt.bit_length() > 63:
+        return None
+    key_dtype = np.uint32 if bits + dt.bit_length() <= 32 else np.int64
+    level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
+    more = np.flatnonzero(counts > 1)
+    later = 0
+    if len(more):
+        extra, j = _expand(counts[more] - 1, first=2)  # crossing j >= 2 of pixel more[extra]
+        later_slot = np.take(more, extra)
+        later = len(later_slot)
+    key = np.empty(n_pix + later, dtype=key_dtype)
+    first = key[:n_pix]
+    np.copyto(first, _crossing_ticks(np.subtract(level, d_start), slope, dt), casting="unsafe")
+    first <<= bits
+    first |= np.arange(n_pix, dtype=key_dtype)
+    if later:
+        num = np.subtract(np.multiply(j, np.take(level, later_slot)), np.take(d_start, later_slot))
+        rest = key[n_pix:]
+        np.copyto(rest, _crossing_ticks(num, np.take(slope, later_slot), dt), casting="unsafe")
+        rest <<= bits
+        rest |= later_slot.astype(key_dtype)
+    key.sort()
+    return np.bitwise_and(key, (1 << bits) - 1, dtype=np.int64), key >> bits  # int64 indices: faster gathers
+
+
 def _offset_dtype(dt_us: np.ndarray) -> type[np.integer]:
     """The integer type of event times within intervals of ``dt_us`` µs: uint16 where it fits (cheaper to sort)."""
     return np.uint16 if int(dt_us.max()) <= 0xFFFF else np.int64
 
 
-def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``counts.sum()`` events of pixels with ``counts`` (>= 1), grouped by pixel: each one's pixel and 1-based index.
+def _expand(counts: np.ndarray, first: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``counts.sum()`` events of pixels with ``counts`` (>= 1), grouped by pixel: each one's pixel and index
+    (counted from ``first``).
 
     Two cumulative sums of step arrays (``np.repeat`` is slow for many short runs).
     """
@@ -628,6 +694,7 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slot = np.zeros(total, dtype=np.int64)
     slot[starts] = 1
     jp1 = np.ones(total, dtype=np.int64)
+    jp1[:1] = first
     jp1[starts] = 1 - counts[:-1]
     return np.cumsum(slot, out=slot), np.cumsum(jp1, out=jp1)
 
