@@ -16,7 +16,8 @@ Each HDF5 file holds a group ``clips/<clip_id>`` per clip: ``events`` (written
 by :func:`neurova.io.write_events_to_group`), ``frame_timestamps_us`` ``(T,)``
 int64, ``frame_indices`` ``(T,)`` int64, ``va`` ``(T, 2)`` float32, ``labels``
 ``(T,)`` int64, ``valid`` ``(T,)`` bool (frames that may end a sample),
-optionally ``boxes`` ``(T, 4)`` float32, and attributes ``clip_id``, ``subject``,
+optionally ``boxes`` ``(T, 4)`` float32 (crop boxes in the RGB source's pixels) and ``face_boxes``
+``(T, 4)`` float32 (face boxes in the event sensor's pixels), and attributes ``clip_id``, ``subject``,
 ``sensor_size`` and ``complete``. ``complete=True`` is written last and the file
 is flushed after each clip, so a killed build resumes by deleting incomplete
 groups and skipping complete ones.
@@ -140,7 +141,9 @@ class ClipRecord:
         labels: ``(T,)`` int64 emotion index per frame, -1 if none.
         frame_indices: ``(T,)`` int64 index of each frame in the original clip.
         valid: ``(T,)`` bool, frames that may end a sample (labelled frames); all by default.
-        boxes: ``(T, 4)`` float32 face boxes ``[x0, y0, w, h]`` in source pixels, if cropped.
+        boxes: ``(T, 4)`` float32 crop boxes ``[x0, y0, w, h]`` in the RGB source's pixels, if cropped.
+        face_boxes: ``(T, 4)`` float32 face boxes ``[x0, y0, w, h]`` per frame in the event sensor's pixels:
+            the box the events are cropped to before encoding (None: the whole sensor).
     """
 
     clip_id: str
@@ -153,11 +156,15 @@ class ClipRecord:
     frame_indices: np.ndarray
     valid: np.ndarray | None = None
     boxes: np.ndarray | None = None
+    face_boxes: np.ndarray | None = None
 
 
 @dataclass
 class ClipMeta:
-    """Everything about a cached clip except its events (small; held in memory by the datasets)."""
+    """Everything about a cached clip except its events (small; held in memory by the datasets).
+
+    ``face_boxes`` is the ``(T, 4)`` float32 ``[x0, y0, w, h]`` face box per frame in sensor pixels, or None.
+    """
 
     clip_id: str
     subject: str
@@ -170,6 +177,7 @@ class ClipMeta:
     valid: np.ndarray
     n_events: int = 0
     attrs: dict[str, Any] = field(default_factory=dict)
+    face_boxes: np.ndarray | None = None
 
 
 def _io() -> Any:
@@ -313,6 +321,7 @@ class EventCache:
                         frame_indices=g["frame_indices"][()].astype(np.int64),
                         valid=g["valid"][()].astype(bool),
                         n_events=int(g.attrs.get("n_events", 0)),
+                        face_boxes=g["face_boxes"][()].astype(np.float32) if "face_boxes" in g else None,
                     )
         return {c: metas[c] for c in wanted}
 
@@ -337,6 +346,7 @@ class EventCache:
             ("va", record.va, (n, 2)),
             ("labels", record.labels, (n,)),
             ("frame_indices", record.frame_indices, (n,)),
+            *((("face_boxes", record.face_boxes, (n, 4)),) if record.face_boxes is not None else ()),
         ):
             if np.shape(arr) != shape:
                 raise ValueError(f"clip {record.clip_id}: {name} has shape {np.shape(arr)}, expected {shape}")
@@ -351,6 +361,11 @@ class EventCache:
         g.create_dataset("valid", data=valid)
         if record.boxes is not None:
             g.create_dataset("boxes", data=np.asarray(record.boxes, dtype=np.float32))
+        if record.face_boxes is not None:
+            face_boxes = np.asarray(record.face_boxes, dtype=np.float32)
+            if not (np.isfinite(face_boxes).all() and (face_boxes[:, 2:] > 0).all()):
+                raise ValueError(f"clip {record.clip_id}: face_boxes must be finite with positive width and height")
+            g.create_dataset("face_boxes", data=face_boxes)
         g.attrs["clip_id"] = record.clip_id
         g.attrs["subject"] = record.subject
         g.attrs["sensor_size"] = np.asarray(tuple(record.sensor_size), dtype=np.int64)
