@@ -94,3 +94,34 @@ def test_example_finetunes_a_saved_model(recordings, tmp_path, monkeypatch):
     before = from_pretrained(base).state_dict()
     changed = [k for k, v in tuned.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
     assert changed, "fine-tuning changed no weight"
+
+
+def _fit_steps(model: torch.nn.Module, steps: int = 3) -> None:
+    import lightning as L
+    from torch.utils.data import DataLoader
+
+    generator = torch.Generator().manual_seed(0)
+    batches = [{"frames": torch.rand(4, 1, 1, 32, 32, generator=generator),
+                "va": torch.rand(4, 1, 2, generator=generator) * 2 - 1, "meta": {}} for _ in range(steps)]
+    trainer = L.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.fit(model, DataLoader(batches, batch_size=None))
+
+
+@pytest.mark.parametrize("freeze_backbone", [False, True])
+def test_loaded_model_trains_in_training_mode(tmp_path: Path, freeze_backbone: bool) -> None:
+    """A model from ``from_pretrained`` (eval mode) updates BatchNorm statistics when fitted, unless frozen."""
+    from neurova.models import create_model
+
+    create_model("resnet18", in_chans=1).save_pretrained(tmp_path / "model")
+    model = from_pretrained(tmp_path / "model")
+    assert not model.training
+    model.hparams["freeze_backbone"] = freeze_backbone
+    bn = next(m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    stats, weight = bn.running_mean.clone(), bn.weight.detach().clone()
+    head = [p.detach().clone() for n, p in model.named_parameters() if not n.startswith("net.trunk")]
+    _fit_steps(model)
+    assert torch.equal(stats, bn.running_mean) == freeze_backbone
+    assert torch.equal(weight, bn.weight.detach()) == freeze_backbone
+    after = [p.detach() for n, p in model.named_parameters() if not n.startswith("net.trunk")]
+    assert any(not torch.equal(a, b) for a, b in zip(head, after))

@@ -206,6 +206,14 @@ class VARegressionModule(L.LightningModule):
 
     # -- optimisation --------------------------------------------------------------------------------------------------
 
+    def on_fit_start(self) -> None:
+        """Fit in training mode, whatever mode the model was in (``from_pretrained`` returns it in eval mode).
+
+        Lightning keeps each module's mode as it finds it, so without this a loaded model would
+        fine-tune with frozen BatchNorm statistics; ``freeze_backbone`` is the only way to freeze.
+        """
+        self.train()
+
     def train(self, mode: bool = True) -> VARegressionModule:
         super().train(mode)
         if mode and self.hparams.get("freeze_backbone"):
