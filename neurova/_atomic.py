@@ -1,7 +1,9 @@
 """Atomic file writes: write beside the target, then rename.
 
 An interrupted write never leaves a truncated file under the final name, and an
-existing file is only replaced once the new one is complete.
+existing file is only replaced once the new one is complete. The result gets the permissions an
+ordinary ``open``/``mkdir`` would give (``0o666`` / ``0o777`` less the umask), or keeps those of the
+file it replaces, not the private ``0o600`` / ``0o700`` of :mod:`tempfile`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_dir", "atomic_path", "remove_stale_temporaries"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the platform allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no read-only query elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def _public_mode(path: Path, target: Path, *, directory: bool) -> None:
+    """Give the temporary ``path`` the mode ``target`` has, else the umask's default for a new file/folder."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except OSError:
+        mode = (0o777 if directory else 0o666) & ~_umask()
+    os.chmod(path, mode)
 
 
 def _temporary_prefix(target: Path) -> str:
@@ -52,6 +76,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        _public_mode(tmp_path, target, directory=False)
         yield tmp_path
         os.replace(tmp_path, target)
     except BaseException:
@@ -69,6 +94,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
+        _public_mode(tmp, target, directory=True)
         yield tmp
         if target.exists():
             old = target.with_name(f".{target.name}.old")

@@ -10,8 +10,8 @@ Conventions (shared by the functional metrics, the losses and :class:`VAMetrics`
   concordance correlation coefficient
   ``CCC = 2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))^2)``.
   (``torchmetrics.ConcordanceCorrCoef`` divides the variances by N - 1 but not the squared mean
-  difference, which biases CCC upwards for small N; :class:`ConcordanceCorrCoef` here reuses
-  its accumulation and returns the population value.) PCC does not depend on the convention.
+  difference, which biases CCC upwards for small N; :class:`LinConcordanceCorrCoef` here returns
+  the population value, so it has its own name.) PCC does not depend on the convention.
 * Edge cases: constant predictions give CCC = 0 whenever the targets vary or have a different
   mean; CCC is NaN only for 0/0 (both sides constant and equal, or no valid pair). PCC is NaN
   when either side is constant (zero variance), including a single sample, as in
@@ -27,6 +27,7 @@ lives on the module's device.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -35,13 +36,14 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.regression import MeanSquaredError, PearsonCorrCoef
-from torchmetrics.regression.pearson import _final_aggregation
+from torchmetrics.utilities import dim_zero_cat
 
 __all__ = [
     "DIMENSIONS",
     "SAGR",
     "CCCLoss",
     "ConcordanceCorrCoef",
+    "LinConcordanceCorrCoef",
     "VALoss",
     "VAMetrics",
     "ccc",
@@ -253,28 +255,62 @@ class VALoss(nn.Module):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class ConcordanceCorrCoef(PearsonCorrCoef):
-    """Concordance correlation coefficient with **population** variances, accumulated over an epoch.
+class LinConcordanceCorrCoef(Metric):
+    """Lin's concordance correlation coefficient (population moments), accumulated over an epoch.
 
-    Reuses :class:`torchmetrics.regression.PearsonCorrCoef`'s streaming states (means, sums of
-    squared deviations, co-deviation, count; merged exactly across batches and processes) and
-    returns ``2 cov / (var_x + var_y + (mean_x - mean_y)^2)`` with every moment divided by N.
-    Constant predictions give 0, not NaN; 0/0 gives NaN.
+    ``update(preds, target)`` takes ``(N,)`` tensors and stores the batch's count, means, sums of
+    squared deviations and co-deviation (one row of 6 numbers per batch, a ``"cat"`` state, so
+    processes and :meth:`merge_state` simply pool the rows). :meth:`compute` combines the rows
+    exactly (Chan et al.'s pairwise formulas, in float64 on the CPU) and returns
+    ``2 cov / (var_x + var_y + (mean_x - mean_y)^2)`` with every moment divided by N: the value
+    of :func:`ccc`. Constant predictions give 0, not NaN; 0/0 or no data gives NaN. Not the
+    numbers of ``torchmetrics.ConcordanceCorrCoef``, which divides the variances by N - 1.
     """
 
+    full_state_update = False
+    higher_is_better = True
+    is_differentiable = False
+    moments: list[Tensor]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("moments", default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        if preds.shape != target.shape or preds.ndim != 1:
+            raise ValueError(f"expected two (N,) tensors, got {tuple(preds.shape)} and {tuple(target.shape)}")
+        if preds.numel() == 0:
+            return
+        p, t = preds.detach().double(), target.detach().double()
+        mp, mt = p.mean(), t.mean()
+        dp, dt = p - mp, t - mt
+        row = torch.stack([torch.tensor(float(p.numel()), dtype=torch.float64, device=p.device), mp, mt,
+                           (dp * dp).sum(), (dt * dt).sum(), (dp * dt).sum()])
+        self.moments.append(row[None].to(torch.float32 if p.device.type == "mps" else torch.float64))
+
     def compute(self) -> Tensor:
-        if (self.num_outputs == 1 and self.mean_x.numel() > 1) or (self.num_outputs > 1 and self.mean_x.ndim > 1):
-            mean_x, mean_y, _, _, var_x, var_y, corr_xy, n = _final_aggregation(
-                self.mean_x, self.mean_y, self.max_abs_dev_x, self.max_abs_dev_y,
-                self.var_x, self.var_y, self.corr_xy, self.n_total,
-            )
-        else:
-            mean_x, mean_y, var_x, var_y, corr_xy, n = (
-                self.mean_x, self.mean_y, self.var_x, self.var_y, self.corr_xy, self.n_total,
-            )
-        den = (var_x + var_y) / n + (mean_x - mean_y) ** 2
-        out = torch.where(den > 0, 2.0 * (corr_xy / n) / den, torch.full_like(den, float("nan")))
-        return out.squeeze()
+        rows = self.moments
+        if isinstance(rows, list) and not rows:
+            return torch.tensor(float("nan"))
+        rows = dim_zero_cat(rows).to("cpu", torch.float64).reshape(-1, 6)
+        n, mx, my, sxx, syy, sxy = rows.unbind(1)
+        total = n.sum()
+        mean_x, mean_y = (n * mx).sum() / total, (n * my).sum() / total
+        var_x = (sxx + n * (mx - mean_x) ** 2).sum() / total
+        var_y = (syy + n * (my - mean_y) ** 2).sum() / total
+        cov = (sxy + n * (mx - mean_x) * (my - mean_y)).sum() / total
+        den = var_x + var_y + (mean_x - mean_y) ** 2
+        return (2 * cov / den).float() if den > 0 else torch.tensor(float("nan"))
+
+
+class ConcordanceCorrCoef(LinConcordanceCorrCoef):
+    """Deprecated alias of :class:`LinConcordanceCorrCoef` (population moments, unlike torchmetrics' class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn("neurova.metrics.ConcordanceCorrCoef is renamed LinConcordanceCorrCoef (population moments; "
+                      "torchmetrics.ConcordanceCorrCoef gives other numbers); the old name will be removed",
+                      FutureWarning, stacklevel=2)
+        super().__init__(**kwargs)
 
 
 class SAGR(Metric):
@@ -300,7 +336,7 @@ class SAGR(Metric):
 
 
 _METRIC_FACTORIES: dict[str, Callable[[], Metric]] = {
-    "ccc": ConcordanceCorrCoef,
+    "ccc": LinConcordanceCorrCoef,
     "pcc": PearsonCorrCoef,
     "rmse": lambda: MeanSquaredError(squared=False),
     "sagr": SAGR,

@@ -16,6 +16,7 @@ from neurova.metrics import (
     SAGR,
     CCCLoss,
     ConcordanceCorrCoef,
+    LinConcordanceCorrCoef,
     VALoss,
     VAMetrics,
     ccc,
@@ -184,9 +185,60 @@ def test_vametrics_sequence_inputs_and_all_nan_dimension():
 
 
 def test_concordance_metric_constant_predictions_is_zero():
-    metric = ConcordanceCorrCoef()
+    metric = LinConcordanceCorrCoef()
     metric.update(torch.zeros(8), torch.linspace(-1, 1, 8))
     assert float(metric.compute()) == 0.0
+    with pytest.warns(UserWarning, match="before the ``update``"):
+        assert torch.isnan(LinConcordanceCorrCoef().compute())  # no data
+
+
+def test_concordance_metric_over_batches_equals_the_functional_value():
+    rng = np.random.default_rng(3)
+    p, t = rng.uniform(-1, 1, 50), rng.uniform(-1, 1, 50) * 0.5 + 0.2
+    metric = LinConcordanceCorrCoef()
+    for chunk in np.array_split(np.arange(50), [1, 7, 30]):  # uneven batches, one of a single sample
+        metric.update(torch.tensor(p[chunk], dtype=torch.float32), torch.tensor(t[chunk], dtype=torch.float32))
+    assert float(metric.compute()) == pytest.approx(ref_ccc(p, t), abs=1e-6)
+
+
+def test_old_concordance_name_warns_and_gives_the_same_numbers():
+    with pytest.warns(FutureWarning, match="LinConcordanceCorrCoef"):
+        old = ConcordanceCorrCoef()
+    assert isinstance(old, LinConcordanceCorrCoef)
+
+
+def _split_updates(p: np.ndarray, t: np.ndarray, parts: list[np.ndarray], **kwargs) -> list[LinConcordanceCorrCoef]:
+    metrics = []
+    for idx in parts:
+        metric = LinConcordanceCorrCoef(**kwargs)
+        metric.update(torch.tensor(p[idx]), torch.tensor(t[idx]))
+        metrics.append(metric)
+    return metrics
+
+
+def test_concordance_merge_state_of_two_processes():
+    rng = np.random.default_rng(4)
+    p, t = rng.uniform(-1, 1, 40), rng.uniform(-0.5, 1, 40)
+    rank0, rank1 = _split_updates(p, t, [np.arange(0, 13), np.arange(13, 40)])
+    rank0.merge_state(rank1)
+    assert float(rank0.compute()) == pytest.approx(ref_ccc(p, t), abs=1e-6)
+
+
+def test_concordance_simulated_distributed_gather():
+    """Two ranks through torchmetrics' documented ``dist_sync_fn`` hook: every state is gathered from both."""
+    rng = np.random.default_rng(5)
+    p, t = rng.uniform(-1, 1, 30), rng.uniform(-1, 1, 30)
+    parts = [np.arange(0, 11), np.arange(11, 30)]
+    other = _split_updates(p, t, parts[1:])[0]
+
+    def gather(tensor: torch.Tensor, group=None) -> list[torch.Tensor]:  # what rank 0 receives from ranks 0 and 1
+        remote = other.moments if isinstance(other.moments, torch.Tensor) else torch.cat(other.moments)
+        return [tensor, remote]
+
+    rank0 = _split_updates(p, t, parts[:1], dist_sync_fn=gather, distributed_available_fn=lambda: True)[0]
+    rank0.update(torch.tensor(p[:0]), torch.tensor(t[:0]))  # an empty batch adds nothing
+    assert float(rank0.compute()) == pytest.approx(ref_ccc(p, t), abs=1e-6)
+    assert float(rank0.compute()) != pytest.approx(ref_ccc(p[parts[0]], t[parts[0]]), abs=1e-3)
 
 
 def test_sagr_metric_states():
