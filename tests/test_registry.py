@@ -80,3 +80,57 @@ def test_register_model(monkeypatch):
     other.__name__ = "tiny_resnet"
     with pytest.raises(ValueError, match="already registered"):
         register_model(other)
+
+
+@pytest.mark.parametrize("pretrained", [False, None])
+def test_create_model_takes_timm_style_pretrained_false(pretrained):
+    model = create_model("resnet18", pretrained=pretrained, backbone="test_resnet")
+    assert model.architecture == "resnet18"
+
+
+def test_create_model_pretrained_loads_a_whole_model_checkpoint(tmp_path, monkeypatch):
+    import torch
+
+    from neurova.errors import CheckpointError
+
+    saved = create_model("resnet18", backbone="test_resnet", in_chans=2)
+    saved.save_pretrained(tmp_path / "models" / "resnet18")
+    loaded = create_model("resnet18", pretrained=tmp_path / "models" / "resnet18", in_chans=2)
+    for a, b in zip(saved.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    monkeypatch.setenv("NEUROVA_HOME", str(tmp_path))
+    assert create_model("resnet18", pretrained=True).hparams["in_chans"] == 2  # $NEUROVA_HOME/models/resnet18
+    with pytest.raises(CheckpointError, match="holds a 'resnet18' model, not 'resnet18_fusion'"):
+        create_model("resnet18_fusion", pretrained=tmp_path / "models" / "resnet18")
+    with pytest.raises(CheckpointError, match=r"in_chans=1 \(checkpoint: 2\)"):
+        create_model("resnet18", pretrained=tmp_path / "models" / "resnet18", in_chans=1)
+    with pytest.raises(CheckpointError, match="no local checkpoint named 'resnet34'"):
+        create_model("resnet34", pretrained=True)
+
+
+def test_create_model_pretrained_backbone_weights_file(tmp_path):
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    weights = tmp_path / "trunk.safetensors"
+    source = timm.create_model("resnet10t", num_classes=0).state_dict()  # a 3-channel stem
+    save_file(source, str(weights))
+    model = create_model("resnet18", pretrained=weights, backbone="resnet10t", in_chans=1)
+    trunk = model.backbone.state_dict()
+    assert torch.allclose(trunk["conv1.0.weight"], source["conv1.0.weight"].sum(dim=1, keepdim=True))
+    assert torch.equal(trunk["conv1.1.weight"], source["conv1.1.weight"])
+
+
+@pytest.mark.parametrize("backbone", ["mobilenetv3_small_050", "ghostnet_050", "efficientnet_b0", "convnext_atto",
+                                      "regnetx_002", "resnet10t"])
+def test_timm_backbone_families_build_and_run(backbone):
+    """Any timm backbone works, also those whose pooled features are wider than num_features (mobilenetv3)."""
+    import torch
+
+    for name in ("resnet18", "resnet18_fusion"):
+        model = create_model(name, backbone=backbone, in_chans=2).eval()
+        frames = model.hparams.get("num_frames", 1)
+        with torch.no_grad():
+            out = model(torch.rand(2, frames, 2, 32, 32))
+        assert out.shape == (2, 2) and torch.isfinite(out).all()

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from neurova.errors import CheckpointError
 
-__all__ = ["adapt_stem_weight", "create_backbone", "load_weights_file"]
+__all__ = ["adapt_stem_weight", "create_backbone", "feature_width", "load_weights_file"]
 
 _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
@@ -56,6 +56,18 @@ def adapt_stem_weight(weight: Tensor, in_chans: int) -> Tensor:
     return adapted.reshape(weight.shape[0], in_chans, *weight.shape[2:])
 
 
+def feature_width(trunk: nn.Module) -> int:
+    """F, the width of the pooled features ``(B, F)`` a headless trunk returns.
+
+    timm models whose head has a hidden layer (``mobilenetv3_*``, ``ghostnet_*``) return
+    ``head_hidden_size`` features, not ``num_features``; other trunks set ``num_features``.
+    """
+    width = getattr(trunk, "head_hidden_size", None) or getattr(trunk, "num_features", None)
+    if width is None:
+        raise ValueError(f"{type(trunk).__name__} sets neither head_hidden_size nor num_features")
+    return int(width)
+
+
 def _first_convs(model: nn.Module) -> tuple[str, ...]:
     first = model.pretrained_cfg.get("first_conv")
     if first is None:
@@ -86,7 +98,7 @@ def create_backbone(
         **kwargs: extra ``timm.create_model`` arguments (e.g. ``img_size`` for ViTs).
 
     Returns:
-        a module mapping ``(B, in_chans, H, W)`` to pooled features ``(B, model.num_features)``.
+        a module mapping ``(B, in_chans, H, W)`` to pooled features ``(B, F)``, F = :func:`feature_width`.
 
     Raises:
         ValueError: unknown timm model name.

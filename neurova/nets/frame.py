@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from neurova.nets.backbone import feature_width
 from neurova.nets.heads import VAHead
 
 __all__ = ["SingleFrameNet"]
@@ -13,7 +14,7 @@ class SingleFrameNet(nn.Module):
     """``trunk`` → :class:`VAHead`: ``(B, C, H, W)`` → ``(B, 2)``.
 
     Args:
-        trunk: maps ``(B, C, H, W)`` to ``(B, F)``; ``trunk.num_features`` gives F.
+        trunk: maps ``(B, C, H, W)`` to ``(B, F)``; F is :func:`~neurova.nets.backbone.feature_width`.
         bounded: ``tanh`` on the output.
         dropout: dropout before the head.
     """
@@ -21,7 +22,7 @@ class SingleFrameNet(nn.Module):
     def __init__(self, trunk: nn.Module, bounded: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
         self.trunk = trunk
-        self.head = VAHead(int(trunk.num_features), bounded=bounded, dropout=dropout)
+        self.head = VAHead(feature_width(trunk), bounded=bounded, dropout=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4:

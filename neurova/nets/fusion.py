@@ -7,6 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from neurova.nets.backbone import feature_width
 from neurova.nets.heads import VAHead
 
 __all__ = ["AttentionPool", "FrameFusionNet", "FusionKind"]
@@ -36,7 +37,7 @@ class FrameFusionNet(nn.Module):
     """Shared trunk over K frames → fusion → (valence, arousal) of the latest frame.
 
     Args:
-        trunk: maps ``(N, C, H, W)`` to ``(N, F)``; ``trunk.num_features`` must give F.
+        trunk: maps ``(N, C, H, W)`` to ``(N, F)``; F is :func:`~neurova.nets.backbone.feature_width`.
         num_frames: K, frames fused (the last K of the input clip).
         fusion: ``"attention"`` (gated attention pooling, default), ``"mean"`` or ``"concat"``
             (features of the K frames concatenated in time order, so order matters).
@@ -56,7 +57,7 @@ class FrameFusionNet(nn.Module):
         self.trunk = trunk
         self.num_frames = num_frames
         self.fusion = fusion
-        features = int(trunk.num_features)
+        features = feature_width(trunk)
         self.pool = AttentionPool(features) if fusion == "attention" else None
         self.head = VAHead(features * num_frames if fusion == "concat" else features, bounded=bounded, dropout=dropout)
 

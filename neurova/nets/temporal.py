@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from neurova.nets.backbone import feature_width
 from neurova.nets.heads import VAHead
 
 __all__ = ["StreamState", "TemporalKind", "TemporalNet"]
@@ -50,7 +51,7 @@ class TemporalNet(nn.Module):
     """Per-frame 2-D trunk → temporal model → (valence, arousal) per frame.
 
     Args:
-        trunk: maps ``(N, C, H, W)`` to ``(N, F)``; ``trunk.num_features`` gives F.
+        trunk: maps ``(N, C, H, W)`` to ``(N, F)``; F is :func:`~neurova.nets.backbone.feature_width`.
         temporal: ``"lstm"``, ``"gru"`` or ``"transformer"``.
         hidden_size: D, width of the temporal model (features are projected from F to D).
         num_layers: recurrent / transformer layers.
@@ -76,7 +77,7 @@ class TemporalNet(nn.Module):
         self.temporal = temporal
         self.causal = causal
         self.window = window
-        self.proj = nn.Linear(int(trunk.num_features), hidden_size)
+        self.proj = nn.Linear(feature_width(trunk), hidden_size)
         out_features = hidden_size
         if temporal == "transformer":
             if hidden_size % num_heads:
