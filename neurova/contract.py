@@ -12,11 +12,21 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+
 from neurova.errors import InputContractError
 
 __all__ = ["InputContract"]
 
 Encoding = Literal["tbr", "frame", "voxel", "time_surface"]
+Resize = Literal["events", "area"]
+
+ENCODINGS = ("tbr", "frame", "voxel", "time_surface")
+POLARITIES = ("merge", "split")
+NORMALIZATIONS = ("max", None)
+RESIZES = ("events", "area")
+MAX_CONTRACT_BITS = 32
+MAX_IMAGE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,14 @@ class InputContract:
         clip_length: T, consecutive frames per sample.
         frame_interval_us: spacing of consecutive frames in µs (40,000 at 25 fps).
         face_crop: how the face was cropped (``"landmarks"``, ``"detector"``, ``"box"`` or ``None``).
+        resize: how the events of a face box of any size become ``image_size x image_size``:
+            ``"events"`` (:func:`neurova.encodings.resize_events`: the events a sensor with ``image_size``
+            pixels across the box would have produced, then encoded; the same statistics at any face size)
+            or ``"area"`` (encoded at the box's resolution, frames area-averaged; the behaviour before
+            ``resize`` existed, kept for contracts saved without the key).
+
+    Raises:
+        InputContractError: a value of the wrong type or out of range, naming the key and the value.
     """
 
     encoding: Encoding = "tbr"
@@ -46,12 +64,47 @@ class InputContract:
     clip_length: int = 1
     frame_interval_us: int = 40_000
     face_crop: str | None = "landmarks"
+    resize: Resize = "events"
+
+    def __post_init__(self) -> None:
+        choices = (("encoding", ENCODINGS), ("polarity", POLARITIES), ("normalize", NORMALIZATIONS),
+                   ("resize", RESIZES))
+        for key, allowed in choices:
+            if getattr(self, key) not in allowed:
+                raise InputContractError(f"input contract: {key}={getattr(self, key)!r} is not one of {list(allowed)}")
+        ranges = (("n_bits", 1, MAX_CONTRACT_BITS), ("bin_us", 1, None), ("channels", 1, None),
+                  ("image_size", 1, MAX_IMAGE_SIZE), ("clip_length", 1, None), ("frame_interval_us", 1, None))
+        for key, low, high in ranges:
+            value = getattr(self, key)
+            if isinstance(value, np.integer):
+                value = int(value)
+                object.__setattr__(self, key, value)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+                allowed = f"an integer in {low}..{high}" if high else f"an integer >= {low}"
+                raise InputContractError(f"input contract: {key}={value!r} is not {allowed}")
+        if self.face_crop is not None and not isinstance(self.face_crop, str):
+            raise InputContractError(f"input contract: face_crop={self.face_crop!r} is not a string or None")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def history_us(self) -> int:
+        """µs of events one model input needs, the shortest recording a model can predict on.
+
+        ``(clip_length - 1) * frame_interval_us + n_bits * bin_us``: ``clip_length`` frames of
+        ``n_bits * bin_us`` each, ``frame_interval_us`` apart (320 ms for 8 frames of 8 x 5 ms at 25 fps).
+        """
+        return (self.clip_length - 1) * self.frame_interval_us + self.n_bits * self.bin_us
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputContract:
+        """The contract saved by :meth:`to_dict` (e.g. a model's ``config.json``).
+
+        A dict without ``resize`` was saved before the key existed, by models trained on area-resized
+        frames: it reads as ``resize="area"``, so old models keep getting the input they were trained on.
+        """
+        data = {"resize": "area", **data}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -4,7 +4,7 @@ Encoders turn an event array into float32 frames ``(T, C, H, W)``:
 :class:`ToTBR`, :class:`ToFrame`, :class:`ToVoxelGrid`, :class:`ToTimeSurface`
 (each takes optional ``ends_us`` window ends, and has ``channels``).
 Event transforms return a new event array: :class:`Crop`, :class:`CenterCrop`,
-:class:`Downsample`, :class:`Denoise`. :class:`Compose` chains them, and
+:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`. :class:`Compose` chains them, and
 :func:`encoder_from_contract` builds the encoder an :class:`~neurova.contract.InputContract` asks for.
 
 Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything else is passed through
@@ -21,6 +21,7 @@ import numpy as np
 
 from neurova.contract import InputContract
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
+from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import MAX_BITS, tbr
 from neurova.errors import InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
@@ -31,6 +32,7 @@ __all__ = [
     "Crop",
     "Denoise",
     "Downsample",
+    "ResizeEvents",
     "ToFrame",
     "ToModelInput",
     "ToTBR",
@@ -222,7 +224,7 @@ def encoder_from_contract(contract: InputContract, sensor_size: SensorSizeLike) 
     decays with ``tau_us`` = the window.
 
     Raises:
-        InputContractError: unknown encoding, or the encoder's channels differ from ``contract.channels``.
+        InputContractError: the encoder's channels differ from ``contract.channels``.
     """
     window = contract.n_bits * contract.bin_us
     encoder: Encoder
@@ -238,12 +240,8 @@ def encoder_from_contract(contract: InputContract, sensor_size: SensorSizeLike) 
         encoder = ToFrame(sensor_size, window_us=window, polarity=contract.polarity)
     elif contract.encoding == "voxel":
         encoder = ToVoxelGrid(sensor_size, n_bins=contract.n_bits, window_us=window)
-    elif contract.encoding == "time_surface":
+    else:  # "time_surface", the last encoding InputContract accepts
         encoder = ToTimeSurface(sensor_size, tau_us=window, window_us=window)
-    else:
-        raise InputContractError(
-            f"unknown encoding {contract.encoding!r} (expected 'tbr', 'frame', 'voxel' or 'time_surface')"
-        )
     if encoder.channels != contract.channels:
         raise InputContractError(
             f"the contract asks for {contract.channels} channels per frame, but {contract.encoding!r} with "
@@ -256,10 +254,20 @@ def encoder_from_contract(contract: InputContract, sensor_size: SensorSizeLike) 
 class ToModelInput:
     """Events → the ``(K, C, S, S)`` frames a model trained under ``contract`` takes, ending at ``t_end``.
 
-    The events inside ``box`` (``(x0, y0, width, height)`` on the sensor, e.g. a face box) are
-    encoded as the contract says (:func:`encoder_from_contract`), one frame ending at each of
-    ``t_end - (K-1-k) * contract.frame_interval_us`` for k = 0..K-1, and resized to
-    ``contract.image_size`` squared with area interpolation when the box has another size.
+    The one operator between events and a model, used by training (:class:`neurova.datasets.EventCacheDataset`,
+    :class:`neurova.datasets.LabelledEventFiles`) and inference (:func:`neurova.predict`) alike. The events
+    inside ``box`` (``(x0, y0, width, height)`` on the sensor, e.g. a face box; parts outside the sensor stay
+    empty) are cropped (:class:`Crop`), brought to ``S = contract.image_size`` and encoded as the contract says
+    (:func:`encoder_from_contract`), one frame ending at each of ``t_end - (K-1-k) * contract.frame_interval_us``
+    for k = 0..K-1. ``contract.resize`` says how the box becomes ``S x S``:
+
+    * ``"events"``: :class:`ResizeEvents` turns the box's events into those of an ``S x S`` sensor over the
+      box, then they are encoded at ``S x S``; a face gives the same input statistics at any size on the sensor;
+    * ``"area"``: encoded at the box's resolution, then the frames are area-averaged to ``S x S`` (the
+      behaviour of contracts saved before ``resize`` existed).
+
+    With ``"events"`` the integration state of each output pixel starts at the first event given, so give
+    the events of ``[ends_us(t_end)[0] - n_bits * bin_us, t_end)`` exactly, as both paths do.
 
     Args:
         contract: the model's input contract.
@@ -273,6 +281,8 @@ class ToModelInput:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "box", tuple(int(v) for v in self.box))
+        if len(self.box) != 4 or self.box[2] <= 0 or self.box[3] <= 0:
+            raise ValueError(f"box must be (x0, y0, width, height) with a positive size, got {self.box}")
         if self.num_frames is not None:
             _positive_int(self.num_frames, "num_frames")
 
@@ -280,20 +290,30 @@ class ToModelInput:
     def frames(self) -> int:
         return self.num_frames or self.contract.clip_length
 
+    @property
+    def history_us(self) -> int:
+        """µs of events one call uses: ``(K-1) * frame_interval_us + n_bits * bin_us``."""
+        return (self.frames - 1) * self.contract.frame_interval_us + self.contract.n_bits * self.contract.bin_us
+
     def ends_us(self, t_end: int) -> np.ndarray:
         """``(K,)`` end times in µs of the frames of a sample ending at ``t_end``."""
         steps = np.arange(self.frames - 1, -1, -1, dtype=np.int64)
         return int(t_end) - self.contract.frame_interval_us * steps
 
     def __call__(self, events: Any, t_end: int) -> np.ndarray:
-        import torch
-        import torch.nn.functional as F
-
+        """float32 ``(K, C, S, S)``."""
         x0, y0, width, height = self.box
         crop = Crop(x0, y0, width, height)
-        frames = encoder_from_contract(self.contract, crop.output_size)(crop(events), ends_us=self.ends_us(t_end))
         size = self.contract.image_size
+        cropped = crop(events)
+        if self.contract.resize == "events":
+            resized = ResizeEvents(crop.output_size, size)(cropped)
+            return encoder_from_contract(self.contract, (size, size))(resized, ends_us=self.ends_us(t_end))
+        frames = encoder_from_contract(self.contract, crop.output_size)(cropped, ends_us=self.ends_us(t_end))
         if frames.shape[-2:] != (size, size):
+            import torch
+            import torch.nn.functional as F
+
             resized = F.interpolate(torch.from_numpy(np.ascontiguousarray(frames)), size=(size, size), mode="area")
             frames = resized.numpy()
         return frames
@@ -365,6 +385,39 @@ class CenterCrop:
 
     def __call__(self, events: Any) -> np.ndarray:
         return self.box(events)
+
+
+@dataclass(frozen=True)
+class ResizeEvents:
+    """Resize events to a ``size`` sensor as a sensor of that resolution would have recorded them.
+
+    The transform form of :func:`neurova.encodings.resize_events`: shrinking, each output pixel integrates the
+    signed events of the ``a`` source pixels it covers and fires (DVS-style, reference moved by one threshold)
+    when their net count reaches ``a``; growing, events are replicated onto the nearest output pixels.
+    Unlike :class:`Downsample`, the event rate per output pixel stays that of a real sensor.
+
+    Attributes:
+        sensor_size: ``(width, height)`` of the input events.
+        size: ``S`` (square) or ``(width, height)`` of the output sensor (:attr:`output_size`).
+    """
+
+    sensor_size: SensorSizeLike
+    size: int | tuple[int, int]
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        width, height = (self.size, self.size) if isinstance(self.size, int | np.integer) else self.size
+        _positive_int(width, "output width")
+        _positive_int(height, "output height")
+        object.__setattr__(self, "size", (int(width), int(height)))
+
+    @property
+    def output_size(self) -> SensorSize:
+        """Sensor size of the resized events."""
+        return SensorSize(*self.size)
+
+    def __call__(self, events: Any) -> np.ndarray:
+        return resize_events(_events(events), self.sensor_size, self.size)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurova.encodings import event_frames, tbr, tbr_torch, time_surface, voxel_grid, window_ends
+from neurova.encodings import (
+    event_frames,
+    resize_events,
+    resize_pixel_areas,
+    tbr,
+    tbr_torch,
+    time_surface,
+    voxel_grid,
+    window_ends,
+)
 from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, make_events
 
@@ -318,3 +327,74 @@ def test_split_channels_on_a_sensor_of_more_than_255_pixels():
     assert surface[0, 1, 19, 19] > 0 and surface[0, 0, 0, 0] > 0 and np.count_nonzero(surface) == 2
     codes = tbr(events, (20, 20), n_bits=1, bin_us=10, polarity="split", normalize=None)
     assert codes[0, 1, 19, 19] == 1 and codes[0, 0, 0, 0] == 1 and codes.sum() == 2
+
+
+# --------------------------------------------------------------------------------- event-domain resize
+
+
+def reference_resize(events, width, height, size):
+    """Per-event definition of a shrinking resize: each output pixel integrates ±1 and fires at ±a."""
+    area_x = np.bincount(np.arange(width) * size // width, minlength=size)
+    area_y = np.bincount(np.arange(height) * size // height, minlength=size)
+    level: dict[tuple[int, int], int] = {}
+    out = []
+    for x, y, t, p in zip(events["x"], events["y"], events["t"], events["p"]):
+        ox, oy = int(x) * size // width, int(y) * size // height
+        a = int(area_x[ox] * area_y[oy])
+        value = level.get((ox, oy), 0) + (1 if p else -1)
+        if abs(value) >= a:
+            out.append((ox, oy, int(t), bool(value > 0)))
+            value -= a if value > 0 else -a
+        level[(ox, oy)] = value
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(5, 40), st.integers(5, 40), st.integers(1, 5), st.integers(0, 10_000), st.floats(0.2, 0.9))
+def test_resize_events_matches_the_per_event_definition(width, height, size, seed, p_on):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    events = make_events(rng.integers(0, width, n), rng.integers(0, height, n), np.sort(rng.integers(0, 10**5, n)),
+                         rng.random(n) < p_on)
+    out = resize_events(events, (width, height), size)
+    assert out.dtype == EVENT_DTYPE and (np.diff(out["t"]) >= 0).all()
+    got = [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out]
+    assert got == reference_resize(events, width, height, size)
+
+
+def test_resize_events_fires_once_per_threshold_of_the_mean_change():
+    # a 4x4 block of a 16x16 sensor: every sub-pixel steps up once (16 ON events) → one ON event of a 4x4 sensor
+    xs, ys = np.meshgrid(np.arange(4, 8), np.arange(8, 12))
+    up = make_events(xs.ravel(), ys.ravel(), np.arange(16) * 10, np.ones(16))
+    out = resize_events(up, (16, 16), 4)
+    assert [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out] == [(1, 2, 150, True)]
+    assert len(resize_events(up[:15], (16, 16), 4)) == 0  # 15 of 16 sub-pixels: under one threshold
+    flicker = make_events(np.full(64, 5), np.full(64, 9), np.arange(64), np.arange(64) % 2)  # ON, OFF, ON, ...
+    assert len(resize_events(flicker, (16, 16), 4)) == 0  # noise that cancels never fires
+    down = make_events(xs.ravel(), ys.ravel(), np.arange(16) * 10, np.zeros(16))
+    assert [bool(p) for p in resize_events(down, (16, 16), 4)["p"]] == [False]
+    both = resize_events(np.concatenate([down, down]), (16, 16), 4)
+    assert len(both) == 2 and not both["p"].any()
+
+
+def test_resize_events_grows_by_replication_and_keeps_same_size():
+    events = make_events([0, 1], [0, 1], [5, 7], [1, 0])
+    out = resize_events(events, (2, 2), 4)
+    assert sorted((int(e["x"]), int(e["y"]), int(e["t"])) for e in out) == sorted(
+        [(x, y, 5) for x in (0, 1) for y in (0, 1)] + [(x, y, 7) for x in (2, 3) for y in (2, 3)])
+    assert (out["p"] == (out["t"] == 5)).all()
+    np.testing.assert_array_equal(resize_events(events, (2, 2), (2, 2)), events)
+    assert len(resize_events(events[:0], (2, 2), 4)) == 0
+
+
+def test_resize_pixel_areas_partition_the_source():
+    areas = resize_pixel_areas((240, 200), 64)
+    assert areas.shape == (64, 64) and areas.sum() == 240 * 200 and set(np.unique(areas)) <= {9, 12, 16}
+    assert (resize_pixel_areas((32, 32), 64) == 1).all()
+
+
+def test_resize_events_refuses_events_off_the_sensor():
+    with pytest.raises(ValueError, match="outside the 4x4 sensor"):
+        resize_events(make_events([4], [0], [0], [1]), (4, 4), 2)
+    with pytest.raises(ValueError, match="positive"):
+        resize_events(make_events([0], [0], [0], [1]), (4, 4), 0)

@@ -15,7 +15,7 @@ from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
 from neurova.faces import centre_square
 from neurova.inference import Prediction, predict, predict_file
-from neurova.transforms import Crop, ToTBR
+from neurova.transforms import Crop, ResizeEvents, ToTBR
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"
 CONTRACT = InputContract(encoding="tbr", n_bits=4, bin_us=5000, image_size=16, clip_length=2,
@@ -76,8 +76,9 @@ def test_prediction_times_boxes_and_values(events, offline):
     # the prediction at index 3, computed by hand from the documented recipe
     t_end = int(expected_times[3])
     window = Crop(8, 0, 48, 48)(slice_time(events, t_end - history, t_end))
-    frames = ToTBR((48, 48), n_bits=4, bin_us=5000)(window, ends_us=[t_end - 20_000, t_end])
-    x = torch.nn.functional.interpolate(torch.from_numpy(frames), size=(16, 16), mode="area")
+    window = ResizeEvents((48, 48), 16)(window)  # the contract's resize="events"
+    frames = ToTBR((16, 16), n_bits=4, bin_us=5000)(window, ends_us=[t_end - 20_000, t_end])
+    x = torch.from_numpy(frames)
     with torch.no_grad():
         expected = LinearVA()(x[None])[0].numpy()
     np.testing.assert_allclose(offline.va[3], expected, atol=1e-6)

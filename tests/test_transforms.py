@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neurova.contract import InputContract
-from neurova.encodings import event_frames, tbr, time_surface, voxel_grid
+from neurova.encodings import event_frames, resize_events, tbr, time_surface, voxel_grid
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, make_events
 from neurova.transforms import (
@@ -17,7 +17,9 @@ from neurova.transforms import (
     Crop,
     Denoise,
     Downsample,
+    ResizeEvents,
     ToFrame,
+    ToModelInput,
     ToTBR,
     ToTimeSurface,
     ToVoxelGrid,
@@ -102,8 +104,8 @@ def test_encoder_from_contract_follows_the_recipe():
 def test_encoder_from_contract_rejects_inconsistent_contracts():
     with pytest.raises(InputContractError, match="channels"):
         encoder_from_contract(InputContract(encoding="tbr", polarity="split", channels=1), (4, 4))
-    with pytest.raises(InputContractError, match="unknown encoding"):
-        encoder_from_contract(InputContract(encoding="spikes"), (4, 4))  # type: ignore[arg-type]
+    with pytest.raises(InputContractError, match="encoding='spikes' is not one of"):
+        InputContract(encoding="spikes")  # type: ignore[arg-type]
 
 
 def test_crop_keeps_and_shifts_the_box():
@@ -185,3 +187,56 @@ def test_compose_chains_and_passes_keywords_to_the_last():
     assert len(Compose([Crop(2, 2, 4, 4)])(events)) == 2
     with pytest.raises(TypeError):
         Compose([1])
+
+
+def test_resize_events_transform(events):
+    transform = ResizeEvents((8, 6), 4)
+    assert transform.output_size == SensorSize(4, 4) and transform.size == (4, 4)
+    np.testing.assert_array_equal(transform(events), resize_events(events, (8, 6), 4))
+    with pytest.raises(ValueError, match="output width"):
+        ResizeEvents((8, 6), 0)
+
+
+@pytest.mark.parametrize("resize", ["events", "area"])
+def test_to_model_input_follows_the_contracts_resize(resize):
+    rng = np.random.default_rng(3)
+    n = 5000
+    events = make_events(rng.integers(0, 40, n), rng.integers(0, 30, n), np.sort(rng.integers(0, 80_000, n)),
+                         rng.random(n) < 0.6)
+    contract = InputContract(n_bits=4, bin_us=10_000, image_size=8, clip_length=2, resize=resize)
+    op = ToModelInput(contract, (4, 2, 32, 24))
+    assert op.history_us == 80_000
+    out = op(events, 80_000)
+    cropped = Crop(4, 2, 32, 24)(events)
+    if resize == "events":
+        expected = ToTBR((8, 8), n_bits=4, bin_us=10_000)(resize_events(cropped, (32, 24), 8), ends_us=[40_000, 80_000])
+    else:
+        import torch
+
+        full = ToTBR((32, 24), n_bits=4, bin_us=10_000)(cropped, ends_us=[40_000, 80_000])
+        expected = torch.nn.functional.interpolate(torch.from_numpy(full), size=(8, 8), mode="area").numpy()
+    assert out.shape == (2, 1, 8, 8) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected)
+    with pytest.raises(ValueError, match="positive size"):
+        ToModelInput(contract, (0, 0, 0, 8))
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("n_bits", "eight"), ("n_bits", 0), ("n_bits", 33), ("bin_us", 2.5), ("bin_us", -5000),
+    ("frame_interval_us", 0), ("image_size", 0), ("image_size", 2048), ("clip_length", 0), ("channels", True),
+    ("encoding", "spikes"), ("polarity", "both"), ("normalize", "minmax"), ("resize", "bilinear"),
+])
+def test_input_contract_rejects_bad_values_naming_them(key, value):
+    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
+        InputContract(**{key: value})
+    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
+        InputContract.from_dict({**InputContract().to_dict(), key: value})
+
+
+def test_input_contract_resize_defaults():
+    assert InputContract().resize == "events"  # new contracts: the event-domain operator
+    saved = InputContract().to_dict()
+    del saved["resize"]  # a config.json written before the key existed
+    assert InputContract.from_dict(saved).resize == "area"
+    assert InputContract.from_dict(InputContract().to_dict()) == InputContract()
+    assert InputContract(n_bits=np.int64(6)).to_dict()["n_bits"] == 6

@@ -1,6 +1,8 @@
 """Functional event encodings: events in, float32 frames ``(T, C, H, W)`` out.
 
 - :func:`tbr` / :func:`tbr_torch`: Temporal Binary Representation (the paper's encoding).
+- :func:`resize_events`: the events a sensor with another resolution would have produced (a face box of any
+  size → a model's ``S x S`` input with the same statistics).
 - :func:`event_frames`, :func:`voxel_grid`, :func:`time_surface`: count frames, voxel grids and time
   surfaces for ablations.
 
@@ -11,6 +13,16 @@ Every encoder shares the window convention of :func:`window_ends`: a frame endin
 from __future__ import annotations
 
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
+from neurova.encodings.rescale import resize_events, resize_pixel_areas
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
 
-__all__ = ["event_frames", "tbr", "tbr_torch", "time_surface", "voxel_grid", "window_ends"]
+__all__ = [
+    "event_frames",
+    "resize_events",
+    "resize_pixel_areas",
+    "tbr",
+    "tbr_torch",
+    "time_surface",
+    "voxel_grid",
+    "window_ends",
+]

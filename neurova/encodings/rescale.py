@@ -1,0 +1,145 @@
+"""Event-domain resize: the events a sensor with larger (or smaller) pixels would have produced.
+
+A model takes an ``S x S`` input, but a face covers 64 pixels of one sensor and 240 of another. Resizing
+encoded frames (area averaging) changes their statistics with the face's size: a 240-pixel face averaged down
+to 64 becomes a faint haze of small values. :func:`resize_events` resizes the events instead, so that every
+face reaches the encoder as if a sensor with ``S x S`` pixels over the box had recorded it, and the encoder
+(TBR, counts, ...) sees the same statistics at any face size.
+
+Model, per output pixel covering ``a`` source pixels (``a = a_x * a_y``, the source columns and rows it covers):
+a source event is one contrast threshold of log-intensity change at one of its ``a`` sub-pixels, so the mean
+log-intensity change over the output pixel moves by ``±1/a`` threshold per source event. The output pixel
+integrates the signed source events (+1 ON, -1 OFF) in time order and, like a DVS pixel, emits an event
+whenever the sum has moved one full threshold (``a`` net events) from its reference level; the reference then
+moves by one threshold (``±a``) and the event takes the polarity of the sign and the time of the source event
+that crossed it. Every pixel starts at its reference level at the first event given (the start of the
+window). Along an axis where the box is smaller than ``S`` there is nothing to integrate: each source pixel's
+events are replicated onto the output pixels nearest to it (``a`` counts 1 along that axis); a box of exactly
+``S x S`` passes its events through unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurova.events import EVENT_DTYPE, SensorSize, as_events
+
+__all__ = ["resize_events", "resize_pixel_areas"]
+
+
+def _axis_map(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For source coordinates ``0..size-1``: first output pixel, number of output pixels, and the source pixels
+    per output pixel ``(out,)``.
+
+    Shrinking (``size >= out``): source ``x`` goes to ``floor(x * out / size)`` and output pixel ``o`` integrates
+    the sources mapped to it. Growing (``size < out``): output ``o`` copies source ``floor(o * size / out)``
+    (nearest), so source ``x`` goes to every ``o`` in ``[ceil(x * out / size), ceil((x + 1) * out / size))``.
+    """
+    src = np.arange(size, dtype=np.int64)
+    if size >= out:
+        first = src * out // size
+        return first, np.ones(size, dtype=np.int64), np.bincount(first, minlength=out)
+    first = -((-src * out) // size)
+    stop = -((-(src + 1) * out) // size)
+    return first, stop - first, np.ones(out, dtype=np.int64)
+
+
+def resize_pixel_areas(sensor_size: SensorSize | tuple[int, int], size: int | tuple[int, int]) -> np.ndarray:
+    """``(H_out, W_out)`` int64: the source pixels ``a`` each output pixel integrates (1 where it replicates)."""
+    width, height = SensorSize.of(sensor_size)
+    out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
+    return np.outer(_axis_map(height, int(out_h))[2], _axis_map(width, int(out_w))[2])
+
+
+def resize_events(
+    events: np.ndarray,
+    sensor_size: SensorSize | tuple[int, int],
+    size: int | tuple[int, int],
+) -> np.ndarray:
+    """Resize events recorded on ``sensor_size`` to a ``size`` sensor (int: square), in the event domain.
+
+    See the module docstring for the pixel model. Integration is exact per event (the hysteresis of each
+    output pixel is run event by event in time order) and vectorised over pixels.
+
+    Args:
+        events: :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs), coordinates on ``sensor_size``
+            (e.g. events cropped to a face box with :class:`neurova.transforms.Crop`).
+        sensor_size: ``(width, height)`` of the events.
+        size: ``S`` or ``(width, height)`` of the output sensor.
+
+    Returns:
+        Events on the output sensor, sorted by ``t``: a subset of the input events (times unchanged) with new
+        coordinates and polarities where shrinking, copies of them where growing.
+
+    Raises:
+        ValueError: a non-positive size, or events outside ``sensor_size``.
+    """
+    width, height = SensorSize.of(sensor_size)
+    out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
+    out_w, out_h = int(out_w), int(out_h)
+    if min(width, height, out_w, out_h) <= 0:
+        raise ValueError(f"sizes must be positive, got sensor {(width, height)} and output {(out_w, out_h)}")
+    events = events if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE else as_events(events)
+    x = events["x"].astype(np.int64)
+    y = events["y"].astype(np.int64)
+    if len(events) and (x.min() < 0 or y.min() < 0 or x.max() >= width or y.max() >= height):
+        raise ValueError(f"events lie outside the {width}x{height} sensor they are said to come from")
+    if (width, height) == (out_w, out_h):
+        return events.copy()
+    first_x, count_x, area_x = _axis_map(width, out_w)
+    first_y, count_y, area_y = _axis_map(height, out_h)
+    ox, oy, nx, ny = first_x[x], first_y[y], count_x[x], count_y[y]
+    if width < out_w or height < out_h:  # replicate along growing axes: one copy per covered output pixel
+        copies = nx * ny
+        src = np.repeat(np.arange(len(events)), copies)
+        k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
+        events, ox, oy = events[src], ox[src] + k % nx[src], oy[src] + k // nx[src]
+    out = events.copy()
+    out["x"], out["y"] = ox, oy
+    if width <= out_w and height <= out_h:
+        return out
+    pixel = oy * out_w + ox
+    area = (area_y[:, None] * area_x[None, :]).reshape(-1)
+    fired, polarity = _integrate(pixel, np.where(out["p"], 1, -1), area)
+    out = out[fired]
+    out["p"] = polarity[fired]
+    return out
+
+
+def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which events fire their output pixel, and with which polarity (True = ON).
+
+    ``pixel`` ``(N,)`` output pixel of each event in time order, ``sign`` ``(N,)`` ±1, ``area`` the threshold
+    ``a`` of every output pixel. Events are grouped by pixel (a stable sort keeps time order inside a pixel);
+    pixels with fewer than ``a`` events can never fire and are dropped, then the hysteresis runs over the rank
+    of the events within their pixel, all pixels at once (pixels ordered by event count, so the pixels still
+    active at rank ``r`` are a prefix).
+    """
+    n = len(pixel)
+    fired = np.zeros(n, dtype=bool)
+    polarity = np.zeros(n, dtype=bool)
+    if n == 0:
+        return fired, polarity
+    counts = np.bincount(pixel, minlength=len(area))
+    live = np.flatnonzero(counts >= area)
+    if len(live) == 0:
+        return fired, polarity
+    order = np.argsort(pixel, kind="stable")
+    starts = np.cumsum(counts) - counts
+    live = live[np.argsort(-counts[live], kind="stable")]  # most events first
+    live_counts, live_starts, threshold = counts[live], starts[live], area[live].astype(np.int64)
+    level = np.zeros(len(live), dtype=np.int64)  # signed sum minus the reference level
+    active = len(live)
+    for rank in range(int(live_counts[0])):
+        while live_counts[active - 1] <= rank:
+            active -= 1
+        idx = order[live_starts[:active] + rank]
+        level[:active] += sign[idx]
+        up = level[:active] >= threshold[:active]
+        down = level[:active] <= -threshold[:active]
+        hit = up | down
+        if hit.any():
+            level[:active] -= np.where(up, threshold[:active], 0) - np.where(down, threshold[:active], 0)
+            fired[idx[hit]] = True
+            polarity[idx[hit]] = up[hit]
+    return fired, polarity
