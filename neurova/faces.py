@@ -6,33 +6,56 @@ sub-pixel precision; cropping rounds them to whole pixels.
 
 * :func:`square_box_from_landmarks` and :func:`smooth_boxes` make the landmark
   crops of AFEW-VA (68 landmarks per frame), :func:`crop_and_resize` cuts them.
-* :func:`accumulate_events`, :func:`detect_face` and :class:`BoxTracker` find a
-  face on a real event recording, where it fills only part of the sensor:
-  events are accumulated into a grey image, OpenCV's Haar cascade (shipped with
-  ``opencv-python-headless``, so it works offline) finds the face, and the
-  tracker smooths the box over time.
+* Face localisation on event recordings, where the face fills only part of the
+  sensor: :func:`get_face_detector` gives a :class:`FaceDetector` for a window of
+  events. ``"learned"`` is the event-face detector shipped in ``neurova/weights/``
+  (:class:`LearnedFaceDetector` over :func:`event_image`, trained on simulated
+  events of synthetic head-and-shoulders scenes, see docs/face_detection.md);
+  ``"haar"`` is OpenCV's Haar cascade (shipped with ``opencv-python-headless``, so
+  it works offline) on accumulated event images (:class:`HaarEventDetector` over
+  :func:`accumulate_events` and :func:`detect_face`); ``"auto"`` runs the learned
+  one and falls back to the cascade. :class:`BoxTracker` holds the box between
+  detections and rejects jumps.
 
-numpy only at import time; OpenCV (the ``faces`` extra) is imported when a
-function needs it.
+numpy only at import time; torch is imported by the learned detector, OpenCV
+(the ``faces`` extra) when a function needs it.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from neurova._optional import require
+from neurova.errors import CheckpointError, MissingDependencyError
 from neurova.events import SensorSize, validate_events
 
 __all__ = [
+    "DETECTOR_INPUT_SIZE",
+    "AutoFaceDetector",
     "BoxTracker",
+    "FaceDetection",
+    "FaceDetector",
+    "HaarEventDetector",
+    "LearnedFaceDetector",
     "accumulate_events",
+    "box_iou",
     "centre_square",
     "crop_and_resize",
+    "default_weights",
     "detect_face",
+    "event_image",
+    "get_face_detector",
+    "letterbox",
     "smooth_boxes",
     "square_box_from_landmarks",
 ]
@@ -274,48 +297,394 @@ def _largest(faces: Any) -> np.ndarray | None:
     return boxes[int(np.argmax(boxes[:, 2] * boxes[:, 3]))]
 
 
-class BoxTracker:
-    """Smooth a face box over time: exponential smoothing with a bounded step.
+# --- event images for the learned detector ------------------------------------------------------------
 
-    Each :meth:`update` moves the box towards the new detection by ``alpha`` of
-    the difference (centre and size), then limits the centre's movement to
-    ``max_jump`` times the current side, so that a spurious detection elsewhere
-    in the image moves the crop only a little. A missed detection (``None``)
-    keeps the last box. The first detection is taken as is.
+
+DETECTOR_INPUT_SIZE = SensorSize(128, 96)
+"""Default ``(width, height)`` of the learned detector's input: any sensor is letterboxed into it."""
+
+
+def letterbox(sensor_size: SensorSize | tuple[int, ...], input_size: SensorSize | tuple[int, ...]) -> tuple[float, float, float]:
+    """Scale and padding that fit a sensor inside a fixed input, keeping its aspect ratio.
+
+    Sensor pixel ``(x, y)`` lands on input pixel ``(x * scale + pad_x, y * scale + pad_y)``; the
+    sensor is centred and the rest of the input is empty (zero).
+
+    Returns:
+        ``(scale, pad_x, pad_y)``: input pixels per sensor pixel and the offsets in input pixels.
+    """
+    sensor, size = SensorSize.of(sensor_size), SensorSize.of(input_size)
+    scale = min(size.width / sensor.width, size.height / sensor.height)
+    return scale, (size.width - sensor.width * scale) / 2, (size.height - sensor.height * scale) / 2
+
+
+def event_image(
+    events: np.ndarray,
+    sensor_size: SensorSize | tuple[int, ...],
+    input_size: SensorSize | tuple[int, ...] = DETECTOR_INPUT_SIZE,
+    *,
+    clip_percentile: float = 99.0,
+) -> np.ndarray:
+    """ON and OFF event counts of a window, letterboxed into a fixed input (the learned detector's input).
+
+    Each event is binned to the input pixel its sensor pixel falls on (:func:`letterbox`), so a
+    1280x720 sensor pools about 10x10 sensor pixels per input pixel and a 320x240 one about 2.5x2.5.
+    Counts are divided by the ``clip_percentile`` of the non-zero counts (both channels together)
+    and clipped to 1, which makes the image independent of the window length, the event rate and
+    the sensor size, and keeps a few hot pixels from darkening everything else.
+
+    Args:
+        events: event array (:data:`neurova.events.EVENT_DTYPE`), the window to look at.
+        sensor_size: ``(width, height)`` of the sensor.
+        input_size: ``(width, height)`` of the output image.
+        clip_percentile: percentile of the non-zero counts mapped to 1.
+
+    Returns:
+        ``(2, height, width)`` float32 image in ``[0, 1]``: channel 0 ON, channel 1 OFF events; all
+        zero for zero events.
+    """
+    sensor, size = SensorSize.of(sensor_size), SensorSize.of(input_size)
+    validate_events(events, sensor_size=sensor)
+    scale, pad_x, pad_y = letterbox(sensor, size)
+    ix = np.clip(np.floor(events["x"] * scale + pad_x), 0, size.width - 1).astype(np.int64)
+    iy = np.clip(np.floor(events["y"] * scale + pad_y), 0, size.height - 1).astype(np.int64)
+    channel = np.where(events["p"], 0, 1)
+    counts = np.bincount((channel * size.height + iy) * size.width + ix, minlength=2 * size.height * size.width)
+    image = counts.reshape(2, size.height, size.width).astype(np.float32)
+    active = image[image > 0]
+    if len(active):
+        image /= max(float(np.percentile(active, clip_percentile)), 1.0)
+        np.clip(image, 0.0, 1.0, out=image)
+    return image
+
+
+# --- detectors -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceDetection:
+    """What a detector saw in one window.
+
+    Attributes:
+        box: float64 ``[x0, y0, width, height]`` in sensor pixels of the best candidate, following
+            :func:`neurova.datasets.scenes.face_box`'s definition; ``None`` when there is no candidate.
+        score: confidence in ``[0, 1]`` that ``box`` holds a face.
+        found: ``score`` reached the detector's threshold.
+        source: the backend that produced ``box`` (``"learned"``, ``"haar"`` or ``"none"``).
+    """
+
+    box: np.ndarray | None
+    score: float
+    found: bool
+    source: str
+
+
+class FaceDetector(Protocol):
+    """Anything that finds a face in a window of events.
+
+    ``detector(events, sensor_size)`` returns the face box ``[x0, y0, width, height]`` (float64,
+    sensor pixels) or ``None`` when it finds no face. neurova's detectors also have
+    ``detect(events, sensor_size) -> FaceDetection`` with the score.
+    """
+
+    def __call__(self, events: np.ndarray, sensor_size: SensorSize) -> np.ndarray | None: ...
+
+
+def default_weights() -> Path:
+    """Path of the event-face detector weights shipped inside the package (``neurova/weights/``)."""
+    return Path(str(resources.files("neurova") / "weights" / "event_face_detector.safetensors"))
+
+
+class LearnedFaceDetector:
+    """The shipped event-face detector (:class:`neurova.nets.EventFaceNet`) on a window of events.
+
+    The events are rendered with :func:`event_image` (settings read from the JSON file beside the
+    weights), the net's best heat-map cell gives the box and its score. Trained on simulated events
+    of synthetic head-and-shoulders scenes (``neurova train-face-detector``, docs/face_detection.md);
+    it expects windows of about 50-300 ms (200 ms recommended).
+
+    Args:
+        weights: a ``.safetensors`` file with a ``.json`` of settings beside it (same stem); default
+            :func:`default_weights`.
+        threshold: score needed to report a face; default the one stored in the settings.
+        device: torch device.
+
+    Raises:
+        CheckpointError: missing or unreadable weights or settings.
+    """
+
+    def __init__(self, weights: str | os.PathLike[str] | None = None, *, threshold: float | None = None,
+                 device: str = "cpu") -> None:
+        import torch
+
+        from neurova.nets.backbone import load_weights_file
+        from neurova.nets.face_detector import EventFaceNet
+
+        path = Path(weights) if weights is not None else default_weights()
+        settings_path = path.with_suffix(".json")
+        if not settings_path.is_file():
+            raise CheckpointError(f"settings file {settings_path.name} missing beside the detector weights", path=path)
+        try:
+            settings = json.loads(settings_path.read_text())
+            self.input_size = SensorSize.of(tuple(settings["input_size"]))
+            widths = tuple(int(w) for w in settings["widths"])
+            self.clip_percentile = float(settings["clip_percentile"])
+            default_threshold = float(settings["threshold"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(f"bad detector settings ({type(err).__name__}: {err})", path=settings_path) from err
+        self.threshold = default_threshold if threshold is None else float(threshold)
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
+        self.settings = settings
+        self.device = torch.device(device)
+        self.net = EventFaceNet(in_chans=2, widths=widths)  # type: ignore[arg-type]
+        try:
+            self.net.load_state_dict(load_weights_file(path), strict=True)
+        except RuntimeError as err:
+            raise CheckpointError(f"weights do not fit EventFaceNet{widths}: {err}", path=path) from err
+        self.net.to(self.device).eval()
+
+    def detect_images(self, images: np.ndarray, sensor_sizes: Sequence[SensorSize | tuple[int, ...]]) -> list[FaceDetection]:
+        """Detect on a batch of :func:`event_image` outputs ``(B, 2, H, W)`` of the given sensors."""
+        import torch
+
+        with torch.inference_mode():
+            maps = self.net(torch.as_tensor(images, device=self.device))
+            boxes, scores = self.net.decode(maps)
+        out = []
+        for box, score, sensor in zip(boxes.cpu().numpy().astype(np.float64), scores.cpu().numpy(), sensor_sizes):
+            scale, pad_x, pad_y = letterbox(sensor, self.input_size)
+            sensor_box = np.array([(box[0] - pad_x) / scale, (box[1] - pad_y) / scale, box[2] / scale, box[3] / scale])
+            out.append(FaceDetection(sensor_box, float(score), bool(score >= self.threshold), "learned"))
+        return out
+
+    def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
+        """The best box of one window and its score."""
+        image = event_image(events, sensor_size, self.input_size, clip_percentile=self.clip_percentile)
+        return self.detect_images(image[None], [SensorSize.of(sensor_size)])[0]
+
+    def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
+        detection = self.detect(events, sensor_size)
+        return detection.box if detection.found else None
+
+
+class HaarEventDetector:
+    """The classic fallback: OpenCV's frontal-face Haar cascade on accumulated event images.
+
+    The cascade runs on both renderings of :func:`accumulate_events` (active pixels dark on white,
+    and white on dark) of the whole window and of its last half and quarter (``fractions``); the
+    largest face of the first rendering that finds one is kept. ``score`` is the fraction of the
+    renderings whose face overlaps it (IoU >= 0.3), and a face is reported when at least
+    ``min_votes`` renderings agree. The cascade's box (brows to mouth) is mapped to the
+    :func:`neurova.datasets.scenes.face_box` definition by ``box_scale`` (side) and ``box_shift``
+    (centre, in units of the cascade box's side, positive = down).
+
+    Args:
+        fractions: trailing fractions of the window's duration to render.
+        min_votes: renderings that must agree to report a face.
+        box_scale: true side / cascade side.
+        box_shift: vertical centre shift in cascade sides.
+    """
+
+    def __init__(self, fractions: Sequence[float] = (1.0, 0.5, 0.25), *, min_votes: int = 1, box_scale: float = 1.3,
+                 box_shift: float = 0.0) -> None:
+        if not fractions or not all(0 < f <= 1 for f in fractions):
+            raise ValueError(f"fractions must be a non-empty sequence in (0, 1], got {fractions}")
+        if min_votes < 1 or box_scale <= 0:
+            raise ValueError(f"min_votes must be >= 1 and box_scale > 0, got {min_votes}, {box_scale}")
+        self.fractions = tuple(float(f) for f in fractions)
+        self.min_votes = int(min_votes)
+        self.box_scale = float(box_scale)
+        self.box_shift = float(box_shift)
+
+    def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
+        """The cascade's face in one window, mapped to the face-box definition, and its vote share."""
+        sensor = SensorSize.of(sensor_size)
+        validate_events(events, sensor_size=sensor)
+        found: list[np.ndarray] = []
+        attempts = 0
+        if len(events):
+            t0, t1 = int(events["t"][0]), int(events["t"][-1]) + 1
+            for fraction in self.fractions:
+                part = events[np.searchsorted(events["t"], t1 - fraction * (t1 - t0)):]
+                for invert in (True, False):
+                    attempts += 1
+                    box = detect_face(accumulate_events(part, sensor, invert=invert)) if len(part) else None
+                    if box is not None:
+                        found.append(box)
+        if not found:
+            return FaceDetection(None, 0.0, False, "none")
+        first = found[0]
+        votes = sum(box_iou(first, other) >= 0.3 for other in found)
+        centre = first[:2] + first[2:] / 2 + np.array([0.0, self.box_shift * first[3]])
+        side = self.box_scale * first[2:]
+        box = np.concatenate([centre - side / 2, side])
+        return FaceDetection(box, votes / attempts, votes >= self.min_votes, "haar")
+
+    def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
+        detection = self.detect(events, sensor_size)
+        return detection.box if detection.found else None
+
+
+class AutoFaceDetector:
+    """The learned detector, with the Haar cascade as fallback when the learned one finds no face.
+
+    Args:
+        learned: a :class:`LearnedFaceDetector`, or ``None`` when its weights cannot be loaded
+            (then only the cascade runs).
+        haar: a :class:`HaarEventDetector`, or ``None`` when OpenCV is not installed.
+    """
+
+    def __init__(self, learned: LearnedFaceDetector | None, haar: HaarEventDetector | None) -> None:
+        if learned is None and haar is None:
+            raise ValueError("AutoFaceDetector needs at least one backend")
+        self.learned = learned
+        self.haar = haar
+
+    def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
+        """The learned detection when it finds a face, else the cascade's, else the learned (not found) one."""
+        first = self.learned.detect(events, sensor_size) if self.learned is not None else None
+        if first is not None and first.found:
+            return first
+        second = self.haar.detect(events, sensor_size) if self.haar is not None else None
+        if second is not None and (second.found or first is None):
+            return second
+        assert first is not None
+        return first
+
+    def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
+        detection = self.detect(events, sensor_size)
+        return detection.box if detection.found else None
+
+
+def get_face_detector(name: str = "auto", **kwargs: Any) -> FaceDetector:
+    """A face detector for windows of events by name.
+
+    Args:
+        name: ``"learned"`` (:class:`LearnedFaceDetector`), ``"haar"`` (:class:`HaarEventDetector`, needs
+            the ``faces`` extra) or ``"auto"`` (:class:`AutoFaceDetector`: learned, cascade fallback when
+            OpenCV is installed).
+        **kwargs: passed to the backend (``"auto"``: to the learned one).
+
+    Returns:
+        A callable ``detector(events, sensor_size) -> box | None`` with a ``detect`` method that also
+        gives the score (:class:`FaceDetection`).
+    """
+    if name == "learned":
+        return LearnedFaceDetector(**kwargs)
+    if name == "haar":
+        require("cv2", "faces", "detecting faces with the Haar cascade")
+        return HaarEventDetector(**kwargs)
+    if name == "auto":
+        try:
+            require("cv2", "faces", "detecting faces with the Haar cascade")
+            haar: HaarEventDetector | None = HaarEventDetector()
+        except MissingDependencyError:
+            haar = None
+        return AutoFaceDetector(LearnedFaceDetector(**kwargs), haar)
+    raise ValueError(f"unknown face detector {name!r}; choose 'auto', 'learned' or 'haar'")
+
+
+def box_iou(a: Any, b: Any) -> float:
+    """Intersection over union of two boxes ``(x0, y0, width, height)``."""
+    a, b = _as_box(a), _as_box(b)
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(w, 0.0) * max(h, 0.0)
+    return float(inter / (a[2] * a[3] + b[2] * b[3] - inter))
+
+
+# --- tracking ------------------------------------------------------------------------------------------
+
+
+class BoxTracker:
+    """Hold a face box over time: smoothing, bounded steps, jump rejection, holding across misses.
+
+    Each accepted detection moves the box towards it by ``alpha`` of the difference (centre and
+    size), the centre by at most ``max_jump`` times the current side. A detection whose centre lies
+    more than ``reject_jump`` sides away, or whose side differs by more than a factor
+    ``reject_scale``, is rejected as a jump (the box stays), unless ``reacquire`` consecutive rejected
+    detections agree with each other (each within ``reject_jump`` of the previous one): then the
+    face really moved and the track restarts there. A missed detection (``None``) keeps the box;
+    after ``max_misses`` consecutive updates without an accepted detection the track is lost and
+    :meth:`update` returns ``None`` (``max_misses=None`` holds the box forever). The first detection
+    is taken as is.
 
     Args:
         alpha: smoothing factor in ``(0, 1]``; 1 follows the detections exactly.
-        max_jump: largest centre movement per update, in units of the box side (``> 0``).
+        max_jump: largest centre movement per accepted update, in units of the box side (``> 0``).
+        reject_jump: centre distance, in box sides, beyond which a detection is a jump (``> 0``).
+        reject_scale: side ratio beyond which a detection is a jump (``> 1``).
+        reacquire: consecutive agreeing jumps that restart the track (``>= 1``).
+        max_misses: updates without an accepted detection before the track is lost (``None``: never).
     """
 
-    def __init__(self, alpha: float = 0.5, max_jump: float = 0.25) -> None:
+    def __init__(self, alpha: float = 0.5, max_jump: float = 0.25, *, reject_jump: float = 1.0,
+                 reject_scale: float = 2.0, reacquire: int = 3, max_misses: int | None = None) -> None:
         if not 0 < alpha <= 1:
             raise ValueError(f"alpha must lie in (0, 1], got {alpha}")
-        if max_jump <= 0:
-            raise ValueError(f"max_jump must be positive, got {max_jump}")
+        if max_jump <= 0 or reject_jump <= 0:
+            raise ValueError(f"max_jump and reject_jump must be positive, got {max_jump}, {reject_jump}")
+        if reject_scale <= 1:
+            raise ValueError(f"reject_scale must be > 1, got {reject_scale}")
+        if reacquire < 1 or (max_misses is not None and max_misses < 1):
+            raise ValueError(f"reacquire and max_misses must be >= 1, got {reacquire}, {max_misses}")
         self.alpha = float(alpha)
         self.max_jump = float(max_jump)
-        self._centre: np.ndarray | None = None
-        self._size: np.ndarray | None = None
+        self.reject_jump = float(reject_jump)
+        self.reject_scale = float(reject_scale)
+        self.reacquire = int(reacquire)
+        self.max_misses = max_misses
+        self.reset()
 
     @property
     def box(self) -> np.ndarray | None:
-        """The current box ``[x0, y0, width, height]``, or ``None`` before the first detection."""
+        """The current box ``[x0, y0, width, height]``, or ``None`` before the first detection or once lost."""
         if self._centre is None or self._size is None:
             return None
         return np.concatenate([self._centre - self._size / 2, self._size])
 
+    @property
+    def misses(self) -> int:
+        """Consecutive updates without an accepted detection."""
+        return self._misses
+
     def reset(self) -> None:
         """Forget the track."""
-        self._centre = self._size = None
+        self._centre: np.ndarray | None = None
+        self._size: np.ndarray | None = None
+        self._misses = 0
+        self._jumps: list[np.ndarray] = []
+
+    def _is_jump(self, box: np.ndarray, reference: np.ndarray) -> bool:
+        distance = float(np.hypot(*(box[:2] + box[2:] / 2 - reference[:2] - reference[2:] / 2)))
+        ratio = float(np.sqrt(box[2] * box[3] / (reference[2] * reference[3])))
+        side = float(reference[2:].max())
+        return distance > self.reject_jump * side or not 1 / self.reject_scale <= ratio <= self.reject_scale
+
+    def _miss(self) -> np.ndarray | None:
+        self._misses += 1
+        if self.max_misses is not None and self._misses > self.max_misses:
+            self._centre = self._size = None
+        return self.box
 
     def update(self, detection: Any | None) -> np.ndarray | None:
-        """Fold in one detection (or ``None`` for a miss) and return the smoothed box."""
+        """Fold in one detection (or ``None`` for a miss) and return the held box (``None`` when there is none)."""
         if detection is None:
-            return self.box
+            return self._miss()
         det = _as_box(detection)
+        current = self.box
+        if current is not None and self._is_jump(det, current):
+            if self._jumps and self._is_jump(det, self._jumps[-1]):
+                self._jumps = []
+            self._jumps.append(det)
+            if len(self._jumps) < self.reacquire:
+                return self._miss()
+            current = None
+        self._jumps = []
+        self._misses = 0
         centre, size = det[:2] + det[2:] / 2, det[2:]
-        if self._centre is None or self._size is None:
+        if current is None or self._centre is None or self._size is None:
             self._centre, self._size = centre, size
             return self.box
         step = self.alpha * (centre - self._centre)

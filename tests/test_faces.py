@@ -3,12 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurova.errors import EventFormatError
 from neurova.events import make_events
 from neurova.faces import (
     BoxTracker,
+    HaarEventDetector,
     accumulate_events,
+    box_iou,
     crop_and_resize,
     detect_face,
+    event_image,
+    get_face_detector,
+    letterbox,
     smooth_boxes,
     square_box_from_landmarks,
 )
@@ -146,17 +152,96 @@ def test_accumulate_events_scaling():
 # --- tracking --------------------------------------------------------------------------------------
 
 
-def test_box_tracker_smooths_and_bounds_jumps():
-    tracker = BoxTracker(alpha=0.5, max_jump=0.25)
+def test_box_tracker_smooths_and_bounds_steps():
+    tracker = BoxTracker(alpha=0.5, max_jump=0.25, reject_jump=100.0)
     assert tracker.update(None) is None
     np.testing.assert_allclose(tracker.update((0, 0, 20, 20)), [0, 0, 20, 20])
     np.testing.assert_allclose(tracker.update((4, 0, 24, 20)), [2, 0, 22, 20])  # centre 10 -> 13, size 20 -> 22
     np.testing.assert_allclose(tracker.update(None), [2, 0, 22, 20])
-    far = tracker.update((500, 0, 22, 20))  # a spurious detection far away moves the centre only max_jump * side
+    far = tracker.update((500, 0, 22, 20))  # accepted (reject_jump is huge) but moves the centre only max_jump * side
     np.testing.assert_allclose(_centre(far)[0] - 13, 0.25 * 22)
     tracker.reset()
     assert tracker.box is None
+    for bad in ({"alpha": 0}, {"max_jump": 0}, {"reject_jump": 0}, {"reject_scale": 1.0}, {"reacquire": 0},
+                {"max_misses": 0}):
+        with pytest.raises(ValueError):
+            BoxTracker(**bad)
+
+
+def test_box_tracker_rejects_jumps_and_reacquires_a_face_that_moved():
+    tracker = BoxTracker(alpha=1.0, max_jump=10.0, reject_jump=1.0, reacquire=3)
+    tracker.update((100, 100, 40, 40))
+    held = tracker.update((300, 100, 40, 40))  # 5 sides away: a spurious detection, the box stays
+    np.testing.assert_allclose(held, [100, 100, 40, 40])
+    np.testing.assert_allclose(tracker.update((100, 100, 200, 200)), [100, 100, 40, 40])  # 5x the size: rejected
+    assert tracker.misses == 2
+    np.testing.assert_allclose(tracker.update((102, 100, 40, 40)), [102, 100, 40, 40])  # near: accepted
+    assert tracker.misses == 0
+    for _ in range(2):  # the face really moved: two agreeing jumps are still rejected ...
+        np.testing.assert_allclose(tracker.update((300, 100, 40, 40)), [102, 100, 40, 40])
+    np.testing.assert_allclose(tracker.update((301, 100, 40, 40)), [301, 100, 40, 40])  # ... the third restarts
+    # jumps that disagree with each other never restart the track
+    for x in (0, 300, 0, 300, 0):
+        np.testing.assert_allclose(tracker.update((x, 400, 40, 40)), [301, 100, 40, 40])
+
+
+def test_box_tracker_holds_then_loses_the_box_after_max_misses():
+    tracker = BoxTracker(max_misses=2)
+    tracker.update((10, 10, 20, 20))
+    assert tracker.update(None) is not None and tracker.update(None) is not None
+    assert tracker.update(None) is None  # third miss: lost, the caller falls back
+    np.testing.assert_allclose(tracker.update((50, 50, 20, 20)), [50, 50, 20, 20])  # a new track starts anywhere
+    forever = BoxTracker()
+    forever.update((10, 10, 20, 20))
+    assert all(forever.update(None) is not None for _ in range(100))
+
+
+# --- event images, detectors -----------------------------------------------------------------------
+
+
+def test_box_iou():
+    assert box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert box_iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0
+    assert box_iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+
+
+@pytest.mark.parametrize(("sensor", "expected"), [((320, 240), (0.4, 0.0, 0.0)), ((1280, 720), (0.1, 0.0, 12.0)),
+                                                  ((96, 96), (1.0, 16.0, 0.0))])
+def test_letterbox_keeps_the_aspect_and_centres(sensor, expected):
+    np.testing.assert_allclose(letterbox(sensor, (128, 96)), expected)
+
+
+def test_event_image_bins_polarities_into_the_letterboxed_input():
+    # 1280x720 → scale 0.1, 12 px of padding top and bottom
+    events = make_events([0, 5, 9, 1279, 640], [0, 0, 9, 719, 360], [0, 1, 2, 3, 4], [1, 1, 0, 1, 0])
+    image = event_image(events, (1280, 720), (128, 96), clip_percentile=100)
+    assert image.shape == (2, 96, 128) and image.dtype == np.float32
+    assert image[0, 12, 0] == 1.0  # two ON events in input pixel (0, 12): the maximum count
+    assert image[1, 12, 0] == 0.5  # one OFF event there
+    assert image[0, 83, 127] == 0.5 and image[1, 48, 64] == 0.5
+    assert image[:, :12].sum() == 0 and image[:, 84:].sum() == 0  # padding stays empty
+    assert image.sum() == 2.5
+    assert not event_image(events[:0], (1280, 720)).any()
+    with pytest.raises(EventFormatError):
+        event_image(events, (320, 240))  # events outside the sensor
+
+
+def test_haar_event_detector_finds_the_drawn_face_in_events():
+    detector = HaarEventDetector(box_scale=1.0)
+    events = face_events(cx=160, cy=120)
+    detection = detector.detect(events, (320, 240))
+    assert detection.found and detection.source == "haar" and 0 < detection.score <= 1
+    np.testing.assert_allclose(_centre(detection.box), [160, 120], atol=8)
+    np.testing.assert_allclose(detector(events, (320, 240)), detection.box)
+    scaled = HaarEventDetector(box_scale=1.5).detect(events, (320, 240)).box
+    np.testing.assert_allclose(scaled[2], 1.5 * detection.box[2])
+    none = detector.detect(events[:0], (320, 240))
+    assert none.box is None and not none.found and detector(events[:0], (320, 240)) is None
     with pytest.raises(ValueError):
-        BoxTracker(alpha=0)
-    with pytest.raises(ValueError):
-        BoxTracker(max_jump=0)
+        HaarEventDetector(fractions=())
+
+
+def test_get_face_detector_names():
+    assert isinstance(get_face_detector("haar"), HaarEventDetector)
+    with pytest.raises(ValueError, match="unknown face detector"):
+        get_face_detector("yolo")

@@ -1,8 +1,9 @@
-"""Pure ``nn.Module`` networks (no Lightning): backbones, fusion and temporal models, 3-D CNNs, heads."""
+"""Pure ``nn.Module`` networks (no Lightning): backbones, fusion, temporal and 3-D models, heads, the face detector."""
 
 from __future__ import annotations
 
 from neurova.nets.backbone import adapt_stem_weight, create_backbone, load_weights_file
+from neurova.nets.face_detector import EventFaceNet
 from neurova.nets.frame import SingleFrameNet
 from neurova.nets.fusion import AttentionPool, FrameFusionNet, FusionKind
 from neurova.nets.heads import VAHead
@@ -11,6 +12,7 @@ from neurova.nets.video3d import Video3DNet, VideoArch
 
 __all__ = [
     "AttentionPool",
+    "EventFaceNet",
     "FrameFusionNet",
     "FusionKind",
     "SingleFrameNet",
