@@ -39,15 +39,20 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CLOTHING_PATTERNS",
+    "Clothing",
     "FaceIdentity",
     "HeadPose",
     "Lighting",
+    "clothing_tone",
     "emotion_trajectory",
     "render_background",
     "render_clip",
     "render_face",
+    "sample_clothing",
     "sample_identity",
     "sample_va_trajectory",
+    "value_noise",
 ]
 
 _EPS = 1e-6
@@ -85,10 +90,13 @@ class FaceIdentity:
         lip_tone: lip tone.
         glasses: whether the subject wears glasses.
         glasses_tone: frame tone of the glasses.
-        clothing: tone of the shoulders.
+        clothing: what the shoulders wear (:class:`Clothing`).
         background_seed: seed of the static background texture.
         background_mean: mean background tone.
         background_contrast: amplitude of the background texture.
+        texture_seed: seed of the skin and hair textures.
+        skin_texture: relative amplitude of the skin's pores and blotches.
+        hair_texture: relative amplitude of the hair's strands and locks.
     """
 
     aspect: float
@@ -114,10 +122,13 @@ class FaceIdentity:
     lip_tone: float
     glasses: bool
     glasses_tone: float
-    clothing: float
+    clothing: Clothing
     background_seed: int
     background_mean: float
     background_contrast: float
+    texture_seed: int = 0
+    skin_texture: float = 0.0
+    hair_texture: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -192,10 +203,13 @@ def sample_identity(rng: np.random.Generator | int | None = None) -> FaceIdentit
         lip_tone=skin * _uniform(rng, 0.45, 0.62),
         glasses=bool(rng.random() < 0.3),
         glasses_tone=_uniform(rng, 0.03, 0.2),
-        clothing=_uniform(rng, 0.1, 0.9),
+        clothing=sample_clothing(rng),
         background_seed=int(rng.integers(0, 2**31 - 1)),
         background_mean=background_mean,
         background_contrast=_uniform(rng, 0.05, 0.18),
+        texture_seed=int(rng.integers(0, 2**31 - 1)),
+        skin_texture=_uniform(rng, 0.08, 0.16),
+        hair_texture=_uniform(rng, 0.25, 0.45),
     )
 
 
@@ -354,6 +368,152 @@ def render_background(identity: FaceIdentity, size: int, *, supersample: int = 2
     return np.clip(identity.background_mean + identity.background_contrast * texture, 0.03, 1.0).astype(np.float32)
 
 
+# ----------------------------------------------------------------------------- textures
+
+
+def _hash01(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
+    """A deterministic pseudo-random value in ``[0, 1]`` per integer lattice point (float32)."""
+    h = (ix.astype(np.int64) * 374761393 + iy.astype(np.int64) * 668265263 + (seed & 0x7FFFFFFF) * 2246822519)
+    h &= 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
+    h ^= h >> 16
+    return (h & 0xFFFF).astype(np.float32) * np.float32(1.0 / 0xFFFF)
+
+
+def value_noise(u: np.ndarray, v: np.ndarray, cell: float | tuple[float, float], seed: int) -> np.ndarray:
+    """Smooth value noise in ``[-1, 1]`` at the points ``(u, v)``: random values on a lattice, interpolated.
+
+    The lattice spacing is ``cell`` (or ``(cell_u, cell_v)`` for elongated grain such as hair
+    strands) in the units of ``u`` and ``v``; values are blended with a smoothstep, so the
+    noise is continuous and a sub-pixel shift of the coordinates changes it by a sub-pixel amount.
+
+    Returns:
+        float32 array of the broadcast shape of ``u`` and ``v``.
+    """
+    cu, cv = (cell, cell) if isinstance(cell, (int, float)) else cell
+    gu, gv = np.asarray(u, dtype=np.float32) / np.float32(cu), np.asarray(v, dtype=np.float32) / np.float32(cv)
+    iu, iv = np.floor(gu), np.floor(gv)
+    fu, fv = gu - iu, gv - iv
+    fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
+    iu, iv = iu.astype(np.int64), iv.astype(np.int64)
+    a, b = _hash01(iu, iv, seed), _hash01(iu + 1, iv, seed)
+    c, d = _hash01(iu, iv + 1, seed), _hash01(iu + 1, iv + 1, seed)
+    top, bottom = a + (b - a) * fu, c + (d - c) * fu
+    return 2.0 * (top + (bottom - top) * fv) - 1.0
+
+
+def _skin_shade(identity: FaceIdentity, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Multiplicative skin texture at face coordinates: pores at ~1/20 and blotches at ~1/6 of the face half height."""
+    fine = value_noise(u, v, 0.05, identity.texture_seed)
+    blotch = value_noise(u, v, 0.17, identity.texture_seed + 1)
+    return 1.0 + identity.skin_texture * (0.65 * fine + 0.35 * blotch)
+
+
+def _hair_shade(identity: FaceIdentity, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Multiplicative hair texture: thin strands running down the head (gently waved), and locks."""
+    wave = 0.06 * np.sin(3.0 * v + 2.0 * u)
+    strands = value_noise(u + wave, v, (0.022, 0.35), identity.texture_seed + 2)
+    locks = value_noise(u + wave, v, (0.12, 0.5), identity.texture_seed + 3)
+    return 1.0 + identity.hair_texture * (0.7 * strands + 0.3 * locks)
+
+
+CLOTHING_PATTERNS = ("plain", "stripes", "checks", "print")
+"""Printed patterns of :class:`Clothing`."""
+
+
+@dataclass(frozen=True)
+class Clothing:
+    """What the torso wears: a base tone, a printed pattern and the fabric's grain.
+
+    Lengths are in face units (the face's half height), in body coordinates (centred
+    below the face, moving with the torso); tones are linear intensities in ``[0, 1]``.
+
+    Attributes:
+        tone: base tone.
+        pattern: one of :data:`CLOTHING_PATTERNS`: ``"plain"`` (grain only), ``"stripes"``,
+            ``"checks"``, ``"print"`` (a logo and rows of text-like glyphs on the chest).
+        contrast: relative amplitude of the pattern (the pattern's tones are ``tone * (1 ± contrast)``).
+        period: stripe or check period, or glyph height of a print.
+        angle: stripe orientation in radians (0 = vertical stripes).
+        grain: relative amplitude of the fabric's fine noise.
+        seed: seed of the grain and of the print's glyphs.
+    """
+
+    tone: float
+    pattern: str = "plain"
+    contrast: float = 0.0
+    period: float = 0.3
+    angle: float = 0.0
+    grain: float = 0.05
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.pattern not in CLOTHING_PATTERNS:
+            raise ValueError(f"pattern must be one of {CLOTHING_PATTERNS}, got {self.pattern!r}")
+        if not self.period > 0:
+            raise ValueError(f"period must be positive, got {self.period!r}")
+
+
+def sample_clothing(rng: np.random.Generator | int | None = None) -> Clothing:
+    """Draw random clothing (each pattern about equally likely).
+
+    Args:
+        rng: a numpy ``Generator`` or a seed.
+    """
+    rng = np.random.default_rng(rng)
+    pattern = CLOTHING_PATTERNS[int(rng.integers(len(CLOTHING_PATTERNS)))]
+    return Clothing(
+        tone=_uniform(rng, 0.1, 0.85),
+        pattern=pattern,
+        contrast=0.0 if pattern == "plain" else _uniform(rng, 0.25, 0.7),
+        period=_uniform(rng, 0.12, 0.45) if pattern != "print" else _uniform(rng, 0.08, 0.14),
+        angle=float(rng.choice([0.0, np.pi / 2, rng.uniform(-0.8, 0.8)])),
+        grain=_uniform(rng, 0.03, 0.12),
+        seed=int(rng.integers(0, 2**31 - 1)),
+    )
+
+
+def _square_wave(phase: np.ndarray, pixel: float) -> np.ndarray:
+    """An anti-aliased square wave in ``[-1, 1]`` of ``phase`` (unit period); ``pixel``: one pixel in periods."""
+    return np.clip(np.sin(2 * np.pi * phase) / max(2 * np.pi * pixel, _EPS), -1.0, 1.0)
+
+
+def clothing_tone(clothing: Clothing, us: np.ndarray, vs: np.ndarray, pixel: float) -> np.ndarray:
+    """The tone of the clothing at body coordinates ``(us, vs)`` (face units, ``vs`` down).
+
+    Args:
+        clothing: the garment.
+        us, vs: body coordinates; the chest (where a print sits) is around ``vs = 2.6``.
+        pixel: one canvas pixel in face units (anti-aliasing of the pattern's edges).
+
+    Returns:
+        float32 tones of the broadcast shape of ``us`` and ``vs``.
+    """
+    c = clothing
+    cos_a, sin_a = math.cos(c.angle), math.sin(c.angle)
+    across = (us * cos_a + vs * sin_a) / c.period
+    pattern: np.ndarray | float = 0.0
+    if c.pattern == "stripes":
+        pattern = _square_wave(across, pixel / c.period)
+    elif c.pattern == "checks":
+        along = (-us * sin_a + vs * cos_a) / c.period
+        pattern = _square_wave(across, pixel / c.period) * _square_wave(along, pixel / c.period)
+    elif c.pattern == "print":
+        # Rows of glyphs: each cell of a grid on the chest holds an ink rectangle or not.
+        gw, gh = 0.7 * c.period, c.period
+        gu, gv = us / gw, (vs - 2.15) / (1.4 * gh)
+        iu, iv = np.floor(gu), np.floor(gv)
+        ink = _hash01(iu.astype(np.int64), iv.astype(np.int64), c.seed) < 0.6
+        inside = np.maximum(np.abs(gu - iu - 0.5) * gw - 0.32 * gw, np.abs(gv - iv - 0.5) * 1.4 * gh - 0.4 * gh)
+        text_area = np.maximum(np.abs(us) - 0.55, np.abs(vs - 2.45) - 0.18)
+        glyphs = _coverage(inside, pixel) * _coverage(text_area, pixel) * ink
+        logo = _coverage(np.abs(np.hypot(us + 0.1, vs - 2.95) - 0.16) - 0.045, pixel)
+        pattern = 2.0 * np.maximum(glyphs, logo) - 1.0
+    grain = value_noise(us, vs, 0.04, c.seed + 1)
+    tone = c.tone * (1.0 + c.contrast * pattern) * (1.0 + c.grain * grain)
+    return np.clip(tone, 0.02, 1.0).astype(np.float32)
+
+
 # ----------------------------------------------------------------------------- one face
 
 
@@ -376,51 +536,77 @@ def _expression(valence: float, arousal: float) -> dict[str, float]:
     }
 
 
-def render_face(
+def _draw_body(
+    image: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    pixel: float,
+    identity: FaceIdentity,
+    clothing: Clothing,
+    *,
+    head: tuple[float, float],
+    body: tuple[float, float],
+    s: float,
+    roll: float,
+) -> None:
+    """Paint the neck and the clothed torso, in place.
+
+    Args:
+        image, x, y: the canvas and its pixel-centre coordinates (any unit, views of one window).
+        pixel: one canvas pixel in the units of ``x`` and ``y``.
+        identity: the subject (skin tone and texture, face aspect).
+        clothing: what the torso wears.
+        head: face centre ``(x, y)``; the neck turns with the head's ``roll``.
+        body: the torso's reference point ``(x, y)`` (the face's rest centre plus the body's motion);
+            the shoulders' top sits 1.2 face half heights below it.
+        s: the face half height in the units of ``x`` and ``y``.
+    """
+    px = pixel / s
+    cos_r, sin_r = math.cos(roll), math.sin(roll)
+    xr, yr = (x - head[0]) / s, (y - head[1]) / s
+    u = cos_r * xr + sin_r * yr
+    v = -sin_r * xr + cos_r * yr
+    neck_shade = 0.75 * _skin_shade(identity, u, v)
+    _paint(image, _coverage(np.abs(u) - 0.42 * identity.aspect, px) * _coverage(0.3 - v, px), identity.skin * neck_shade)
+    # Shoulders: an ellipse whose lower half is continued by a straight torso down to the frame's edge.
+    us, vs = (x - body[0]) / s, (y - body[1]) / s
+    shoulders = _ellipse_sdf(us, vs - 2.05, 1.9, 0.85)
+    torso = np.maximum(np.abs(us) - 1.9, 2.05 - vs)
+    cover = _coverage(np.minimum(shoulders, torso), px)
+    _paint(image, cover, clothing_tone(clothing, us, vs, px))
+
+
+def _draw_head(
+    image: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    pixel: float,
     identity: FaceIdentity,
     valence: float,
     arousal: float,
-    pose: HeadPose = HeadPose(),
     *,
-    size: int = 64,
-    lighting: Lighting = Lighting(),
-    eyelid: float = 1.0,
-    jaw: float = 0.0,
-    gaze: tuple[float, float] = (0.0, 0.0),
-    background: np.ndarray | None = None,
-    supersample: int = 2,
-) -> np.ndarray:
-    """Render one face.
+    centre: tuple[float, float],
+    s: float,
+    pose: HeadPose,
+    eyelid: float,
+    jaw: float,
+    gaze: tuple[float, float],
+) -> None:
+    """Paint the hair, ears, face and every facial feature, in place.
 
     Args:
-        identity: the subject.
-        valence, arousal: the expression, each in ``[-1, 1]``.
-        pose: head pose relative to the identity's rest position.
-        size: output side in pixels.
-        lighting: global illumination.
-        eyelid: 1 = eyes open as the arousal says, 0 = closed (a blink).
-        jaw: extra mouth opening from talking, in ``[0, 1]``.
-        gaze: iris offset ``(x, y)`` as a fraction of the eye size, each in ``[-1, 1]``.
-        background: the static background from :func:`render_background` (computed when ``None``).
-        supersample: supersampling factor per direction used for anti-aliasing.
-
-    Returns:
-        ``(size, size)`` float32 intensities in ``[0, 1]``.
+        image, x, y: the canvas and its pixel-centre coordinates (any unit, views of one window).
+        pixel: one canvas pixel in the units of ``x`` and ``y``.
+        identity: the subject; its ``center`` and ``scale`` are not used (``centre`` and ``s`` are).
+        valence, arousal: the expression, each in ``[-1, 1]`` (clipped).
+        centre: the face centre ``(x, y)``.
+        s: the face half height in the units of ``x`` and ``y``.
+        pose: only ``roll``, ``yaw`` and ``pitch`` are used (translation and size are in ``centre`` and ``s``).
+        eyelid, jaw, gaze: see :func:`render_face`.
     """
-    if size < 1 or supersample < 1:
-        raise ValueError(f"size and supersample must be positive, got size={size}, supersample={supersample}")
-    n = size * supersample
-    if background is None:
-        background = render_background(identity, size, supersample=supersample)
-    elif background.shape != (n, n):
-        raise ValueError(f"background must have shape {(n, n)}, got {background.shape}")
     ex = _expression(float(np.clip(valence, -1, 1)), float(np.clip(arousal, -1, 1)))
-    x, y = _image_grid(n)
-    image = background.astype(np.float32, copy=True)
-
-    s = identity.scale * pose.scale
-    px = 2.0 / n / s  # one supersampled pixel in face units
-    cx, cy = identity.center[0] + pose.dx, identity.center[1] + pose.dy
+    px = pixel / s  # one canvas pixel in face units
+    cx, cy = centre
     cos_r, sin_r = math.cos(pose.roll), math.sin(pose.roll)
     xr, yr = (x - cx) / s, (y - cy) / s
     u = cos_r * xr + sin_r * yr
@@ -431,24 +617,22 @@ def render_face(
     au = np.abs(uf)
     skin, aspect = identity.skin, identity.aspect
     mouth_open = ex["mouth_open"] + 0.12 * float(np.clip(jaw, 0, 1))
-
-    # Shoulders and neck (the shoulders follow the head's translation only halfway).
-    us, vs = (x - identity.center[0] - 0.5 * pose.dx) / s, (y - identity.center[1] - 0.5 * pose.dy) / s
-    _paint(image, _coverage(np.abs(u) - 0.42 * aspect, px) * _coverage(0.3 - v, px), skin * 0.75)
-    _paint(image, _coverage(_ellipse_sdf(us, vs - 2.05, 1.9, 0.85), px), identity.clothing)
+    # Surface textures are fixed to the head (face coordinates), so they move with it and fire events.
+    skin_shade = _skin_shade(identity, u, v)
+    hair_shade = _hair_shade(identity, u, v)
 
     # Hair behind the head.
     hv = identity.hair_volume
     back = np.maximum(_ellipse_sdf(u, v + 0.06, aspect * hv + 0.04, hv), v - identity.hair_length)
-    _paint(image, _coverage(back, px), identity.hair)
+    _paint(image, _coverage(back, px), identity.hair * hair_shade)
 
     # Ears, then the face; the jaw drops with the mouth.
     ear = _ellipse_sdf(np.abs(u + 0.5 * shift_u) - aspect * 0.97, v - identity.eye_height - 0.12, 0.1, 0.19)
-    _paint(image, _coverage(ear, px), skin * 0.85)
+    _paint(image, _coverage(ear, px), skin * 0.85 * skin_shade)
     v_face = np.where(v > 0, v / (1.0 + 0.5 * mouth_open), v)
     face = _ellipse_sdf(u, v_face, aspect, 1.0)
     r2 = np.minimum((u / aspect) ** 2 + v_face**2, 1.0)
-    _paint(image, _coverage(face, px), skin * (1.0 - 0.22 * r2))
+    _paint(image, _coverage(face, px), skin * (1.0 - 0.22 * r2) * skin_shade)
 
     # Forehead lines, stronger the more the brows are raised (arousal); hair may cover them.
     if ex["forehead_lines"] > 0:
@@ -461,7 +645,7 @@ def render_face(
     if identity.hairline > -1.0:
         hairline = identity.hairline + identity.hair_curve * (u / aspect) ** 2 + identity.hair_tilt * u
         front = np.maximum(face, v - hairline)
-        _paint(image, _coverage(front, px), identity.hair)
+        _paint(image, _coverage(front, px), identity.hair * hair_shade)
 
     # Brows: both sides at once through |u|; t = -1 at the inner end, +1 at the outer end.
     half_len = 0.15
@@ -551,8 +735,56 @@ def render_face(
         temple = _curve_distance(au, vf, identity.eye_height - 0.05, np.zeros_like(au), temple_u)
         _paint(image, _coverage(np.minimum(bridge, temple) - 0.016, px), identity.glasses_tone)
 
-    gain = lighting.gain * (1.0 + lighting.gradient[0] * x + lighting.gradient[1] * y)
-    image *= gain
+
+
+def render_face(
+    identity: FaceIdentity,
+    valence: float,
+    arousal: float,
+    pose: HeadPose = HeadPose(),
+    *,
+    size: int = 64,
+    lighting: Lighting = Lighting(),
+    eyelid: float = 1.0,
+    jaw: float = 0.0,
+    gaze: tuple[float, float] = (0.0, 0.0),
+    background: np.ndarray | None = None,
+    supersample: int = 2,
+) -> np.ndarray:
+    """Render one face.
+
+    Args:
+        identity: the subject.
+        valence, arousal: the expression, each in ``[-1, 1]``.
+        pose: head pose relative to the identity's rest position.
+        size: output side in pixels.
+        lighting: global illumination.
+        eyelid: 1 = eyes open as the arousal says, 0 = closed (a blink).
+        jaw: extra mouth opening from talking, in ``[0, 1]``.
+        gaze: iris offset ``(x, y)`` as a fraction of the eye size, each in ``[-1, 1]``.
+        background: the static background from :func:`render_background` (computed when ``None``).
+        supersample: supersampling factor per direction used for anti-aliasing.
+
+    Returns:
+        ``(size, size)`` float32 intensities in ``[0, 1]``.
+    """
+    if size < 1 or supersample < 1:
+        raise ValueError(f"size and supersample must be positive, got size={size}, supersample={supersample}")
+    n = size * supersample
+    if background is None:
+        background = render_background(identity, size, supersample=supersample)
+    elif background.shape != (n, n):
+        raise ValueError(f"background must have shape {(n, n)}, got {background.shape}")
+    x, y = _image_grid(n)
+    image = background.astype(np.float32, copy=True)
+    s = identity.scale * pose.scale
+    cx, cy = identity.center[0] + pose.dx, identity.center[1] + pose.dy
+    # The shoulders follow the head's translation only halfway.
+    body = (identity.center[0] + 0.5 * pose.dx, identity.center[1] + 0.5 * pose.dy)
+    _draw_body(image, x, y, 2.0 / n, identity, identity.clothing, head=(cx, cy), body=body, s=s, roll=pose.roll)
+    _draw_head(image, x, y, 2.0 / n, identity, valence, arousal, centre=(cx, cy), s=s, pose=pose, eyelid=eyelid,
+               jaw=jaw, gaze=gaze)
+    image *= lighting.gain * (1.0 + lighting.gradient[0] * x + lighting.gradient[1] * y)
     return np.clip(_box_downsample(image, supersample), 0.0, 1.0).astype(np.float32)
 
 
