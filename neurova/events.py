@@ -24,8 +24,10 @@ from neurova.errors import EventFormatError
 
 __all__ = [
     "EVENT_DTYPE",
+    "MAX_SENSOR_SIDE",
     "SensorSize",
     "as_events",
+    "checked_sensor_size",
     "empty_events",
     "infer_sensor_size",
     "make_events",
@@ -46,6 +48,12 @@ _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _COLUMN_LAYOUTS = ("txyp", "xytp", "xypt", "tpxy")
+
+MAX_SENSOR_SIDE = 8192
+"""Largest sensor side (pixels) accepted from a file's metadata: above every event camera and a 4K video
+simulated to events. A larger declared size is refused (pass ``sensor_size=`` to a reader to override it)."""
+
+_T_MAX = int(np.iinfo(np.int64).max)
 
 PathLike = str | os.PathLike[str]
 
@@ -86,19 +94,45 @@ class SensorSize(NamedTuple):
         return f"{self.width}x{self.height}"
 
 
+def checked_sensor_size(width: Any, height: Any, path: PathLike | None, *, source: str) -> SensorSize:
+    """A sensor size declared by a file's metadata (``source`` says where, e.g. ``"the header's geometry line"``).
+
+    Raises:
+        EventFormatError: not two positive integers, or a side above :data:`MAX_SENSOR_SIDE` (a corrupt or
+            hostile header must not drive allocations); the message names the file and the override.
+    """
+    try:
+        size = SensorSize.of((int(width), int(height)))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise EventFormatError(f"{source} gives an invalid sensor size {width!r}x{height!r}: {exc}", path) from exc
+    if max(size) > MAX_SENSOR_SIDE:
+        raise EventFormatError(
+            f"{source} declares a {size} sensor, larger than any event camera (at most {MAX_SENSOR_SIDE} pixels a "
+            "side): the metadata is corrupt; pass sensor_size=(width, height) to read the file anyway",
+            path,
+        )
+    return size
+
+
 def empty_events() -> np.ndarray:
     """A zero-length event array."""
     return np.zeros(0, dtype=EVENT_DTYPE)
 
 
 def make_events(x: Any, y: Any, t: Any, p: Any) -> np.ndarray:
-    """Build an event array from four equally long sequences (no validation).
+    """Build an event array from four equally long sequences (no validation beyond what the cast needs).
 
     ``p`` may be bool, 0/1 or -1/+1; anything positive is ON.
+
+    Raises:
+        EventFormatError: unequal lengths, or values that ``x, y`` (int16) or ``t`` (int64 µs) cannot
+            represent (checked before casting, so an overflow is never reported as a negative value).
     """
     x, y, t, p = (np.asarray(a).reshape(-1) for a in (x, y, t, p))
     if not (len(x) == len(y) == len(t) == len(p)):
         raise EventFormatError(f"x, y, t, p must have equal lengths, got {len(x)}, {len(y)}, {len(t)}, {len(p)}")
+    for name, values in (("x", x), ("y", y), ("t", t)):
+        _check_representable(values, name, None)
     events = np.empty(len(t), dtype=EVENT_DTYPE)
     events["x"], events["y"], events["t"] = x, y, t
     events["p"] = p > 0
@@ -135,17 +169,68 @@ def _polarity(p: np.ndarray, path: PathLike | None) -> np.ndarray:
     return p > 0
 
 
-def _integer_column(values: np.ndarray, name: str, scale: float, path: PathLike | None) -> np.ndarray:
-    if np.issubdtype(values.dtype, np.floating) or scale != 1:
-        values = values.astype(np.float64) * scale
+def _check_representable(values: np.ndarray, name: str, path: PathLike | None) -> None:
+    """Refuse values the field's dtype (x, y int16; t int64 µs) cannot hold, before any cast wraps them."""
+    target = EVENT_DTYPE[name]
+    if not values.size or values.dtype == bool or np.can_cast(values.dtype, target, "safe"):
+        return
+    if not np.issubdtype(values.dtype, np.number):
+        raise EventFormatError(f"'{name}' must be numeric, got dtype {values.dtype}", path)
+    lo, hi = values.min(), values.max()
+    if np.issubdtype(values.dtype, np.floating) and not (np.isfinite(lo) and np.isfinite(hi)):
+        raise EventFormatError(f"'{name}' contains NaN or infinite values", path)
+    info = np.iinfo(target)
+    # exact comparisons: numpy compares integer scalars with Python ints by value; float(2**63 - 1) rounds
+    # up to 2**63, so a float must stay below max + 1
+    above = hi >= float(info.max) + 1 if np.issubdtype(values.dtype, np.floating) else hi > info.max
+    if lo >= info.min and not above:
+        return
+    if name == "t":
+        bad = hi if above else lo
+        raise EventFormatError(
+            f"timestamp {_number(bad)} µs does not fit in int64 µs (|t| at most {info.max} µs, about 292,000 "
+            "years): the time column is corrupt, or in another unit (see as_events' time_scale)",
+            path,
+        )
+    raise EventFormatError(f"'{name}' coordinates must lie in [0, 32767], found {_number(lo)}..{_number(hi)}", path)
+
+
+def _number(value: Any) -> str:
+    """An integer-valued number as an exact integer string (a float like 9.3e18 keeps its float form)."""
+    return str(int(value)) if np.issubdtype(type(value), np.integer) else repr(float(value))
+
+
+def _integer_column(values: np.ndarray, name: str, scale: float | None, path: PathLike | None) -> np.ndarray:
+    if np.issubdtype(values.dtype, np.floating) or (scale is not None and scale != 1):
+        values = values.astype(np.float64)
         if np.isnan(values).any():
             raise EventFormatError(f"'{name}' contains NaN", path)
         if not np.isfinite(values).all():
             raise EventFormatError(f"'{name}' contains infinite values", path)
+        if scale is None and name == "t":
+            _check_whole_microseconds(values, path)
+        if scale is not None:
+            values = values * scale
         values = np.rint(values)
     elif not np.issubdtype(values.dtype, np.integer) and values.dtype != bool:
         raise EventFormatError(f"'{name}' must be numeric, got dtype {values.dtype}", path)
+    _check_representable(values, name, path)
     return values
+
+
+def _check_whole_microseconds(t: np.ndarray, path: PathLike | None) -> None:
+    """Float timestamps read as µs must be whole: fractions mean another unit (v2e writes float seconds)."""
+    fractional = t != np.rint(t)
+    if not fractional.any():
+        return
+    example = float(t[int(np.argmax(fractional))])
+    span = float(t.max() - t.min())
+    raise EventFormatError(
+        f"timestamps are floats with fractions (e.g. {example!r}), spanning {span:g}: read as µs that is "
+        f"{span / 1e3:g} ms. If they are seconds (as v2e's (N, 4) arrays and text files are) pass time_scale=1e6 "
+        "(milliseconds: 1e3); to round µs to whole µs pass time_scale=1.0",
+        path,
+    )
 
 
 def as_events(
@@ -153,7 +238,7 @@ def as_events(
     *,
     sensor_size: SensorSize | tuple[int, ...] | None = None,
     columns: str = "txyp",
-    time_scale: float = 1.0,
+    time_scale: float | None = None,
     sort: bool = False,
     allow_extra: bool = False,
     validate: bool = True,
@@ -169,8 +254,9 @@ def as_events(
         sensor_size: ``(width, height)``; when given, coordinates are checked against it.
         columns: column order of a plain ``(N, 4)`` input, one of ``txyp`` (v2e),
             ``xytp``, ``xypt``, ``tpxy``.
-        time_scale: factor that turns the source's time unit into µs
-            (``1e6`` for seconds); float timestamps are rounded to the nearest µs.
+        time_scale: factor that turns the source's time unit into µs (``1e6`` for seconds); scaled
+            timestamps are rounded to the nearest µs. ``None`` (default): the source is in µs, and float
+            timestamps with fractions are refused (they are likely seconds) rather than silently rounded.
         sort: sort events by time (stable) instead of rejecting non-monotonic timestamps.
         allow_extra: drop fields that are not x, y, t, p instead of raising.
         validate: run :func:`validate_events` on the result.
@@ -180,8 +266,9 @@ def as_events(
         A new event array of dtype :data:`EVENT_DTYPE`, sorted by ``t``.
 
     Raises:
-        EventFormatError: missing, unknown or duplicate fields, NaN, negative or
-            non-monotonic timestamps, or coordinates outside the sensor.
+        EventFormatError: missing, unknown or duplicate fields, NaN, negative,
+            non-monotonic or out-of-int64 timestamps, fractional float timestamps without
+            ``time_scale``, or coordinates outside the sensor.
     """
     if type(obj).__module__.startswith("torch"):
         obj = obj.detach().cpu().numpy()
@@ -214,7 +301,8 @@ def as_events(
     t = _integer_column(cols["t"], "t", time_scale, path)
     for name, values in (("x", x), ("y", y)):
         if len(values) and (values.min() < 0 or values.max() > np.iinfo(np.int16).max):
-            raise EventFormatError(f"'{name}' coordinates must lie in [0, 32767], found {values.min()}..{values.max()}", path)
+            lo, hi = _number(values.min()), _number(values.max())
+            raise EventFormatError(f"'{name}' coordinates must lie in [0, 32767], found {lo}..{hi}", path)
     events = make_events(x, y, t, _polarity(np.asarray(cols["p"]), path))
     if sort and len(events) and np.any(np.diff(events["t"]) < 0):
         events = events[np.argsort(events["t"], kind="stable")]

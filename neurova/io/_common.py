@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, empty_events
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, empty_events
 
 __all__ = ["DEFAULT_CHUNK_EVENTS", "Recording"]
 
@@ -102,20 +102,24 @@ _KEY_VALUE = re.compile(r"(\w+)\s*=\s*(\d+)")
 _WIDTH_HEIGHT = re.compile(r"^(width|height)\s+(\d+)$", re.IGNORECASE)
 
 
-def header_sensor_size(lines: Iterable[str]) -> SensorSize | None:
-    """Sensor size from ``geometry 1280x720``, ``format EVT3;height=720;width=1280`` or ``Width``/``Height`` lines."""
+def header_sensor_size(lines: Iterable[str], path: PathLike) -> SensorSize | None:
+    """Sensor size from ``geometry 1280x720``, ``format EVT3;height=720;width=1280`` or ``Width``/``Height`` lines.
+
+    Raises:
+        EventFormatError: a declared size that is zero or above :data:`neurova.events.MAX_SENSOR_SIDE`.
+    """
     found: dict[str, int] = {}
     for line in lines:
         match = _GEOMETRY.match(line)
         if match:
-            return SensorSize(int(match.group(1)), int(match.group(2)))
+            return checked_sensor_size(match.group(1), match.group(2), path, source="the header's geometry line")
         if line.lower().startswith("format"):
             found.update({k.lower(): int(v) for k, v in _KEY_VALUE.findall(line) if k.lower() in ("width", "height")})
         match = _WIDTH_HEIGHT.match(line)
         if match:
             found[match.group(1).lower()] = int(match.group(2))
-    if "width" in found and "height" in found and found["width"] > 0 and found["height"] > 0:
-        return SensorSize(found["width"], found["height"])
+    if "width" in found and "height" in found:
+        return checked_sensor_size(found["width"], found["height"], path, source="the header's width and height")
     return None
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from neurova._optional import require
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize
+from neurova.events import PathLike, SensorSize, checked_sensor_size
 from neurova.io._common import Recording, check_file, check_frames, check_grouping, regroup, to_events
 
 __all__ = ["aedat4_sensor_size", "iter_aedat4_events", "read_aedat4"]
@@ -44,7 +44,9 @@ class _Streams:
         self.events_id = events[0]
         self.frames_id = frames[0] if frames else None
         info = streams[self.events_id]
-        self.sensor_size = SensorSize(int(info["width"]), int(info["height"]))
+        self.sensor_size = checked_sensor_size(
+            info.get("width"), info.get("height"), path, source="the event stream's width and height"
+        )
 
     def packets(self) -> Iterator[dict[str, Any]]:
         try:

@@ -28,7 +28,7 @@ import numpy as np
 
 from neurova._atomic import atomic_path
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, empty_events, infer_sensor_size
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, empty_events, infer_sensor_size
 from neurova.io._common import Recording, check_file, check_frames, check_grouping, regroup, to_events
 
 __all__ = [
@@ -67,11 +67,7 @@ def _group_path(group: h5py.Group, path: PathLike | None) -> str:
 def _group_sensor_size(group: h5py.Group, path: PathLike) -> SensorSize | None:
     if "width" in group.attrs and "height" in group.attrs:
         width, height = group.attrs["width"], group.attrs["height"]
-        try:
-            return SensorSize.of((int(width), int(height)))
-        except (TypeError, ValueError) as exc:
-            raise EventFormatError(f"group '{group.name}' has an invalid sensor size {width!r}x{height!r}: {exc}",
-                                   path) from exc
+        return checked_sensor_size(width, height, path, source=f"group '{group.name}' (width, height attributes)")
     return None
 
 

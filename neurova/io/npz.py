@@ -24,7 +24,7 @@ import numpy as np
 
 from neurova._atomic import atomic_path
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, infer_sensor_size
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, infer_sensor_size
 from neurova.io._common import Recording, check_file, check_frames, check_grouping, regroup
 
 __all__ = [
@@ -67,11 +67,7 @@ def _archive_events(arrays: Mapping[str, np.ndarray], sensor_size: SensorSize | 
 
 def _archive_size(arrays: Mapping[str, np.ndarray], path: Path) -> SensorSize | None:
     if "width" in arrays and "height" in arrays:
-        width, height = arrays["width"], arrays["height"]
-        try:
-            return SensorSize.of((int(width), int(height)))
-        except (TypeError, ValueError) as exc:
-            raise EventFormatError(f"invalid sensor size {width!r}x{height!r}: {exc}", path) from exc
+        return checked_sensor_size(arrays["width"], arrays["height"], path, source="the width and height arrays")
     return None
 
 

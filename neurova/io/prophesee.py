@@ -18,12 +18,16 @@ geometry (``% geometry 1280x720``); older recordings only name the camera plugin
   polarity (28..31). They are memory-mapped.
 
 All timestamps are µs. Counter wrap-around (EVT 2.0's 34-bit time after 4.8 h, ``.dat``'s
-32-bit time after 71.6 min) is unwrapped.
+32-bit time after 71.6 min) is unwrapped, but only where a wrap is plausible: from within 4.2 s of
+the counter's end to its start. A single corrupt time word (inconsistent with both neighbours, which
+agree with each other) is left out with a warning naming its byte offset; any other step back in
+time is reported as corrupt data with its byte offset.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,8 +107,8 @@ def _header_value(lines: tuple[str, ...], key: str) -> str | None:
     return None
 
 
-def _known_sensor_size(lines: tuple[str, ...]) -> SensorSize | None:
-    size = header_sensor_size(lines)
+def _known_sensor_size(lines: tuple[str, ...], path: Path) -> SensorSize | None:
+    size = header_sensor_size(lines, path)
     if size is not None:
         return size
     generation = _header_value(lines, "sensor_generation")
@@ -150,42 +154,123 @@ def read_raw_header(path: PathLike) -> RawHeader:
             f"EVT {version} encoding is not supported (supported: {', '.join('EVT ' + v for v in _SUPPORTED_EVT)})",
             path,
         )
-    return RawHeader(lines_t, offset, version, _known_sensor_size(lines_t))
+    return RawHeader(lines_t, offset, version, _known_sensor_size(lines_t, path))
+
+
+class _Backward(Exception):
+    """A counter value steps back without a plausible wrap (raised by :class:`_Unwrapper`)."""
+
+    def __init__(self, index: int, before: int, after: int) -> None:
+        super().__init__(index, before, after)
+        self.index, self.before, self.after = index, before, after
 
 
 class _Unwrapper:
-    """Unwrap a counter that wraps at ``2**bits`` across consecutive batches (values int64)."""
+    """Unwrap a counter that wraps at ``2**bits``, across consecutive batches, telling wraps from corruption.
 
-    def __init__(self, bits: int) -> None:
+    A value is *consistent* with the one before it when it lies at most ``max_step`` ahead of it (across
+    the wrap too) or at most ``jitter`` behind it. So a wrap is plausible only from a value within
+    ``max_step`` of the counter's end to one near its start. A value whose two neighbours are consistent
+    with each other but not both with it is an *outlier* (one corrupt word): it is reported and left out.
+    A forward jump beyond ``max_step`` that the next value confirms is a gap in the data, kept. Any other
+    backward step is corruption: :class:`_Backward` names its index.
+    """
+
+    def __init__(self, bits: int, max_step: int, jitter: int = 0) -> None:
         self.period = 1 << bits
-        self.last: int | None = None
-        self.offset = 0
+        self.max_step, self.jitter = max_step, jitter
+        self.prev_raw: int | None = None  # the raw value before the next batch (the outlier test's neighbour)
+        self.last: int | None = None  # the last accepted raw value
+        self.offset = 0  # wraps so far x period
 
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        if not len(values):
-            return values
-        previous = np.empty_like(values)
-        previous[0] = values[0] if self.last is None else self.last
-        previous[1:] = values[:-1]
-        wraps = np.cumsum((values - previous) < -(self.period // 2))
-        out = values + self.offset + wraps * self.period
+    def _consistent(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        step = (b - a) % self.period
+        return (step <= self.max_step) | (step >= self.period - self.jitter)
+
+    def __call__(self, values: np.ndarray, next_raw: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(unwrapped accepted values, outlier mask over values)``; ``next_raw`` is the value after the batch.
+
+        Raises:
+            _Backward: an accepted value steps back without a plausible wrap.
+        """
+        n = len(values)
+        if not n:
+            return values, np.zeros(0, dtype=bool)
+        before = np.concatenate([[values[0] if self.prev_raw is None else self.prev_raw], values[:-1]])
+        after = np.concatenate([values[1:], [values[-1] if next_raw is None else next_raw]])
+        outlier = self._consistent(before, after) & ~(
+            self._consistent(before, values) & self._consistent(values, after)
+        )
+        if self.prev_raw is None:
+            outlier[0] = False
+        if next_raw is None:
+            outlier[-1] = False
+        self.prev_raw = int(values[-1])
+        kept = values[~outlier]
+        if not len(kept):
+            return kept, outlier
+        previous = np.concatenate([[kept[0] if self.last is None else self.last], kept[:-1]])
+        step = (kept - previous) % self.period
+        forward_wrap = (kept < previous) & (step <= self.max_step)
+        backward_wrap = (kept > previous) & (step >= self.period - self.jitter) if self.jitter else np.zeros(1, bool)
+        broken = (kept < previous) & ~forward_wrap & (previous - kept > self.jitter)
+        if broken.any():
+            i = int(np.argmax(broken))
+            raise _Backward(int(np.flatnonzero(~outlier)[i]), int(previous[i]), int(kept[i]))
+        wraps = np.cumsum(forward_wrap.astype(np.int64) - backward_wrap)
+        out = kept + self.offset + wraps * self.period
         self.offset += int(wraps[-1]) * self.period
-        self.last = int(values[-1])
-        return out
+        self.last = int(kept[-1])
+        return out, outlier
 
 
 _EVT2_KNOWN_TYPES = np.array([0x0, 0x1, 0x8, 0xA, 0xE, 0xF], dtype=np.uint32)
+_EVT2_MAX_STEP = 1 << 16  # EV_TIME_HIGH ticks of 64 µs: 4.2 s; a wrap is plausible only that close to 2**34 µs
+_DAT_MAX_STEP = 1 << 22  # µs (4.2 s), for the .dat reader's 32-bit timestamps, which may jitter back as much
+_LOOKAHEAD_WORDS = 1 << 12
+
+
+def _report_repairs(path: Path, what: str, offsets: list[int], consequence: str) -> None:
+    if offsets:
+        shown = ", ".join(str(o) for o in offsets[:5]) + (", ..." if len(offsets) > 5 else "")
+        warnings.warn(
+            f"{path}: repaired corrupt data: ignored {len(offsets)} {what} inconsistent with their neighbours "
+            f"(at byte {shown}); {consequence}",
+            stacklevel=3,
+        )
+
+
+def _backward_error(
+    path: Path, what: str, byte: int, before_us: int, after_us: int, max_step_us: int
+) -> EventFormatError:
+    return EventFormatError(
+        f"corrupt data: the {what} at byte {byte} moves time back from {before_us} µs to {after_us} µs; "
+        f"a counter wrap is plausible only within {max_step_us / 1e6:g} s of the counter's end",
+        path,
+    )
 
 
 class _Evt2Decoder:
-    """Stateful EVT 2.0 decoder over consecutive batches of 32-bit words."""
+    """Stateful EVT 2.0 decoder over consecutive batches of the memory-mapped 32-bit words."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, words: np.ndarray, data_offset: int) -> None:
+        self.path, self.words, self.data_offset = path, words, data_offset
         self.time_high = -1  # unwrapped upper timestamp bits of the last EV_TIME_HIGH, -1 before the first
-        self.unwrap = _Unwrapper(28)
+        self.unwrap = _Unwrapper(28, _EVT2_MAX_STEP)
+        self.repaired: list[int] = []  # byte offsets of EV_TIME_HIGH words left out as corrupt
 
-    def __call__(self, words: np.ndarray, byte_offset: int) -> dict[str, np.ndarray]:
+    def _next_time_high(self, stop: int) -> int | None:
+        """The 28-bit value of the first EV_TIME_HIGH word at or after word ``stop`` (None at the end)."""
+        for start in range(stop, len(self.words), _LOOKAHEAD_WORDS):
+            chunk = np.asarray(self.words[start : start + _LOOKAHEAD_WORDS])
+            found = np.flatnonzero((chunk >> 28) == 0x8)
+            if len(found):
+                return int(chunk[found[0]] & 0x0FFFFFFF)
+        return None
+
+    def __call__(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        words = np.asarray(self.words[start:stop])
+        byte_offset = self.data_offset + 4 * start
         types = words >> 28
         bad = ~np.isin(types, _EVT2_KNOWN_TYPES)
         if bad.any():
@@ -193,9 +278,24 @@ class _Evt2Decoder:
             raise EventFormatError(
                 f"corrupt EVT 2.0 data: unknown word type 0x{int(types[i]):X} at byte {byte_offset + 4 * i}", self.path
             )
-        is_high = types == 0x8
+        high_index = np.flatnonzero(types == 0x8)
+        values = (words[high_index] & 0x0FFFFFFF).astype(np.int64)
+        try:
+            unwrapped, outlier = self.unwrap(values, self._next_time_high(stop) if len(values) else None)
+        except _Backward as exc:
+            raise _backward_error(
+                self.path,
+                "EV_TIME_HIGH word",
+                byte_offset + 4 * int(high_index[exc.index]),
+                exc.before << 6,
+                exc.after << 6,
+                _EVT2_MAX_STEP << 6,
+            ) from None
+        self.repaired.extend((byte_offset + 4 * high_index[outlier]).tolist())
+        is_high = np.zeros(len(words), dtype=bool)
+        is_high[high_index[~outlier]] = True
         high_at = np.full(len(words), -1, dtype=np.int64)
-        high_at[is_high] = self.unwrap((words[is_high] & 0x0FFFFFFF).astype(np.int64))
+        high_at[is_high] = unwrapped
         last_high = np.maximum.accumulate(np.where(is_high, np.arange(len(words)), -1))
         high = np.where(last_high >= 0, high_at[np.maximum(last_high, 0)], self.time_high)
         if is_high.any():
@@ -224,10 +324,18 @@ def _evt2_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[d
     if n_words == 0:
         return
     words = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words,))
-    decode = _Evt2Decoder(path)
+    decode = _Evt2Decoder(path, words, header.data_offset)
     step = max(1, batch_bytes // 4)
-    for start in range(0, n_words, step):
-        yield decode(np.asarray(words[start : start + step]), header.data_offset + 4 * start)
+    try:
+        for start in range(0, n_words, step):
+            yield decode(start, min(n_words, start + step))
+    finally:
+        _report_repairs(
+            path,
+            "EV_TIME_HIGH word(s)",
+            decode.repaired,
+            "the events after each keep the previous time base (off by at most 64 µs)",
+        )
 
 
 def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
@@ -342,24 +450,35 @@ def _dat_layout(path: PathLike) -> tuple[Path, int, int, SensorSize | None]:
             path,
         )
     n_events = _body(path, offset + 2, _DAT_DTYPE.itemsize, ".dat")
-    return path, offset + 2, n_events, header_sensor_size(lines)
+    return path, offset + 2, n_events, header_sensor_size(lines, path)
 
 
 def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
     if n_events == 0:
         return
     records = np.memmap(path, dtype=_DAT_DTYPE, mode="r", offset=offset, shape=(n_events,))
-    unwrap = _Unwrapper(32)
+    unwrap = _Unwrapper(32, _DAT_MAX_STEP, jitter=_DAT_MAX_STEP)
     step = max(1, batch_bytes // _DAT_DTYPE.itemsize)
-    for start in range(0, n_events, step):
-        batch = np.asarray(records[start : start + step])
-        data = batch["data"]
-        yield {
-            "x": (data & 0x3FFF).astype(np.int16),
-            "y": ((data >> 14) & 0x3FFF).astype(np.int16),
-            "t": unwrap(batch["t"].astype(np.int64)),
-            "p": (data >> 28).astype(np.int8),
-        }
+    repaired: list[int] = []
+    try:
+        for start in range(0, n_events, step):
+            stop = min(n_events, start + step)
+            batch = np.asarray(records[start:stop])
+            try:
+                t, outlier = unwrap(batch["t"].astype(np.int64), int(records[stop]["t"]) if stop < n_events else None)
+            except _Backward as exc:
+                byte = offset + _DAT_DTYPE.itemsize * (start + exc.index)
+                raise _backward_error(path, "event", byte, exc.before, exc.after, _DAT_MAX_STEP) from None
+            repaired.extend((offset + _DAT_DTYPE.itemsize * (start + np.flatnonzero(outlier))).tolist())
+            data = batch["data"][~outlier]
+            yield {
+                "x": (data & 0x3FFF).astype(np.int16),
+                "y": ((data >> 14) & 0x3FFF).astype(np.int16),
+                "t": t,
+                "p": (data >> 28).astype(np.int8),
+            }
+    finally:
+        _report_repairs(path, "event timestamp(s)", repaired, "those events are dropped")
 
 
 def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
