@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from neurova.contract import InputContract
+from neurova.domain import InputStats, InputStatsCollector
 from neurova.errors import InputContractError
 from neurova.metrics import LossKind, VALoss, VAMetrics
 
@@ -60,6 +61,8 @@ class VARegressionModule(L.LightningModule):
     """
 
     predicts_sequence: ClassVar[bool] = False
+    #: Training inputs measured at the start of each fit for :attr:`input_stats`.
+    input_stats_size: ClassVar[int] = 256
 
     def __init__(
         self,
@@ -88,6 +91,10 @@ class VARegressionModule(L.LightningModule):
         self.val_metrics = VAMetrics("val/")
         self.test_metrics = VAMetrics("test/")
         self.architecture: str = type(self).__name__
+        #: Statistics of the training inputs (:class:`neurova.domain.InputStats`, with a few sample frames), measured
+        #: on the first :attr:`input_stats_size` inputs of each fit, saved by ``save_pretrained``; ``None`` if unknown.
+        self.input_stats: InputStats | None = None
+        self._stats_collector: InputStatsCollector | None = None
 
     # -- what subclasses provide -------------------------------------------------------------------------------------
 
@@ -142,6 +149,19 @@ class VARegressionModule(L.LightningModule):
         self.check_input(contract)
         self.hparams["input_contract"] = contract.to_dict()
 
+    def _measure_inputs(self, frames: Tensor) -> None:
+        collector = self._stats_collector
+        if collector is None:
+            return
+        collector.update(frames.detach())
+        if collector.full:
+            self._finish_input_stats()
+
+    def _finish_input_stats(self) -> None:
+        collector, self._stats_collector = self._stats_collector, None
+        if collector is not None and collector.n_inputs:
+            self.input_stats = collector.compute()
+
     def _check_frames(self, frames: Tensor) -> None:
         if frames.ndim != 5:
             raise InputContractError(f"{type(self).__name__} expects batch['frames'] of shape (B, T, C, H, W), "
@@ -161,8 +181,10 @@ class VARegressionModule(L.LightningModule):
     def _shared_step(self, batch: Mapping[str, Any], stage: Stage) -> Tensor:
         frames = batch["frames"]
         self._check_frames(frames)
-        if stage == "train" and self.hparams["freeze_backbone"]:
-            self.backbone.eval()  # Lightning may restore per-module train modes, bypassing train()
+        if stage == "train":
+            self._measure_inputs(frames)
+            if self.hparams["freeze_backbone"]:
+                self.backbone.eval()  # Lightning may restore per-module train modes, bypassing train()
         preds = self(frames)
         target = self._target(batch["va"]).to(preds.dtype)
         loss = self.loss_fn(preds, target)
@@ -197,6 +219,7 @@ class VARegressionModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")
+        self._finish_input_stats()
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")
@@ -211,8 +234,11 @@ class VARegressionModule(L.LightningModule):
 
         Lightning keeps each module's mode as it finds it, so without this a loaded model would
         fine-tune with frozen BatchNorm statistics; ``freeze_backbone`` is the only way to freeze.
+        Also starts measuring the training inputs for :attr:`input_stats` (they replace any statistics
+        loaded with the model).
         """
         self.train()
+        self._stats_collector = InputStatsCollector(max_inputs=self.input_stats_size)
 
     def train(self, mode: bool = True) -> VARegressionModule:
         super().train(mode)
@@ -260,6 +286,17 @@ class VARegressionModule(L.LightningModule):
         """Record the class and registry name in Lightning ``.ckpt`` files (read by :meth:`from_pretrained`)."""
         checkpoint["neurova"] = {"class": f"{type(self).__module__}.{type(self).__qualname__}",
                                  "architecture": self.architecture}
+        stats = self.input_stats
+        if stats is not None:
+            checkpoint["neurova"]["input_stats"] = stats.to_dict()
+            if stats.samples is not None:
+                checkpoint["neurova"]["input_samples"] = torch.from_numpy(stats.samples)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore :attr:`input_stats` from a Lightning ``.ckpt`` (when resuming a fit)."""
+        from neurova.models.hub import stats_from_checkpoint
+
+        self.input_stats = stats_from_checkpoint(checkpoint.get("neurova") or {})
 
     def save_pretrained(self, directory: str | os.PathLike[str], *, metrics: Mapping[str, Any] | None = None,
                         data_description: str | None = None) -> Path:

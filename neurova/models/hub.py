@@ -8,23 +8,26 @@ is fetched and checksum-verified first when :data:`KNOWN_CHECKPOINTS` gives a do
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
 import math
 import os
 import pathlib
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from neurova._atomic import atomic_dir
+from neurova._atomic import atomic_dir, atomic_path
 from neurova.contract import InputContract
+from neurova.domain import InputStats
 from neurova.errors import CheckpointError, InputContractError
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CARD_NAME",
     "CONFIG_NAME",
+    "INPUT_SAMPLES_NAME",
     "KNOWN_CHECKPOINTS",
     "WEIGHTS_NAME",
     "KnownCheckpoint",
@@ -41,11 +45,18 @@ __all__ = [
     "neurova_home",
     "read_config",
     "save_pretrained",
+    "stats_from_checkpoint",
+    "validate_config",
 ]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
+INPUT_SAMPLES_NAME = "input_samples.safetensors"
+OWN_FILES = frozenset({CONFIG_NAME, WEIGHTS_NAME, CARD_NAME, INPUT_SAMPLES_NAME})
+"""The files :func:`save_pretrained` writes; it never deletes or replaces any other file."""
+MAX_CONFIG_BYTES = 1 << 20
+"""``config.json`` files larger than this (1 MiB; neurova writes a few KiB) are refused unread."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +134,26 @@ def _model_card(config: dict[str, Any], num_params: int) -> str:
     contract = config["input_contract"]
     if contract:
         lines += ["| key | value |", "|---|---|", *(f"| `{k}` | `{v}` |" for k, v in contract.items())]
+        history_ms = InputContract.from_dict(contract).history_us / 1000
+        lines += ["", f"Minimum recording length: {history_ms:g} ms of events (`clip_length` frames of "
+                  "`n_bits * bin_us`, `frame_interval_us` apart); the first prediction comes that long after the "
+                  "first event."]
     else:
         lines.append(f"Unknown input contract: frames with {config['init_args'].get('in_chans')} channel(s).")
+    lines += ["", "## Training inputs", ""]
+    stats = config.get("input_stats")
+    if stats:
+        median = stats["nonzero_median"]
+        lines += [f"Measured on {stats['n_inputs']} training inputs; `neurova.predict` warns when a recording's "
+                  "inputs differ by more than 2x (`neurova check RECORDING --model FOLDER` compares them).", "",
+                  "| statistic | value |", "|---|---|",
+                  f"| non-zero pixels | {100 * stats['nonzero_fraction']:.3g} % "
+                  f"(per input, p10-p90: {100 * stats['nonzero_fraction_p10']:.3g}-"
+                  f"{100 * stats['nonzero_fraction_p90']:.3g} %) |",
+                  f"| median non-zero value | {'n/a' if median is None else f'{median:.3g}'} |",
+                  f"| mean value | {stats['mean']:.3g} |"]
+    else:
+        lines.append("Not recorded.")
     lines += ["", "## Data", "", config.get("data") or "Not recorded.", "", "## Metrics", ""]
     metrics = config.get("metrics") or {}
     if metrics:
@@ -138,55 +167,174 @@ def _model_card(config: dict[str, Any], num_params: int) -> str:
     return "\n".join(lines)
 
 
+def _is_neurova_folder(directory: Path) -> bool:
+    """Whether ``directory`` holds a ``config.json`` that neurova wrote (it records a class and a neurova version)."""
+    path = directory / CONFIG_NAME
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            return False
+        config = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and isinstance(config.get("class"), str) and "neurova_version" in config
+
+
+@contextlib.contextmanager
+def _in_place(target: Path) -> Iterator[Path]:
+    """Write ``target`` directly (inside a folder that is itself swapped in atomically)."""
+    yield target
+
+
 def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str], *,
-                    metrics: Mapping[str, Any] | None = None, data_description: str | None = None) -> Path:
-    """Write ``model`` to ``directory`` (replaced atomically): ``config.json``, ``model.safetensors``, ``README.md``.
+                    metrics: Mapping[str, Any] | None = None, data_description: str | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write ``model`` to ``directory``: ``config.json``, ``model.safetensors``, ``README.md``.
 
     ``config.json`` holds ``architecture`` (registry name, else class name), ``class`` (import
     path), ``init_args`` (constructor arguments; ``pretrained`` is cleared), ``input_contract``
-    (or null), ``neurova_version``, ``metrics`` and ``data``.
+    (or null), ``input_stats`` (the training inputs' :class:`~neurova.domain.InputStats`, or null),
+    ``neurova_version``, ``metrics`` and ``data``. A few training input frames go to
+    ``input_samples.safetensors`` (tensor ``frames``, ``(n, C, S, S)`` float32) when measured.
+    ``config.json`` also holds ``save_id``, stored in the weights' metadata too, so that a config and
+    weights of two different saves are never loaded together.
+
+    Nothing neurova did not write is deleted or replaced (:data:`OWN_FILES` are neurova's):
+
+    * a new or empty folder, or one holding only the files of an earlier save, is written whole
+      beside it and swapped in when complete (a reader sees the old model or the new one);
+    * a neurova model folder that also holds other files (notes, other checkpoints) keeps them:
+      only neurova's files are replaced, each atomically, the config last;
+    * any other non-empty folder is refused unless ``overwrite=True``, which writes neurova's files
+      into it (replacing files of those names) and leaves everything else alone.
 
     Returns:
         the directory.
+
+    Raises:
+        CheckpointError: ``directory`` is a file, or a non-empty folder that is not a neurova model
+            folder while ``overwrite`` is False.
     """
     from neurova import __version__
 
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError("cannot save a model here: the path is not a folder", path=directory)
+    present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    ours = not present or _is_neurova_folder(directory)
+    if not ours and not overwrite:
+        raise CheckpointError(f"refusing to save a model into a non-empty folder that is not a neurova model folder "
+                              f"(it holds {', '.join(present[:5])}{', ...' if len(present) > 5 else ''}); choose a "
+                              f"new or empty folder, or pass overwrite=True to write {CONFIG_NAME}, {WEIGHTS_NAME} "
+                              f"and {CARD_NAME} beside the other files (nothing else is deleted)", path=directory)
     contract = model.input_contract
+    stats = getattr(model, "input_stats", None)
     config = {
         "architecture": model.architecture,
         "class": _class_path(type(model)),
         "init_args": _init_args(model),
         "input_contract": None if contract is None else contract.to_dict(),
+        "input_stats": None if stats is None else _jsonable(stats.to_dict()),
         "neurova_version": __version__,
         "metrics": _jsonable(dict(metrics or {})),
         "data": data_description,
+        "save_id": uuid.uuid4().hex,
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_dir(directory) as tmp:
-        save_file(state, str(tmp / WEIGHTS_NAME), metadata={"format": "pt"})
-        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        (tmp / CARD_NAME).write_text(_model_card(config, model.num_parameters()))
+    samples = None if stats is None or stats.samples is None else torch.from_numpy(stats.samples).contiguous()
+
+    def write(folder: Path, place: Callable[[Path], contextlib.AbstractContextManager[Path]]) -> None:
+        with place(folder / WEIGHTS_NAME) as tmp:
+            save_file(state, str(tmp), metadata={"format": "pt", "neurova_save_id": config["save_id"]})
+        if samples is not None:
+            with place(folder / INPUT_SAMPLES_NAME) as tmp:
+                save_file({"frames": samples}, str(tmp))
+        elif ours:  # a stale sample file of an earlier save of this folder would be read with the new config
+            (folder / INPUT_SAMPLES_NAME).unlink(missing_ok=True)
+        with place(folder / CARD_NAME) as tmp:
+            tmp.write_text(_model_card(config, model.num_parameters()))
+        with place(folder / CONFIG_NAME) as tmp:  # last: it names the weights it belongs with
+            tmp.write_text(json.dumps(config, indent=2) + "\n")
+
+    if set(present) <= OWN_FILES:
+        with atomic_dir(directory) as tmp_dir:
+            write(tmp_dir, _in_place)
+    else:
+        write(directory, atomic_path)
     return directory
 
 
 # -- loading --------------------------------------------------------------------------------------------------------
 
 
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+# key of config.json -> (accepted types, may be null, what it must be)
+_CONFIG_FIELDS: dict[str, tuple[type | tuple[type, ...], bool, str]] = {
+    "class": (str, False, "the model's import path, a string"),
+    "init_args": (dict, False, "the constructor arguments, an object"),
+    "architecture": (str, True, "a string or null"),
+    "input_contract": (dict, True, "an object or null"),
+    "input_stats": (dict, True, "an object or null"),
+    "metrics": (dict, True, "an object or null"),
+    "data": (str, True, "a string or null"),
+    "neurova_version": (str, True, "a string or null"),
+    "save_id": (str, True, "a string or null"),
+}
+
+
+def validate_config(config: Any, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Check the structure of a parsed ``config.json`` (types of its keys) before anything is built from it.
+
+    Returns:
+        ``config`` itself.
+
+    Raises:
+        CheckpointError: naming ``path`` and the first wrong key: not a JSON object, ``class`` or
+            ``init_args`` missing, a key of the wrong type (see ``_CONFIG_FIELDS``).
+    """
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{CONFIG_NAME} must hold a JSON object, found {_json_kind(config)}", path=path)
+    missing = [k for k in ("class", "init_args") if k not in config]
+    if missing:
+        raise CheckpointError(f"{CONFIG_NAME} lacks the keys {missing}", path=path)
+    for key, (types, nullable, expected) in _CONFIG_FIELDS.items():
+        value = config.get(key)
+        if (value is None and (nullable or key not in config)) or (isinstance(value, types) and value != ""):
+            continue
+        raise CheckpointError(f"{CONFIG_NAME}: {key!r} must be {expected}, found {_json_kind(value)}", path=path)
+    bad = [k for k in config["init_args"] if not k.isidentifier()]
+    if bad:
+        raise CheckpointError(f"{CONFIG_NAME}: init_args keys must be argument names, found {bad[:5]}", path=path)
+    return config
+
+
 def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and validate ``directory/config.json``."""
+    """Read ``directory/config.json`` and check its structure (:func:`validate_config`)."""
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
         raise CheckpointError(f"missing {CONFIG_NAME}: a saved neurova model folder holds {CONFIG_NAME} and "
                               f"{WEIGHTS_NAME}", path=path)
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{size:,} bytes, more than the {MAX_CONFIG_BYTES:,} a model config may have",
+                              path=path)
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"not valid JSON ({err})", path=path) from err
-    missing = [k for k in ("class", "init_args") if k not in config]
-    if not isinstance(config, dict) or missing:
-        raise CheckpointError(f"config lacks the keys {missing}", path=path)
-    return config
+    except RecursionError as err:
+        raise CheckpointError("not a model config: JSON nested too deeply to read", path=path) from err
+    return validate_config(config, path)
 
 
 def _resolve_class(recorded: str | None, cls: type[VARegressionModule] | None, path: Path,
@@ -216,7 +364,77 @@ def _resolve_class(recorded: str | None, cls: type[VARegressionModule] | None, p
 _CLI_HPARAM_KEYS = frozenset({"_class_path", "_instantiator"})
 
 
-def _build(klass: type[VARegressionModule], init_args: Mapping[str, Any], path: Path) -> VARegressionModule:
+def _build(klass: type[VARegressionModule], init_args: Mapping[str, Any], weights: Mapping[str, tuple[tuple[int, ...], str]],
+           strict: bool, *, path: Path, weights_path: Path) -> VARegressionModule:
+    """Build ``klass`` from ``init_args`` once its tensors are known to fit ``weights`` (name -> (shape, kind)).
+
+    The model is first built on the ``meta`` device (no memory), so arguments that would ask for
+    huge tensors (``in_chans: 2000000``) are refused by the shape check instead of being allocated.
+    Errors name ``path`` (the arguments' file) or ``weights_path``.
+    """
+    args = _constructor_args(klass, init_args, path)
+    try:
+        with torch.device("meta"):
+            skeleton = klass(**args)
+    except Exception as err:  # any failure of a constructor fed with the file's arguments is the file's fault
+        raise CheckpointError(f"cannot build {klass.__name__} from the stored arguments: {type(err).__name__}: "
+                              f"{err}", path=path) from err
+    _check_fit(skeleton, weights, strict, weights_path)
+    return klass(**args)
+
+
+def _tensor_kind(dtype: torch.dtype | str) -> str:
+    """``"float"``, ``"int"``, ``"bool"`` or ``"complex"`` of a torch dtype or a safetensors dtype name (``"F32"``)."""
+    if isinstance(dtype, str):
+        return {"B": "bool", "F": "float", "C": "complex"}.get(dtype[0], "int") if dtype != "BF16" else "float"
+    if dtype == torch.bool:
+        return "bool"
+    return "float" if dtype.is_floating_point else "complex" if dtype.is_complex else "int"
+
+
+def _state_spec(state: Mapping[str, torch.Tensor], path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    not_tensors = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise CheckpointError(f"the weights hold entries that are not tensors: {not_tensors[:5]}", path=path)
+    return {k: (tuple(v.shape), _tensor_kind(v.dtype)) for k, v in state.items()}
+
+
+def _weights_header(path: Path) -> tuple[dict[str, tuple[tuple[int, ...], str]], dict[str, str]]:
+    """Shapes and kinds of the tensors of a safetensors file, and its metadata, read from its header only."""
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            spec = {}
+            for key in fh.keys():
+                piece = fh.get_slice(key)
+                spec[key] = (tuple(piece.get_shape()), _tensor_kind(piece.get_dtype()))
+            return spec, dict(fh.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"cannot read safetensors weights ({err})", path=path) from err
+
+
+def _check_fit(model: torch.nn.Module, weights: Mapping[str, tuple[tuple[int, ...], str]], strict: bool,
+               path: Path) -> None:
+    """Refuse weights whose names, shapes or kinds (float / int / bool) do not fit ``model``'s tensors."""
+    own = {k: (tuple(v.shape), _tensor_kind(v.dtype)) for k, v in model.state_dict().items()}
+    common = sorted(set(own) & set(weights))
+    shapes = [f"{k}: checkpoint {weights[k][0]} vs model {own[k][0]}" for k in common if weights[k][0] != own[k][0]]
+    kinds = [f"{k}: checkpoint {weights[k][1]} vs model {own[k][1]}" for k in common if weights[k][1] != own[k][1]]
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    problems = []
+    if shapes:
+        problems.append(f"shape mismatch for {len(shapes)} tensor(s): " + "; ".join(shapes[:20]))
+    if kinds:
+        problems.append(f"dtype mismatch for {len(kinds)} tensor(s): " + "; ".join(kinds[:20]))
+    if strict and missing:
+        problems.append(f"missing keys ({len(missing)}): {missing[:20]}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys ({len(unexpected)}): {unexpected[:20]}")
+    if problems:
+        raise CheckpointError(f"weights do not fit {type(model).__name__}: " + " | ".join(problems), path=path)
+
+
+def _constructor_args(klass: type[VARegressionModule], init_args: Mapping[str, Any], path: Path) -> dict[str, Any]:
     params = inspect.signature(klass.__init__).parameters
     init_args = {k: v for k, v in init_args.items() if k not in _CLI_HPARAM_KEYS}
     unknown = sorted(set(init_args) - set(params))
@@ -227,27 +445,15 @@ def _build(klass: type[VARegressionModule], init_args: Mapping[str, Any], path: 
         args["loss_weights"] = tuple(args["loss_weights"])
     if args.get("pretrained") is not None:
         args["pretrained"] = None
-    try:
-        return klass(**args)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"cannot build {klass.__name__} from the stored arguments: {err}", path=path) from err
+    return args
 
 
 def _load_state(model: VARegressionModule, state: Mapping[str, torch.Tensor], strict: bool, path: Path) -> None:
-    own = model.state_dict()
-    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    problems = []
-    if shapes:
-        problems.append(f"shape mismatch for {len(shapes)} tensor(s): " + "; ".join(shapes[:20]))
-    if strict and missing:
-        problems.append(f"missing keys ({len(missing)}): {missing[:20]}")
-    if strict and unexpected:
-        problems.append(f"unexpected keys ({len(unexpected)}): {unexpected[:20]}")
-    if problems:
-        raise CheckpointError(f"weights do not fit {type(model).__name__}: " + " | ".join(problems), path=path)
+    """Load ``state`` (already checked by :func:`_check_fit`; floats are cast to the model's dtype) after a NaN check."""
+    _check_fit(model, _state_spec(state, path), strict, path)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"weights hold NaN or infinite values in {len(bad)} tensor(s): {bad[:10]}", path=path)
     model.load_state_dict(state, strict=strict)
 
 
@@ -266,6 +472,33 @@ def _finish(model: VARegressionModule, architecture: str | None,
     return model
 
 
+def _read_input_stats(config: Mapping[str, Any], directory: Path) -> InputStats | None:
+    """The training input statistics of a saved folder (``None`` for folders saved before they were recorded)."""
+    if config.get("input_stats") is None:
+        return None
+    samples = None
+    path = directory / INPUT_SAMPLES_NAME
+    if path.is_file():
+        try:
+            samples = load_file(str(path), device="cpu")["frames"].float().numpy()
+        except (SafetensorError, OSError, KeyError) as err:
+            raise CheckpointError(f"cannot read the training input samples (a tensor 'frames'): {err}",
+                                  path=path) from err
+    try:
+        return InputStats.from_dict(config["input_stats"], samples)
+    except ValueError as err:
+        raise CheckpointError(f"bad input_stats in {CONFIG_NAME}: {err}", path=directory / CONFIG_NAME) from err
+
+
+def stats_from_checkpoint(info: Mapping[str, Any]) -> InputStats | None:
+    """The :class:`~neurova.domain.InputStats` stored in a Lightning checkpoint's ``"neurova"`` entry, if any."""
+    data = info.get("input_stats")
+    if data is None:
+        return None
+    samples = info.get("input_samples")
+    return InputStats.from_dict(dict(data), None if samples is None else samples.float().numpy())
+
+
 def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_location: str | torch.device, strict: bool,
               input_contract: InputContract | Mapping[str, Any] | None) -> VARegressionModule:
     config = read_config(directory)
@@ -277,14 +510,22 @@ def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_locatio
     if config.get("input_contract") is not None:
         try:
             init_args["input_contract"] = InputContract.from_dict(config["input_contract"]).to_dict()
-        except (InputContractError, TypeError) as err:
+        except (InputContractError, TypeError, ValueError) as err:
             raise CheckpointError(f"bad input_contract in {CONFIG_NAME}: {err}", path=directory) from err
-    model = _build(klass, init_args, directory)
+    stats = _read_input_stats(config, directory)
+    header, metadata = _weights_header(weights)
+    saved_with = metadata.get("neurova_save_id")
+    if config.get("save_id") and saved_with and saved_with != config["save_id"]:
+        raise CheckpointError(f"{CONFIG_NAME} and {WEIGHTS_NAME} come from two different saves (save_id "
+                              f"{config['save_id']} vs {saved_with}): an interrupted save_pretrained? Save the "
+                              "model again", path=directory)
+    model = _build(klass, init_args, header, strict, path=directory, weights_path=weights)
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"cannot read safetensors weights ({err})", path=weights) from err
     _load_state(model, state, strict, weights)
+    model.input_stats = stats
     return _finish(model, config.get("architecture"), input_contract, map_location, directory)
 
 
@@ -305,9 +546,21 @@ def _load_ckpt(path: Path, cls: type[VARegressionModule] | None, map_location: s
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError("not a Lightning checkpoint (no 'state_dict' entry)", path=path)
     info = checkpoint.get("neurova") or {}
+    hparams = checkpoint.get("hyper_parameters") or {}
+    state = checkpoint["state_dict"]
+    for name, value in (("neurova", info), ("hyper_parameters", hparams), ("state_dict", state)):
+        if not isinstance(value, dict):
+            raise CheckpointError(f"the checkpoint's {name!r} entry must be a dict, found {type(value).__name__}",
+                                  path=path)
+    if info.get("class") is not None and not isinstance(info["class"], str):
+        raise CheckpointError("the checkpoint's model class must be a string", path=path)
     klass = _resolve_class(info.get("class"), cls, path)
-    model = _build(klass, checkpoint.get("hyper_parameters") or {}, path)
-    _load_state(model, checkpoint["state_dict"], strict, path)
+    model = _build(klass, hparams, _state_spec(state, path), strict, path=path, weights_path=path)
+    _load_state(model, state, strict, path)
+    try:
+        model.input_stats = stats_from_checkpoint(info)
+    except (ValueError, AttributeError) as err:
+        raise CheckpointError(f"bad input statistics in the checkpoint: {err}", path=path) from err
     return _finish(model, info.get("architecture"), input_contract, map_location, path)
 
 
