@@ -22,7 +22,7 @@ import numpy as np
 from neurova.contract import InputContract
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
-from neurova.encodings.tbr import MAX_BITS, tbr
+from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
 from neurova.errors import InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
 
@@ -78,6 +78,8 @@ class ToTBR:
         n_frames: frames per call when no ``ends_us`` are given (``None``: enough to cover the events).
         normalize: ``"max"`` (values in [0, 1]) or ``None`` (integer codes).
         polarity: ``"merge"`` (C = 1) or ``"split"`` (C = 2: OFF, ON).
+        max_bytes: largest output a call allocates (default 1 GiB; ``None``: no limit); a larger one,
+            e.g. for events days apart, raises :class:`~neurova.errors.EventFormatError` before allocating.
     """
 
     sensor_size: SensorSizeLike
@@ -86,6 +88,7 @@ class ToTBR:
     n_frames: int | None = None
     normalize: Literal["max"] | None = "max"
     polarity: Literal["merge", "split"] = "merge"
+    max_bytes: int | None = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
         _coerce_size(self)
@@ -116,18 +119,23 @@ class ToTBR:
             bin_us=self.bin_us,
             normalize=self.normalize,
             polarity=self.polarity,
+            max_bytes=self.max_bytes,
             **_frames_args(self.n_frames, ends_us),
         )
 
 
 @dataclass(frozen=True)
 class ToFrame:
-    """Event count frames per window (see :func:`neurova.encodings.event_frames`); C = 2 (OFF, ON) or 1."""
+    """Event count frames per window (see :func:`neurova.encodings.event_frames`); C = 2 (OFF, ON) or 1.
+
+    ``max_bytes`` bounds each call's output as in :class:`ToTBR`.
+    """
 
     sensor_size: SensorSizeLike
     window_us: int = 40_000
     n_frames: int | None = None
     polarity: Literal["merge", "split"] = "split"
+    max_bytes: int | None = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
         _coerce_size(self)
@@ -147,18 +155,23 @@ class ToFrame:
             self.sensor_size,
             window_us=self.window_us,
             polarity=self.polarity,
+            max_bytes=self.max_bytes,
             **_frames_args(self.n_frames, ends_us),
         )
 
 
 @dataclass(frozen=True)
 class ToVoxelGrid:
-    """Voxel grids with bilinear time bins (see :func:`neurova.encodings.voxel_grid`); C = ``n_bins``."""
+    """Voxel grids with bilinear time bins (see :func:`neurova.encodings.voxel_grid`); C = ``n_bins``.
+
+    ``max_bytes`` bounds each call's output as in :class:`ToTBR`.
+    """
 
     sensor_size: SensorSizeLike
     n_bins: int = 5
     window_us: int = 40_000
     n_frames: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
         _coerce_size(self)
@@ -177,18 +190,23 @@ class ToVoxelGrid:
             self.sensor_size,
             n_bins=self.n_bins,
             window_us=self.window_us,
+            max_bytes=self.max_bytes,
             **_frames_args(self.n_frames, ends_us),
         )
 
 
 @dataclass(frozen=True)
 class ToTimeSurface:
-    """Exponential time surfaces per polarity (see :func:`neurova.encodings.time_surface`); C = 2 (OFF, ON)."""
+    """Exponential time surfaces per polarity (see :func:`neurova.encodings.time_surface`); C = 2 (OFF, ON).
+
+    ``max_bytes`` bounds each call's output as in :class:`ToTBR`.
+    """
 
     sensor_size: SensorSizeLike
     tau_us: float = 50_000
     window_us: int = 40_000
     n_frames: int | None = None
+    max_bytes: int | None = DEFAULT_MAX_BYTES
 
     def __post_init__(self) -> None:
         _coerce_size(self)
@@ -208,6 +226,7 @@ class ToTimeSurface:
             self.sensor_size,
             tau_us=self.tau_us,
             window_us=self.window_us,
+            max_bytes=self.max_bytes,
             **_frames_args(self.n_frames, ends_us),
         )
 

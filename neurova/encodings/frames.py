@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurova.encodings.tbr import SensorSizeLike, window_ends
+from neurova.encodings.tbr import DEFAULT_MAX_BYTES, SensorSizeLike, window_ends
 from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events
 
@@ -26,8 +26,13 @@ def _prepare(
     ends_us: Any,
     n_frames: int | None,
     start_us: int | None,
+    channels: int,
+    max_bytes: int | None,
 ) -> tuple[np.ndarray, SensorSize, np.ndarray, np.ndarray]:
-    """Coerced events, sensor size, window ends ``(T,)`` and event index bounds ``(T, 2)`` of each window."""
+    """Coerced events, sensor size, window ends ``(T,)`` and event index bounds ``(T, 2)`` of each window.
+
+    The output, ``(T, channels, H, W)`` float32, is checked against ``max_bytes`` before anything is allocated.
+    """
     if isinstance(window_us, bool) or not isinstance(window_us, int | np.integer) or window_us <= 0:
         raise ValueError(f"window_us must be a positive integer (µs), got {window_us!r}")
     size = SensorSize.of(sensor_size)
@@ -40,6 +45,8 @@ def _prepare(
         ends_us=ends_us,
         n_frames=n_frames,
         start_us=start_us,
+        frame_bytes=4 * channels * size.width * size.height,
+        max_bytes=max_bytes,
     )
     bounds = np.searchsorted(t, np.stack([ends - window_us, ends], axis=1), side="left")
     return events, size, ends, bounds
@@ -65,6 +72,7 @@ def event_frames(
     n_frames: int | None = None,
     start_us: int | None = None,
     polarity: Literal["merge", "split"] = "split",
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> np.ndarray:
     """Event count frames (tonic's ``ToFrame``): number of events per pixel in each window.
 
@@ -74,14 +82,19 @@ def event_frames(
         window_us: frame duration in µs.
         ends_us, n_frames, start_us: the windows, as in :func:`~neurova.encodings.tbr`.
         polarity: ``"split"`` (C = 2, channel 0 = OFF, 1 = ON) or ``"merge"`` (C = 1).
+        max_bytes: largest output allowed (default 1 GiB; ``None``: no limit), checked before allocating.
 
     Returns:
         float32 ``(T, C, H, W)`` counts.
+
+    Raises:
+        EventFormatError: events outside the sensor, or an output above ``max_bytes``.
     """
     if polarity not in ("merge", "split"):
         raise ValueError(f"polarity must be 'merge' or 'split', got {polarity!r}")
-    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us)
     channels = 2 if polarity == "split" else 1
+    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us, channels,
+                                          max_bytes)
     n_pixels = size.width * size.height
     out = np.zeros((len(ends), channels, size.height, size.width), dtype=np.float32)
     for k, (first, last) in enumerate(bounds):
@@ -104,6 +117,7 @@ def voxel_grid(
     ends_us: Any = None,
     n_frames: int | None = None,
     start_us: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> np.ndarray:
     """Voxel grid (E2VID, tonic's ``ToVoxelGrid``): polarity ±1 spread bilinearly over ``n_bins`` time bins.
 
@@ -112,12 +126,15 @@ def voxel_grid(
     ``±(τ - ⌊τ⌋)`` to bin ``⌊τ⌋ + 1``. Unlike tonic, time is normalised by the window, not by the first and
     last event in it, so equal times give equal bins in every frame.
 
+    ``max_bytes`` bounds the output as in :func:`event_frames`.
+
     Returns:
         float32 ``(T, n_bins, H, W)``.
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us)
+    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us, n_bins,
+                                          max_bytes)
     n_pixels = size.width * size.height
     out = np.zeros((len(ends), n_bins, size.height, size.width), dtype=np.float32)
     for k, (first, last) in enumerate(bounds):
@@ -149,18 +166,20 @@ def time_surface(
     ends_us: Any = None,
     n_frames: int | None = None,
     start_us: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> np.ndarray:
     """Exponentially decaying time surface per pixel and polarity at the end of each window.
 
     The value at a pixel is ``exp(-(t_end - t_last) / tau_us)``, where ``t_last`` is the time of the
     pixel's most recent event of that polarity inside the window; 0 where the window holds none.
+    ``max_bytes`` bounds the output as in :func:`event_frames`.
 
     Returns:
         float32 ``(T, 2, H, W)``: channel 0 = OFF, 1 = ON.
     """
     if not tau_us > 0:
         raise ValueError(f"tau_us must be positive, got {tau_us!r}")
-    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us)
+    events, size, ends, bounds = _prepare(events, sensor_size, window_us, ends_us, n_frames, start_us, 2, max_bytes)
     n_pixels = size.width * size.height
     out = np.zeros((len(ends), 2, size.height, size.width), dtype=np.float32)
     for k, (first, last) in enumerate(bounds):

@@ -36,13 +36,17 @@ from neurova.events import EVENT_DTYPE, SensorSize, as_events
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["tbr", "tbr_torch", "window_ends"]
+__all__ = ["DEFAULT_MAX_BYTES", "check_output_size", "tbr", "tbr_torch", "window_ends"]
 
 Normalize = Literal["max"] | None
 Polarity = Literal["merge", "split"]
 SensorSizeLike = SensorSize | tuple[int, ...] | str
 
 MAX_BITS = 16
+
+DEFAULT_MAX_BYTES = 1 << 30
+"""Largest output an encoder allocates unless told otherwise (``max_bytes=``): 1 GiB, 290 full frames of a
+1280x720 sensor. Two events days apart would otherwise ask for millions of frames."""
 
 # x and y are adjacent int16 fields at offsets 0 and 2 of EVENT_DTYPE: on a little-endian machine one
 # uint32 read gives both (x in the low half), which halves the strided reads of the hot loop.
@@ -61,6 +65,45 @@ def _check_params(n_bits: int, bin_us: int, normalize: Any, polarity: Any) -> No
         raise ValueError(f"polarity must be 'merge' or 'split', got {polarity!r}")
 
 
+def _human_bytes(n: float) -> str:
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
+    i = 0
+    while n >= 1024 and i < len(units) - 1:
+        n, i = n / 1024, i + 1
+    return f"{n:.0f} bytes" if i == 0 else f"{n:.1f} {units[i]}"
+
+
+def check_output_size(
+    n_frames: int,
+    frame_bytes: int,
+    max_bytes: int | None,
+    *,
+    window_us: int,
+    t_range: tuple[int, int] | None = None,
+) -> None:
+    """Refuse an encoder output of ``n_frames`` frames of ``frame_bytes`` each above ``max_bytes``.
+
+    Raises:
+        EventFormatError: naming the frames, the bytes, the events' span when it set the number of
+            frames (``t_range``, µs), and how to encode less or raise the limit.
+    """
+    if max_bytes is None or n_frames * frame_bytes <= max_bytes:
+        return
+    span = ""
+    if t_range is not None:
+        duration = t_range[1] - t_range[0]
+        span = (
+            f" to cover events spanning {duration} µs ({duration / 86_400e6:.3g} days) with back-to-back "
+            f"windows of {window_us} µs"
+        )
+    raise EventFormatError(
+        f"the encoding would allocate {n_frames} frames ({_human_bytes(n_frames * frame_bytes)}){span}, above "
+        f"max_bytes={max_bytes} ({_human_bytes(max_bytes)}). Encode a time range (n_frames/start_us, ends_us, "
+        "neurova.events.slice_time) or stream it (neurova.io.iter_events(window_us=...)), or raise max_bytes "
+        "(None: no limit)"
+    )
+
+
 def window_ends(
     window_us: int,
     *,
@@ -68,6 +111,8 @@ def window_ends(
     ends_us: Any = None,
     n_frames: int | None = None,
     start_us: int | None = None,
+    frame_bytes: int = 0,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """End timestamps (µs, int64 ``(T,)``) of the encoding windows, shared by every encoder.
 
@@ -77,6 +122,8 @@ def window_ends(
         ends_us: explicit window ends; returned as they are (any order, overlaps allowed).
         n_frames: number of back-to-back windows; ``None`` = as many as needed to reach the last event.
         start_us: start of the first back-to-back window; defaults to the first event's timestamp.
+        frame_bytes: bytes of one output frame, for the ``max_bytes`` check (0: no check).
+        max_bytes: largest output allowed, checked before anything is allocated (see :func:`check_output_size`).
 
     Returns:
         ``ends_us`` as int64, or ``start_us + (k + 1) * window_us`` for ``k < T``; empty when nothing
@@ -95,13 +142,18 @@ def window_ends(
                 raise ValueError("ends_us contains NaN or infinite values")
             if np.any(ends != np.round(ends)):
                 raise ValueError("ends_us must be whole microseconds")
+        check_output_size(len(ends), frame_bytes, max_bytes, window_us=window_us)
         return ends.astype(np.int64)
     if n_frames is not None and (isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 0):
         raise ValueError(f"n_frames must be a non-negative integer, got {n_frames!r}")
     if start_us is None:
         start_us = 0 if t_range is None else t_range[0]
+    implicit = n_frames is None
     if n_frames is None:
         n_frames = 0 if t_range is None or t_range[1] < start_us else (t_range[1] - start_us) // window_us + 1
+    check_output_size(
+        int(n_frames), frame_bytes, max_bytes, window_us=window_us, t_range=t_range if implicit else None
+    )
     return int(start_us) + np.arange(1, int(n_frames) + 1, dtype=np.int64) * int(window_us)
 
 
@@ -162,6 +214,7 @@ def tbr(
     start_us: int | None = None,
     normalize: Normalize = "max",
     polarity: Polarity = "merge",
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> np.ndarray:
     """Encode events as TBR frames (numpy).
 
@@ -179,6 +232,7 @@ def tbr(
         normalize: ``"max"`` scales to [0, 1] by ``2**n_bits - 1``; ``None`` keeps integer codes.
         polarity: ``"merge"`` (C = 1, events of both polarities) or ``"split"`` (C = 2: channel 0 = OFF,
             channel 1 = ON, tonic's ``ToFrame`` order).
+        max_bytes: largest output allowed (default 1 GiB), checked before allocating; ``None``: no limit.
 
     Returns:
         float32 ``(T, C, H, W)``; ``T = 0`` when there are no events and neither ``ends_us`` nor ``n_frames``
@@ -186,21 +240,23 @@ def tbr(
 
     Raises:
         EventFormatError: an event inside a window lies outside the sensor (events that fall in no window
-            are not read).
+            are not read), or the output would exceed ``max_bytes`` (e.g. events days apart).
     """
     _check_params(n_bits, bin_us, normalize, polarity)
     size = SensorSize.of(sensor_size)
     if not (isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE):
         events = as_events(events, sensor_size=size)
     t = events["t"]
+    channels = 2 if polarity == "split" else 1
     ends = window_ends(
         n_bits * bin_us,
         t_range=(int(t[0]), int(t[-1])) if len(t) else None,
         ends_us=ends_us,
         n_frames=n_frames,
         start_us=start_us,
+        frame_bytes=4 * channels * size.width * size.height,
+        max_bytes=max_bytes,
     )
-    channels = 2 if polarity == "split" else 1
     height, width = size.shape
     n_pixels = height * width
     out = np.zeros((len(ends), channels, height, width), dtype=np.float32)
@@ -240,6 +296,7 @@ def tbr_torch(
     polarity: Polarity = "merge",
     batch: Any = None,
     batch_size: int | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
 ) -> torch.Tensor:
     """Encode events as TBR frames with torch, on the events' device, optionally for a batch of clips.
 
@@ -257,6 +314,8 @@ def tbr_torch(
             first (smallest) timestamp of each clip.
         batch: ``(N,)`` int64 clip index of each event, or ``None`` for a single clip.
         batch_size: B, number of clips (default ``batch.max() + 1``); clips without events give zeros.
+        max_bytes: largest working memory allowed (output and the ``n_bits`` bit planes), checked before
+            allocating; ``None``: no limit.
 
     Returns:
         float32 ``(T, C, H, W)``, or ``(B, T, C, H, W)`` when ``batch`` is given.
@@ -290,10 +349,11 @@ def tbr_torch(
             raise ValueError(f"batch indices must lie in 0..{n_clips - 1}")
 
     window = n_bits * bin_us
-    ends = _torch_window_ends(t, clip, n_clips, window, ends_us, n_frames, start_us)
-    n_windows = ends.shape[1]
     channels = 2 if polarity == "split" else 1
     n_pixels = height * width
+    budget = (max_bytes, n_clips * channels * n_pixels * (4 + n_bits))  # float32 frames + one bool per bit
+    ends = _torch_window_ends(t, clip, n_clips, window, ends_us, n_frames, start_us, budget)
+    n_windows = ends.shape[1]
     plane_size = channels * n_bits * n_pixels  # one window of one clip: (C, N, H*W)
     total = n_clips * n_windows * plane_size
     occupied = torch.zeros(total + 1, dtype=torch.bool, device=device)  # the last slot takes events in no window
@@ -330,9 +390,16 @@ def _tensor(value: Any, device: torch.device | None, *, flat: bool = True) -> to
 
 
 def _torch_window_ends(
-    t: torch.Tensor, clip: torch.Tensor, n_clips: int, window: int, ends_us: Any, n_frames: int | None, start_us: Any
+    t: torch.Tensor,
+    clip: torch.Tensor,
+    n_clips: int,
+    window: int,
+    ends_us: Any,
+    n_frames: int | None,
+    start_us: Any,
+    budget: tuple[int | None, int],
 ) -> torch.Tensor:
-    """``(B, T)`` int64 window ends per clip."""
+    """``(B, T)`` int64 window ends per clip; ``budget`` is ``(max_bytes, bytes per window of all clips)``."""
     import torch
 
     device = t.device
@@ -344,6 +411,7 @@ def _torch_window_ends(
             ends = ends.expand(n_clips, -1)
         if ends.ndim != 2 or ends.shape[0] != n_clips:
             raise ValueError(f"ends_us must have shape (T,) or ({n_clips}, T), got {tuple(ends.shape)}")
+        check_output_size(ends.shape[1], budget[1], budget[0], window_us=window)
         return ends.contiguous()
     if n_frames is not None and (isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 0):
         raise ValueError(f"n_frames must be a non-negative integer, got {n_frames!r}")
@@ -355,9 +423,14 @@ def _torch_window_ends(
         start = torch.where(has_events, first, torch.zeros_like(first))
     else:
         start = torch.as_tensor(start_us, device=device).to(torch.int64).expand(n_clips)
+    span = None
     if n_frames is None:
         needed = torch.where(has_events & (last >= start), (last - start) // window + 1, torch.zeros_like(last))
         n_frames = int(needed.max()) if n_clips else 0
+        if n_frames:
+            widest = int(torch.argmax(needed))
+            span = (int(start[widest]), int(last[widest]))
+    check_output_size(int(n_frames), budget[1], budget[0], window_us=window, t_range=span)
     steps = torch.arange(1, int(n_frames) + 1, dtype=torch.int64, device=device) * window
     return start[:, None] + steps[None, :]
 
