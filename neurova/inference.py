@@ -45,6 +45,7 @@ import numpy as np
 from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
+from neurova.domain import DomainMonitor, InputStats
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
 from neurova.zero_shot import Method, Table, classify_emotion, model_frames
@@ -70,6 +71,9 @@ class Prediction:
         contract: the input contract the events were encoded with.
         source: what was read (a file path), if anything.
         settings: how the predictions were made (hop, face box or detection, emotion mapping, streaming).
+        input_stats: statistics of the model inputs of this run, with a few sample frames
+            (:class:`neurova.domain.InputStats`); ``predict`` warns (:class:`neurova.domain.DomainWarning`)
+            when they differ from the model's training inputs by more than 2x.
     """
 
     timestamps_us: np.ndarray
@@ -82,6 +86,7 @@ class Prediction:
     latency_ms: np.ndarray | None = None
     source: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    input_stats: InputStats | None = None
 
     def __len__(self) -> int:
         return len(self.timestamps_us)
@@ -104,6 +109,7 @@ class Prediction:
             "input_contract": self.contract.to_dict(),
             "source": self.source,
             "settings": dict(self.settings),
+            "input_stats": None if self.input_stats is None else self.input_stats.to_dict(),
         }
 
     def to_csv(self, path: PathLike) -> Path:
@@ -153,6 +159,7 @@ class _Predictor:
         batch_size: int,
         device: str,
         streaming: bool,
+        source: str | None = None,
     ) -> None:
         import torch
 
@@ -180,6 +187,7 @@ class _Predictor:
         self.batch_size = int(batch_size)
         self.device = device
         self.streaming = streaming
+        self.domain = DomainMonitor(getattr(model, "input_stats", None), source=source)
         self._encoder: Any | None = None
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
@@ -265,7 +273,9 @@ class _Predictor:
         if not self._pending:
             return
         torch = self._torch
-        x = torch.stack([frames for _, frames, _ in self._pending]).to(self.device)
+        x = torch.stack([frames for _, frames, _ in self._pending])
+        self.domain.update(x)
+        x = x.to(self.device)
         with torch.inference_mode():
             out = self.model(x)
         if out.ndim == 3:
@@ -413,7 +423,7 @@ def predict(
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detect=detect_face, detect_every_us=detect_every_us,
         detect_window_us=detect_window_us, face_margin=face_margin, batch_size=batch_size, device=device,
-        streaming=streaming,
+        streaming=streaming, source=path,
     )
     was_training = bool(getattr(model, "training", False))
     model.eval()
@@ -439,6 +449,7 @@ def predict(
         contract=contract,
         latency_ms=np.array(predictor.latency_ms) if streaming else None,
         source=path,
+        input_stats=predictor.domain.finish(),
         settings={"hop_us": hop, "detect_face": detect_face, "face_box": None if face_box is None else
                   list(_box_int(face_box)), "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming},
