@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from neurova.encodings import (
     event_frames,
     resize_events,
+    resize_initial_levels,
     resize_pixel_areas,
     tbr,
     tbr_torch,
@@ -336,16 +337,15 @@ def reference_resize(events, width, height, size):
     """Per-event definition of a shrinking resize: each output pixel integrates ±1 and fires at ±a."""
     area_x = np.bincount(np.arange(width) * size // width, minlength=size)
     area_y = np.bincount(np.arange(height) * size // height, minlength=size)
-    level: dict[tuple[int, int], int] = {}
+    level = resize_initial_levels(np.outer(area_y, area_x))
     out = []
     for x, y, t, p in zip(events["x"], events["y"], events["t"], events["p"]):
         ox, oy = int(x) * size // width, int(y) * size // height
         a = int(area_x[ox] * area_y[oy])
-        value = level.get((ox, oy), 0) + (1 if p else -1)
-        if abs(value) >= a:
-            out.append((ox, oy, int(t), bool(value > 0)))
-            value -= a if value > 0 else -a
-        level[(ox, oy)] = value
+        level[oy, ox] += 1 if p else -1
+        if abs(level[oy, ox]) >= a:
+            out.append((ox, oy, int(t), bool(level[oy, ox] > 0)))
+            level[oy, ox] -= a if level[oy, ox] > 0 else -a
     return out
 
 
@@ -363,18 +363,21 @@ def test_resize_events_matches_the_per_event_definition(width, height, size, see
 
 
 def test_resize_events_fires_once_per_threshold_of_the_mean_change():
-    # a 4x4 block of a 16x16 sensor: every sub-pixel steps up once (16 ON events) → one ON event of a 4x4 sensor
+    # a 4x4 block of a 16x16 sensor (output pixel (1, 2) of a 4x4 sensor, a = 16)
+    start = resize_initial_levels(resize_pixel_areas((16, 16), 4))[2, 1]
+    assert -16 < start < 16 and (resize_initial_levels(np.ones((3, 3))) == 0).all()
+    levels = resize_initial_levels(np.full((64, 64), 16))
+    assert levels.min() == -15 and levels.max() == 15 and abs(levels.mean()) < 0.5
     xs, ys = np.meshgrid(np.arange(4, 8), np.arange(8, 12))
-    up = make_events(xs.ravel(), ys.ravel(), np.arange(16) * 10, np.ones(16))
-    out = resize_events(up, (16, 16), 4)
-    assert [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out] == [(1, 2, 150, True)]
-    assert len(resize_events(up[:15], (16, 16), 4)) == 0  # 15 of 16 sub-pixels: under one threshold
+    for n_up in (16, 48):  # every sub-pixel steps up n_up / 16 times: one ON event per 16 net ON events
+        up = make_events(np.tile(xs.ravel(), n_up // 16), np.tile(ys.ravel(), n_up // 16), np.arange(n_up) * 10,
+                         np.ones(n_up))
+        out = resize_events(up, (16, 16), 4)
+        crossings = np.arange(n_up)[np.diff(np.floor((start + np.arange(n_up + 1)) / 16)) > 0]
+        np.testing.assert_array_equal(out["t"], crossings * 10)
+        assert out["p"].all() and (out["x"] == 1).all() and (out["y"] == 2).all()
     flicker = make_events(np.full(64, 5), np.full(64, 9), np.arange(64), np.arange(64) % 2)  # ON, OFF, ON, ...
-    assert len(resize_events(flicker, (16, 16), 4)) == 0  # noise that cancels never fires
-    down = make_events(xs.ravel(), ys.ravel(), np.arange(16) * 10, np.zeros(16))
-    assert [bool(p) for p in resize_events(down, (16, 16), 4)["p"]] == [False]
-    both = resize_events(np.concatenate([down, down]), (16, 16), 4)
-    assert len(both) == 2 and not both["p"].any()
+    assert len(resize_events(flicker, (16, 16), 4)) <= 1  # noise that cancels fires at most once, from its start
 
 
 def test_resize_events_grows_by_replication_and_keeps_same_size():

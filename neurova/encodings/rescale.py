@@ -12,8 +12,13 @@ log-intensity change over the output pixel moves by ``±1/a`` threshold per sour
 integrates the signed source events (+1 ON, -1 OFF) in time order and, like a DVS pixel, emits an event
 whenever the sum has moved one full threshold (``a`` net events) from its reference level; the reference then
 moves by one threshold (``±a``) and the event takes the polarity of the sign and the time of the source event
-that crossed it. Every pixel starts at its reference level at the first event given (the start of the
-window). Along an axis where the box is smaller than ``S`` there is nothing to integrate: each source pixel's
+that crossed it. The events given (a model's window) start at an arbitrary moment in the life of the emulated
+sensor, whose pixels then lie anywhere between their two thresholds: each output pixel starts at a level drawn
+uniformly among the integers of ``[-(a-1), a-1]`` around its reference (:func:`resize_initial_levels`, a fixed
+pattern, so the same events always give the same output). Starting every pixel at its reference instead (as if
+all had just fired) delays every first event and leaves far fewer pixels active in a TBR frame than a sensor
+of the output's resolution would (``benchmarks/bench_resolution.py`` measures both against such a sensor).
+Along an axis where the box is smaller than ``S`` there is nothing to integrate: each source pixel's
 events are replicated onto the output pixels nearest to it (``a`` counts 1 along that axis); a box of exactly
 ``S x S`` passes its events through unchanged.
 """
@@ -24,7 +29,7 @@ import numpy as np
 
 from neurova.events import EVENT_DTYPE, SensorSize, as_events
 
-__all__ = ["resize_events", "resize_pixel_areas"]
+__all__ = ["resize_events", "resize_initial_levels", "resize_pixel_areas"]
 
 
 def _axis_map(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,6 +54,18 @@ def resize_pixel_areas(sensor_size: SensorSize | tuple[int, int], size: int | tu
     width, height = SensorSize.of(sensor_size)
     out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
     return np.outer(_axis_map(height, int(out_h))[2], _axis_map(width, int(out_w))[2])
+
+
+def resize_initial_levels(area: np.ndarray) -> np.ndarray:
+    """int64 level of each output pixel at the first event, uniform over the integers of ``[-(a-1), a-1]``.
+
+    Levels count source events, so a pixel between its thresholds is at one of these ``2a - 1`` levels; a pixel
+    with ``a = 1`` (one source pixel) starts at 0 and passes its events through. ``area`` ``(H, W)`` or flat;
+    a fixed pseudo-random pattern (seed 0, one draw per output pixel in row-major order).
+    """
+    area = np.asarray(area, dtype=np.int64)
+    draw = np.random.default_rng(0).random(area.shape)
+    return np.floor(draw * (2 * area - 1)).astype(np.int64) - (area - 1)
 
 
 def resize_events(
@@ -100,20 +117,21 @@ def resize_events(
         return out
     pixel = oy * out_w + ox
     area = (area_y[:, None] * area_x[None, :]).reshape(-1)
-    fired, polarity = _integrate(pixel, np.where(out["p"], 1, -1), area)
+    fired, polarity = _integrate(pixel, np.where(out["p"], 1, -1), area, resize_initial_levels(area))
     out = out[fired]
     out["p"] = polarity[fired]
     return out
 
 
-def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
+               initial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which events fire their output pixel, and with which polarity (True = ON).
 
     ``pixel`` ``(N,)`` output pixel of each event in time order, ``sign`` ``(N,)`` ±1, ``area`` the threshold
-    ``a`` of every output pixel. Events are grouped by pixel (a stable sort keeps time order inside a pixel);
-    pixels with fewer than ``a`` events can never fire and are dropped, then the hysteresis runs over the rank
-    of the events within their pixel, all pixels at once (pixels ordered by event count, so the pixels still
-    active at rank ``r`` are a prefix).
+    ``a`` and ``initial`` the starting level of every output pixel. Events are grouped by pixel (a stable sort
+    keeps time order inside a pixel); pixels whose events cannot reach a threshold are dropped, then the
+    hysteresis runs over the rank of the events within their pixel, all pixels at once (pixels ordered by
+    event count, so the pixels still active at rank ``r`` are a prefix).
     """
     n = len(pixel)
     fired = np.zeros(n, dtype=bool)
@@ -121,14 +139,15 @@ def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray) -> tuple[n
     if n == 0:
         return fired, polarity
     counts = np.bincount(pixel, minlength=len(area))
-    live = np.flatnonzero(counts >= area)
+    live = np.flatnonzero(counts + np.abs(initial) >= area)
+    live = live[counts[live] > 0]
     if len(live) == 0:
         return fired, polarity
     order = np.argsort(pixel, kind="stable")
     starts = np.cumsum(counts) - counts
     live = live[np.argsort(-counts[live], kind="stable")]  # most events first
     live_counts, live_starts, threshold = counts[live], starts[live], area[live].astype(np.int64)
-    level = np.zeros(len(live), dtype=np.int64)  # signed sum minus the reference level
+    level = initial[live].astype(np.int64)  # signed sum minus the reference level
     active = len(live)
     for rank in range(int(live_counts[0])):
         while live_counts[active - 1] <= rank:
