@@ -78,15 +78,17 @@ def test_config_and_model_card(tmp_path):
     assert "`bin_us` | `5000`" in card
 
 
-def test_save_replaces_an_existing_folder_and_clears_backbone_file(tmp_path):
+def test_save_replaces_its_own_files_keeps_the_others_and_clears_backbone_file(tmp_path):
     weights = tmp_path / "backbone.safetensors"
     save_file(create_backbone(TINY, 1).state_dict(), str(weights))
     model = ResNet(backbone=TINY, pretrained=str(weights))
     model.save_pretrained(tmp_path / "m")
-    (tmp_path / "m" / "stale.txt").write_text("old")
+    first = json.loads((tmp_path / "m" / "config.json").read_text())["save_id"]
+    (tmp_path / "m" / "notes.txt").write_text("mine")
     model.save_pretrained(tmp_path / "m")
-    assert not (tmp_path / "m" / "stale.txt").exists()
+    assert (tmp_path / "m" / "notes.txt").read_text() == "mine"  # never deleted: neurova did not write it
     config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["save_id"] != first
     assert config["init_args"]["pretrained"] is None  # loading never needs the backbone file again
     weights.unlink()
     ResNet.from_pretrained(tmp_path / "m")
@@ -261,3 +263,74 @@ def test_adapt_stem_weight_3d():
     two = adapt_stem_weight(w, 2)
     assert two.shape == (8, 2, 3, 7, 7)
     assert adapt_stem_weight(w, 3) is w
+
+
+def test_save_refuses_a_foreign_non_empty_folder_unless_overwrite(tmp_path):
+    folder = tmp_path / "my_experiment"
+    folder.mkdir()
+    (folder / "other.ckpt").write_bytes(b"someone's checkpoint")
+    (folder / "README.md").write_text("my notes")
+    model = ResNet(backbone=TINY)
+    with pytest.raises(CheckpointError, match=r"not a neurova model folder.*overwrite=True") as err:
+        model.save_pretrained(folder)
+    assert str(folder) in str(err.value)
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "other.ckpt"]
+    model.save_pretrained(folder, overwrite=True)
+    assert (folder / "other.ckpt").read_bytes() == b"someone's checkpoint"
+    assert {"config.json", "model.safetensors", "README.md"} <= {p.name for p in folder.iterdir()}
+    ResNet.from_pretrained(folder)
+    with pytest.raises(CheckpointError, match="not a folder"):
+        model.save_pretrained(folder / "other.ckpt")
+
+
+def test_save_into_an_empty_folder_and_umask_permissions(tmp_path):
+    import os
+
+    (tmp_path / "empty").mkdir()
+    old = os.umask(0o022)
+    try:
+        ResNet(backbone=TINY).save_pretrained(tmp_path / "empty")
+        ResNet(backbone=TINY).save_pretrained(tmp_path / "new")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "new" / "config.json").stat().st_mode & 0o777 == 0o644
+    ResNet.from_pretrained(tmp_path / "empty")
+
+
+def test_config_and_weights_of_two_saves_are_not_loaded_together(tmp_path):
+    ResNet(backbone=TINY).save_pretrained(tmp_path / "a")
+    ResNet(backbone=TINY).save_pretrained(tmp_path / "b")
+    (tmp_path / "a" / "model.safetensors").write_bytes((tmp_path / "b" / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="two different saves"):
+        from_pretrained(tmp_path / "a")
+
+
+def test_huge_constructor_arguments_are_refused_before_allocation(tmp_path):
+    import resource
+
+    ResNet(backbone=TINY).save_pretrained(tmp_path / "m")
+    path = tmp_path / "m" / "config.json"
+    config = json.loads(path.read_text())
+    config["init_args"]["in_chans"] = 2_000_000  # a real build would allocate gigabytes for the stem
+    path.write_text(json.dumps(config))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError, match="shape mismatch"):
+        from_pretrained(tmp_path / "m")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000  # KiB
+
+
+def test_integer_or_nan_weights_are_refused(tmp_path):
+    model = ResNet(backbone=TINY)
+    model.save_pretrained(tmp_path / "m")
+    weights = tmp_path / "m" / "model.safetensors"
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    key = next(k for k, v in state.items() if v.is_floating_point())
+    save_file({**state, key: state[key].to(torch.int64)}, str(weights))
+    with pytest.raises(CheckpointError, match=f"dtype mismatch.*{key}.*checkpoint int vs model float"):
+        from_pretrained(tmp_path / "m")
+    save_file({**state, key: torch.full_like(state[key], float("nan"))}, str(weights))
+    with pytest.raises(CheckpointError, match="NaN or infinite"):
+        from_pretrained(tmp_path / "m")
+    save_file({**state, key: state[key].half()}, str(weights))  # another float width is cast
+    assert from_pretrained(tmp_path / "m").state_dict()[key].dtype == torch.float32

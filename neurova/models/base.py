@@ -299,14 +299,16 @@ class VARegressionModule(L.LightningModule):
         self.input_stats = stats_from_checkpoint(checkpoint.get("neurova") or {})
 
     def save_pretrained(self, directory: str | os.PathLike[str], *, metrics: Mapping[str, Any] | None = None,
-                        data_description: str | None = None) -> Path:
+                        data_description: str | None = None, overwrite: bool = False) -> Path:
         """Write ``config.json``, ``model.safetensors`` and a ``README.md`` model card to ``directory``.
 
-        See :func:`neurova.models.hub.save_pretrained`.
+        Never deletes a file neurova did not write; a non-empty folder that is not a neurova model
+        folder is refused unless ``overwrite=True``. See :func:`neurova.models.hub.save_pretrained`.
         """
         from neurova.models.hub import save_pretrained
 
-        return save_pretrained(self, directory, metrics=metrics, data_description=data_description)
+        return save_pretrained(self, directory, metrics=metrics, data_description=data_description,
+                               overwrite=overwrite)
 
     @classmethod
     def from_pretrained(cls, source: str | os.PathLike[str], *, map_location: str | torch.device = "cpu",
