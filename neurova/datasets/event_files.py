@@ -8,12 +8,17 @@ of labels with a header row::
     alice_01.h5,1240000,0.45,-0.1
     bob_03.raw,800000,-0.6,0.7
 
-Each row is one sample: the frames ending at ``t_us`` (µs, on the recording's own clock)
-encoded as a model's :class:`~neurova.contract.InputContract` says, labelled with
+Each row is one sample: the frames ending at ``t_us`` (µs, on the recording's own clock:
+for an ``.aedat4`` file that is µs since 1970, so add the recording's first timestamp to times
+counted from its start) encoded as a model's :class:`~neurova.contract.InputContract` says, labelled with
 ``valence`` and ``arousal`` in [-1, 1]. Optional columns ``x0, y0, width, height`` give
 the face box in sensor pixels; without them the largest centred square is used
 (:func:`neurova.faces.centre_square`). An optional ``subject`` column names who is recorded
 (default: the file name), for subject-independent splits.
+
+``file`` names must stay inside the root folder (no ``..``, no absolute paths), and a label
+whose frames would all lie before the first or after the last event of its recording is
+refused with the recording's time span, since it would train on empty frames.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from neurova._paths import join_inside
 from neurova.contract import InputContract
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
@@ -52,6 +58,8 @@ class LabelledTime:
     arousal: float
     subject: str
     box: tuple[int, int, int, int] | None
+    line: int | None = None
+    """Line of the label CSV the row was read from (``None`` for rows built in code)."""
 
 
 def _number(row: dict[str, str], key: str, line: int, path: Path) -> float:
@@ -84,7 +92,7 @@ def read_label_csv(path: str | os.PathLike[str]) -> list[LabelledTime]:
             box = tuple(int(_number(row, key, line, path)) for key in _BOX) if has_box else None
             rows.append(LabelledTime(
                 file=row["file"], t_us=int(_number(row, "t_us", line, path)), valence=va[0], arousal=va[1],
-                subject=row.get("subject") or Path(row["file"]).stem, box=box,
+                subject=row.get("subject") or Path(row["file"]).stem, box=box, line=line,
             ))
     if not rows:
         raise AnnotationError("the label CSV has no rows", path)
@@ -115,20 +123,42 @@ class LabelledEventFiles(Dataset):
         num_frames: int | None = None,
     ) -> None:
         self.root = Path(root)
-        self.rows = read_label_csv(labels) if isinstance(labels, str | os.PathLike) else list(labels)
+        self.labels_path = Path(labels) if isinstance(labels, str | os.PathLike) else None
+        self.rows = read_label_csv(labels) if self.labels_path is not None else list(labels)
         self.contract = contract
         self.num_frames = num_frames or contract.clip_length
         self._recordings: dict[str, tuple[np.ndarray, SensorSize]] = {}
+        self._paths: dict[str, Path] = {}
         for name in sorted({row.file for row in self.rows}):
-            path = self.root / name
+            path = join_inside(self.root, name, what="file", source=self.labels_path)
             if not path.is_file():
                 raise DatasetNotFoundError(f"event file named in the label CSV not found under {self.root}", path)
+            self._paths[name] = path
 
     def _recording(self, name: str) -> tuple[np.ndarray, SensorSize]:
         if name not in self._recordings:
-            recording = read_recording(self.root / name)
+            recording = read_recording(self._paths[name])
+            self._check_times(name, recording.events)
             self._recordings[name] = (recording.events, recording.sensor_size)
         return self._recordings[name]
+
+    def _check_times(self, name: str, events: np.ndarray) -> None:
+        """Refuse labels whose frames all miss the recording: the likely sign of times on another clock."""
+        if not len(events):
+            raise AnnotationError(f"{name} holds no events to label", self._paths[name])
+        first, last = int(events["t"][0]), int(events["t"][-1])
+        reach = (self.num_frames - 1) * self.contract.frame_interval_us + self.contract.n_bits * self.contract.bin_us
+        outside = [row for row in self.rows if row.file == name and (row.t_us <= first or row.t_us - reach > last)]
+        if outside:
+            row = outside[0]
+            where = f"line {row.line}: " if row.line is not None else ""
+            raise AnnotationError(
+                f"{where}{len(outside)} label time(s) of {name} (e.g. t_us={row.t_us}) leave every frame empty: "
+                f"the recording's events lie in [{first}, {last}] µs on its own clock. Times counted from the "
+                f"recording's start need the offset {first} µs added (an .aedat4 clock counts µs since 1970); "
+                "times in seconds need scaling to µs",
+                self.labels_path or self._paths[name],
+            )
 
     def __len__(self) -> int:
         return len(self.rows)

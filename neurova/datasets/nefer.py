@@ -23,7 +23,6 @@ frame ``k`` ending ``(k + 1) * frame_interval_us`` µs after the first event, re
 from __future__ import annotations
 
 import csv
-import dataclasses
 import os
 import warnings
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from neurova._paths import join_inside
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
@@ -231,7 +231,8 @@ class NEFER(Dataset):
     def _resolve(self, clips: list[NEFERClip]) -> tuple[list[NEFERClip], list[Path]]:
         kept, sources, missing = [], [], []
         for clip in clips:
-            if all((self.root / t).is_file() for t in clip.frame_tails):
+            if all(join_inside(self.root, t, what="NEFER frame", source=self.csv_path).is_file()
+                   for t in clip.frame_tails):
                 kept.append(clip)
                 sources.append(self.root / clip.frame_tails[0].rsplit("/", 1)[0])
                 continue
@@ -254,8 +255,9 @@ class NEFER(Dataset):
     def _recording(self, clip: NEFERClip) -> Path | None:
         if self.raw_dir is None:
             return None
+        user_dir = join_inside(self.raw_dir, clip.user, what="NEFER user", source=self.csv_path)
         for suffix in RECORDING_SUFFIXES:
-            path = self.raw_dir / clip.user / f"{clip.clip_id}{suffix}"
+            path = join_inside(user_dir, f"{clip.clip_id}{suffix}", what="NEFER clip id", source=self.csv_path)
             if path.is_file():
                 return path
         return None
@@ -263,10 +265,13 @@ class NEFER(Dataset):
     @property
     def input_contract(self) -> InputContract:
         """The recipe of this dataset's frames (TBR codes for events; ``encoding="frame"`` images for RGB)."""
+        return self._contract(self.image_size or 0)
+
+    def _contract(self, image_size: int) -> InputContract:
         return InputContract(
             encoding="tbr" if self.modality == "event" else "frame",
             n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max", channels=self.channels,
-            image_size=self.image_size or 0, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
+            image_size=image_size, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
             frame_interval_us=self.frame_interval_us, face_crop=None,
         )
 
@@ -296,7 +301,7 @@ class NEFER(Dataset):
         if len(events) == 0:
             raise NeurovaError("the recording holds no events", path)
         box = centre_square(recording.sensor_size)
-        contract = dataclasses.replace(self.input_contract, image_size=self.image_size or box[2])
+        contract = self._contract(self.image_size or box[2])
         t_end = int(events["t"][0]) + stop * self.frame_interval_us
         frames = ToModelInput(contract, box, num_frames=stop - start)(events, t_end)
         return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
