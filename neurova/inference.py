@@ -71,6 +71,7 @@ class Prediction:
         contract: the input contract the events were encoded with.
         source: what was read (a file path), if anything.
         settings: how the predictions were made (hop, face box or detection, emotion mapping, streaming).
+        start_us: time of the first event read, µs: the recording's start, origin of the figures' time axes.
         input_stats: statistics of the model inputs of this run, with a few sample frames
             (:class:`neurova.domain.InputStats`); ``predict`` warns (:class:`neurova.domain.DomainWarning`)
             when they differ from the model's training inputs by more than 2x.
@@ -86,6 +87,7 @@ class Prediction:
     latency_ms: np.ndarray | None = None
     source: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    start_us: int | None = None
     input_stats: InputStats | None = None
 
     def __len__(self) -> int:
@@ -109,6 +111,7 @@ class Prediction:
             "input_contract": self.contract.to_dict(),
             "source": self.source,
             "settings": dict(self.settings),
+            "start_us": self.start_us,
             "input_stats": None if self.input_stats is None else self.input_stats.to_dict(),
         }
 
@@ -191,6 +194,7 @@ class _Predictor:
         self._encoder: Any | None = None
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
+        self.start_us: int | None = None
         self._last_t: int | None = None
         self._last_detect: int | None = None
         self._pending: list[tuple[int, Any, tuple[int, int, int, int]]] = []
@@ -210,7 +214,8 @@ class _Predictor:
                 f"{self._last_t} µs"
             )
         if self._next_end is None:
-            self._next_end = int(chunk["t"][0]) + self.history_us
+            self.start_us = int(chunk["t"][0])
+            self._next_end = self.start_us + self.history_us
         self._buffer = np.concatenate([self._buffer, chunk]) if len(self._buffer) else chunk
         self._last_t = int(chunk["t"][-1])
         # every event before next_end has arrived once an event at or after it has been seen
@@ -449,6 +454,7 @@ def predict(
         contract=contract,
         latency_ms=np.array(predictor.latency_ms) if streaming else None,
         source=path,
+        start_us=predictor.start_us,
         input_stats=predictor.domain.finish(),
         settings={"hop_us": hop, "detect_face": detect_face, "face_box": None if face_box is None else
                   list(_box_int(face_box)), "emotions": emotions if isinstance(emotions, str) else "custom",
@@ -478,7 +484,7 @@ def predict_file(
         picks, frames = _frames_for_plot(model, path, prediction, kwargs)
         fig = plotting.plot_va_over_time(prediction.timestamps_us, prediction.va, frames=frames,
                                          frame_timestamps=None if frames is None else prediction.timestamps_us[picks],
-                                         title=Path(path).name)
+                                         start_us=prediction.start_us, title=Path(path).name)
         plotting.save_figure(fig, plot)
     return prediction
 

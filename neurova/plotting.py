@@ -1,4 +1,4 @@
-"""Figures: the valence-arousal wheel, VA over time, TBR and event-frame galleries, confusion matrices.
+"""Figures: the valence-arousal wheel, VA over time, TBR and event-frame galleries, confusion matrices, input checks.
 
 matplotlib (the ``plot`` extra) is imported when a function is called. Figures
 are built with matplotlib's object-oriented API (:class:`matplotlib.figure.Figure`,
@@ -28,6 +28,7 @@ from neurova.events import SensorSize, validate_events
 __all__ = [
     "plot_confusion_matrix",
     "plot_event_frame",
+    "plot_input_comparison",
     "plot_tbr_gallery",
     "plot_va_over_time",
     "plot_va_wheel",
@@ -226,18 +227,21 @@ def plot_va_over_time(
     *,
     frame_timestamps: Any | None = None,
     n_frames_shown: int = 8,
+    start_us: float | None = None,
     title: str | None = None,
 ) -> Any:
     """Valence and arousal over time, predicted against ground truth, with frames above.
 
     Args:
-        timestamps: ``(T,)`` times in µs (plotted in seconds from the first).
+        timestamps: ``(T,)`` times in µs, plotted in seconds from ``start_us``.
         pred: ``(T, 2)`` predicted valence, arousal.
         true: optional ``(T, 2)`` ground truth (NaN where unknown).
         frames: optional ``(N, C, H, W)`` / ``(N, H, W)`` frames spread over the same time
             span; ``n_frames_shown`` of them, evenly spaced, are drawn in a row above.
         frame_timestamps: ``(N,)`` times of the frames in µs, written above them (default: the
             prediction times when there is one frame per prediction).
+        start_us: time origin in µs, e.g. the recording's first event (default: the first timestamp);
+            the axis then reads "time from the recording's start".
         title: figure title.
 
     Returns:
@@ -250,11 +254,12 @@ def plot_va_over_time(
     q = None if true is None else _array(true).reshape(-1, 2)
     if q is not None and len(q) != len(t):
         raise ValueError(f"{len(t)} timestamps but {len(q)} true values")
-    seconds = (t - (t[0] if len(t) else 0)) / 1e6
+    origin = float(start_us) if start_us is not None else (t[0] if len(t) else 0.0)
+    seconds = (t - origin) / 1e6
     frame_array = None if frames is None else _array(frames, np.float32)
     frame_seconds = None
     if frame_timestamps is not None:
-        frame_seconds = (_array(frame_timestamps).reshape(-1) - (t[0] if len(t) else 0)) / 1e6
+        frame_seconds = (_array(frame_timestamps).reshape(-1) - origin) / 1e6
         if frame_array is None or len(frame_seconds) != len(frame_array):
             raise ValueError("frame_timestamps needs frames, one timestamp per frame")
     elif frame_array is not None and len(frame_array) == len(t):
@@ -284,7 +289,71 @@ def plot_va_over_time(
         ax.axhline(0, color="0.85", lw=0.8)
         ax.set_ylabel(name)
     ax_v.legend(loc="upper right", fontsize=8)
-    ax_a.set_xlabel("time (s)")
+    ax_a.set_xlabel("time from the recording's start (s)" if start_us is not None else "time (s)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_input_comparison(
+    recording: Any | None,
+    training: Any | None,
+    *,
+    table: str | None = None,
+    labels: tuple[str, str] = ("recording inputs", "training inputs"),
+    title: str | None = None,
+) -> Any:
+    """A recording's model inputs above the model's training inputs, on one colour scale.
+
+    Args:
+        recording, training: ``(n, C, S, S)`` (or ``(n, S, S)``) input frames, e.g.
+            :attr:`neurova.domain.InputStats.samples`; ``None`` draws a note instead of a row.
+        table: text drawn under the images in a fixed-width font (e.g.
+            :meth:`neurova.domain.DomainComparison.table`).
+        labels: the two rows' names.
+        title: figure title.
+
+    Both rows share ``vmin=0`` and the largest value of either set as ``vmax``, so inputs fainter
+    or denser than the training ones look fainter or denser. Returns the Figure.
+    """
+    rows = []
+    for frames in (recording, training):
+        if frames is None:
+            rows.append(None)
+            continue
+        array = _array(frames, np.float32)
+        if array.ndim == 3:
+            array = array[:, None]
+        if array.ndim != 4 or len(array) == 0:
+            raise ValueError(f"input frames must have shape (n, C, S, S) or (n, S, S) with n >= 1, got {array.shape}")
+        rows.append(np.abs(array))
+    cols = max([len(r) for r in rows if r is not None], default=1)
+    vmax = max([float(r.max()) for r in rows if r is not None] + [1e-12])
+    table_lines = 0 if table is None else len(table.splitlines())
+    fig = _figure(figsize=(max(6.0, 1.8 * cols + 1.2), 4.2 + 0.16 * table_lines))
+    grid = fig.add_gridspec(3 if table else 2, cols, height_ratios=[1, 1, 0.1 * table_lines] if table else [1, 1])
+    image = None
+    for r, (frames, label) in enumerate(zip(rows, labels)):
+        if frames is None:
+            ax = fig.add_subplot(grid[r, :])
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{label}: none stored", ha="center", va="center", fontsize=9, color="0.4")
+            continue
+        for c in range(cols):
+            ax = fig.add_subplot(grid[r, c])
+            ax.set_axis_off()
+            if c >= len(frames):
+                continue
+            picture, cmap = _frame_image(frames[c])
+            image = ax.imshow(picture, cmap=cmap, vmin=0, vmax=vmax if cmap else None, interpolation="nearest")
+            if c == 0:
+                ax.set_title(label, fontsize=9, loc="left")
+    if image is not None and image.get_cmap() is not None and image.get_array().ndim == 2:
+        fig.colorbar(image, ax=fig.axes, fraction=0.02, pad=0.02, label="input value")
+    if table:
+        ax = fig.add_subplot(grid[2, :])
+        ax.set_axis_off()
+        ax.text(0, 1, table, family="monospace", fontsize=7.5, va="top", ha="left", transform=ax.transAxes)
     if title:
         fig.suptitle(title)
     return fig

@@ -113,3 +113,32 @@ def test_save_figure_is_atomic(tmp_path):
         plotting.save_figure(fig, target.with_suffix(".notaformat"))
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cm.png"]
+
+
+def test_va_over_time_measures_time_from_the_recording_start():
+    t = 5_000_000 + np.arange(10) * 40_000  # predictions from 5 s into the recording's clock
+    pred = np.zeros((10, 2))
+    frames = np.zeros((2, 1, 4, 4), np.float32)
+    fig = plotting.plot_va_over_time(t, pred, frames=frames, frame_timestamps=t[[0, 9]], start_us=4_840_000)
+    valence_line = fig.axes[-2].lines[0].get_xdata()
+    np.testing.assert_allclose(valence_line[[0, -1]], [0.16, 0.52])  # seconds since the first event
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["0.16 s", "0.52 s"]
+    assert fig.axes[-1].get_xlabel() == "time from the recording's start (s)"
+    assert plotting.plot_va_over_time(t, pred).axes[-2].lines[0].get_xdata()[0] == 0  # default: the first prediction
+
+
+def test_input_comparison_rows_share_one_scale(tmp_path):
+    rng = np.random.default_rng(0)
+    recording = (rng.random((4, 1, 8, 8)) < 0.4) * np.float32(0.025)
+    training = (rng.random((3, 1, 8, 8)) < 0.06) * np.float32(0.5)
+    fig = plotting.plot_input_comparison(recording, training, table="statistic  recording\nx  1", title="check")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 7 and {im.get_clim() for im in images} == {(0, 0.5)}
+    assert [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")] == ["recording inputs",
+                                                                                          "training inputs"]
+    assert any("statistic  recording" in t.get_text() for ax in fig.axes for t in ax.texts)
+    assert _png_size(plotting.save_figure(fig, tmp_path / "check.png"))[0] > 100
+    split = plotting.plot_input_comparison(np.ones((2, 2, 8, 8)), None)  # ON/OFF colours; no training samples
+    assert any("training inputs: none stored" in t.get_text() for ax in split.axes for t in ax.texts)
+    with pytest.raises(ValueError, match=r"\(n, C, S, S\)"):
+        plotting.plot_input_comparison(np.ones((2, 2, 2, 8, 8)), None)
