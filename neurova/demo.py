@@ -100,8 +100,8 @@ def run_demo(
 
     Args:
         out_dir: output folder: ``model/`` (``save_pretrained``), figures, logs and the event cache.
-        epochs: training epochs (default: ``config.epochs``).
-        accelerator: Lightning accelerator (``"cpu"``, ``"gpu"``, ``"auto"``).
+        epochs: training epochs, at least 1 (default: ``config.epochs``).
+        accelerator: Lightning accelerator (``"cpu"``, ``"gpu"``, ``"auto"``); checked before any data is built.
         seed: seed of the data, the simulator and the training.
         config: sizes of the run (:class:`DemoConfig`).
         progress: show progress bars.
@@ -112,10 +112,15 @@ def run_demo(
     from neurova.datamodules import SyntheticFacesDataModule
     from neurova.models import ResNetFusion
     from neurova.plotting import plot_confusion_matrix, plot_tbr_gallery, plot_va_over_time, plot_va_wheel, save_figure
+    from neurova.training import check_accelerator
     from neurova.zero_shot import ZeroShotEvaluator
 
     config = config or DemoConfig()
     epochs = config.epochs if epochs is None else epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r} (Lightning would read -1 as 'no limit' "
+                         "and 0 would save an untrained model)")
+    accelerator = check_accelerator(accelerator)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

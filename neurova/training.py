@@ -1,25 +1,62 @@
-"""Training glue: the LightningCLI of ``neurova fit`` and the callback that exports the best model.
+"""Training glue: the LightningCLI of ``neurova fit`` and the callbacks that export the model and predictions.
 
-Models and datamodules are named in YAML configs (``configs/``) by class path
-or short class name, e.g. ``class_path: neurova.models.ResNetFusion``. The
-datamodule's number of channels is linked to the model's ``in_chans``, so a
-config never states it twice.
+Models and datamodules are named in YAML configs (``configs/``) or on the command line by class
+path or short class name, e.g. ``class_path: neurova.models.ResNetFusion`` or
+``--data SyntheticFacesDataModule``. The datamodule's number of channels is linked to the model's
+``in_chans``, so a config never states it twice.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
+from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+import neurova.datamodules  # noqa: F401  (imported so that datamodules can be named by their short class name)
+from neurova._atomic import atomic_path
+from neurova.errors import NeurovaError
 from neurova.models.base import VARegressionModule
 
-__all__ = ["NeurovaCLI", "SavePretrained"]
+__all__ = ["NeurovaCLI", "SavePretrained", "WritePredictions", "check_accelerator"]
+
+_DEVICE_ACCELERATORS = ("gpu", "cuda", "mps")
+
+
+def check_accelerator(name: str) -> str:
+    """Return ``name`` (lower-cased) if Lightning's accelerator of that name can run on this machine.
+
+    ``"cpu"`` and ``"auto"`` always can; ``"gpu"`` needs CUDA or Apple MPS, ``"cuda"`` and ``"mps"``
+    their device. Checked before any data is built, so a missing GPU is reported at once.
+
+    Raises:
+        NeurovaError: an unknown name, or no such device here.
+    """
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
+
+    key = name.strip().lower()
+    if key in ("cpu", "auto"):
+        return key
+    if key not in _DEVICE_ACCELERATORS:
+        raise NeurovaError(f"unknown accelerator {name!r}; expected cpu, gpu, cuda, mps or auto")
+    available = {"gpu": CUDAAccelerator.is_available() or MPSAccelerator.is_available(),
+                 "cuda": CUDAAccelerator.is_available(), "mps": MPSAccelerator.is_available()}[key]
+    if not available:
+        raise NeurovaError(f"accelerator {key!r} asked for, but this machine has no {key.upper()} device that torch "
+                           f"can use (torch {torch.__version__}, CUDA {torch.version.cuda or 'not built in'}); use "
+                           "cpu or auto")
+    return key
 
 
 class SavePretrained(L.Callback):
     """At the end of ``fit``, write the best checkpoint (or the last weights) with ``save_pretrained``.
+
+    Nothing is exported by a ``fast_dev_run`` (a smoke test must not replace a trained model), and
+    the folder is written by :func:`neurova.models.hub.save_pretrained`, which never deletes files
+    it did not write.
 
     Args:
         dirpath: output folder; ``None`` puts it at ``<trainer.log_dir>/model``.
@@ -32,6 +69,9 @@ class SavePretrained(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not isinstance(pl_module, VARegressionModule) or not trainer.is_global_zero:
             return
+        if trainer.fast_dev_run:
+            print("fast_dev_run: no model exported (save_pretrained.dirpath is left as it is)")
+            return
         model = pl_module
         best = getattr(trainer.checkpoint_callback, "best_model_path", "")
         if best:
@@ -43,8 +83,61 @@ class SavePretrained(L.Callback):
         print(f"saved model -> {target}")
 
 
+class WritePredictions(L.Callback):
+    """During ``predict``, collect every prediction and write them to a CSV file at the end.
+
+    Columns: ``clip_id``, ``subject``, ``timestamp_us`` (end of the predicted frame, µs), ``valence``,
+    ``arousal``. A frame model gives one row per clip (its last frame), a video model one row per
+    frame. With several processes, rank ``r`` writes ``<stem>.rank<r>.csv``.
+
+    Args:
+        path: output CSV; ``None`` puts it at ``<trainer.log_dir>/predictions.csv``.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self.written_to: Path | None = None
+        self._rows: list[tuple[Any, ...]] = []
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._rows = []
+
+    def on_predict_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                             batch_idx: int, dataloader_idx: int = 0) -> None:
+        if not isinstance(outputs, dict) or "va" not in outputs:
+            return
+        va = outputs["va"].detach().float().cpu()
+        meta = outputs.get("meta") or {}
+        n = va.shape[0]
+        clips = [str(c) for c in meta.get("clip_id", [f"batch{batch_idx}_{i}" for i in range(n)])]
+        subjects = [str(s) for s in meta.get("subject", [""] * n)]
+        times = meta.get("timestamps_us")
+        times = torch.full((n, 1), -1, dtype=torch.int64) if times is None else torch.as_tensor(times).reshape(n, -1)
+        if va.ndim == 2:  # one prediction per clip: its last frame
+            va, times = va[:, None], times[:, -1:]
+        times = times[:, -va.shape[1]:]
+        for i in range(n):
+            for j in range(va.shape[1]):
+                self._rows.append((clips[i], subjects[i], int(times[i, j]), float(va[i, j, 0]), float(va[i, j, 1])))
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        path = Path(self.path) if self.path else Path(trainer.log_dir or ".") / "predictions.csv"
+        if trainer.world_size > 1:
+            path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["clip_id", "subject", "timestamp_us", "valence", "arousal"])
+            writer.writerows(self._rows)
+        self.written_to = path
+        print(f"{len(self._rows)} predictions -> {path}")
+
+
 class NeurovaCLI(LightningCLI):
-    """``LightningCLI`` in subclass mode for neurova's models and datamodules."""
+    """``LightningCLI`` in subclass mode for neurova's models and datamodules.
+
+    Adds ``--save_pretrained.dirpath`` (:class:`SavePretrained`) and ``--predictions.path``
+    (:class:`WritePredictions`), and checks ``--trainer.accelerator`` before anything is built.
+    """
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
         super().__init__(
@@ -59,4 +152,11 @@ class NeurovaCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(SavePretrained, "save_pretrained")
+        parser.add_lightning_class_args(WritePredictions, "predictions")
         parser.link_arguments("data.num_channels", "model.init_args.in_chans", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        accelerator = config.get("trainer", {}).get("accelerator") if config is not None else None
+        if isinstance(accelerator, str):
+            check_accelerator(accelerator)
