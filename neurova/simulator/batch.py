@@ -5,13 +5,19 @@ video file, a folder of frames, or a folder tree holding many of those (every
 video file and every folder that directly holds PNG/JPEG frames is one clip, as
 in AFEW-VA). Each clip's events are written atomically to ``<clip>.h5``, so an
 interrupted run never leaves a partial file under the final name, and a rerun
-skips clips already written. Clip ``i`` (in sorted order) belongs to rank
+skips clips already written *with the same settings*: every file records them
+(the ``neurova_simulate`` attribute, JSON). A rerun with other settings (preset,
+seed, fps, size, upsampling, layout, frames) refuses to mix old and new events
+unless ``overwrite=True``; a file under a target name that ``neurova simulate``
+did not write is never replaced. Two clips that map to one output file (a folder
+``a/`` and a video ``a.avi``) are refused. Clip ``i`` (in sorted order) belongs to rank
 ``i % world_size``; each clip's seed is derived from ``seed`` and its name, so the
 events do not depend on sharding or on the number of workers.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -21,16 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from neurova._atomic import remove_stale_temporaries
-from neurova.errors import VideoFormatError
+from neurova.errors import NeurovaError, VideoFormatError
 from neurova.events import SensorSize
 from neurova.simulator.video import FRAME_SUFFIXES
 
-__all__ = ["VIDEO_SUFFIXES", "clip_seed", "find_clips", "resolve_rank", "simulate_dataset"]
+__all__ = ["SETTINGS_ATTR", "VIDEO_SUFFIXES", "clip_seed", "find_clips", "resolve_rank", "simulate_dataset"]
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 """File suffixes (case-insensitive) treated as video files when scanning a dataset folder."""
 
 _H5_SUFFIXES = (".h5", ".hdf5")
+
+SETTINGS_ATTR = "neurova_simulate"
+"""HDF5 attribute of every file ``simulate_dataset`` writes: the JSON of the settings that made its events."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,24 @@ class _Job:
     threads: int | None
     save_frames: bool
     progress: bool
+
+    def settings(self) -> str:
+        """JSON of everything that determines this clip's events (not where or how fast they are computed)."""
+        is_video = Path(self.source).is_file()
+        return json.dumps(
+            {
+                "source": self.name,
+                "seed": self.seed,
+                "preset": self.preset,
+                "fps": None if is_video else self.fps,  # video files keep their own frame rate
+                "size": None if self.size is None else list(self.size),
+                "upsample": self.upsample,
+                "max_step_px": self.max_step_px,
+                "layout": self.layout,
+                "save_frames": self.save_frames,
+            },
+            sort_keys=True,
+        )
 
 
 def _holds_frames(folder: Path) -> bool:
@@ -87,6 +114,15 @@ def find_clips(inputs: str | os.PathLike[str]) -> list[tuple[str, Path]]:
         raise VideoFormatError(
             f"no clips found: expected video files ({', '.join(VIDEO_SUFFIXES)}) or folders of frames", root
         )
+    seen: dict[str, Path] = {}
+    for name, path in sorted(clips):
+        other = seen.setdefault(name.casefold(), path)
+        if other != path:
+            raise VideoFormatError(
+                f"clips {other.relative_to(root).as_posix()!r} and {path.relative_to(root).as_posix()!r} would both "
+                f"be written to {name}.h5: rename one of them",
+                root,
+            )
     return sorted(clips)
 
 
@@ -140,10 +176,56 @@ def _simulate_clip(job: _Job) -> str:
         seed=job.seed,
         upsample=job.upsample or 1,
     )
+    attrs[SETTINGS_ATTR] = job.settings()
     size = SensorSize(frames.shape[2], frames.shape[1])
     frame_args = {"frames": frames, "frame_timestamps_us": times} if job.save_frames else {}
     write_events(job.target, events, size, layout=job.layout, attrs=attrs, **frame_args)
     return job.target
+
+
+def _recorded_settings(target: Path) -> str | None:
+    """The settings record of an existing output file; raises if ``neurova simulate`` did not write it."""
+    import h5py
+
+    try:
+        with h5py.File(target, "r") as f:
+            record = f.attrs.get(SETTINGS_ATTR)
+            by_neurova = f.attrs.get("simulator") == "neurova"
+    except OSError as exc:
+        raise NeurovaError(f"exists but is not an event file written by neurova simulate ({exc}); not replaced",
+                           target) from exc
+    if record is None and not by_neurova:
+        raise NeurovaError("exists but was not written by neurova simulate; not replaced (move it away)", target)
+    return None if record is None else str(record)
+
+
+def _difference(recorded: str | None, wanted: str) -> str:
+    if recorded is None:
+        return "it has no settings record (an older neurova)"
+    old, new = json.loads(recorded), json.loads(wanted)
+    changed = [f"{key}={old.get(key)!r} -> {new.get(key)!r}" for key in sorted(new) if old.get(key) != new.get(key)]
+    return ", ".join(changed) or "its settings record differs"
+
+
+def _jobs_to_run(jobs: list[_Job], overwrite: bool) -> list[_Job]:
+    """Jobs without an output, plus (with ``overwrite``) those whose output has other settings."""
+    todo, stale = [], []
+    for job in jobs:
+        target = Path(job.target)
+        if not target.exists():
+            todo.append(job)
+            continue
+        recorded, wanted = _recorded_settings(target), job.settings()
+        if recorded != wanted:
+            stale.append((job, _difference(recorded, wanted)))
+    if stale and not overwrite:
+        job, difference = stale[0]
+        raise NeurovaError(
+            f"was simulated with other settings ({difference}); {len(stale)} of {len(jobs)} output file(s) differ. "
+            "Write to another folder, or pass overwrite=True to re-simulate them",
+            job.target,
+        )
+    return todo + [job for job, _ in stale]
 
 
 def simulate_dataset(
@@ -164,6 +246,7 @@ def simulate_dataset(
     rank: int | None = None,
     world_size: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Simulate a clip or a dataset of clips into HDF5 event files.
 
@@ -185,9 +268,17 @@ def simulate_dataset(
         rank, world_size: this process's shard; default from ``RANK``/``WORLD_SIZE`` or
             ``SLURM_PROCID``/``SLURM_NTASKS``, else a single shard.
         progress: progress bars over clips (and over frames with one worker).
+        overwrite: re-simulate clips whose existing file was written with other settings (atomically
+            replaced); by default such a run is refused before anything is simulated. Files that
+            ``neurova simulate`` did not write are never replaced.
 
     Returns:
-        The output files of this rank's clips, written now or already present.
+        The output files of this rank's clips, written now or already present with the same settings.
+
+    Raises:
+        VideoFormatError: no clips, or two clips that map to one output file.
+        NeurovaError: an output file exists that this function did not write, or (without ``overwrite``)
+            one written with other settings; the message names the file and the differing settings.
     """
     if layout not in ("neurova", "v2e"):
         raise ValueError(f"layout must be 'neurova' or 'v2e', got {layout!r}")
@@ -224,7 +315,7 @@ def simulate_dataset(
         for i, ((name, path), target) in enumerate(zip(clips, targets))
         if i % world_size == rank
     ]
-    todo = [job for job in jobs if not Path(job.target).exists()]
+    todo = _jobs_to_run(jobs, overwrite)
     for job in todo:  # this rank owns these clips: temporaries of an interrupted earlier run are stale
         remove_stale_temporaries(job.target)
     from tqdm.auto import tqdm
