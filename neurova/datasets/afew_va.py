@@ -227,31 +227,61 @@ def scan_afew_va(root: PathLike) -> list[AFEWVAClip]:
     return clips
 
 
+def _landmarks_off_frame(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``(T,)`` bool: labelled frames with a landmark farther than half the frame outside it (corrupt labels)."""
+    x, y = landmarks[..., 0], landmarks[..., 1]
+    with np.errstate(invalid="ignore"):
+        off = (x < -width / 2) | (x > 1.5 * width) | (y < -height / 2) | (y > 1.5 * height)
+    return off.any(axis=1)
+
+
 def crop_clip(
-    frames: np.ndarray, landmarks: np.ndarray, *, image_size: int, margin: float = 0.25, smooth_window: int = 9
+    frames: np.ndarray,
+    landmarks: np.ndarray,
+    *,
+    image_size: int,
+    margin: float = 0.25,
+    smooth_window: int = 9,
+    source: PathLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Square, temporally smoothed landmark crops of a clip.
 
     Args:
         frames: ``(T, H, W)`` uint8 grayscale frames.
-        landmarks: ``(T, 68, 2)`` landmarks; NaN rows (unlabelled frames) borrow their neighbours' boxes.
+        landmarks: ``(T, 68, 2)`` landmarks in pixels; NaN rows (unlabelled frames) borrow their neighbours'
+            boxes, and so do frames with a landmark more than half the frame outside it (corrupt labels,
+            which would ask for a crop of any size), with one warning counting them.
         image_size: output side in pixels.
         margin: fraction of the landmarks' extent added on each side.
         smooth_window: frames averaged by :func:`neurova.faces.smooth_boxes`.
+        source: the annotation file, named in the warning and errors.
 
     Returns:
         ``(T, image_size, image_size)`` uint8 crops and the ``(T, 4)`` float32 boxes ``[x0, y0, w, h]``.
+
+    Raises:
+        AnnotationError: no frame has usable landmarks.
     """
     from neurova.faces import crop_and_resize, smooth_boxes, square_box_from_landmarks
 
+    height, width = frames.shape[1:3]
+    off = _landmarks_off_frame(landmarks, height, width)
+    if off.any():
+        first = int(np.argmax(off))
+        point = landmarks[first][_landmarks_off_frame(landmarks[first][:, None], height, width)][0]
+        warnings.warn(
+            f"{source or 'AFEW-VA clip'}: {int(off.sum())} frame(s) have landmarks outside the {width}x{height} "
+            f"frame (e.g. frame {first}: ({point[0]:g}, {point[1]:g})); they are cropped with their neighbours' box",
+            stacklevel=2,
+        )
     boxes = np.full((len(frames), 4), np.nan)
     for i, lm in enumerate(landmarks):
-        if np.isfinite(lm).all():
+        if np.isfinite(lm).all() and not off[i]:
             boxes[i] = square_box_from_landmarks(lm, margin=margin)
     boxes = smooth_boxes(boxes, window=smooth_window)
     known = np.flatnonzero(np.isfinite(boxes).all(axis=1))
     if len(known) == 0:
-        raise ValueError("cannot crop a clip without any landmarks")
+        raise AnnotationError("cannot crop a clip without any usable landmarks", source)
     # frames farther than the smoothing window from any landmark: linear interpolation between known boxes
     t = np.arange(len(boxes))
     boxes = np.stack([np.interp(t, known, boxes[known, k]) for k in range(4)], axis=1)
@@ -304,7 +334,8 @@ def _make_record(job: _Job) -> ClipRecord:
     clip, sim = job.clip, job.sim
     frames = read_frames(clip.frame_paths)
     crops, boxes = crop_clip(frames, clip.landmarks, image_size=sim.image_size, margin=sim.margin,
-                             smooth_window=sim.smooth_window)
+                             smooth_window=sim.smooth_window,
+                             source=clip.frame_paths[0].parent / f"{clip.clip_id}.json")
     timestamps = clip.timestamps_us
     return ClipRecord(
         clip_id=clip.clip_id,
