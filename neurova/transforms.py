@@ -13,6 +13,7 @@ Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -290,7 +291,7 @@ class ToModelInput:
 
     Args:
         contract: the model's input contract.
-        box: crop box in sensor pixels.
+        box: crop box in sensor pixels; fractional values (a float face box) are rounded to the nearest pixel.
         num_frames: K (default ``contract.clip_length``).
     """
 
@@ -299,7 +300,7 @@ class ToModelInput:
     num_frames: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "box", tuple(int(v) for v in self.box))
+        object.__setattr__(self, "box", tuple(math.floor(float(v) + 0.5) for v in np.asarray(self.box).reshape(-1)))
         if len(self.box) != 4 or self.box[2] <= 0 or self.box[3] <= 0:
             raise ValueError(f"box must be (x0, y0, width, height) with a positive size, got {self.box}")
         if self.num_frames is not None:

@@ -36,3 +36,33 @@ def test_bad_face_boxes_are_refused_naming_the_clip(tmp_path: Path, bad: np.ndar
     cache = EventCache(tmp_path, "toy", {"v": 1})
     with pytest.raises(ValueError, match="clip c: face_boxes"):
         cache.build({"c": _record("c", bad)}, lambda r: r, progress=False)
+
+
+def test_dataset_samples_are_the_inference_operator_on_the_last_face_box(tmp_path: Path) -> None:
+    from neurova.contract import InputContract
+    from neurova.datasets.cache import EventCacheDataset
+    from neurova.events import slice_time
+    from neurova.transforms import ToModelInput
+
+    rng = np.random.default_rng(0)
+    n, frames = 40_000, 6
+    events = make_events(rng.integers(0, 96, n), rng.integers(0, 80, n), np.sort(rng.integers(0, 240_000, n)),
+                         rng.random(n) < 0.5)
+    record = _record("a", None, n=frames)
+    record.events, record.sensor_size = events, SensorSize(96, 80)
+    record.face_boxes = np.array([[10, 5, 40, 40]] * 5 + [[30.4, 20.6, 48, 48]], dtype=np.float32)
+    plain = _record("b", None, n=frames)
+    plain.events, plain.sensor_size = events, SensorSize(96, 80)
+    cache = EventCache(tmp_path, "toy", {"v": 2})
+    cache.build({"a": record, "b": plain}, lambda r: r, progress=False)
+    contract = InputContract(n_bits=4, bin_us=10_000, image_size=16, clip_length=2, face_crop=None)
+    dataset = EventCacheDataset(cache, ["a", "b"], contract)
+    samples = {(s["meta"]["clip_id"], int(s["meta"]["timestamps_us"][-1])): s for s in dataset}
+    assert len(samples) == 2 * 4  # frames 2..5 end a sample: the first window starts at the clip's first frame
+    t_end = 200_000
+    window = slice_time(events, t_end - 80_000, t_end)
+    expected = ToModelInput(contract, (30, 21, 48, 48))(window, t_end)  # the last frame's box, rounded
+    np.testing.assert_array_equal(samples[("a", t_end)]["frames"].numpy(), expected)
+    whole = ToModelInput(contract, (0, 0, 96, 80))(window, t_end)
+    np.testing.assert_array_equal(samples[("b", t_end)]["frames"].numpy(), whole)
+    assert samples[("a", t_end)]["frames"].shape == (2, 1, 16, 16) and expected.any()

@@ -452,9 +452,12 @@ class EventCacheDataset(Dataset):
     A sample covers ``clip_length`` consecutive source frames of one clip (no gap in
     their frame numbers), all valid
     (labelled, and late enough that their window starts at or after the clip's first
-    frame, before which there are no events); frame ``k`` encodes the events in ``[t_k - n_bits * bin_us, t_k)``,
-    ``t_k`` that frame's timestamp, as the contract says (TBR by default; any encoding
-    of :func:`neurova.transforms.encoder_from_contract`).
+    frame, before which there are no events). It is made by :class:`neurova.transforms.ToModelInput`, the
+    operator :func:`neurova.predict` applies to recordings: the events of ``[t - history_us, t)``, ``t`` the
+    last frame's timestamp, inside the clip's face box of that last frame (``face_boxes``, in sensor pixels;
+    the whole sensor when the clip has none) are cropped, brought to ``image_size`` as ``contract.resize`` says
+    and encoded as the contract says, one frame every ``frame_interval_us`` ending at ``t``. So a model never
+    sees at inference a representation it did not see in training.
 
     The HDF5 files are opened lazily in each worker process (h5py handles are not
     fork-safe) and only the needed time window is read (binary search). With
@@ -493,10 +496,11 @@ class EventCacheDataset(Dataset):
         if len(sizes) > 1:
             raise NeurovaError(f"cached clips have different sensor sizes {sorted(sizes)}", cache.root)
         self.sensor_size = sizes.pop() if sizes else SensorSize(contract.image_size, contract.image_size)
-        from neurova.transforms import encoder_from_contract
+        from neurova.transforms import ToModelInput
 
-        self.encoder = encoder_from_contract(contract, self.sensor_size)
+        self._to_model_input = ToModelInput
         self.window_us = contract.n_bits * contract.bin_us
+        self.history_us = (contract.clip_length - 1) * contract.frame_interval_us + self.window_us
         self.index = self._make_index()
         self._pid: int | None = None
         self._handles: dict[Path, h5py.File] = {}
@@ -566,10 +570,12 @@ class EventCacheDataset(Dataset):
         meta = self.clips[clip_id]
         stop = start + self.contract.clip_length
         ends = meta.frame_timestamps_us[start:stop]
-        events = self.clip_events(clip_id, int(ends[0]) - self.window_us, int(ends[-1]))
+        t_end = int(ends[-1])
+        events = self.clip_events(clip_id, t_end - self.history_us, t_end)
         if events.dtype != EVENT_DTYPE:
             raise NeurovaError(f"clip {clip_id}: cached events have dtype {events.dtype}", meta.file)
-        frames = np.asarray(self.encoder(events, ends_us=ends), dtype=np.float32)
+        box = (0, 0, *self.sensor_size) if meta.face_boxes is None else meta.face_boxes[stop - 1]
+        frames = np.asarray(self._to_model_input(self.contract, box)(events, t_end), dtype=np.float32)
         return {
             "frames": torch.from_numpy(np.ascontiguousarray(frames)),
             "va": torch.from_numpy(meta.va[start:stop].copy()),
