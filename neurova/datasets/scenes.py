@@ -197,7 +197,7 @@ def sample_scene_layout(
         for _ in range(1 + int(rng.random() < 0.4)):
             side_sign = -1.0 if rng.random() < 0.5 else 1.0
             if rng.random() < 0.5:  # beside the face: the palm stays clear of the face's centre
-                anchor = (side_sign * _uniform(rng, 1.2, 1.6), _uniform(rng, 0.2, 1.0))
+                anchor = (side_sign * _uniform(rng, 1.4, 1.8), _uniform(rng, 0.2, 1.0))
                 angle = side_sign * _uniform(rng, 0.0, 0.6)
             else:  # in front of the chest
                 anchor = (side_sign * _uniform(rng, 0.3, 1.3), _uniform(rng, 2.2, 3.2))
@@ -267,6 +267,15 @@ def _background(layout: SceneLayout, x: np.ndarray, y: np.ndarray, pixel: float)
     return np.clip(image, 0.02, 1.0).astype(np.float32)
 
 
+def _shifted(canvas: np.ndarray, offset: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``canvas`` sampled at ``(row + offset[1], col + offset[0])`` for every pixel of ``shape``, bilinearly."""
+    (c0, r0), (fx, fy) = np.floor(offset).astype(int), offset - np.floor(offset)
+    h, w = shape
+    a, b = canvas[r0 : r0 + h, c0 : c0 + w], canvas[r0 : r0 + h, c0 + 1 : c0 + 1 + w]
+    c, d = canvas[r0 + 1 : r0 + 1 + h, c0 : c0 + w], canvas[r0 + 1 : r0 + 1 + h, c0 + 1 : c0 + 1 + w]
+    return ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy).astype(np.float32)
+
+
 def _draw_object(image: np.ndarray, x: np.ndarray, y: np.ndarray, pixel: float, layout: SceneLayout,
                  centre: tuple[float, float]) -> None:
     """A textured rounded box (a passer-by, a door swinging) centred at ``centre``, in place."""
@@ -298,7 +307,7 @@ def _draw_hand(image: np.ndarray, x: np.ndarray, y: np.ndarray, pixel: float, id
                centre: tuple[float, float], unit: float, angle: float, mirror: float) -> None:
     """A hand (palm, four fingers, thumb, wrist) in the subject's textured skin, in place.
 
-    ``unit`` is one hand unit in pixels; ``mirror`` (+1 or -1) puts the thumb on either side.
+    ``unit`` is one hand unit in pixels; ``mirror`` +1 puts the thumb on the right, -1 on the left.
     """
     cos_t, sin_t = math.cos(angle), math.sin(angle)
     xr, yr = (x - centre[0]) / unit, (y - centre[1]) / unit
@@ -361,29 +370,33 @@ def render_scene_clip(
     s_rest = layout.face_size / (2.0 * FACE_BOX_SCALE)
     sway = layout.sway * s_rest * np.stack([_oscillation(rng, 0.6 * speed, dt), 0.4 * _oscillation(rng, 0.6 * speed, dt)],
                                            axis=1)
+    flicker = 1.0 + layout.flicker * rng.standard_normal(n)
+    # Drawn last, so that adding or removing hands changes nothing else of the clip.
     hand_paths = [
         np.stack([_oscillation(rng, speed, dt), _oscillation(rng, speed, dt), _oscillation(rng, speed, dt)], axis=1)
         for _ in layout.hands
     ]
-    flicker = 1.0 + layout.flicker * rng.standard_normal(n)
 
     pixel = 1.0 / ss
     xs = (np.arange(w * ss, dtype=np.float32) + 0.5) * np.float32(pixel)
     ys = (np.arange(h * ss, dtype=np.float32) + 0.5) * np.float32(pixel)
     x, y = np.meshgrid(xs, ys, indexing="xy")
     xn, yn = 2.0 * x / w - 1.0, 2.0 * y / h - 1.0
-    moving_background = layout.pan != (0.0, 0.0)
-    static = None if moving_background else _background(layout, x, y, pixel)
+    # The background is drawn once, on a canvas large enough for the whole pan, and shifted per frame.
+    shifts = np.outer(t, layout.pan) / pixel  # (T, 2) canvas pixels
+    low = np.floor(shifts.min(axis=0, initial=0.0)) - 1
+    high = np.ceil(shifts.max(axis=0, initial=0.0)) + 1
+    extra_x, extra_y = int(high[0] - low[0]) + 1, int(high[1] - low[1]) + 1
+    cx_ = (np.arange(w * ss + extra_x, dtype=np.float32) + 0.5 - high[0]) * np.float32(pixel)
+    cy_ = (np.arange(h * ss + extra_y, dtype=np.float32) + 0.5 - high[1]) * np.float32(pixel)
+    canvas = _background(layout, *np.meshgrid(cx_, cy_, indexing="xy"), pixel)
 
     frames = np.empty((n, h, w), dtype=np.float32)
     centres = np.empty((n, 2))
     halves = np.empty(n)
     for i in range(n):
         pose: HeadPose = motion.poses[i]
-        if moving_background:
-            image = _background(layout, x - layout.pan[0] * t[i], y - layout.pan[1] * t[i], pixel)
-        else:
-            image = static.copy()
+        image = _shifted(canvas, high - shifts[i], x.shape)
         if layout.object_velocity is not None:
             vx, vy = layout.object_velocity
             # The object crosses the sensor back and forth (a triangle wave over a 1.6-wide path).
@@ -420,7 +433,7 @@ def render_scene_clip(
             win = _window(centre, (_HAND_REACH * unit, _HAND_REACH * unit), x.shape, ss)
             if win is not None:
                 _draw_hand(image[win], x[win], y[win], pixel, identity, centre, unit,
-                           hand.angle + 0.25 * path[i, 2], 1.0 if hand.anchor[0] < 0 else -1.0)
+                           hand.angle + 0.25 * path[i, 2], -1.0 if hand.anchor[0] < 0 else 1.0)
 
         light = motion.lighting[i]
         image *= light.gain * flicker[i] * (1.0 + light.gradient[0] * xn + light.gradient[1] * yn)
