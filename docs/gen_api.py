@@ -29,6 +29,7 @@ MODULES = (
     "neurova.nets",
     "neurova.models",
     "neurova.zero_shot",
+    "neurova.domain",
     "neurova.inference",
     "neurova.training",
     "neurova.demo",
