@@ -10,15 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurova.datasets.render import (
+    CLOTHING_PATTERNS,
+    Clothing,
     FaceIdentity,
     HeadPose,
     Lighting,
+    clothing_tone,
     emotion_trajectory,
     render_background,
     render_clip,
     render_face,
+    sample_clothing,
     sample_identity,
     sample_va_trajectory,
+    value_noise,
 )
 from neurova.emotions import EKMAN7
 
@@ -176,3 +181,55 @@ def test_va_trajectory_is_always_inside_the_disc(n_frames: int, fps: float, smoo
     assert va.shape == (n_frames, 2)
     assert np.isfinite(va).all()
     assert (np.linalg.norm(va, axis=1) <= 0.98 + 1e-6).all()
+
+
+def test_value_noise_is_smooth_bounded_and_seeded() -> None:
+    u, v = np.meshgrid(np.linspace(0, 20, 200, dtype=np.float32), np.linspace(0, 20, 200, dtype=np.float32))
+    noise = value_noise(u, v, 1.0, 3)
+    assert noise.shape == (200, 200) and noise.dtype == np.float32
+    assert -1.0 <= noise.min() < -0.5 and 0.5 < noise.max() <= 1.0
+    np.testing.assert_array_equal(noise, value_noise(u, v, 1.0, 3))
+    assert not np.array_equal(noise, value_noise(u, v, 1.0, 4))
+    # continuous: neighbours 0.1 cell apart differ by at most what the smoothstep's slope allows
+    assert np.abs(np.diff(noise, axis=1)).max() < 0.35
+    elongated = value_noise(u, v, (0.5, 5.0), 3)  # strands: fine across u, coarse along v
+    assert np.abs(np.diff(elongated, axis=1)).mean() > 3 * np.abs(np.diff(elongated, axis=0)).mean()
+
+
+def test_skin_and_hair_texture_fire_inside_the_face() -> None:
+    """Real faces fire on texture, not only on outlines: fine texture inside the face, not just edges."""
+    identity = sample_identity(5)
+    flat = dataclasses.replace(identity, skin_texture=0.0, hair_texture=0.0)
+    size = 96
+
+    def high_freq(image: np.ndarray) -> float:
+        lap = 4 * image[1:-1, 1:-1] - image[:-2, 1:-1] - image[2:, 1:-1] - image[1:-1, :-2] - image[1:-1, 2:]
+        return float(np.median(np.abs(lap)))
+
+    cheek = (slice(size // 2, size // 2 + 10), slice(size // 2 - 20, size // 2 - 10))
+    textured = render_face(identity, 0.0, 0.0, size=size)
+    plain = render_face(flat, 0.0, 0.0, size=size)
+    assert high_freq(textured[cheek]) > 3 * high_freq(plain[cheek])
+    # the texture is fixed to the face: a one-pixel head shift changes the log intensity of many cheek pixels
+    def log_change(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        return np.abs(np.log(after + 1e-3) - np.log(before + 1e-3))[cheek]
+
+    shift = HeadPose(dx=2.0 / size)
+    assert (log_change(textured, render_face(identity, 0.0, 0.0, shift, size=size)) > 0.02).mean() > 0.25
+    assert (log_change(plain, render_face(flat, 0.0, 0.0, shift, size=size)) > 0.02).mean() < 0.05
+
+
+def test_clothing_patterns() -> None:
+    us, vs = np.meshgrid(np.linspace(-1.5, 1.5, 120, dtype=np.float32), np.linspace(1.5, 3.5, 80, dtype=np.float32))
+    tones = {}
+    for pattern in CLOTHING_PATTERNS:
+        clothing = Clothing(tone=0.5, pattern=pattern, contrast=0.5, period=0.2, grain=0.05, seed=1)
+        tones[pattern] = clothing_tone(clothing, us, vs, 3.0 / 120)
+        assert tones[pattern].shape == us.shape and tones[pattern].dtype == np.float32
+        assert 0.0 < tones[pattern].min() and tones[pattern].max() <= 1.0
+    assert tones["plain"].std() < 0.05 < tones["stripes"].std()
+    assert tones["checks"].std() > 0.05 and tones["print"].std() > 0.02
+    drawn = {sample_clothing(seed).pattern for seed in range(40)}
+    assert drawn == set(CLOTHING_PATTERNS)
+    with pytest.raises(ValueError, match="period"):
+        Clothing(tone=0.5, period=0.0)

@@ -14,7 +14,7 @@ from neurova.datasets.synthetic import synthetic_cache
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
 from neurova.errors import DatasetNotFoundError
 
-TINY = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "image_size": 16,
+TINY = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "image_size": 16, "sensor_size": (48, 36),
         "emotion_clips_per_emotion": 1}
 
 
@@ -105,9 +105,15 @@ def test_cache_key_tracks_event_parameters(tmp_path) -> None:
     base = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
     same = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
     assert synthetic_cache(tmp_path, base).key == synthetic_cache(tmp_path, same).key
-    for change in ({"seed": 1}, {"image_size": 24}, {"preset": "noisy"}, {"upsample": 2}, {"max_step_px": 0.5}):
+    for change in ({"seed": 1}, {"sensor_size": (64, 48)}, {"face_fraction": (0.3, 0.5)}, {"supersample": 2},
+                   {"preset": "noisy"}, {"upsample": 2}, {"max_step_px": 0.5}):
         other = SyntheticFacesConfig(**{**TINY, **change})
         assert synthetic_cache(tmp_path, other).key != synthetic_cache(tmp_path, base).key, change
+    # the model input side is applied at load time: the same events serve every image_size
+    resized = SyntheticFacesConfig(**{**TINY, "image_size": 24})
+    assert synthetic_cache(tmp_path, resized).key == synthetic_cache(tmp_path, base).key
+    # a config read back from JSON (lists) is the same config
+    assert SyntheticFacesConfig(**{**TINY, "sensor_size": [48, 36]}) == base
     assert cache_key({"a": 1, "b": [1.0, 2]}) == cache_key({"b": [1, 2], "a": 1.0})
 
 
@@ -127,8 +133,25 @@ def test_cache_layout(cache_dir) -> None:
             assert name in group, name
 
 
+def test_face_boxes_are_stored_per_frame_on_the_sensor(cache_dir) -> None:
+    ds = SyntheticFaces(cache_dir, "all", build=False, **TINY)
+    for meta in ds.clips.values():
+        assert meta.sensor_size == (48, 36)
+        boxes = meta.face_boxes
+        assert boxes.shape == (len(meta.frame_timestamps_us), 4)
+        assert (boxes[:, :2] >= 0).all() and (boxes[:, 0] + boxes[:, 2] <= 48).all()
+        assert (boxes[:, 1] + boxes[:, 3] <= 36).all()
+        np.testing.assert_allclose(boxes[:, 2], boxes[:, 3])  # square
+        assert (boxes[:, 3] >= 0.4 * 36 * 0.9).all() and (boxes[:, 3] <= 0.6 * 36 * 1.1).all()  # face_fraction
+        assert np.abs(np.diff(boxes[:, :2], axis=0)).max() > 0  # the box follows the moving head
+
+
 def test_config_validation() -> None:
     with pytest.raises(ValueError, match="n_subjects"):
         SyntheticFacesConfig(n_subjects=2)
+    with pytest.raises(ValueError, match="sensor_size"):
+        SyntheticFacesConfig(sensor_size=(4, 4))
+    with pytest.raises(ValueError, match="face_fraction"):
+        SyntheticFacesConfig(face_fraction=(0.7, 0.2))
     with pytest.raises(ValueError, match="split"):
         SyntheticFaces(None, "bogus")  # type: ignore[arg-type]

@@ -2,11 +2,15 @@
 
 Real AFEW-VA and NEFER are distributed only by their authors; this dataset lets
 the whole pipeline run with no download. Each subject is a procedurally drawn
-identity (:func:`neurova.datasets.render.sample_identity`); each clip renders
-that face following a smooth random valence-arousal trajectory
-(:func:`~neurova.datasets.render.render_clip`), is simulated to events once and
-cached like AFEW-VA (:mod:`neurova.datasets.cache`), then TBR-encoded at load
-time. Everything is deterministic from ``seed``.
+identity (:func:`neurova.datasets.render.sample_identity`); each clip is a
+head-and-shoulders scene on a whole sensor (:func:`neurova.datasets.scenes.render_scene_clip`:
+clothing, hands, a textured and sometimes moving background, the face at a
+realistic size in the frame) whose face follows a smooth random valence-arousal
+trajectory. It is simulated to events once at the sensor's resolution and cached
+like AFEW-VA (:mod:`neurova.datasets.cache`) with the true face box of every frame
+(:func:`neurova.datasets.scenes.face_box`); at load time every sample is cropped to
+its face box and encoded by the operator :func:`neurova.predict` uses on real
+recordings. Everything is deterministic from ``seed``.
 
 Splits:
 
@@ -44,7 +48,7 @@ __all__ = [
 
 FPS = 25.0
 FRAME_INTERVAL_US = 40_000
-CACHE_VERSION = "synthetic_faces-1"
+CACHE_VERSION = "synthetic_faces-2"
 """Changes whenever rendering or simulation of the synthetic clips changes; part of the cache key."""
 
 SYNTHETIC_SPLITS = ("train", "val", "test", "emotion", "all")
@@ -56,14 +60,19 @@ PathLike = str | os.PathLike[str]
 class SyntheticFacesConfig:
     """Everything that changes the synthetic clips and their events (hashed into the cache key).
 
-    The defaults make 12 x 4 clips of 2 s plus 7 x 2 emotion clips at 64 x 64 pixels,
-    which render and simulate in well under a minute on 2 CPU cores.
+    The defaults make 12 x 4 clips of 2 s plus 7 x 2 emotion clips on a 160 x 120 sensor
+    (a DVXplorer's 320 x 240 at half resolution) with face boxes of 48 to 72 pixels, which
+    render and simulate in well under a minute on 2 CPU cores.
 
     Attributes:
         n_subjects: identities of the regular clips.
         clips_per_subject: regular clips per identity, each with its own VA trajectory.
         frames_per_clip: frames per clip at 25 fps.
-        image_size: side of the square frames in pixels.
+        image_size: the model input side S: samples are face crops resized to S x S at load time
+            (does not change the events, so it is not part of the cache key).
+        sensor_size: ``(W, H)`` of the rendered scene and of the simulated events, pixels.
+        face_fraction: range of the face box side over the sensor height (:func:`~neurova.datasets.scenes.face_box`).
+        supersample: supersampling factor of the renderer per direction.
         emotion_clips_per_emotion: clips per emotion of :data:`~neurova.emotions.EKMAN7` (0: none),
             each of another held-out identity.
         emotion_jitter: standard deviation of the VA wander around an emotion's point.
@@ -79,6 +88,9 @@ class SyntheticFacesConfig:
     clips_per_subject: int = 4
     frames_per_clip: int = 50
     image_size: int = 64
+    sensor_size: tuple[int, int] = (160, 120)
+    face_fraction: tuple[float, float] = (0.4, 0.6)
+    supersample: int = 1
     emotion_clips_per_emotion: int = 2
     emotion_jitter: float = 0.05
     smoothness_s: float = 2.0
@@ -90,14 +102,24 @@ class SyntheticFacesConfig:
     def __post_init__(self) -> None:
         if self.n_subjects < 3:
             raise ValueError(f"n_subjects must be at least 3 (train, val and test subjects), got {self.n_subjects}")
-        for name in ("clips_per_subject", "frames_per_clip", "image_size"):
+        for name in ("clips_per_subject", "frames_per_clip", "image_size", "supersample"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        object.__setattr__(self, "sensor_size", tuple(int(v) for v in self.sensor_size))
+        object.__setattr__(self, "face_fraction", tuple(float(v) for v in self.face_fraction))
+        if len(self.sensor_size) != 2 or min(self.sensor_size) < 8:
+            raise ValueError(f"sensor_size must be (width, height), each at least 8 pixels, got {self.sensor_size}")
+        low, high = self.face_fraction
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"face_fraction must satisfy 0 < low <= high <= 1, got {self.face_fraction}")
         if self.emotion_clips_per_emotion < 0:
             raise ValueError(f"emotion_clips_per_emotion must be >= 0, got {self.emotion_clips_per_emotion}")
 
     def cache_params(self) -> dict[str, Any]:
-        return {"version": CACHE_VERSION, **asdict(self)}
+        """Every parameter that changes the events (``image_size`` does not: it is applied at load time)."""
+        params = asdict(self)
+        del params["image_size"]
+        return {"version": CACHE_VERSION, **params}
 
     def jobs(self) -> tuple[dict[str, _Job], dict[str, str]]:
         """``({clip_id: job}, {clip_id: subject})`` of every clip."""
@@ -128,7 +150,8 @@ class _Job:
 
 
 def _make_record(job: _Job) -> ClipRecord:
-    from neurova.datasets.render import emotion_trajectory, render_clip, sample_identity, sample_va_trajectory
+    from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
+    from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
     from neurova.simulator import simulate
 
     cfg = job.config
@@ -140,20 +163,23 @@ def _make_record(job: _Job) -> ClipRecord:
         va = emotion_trajectory(valence, arousal, n, job.rng(1), jitter=cfg.emotion_jitter, fps=FPS)
     else:
         va = sample_va_trajectory(n, job.rng(1), fps=FPS, smoothness_s=cfg.smoothness_s)
-    frames = render_clip(identity, va, size=cfg.image_size, fps=FPS, rng=job.rng(2))
+    layout = sample_scene_layout(job.rng(4), cfg.sensor_size, face_fraction=cfg.face_fraction)
+    frames, face_boxes = render_scene_clip(identity, layout, va, fps=FPS, rng=job.rng(2), supersample=cfg.supersample)
     timestamps = np.arange(n, dtype=np.int64) * FRAME_INTERVAL_US
     seed = int(job.rng(3).integers(2**31))
-    events = simulate(frames, timestamps, preset=cfg.preset, upsample=cfg.upsample,
+    # 8-bit frames, as a camera delivers them (and the simulator's fast lin-log table lookup takes them).
+    events = simulate(np.rint(frames * 255.0).astype(np.uint8), timestamps, preset=cfg.preset, upsample=cfg.upsample,
                       max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed)
     return ClipRecord(
         clip_id=job.clip_id,
         subject=job.subject,
         events=events,
-        sensor_size=SensorSize(cfg.image_size, cfg.image_size),
+        sensor_size=SensorSize(*cfg.sensor_size),
         frame_timestamps_us=timestamps,
         va=np.asarray(va, dtype=np.float32),
         labels=np.full(n, job.emotion, dtype=np.int64),
         frame_indices=np.arange(n, dtype=np.int64),
+        face_boxes=face_boxes.astype(np.float32),
     )
 
 
@@ -197,14 +223,16 @@ class SyntheticFaces(EventCacheDataset):
     """Procedural face clips with known valence and arousal, simulated to events and TBR-encoded.
 
     Builds its cache on first use (``build=True``). Samples follow
-    :class:`~neurova.datasets.cache.EventCacheDataset`: ``frames`` ``(T, C, H, W)``,
-    ``va`` ``(T, 2)``, ``label`` (the emotion index for the ``"emotion"`` split, else -1).
+    :class:`~neurova.datasets.cache.EventCacheDataset`: ``frames`` ``(T, C, S, S)`` (the events
+    in the face box of the sample's last frame, resized to ``S = image_size``), ``va`` ``(T, 2)``,
+    ``label`` (the emotion index for the ``"emotion"`` split, else -1).
 
     Args:
         root: cache folder (default :func:`neurova.datasets.cache.default_cache_dir`).
         split: one of ``"train"``, ``"val"``, ``"test"``, ``"emotion"``, ``"all"``.
-        n_subjects, clips_per_subject, frames_per_clip, image_size, emotion_clips, emotion_clips_per_emotion,
-            seed, preset, upsample, max_step_px: see :class:`SyntheticFacesConfig`
+        n_subjects, clips_per_subject, frames_per_clip, image_size, sensor_size, face_fraction, supersample,
+            emotion_clips, emotion_clips_per_emotion, seed, preset, upsample, max_step_px:
+            see :class:`SyntheticFacesConfig`
             (``emotion_clips=False`` sets ``emotion_clips_per_emotion`` to 0).
         mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames).
         clip_length, stride: T and the step between samples of a clip.
@@ -225,6 +253,9 @@ class SyntheticFaces(EventCacheDataset):
         clips_per_subject: int = 4,
         frames_per_clip: int = 50,
         image_size: int = 64,
+        sensor_size: tuple[int, int] = (160, 120),
+        face_fraction: tuple[float, float] = (0.4, 0.6),
+        supersample: int = 1,
         emotion_clips: bool = True,
         emotion_clips_per_emotion: int = 2,
         seed: int = 0,
@@ -249,8 +280,8 @@ class SyntheticFaces(EventCacheDataset):
             raise ValueError(f"unknown split {split!r}; choose one of {SYNTHETIC_SPLITS}")
         self.config = SyntheticFacesConfig(
             n_subjects=n_subjects, clips_per_subject=clips_per_subject, frames_per_clip=frames_per_clip,
-            image_size=image_size, emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0,
-            seed=seed, preset=preset, upsample=upsample, max_step_px=max_step_px,
+            image_size=image_size, sensor_size=sensor_size, face_fraction=face_fraction, supersample=supersample,
+            emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0, seed=seed, preset=preset, upsample=upsample, max_step_px=max_step_px,
         )
         cache = synthetic_cache(root, self.config)
         if build:
