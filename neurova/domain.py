@@ -140,8 +140,9 @@ class InputStatsCollector:
     """Accumulates :class:`InputStats` over batches of model inputs in bounded memory.
 
     Counts and sums are exact. The median of the non-zero values is taken over a uniform random
-    subsample of at most ``max_values`` of them (kept by decimation: each value is kept with
-    probability ``p``, halved whenever the pool is full), and the sample frames come from a
+    subsample of at most ``max_values`` of them (kept by decimation: each batch contributes a
+    ``keep`` fraction of its values, drawn at random positions, and ``keep`` and the pool are halved
+    whenever the pool is full), and the sample frames come from a
     reservoir of ``n_candidates`` inputs; both are seeded, so the result is deterministic.
 
     Args:
@@ -187,21 +188,23 @@ class InputStatsCollector:
         if len(array) == 0:
             return
         flat = np.abs(array.reshape(len(array), -1))
-        nonzero = flat != 0
-        counts = nonzero.sum(axis=1)
+        counts = np.count_nonzero(flat, axis=1)
         self._pixels += flat.size
         self._nonzero += int(counts.sum())
         self._abs_sum += float(flat.sum(dtype=np.float64))
         fractions = counts / flat.shape[1]
         self._fractions.append(fractions)
-        self._add_values(flat[nonzero])
+        self._add_values(flat.reshape(-1))
         for i in range(len(array)):
             self._offer_candidate(float(fractions[i]), array[i])
         self.n_inputs += len(array)
 
     def _add_values(self, values: np.ndarray) -> None:
-        if self._keep < 1.0:
-            values = values[self._rng.random(len(values)) < self._keep]
+        """Pool the non-zero ones of ``values`` (absolute values, zeros included), each with probability ``keep``."""
+        if self._keep < 1.0:  # a binomial count of random positions: cheaper than a mask over every value
+            count = int(self._rng.binomial(len(values), self._keep))
+            values = values[self._rng.integers(0, len(values), count)]
+        values = values[values != 0]
         self._pool.append(values.astype(np.float32, copy=True))
         self._pool_size += len(values)
         while self._pool_size > self.max_values:
