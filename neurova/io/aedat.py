@@ -28,7 +28,7 @@ _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114])
 class _Streams:
     """An opened AEDAT4 decoder with the ids of its first event and frame streams."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sensor_size: SensorSize | tuple[int, int] | None = None) -> None:
         aedat = require("aedat", "io", "reading .aedat4 files")
         self.path = path
         try:
@@ -44,8 +44,10 @@ class _Streams:
         self.events_id = events[0]
         self.frames_id = frames[0] if frames else None
         info = streams[self.events_id]
-        self.sensor_size = checked_sensor_size(
-            info.get("width"), info.get("height"), path, source="the event stream's width and height"
+        self.sensor_size = (
+            SensorSize.of(sensor_size)
+            if sensor_size is not None
+            else checked_sensor_size(info.get("width"), info.get("height"), path, source="the event stream's size")
         )
 
     def packets(self) -> Iterator[dict[str, Any]]:
@@ -84,8 +86,8 @@ def read_aedat4(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | N
         EventFormatError: not AEDAT4, truncated or corrupt (LZ4) packets, no event stream,
             frames of different sizes.
     """
-    streams = _Streams(check_file(path))
-    size = SensorSize.of(sensor_size) if sensor_size is not None else streams.sensor_size
+    streams = _Streams(check_file(path), sensor_size)
+    size = streams.sensor_size
     parts: list[np.ndarray] = []
     frames: list[np.ndarray] = []
     stamps: list[int] = []

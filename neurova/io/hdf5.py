@@ -219,7 +219,7 @@ def _open(path: Path) -> Iterator[h5py.File]:
 class _Source:
     """Uniform partial-read access to the events of either layout in an open file."""
 
-    def __init__(self, f: h5py.File, path: Path) -> None:
+    def __init__(self, f: h5py.File, path: Path, sensor_size: SensorSize | tuple[int, int] | None = None) -> None:
         self.path = path
         if "events" in f and not any(name in f for name in _FIELDS):
             self.layout = "v2e"
@@ -240,7 +240,8 @@ class _Source:
             self.datasets = {name: f[name] for name in _FIELDS}  # kept open: HDF5 caches chunks per open dataset
             self.table = self.datasets["t"]
             self.n = len(self.table)
-        self.sensor_size = _group_sensor_size(f, path)
+        # a given size replaces the stored one, which is then not read (nor checked)
+        self.sensor_size = SensorSize.of(sensor_size) if sensor_size is not None else _group_sensor_size(f, path)
         self._block_start = 0
         self._block = np.zeros(0, dtype=np.int64)
 
@@ -326,9 +327,7 @@ def read_hdf5(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | Non
     """
     path = check_file(path)
     with _open(path) as f:
-        source = _Source(f, path)
-        if sensor_size is not None:
-            source.sensor_size = SensorSize.of(sensor_size)
+        source = _Source(f, path, sensor_size)
         events = source.read(0, source.n)
         frames, stamps = _frames(f, source.layout, events, path)
         size = source.sensor_size or (infer_sensor_size(events) if len(events) else source.scan_size())

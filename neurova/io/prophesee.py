@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -123,11 +124,16 @@ def _known_sensor_size(lines: tuple[str, ...], path: Path) -> SensorSize | None:
     return None
 
 
-def read_raw_header(path: PathLike) -> RawHeader:
+def read_raw_header(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> RawHeader:
     """Parse the header of a ``.raw`` file: EVT version, sensor size, start of the data.
 
+    Args:
+        path: the ``.raw`` file.
+        sensor_size: use this resolution instead of the header's (which is then not read or checked).
+
     Raises:
-        EventFormatError: no header, no EVT version line, or an unsupported EVT version.
+        EventFormatError: no header, no EVT version line, an unsupported EVT version, or a declared
+            sensor size that is zero or above :data:`neurova.events.MAX_SENSOR_SIDE`.
     """
     path = check_file(path)
     lines, offset = read_percent_header(path)
@@ -154,7 +160,8 @@ def read_raw_header(path: PathLike) -> RawHeader:
             f"EVT {version} encoding is not supported (supported: {', '.join('EVT ' + v for v in _SUPPORTED_EVT)})",
             path,
         )
-    return RawHeader(lines_t, offset, version, _known_sensor_size(lines_t, path))
+    size = SensorSize.of(sensor_size) if sensor_size is not None else _known_sensor_size(lines_t, path)
+    return RawHeader(lines_t, offset, version, size)
 
 
 class _Backward(Exception):
@@ -393,9 +400,9 @@ def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     Raises:
         EventFormatError: bad header, truncated or corrupt event data, events outside the sensor.
     """
-    header = read_raw_header(path)
+    header = read_raw_header(path, sensor_size=sensor_size)
     path = Path(path)
-    size = SensorSize.of(sensor_size) if sensor_size is not None else header.sensor_size
+    size = header.sensor_size
     events = to_events(_merge(list(_raw_batches(path, header, _BATCH_BYTES))), size, path)
     return Recording(
         events=events, sensor_size=_size_of(events, size, path), path=path, attrs={"evt_version": header.evt_version}
@@ -434,7 +441,8 @@ _DAT_DTYPE = np.dtype([("t", "<u4"), ("data", "<u4")])
 _DAT_EVENT_TYPES = (0x00, 0x0C)  # Event2d, EventCD
 
 
-def _dat_layout(path: PathLike) -> tuple[Path, int, int, SensorSize | None]:
+def _dat_layout(path: PathLike, sensor_size: Any = None) -> tuple[Path, int, int, SensorSize | None]:
+    """``(path, data offset, number of events, sensor size)``; ``sensor_size`` replaces the header's."""
     path = check_file(path)
     lines, offset = read_percent_header(path)
     with open(path, "rb") as f:
@@ -450,7 +458,8 @@ def _dat_layout(path: PathLike) -> tuple[Path, int, int, SensorSize | None]:
             path,
         )
     n_events = _body(path, offset + 2, _DAT_DTYPE.itemsize, ".dat")
-    return path, offset + 2, n_events, header_sensor_size(lines, path)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else header_sensor_size(lines, path)
+    return path, offset + 2, n_events, size
 
 
 def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
@@ -492,8 +501,7 @@ def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
         EventFormatError: truncated file, unsupported event type, polarity other than 0/1,
             events outside the sensor.
     """
-    path, offset, n_events, header_size = _dat_layout(path)
-    size = SensorSize.of(sensor_size) if sensor_size is not None else header_size
+    path, offset, n_events, size = _dat_layout(path, sensor_size)
     events = to_events(_merge(list(_dat_batches(path, offset, n_events, _BATCH_BYTES))), size, path)
     return Recording(events=events, sensor_size=_size_of(events, size, path), path=path)
 
