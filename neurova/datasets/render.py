@@ -33,6 +33,7 @@ height (the face ellipse is ``(u / aspect)^2 + v^2 = 1``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -208,8 +209,8 @@ def sample_identity(rng: np.random.Generator | int | None = None) -> FaceIdentit
         background_mean=background_mean,
         background_contrast=_uniform(rng, 0.05, 0.18),
         texture_seed=int(rng.integers(0, 2**31 - 1)),
-        skin_texture=_uniform(rng, 0.08, 0.16),
-        hair_texture=_uniform(rng, 0.25, 0.45),
+        skin_texture=_uniform(rng, 0.14, 0.26),
+        hair_texture=_uniform(rng, 0.35, 0.6),
     )
 
 
@@ -371,13 +372,14 @@ def render_background(identity: FaceIdentity, size: int, *, supersample: int = 2
 # ----------------------------------------------------------------------------- textures
 
 
-def _hash01(ix: np.ndarray, iy: np.ndarray, seed: int) -> np.ndarray:
-    """A deterministic pseudo-random value in ``[0, 1]`` per integer lattice point (float32)."""
-    h = (ix.astype(np.int64) * 374761393 + iy.astype(np.int64) * 668265263 + (seed & 0x7FFFFFFF) * 2246822519)
-    h &= 0xFFFFFFFF
-    h = ((h ^ (h >> 13)) * 1274126177) & 0xFFFFFFFF
-    h ^= h >> 16
-    return (h & 0xFFFF).astype(np.float32) * np.float32(1.0 / 0xFFFF)
+_LATTICE = 256  # period of the value-noise lattice, in cells
+
+
+@functools.lru_cache(maxsize=64)
+def _lattice(seed: int) -> np.ndarray:
+    """The random values of the value-noise lattice of ``seed``: ``(_LATTICE + 1, _LATTICE + 1)`` float32, wrapped."""
+    table = np.random.default_rng(seed & 0x7FFFFFFF).random((_LATTICE, _LATTICE), dtype=np.float32)
+    return np.pad(table, ((0, 1), (0, 1)), mode="wrap")
 
 
 def value_noise(u: np.ndarray, v: np.ndarray, cell: float | tuple[float, float], seed: int) -> np.ndarray:
@@ -386,6 +388,7 @@ def value_noise(u: np.ndarray, v: np.ndarray, cell: float | tuple[float, float],
     The lattice spacing is ``cell`` (or ``(cell_u, cell_v)`` for elongated grain such as hair
     strands) in the units of ``u`` and ``v``; values are blended with a smoothstep, so the
     noise is continuous and a sub-pixel shift of the coordinates changes it by a sub-pixel amount.
+    The lattice repeats every 256 cells.
 
     Returns:
         float32 array of the broadcast shape of ``u`` and ``v``.
@@ -395,9 +398,10 @@ def value_noise(u: np.ndarray, v: np.ndarray, cell: float | tuple[float, float],
     iu, iv = np.floor(gu), np.floor(gv)
     fu, fv = gu - iu, gv - iv
     fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
-    iu, iv = iu.astype(np.int64), iv.astype(np.int64)
-    a, b = _hash01(iu, iv, seed), _hash01(iu + 1, iv, seed)
-    c, d = _hash01(iu, iv + 1, seed), _hash01(iu + 1, iv + 1, seed)
+    iu, iv = iu.astype(np.intp) & (_LATTICE - 1), iv.astype(np.intp) & (_LATTICE - 1)
+    table = _lattice(seed)
+    a, b = table[iv, iu], table[iv, iu + 1]
+    c, d = table[iv + 1, iu], table[iv + 1, iu + 1]
     top, bottom = a + (b - a) * fu, c + (d - c) * fu
     return 2.0 * (top + (bottom - top) * fv) - 1.0
 
@@ -503,7 +507,7 @@ def clothing_tone(clothing: Clothing, us: np.ndarray, vs: np.ndarray, pixel: flo
         gw, gh = 0.7 * c.period, c.period
         gu, gv = us / gw, (vs - 2.15) / (1.4 * gh)
         iu, iv = np.floor(gu), np.floor(gv)
-        ink = _hash01(iu.astype(np.int64), iv.astype(np.int64), c.seed) < 0.6
+        ink = _lattice(c.seed)[iv.astype(np.intp) & (_LATTICE - 1), iu.astype(np.intp) & (_LATTICE - 1)] < 0.6
         inside = np.maximum(np.abs(gu - iu - 0.5) * gw - 0.32 * gw, np.abs(gv - iv - 0.5) * 1.4 * gh - 0.4 * gh)
         text_area = np.maximum(np.abs(us) - 0.55, np.abs(vs - 2.45) - 0.18)
         glyphs = _coverage(inside, pixel) * _coverage(text_area, pixel) * ink
