@@ -76,8 +76,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        _public_mode(tmp_path, target, directory=False)
         yield tmp_path
+        _public_mode(tmp_path, target, directory=False)  # after the writer: some replace the file they write
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

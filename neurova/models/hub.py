@@ -8,7 +8,6 @@ is fetched and checksum-verified first when :data:`KNOWN_CHECKPOINTS` gives a do
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
@@ -16,7 +15,7 @@ import math
 import os
 import pathlib
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,12 +178,6 @@ def _is_neurova_folder(directory: Path) -> bool:
     return isinstance(config, dict) and isinstance(config.get("class"), str) and "neurova_version" in config
 
 
-@contextlib.contextmanager
-def _in_place(target: Path) -> Iterator[Path]:
-    """Write ``target`` directly (inside a folder that is itself swapped in atomically)."""
-    yield target
-
-
 def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str], *,
                     metrics: Mapping[str, Any] | None = None, data_description: str | None = None,
                     overwrite: bool = False) -> Path:
@@ -242,24 +235,24 @@ def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str]
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     samples = None if stats is None or stats.samples is None else torch.from_numpy(stats.samples).contiguous()
 
-    def write(folder: Path, place: Callable[[Path], contextlib.AbstractContextManager[Path]]) -> None:
-        with place(folder / WEIGHTS_NAME) as tmp:
+    def write(folder: Path) -> None:  # each file through atomic_path: complete or absent, umask permissions
+        with atomic_path(folder / WEIGHTS_NAME) as tmp:
             save_file(state, str(tmp), metadata={"format": "pt", "neurova_save_id": config["save_id"]})
         if samples is not None:
-            with place(folder / INPUT_SAMPLES_NAME) as tmp:
+            with atomic_path(folder / INPUT_SAMPLES_NAME) as tmp:
                 save_file({"frames": samples}, str(tmp))
         elif ours:  # a stale sample file of an earlier save of this folder would be read with the new config
             (folder / INPUT_SAMPLES_NAME).unlink(missing_ok=True)
-        with place(folder / CARD_NAME) as tmp:
+        with atomic_path(folder / CARD_NAME) as tmp:
             tmp.write_text(_model_card(config, model.num_parameters()))
-        with place(folder / CONFIG_NAME) as tmp:  # last: it names the weights it belongs with
+        with atomic_path(folder / CONFIG_NAME) as tmp:  # last: it names the weights it belongs with
             tmp.write_text(json.dumps(config, indent=2) + "\n")
 
     if set(present) <= OWN_FILES:
         with atomic_dir(directory) as tmp_dir:
-            write(tmp_dir, _in_place)
+            write(tmp_dir)
     else:
-        write(directory, atomic_path)
+        write(directory)
     return directory
 
 
