@@ -205,6 +205,8 @@ class InputStatsCollector:
             count = int(self._rng.binomial(len(values), self._keep))
             values = values[self._rng.integers(0, len(values), count)]
         values = values[values != 0]
+        if len(values) == 0:
+            return
         self._pool.append(values.astype(np.float32, copy=True))
         self._pool_size += len(values)
         while self._pool_size > self.max_values:
