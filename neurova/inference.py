@@ -13,17 +13,19 @@ How a prediction at time ``t`` is made (``t`` = end of the newest frame):
    model's ``frames_used``) ending at ``t - (K-1-k) * frame_interval_us``,
    ``k = 0..K-1``, each covering ``n_bits * bin_us`` µs; so the events of
    ``[t - history_us, t)`` are used, ``history_us = (K-1) * frame_interval_us + n_bits * bin_us``;
-2. the face box (a user box, the tracked detection, or else the largest centred
-   square of the sensor) crops the events with :class:`neurova.transforms.Crop`
-   (coordinates shifted to the box; parts of the box outside the sensor stay empty);
-3. the crop is encoded at its own resolution by
-   :func:`neurova.transforms.encoder_from_contract` and the frames are resized to
-   ``image_size x image_size`` with ``F.interpolate(mode="area")`` (an average over
-   source pixels, the same filter the training crops used when shrinking);
-4. the model maps ``(1, K, C, S, S)`` to valence/arousal (a video model's last frame).
+2. the face box (a user box clipped to the sensor, the tracked detection, or else the largest
+   centred square of the sensor, with a :class:`NoFaceWarning`) and the events go through
+   :class:`neurova.transforms.ToModelInput`, the operator the training samples went through:
+   crop to the box, bring it to ``image_size x image_size`` as the contract's ``resize`` says
+   (``"events"``: :func:`neurova.encodings.resize_events`, the events of a sensor with
+   ``image_size`` pixels across the box) and encode as the contract says;
+3. the model maps ``(1, K, C, S, S)`` to valence/arousal (a video model's last frame).
 
 The first prediction is at ``t0 + history_us`` (``t0`` = the first event), so every
-prediction sees a full history, and the last at or before ``t_last + 1`` µs.
+prediction sees a full history, and the last at or before ``t_last + 1`` µs. Prediction
+times whose ``[t - history_us, t)`` holds no event are skipped (counted in
+``Prediction.settings["empty_windows_skipped"]``): a gap of hours between two bursts
+costs nothing and leaves a gap in ``timestamps_us``.
 The same rule holds offline and streaming, so both give the same predictions on
 the same events; streaming keeps only the last ``history_us`` (or, with face
 detection, ``detect_window_us``) of events in memory.
@@ -35,7 +37,8 @@ import csv
 import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,7 @@ from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
 from neurova.zero_shot import Method, Table, classify_emotion, model_frames
 
-__all__ = ["Prediction", "predict", "predict_file"]
+__all__ = ["NoFaceWarning", "Prediction", "predict", "predict_file"]
 
 PathLike = str | os.PathLike[str]
 
@@ -70,7 +73,10 @@ class Prediction:
         sensor_size: the sensor of the events.
         contract: the input contract the events were encoded with.
         source: what was read (a file path), if anything.
-        settings: how the predictions were made (hop, face box or detection, emotion mapping, streaming).
+        settings: how the predictions were made: ``hop_us``, ``detect_face``, ``face_box`` (clipped),
+            ``fallback_box`` and ``fallback_predictions`` (predictions made on it for want of a face box or a
+            detection), ``empty_windows_skipped`` (prediction times whose window held no event: gaps in the
+            recording produce no predictions), the emotion mapping and ``streaming``.
         start_us: time of the first event read, µs: the recording's start, origin of the figures' time axes.
         input_stats: statistics of the model inputs of this run, with a few sample frames
             (:class:`neurova.domain.InputStats`); ``predict`` warns (:class:`neurova.domain.DomainWarning`)
@@ -139,9 +145,30 @@ class Prediction:
 # --- the predictor ---------------------------------------------------------------------------------
 
 
+class NoFaceWarning(UserWarning):
+    """``predict`` found no face (yet) and predicts on its fallback box; raised once per run."""
+
+
 def _box_int(box: Any) -> tuple[int, int, int, int]:
     x0, y0, w, h = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
     return math.floor(x0 + 0.5), math.floor(y0 + 0.5), max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
+
+
+def _clip_box(box: Any, sensor: SensorSize) -> tuple[int, int, int, int]:
+    """``box`` ``(x0, y0, width, height)`` rounded to pixels and clipped to the sensor.
+
+    Raises:
+        ValueError: the box is not 4 finite numbers with a positive size, or lies wholly outside the sensor.
+    """
+    values = np.asarray(box, dtype=np.float64).reshape(-1)
+    if values.shape != (4,) or not np.isfinite(values).all() or (values[2:] <= 0).any():
+        raise ValueError(f"face_box must be (x0, y0, width, height) with a positive size, got {box!r}")
+    x0, y0, w, h = _box_int(values)
+    x1, y1 = min(x0 + w, sensor.width), min(y0 + h, sensor.height)
+    x0, y0 = max(x0, 0), max(y0, 0)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"face_box {tuple(values.tolist())} lies outside the {sensor.width}x{sensor.height} sensor")
+    return x0, y0, x1 - x0, y1 - y0
 
 
 class _Predictor:
@@ -155,7 +182,7 @@ class _Predictor:
         *,
         hop_us: int,
         face_box: Any | None,
-        detect: bool,
+        detector: Callable[[np.ndarray, SensorSize], Any] | None,
         detect_every_us: int,
         detect_window_us: int,
         face_margin: float,
@@ -178,14 +205,16 @@ class _Predictor:
         self.window_us = contract.n_bits * contract.bin_us
         self.history_us = (self.k - 1) * contract.frame_interval_us + self.window_us
         self.hop_us = int(hop_us)
-        self.detect = detect
+        self.detector = detector
+        self.source = source
         self.detect_every_us = int(detect_every_us)
         self.detect_window_us = int(detect_window_us)
         self.face_margin = float(face_margin)
-        self.keep_us = max(self.history_us, self.detect_window_us if detect else 0)
-        self.fixed_box = _box_int(face_box) if face_box is not None else faces.centre_square(sensor_size)
-        self.tracker = faces.BoxTracker() if detect else None
-        if detect and face_box is not None:
+        self.keep_us = max(self.history_us, self.detect_window_us if detector is not None else 0)
+        self.user_box = face_box is not None
+        self.fixed_box = _clip_box(face_box, sensor_size) if face_box is not None else faces.centre_square(sensor_size)
+        self.tracker = faces.BoxTracker() if detector is not None else None
+        if self.tracker is not None and face_box is not None:
             self.tracker.update(np.asarray(self.fixed_box, dtype=np.float64))
         self.batch_size = int(batch_size)
         self.device = device
@@ -197,6 +226,8 @@ class _Predictor:
         self.start_us: int | None = None
         self._last_t: int | None = None
         self._last_detect: int | None = None
+        self.empty_windows = 0
+        self.fallback_predictions = 0
         self._pending: list[tuple[int, Any, tuple[int, int, int, int]]] = []
         self.times: list[int] = []
         self.outputs: list[np.ndarray] = []
@@ -227,15 +258,26 @@ class _Predictor:
         self._advance(self._last_t + 1)
         self._flush()
         if not self.times:
+            assert self.start_us is not None
             raise EventFormatError(
-                f"the recording spans {self._last_t + 1 - (self._next_end - self.history_us)} µs, shorter than the "
-                f"{self.history_us} µs of events one prediction needs ({self.k} frame(s) of {self.window_us} µs, "
-                f"{self.contract.frame_interval_us} µs apart)"
+                f"the recording spans {(self._last_t + 1 - self.start_us) / 1000:g} ms, shorter than the "
+                f"{self.history_us / 1000:g} ms of events one prediction needs (history_us = {self.history_us}: "
+                f"{self.k} frame(s) of {self.window_us / 1000:g} ms, {self.contract.frame_interval_us / 1000:g} ms "
+                "apart); give a recording of at least that length"
             )
 
     def _advance(self, until: int) -> None:
         assert self._next_end is not None
         while self._next_end <= until:
+            first = int(np.searchsorted(self._buffer["t"], self._next_end - self.history_us, side="left"))
+            if first == len(self._buffer):
+                break
+            following = int(self._buffer["t"][first])
+            if following >= self._next_end:  # no event in this window: jump to the first window that may hold one
+                skip = -(-(following + 1 - self._next_end) // self.hop_us)
+                self.empty_windows += skip
+                self._next_end += skip * self.hop_us
+                continue
             self._emit(self._next_end)
             self._next_end += self.hop_us
         start = self._next_end - self.keep_us
@@ -246,17 +288,32 @@ class _Predictor:
 
     def _box(self, t_end: int) -> tuple[int, int, int, int]:
         if self.tracker is None:
-            return self.fixed_box
+            return self.fixed_box if self.user_box else self._fallback(t_end, "no face_box was given and detect_face is off")
         if self._last_detect is None or t_end - self._last_detect >= self.detect_every_us:
             self._last_detect = t_end
             recent = slice_time(self._buffer, t_end - self.detect_window_us, t_end)
-            found = faces.detect_face(faces.accumulate_events(recent, self.sensor)) if len(recent) else None
+            found = self.detector(recent, self.sensor) if len(recent) else None
             if found is not None and self.face_margin:
+                found = np.asarray(found, dtype=np.float64)
                 grow = found[2:] * self.face_margin
                 found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
             self.tracker.update(found)
         box = self.tracker.box
-        return self.fixed_box if box is None else _box_int(box)
+        if box is not None:
+            return _box_int(box)
+        return self._fallback(t_end, f"no face found in the events up to {t_end} µs")
+
+    def _fallback(self, t_end: int, why: str) -> tuple[int, int, int, int]:
+        """The fallback box (the largest centred square), warning once per run with ``why``."""
+        if self.fallback_predictions == 0:
+            warnings.warn(
+                f"{self.source or 'predict'}: {why}; predicting on the fallback box {self.fixed_box} (x0, y0, "
+                f"width, height: the largest centred square of the {self.sensor.width}x{self.sensor.height} sensor)"
+                + (" until a face is found" if self.tracker is not None else "; pass face_box= or detect_face=True"),
+                NoFaceWarning, stacklevel=6,
+            )
+        self.fallback_predictions += 1
+        return self.fixed_box
 
     def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
         """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``."""
@@ -310,6 +367,19 @@ def _contract_of(model: Any) -> InputContract:
     if isinstance(contract, Mapping):
         contract = InputContract.from_dict(dict(contract))
     return contract
+
+
+def _face_detector(detect_face: Any) -> Callable[[np.ndarray, SensorSize], Any] | None:
+    """The detector ``predict(detect_face=...)`` asks for: None, :func:`neurova.faces.get_face_detector` or a callable."""
+    if detect_face is None or detect_face is False:
+        return None
+    if detect_face is True:
+        return faces.get_face_detector("auto")
+    if isinstance(detect_face, str):
+        return faces.get_face_detector(detect_face)
+    if callable(detect_face):
+        return detect_face
+    raise TypeError(f"detect_face must be a bool, a detector name or a callable detector, got {detect_face!r}")
 
 
 def _load_model(model: Any) -> Any:
@@ -366,10 +436,10 @@ def predict(
     sensor_size: SensorSize | tuple[int, ...] | None = None,
     hop_us: int | None = None,
     face_box: Any | None = None,
-    detect_face: bool = False,
+    detect_face: bool | str | Callable[[np.ndarray, SensorSize], Any] = False,
     detect_every_us: int = 500_000,
     detect_window_us: int = 200_000,
-    face_margin: float = 0.2,
+    face_margin: float = 0.0,
     emotions: Table = "ekman7",
     method: Method = "angle",
     neutral_radius: float | None = None,
@@ -396,12 +466,16 @@ def predict(
               streaming, with bounded memory and per-prediction latency; needs ``sensor_size``.
         sensor_size: ``(width, height)`` of the sensor.
         hop_us: time between predictions (default: the contract's ``frame_interval_us``).
-        face_box: ``(x0, y0, width, height)`` of the face on the sensor (should be square: it is
-            resized to the model's square input). Default: the largest centred square.
-        detect_face: find the face with OpenCV's Haar cascade on the events of the last
-            ``detect_window_us`` every ``detect_every_us`` and track it (:class:`neurova.faces.BoxTracker`);
-            detections are enlarged by ``face_margin`` of their side on each side; until the first
-            detection ``face_box`` (or the centred square) is used.
+        face_box: ``(x0, y0, width, height)`` of the face on the sensor in the definition of the training
+            crops (:func:`neurova.datasets.scenes.face_box`; should be square: it is resized to the model's
+            square input), rounded to pixels and clipped to the sensor. Default: the largest centred square.
+        detect_face: find the face on the events of the last ``detect_window_us`` every ``detect_every_us``
+            and track it (:class:`neurova.faces.BoxTracker`): ``True`` for
+            :func:`neurova.faces.get_face_detector` ``("auto")``, a detector name, or any callable
+            ``detector(events, sensor_size) -> box | None``. Until the first detection ``face_box`` is used;
+            without one, the largest centred square, with a :class:`NoFaceWarning` (once) naming it.
+        face_margin: enlarge each detection by this fraction of its side on each side (default 0: detectors
+            return the box definition the training crops use).
         emotions, method, neutral_radius: emotion mapping (:func:`neurova.zero_shot.classify_emotion`).
         stream: read an event file in windows instead of whole.
         batch_size: predictions per forward pass offline (streaming runs one at a time).
@@ -413,7 +487,9 @@ def predict(
 
     Raises:
         InputContractError: the model has no stored input contract, or its ``check_input`` rejects it.
-        EventFormatError: no events, a recording shorter than one prediction's history, chunks out of order.
+        EventFormatError: no events, a recording shorter than one prediction's history (the message gives the
+            minimum length in ms), chunks out of order.
+        ValueError: a ``face_box`` wholly outside the sensor.
         ValueError: the model predicts NaN.
     """
     model = _load_model(model)
@@ -426,7 +502,8 @@ def predict(
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
     predictor = _Predictor(
-        model, contract, size, hop_us=hop, face_box=face_box, detect=detect_face, detect_every_us=detect_every_us,
+        model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
+        detect_every_us=detect_every_us,
         detect_window_us=detect_window_us, face_margin=face_margin, batch_size=batch_size, device=device,
         streaming=streaming, source=path,
     )
@@ -456,8 +533,11 @@ def predict(
         source=path,
         start_us=predictor.start_us,
         input_stats=predictor.domain.finish(),
-        settings={"hop_us": hop, "detect_face": detect_face, "face_box": None if face_box is None else
-                  list(_box_int(face_box)), "emotions": emotions if isinstance(emotions, str) else "custom",
+        settings={"hop_us": hop, "detect_face": detect_face if isinstance(detect_face, bool | str) else
+                  type(detect_face).__name__, "face_box": None if face_box is None else list(predictor.fixed_box),
+                  "fallback_box": list(predictor.fixed_box), "fallback_predictions": predictor.fallback_predictions,
+                  "empty_windows_skipped": predictor.empty_windows,
+                  "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming},
     )
 
@@ -503,7 +583,7 @@ def _frames_for_plot(model: Any, path: PathLike, prediction: Prediction, kwargs:
     events = io.read_events(path, sensor_size=prediction.sensor_size)
     predictor = _Predictor(
         model, prediction.contract, prediction.sensor_size, hop_us=prediction.settings["hop_us"], face_box=None,
-        detect=False, detect_every_us=1, detect_window_us=0, face_margin=0.0, batch_size=1,
+        detector=None, detect_every_us=1, detect_window_us=0, face_margin=0.0, batch_size=1,
         device=str(kwargs.get("device", "cpu")), streaming=False,
     )
     frames = []

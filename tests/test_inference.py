@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 import neurova
+from neurova import inference
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import EventFormatError, InputContractError
@@ -192,8 +194,12 @@ def test_bad_input_gives_clear_errors(tmp_path, events):
         predict(LinearVA(), events[:0], sensor_size=SENSOR)
     with pytest.raises(EventFormatError, match="no events"):
         predict(LinearVA(), iter([events[:0], events[:0]]), sensor_size=SENSOR)
-    with pytest.raises(EventFormatError, match="shorter than the 40000 µs"):
+    with pytest.raises(EventFormatError, match=r"spans [\d.]+ ms, shorter than the 40 ms .*history_us = 40000"):
         predict(LinearVA(), events[events["t"] < 30_000], sensor_size=SENSOR)
+    with pytest.raises(ValueError, match="outside the 64x48 sensor"):
+        predict(LinearVA(), events, sensor_size=SENSOR, face_box=(70, 0, 20, 20))
+    with pytest.raises(ValueError, match="positive size"):
+        predict(LinearVA(), events, sensor_size=SENSOR, face_box=(0, 0, 0, 20))
     with pytest.raises(EventFormatError, match="back in time"):
         predict(LinearVA(), iter([events[100:200], events[:100]]), sensor_size=SENSOR)
     with pytest.raises(ValueError, match="sensor_size"):
@@ -275,7 +281,7 @@ def test_detect_face_tracks_the_face_in_events():
     events = np.concatenate(parts)
     contract = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=1, frame_interval_us=20_000)
     model = LinearVA(contract, frames_used=1)
-    tracked = predict(model, events, sensor_size=(200, 150), detect_face=True, detect_every_us=40_000,
+    tracked = predict(model, events, sensor_size=(200, 150), detect_face="haar", detect_every_us=40_000,
                       detect_window_us=100_000)
     centre = tracked.boxes[-1, :2] + tracked.boxes[-1, 2:] / 2
     np.testing.assert_allclose(centre, [120, 70], atol=8)
@@ -293,3 +299,56 @@ def test_video_folder_is_simulated_first(tmp_path):
     prediction = predict(LinearVA(contract, frames_used=1), folder)
     assert prediction.sensor_size == (200, 150) and prediction.source == str(folder)
     assert len(prediction) >= 8  # 12 frames at 25 fps: 440 ms of events
+
+
+def test_gaps_between_bursts_produce_no_predictions():
+    burst = recording(n=2000, duration_us=100_000)
+    day = 28 * 3600 * 10**6  # 28 hours later, the same burst again
+    later = burst.copy()
+    later["t"] += day
+    both = np.concatenate([burst, later])
+    prediction = predict(LinearVA(), both, sensor_size=SENSOR)
+    first = predict(LinearVA(), burst, sensor_size=SENSOR)
+    assert len(prediction) < 20  # not millions: about 100 ms of events on each side of the gap
+    np.testing.assert_array_equal(prediction.timestamps_us[: len(first)], first.timestamps_us)
+    np.testing.assert_allclose(prediction.va[: len(first)], first.va, atol=1e-6)
+    gap_steps = np.diff(prediction.timestamps_us) // 20_000
+    assert gap_steps.max() > 10**6 and prediction.settings["empty_windows_skipped"] == gap_steps.max() - 1
+    # every prediction after the gap sees events in its window, and the same holds streaming
+    history = 40_000
+    assert all(len(slice_time(both, t - history, t)) for t in prediction.timestamps_us)
+    streamed = predict(LinearVA(), iter([burst[:500], burst[500:], later]), sensor_size=SENSOR)
+    np.testing.assert_array_equal(streamed.timestamps_us, prediction.timestamps_us)
+
+
+def test_face_box_is_clipped_to_the_sensor(events):
+    prediction = predict(LinearVA(), events, sensor_size=SENSOR, face_box=(40.4, -10, 48, 48))
+    assert (prediction.boxes == [40, 0, 24, 38]).all()
+    assert prediction.settings["face_box"] == [40, 0, 24, 38] and prediction.settings["fallback_predictions"] == 0
+
+
+def test_no_face_found_warns_once_naming_the_fallback_box(events):
+    calls = []
+
+    def never(window, sensor_size):
+        calls.append(len(window))
+        return None
+
+    with pytest.warns(inference.NoFaceWarning, match=r"fallback box \(8, 0, 48, 48\)") as record:
+        prediction = predict(LinearVA(), events, sensor_size=SENSOR, detect_face=never, detect_every_us=40_000)
+    assert len([w for w in record if issubclass(w.category, inference.NoFaceWarning)]) == 1
+    assert calls and prediction.settings["fallback_predictions"] == len(prediction)
+    assert prediction.settings["detect_face"] == "function"
+
+    def found(window, sensor_size):
+        return np.array([10.0, 5.0, 30.0, 30.0])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", inference.NoFaceWarning)
+        located = predict(LinearVA(), events, sensor_size=SENSOR, detect_face=found, detect_every_us=40_000)
+        boxed = predict(LinearVA(), events, sensor_size=SENSOR, face_box=(8, 0, 48, 48))
+    assert (located.boxes == [10, 5, 30, 30]).all()  # no margin added by default
+    assert boxed.settings["fallback_predictions"] == 0
+    with pytest.warns(inference.NoFaceWarning, match=r"no face_box was given and detect_face is off.*\(8, 0, 48"):
+        plain = predict(LinearVA(), events, sensor_size=SENSOR)
+    assert plain.settings["fallback_predictions"] == len(plain) and plain.settings["fallback_box"] == [8, 0, 48, 48]
