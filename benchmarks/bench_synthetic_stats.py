@@ -10,11 +10,13 @@ scenes on the sensor, simulated at the sensor's resolution, true face boxes), th
   and the median non-zero value;
 
 next to the numbers measured on a real DVXplorer recording (320 x 240, a seated person,
-hand-drawn 110-pixel face box) and on the 64 x 64 face-only clips of neurova 0.x before
-the scenes (quoted from the issue; not re-measured here). It also prints the render and
-simulation time per clip.
+hand-drawn 110-pixel face box) and on the 64 x 64 face-only clips used before the scenes
+(quoted from the issue; not re-measured here). It also prints the render and simulation
+time per clip, and with ``--speed`` the scene renderer's time per frame at several sensor
+sizes and supersampling factors.
 
-    .venv/bin/python benchmarks/bench_synthetic_stats.py [--sensor 160x120] [--subjects 12] [--frames 50] [--preset clean]
+    .venv/bin/python benchmarks/bench_synthetic_stats.py [--sensor 160x120] [--subjects 12] [--frames 50]
+        [--preset clean] [--speed]
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import time
 import numpy as np
 
 from neurova.datasets.cache import event_contract
+from neurova.datasets.render import sample_identity, sample_va_trajectory
+from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.datasets.synthetic import FRAME_INTERVAL_US, SyntheticFaces, SyntheticFacesConfig, prepare_synthetic_faces
 from neurova.events import slice_time
 from neurova.transforms import ToModelInput
@@ -75,6 +79,22 @@ def measure(ds: SyntheticFaces, image_size: int) -> dict[str, float]:
     return stats
 
 
+def render_speed() -> None:
+    """Print the scene renderer's time per frame (median over 3 layouts) per sensor size and supersampling."""
+    for sensor in ((128, 96), (160, 120), (320, 240), (1280, 720)):
+        for supersample in (1, 2):
+            n = 10 if sensor[0] <= 320 else 3
+            per_frame = []
+            for seed in range(3):
+                rng = np.random.default_rng(seed)
+                identity, layout = sample_identity(rng), sample_scene_layout(rng, sensor)
+                va = sample_va_trajectory(n, rng)
+                start = time.perf_counter()
+                render_scene_clip(identity, layout, va, rng=seed, supersample=supersample)
+                per_frame.append((time.perf_counter() - start) / n)
+            print(f"| {sensor[0]} x {sensor[1]} | {supersample} | {np.median(per_frame) * 1000:.0f} ms |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sensor", default="160x120", help="WxH of the synthetic sensor")
@@ -83,7 +103,12 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default="clean", help="simulator preset (clean: no sensor noise; noisy)")
+    parser.add_argument("--speed", action="store_true", help="print only the renderer's time per frame")
     args = parser.parse_args()
+    if args.speed:
+        print("| sensor | supersample | time per frame |\n|---|---|---|")
+        render_speed()
+        return
     width, height = (int(v) for v in args.sensor.lower().split("x"))
     config = SyntheticFacesConfig(n_subjects=args.subjects, clips_per_subject=1, frames_per_clip=args.frames,
                                   image_size=args.image_size, sensor_size=(width, height),
