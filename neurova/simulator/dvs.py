@@ -13,8 +13,14 @@ Per pixel and frame interval it follows v2e's ``EventEmulator``:
 6. timestamps on v2e's grid (``"v2e"``) or at linearly interpolated crossings (``"linear"``);
 7. refractory period; 8. shot noise.
 
-All pixel state is float32: v2e's threshold comparisons often sit exactly on a
-threshold boundary, and float32 state reproduces its event counts exactly.
+State precision follows v2e's in each regime, because many differences sit exactly
+on a threshold boundary and ``floor(D / threshold)`` there depends on the last bit:
+without the low-pass (``cutoff_hz = 0``) v2e's state is float32 (the lin-log frame is
+float32), and so is neurova's; with the low-pass on, v2e's filter mixes float64 terms
+(the intensity-dependent weight) into the state, so the filtered level, the memorised
+level ``M`` and ``D`` become float64, and neurova's do too (thresholds stay float32
+values; ``M`` moves by the float32 product ``count * threshold`` as in v2e). Interval
+lengths are computed like v2e's ``t_frame - t_previous`` in seconds (``t_us * 1e-6``).
 
 Speed: only a few elementwise operations touch every pixel (lin-log and
 per-intensity factors are 256-entry tables for uint8 frames; ``D`` and one
@@ -78,6 +84,7 @@ def inverse_lin_log(level: torch.Tensor) -> torch.Tensor:
 
 
 _LIN_LOG_LUT = lin_log(torch.arange(256))  # exact v2e values of every uint8 intensity
+_INTEN01_F64 = (torch.arange(256, dtype=torch.float64) + 20) / 275  # v2e's (I + 20) / 275 of every uint8 intensity
 # the lin-log values of every pair of adjacent uint8 pixels, as one 8-byte item per uint16 (in memory byte order):
 # looking frames up two pixels at a time halves the gathers
 _LIN_LOG_PAIRS = _LIN_LOG_LUT.numpy()[np.arange(1 << 16, dtype=np.uint16).view(np.uint8)].view(np.float64)
@@ -176,7 +183,7 @@ class DVSSimulator:
         self.device = torch.device(device)
         self.seeds = _resolve_seeds(seed, self.batch_size)
         self._lut = _LIN_LOG_LUT.to(self.device)
-        self._inten01_table = ((torch.arange(256, dtype=torch.float32) + 20.0) / 275.0).view(1, 1, 256).to(self.device)
+        self._dtype = torch.float64 if self.params.cutoff_hz > 0 else torch.float32  # v2e's state precision
         xy = np.zeros(self.height * self.width, dtype=EVENT_DTYPE)[["x", "y"]]  # (x, y) of every pixel
         xy["y"], xy["x"] = (a.reshape(-1) for a in np.indices((self.height, self.width)))
         self._pixel_xy = xy.view(_XY_VIEW)["xy"].copy()  # int32 with the bytes of an (x, y) pair
@@ -198,11 +205,15 @@ class DVSSimulator:
         """Forget all pixel state and reseed: the next :meth:`step` starts the clips again from scratch."""
         self._generators = [torch.Generator().manual_seed(s) for s in self.seeds]
         self._t_prev: np.ndarray | None = None  # (B,) int64 µs
-        self._lp: torch.Tensor | None = None  # filtered lin-log level (B, H, W)
-        self._base: torch.Tensor | None = None  # memorised level M (B, H, W)
-        self._pos_thres: torch.Tensor | None = None
+        self._lp: torch.Tensor | None = None  # filtered lin-log level (B, H, W), state dtype
+        self._lp_spare: torch.Tensor | None = None  # the low-pass writes here, then the two swap
+        self._base: torch.Tensor | None = None  # memorised level M (B, H, W), state dtype
+        self._pos_thres: torch.Tensor | None = None  # float32
         self._neg_thres: torch.Tensor | None = None
-        self._neg_thres_neg: torch.Tensor | None = None  # -OFF threshold
+        # the thresholds D is compared with and divided by, in the state dtype (float64: v2e's promotion of a
+        # float32 threshold, or the float64 nominal threshold when sigma_thres = 0); OFF negated
+        self._pos_cmp: torch.Tensor | None = None
+        self._neg_cmp_neg: torch.Tensor | None = None
         self._pre_prob: tuple[torch.Tensor, torch.Tensor] | None = None  # nominal / actual threshold (shot noise)
         self._leak_rate: torch.Tensor | None = None  # leak_rate_hz * per-pixel log-normal factor
         self._diff: torch.Tensor | None = None  # buffers of D and of the active-pixel masks
@@ -251,10 +262,15 @@ class DVSSimulator:
         return t
 
     # -- the pixel model ---------------------------------------------------------------------------
-    def _init_state(self, level: torch.Tensor, t: np.ndarray) -> None:
+    def _init_state(self, intensity: torch.Tensor, level: torch.Tensor, t: np.ndarray) -> None:
         p = self.params
-        self._lp = level
-        self._base = level.clone()
+        # v2e's previous-frame time starts at 0 and is not set by the first frame
+        self._t_prev = np.zeros_like(t) if p.timestamp_mode == "v2e" else t.copy()
+        self._lp = level.to(self._dtype)  # a new tensor (the frame's level may be a view of the caller's data)
+        if p.cutoff_hz > 0:  # v2e filters the first frame too, over the interval from t_prev (float64 from here on)
+            self._lp_spare = torch.empty_like(self._lp)
+            self._low_pass(intensity, level, self._dt_seconds(t))
+        self._base = self._lp.clone()
         shape = level.shape
         if p.sigma_thres > 0:
             draw = lambda mean: self._draw(  # noqa: E731
@@ -265,17 +281,48 @@ class DVSSimulator:
         else:
             self._pos_thres = torch.full(shape, p.pos_thres, dtype=torch.float32, device=self.device)
             self._neg_thres = torch.full(shape, p.neg_thres, dtype=torch.float32, device=self.device)
-        self._neg_thres_neg = -self._neg_thres
+        if self._dtype == torch.float32:
+            self._pos_cmp, self._neg_cmp_neg = self._pos_thres, -self._neg_thres
+        elif p.sigma_thres > 0:
+            self._pos_cmp, self._neg_cmp_neg = self._pos_thres.double(), -self._neg_thres.double()
+        else:  # v2e divides by the Python float: the float64 nominal threshold
+            self._pos_cmp = torch.full(shape, p.pos_thres, dtype=torch.float64, device=self.device)
+            self._neg_cmp_neg = torch.full(shape, -p.neg_thres, dtype=torch.float64, device=self.device)
         self._pre_prob = (p.pos_thres / self._pos_thres, p.neg_thres / self._neg_thres)
         if p.leak_rate_hz > 0:
             self._leak_rate = p.leak_rate_hz * torch.exp(math.log(10) * p.noise_rate_cov_decades * self._randn())
-        self._diff = torch.empty_like(level)
+        self._diff = torch.empty_like(self._lp)
         self._active = torch.empty(shape, dtype=torch.bool, device=self.device)
         self._off = torch.empty_like(self._active)
         if p.refractory_period_s > 0:
             self._last_spike = np.full(level.numel(), -(1 << 62), dtype=np.int64)
-        # v2e's previous-frame time starts at 0 and is not set by the first frame
-        self._t_prev = np.zeros_like(t) if p.timestamp_mode == "v2e" else t.copy()
+
+    def _dt_seconds(self, t: np.ndarray) -> np.ndarray:
+        """``(B,)`` float64 interval lengths in seconds as v2e computes them: ``t_frame - t_previous`` of times in s."""
+        assert self._t_prev is not None
+        return t * 1e-6 - self._t_prev * 1e-6
+
+    def _low_pass(self, intensity: torch.Tensor, level: torch.Tensor, dt_s: np.ndarray) -> None:
+        """v2e's low-pass step in float64: ``lp = (1 - eps) * lp + eps * L``, ``eps = min(1, inten01 * dt / tau)``.
+
+        ``inten01 = (I + 20) / 275`` in float64 as v2e's; for uint8 frames ``1 - eps`` and ``eps * L`` are
+        per-intensity tables (the same elementwise operations, so the same values). Writes into the spare
+        buffer and swaps, so the previous level stays readable (``"linear"`` mode) until the next step.
+        """
+        assert self._lp is not None and self._lp_spare is not None
+        tau = 1 / (math.pi * 2 * self.params.cutoff_hz)
+        gain = torch.from_numpy(dt_s / tau).to(self.device).view(-1, 1, 1)  # v2e: inten01 * (delta_time / tau)
+        if intensity.dtype == torch.uint8:
+            eps = (_INTEN01_F64.to(self.device).view(1, 256) * gain.view(-1, 1)).clamp_max_(1.0)  # (B, 256)
+            keep = self._lookup(intensity, torch.rsub(eps, 1.0))
+            add = self._lookup(intensity, eps.mul_(_LIN_LOG_LUT.to(self.device).double()))
+        else:
+            eps = (intensity.to(torch.float64) + 20) / 275 * gain
+            keep = torch.rsub(eps.clamp_max_(1.0), 1.0)
+            add = eps.mul_(level)
+        out, self._lp_spare = self._lp_spare, self._lp
+        torch.add(keep.mul_(self._lp), add, out=out)
+        self._lp = out
 
     def step(self, frames: Any, t_us: int | Sequence[int] | np.ndarray | torch.Tensor) -> list[np.ndarray]:
         """Feed the next frame of every clip; return the events of the interval ending at ``t_us``.
@@ -295,75 +342,73 @@ class DVSSimulator:
         intensity, level = self._as_frames(frames)
         t = self._as_times(t_us)
         if self._base is None:
-            self._init_state(level, t)
+            self._init_state(intensity, level, t)
             return [np.zeros(0, dtype=EVENT_DTYPE) for _ in range(self.batch_size)]
         assert self._t_prev is not None and self._lp is not None and self._pos_thres is not None
-        assert self._neg_thres_neg is not None
+        assert self._pos_cmp is not None and self._neg_cmp_neg is not None
         dt_us = t - self._t_prev
         if dt_us.min() <= 0:
             raise VideoFormatError(
                 f"frame timestamps must increase: got {t.tolist()} µs after {self._t_prev.tolist()} µs"
             )
         p = self.params
-        dt_s = torch.from_numpy((dt_us * 1e-6).astype(np.float32)).to(self.device).view(-1, 1, 1)
+        dt_s64 = self._dt_seconds(t)
+        dt_s = torch.from_numpy(dt_s64).to(self.device).view(-1, 1, 1)
 
         lp_prev = self._lp
         if p.cutoff_hz > 0:
-            tau = 1.0 / (2.0 * math.pi * p.cutoff_hz)
-            eps = self._per_intensity(intensity, lambda inten01: (inten01 * (dt_s / tau)).clamp_max(1.0))
-            lp = torch.rsub(eps, 1.0).mul_(lp_prev)
-            self._lp = lp.add_(eps.mul_(level))
+            self._low_pass(intensity, level, dt_s64)
         else:
             self._lp = level
         base_prev = self._base  # the leak replaces it, so it keeps M before the leak ("linear" mode needs it)
         if p.leak_rate_hz > 0:
             assert self._leak_rate is not None
             leak = self._randn().mul_(-p.leak_jitter_fraction).add_(1.0).mul_(self._leak_rate)
-            self._base = self._base - leak.mul_(dt_s).mul_(self._pos_thres)
+            # float32 like v2e's ``delta_time * rate * pos_thres``; subtracted in the state dtype
+            self._base = self._base - leak.mul_(dt_s.float()).mul_(self._pos_thres)
 
         pix = self._active_pixels()
         diff = self._gather(self._diff, pix)
         on = diff > 0
         # the threshold each pixel crossed, signed like D (-OFF threshold for OFF pixels): D / thres >= 1
-        thres = np.where(on, self._gather(self._pos_thres, pix), self._gather(self._neg_thres_neg, pix))
+        thres = np.where(on, self._gather(self._pos_cmp, pix), self._gather(self._neg_cmp_neg, pix))
         counts = _floor_div(diff, thres)
         base = self._gather(self._base, pix)
         d_start = None
         if p.timestamp_mode == "linear":
             d_start = self._gather(lp_prev, pix) - (base if base_prev is self._base else self._gather(base_prev, pix))
 
-        # v2e's grid for one clip: generate the events already in time order, no sort needed (a strictly
-        # increasing grid, dt >= k µs, keeps the order identical to sorting by time)
-        k = int(counts.max(initial=0))
-        one_clip = self.batch_size == 1 and p.refractory_period_s == 0 and k > 0
-        in_order = one_clip and p.timestamp_mode == "v2e" and k <= int(dt_us[0])
-        sorted_events = None
-        if in_order:
-            sorted_events = _grid_order(counts, _v2e_grid(int(dt_us[0]), k)[1:])
-        elif one_clip and d_start is not None:  # "linear" times of one clip, sorted at once
-            sorted_events = _linear_order(counts, on, thres, diff, d_start, int(dt_us[0]))
-            in_order = sorted_events is not None
-        if sorted_events is not None:
-            slot, offset = sorted_events
-        else:
-            slot, offset = self._signal_events(pix, counts, on, thres, diff, d_start, dt_us)
-        if p.refractory_period_s > 0 and len(slot):
-            source = pix[slot]
-            keep = self._refractory(source, offset + self._t_prev[source // (self.height * self.width)])
-            slot, offset = slot[keep], offset[keep]
-            counts = np.bincount(slot, minlength=len(pix))
-        # float32 like v2e's ``base + count * threshold`` (``- count * threshold`` for OFF: the sign is exact)
-        self._scatter(self._base, pix, base + counts.astype(np.float32) * thres)
+        # the events of each clip from its slice of the active pixels (``pix`` ascends, so clip b's pixels are
+        # contiguous): a batch runs exactly the single-clip code per clip, so it gives the same events
+        hw = self.height * self.width
+        bounds = np.searchsorted(pix, np.arange(self.batch_size + 1) * hw) if self.batch_size > 1 else [0, len(pix)]
+        clips = []
+        for b in range(self.batch_size):
+            part = slice(bounds[b], bounds[b + 1])
+            clips.append(
+                self._clip_signal_events(
+                    pix[part], counts[part], on[part], thres[part], diff[part],
+                    None if d_start is None else d_start[part], int(dt_us[b]), int(self._t_prev[b]),
+                )
+            )  # fmt: skip
+        if p.refractory_period_s > 0:  # suppressed crossings do not move M
+            counts = np.concatenate([clip_counts for _, _, clip_counts, _ in clips])
+        # v2e's ``base += count * threshold`` (``-=`` for OFF: the sign is exact): a float32 product (the float32
+        # threshold, or the nominal one rounded to float32 as torch rounds a Python float), added in the state dtype
+        self._scatter(self._base, pix, base + counts.astype(np.float32) * thres.astype(np.float32, copy=False))
 
+        shot_on = shot_off = np.zeros(0, dtype=np.int64)
         if p.shot_noise_rate_hz > 0:  # one event per noisy pixel, at the interval end
-            shot_pix, shot_on = self._shot_noise(intensity, dt_s)
-            slot = np.concatenate([slot, np.arange(len(pix), len(pix) + len(shot_pix))])
-            hw = self.height * self.width
-            shot_dt = dt_us[shot_pix // hw] if self.batch_size > 1 else np.full(len(shot_pix), dt_us[0])
-            offset = np.concatenate([offset, shot_dt])
-            pix, on = np.concatenate([pix, shot_pix]), np.concatenate([on, shot_on])
-
-        events = self._split(pix, on, slot, offset, dt_us, in_order=in_order)
+            shot_on, shot_off = self._shot_noise(intensity, dt_s)
+        on_bounds, off_bounds = (np.searchsorted(a, np.arange(self.batch_size + 1) * hw) for a in (shot_on, shot_off))
+        events = []
+        for b, (slot, offset, _, in_order) in enumerate(clips):
+            part = slice(bounds[b], bounds[b + 1])
+            shot = (shot_on[on_bounds[b] : on_bounds[b + 1]], shot_off[off_bounds[b] : off_bounds[b + 1]])
+            events.append(
+                self._clip_array(pix[part] - b * hw, on[part], slot, offset, shot, int(dt_us[b]), int(self._t_prev[b]),
+                                 in_order=in_order)
+            )  # fmt: skip
         self._t_prev = t
         return events
 
@@ -374,20 +419,23 @@ class DVSSimulator:
         polarity finds them; numpy with preallocated outputs on CPU (less overhead per call than torch).
         """
         assert self._lp is not None and self._base is not None and self._pos_thres is not None
-        assert self._neg_thres_neg is not None and self._diff is not None
+        assert self._neg_cmp_neg is not None and self._pos_cmp is not None and self._diff is not None
         assert self._active is not None and self._off is not None
         if self.device.type != "cpu":
             torch.sub(self._lp, self._base, out=self._diff)
-            torch.ge(self._diff, self._pos_thres, out=self._active)
-            self._active |= torch.le(self._diff, self._neg_thres_neg, out=self._off)
+            torch.ge(self._diff, self._pos_cmp, out=self._active)
+            self._active |= torch.le(self._diff, self._neg_cmp_neg, out=self._off)
             return self._nonzero(self._active)
-        diff, active, off = self._diff.numpy(), self._active.numpy(), self._off.numpy()
-        np.subtract(self._lp.numpy(), self._base.numpy(), out=diff)
-        np.greater_equal(diff, self._pos_thres.numpy(), out=active)
-        np.less_equal(diff, self._neg_thres_neg.numpy(), out=off)
-        return np.flatnonzero(np.logical_or(active, off, out=active))
+        arrays = (self._lp, self._base, self._pos_cmp, self._neg_cmp_neg, self._diff, self._active, self._off)
+        for lp, base, pos, neg_neg, diff, active, off in zip(*(a.numpy() for a in arrays)):
+            # clip by clip: each clip's arrays stay in cache from one operation to the next
+            np.subtract(lp, base, out=diff)
+            np.greater_equal(diff, pos, out=active)
+            np.less_equal(diff, neg_neg, out=off)
+            np.logical_or(active, off, out=active)
+        return np.flatnonzero(self._active.numpy())
 
-    def _signal_events(
+    def _clip_signal_events(
         self,
         pix: np.ndarray,
         counts: np.ndarray,
@@ -395,20 +443,57 @@ class DVSSimulator:
         thres: np.ndarray,
         diff: np.ndarray,
         d_start: np.ndarray | None,
-        dt_us: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Every threshold crossing of the active pixels: its pixel's slot in ``pix`` and its time.
+        dt: int,
+        t_prev: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """The threshold crossings of one clip's active pixels, after the refractory filter.
 
         Args:
-            pix: ``(P,)`` flat indices (over ``B*H*W``) of the pixels with events, ascending.
+            pix: ``(P,)`` flat indices (over ``B*H*W``) of the clip's pixels with events, ascending.
             counts: ``(P,)`` events of each pixel (>= 1); ``on``: ``(P,)`` polarity.
             thres: ``(P,)`` the threshold each pixel crossed, signed like ``D``; ``diff``: ``(P,)`` ``D`` at the frame.
             d_start: ``(P,)`` ``D`` at the previous frame (``"linear"`` mode only).
-            dt_us: ``(B,)`` interval of each clip in µs.
+            dt, t_prev: the clip's interval length and start (µs).
 
         Returns:
-            ``slot`` and ``offset`` of the events (µs after the start of their clip's interval, in
-            ``[1, dt]``), grouped by pixel in ``pix`` order with non-decreasing times.
+            ``slot`` (index into ``pix``) and ``offset`` (µs after ``t_prev``, in ``[1, dt]``) of every event,
+            the counts left after the refractory filter, and whether the events are in time order already
+            (else they are grouped by pixel).
+        """
+        p = self.params
+        k = int(counts.max(initial=0))
+        if k == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), counts, True
+        if p.refractory_period_s == 0:
+            if p.timestamp_mode == "v2e" and k <= dt:
+                # v2e's grid: the events come out in time order, no sort needed (a strictly increasing grid,
+                # dt >= k µs, keeps the order identical to sorting by time)
+                return (*_grid_order(counts, _v2e_grid(dt, k)[1:]), counts, True)
+            if d_start is not None:  # "linear" times, sorted at once
+                ordered = _linear_order(counts, on, thres, diff, d_start, dt)
+                if ordered is not None:
+                    return (*ordered, counts, True)
+        slot, offset = self._signal_events(counts, on, thres, diff, d_start, dt)
+        if p.refractory_period_s > 0:
+            keep = self._refractory(pix[slot], np.add(offset, t_prev, dtype=np.int64))
+            slot, offset = slot[keep], offset[keep]
+            counts = np.bincount(slot, minlength=len(pix))
+        return slot, offset, counts, False
+
+    def _signal_events(
+        self,
+        counts: np.ndarray,
+        on: np.ndarray,
+        thres: np.ndarray,
+        diff: np.ndarray,
+        d_start: np.ndarray | None,
+        dt: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every threshold crossing of one clip's active pixels (arguments of :meth:`_clip_signal_events`).
+
+        Returns:
+            ``slot`` and ``offset`` of the events (µs after the start of the interval, in ``[1, dt]``),
+            grouped by pixel in ``pix`` order with non-decreasing times.
         """
         total = int(counts.sum())
         one_each = total == len(counts)
@@ -416,19 +501,9 @@ class DVSSimulator:
             slot, jp1 = np.arange(total), np.ones(total, dtype=np.int64)
         else:
             slot, jp1 = _expand(counts)
-        if self.batch_size == 1:
-            dt = int(dt_us[0])
-        else:
-            clip = (pix // (self.height * self.width))[slot]
-            dt = dt_us[clip]
         if self.params.timestamp_mode == "v2e":
             # v2e: k = the largest count of any pixel of the clip; event j (1-based) takes grid time j of k
-            if self.batch_size == 1:
-                return slot, _v2e_grid(dt, int(counts.max(initial=1)))[jp1]
-            k_clip = np.ones(self.batch_size, dtype=np.int64)
-            np.maximum.at(k_clip, pix // (self.height * self.width), counts)
-            k = k_clip[clip]
-            return slot, (2 * dt * jp1 + k) // (2 * k)
+            return slot, _v2e_grid(dt, int(counts.max()))[jp1]
         assert d_start is not None
         level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
         if one_each:
@@ -436,7 +511,7 @@ class DVSSimulator:
         else:
             frac = np.subtract(np.multiply(jp1, level[slot]), d_start[slot])
             slope = slope[slot]
-        return slot, _crossing_ticks(frac, slope, dt).astype(_offset_dtype(dt_us))
+        return slot, _crossing_ticks(frac, slope, dt).astype(_offset_dtype(dt))
 
     def _refractory(self, pix: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Greedy dead-time filter: keep an event only if it comes > refractory period after the pixel's last one.
@@ -470,8 +545,11 @@ class DVSSimulator:
     def _shot_noise(self, intensity: torch.Tensor, dt_s: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """v2e's shot noise: at most one ON and one OFF event per pixel, at the interval end; M resets.
 
+        ``dt_s``: ``(B, 1, 1)`` float64 interval lengths (s). The probabilities are float64 as v2e's,
+        compared with float32 uniform draws.
+
         Returns:
-            Flat pixel indices and polarities of the noise events, ON ones first.
+            Flat pixel indices (over ``B*H*W``, ascending) of the ON and of the OFF noise events.
         """
         p = self.params
         assert self._base is not None and self._lp is not None and self._pre_prob is not None
@@ -490,41 +568,44 @@ class DVSSimulator:
         pix = self._nonzero(shot_on | shot_off)
         self._scatter(self._base, pix, self._gather(self._lp, pix))
         on_pix, off_pix = (pix[np.flatnonzero(self._gather(shot, pix))] for shot in (shot_on, shot_off))
-        return np.concatenate([on_pix, off_pix]), np.repeat(np.array([True, False]), [len(on_pix), len(off_pix)])
+        return on_pix, off_pix
 
-    def _split(
-        self, pix: np.ndarray, on: np.ndarray, slot: np.ndarray, offset: np.ndarray, dt_us: np.ndarray, *, in_order: bool
-    ) -> list[np.ndarray]:
-        """Per-clip event arrays sorted by time (ties: signal events by pixel index, then shot noise).
+    def _clip_array(
+        self,
+        within: np.ndarray,
+        on: np.ndarray,
+        slot: np.ndarray,
+        offset: np.ndarray,
+        shot: tuple[np.ndarray, np.ndarray],
+        dt: int,
+        t_prev: int,
+        *,
+        in_order: bool,
+    ) -> np.ndarray:
+        """One clip's event array sorted by time (ties: signal events by pixel index, then shot noise ON, OFF).
 
         Args:
-            pix, on: ``(P,)`` flat pixel index (over ``B*H*W``) and polarity of each event source.
-            slot, offset: ``(N,)`` source (index into ``pix``) and time (µs after the clip's previous frame)
-                of each event.
-            dt_us: ``(B,)`` length of each clip's interval (µs).
-            in_order: the events are in that order already (one clip only).
+            within, on: ``(P,)`` pixel index within the clip's frame and polarity of each active pixel.
+            slot, offset: ``(N,)`` source (index into ``within``) and time (µs after ``t_prev``) of each signal event.
+            shot: flat indices (over ``B*H*W``, ascending) of the clip's ON and OFF shot-noise pixels; their
+                events come at the interval end, ``dt``.
+            in_order: the signal events are in time order already.
         """
-        assert self._t_prev is not None
-        if self.batch_size == 1:
-            clip, within = None, pix
-            order = None if in_order else _stable_argsort(offset)
-        else:
-            clip_pix, within = np.divmod(pix, self.height * self.width)
-            clip = clip_pix[slot]
-            order = _stable_argsort(clip * (int(dt_us.max()) + 1) + offset)
-        source = slot if order is None else slot[order]
-        offset = offset if order is None else offset[order]
+        n_shot = len(shot[0]) + len(shot[1])
+        if n_shot:
+            hw = self.height * self.width
+            slot = np.concatenate([slot, np.arange(len(within), len(within) + n_shot)])
+            offset = np.concatenate([offset, np.full(n_shot, dt, dtype=offset.dtype)])
+            within = np.concatenate([within, shot[0] % hw, shot[1] % hw])
+            on = np.concatenate([on, np.repeat(np.array([True, False]), [len(shot[0]), len(shot[1])])])
+        if not in_order:
+            order = _stable_argsort(offset)
+            slot, offset = slot[order], offset[order]
         events = np.empty(len(slot), dtype=EVENT_DTYPE)
-        events.view(_XY_VIEW)["xy"] = np.take(self._pixel_xy[within], source)  # x and y in one int32 write
-        events["p"] = np.take(on, source)
-        if clip is None:
-            events["t"] = offset + self._t_prev[0]
-            return [events]
-        events["t"] = offset
-        parts = np.split(events, np.cumsum(np.bincount(clip, minlength=self.batch_size))[:-1])
-        for part, t_prev in zip(parts, self._t_prev.tolist()):
-            part["t"] += t_prev
-        return [part.copy() for part in parts]
+        events.view(_XY_VIEW)["xy"] = np.take(self._pixel_xy[within], slot)  # x and y in one int32 write
+        events["p"] = np.take(on, slot)
+        events["t"] = np.add(offset, t_prev, dtype=np.int64)
+        return events
 
     # -- dense state <-> the sparse set of active pixels (numpy views on CPU, gathers on other devices) --------
     @staticmethod
@@ -559,21 +640,28 @@ class DVSSimulator:
             state.view(-1)[torch.from_numpy(pix).to(state.device)] = torch.from_numpy(values).to(state.device)
 
     def _per_intensity(self, intensity: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``fn(inten01)`` per pixel, ``inten01 = (I + 20) / 275``; a 256-entry table per clip for uint8 frames.
+        """``fn(inten01)`` per pixel in float64, ``inten01 = (I + 20) / 275`` (v2e's, float64); a 256-entry
+        table per clip for uint8 frames.
 
         ``fn`` must be elementwise (it may broadcast ``(B, 1, 1)`` per-clip values), so the table
         holds exactly the values the full-frame computation would give.
         """
         if intensity.dtype != torch.uint8:
-            return fn((intensity.to(torch.float32) + 20.0) / 275.0)
-        table = fn(self._inten01_table).expand(self.batch_size, 1, 256).reshape(-1)  # (B * 256,)
-        if intensity.device.type == "cpu":
-            index = intensity.numpy()
-            if self.batch_size > 1:
-                index = index + (np.arange(self.batch_size) * 256).reshape(-1, 1, 1)
-            return torch.from_numpy(np.take(table.numpy(), index))
+            return fn((intensity.to(torch.float64) + 20) / 275)
+        table = fn(_INTEN01_F64.to(self.device).view(1, 1, 256))
+        return self._lookup(intensity, table.expand(self.batch_size, 1, 256).reshape(self.batch_size, 256))
+
+    def _lookup(self, intensity: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """``table[b, intensity[b]]``: ``(B, H, W)`` values of uint8 ``intensity`` in per-clip ``(B, 256)`` tables."""
+        if intensity.device.type == "cpu":  # clip by clip: no (B, H, W) index arithmetic
+            index, tables = intensity.numpy(), table.numpy()
+            out = np.empty(index.shape, dtype=tables.dtype)
+            for b in range(self.batch_size):
+                np.take(tables[b], index[b], out=out[b])
+            return torch.from_numpy(out)
+        flat = table.reshape(-1)
         offsets = (torch.arange(self.batch_size, device=intensity.device) * 256).view(-1, 1, 1)
-        return table[intensity.long() + offsets]
+        return flat[intensity.long() + offsets]
 
 
 def _v2e_grid(dt: int, k: int) -> np.ndarray:
@@ -678,9 +766,9 @@ def _linear_order(
     return np.bitwise_and(key, (1 << bits) - 1, dtype=np.int64), key >> bits  # int64 indices: faster gathers
 
 
-def _offset_dtype(dt_us: np.ndarray) -> type[np.integer]:
-    """The integer type of event times within intervals of ``dt_us`` µs: uint16 where it fits (cheaper to sort)."""
-    return np.uint16 if int(dt_us.max()) <= 0xFFFF else np.int64
+def _offset_dtype(dt_us: int) -> type[np.integer]:
+    """The integer type of event times within an interval of ``dt_us`` µs: uint16 where it fits (cheaper to sort)."""
+    return np.uint16 if dt_us <= 0xFFFF else np.int64
 
 
 def _expand(counts: np.ndarray, first: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -700,14 +788,17 @@ def _expand(counts: np.ndarray, first: int = 1) -> tuple[np.ndarray, np.ndarray]
 
 
 def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """Exact ``floor(num / den)`` (int64) of float32 ``num / den >= 0`` (``den != 0``), as v2e's float32
-    ``torch.div(rounding_mode="floor")``.
+    """``floor(num / den)`` (int64) of ``num / den >= 0`` (``den != 0``) exactly as v2e's
+    ``torch.div(rounding_mode="floor")`` in the dtype of ``num`` (float32 or float64).
 
-    The float64 quotient of two float32 values is the exact one rounded; an exact quotient below
-    an integer ``n`` lies more than ``2**-24`` below it (both significands have 24 bits), far more
-    than float64's rounding error for ``n < 2**29``: the floor of the rounded quotient is exact.
-    About 3x faster than ``np.floor_divide``, whose ``fmod`` is slow.
+    float32: the float64 quotient of two float32 values is the exact one rounded; an exact quotient
+    below an integer ``n`` lies more than ``2**-24`` below it (both significands have 24 bits), far
+    more than float64's rounding error for ``n < 2**29``: the floor of the rounded quotient is exact.
+    About 3x faster than ``np.floor_divide``, whose ``fmod`` is slow. float64: no wider type to
+    divide in, so ``np.floor_divide``, the algorithm torch's floor division follows (``fmod``-based).
     """
+    if num.dtype == np.float64:
+        return np.floor_divide(num, den).astype(np.int64)
     q = np.divide(num, den, dtype=np.float64)
     return np.floor(q, out=q).astype(np.int64)
 
