@@ -29,7 +29,11 @@ class SyntheticFacesDataModule(EventDataModule):
         n_subjects: identities of the regular clips.
         clips_per_subject: regular clips per identity.
         frames_per_clip: frames per clip at 25 fps.
-        image_size: side of the frames in pixels (H = W).
+        image_size: side S of the model input in pixels (H = W): each sample is the clip's face box
+            brought to S x S by the contract's resize (the operator :func:`neurova.predict` uses).
+        sensor_size: ``(W, H)`` of the rendered head-and-shoulders scene and its events, pixels.
+        face_fraction: range of the face box side over the sensor height.
+        supersample: renderer supersampling per direction.
         emotion_clips: also make the emotion-labelled clips.
         emotion_clips_per_emotion: emotion clips per emotion, each of another held-out identity.
         seed: seed of everything random (identities, trajectories, motion, sensor noise).
@@ -60,6 +64,9 @@ class SyntheticFacesDataModule(EventDataModule):
         clips_per_subject: int = 4,
         frames_per_clip: int = 50,
         image_size: int = 64,
+        sensor_size: tuple[int, int] = (160, 120),
+        face_fraction: tuple[float, float] = (0.4, 0.6),
+        supersample: int = 1,
         emotion_clips: bool = True,
         emotion_clips_per_emotion: int = 2,
         seed: int = 0,
@@ -89,14 +96,15 @@ class SyntheticFacesDataModule(EventDataModule):
         self.cache_dir = cache_dir
         self.config = SyntheticFacesConfig(
             n_subjects=n_subjects, clips_per_subject=clips_per_subject, frames_per_clip=frames_per_clip,
-            image_size=image_size, emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0,
+            image_size=image_size, sensor_size=sensor_size, face_fraction=face_fraction, supersample=supersample,
+            emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0,
             seed=seed, preset=preset, upsample=upsample, max_step_px=max_step_px,
         )
         self.test_split = test_split
         self.build_workers = build_workers
         self._contract = event_contract(encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity,
                                         image_size=image_size, mode=mode, clip_length=clip_length,
-                                        frame_interval_us=FRAME_INTERVAL_US, face_crop=None)
+                                        frame_interval_us=FRAME_INTERVAL_US, face_crop="box")
         self.emotion_set: SyntheticFaces | None = None
 
     @property
@@ -116,7 +124,8 @@ class SyntheticFacesDataModule(EventDataModule):
         hp, c = self.hparams, self.config
         return SyntheticFaces(
             self.cache_dir, split, n_subjects=c.n_subjects, clips_per_subject=c.clips_per_subject,
-            frames_per_clip=c.frames_per_clip, image_size=c.image_size, emotion_clips=c.emotion_clips_per_emotion > 0,
+            frames_per_clip=c.frames_per_clip, image_size=c.image_size, sensor_size=c.sensor_size,
+            face_fraction=c.face_fraction, supersample=c.supersample, emotion_clips=c.emotion_clips_per_emotion > 0,
             emotion_clips_per_emotion=c.emotion_clips_per_emotion, seed=c.seed, preset=c.preset,
             upsample=c.upsample, max_step_px=c.max_step_px, mode=hp.mode, clip_length=hp.clip_length,
             stride=hp.stride, encoding=hp.encoding, n_bits=hp.n_bits, bin_us=hp.bin_us, polarity=hp.polarity,

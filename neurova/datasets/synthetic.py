@@ -281,7 +281,8 @@ class SyntheticFaces(EventCacheDataset):
         self.config = SyntheticFacesConfig(
             n_subjects=n_subjects, clips_per_subject=clips_per_subject, frames_per_clip=frames_per_clip,
             image_size=image_size, sensor_size=sensor_size, face_fraction=face_fraction, supersample=supersample,
-            emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0, seed=seed, preset=preset, upsample=upsample, max_step_px=max_step_px,
+            emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0, seed=seed, preset=preset,
+            upsample=upsample, max_step_px=max_step_px,
         )
         cache = synthetic_cache(root, self.config)
         if build:
@@ -294,6 +295,6 @@ class SyntheticFaces(EventCacheDataset):
         clip_ids = sorted(subjects) if split == "all" else splits[split]
         contract = event_contract(encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity,
                                   image_size=image_size, mode=mode, clip_length=clip_length,
-                                  frame_interval_us=FRAME_INTERVAL_US, face_crop=None)
+                                  frame_interval_us=FRAME_INTERVAL_US, face_crop="box")
         super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory)
         self.split = split
