@@ -69,7 +69,8 @@ def test_fit_subcommand_runs_from_main(tmp_path):
     assert from_pretrained(tmp_path / "model").hparams.in_chans == 1
 
 
-def test_models_lists_the_registry(capsys):
+def test_models_lists_the_registry(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("NEUROVA_HOME", str(tmp_path))  # no saved models listed after the registry
     assert main(["models", "resnet18*"]) == 0
     printed = capsys.readouterr().out.split()
     assert printed == list_models("resnet18*") and "resnet18_fusion" in printed
@@ -116,6 +117,58 @@ def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
     assert not (tmp_path / "x.npz").exists()
 
 
+def test_checkpoint_file_names_have_no_metric_folders(trained):
+    root, _, _ = trained
+    checkpoints = sorted(root.rglob("*.ckpt"))
+    assert checkpoints and all(p.parent.name == "checkpoints" for p in checkpoints)
+    assert all(p.name.startswith("epoch") and "ccc_mean" in p.name for p in checkpoints)
+
+
+def test_lightning_predict_writes_a_csv_and_says_where(trained, tmp_path, capsys):
+    root, _, _ = trained
+    checkpoint = sorted(root.rglob("*.ckpt"))[0]
+    out = tmp_path / "predictions.csv"
+    capsys.readouterr()
+    code = main(["predict", "--config", str(CONFIGS[0].parent / "synthetic_resnet18_fusion.yaml"),
+                 "--data", "SyntheticFacesDataModule",  # a datamodule by its short class name
+                 "--data.cache_dir", str(tmp_path / "cache"), *TINY_DATA[:-4], "--data.test_fraction", "0.34",
+                 "--data.batch_size", "8", "--model.backbone", "test_resnet", "--trainer.enable_progress_bar", "false",
+                 "--trainer.logger", "false", "--ckpt_path", str(checkpoint), "--predictions.path", str(out)])
+    assert code == 0
+    assert f"predictions -> {out}" in capsys.readouterr().out
+    with open(out) as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and set(rows[0]) == {"clip_id", "subject", "timestamp_us", "valence", "arousal"}
+    assert all(-1 <= float(r["valence"]) <= 1 and int(r["timestamp_us"]) > 0 for r in rows)
+
+
+def test_fast_dev_run_leaves_the_exported_model_alone(tmp_path, capsys):
+    from neurova.models import create_model
+
+    model_dir = create_model("resnet18", backbone="test_resnet").save_pretrained(tmp_path / "model")
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+    config = CONFIGS[0].parent / "synthetic_resnet18.yaml"
+    assert main(["fit", "--config", str(config), "--data.cache_dir", str(tmp_path / "cache"), *TINY_DATA,
+                 "--model.backbone", "test_resnet", "--trainer.fast_dev_run", "true", "--trainer.enable_progress_bar",
+                 "false", "--trainer.default_root_dir", str(tmp_path), "--save_pretrained.dirpath",
+                 str(model_dir)]) == 0
+    assert "fast_dev_run: no model exported" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+
+
+def test_console_script_gives_lightning_no_args_warning(monkeypatch, capsys):
+    import sys
+    import warnings
+
+    monkeypatch.setattr(sys, "argv", ["neurova", "fit", "--config", str(CONFIGS[0]), "--print_config"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    assert exit_.value.code in (0, None) and "class_path" in capsys.readouterr().out
+    assert not [w for w in caught if "args parameter" in str(w.message)]
+
+
 def test_simulate_writes_events_of_a_frame_folder(tmp_path):
     import torch
     from torchvision.io import write_png
@@ -149,3 +202,119 @@ def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys, monkeypatch):
     assert "majority" in printed and "None" in printed
     figures = tmp_path / "runs" / "zero_shot"  # the default --plot-dir
     assert (figures / "confusion_matrix.png").is_file() and (figures / "zero_shot_report.json").is_file()
+
+
+# -- the domain check, predict-file's face flags, and what models need -----------------------------------------------
+
+CHECK_CONTRACT = {"encoding": "tbr", "n_bits": 4, "bin_us": 5000, "channels": 1, "image_size": 16, "clip_length": 2,
+                  "frame_interval_us": 20_000, "face_crop": "box"}
+
+
+def _blob_recording(path: Path, seed: int = 0, n: int = 6000) -> Path:
+    """Events of a blob in the middle of a 64x48 sensor over 0.3 s."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, 300_000, n))
+    x = np.clip(np.rint(32 + rng.normal(0, 6, n)), 0, 63)
+    y = np.clip(np.rint(24 + rng.normal(0, 6, n)), 0, 47)
+    return write_events(path, make_events(x, y, t, rng.integers(0, 2, n)), (64, 48))
+
+
+@pytest.fixture(scope="module")
+def check_setup(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A tiny model saved twice: with its own recording's input statistics, and with 3x denser training inputs."""
+    from neurova.domain import input_stats
+    from neurova.inference import predict
+    from neurova.models import create_model
+
+    root = tmp_path_factory.mktemp("check")
+    source = _blob_recording(root / "rec.h5")
+    model = create_model("resnet18", backbone="test_resnet", input_contract=CHECK_CONTRACT)
+    model.input_stats = predict(model, source).input_stats
+    model.save_pretrained(root / "matching")
+    denser = np.zeros((8, 2, 1, 16, 16), np.float32)
+    denser.reshape(8, -1)[:, : round(3 * model.input_stats.nonzero_fraction * 512)] = model.input_stats.nonzero_median
+    model.input_stats = input_stats(denser)
+    model.save_pretrained(root / "denser")
+    return source, root / "matching", root / "denser"
+
+
+def test_check_prints_the_comparison_and_writes_the_figure(check_setup, tmp_path, capsys):
+    source, matching, denser = check_setup
+    capsys.readouterr()
+    assert main(["check", str(source), "--model", str(matching), "--plot", str(tmp_path / "ok.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "non-zero pixels" in printed and "1.00x" in printed and "within the training range" in printed
+    assert "minimum recording length 40 ms" in printed and "face box (x0, y0, w, h) (8, 0, 48, 48)" in printed
+    assert (tmp_path / "ok.png").stat().st_size > 0
+
+    assert main(["check", str(source), "--model", str(denser), "--plot", str(tmp_path / "bad.png")]) == 1
+    printed = capsys.readouterr().out
+    assert "OUT OF RANGE" in printed and "0.33x" in printed and "OUTSIDE" in printed
+    assert (tmp_path / "bad.png").stat().st_size > 0
+    with pytest.raises(SystemExit):
+        main(["check", str(source), "--model", str(denser), "--tolerance", "1"])
+
+
+def test_predict_warns_about_inputs_outside_the_training_range(check_setup, tmp_path):
+    from neurova.domain import DomainWarning
+
+    source, matching, denser = check_setup
+    with pytest.warns(DomainWarning, match=r"rec\.h5: .*non-zero pixels .* \(0\.33x\)"):
+        assert main(["predict-file", str(source), "--model", str(denser), "-o", str(tmp_path / "p.csv")]) == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DomainWarning)
+        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "p.csv")]) == 0
+
+
+def test_predict_file_face_box_stream_and_detection_flags(check_setup, tmp_path):
+    source, matching, _ = check_setup
+
+    def rows(*flags: str) -> list[dict[str, str]]:
+        out = tmp_path / "pred.csv"
+        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
+        with open(out) as fh:
+            return list(csv.DictReader(fh))
+
+    whole = rows()
+    assert {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in whole} == {("8", "0", "48", "48")}
+    boxed = rows("--face-box", "20,10,24,24")
+    assert {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in boxed} == {("20", "10", "24", "24")}
+    assert [r["valence"] for r in boxed] != [r["valence"] for r in whole]
+    streamed = rows("--stream")
+    assert [r["valence"] for r in streamed] == [r["valence"] for r in whole]
+    assert "latency_ms" in streamed[0]
+    for bad in ("1,2,3", "0,0,0,10", "a,b,c,d", "0,0,nan,5"):
+        with pytest.raises(SystemExit):
+            main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"),
+                  "--face-box", bad])
+
+
+@pytest.mark.parametrize("detector", ["auto", "haar"])
+def test_predict_file_detect_face_falls_back_with_a_warning(check_setup, tmp_path, detector):
+    pytest.importorskip("cv2")
+    source, matching, _ = check_setup
+    out = tmp_path / "pred.csv"
+    with pytest.warns(UserWarning, match="face"):  # a blob is no face: the fallback box, with a warning
+        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(out),
+                     "--detect-face", detector, "--face-box", "20,10,24,24"]) == 0
+    with open(out) as fh:
+        boxes = {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in csv.DictReader(fh)}
+    assert boxes == {("20", "10", "24", "24")}  # the given box is the fallback
+
+
+def test_models_states_the_minimum_recording_length(check_setup, tmp_path, capsys, monkeypatch):
+    import shutil
+
+    _, matching, _ = check_setup
+    capsys.readouterr()
+    assert main(["models", "--model", str(matching)]) == 0
+    printed = capsys.readouterr().out
+    assert "minimum recording length 40 ms" in printed and "training inputs" in printed
+    monkeypatch.setenv("NEUROVA_HOME", str(tmp_path))
+    shutil.copytree(matching, tmp_path / "models" / "tiny")
+    assert main(["models", "resnet18"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "resnet18" and lines[2] == f"saved models in {tmp_path / 'models'}:"
+    assert lines[3].startswith("  tiny: resnet18: input 2 tbr frame(s) of 4 x 5000 µs") and "minimum recording length 40 ms" in lines[3]
