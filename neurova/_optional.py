@@ -23,5 +23,5 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     except ImportError as exc:
         raise MissingDependencyError(
             f"{purpose} needs the optional package '{module}', which is not installed. "
-            f'Install it with: pip install "neurova[{extra}]"'
+            f'Install it with: pip install "neurova-va[{extra}]"'
         ) from exc

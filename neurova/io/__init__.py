@@ -8,7 +8,7 @@ atomically. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t 
 p bool), sorted by time. The HDF5 group helpers let a dataset cache many clips in one file.
 
 The optional readers (``evt3`` for EVT 3.0, ``aedat`` for AEDAT4) come with
-``pip install "neurova[io]"`` and are imported only when such a file is read.
+``pip install "neurova-va[io]"`` and are imported only when such a file is read.
 """
 
 from __future__ import annotations

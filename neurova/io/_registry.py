@@ -69,7 +69,7 @@ def read_recording(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         EventFormatError: unknown suffix, empty, truncated or corrupt file, invalid events.
-        MissingDependencyError: ``.raw`` EVT 3.0 / ``.aedat4`` without ``neurova[io]`` installed.
+        MissingDependencyError: ``.raw`` EVT 3.0 / ``.aedat4`` without ``neurova-va[io]`` installed.
     """
     path, reader = _reader(path)
     return reader.read(path, sensor_size=sensor_size)

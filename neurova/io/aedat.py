@@ -1,5 +1,5 @@
 """AEDAT 4 files (iniVation DV, DAVIS and DVXplorer cameras), read with the optional
-`aedat <https://pypi.org/project/aedat/>`_ package (``pip install "neurova[io]"``).
+`aedat <https://pypi.org/project/aedat/>`_ package (``pip install "neurova-va[io]"``).
 
 The first ``events`` stream gives the events and the resolution; the first ``frame``
 stream, when present, gives the APS frames (colour frames are converted to grayscale,

@@ -6,7 +6,7 @@ geometry (``% geometry 1280x720``); older recordings only name the camera plugin
 (``% plugin_name hal_plugin_gen41_evk3``), from which the resolution is looked up.
 
 * **EVT 3.0** is decoded by the optional `evt3 <https://pypi.org/project/evt3/>`_ package
-  (``pip install "neurova[io]"``), streamed with its bounded-memory batch decoder.
+  (``pip install "neurova-va[io]"``), streamed with its bounded-memory batch decoder.
 * **EVT 2.0** is decoded here in numpy: little-endian 32-bit words, the type in bits 31..28.
   ``CD_OFF`` (0x0) / ``CD_ON`` (0x1) carry the 6 low timestamp bits (27..22), x (21..11)
   and y (10..0); ``EV_TIME_HIGH`` (0x8) carries the upper 28 timestamp bits (27..0).

@@ -4,7 +4,7 @@ Everything the simulator reads becomes ``(T, H, W)`` grayscale frames (uint8, or
 float32 on a 0..255 scale) and ``(T,)`` int64 timestamps in µs. Colour is turned
 into luma with ITU-R BT.601 weights, bit-exact with OpenCV's ``cvtColor`` (which
 v2e uses). PNG and JPEG frames are decoded with torchvision (a core dependency);
-video files with OpenCV (``pip install "neurova[faces]"``).
+video files with OpenCV (``pip install "neurova-va[faces]"``).
 Whole clips are held in memory, which suits face clips of a few hundred frames.
 """
 
