@@ -66,3 +66,61 @@ def test_dataset_samples_are_the_inference_operator_on_the_last_face_box(tmp_pat
     whole = ToModelInput(contract, (0, 0, 96, 80))(window, t_end)
     np.testing.assert_array_equal(samples[("b", t_end)]["frames"].numpy(), whole)
     assert samples[("a", t_end)]["frames"].shape == (2, 1, 16, 16) and expected.any()
+
+
+# ------------------------------------------------------------------------------ acceptance: one face, two sensors
+
+
+def _scene_events(scale: int, n_frames: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events, frame times and true face boxes of one head-and-shoulders clip on a (48 x 36) * scale sensor.
+
+    The layout's positions and sizes are fractions of the sensor, so the same random stream gives the same
+    scene at any scale; the background's grain is scaled by hand.
+    """
+    import dataclasses
+
+    from neurova.datasets.render import sample_identity, sample_va_trajectory
+    from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
+    from neurova.simulator import simulate
+
+    identity = sample_identity(np.random.default_rng(7))
+    va = sample_va_trajectory(n_frames, np.random.default_rng(8), fps=25.0)
+    layout = sample_scene_layout(np.random.default_rng(9), (48 * scale, 36 * scale), face_fraction=(0.6, 0.7),
+                                 hands_probability=0.0, moving_background_probability=0.0)
+    layout = dataclasses.replace(layout, background_cell=layout.background_cell * scale)
+    frames, boxes = render_scene_clip(identity, layout, va, fps=25.0, rng=10, supersample=1)
+    stamps = np.arange(n_frames, dtype=np.int64) * 40_000
+    events = simulate(np.rint(frames * 255).astype(np.uint8), stamps, preset="clean", max_step_px=1.0, seed=11)
+    return events, stamps, boxes
+
+
+@pytest.fixture(scope="module")
+def two_sensors() -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    return {1: _scene_events(1), 4: _scene_events(4)}
+
+
+def _input_stats(clip: tuple[np.ndarray, np.ndarray, np.ndarray], resize: str, size: int) -> tuple[float, float]:
+    from neurova.contract import InputContract
+    from neurova.events import slice_time
+    from neurova.transforms import ToModelInput
+
+    events, stamps, boxes = clip
+    contract = InputContract(image_size=size, clip_length=1, resize=resize)  # type: ignore[arg-type]
+    frames = []
+    for t_end, box in zip(stamps[1:], boxes[1:]):
+        op = ToModelInput(contract, box)
+        frames.append(op(slice_time(events, int(t_end) - op.history_us, int(t_end)), int(t_end)))
+    stacked = np.concatenate(frames)
+    return float((stacked > 0).mean()), float(stacked.mean())
+
+
+def test_a_face_gives_the_same_input_statistics_at_4x_the_resolution(two_sensors) -> None:
+    size = round(float(np.mean(two_sensors[1][2][:, 2])))  # the small face box's side: no resize on that side
+    nonzero_1, mean_1 = _input_stats(two_sensors[1], "events", size)
+    nonzero_4, mean_4 = _input_stats(two_sensors[4], "events", size)
+    assert nonzero_1 > 0.01 and mean_1 > 0
+    assert 0.75 <= nonzero_4 / nonzero_1 <= 1 / 0.75, (nonzero_1, nonzero_4)
+    assert 0.75 <= mean_4 / mean_1 <= 1 / 0.75, (mean_1, mean_4)
+    # the old operator (encode at the box's resolution, then average) turns the 4x face into a faint haze
+    nonzero_area, _ = _input_stats(two_sensors[4], "area", size)
+    assert nonzero_area / nonzero_1 > 1.5
