@@ -133,7 +133,8 @@ def test_lightning_predict_writes_a_csv_and_says_where(trained, tmp_path, capsys
                  "--data", "SyntheticFacesDataModule",  # a datamodule by its short class name
                  "--data.cache_dir", str(tmp_path / "cache"), *TINY_DATA[:-4], "--data.test_fraction", "0.34",
                  "--data.batch_size", "8", "--model.backbone", "test_resnet", "--trainer.enable_progress_bar", "false",
-                 "--trainer.logger", "false", "--ckpt_path", str(checkpoint), "--predictions.path", str(out)])
+                 "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path), "--ckpt_path", str(checkpoint),
+                 "--predictions.path", str(out)])
     assert code == 0
     assert f"predictions -> {out}" in capsys.readouterr().out
     with open(out) as fh:
