@@ -66,6 +66,13 @@ class SavePretrained(L.Callback):
         self.dirpath = dirpath
         self.saved_to: Path | None = None
 
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Refuse an export folder that ``save_pretrained`` would refuse, before training rather than after."""
+        if self.dirpath and trainer.is_global_zero and not trainer.fast_dev_run:
+            from neurova.models.hub import check_save_target
+
+            check_save_target(self.dirpath)
+
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not isinstance(pl_module, VARegressionModule) or not trainer.is_global_zero:
             return
@@ -136,7 +143,8 @@ class NeurovaCLI(LightningCLI):
     """``LightningCLI`` in subclass mode for neurova's models and datamodules.
 
     Adds ``--save_pretrained.dirpath`` (:class:`SavePretrained`) and ``--predictions.path``
-    (:class:`WritePredictions`), and checks ``--trainer.accelerator`` before anything is built.
+    (:class:`WritePredictions`), and checks ``--trainer.accelerator`` and the export folder of
+    ``fit`` before anything is built.
     """
 
     def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
@@ -157,6 +165,13 @@ class NeurovaCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config.get(self.subcommand) if self.subcommand else self.config
-        accelerator = config.get("trainer", {}).get("accelerator") if config is not None else None
+        if config is None:
+            return
+        accelerator = config.get("trainer", {}).get("accelerator")
         if isinstance(accelerator, str):
             check_accelerator(accelerator)
+        export = config.get("save_pretrained", {}).get("dirpath")
+        if self.subcommand == "fit" and export and not config.get("trainer", {}).get("fast_dev_run"):
+            from neurova.models.hub import check_save_target
+
+            check_save_target(export)  # a folder save_pretrained would refuse fails now, not after training

@@ -37,8 +37,11 @@ __all__ = [
     "CONFIG_NAME",
     "INPUT_SAMPLES_NAME",
     "KNOWN_CHECKPOINTS",
+    "MAX_CONFIG_BYTES",
+    "OWN_FILES",
     "WEIGHTS_NAME",
     "KnownCheckpoint",
+    "check_save_target",
     "load_pretrained",
     "model_classes",
     "neurova_home",
@@ -178,6 +181,28 @@ def _is_neurova_folder(directory: Path) -> bool:
     return isinstance(config, dict) and isinstance(config.get("class"), str) and "neurova_version" in config
 
 
+def check_save_target(directory: str | os.PathLike[str], *, overwrite: bool = False) -> tuple[list[str], bool]:
+    """Raise the :class:`CheckpointError` that :func:`save_pretrained` would raise for ``directory``, writing nothing.
+
+    Lets a long run (``neurova fit``) refuse its export folder before training rather than after.
+
+    Returns:
+        the names of the entries already in ``directory`` and whether it is neurova's (absent,
+        empty, or a neurova model folder).
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise CheckpointError("cannot save a model here: the path is not a folder", path=directory)
+    present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    ours = not present or _is_neurova_folder(directory)
+    if not ours and not overwrite:
+        raise CheckpointError(f"refusing to save a model into a non-empty folder that is not a neurova model folder "
+                              f"(it holds {', '.join(present[:5])}{', ...' if len(present) > 5 else ''}); choose a "
+                              f"new or empty folder, or pass overwrite=True to write {CONFIG_NAME}, {WEIGHTS_NAME} "
+                              f"and {CARD_NAME} beside the other files (nothing else is deleted)", path=directory)
+    return present, ours
+
+
 def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str], *,
                     metrics: Mapping[str, Any] | None = None, data_description: str | None = None,
                     overwrite: bool = False) -> Path:
@@ -210,15 +235,7 @@ def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str]
     from neurova import __version__
 
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise CheckpointError("cannot save a model here: the path is not a folder", path=directory)
-    present = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
-    ours = not present or _is_neurova_folder(directory)
-    if not ours and not overwrite:
-        raise CheckpointError(f"refusing to save a model into a non-empty folder that is not a neurova model folder "
-                              f"(it holds {', '.join(present[:5])}{', ...' if len(present) > 5 else ''}); choose a "
-                              f"new or empty folder, or pass overwrite=True to write {CONFIG_NAME}, {WEIGHTS_NAME} "
-                              f"and {CARD_NAME} beside the other files (nothing else is deleted)", path=directory)
+    present, ours = check_save_target(directory, overwrite=overwrite)
     contract = model.input_contract
     stats = getattr(model, "input_stats", None)
     config = {

@@ -84,6 +84,10 @@ CLI_CASES = [
     ("demo-seed-negative", "demo --seed -3", "--seed: must be at least 0, got -3"),
     ("demo-out-is-a-file", "demo --out afile", "afile: is a file, expected a folder"),
     ("demo-unknown-accelerator", "demo --accelerator tpu9", "unknown accelerator 'tpu9'"),
+    ("fit-export-into-a-foreign-folder", f"fit --config {CONFIGS}/synthetic_resnet18.yaml --data.cache_dir cache "
+     "--save_pretrained.dirpath folder/..", "not a neurova model folder"),
+    ("fit-export-onto-a-file", f"fit --config {CONFIGS}/synthetic_resnet18.yaml --data.cache_dir cache "
+     "--save_pretrained.dirpath afile", "afile: cannot save a model here: the path is not a folder"),
     ("no-command", "", "the following arguments are required: COMMAND"),
     ("unknown-command", "trainify", "invalid choice: 'trainify'"),
 ]
