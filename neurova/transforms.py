@@ -25,7 +25,7 @@ from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
 from neurova.errors import InputContractError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, slice_time, validate_events
 
 __all__ = [
     "CenterCrop",
@@ -286,8 +286,9 @@ class ToModelInput:
     * ``"area"``: encoded at the box's resolution, then the frames are area-averaged to ``S x S`` (the
       behaviour of contracts saved before ``resize`` existed).
 
-    With ``"events"`` the integration state of each output pixel starts at the first event given, so give
-    the events of ``[ends_us(t_end)[0] - n_bits * bin_us, t_end)`` exactly, as both paths do.
+    Only the events of ``[t_end - history_us, t_end)`` are used (the call slices them out), so the output
+    does not depend on how much more the caller passes: the event-domain resize integrates from the first
+    event it sees, and every path must start it at the same time.
 
     Args:
         contract: the model's input contract.
@@ -325,7 +326,7 @@ class ToModelInput:
         x0, y0, width, height = self.box
         crop = Crop(x0, y0, width, height)
         size = self.contract.image_size
-        cropped = crop(events)
+        cropped = crop(slice_time(_events(events), int(t_end) - self.history_us, int(t_end)))
         if self.contract.resize == "events":
             resized = ResizeEvents(crop.output_size, size)(cropped)
             return encoder_from_contract(self.contract, (size, size))(resized, ends_us=self.ends_us(t_end))

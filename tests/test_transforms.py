@@ -240,3 +240,14 @@ def test_input_contract_resize_defaults():
     assert InputContract.from_dict(saved).resize == "area"
     assert InputContract.from_dict(InputContract().to_dict()) == InputContract()
     assert InputContract(n_bits=np.int64(6)).to_dict()["n_bits"] == 6
+
+
+def test_to_model_input_reads_only_its_history():
+    rng = np.random.default_rng(4)
+    n = 20_000
+    events = make_events(rng.integers(0, 64, n), rng.integers(0, 64, n), np.sort(rng.integers(0, 400_000, n)),
+                         rng.random(n) < 0.5)
+    op = ToModelInput(InputContract(n_bits=4, bin_us=10_000, image_size=16, clip_length=2), (0, 0, 64, 64))
+    window = events[(events["t"] >= 300_000 - op.history_us) & (events["t"] < 300_000)]
+    np.testing.assert_array_equal(op(events, 300_000), op(window, 300_000))  # the resize starts at the window
+    assert op(window, 300_000).any()
