@@ -19,6 +19,7 @@ from neurova.models.base import VARegressionModule
 from neurova.models.frame import ResNet, ResNetFusion, ViT
 from neurova.models.hub import KNOWN_CHECKPOINTS, KnownCheckpoint, load_pretrained, neurova_home, save_pretrained
 from neurova.models.registry import create_model, is_model, list_models, model_entrypoint, register_model
+from neurova.models.tiny import TinyCNN, TinyCNNFusion
 from neurova.models.video import R3D, R2Plus1D, ResNetGRU, ResNetLSTM, ResNetTransformer
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "ResNetGRU",
     "ResNetLSTM",
     "ResNetTransformer",
+    "TinyCNN",
+    "TinyCNNFusion",
     "VARegressionModule",
     "ViT",
     "create_model",

@@ -8,6 +8,7 @@ from neurova.nets.frame import SingleFrameNet
 from neurova.nets.fusion import AttentionPool, FrameFusionNet, FusionKind
 from neurova.nets.heads import VAHead
 from neurova.nets.temporal import StreamState, TemporalKind, TemporalNet
+from neurova.nets.tiny import TinyConvNet
 from neurova.nets.video3d import Video3DNet, VideoArch
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "StreamState",
     "TemporalKind",
     "TemporalNet",
+    "TinyConvNet",
     "VAHead",
     "Video3DNet",
     "VideoArch",

@@ -1,0 +1,44 @@
+"""Horizontal flips of encoded clips and the dataset wrapper that applies them."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neurova.augment import AugmentedDataset, RandomHorizontalFlip
+
+
+def test_flip_always_never_and_whole_clips() -> None:
+    frames = torch.rand(4, 2, 8, 6)
+    flipped = RandomHorizontalFlip(p=1.0)(frames)
+    assert torch.equal(flipped, frames.flip(-1))  # every frame and channel of the clip, left-right only
+    assert torch.equal(flipped[:, :, :, 0], frames[:, :, :, -1])
+    assert RandomHorizontalFlip(p=0.0)(frames) is frames
+
+
+def test_flip_rate_and_generator() -> None:
+    flip = RandomHorizontalFlip(p=0.3)
+    frames = torch.arange(4.0).reshape(1, 1, 1, 4)
+    generator = torch.Generator().manual_seed(0)
+    flips = [not torch.equal(flip(frames, generator), frames) for _ in range(2000)]
+    assert 0.25 < sum(flips) / len(flips) < 0.35
+    again = torch.Generator().manual_seed(0)
+    assert flips[:50] == [not torch.equal(flip(frames, again), frames) for _ in range(50)]
+
+
+def test_flip_errors() -> None:
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        RandomHorizontalFlip(p=1.5)
+    with pytest.raises(TypeError, match="expects a tensor"):
+        RandomHorizontalFlip()([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_augmented_dataset_transforms_frames_only() -> None:
+    samples = [{"frames": torch.rand(2, 1, 4, 4), "va": torch.rand(2, 2), "meta": {"clip_id": "a"}}]
+    dataset = AugmentedDataset(samples, RandomHorizontalFlip(p=1.0))
+    sample = dataset[0]
+    assert len(dataset) == 1
+    assert torch.equal(sample["frames"], samples[0]["frames"].flip(-1))
+    assert sample["va"] is samples[0]["va"] and sample["meta"] == {"clip_id": "a"}
+    with pytest.raises(TypeError, match="'frames' key"):
+        AugmentedDataset([torch.rand(2)], RandomHorizontalFlip())[0]

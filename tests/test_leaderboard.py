@@ -1,0 +1,161 @@
+"""The leaderboard: grids, shards, scoring, profiling, a small resumable run, and deterministic tagged builds."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from neurova import leaderboard as lb
+from neurova.models import create_model, from_pretrained, list_models
+
+# Small enough to render, simulate and train in seconds; the real protocol differs only in sizes.
+SMALL = lb.Protocol(n_subjects=6, frames_per_clip=12, image_size=32, emotion_clips_per_emotion=0, clip_length=4,
+                    stride=4, val_fraction=1 / 3, test_fraction=1 / 3, epochs=1, batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("leaderboard_cache")
+
+
+def test_full_grid_covers_every_registered_model_the_baselines_and_tbr_bits() -> None:
+    full = lb.entries("full")
+    names = [e.name for e in full]
+    assert len(names) == len(set(names))
+    assert {e.model for e in full if e.kind == "model"} >= set(list_models())
+    assert {"mean", "ridge"} <= set(names)
+    bits = {e.n_bits for e in full if e.model == lb.TBR_VARIANT_MODEL and e.bin_us == 5000}
+    assert bits == {1, 2, 4, 8, 16}
+    assert {e.bin_us for e in full if e.model == lb.TBR_VARIANT_MODEL and e.n_bits == 8} == {2500, 5000, 10000}
+
+
+def test_reduced_grid_is_the_full_grid_minus_entries_that_say_why() -> None:
+    full, reduced = lb.entries("full"), lb.entries("reduced")
+    assert set(reduced) < set(full)
+    assert all(not e.skip_reason for e in reduced)
+    assert all(e.skip_reason for e in set(full) - set(reduced))
+    assert {"mean", "ridge", "tiny_cnn", "tiny_cnn_fusion", "tiny_cnn-tbr_n1_dt5000"} <= {e.name for e in reduced}
+    with pytest.raises(ValueError, match="unknown grid"):
+        lb.entries("medium")  # type: ignore[arg-type]
+
+
+def test_tags_are_the_architectures_at_the_default_encoding() -> None:
+    tags = lb.tags()
+    assert set(tags) == {f"{name}.synthetic_faces" for name in list_models()}
+    assert all((e.n_bits, e.bin_us) == (8, 5000) for e in tags.values())
+
+
+def test_parse_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert lb.parse_shard("1/3") == (1, 3)
+    monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert lb.parse_shard(None) == (2, 4)
+    for bad in ("3/3", "-1/2", "a/b", "1"):
+        with pytest.raises(ValueError, match="shard"):
+            lb.parse_shard(bad)
+
+
+def test_entry_key_changes_with_protocol_and_recipe() -> None:
+    entry = lb.tags()["tiny_cnn.synthetic_faces"]
+    assert entry.key(lb.Protocol()) == entry.key(lb.Protocol())
+    assert entry.key(lb.Protocol()) != entry.key(lb.Protocol(epochs=11))
+    assert entry.key(lb.Protocol()) != lb.Entry(entry.name, "model", entry.model, lb.Recipe(lr=1.0)).key(lb.Protocol())
+
+
+def test_score_values() -> None:
+    rng = np.random.default_rng(0)
+    true = rng.uniform(-1, 1, (50, 2))
+    perfect = lb.score(true, true)
+    assert perfect["ccc_valence"] == pytest.approx(1.0) and perfect["rmse_arousal"] == pytest.approx(0.0)
+    assert perfect["sagr_valence"] == 1.0
+    constant = lb.score(np.full_like(true, 0.5), true)
+    assert constant["ccc_valence"] == pytest.approx(0.0) and constant["pcc_valence"] is None
+
+
+def test_profile_model_counts_the_tiny_cnn_exactly() -> None:
+    model = create_model("tiny_cnn")
+    profile = lb.profile_model(model, torch.rand(4, 1, 64, 64))
+    convs = [(1, 16, 64), (16, 32, 32), (32, 48, 16), (48, 64, 8)]  # (in, out, side) of each 3x3 convolution
+    macs = sum(i * o * 9 * s * s for i, o, s in convs) + 64 * 2
+    assert profile["params"] == model.num_parameters()
+    assert profile["macs"] == macs
+    assert profile["latency_ms"] > 0
+
+
+def _results(out, name):
+    return sorted((out / "results" / name).glob("seed*.json"))
+
+
+def test_small_run_writes_results_table_checkpoint_and_resumes(tmp_path, cache_dir, monkeypatch) -> None:
+    out = tmp_path / "board"
+    only = ["mean", "ridge", "tiny_cnn"]
+    report = lb.run_leaderboard(out, grid="reduced", protocol=SMALL, seeds=(0, 1), cache_dir=cache_dir,
+                                progress=False, only=only)
+    for name in only:
+        files = _results(out, name)
+        assert [f.name for f in files] == ["seed0.json", "seed1.json"]
+        result = json.loads(files[0].read_text())
+        assert result["entry"] == name and result["protocol"]["n_subjects"] == 6
+        assert set(result["test"]) == {f"{m}_{d}" for m in lb.METRICS for d in lb.DIMS}
+    tiny = [json.loads(f.read_text()) for f in _results(out, "tiny_cnn")]
+    assert tiny[0]["params"] == 46674 and tiny[0]["macs"] > 0
+    assert json.loads(_results(out, "mean")[0].read_text())["test"]["ccc_valence"] == pytest.approx(0.0)
+
+    table = report.read_text()
+    assert "| `tiny_cnn` |" in table and "| `ridge` |" in table
+    assert "`resnet50` (skipped: too slow" in table  # the reduced grid says what it skips
+    assert "`tiny_cnn_fusion` (not run)" in table
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert {r["entry"] for r in rows} == set(only)
+    assert all("±" in r["ccc_valence"] for r in rows if r["entry"] != "mean")
+
+    folder = out / "checkpoints" / "tiny_cnn.synthetic_faces"
+    card = (folder / "README.md").read_text()
+    for section in ("## Recipe", "## Test metrics", "## Intended use and limits", "Minimum recording length",
+                    "Leaderboard row", "neurova synthetic faces: 6 subjects"):
+        assert section in card
+    assert card.count("## Recipe") == 1  # the report rewrites the section, never appends a second one
+    model = from_pretrained(folder)
+    assert model.architecture == "tiny_cnn" and model.input_contract.clip_length == 4
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a finished job was run again")
+
+    monkeypatch.setattr(lb, "train_entry", fail)
+    stamps = {f: f.stat().st_mtime_ns for name in only for f in _results(out, name)}
+    lb.run_leaderboard(out, grid="reduced", protocol=SMALL, seeds=(0, 1), cache_dir=cache_dir, progress=False,
+                       only=only)
+    assert stamps == {f: f.stat().st_mtime_ns for name in only for f in _results(out, name)}
+
+
+def test_shards_split_the_jobs(tmp_path, cache_dir) -> None:
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for index, out in enumerate(outs):
+        lb.run_leaderboard(out, grid="reduced", protocol=SMALL, seeds=(0, 1, 2), shard=(index, 2),
+                           cache_dir=cache_dir, progress=False, only=["mean", "ridge"])
+    done = [{(p.parent.name, p.name) for p in out.glob("results/*/*.json")} for out in outs]
+    assert not done[0] & done[1]
+    assert len(done[0] | done[1]) == 6
+
+
+def test_unknown_entries_and_tags_are_refused(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown entries"):
+        lb.run_leaderboard(tmp_path, protocol=SMALL, only=["resnet1000"], progress=False)
+    with pytest.raises(ValueError, match="known tags"):
+        lb.build_tag("resnet1000.synthetic_faces", tmp_path)
+
+
+def test_build_tag_is_deterministic_on_cpu(tmp_path, cache_dir) -> None:
+    folders = [lb.build_tag("tiny_cnn_fusion.synthetic_faces", tmp_path / f"build{i}", seed=seed, protocol=SMALL,
+                            cache_dir=cache_dir, progress=False) for i, seed in enumerate((3, 3, 4))]
+    weights = [load_file(str(f / "model.safetensors")) for f in folders]
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])  # the seed matters
+    config = json.loads((folders[0] / "config.json").read_text())
+    assert config["architecture"] == "tiny_cnn_fusion" and "test/ccc_valence" in config["metrics"]
