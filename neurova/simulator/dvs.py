@@ -57,6 +57,7 @@ LIN_LOG_THRESHOLD = 20.0
 """Intensity (0..255 scale) below which v2e's lin-log mapping is linear."""
 _LIN_LOG_SLOPE = math.log(LIN_LOG_THRESHOLD) / LIN_LOG_THRESHOLD
 _SHOT_NOISE_INTEN_FACTOR = 0.25  # v2e: shot-noise rate at full intensity relative to black
+_BOUND_FACTOR, _ONE_BELOW = 1.00001, np.float32(1 - 1e-6)  # margins of the float32 shot-noise candidate bounds
 # the x, y fields of an event (int16 at offsets 0 and 2) as one int32 field: writing both at once is faster
 _XY_VIEW = np.dtype({"names": ["xy"], "formats": [np.int32], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
 assert EVENT_DTYPE.fields is not None and (EVENT_DTYPE.fields["x"][1], EVENT_DTYPE.fields["y"][1]) == (0, 2)
@@ -215,6 +216,7 @@ class DVSSimulator:
         self._pos_cmp: torch.Tensor | None = None
         self._neg_cmp_neg: torch.Tensor | None = None
         self._pre_prob: tuple[torch.Tensor, torch.Tensor] | None = None  # nominal / actual threshold (shot noise)
+        self._pre_prob_bound: tuple[torch.Tensor, torch.Tensor] | None = None  # the same, 1e-5 larger
         self._leak_rate: torch.Tensor | None = None  # leak_rate_hz * per-pixel log-normal factor
         self._diff: torch.Tensor | None = None  # buffers of D and of the active-pixel masks
         self._active: torch.Tensor | None = None
@@ -289,6 +291,7 @@ class DVSSimulator:
             self._pos_cmp = torch.full(shape, p.pos_thres, dtype=torch.float64, device=self.device)
             self._neg_cmp_neg = torch.full(shape, -p.neg_thres, dtype=torch.float64, device=self.device)
         self._pre_prob = (p.pos_thres / self._pos_thres, p.neg_thres / self._neg_thres)
+        self._pre_prob_bound = (self._pre_prob[0] * _BOUND_FACTOR, self._pre_prob[1] * _BOUND_FACTOR)
         if p.leak_rate_hz > 0:
             self._leak_rate = p.leak_rate_hz * torch.exp(math.log(10) * p.noise_rate_cov_decades * self._randn())
         self._diff = torch.empty_like(self._lp)
@@ -306,22 +309,27 @@ class DVSSimulator:
         """v2e's low-pass step in float64: ``lp = (1 - eps) * lp + eps * L``, ``eps = min(1, inten01 * dt / tau)``.
 
         ``inten01 = (I + 20) / 275`` in float64 as v2e's; for uint8 frames ``1 - eps`` and ``eps * L`` are
-        per-intensity tables (the same elementwise operations, so the same values). Writes into the spare
-        buffer and swaps, so the previous level stays readable (``"linear"`` mode) until the next step.
+        per-intensity tables (the same elementwise operations, so the same values), looked up as one
+        16-byte pair per pixel on CPU. Writes into the spare buffer and swaps, so the previous level stays
+        readable (``"linear"`` mode) until the next step.
         """
         assert self._lp is not None and self._lp_spare is not None
         tau = 1 / (math.pi * 2 * self.params.cutoff_hz)
-        gain = torch.from_numpy(dt_s / tau).to(self.device).view(-1, 1, 1)  # v2e: inten01 * (delta_time / tau)
-        if intensity.dtype == torch.uint8:
-            eps = (_INTEN01_F64.to(self.device).view(1, 256) * gain.view(-1, 1)).clamp_max_(1.0)  # (B, 256)
-            keep = self._lookup(intensity, torch.rsub(eps, 1.0))
-            add = self._lookup(intensity, eps.mul_(_LIN_LOG_LUT.to(self.device).double()))
-        else:
-            eps = (intensity.to(torch.float64) + 20) / 275 * gain
-            keep = torch.rsub(eps.clamp_max_(1.0), 1.0)
-            add = eps.mul_(level)
+        gain = torch.from_numpy(dt_s / tau).view(-1, 1)  # v2e: inten01 * (delta_time / tau)
         out, self._lp_spare = self._lp_spare, self._lp
-        torch.add(keep.mul_(self._lp), add, out=out)
+        if intensity.dtype == torch.uint8 and intensity.device.type == "cpu":
+            eps = (_INTEN01_F64.view(1, 256) * gain).clamp_max_(1.0)  # (B, 256)
+            pairs = torch.stack([torch.rsub(eps, 1.0), eps.mul_(_LIN_LOG_LUT.double())], dim=-1)  # (B, 256, 2)
+            tables = pairs.numpy().view(np.complex128)[..., 0]
+            index, terms = intensity.numpy(), np.empty(intensity.shape, dtype=np.complex128)
+            for b in range(self.batch_size):
+                np.take(tables[b], index[b], out=terms[b])
+            keep_add = terms.view(np.float64).reshape(*intensity.shape, 2)
+            lp = np.multiply(keep_add[..., 0], self._lp.numpy(), out=out.numpy())
+            np.add(lp, keep_add[..., 1], out=lp)
+        else:
+            eps = ((intensity.to(torch.float64) + 20) / 275 * gain.to(self.device).view(-1, 1, 1)).clamp_max_(1.0)
+            torch.add(torch.rsub(eps, 1.0).mul_(self._lp), eps.mul_(level), out=out)
         self._lp = out
 
     def step(self, frames: Any, t_us: int | Sequence[int] | np.ndarray | torch.Tensor) -> list[np.ndarray]:
@@ -546,29 +554,45 @@ class DVSSimulator:
         """v2e's shot noise: at most one ON and one OFF event per pixel, at the interval end; M resets.
 
         ``dt_s``: ``(B, 1, 1)`` float64 interval lengths (s). The probabilities are float64 as v2e's,
-        compared with float32 uniform draws.
+        compared with float32 uniform draws: float32 bounds, wide enough to contain every float64 outcome,
+        pick the few candidate pixels, where the float64 comparison decides.
 
         Returns:
             Flat pixel indices (over ``B*H*W``, ascending) of the ON and of the OFF noise events.
         """
         p = self.params
-        assert self._base is not None and self._lp is not None and self._pre_prob is not None
+        assert self._base is not None and self._lp is not None
+        assert self._pre_prob is not None and self._pre_prob_bound is not None
 
-        def rate(inten01: torch.Tensor) -> torch.Tensor:
-            return (p.shot_noise_rate_hz / 2) * dt_s * ((_SHOT_NOISE_INTEN_FACTOR - 1) * inten01 + 1)
+        def rate(inten01: torch.Tensor) -> torch.Tensor:  # v2e's shot_noise_factor, float64
+            return (p.shot_noise_rate_hz / 2) * dt_s.to(inten01.device) * ((_SHOT_NOISE_INTEN_FACTOR - 1) * inten01 + 1)
 
         rand01 = self._draw(lambda size, generator, dtype: torch.rand(size, generator=generator, dtype=dtype))
-        factor, rand01, pre_on, pre_off = map(
-            self._dense, (self._per_intensity(intensity, rate), rand01, *self._pre_prob)
-        )
-        shot_on = rand01 > 1 - factor * pre_on
-        shot_off = rand01 < factor * pre_off
-        # numpy's nonzero takes a slow, branchy path on sparse (<= 10 %) random masks such as these two: find
-        # the pixels of either first, then each polarity among them (a dense mask, the branchless path)
-        pix = self._nonzero(shot_on | shot_off)
+        if intensity.dtype == torch.uint8:
+            table = rate(_INTEN01_F64.view(1, 1, 256)).expand(self.batch_size, 1, 256).reshape(self.batch_size, 256)
+            factor, factor32 = None, self._lookup(intensity, table.float().to(self.device))
+        else:
+            factor = rate((intensity.to(torch.float64) + 20) / 275)
+            factor32 = factor.float()
+        f32, rand, pre_on, pre_off = map(self._dense, (factor32, rand01, *self._pre_prob_bound))
+        # float32 bounds with margins (relative 1e-5, absolute 1e-6) far above float32 rounding (about 1e-7):
+        # a superset of v2e's ON and OFF pixels
+        maybe_on = rand > _ONE_BELOW - f32 * pre_on
+        maybe_off = rand <= f32 * pre_off
+        # numpy's nonzero takes a slow, branchy path on sparse (<= 10 %) random masks: find the candidates of
+        # either polarity first (one mask), then decide each polarity among them
+        pix = self._nonzero(maybe_on | maybe_off)
+        if factor is None:
+            clip = pix // (self.height * self.width)
+            f64 = table.numpy().reshape(-1)[clip * 256 + self._gather(intensity, pix)]
+        else:
+            f64 = self._gather(factor, pix)
+        r = self._gather(rand01, pix).astype(np.float64)
+        on = r > 1 - f64 * self._gather(self._pre_prob[0], pix)
+        off = r < f64 * self._gather(self._pre_prob[1], pix)
+        pix = pix[on | off]
         self._scatter(self._base, pix, self._gather(self._lp, pix))
-        on_pix, off_pix = (pix[np.flatnonzero(self._gather(shot, pix))] for shot in (shot_on, shot_off))
-        return on_pix, off_pix
+        return pix[on[on | off]], pix[off[on | off]]
 
     def _clip_array(
         self,
