@@ -165,12 +165,12 @@ def make_reference(kind: str, params: DVSParams, seed: int) -> Any:
     """
     if kind == "loop":
         return ReferenceEmulator(params, seed=seed)
-    from neurova.simulator.v2e import _V2E_ARGS, load_event_emulator
+    from neurova.simulator.v2e import load_event_emulator
 
     emulator_cls = load_event_emulator()  # MissingDependencyError with an install hint when v2e is absent
     torch.manual_seed(seed)
-    return emulator_cls(**{name: getattr(params, name) for name in _V2E_ARGS}, seed=0, output_width=WIDTH,
-                        output_height=HEIGHT, device="cpu")  # fmt: skip
+    model = {name: value for name, value in params.to_dict().items() if name != "timestamp_mode"}  # v2e's names
+    return emulator_cls(**model, seed=0, output_width=WIDTH, output_height=HEIGHT, device="cpu")
 
 
 def run_reference(kind: str, frames: np.ndarray, times_us: np.ndarray, params: DVSParams) -> tuple[np.ndarray, float]:
@@ -275,9 +275,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.reference == "v2e":
+        from neurova.errors import MissingDependencyError
         from neurova.simulator.v2e import load_event_emulator
 
-        load_event_emulator()  # fail now, with the install hint, rather than after the first content
+        try:
+            load_event_emulator()  # fail now, with the install hint, rather than after the first content
+        except MissingDependencyError as error:
+            parser.error(f"--reference v2e: {error}")
     reference = {"loop": "the v2e-loop transcription", "v2e": "v2e's EventEmulator"}[args.reference]
     print(f"{args.frames} frames {WIDTH}x{HEIGHT}, torch threads={args.threads}, device={args.device}, "
           f"medians of {args.repeats} interleaved repeats; reference: {reference}")  # fmt: skip
