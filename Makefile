@@ -15,6 +15,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -c constraints.txt torch torchvision
+	$(BIN)/pip uninstall --yes --quiet neurova 2>/dev/null || true  # the distribution was renamed neurova-va
 	$(BIN)/pip install -c constraints.txt -e ".[all,dev]"
 	touch $(STAMP)
 
