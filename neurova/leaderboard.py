@@ -206,6 +206,7 @@ _SLOW = "too slow for the reduced grid's hour on 2 CPU cores"
 _FULL_ONLY_BINS = "bin-width variants run in the full grid only"
 TBR_BITS = (1, 2, 4, 8, 16)
 TBR_BINS_US = (2500, 5000, 10000)
+RIDGE_ALPHAS = (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
 TBR_VARIANT_MODEL = "tiny_cnn"
 """The TBR variants train the single-frame tiny CNN, so one frame holds exactly the N bins being compared."""
 
@@ -383,15 +384,13 @@ def _fit_baseline(entry: Entry, splits: Mapping[str, SplitTensors]) -> tuple[Any
     train, val = splits["train"], splits["val"]
     if entry.kind == "mean":
         return MeanBaseline().fit(train.frames, train.target), {}
-    best: tuple[float, float] | None = None
-    for alpha in (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0):  # the penalty is chosen on the validation subjects
-        fitted = RidgeBaseline(alpha).fit(train.frames, train.target)
-        ccc = np.nan_to_num(np.asarray([v or 0.0 for k, v in score(fitted.predict(val.frames), val.target).items()
-                                        if k.startswith("ccc_")])).mean()
-        if best is None or ccc > best[0]:
-            best = (float(ccc), alpha)
-    assert best is not None
-    return RidgeBaseline(best[1]).fit(train.frames, train.target), {"alpha": best[1]}
+
+    def val_ccc(alpha: float) -> float:
+        metrics = score(RidgeBaseline(alpha).fit(train.frames, train.target).predict(val.frames), val.target)
+        return float(np.mean([metrics[f"ccc_{dim}"] or 0.0 for dim in DIMS]))
+
+    alpha = max(RIDGE_ALPHAS, key=val_ccc)  # the penalty is chosen on the validation subjects
+    return RidgeBaseline(alpha).fit(train.frames, train.target), {"alpha": alpha}
 
 
 def _latency_ms(fn: Any, x: Tensor, repeats: int = 30, warmup: int = 5) -> float:
@@ -452,7 +451,7 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 class _SplitCache:
-    """The encoded splits of the encodings met so far (one encoding in memory at a time)."""
+    """The encoded splits of the last encoding asked for (jobs run grouped by encoding; one is held at a time)."""
 
     def __init__(self, protocol: Protocol, cache_dir: str | os.PathLike[str] | None) -> None:
         self.protocol, self.cache_dir = protocol, cache_dir
@@ -472,15 +471,14 @@ def _run_job(entry: Entry, seed: int, protocol: Protocol, data: _SplitCache, out
     splits, contract = data.get(entry.n_bits, entry.bin_us)
     start = time.perf_counter()
     extra: dict[str, Any] = {}
+    model: VARegressionModule | None = None
     if entry.kind == "model":
         model = train_entry(entry, protocol, splits, contract, seed, accelerator=accelerator, progress=progress)
-        predict = model
         val_pred, test_pred = _predict(model, splits["val"].frames), _predict(model, splits["test"].frames)
         profile = profile_model(model, splits["test"].frames[0])
     else:
         torch.manual_seed(seed)
         baseline, extra = _fit_baseline(entry, splits)
-        predict = None
         val_pred, test_pred = baseline.predict(splits["val"].frames), baseline.predict(splits["test"].frames)
         n_features = 0 if entry.kind == "mean" else int(baseline.coef.shape[0])
         sample = splits["test"].frames[:1]
@@ -495,8 +493,8 @@ def _run_job(entry: Entry, seed: int, protocol: Protocol, data: _SplitCache, out
         "accelerator": accelerator, "threads": torch.get_num_threads(), "torch": torch.__version__, **extra,
         "samples": {name: int(s.frames.shape[0]) for name, s in splits.items()},
     }
-    if predict is not None and entry.tag is not None and seed == SEEDS[0]:
-        save_tagged(predict, entry, protocol, seed, result["test"], out / "checkpoints" / entry.tag)
+    if model is not None and entry.tag is not None and seed == SEEDS[0]:
+        save_tagged(model, entry, protocol, seed, result["test"], out / "checkpoints" / entry.tag)
     return result
 
 
