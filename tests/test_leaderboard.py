@@ -161,3 +161,15 @@ def test_build_tag_is_deterministic_on_cpu(tmp_path, cache_dir) -> None:
     assert not all(torch.equal(weights[0][k], weights[2][k]) for k in weights[0])  # the seed matters
     config = json.loads((folders[0] / "config.json").read_text())
     assert config["architecture"] == "tiny_cnn_fusion" and "test/ccc_valence" in config["metrics"]
+
+
+def test_cli_lists_entries_and_refuses_bad_shards(capsys) -> None:
+    from neurova.cli import main
+
+    assert main(["leaderboard", "--list", "--grid", "full"]) == 0
+    listed = capsys.readouterr().out
+    assert "tiny_cnn_fusion" in listed and "resnet50.synthetic_faces" in listed and "tiny_cnn-tbr_n16_dt5000" in listed
+    with pytest.raises(SystemExit, match="shard"):
+        main(["leaderboard", "--shard", "2/2"])
+    with pytest.raises(SystemExit, match="known tags"):
+        main(["leaderboard", "--build", "nothing.synthetic_faces"])
