@@ -564,8 +564,9 @@ def _card_section(entry: Entry, protocol: Protocol, seed: int, summary: str | No
              Protocol() else f"Reproduce (a non-default protocol): `neurova.leaderboard.build_tag({entry.tag!r}, "
              f"seed={seed}, protocol={protocol!r})` (bit for bit on CPU).", "",
              "## Leaderboard", "",
-             f"The metrics above (`test/...`) are this model's, on the unseen test subjects. {summary or ''} "
-             "The whole table, with every architecture and baseline, is in docs/leaderboard.md.", ""]
+             " ".join(part for part in ("The metrics above (`test/...`) are this model's, on the unseen test subjects.",
+                                        summary, "The whole table, with every architecture and baseline, is in "
+                                                 "docs/leaderboard.md.") if part), ""]
     lines += ["## Intended use and limits", "",
               "A reference model of the neurova leaderboard and a starting point for fine-tuning. It was trained on "
               "neurova's procedural synthetic faces only (simulated events, no real camera, no real people), so "
