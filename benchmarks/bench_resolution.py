@@ -1,0 +1,180 @@
+"""Benchmark: does a model see the same input whether a face covers 64 pixels or 4x as many?
+
+Trains a ResNetFusion on the synthetic head-and-shoulders faces (160 x 120 sensor, face boxes of
+48 to 72 pixels, cropped and resized to 64 x 64 by :class:`neurova.transforms.ToModelInput`), then
+renders the held-out test clips again on a sensor with 4x the linear resolution (640 x 480: the
+same scene, faces of about 190 to 290 pixels), simulates them, and encodes them with the same
+operator on their true face boxes (what :func:`neurova.predict` does with a face box). Prints, for
+the model inputs of both versions, the fraction of non-zero pixels and the mean, the same
+statistics for the old area resize of encoded frames (``InputContract(resize="area")``) applied to
+the 4x version, and the CCC of the model on both versions.
+
+Acceptance (issue 10): non-zero fraction and mean within 25 % of each other, and a CCC loss of at
+most 0.05 on the 4x version.
+
+    .venv/bin/python benchmarks/bench_resolution.py [--subjects 20] [--epochs 5] [--stride 4] [--test-clips 8]
+                                                    [--scale 4] [--workers 2]
+
+The 4x clips dominate the run time (about a minute each on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import multiprocessing
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neurova.datamodules import SyntheticFacesDataModule
+from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
+from neurova.datasets.synthetic import FPS, FRAME_INTERVAL_US, SyntheticFaces, _Job
+from neurova.events import SensorSize
+from neurova.metrics import VAMetrics
+
+SCALE = 4
+
+
+def scaled_record(job: _Job, scale: int = SCALE) -> ClipRecord:
+    """The clip of ``job`` rendered on a sensor ``scale`` times larger in each direction, and simulated.
+
+    The scene layout is drawn from the same random stream (its positions and sizes are fractions of
+    the sensor, so they scale) and the background's texture grain is scaled too: the same scene, seen
+    by a sensor with ``scale**2`` times the pixels.
+    """
+    import zlib
+
+    from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
+    from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
+    from neurova.emotions import EKMAN7, EKMAN7_NAMES
+    from neurova.simulator import simulate
+
+    cfg = job.config
+    kind = zlib.crc32(job.identity_key[0].encode())
+    identity = sample_identity(np.random.default_rng([cfg.seed, 0, kind, job.identity_key[1]]))
+    n = cfg.frames_per_clip
+    if job.emotion >= 0:
+        valence, arousal = EKMAN7[EKMAN7_NAMES[job.emotion]]
+        va = emotion_trajectory(valence, arousal, n, job.rng(1), jitter=cfg.emotion_jitter, fps=FPS)
+    else:
+        va = sample_va_trajectory(n, job.rng(1), fps=FPS, smoothness_s=cfg.smoothness_s)
+    sensor = (cfg.sensor_size[0] * scale, cfg.sensor_size[1] * scale)
+    layout = sample_scene_layout(job.rng(4), sensor, face_fraction=cfg.face_fraction)
+    layout = dataclasses.replace(layout, background_cell=layout.background_cell * scale)
+    frames, face_boxes = render_scene_clip(identity, layout, va, fps=FPS, rng=job.rng(2), supersample=cfg.supersample)
+    timestamps = np.arange(n, dtype=np.int64) * FRAME_INTERVAL_US
+    seed = int(job.rng(3).integers(2**31))
+    events = simulate(np.rint(frames * 255.0).astype(np.uint8), timestamps, preset=cfg.preset, upsample=cfg.upsample,
+                      max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed)
+    return ClipRecord(
+        clip_id=job.clip_id, subject=job.subject, events=events, sensor_size=SensorSize(*sensor),
+        frame_timestamps_us=timestamps, va=np.asarray(va, dtype=np.float32),
+        labels=np.full(n, job.emotion, dtype=np.int64), frame_indices=np.arange(n, dtype=np.int64),
+        face_boxes=face_boxes.astype(np.float32),
+    )
+
+
+def _scaled_job(job: tuple[_Job, int]) -> ClipRecord:
+    return scaled_record(*job)
+
+
+def input_stats(dataset: EventCacheDataset) -> tuple[float, float]:
+    """Fraction of non-zero pixels and mean value over every frame of every sample."""
+    nonzero = total = 0.0
+    count = 0
+    for i in range(len(dataset)):
+        frames = dataset[i]["frames"]
+        nonzero += float((frames > 0).sum())
+        total += float(frames.sum())
+        count += frames.numel()
+    return nonzero / count, total / count
+
+
+def ccc(model: torch.nn.Module, dataset: EventCacheDataset) -> dict[str, float]:
+    """CCC of valence and arousal on the last frame of every sample."""
+    loader = torch.utils.data.DataLoader(dataset, batch_size=64)
+    metrics = VAMetrics("")
+    model.eval()
+    with torch.inference_mode():
+        for batch in loader:
+            out = model(batch["frames"])
+            out = out[:, -1] if out.ndim == 3 else out
+            metrics.update(out.float(), batch["va"][:, -1])
+    values = {k: float(v) for k, v in metrics.compute().items()}
+    return {"valence": values["ccc_valence"], "arousal": values["ccc_arousal"]}
+
+
+def main() -> None:
+    import lightning as L
+
+    from neurova.models import ResNetFusion
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subjects", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--stride", type=int, default=4, help="frames between the samples of a clip")
+    parser.add_argument("--test-clips", type=int, default=8, help="held-out clips rendered again at 4x")
+    parser.add_argument("--workers", type=int, default=2, help="processes rendering and simulating clips")
+    parser.add_argument("--scale", type=int, default=SCALE, help="linear resolution factor of the second version")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="keep the caches here (default: a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir = args.cache_dir or Path(tmp)
+        L.seed_everything(0, verbose=False)
+        dm = SyntheticFacesDataModule(cache_dir=cache_dir, n_subjects=args.subjects, clips_per_subject=2,
+                                      emotion_clips=False, clip_length=4, stride=args.stride, val_fraction=0.1,
+                                      test_fraction=0.2, batch_size=32, build_workers=args.workers)
+        start = time.perf_counter()
+        dm.prepare_data()
+        dm.setup()
+        print(f"1x data: {len(dm.train_set)} train / {len(dm.test_set)} test samples "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+
+        start = time.perf_counter()
+        model = ResNetFusion(in_chans=dm.num_channels, backbone="resnet18", num_frames=4, lr=2e-3)
+        trainer = L.Trainer(max_epochs=args.epochs, accelerator="cpu", devices=1, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                            deterministic=True)
+        trainer.fit(model, datamodule=dm)
+        print(f"trained {args.epochs} epochs ({time.perf_counter() - start:.0f} s)", flush=True)
+
+        test: SyntheticFaces = dm.test_set  # type: ignore[assignment]
+        clip_ids = test.clip_ids[: args.test_clips]
+        jobs, _ = dm.config.jobs()
+        start = time.perf_counter()
+        scale = args.scale
+        big = EventCache(cache_dir, f"synthetic_faces_x{scale}", {"x": scale, **dm.config.cache_params()})
+        todo = {c: (jobs[c], scale) for c in clip_ids}
+        big.build(todo, _scaled_job, num_workers=args.workers if len(todo) > 1 else 0, progress=False)
+        print(f"{scale}x data: {len(clip_ids)} clips on a {scale * dm.config.sensor_size[0]}x"
+              f"{scale * dm.config.sensor_size[1]} sensor ({time.perf_counter() - start:.0f} s)", flush=True)
+
+        contract = dm.input_contract
+        small_set = EventCacheDataset(test.cache, clip_ids, contract, stride=2)
+        big_set = EventCacheDataset(big, clip_ids, contract, stride=2)
+        area_set = EventCacheDataset(big, clip_ids, dataclasses.replace(contract, resize="area"), stride=2)
+        assert [s[:2] for s in small_set.index] == [s[:2] for s in big_set.index]  # the same samples
+        big_name = f"{scale}x, resize='events' (predict path)"
+        rows = {"64 px (training path)": small_set, big_name: big_set, f"{scale}x, resize='area' (old)": area_set}
+        stats = {name: input_stats(ds) for name, ds in rows.items()}
+        scores = {name: ccc(model, ds) for name, ds in rows.items()}
+        print(f"\n{'input':38s} {'non-zero':>9s} {'mean':>8s} {'CCC V':>7s} {'CCC A':>7s}")
+        for name in rows:
+            nz, mean = stats[name]
+            s = scores.get(name)
+            tail = f" {s['valence']:7.3f} {s['arousal']:7.3f}" if s else ""
+            print(f"{name:38s} {nz:9.4f} {mean:8.4f}{tail}")
+        (nz1, m1), (nz4, m4) = stats["64 px (training path)"], stats[big_name]
+        s1, s4 = scores["64 px (training path)"], scores[big_name]
+        loss = max(s1[k] - s4[k] for k in ("valence", "arousal"))
+        print(f"\nnon-zero ratio {scale}x/1x {nz4 / nz1:.2f}, mean ratio {m4 / m1:.2f} (target 0.75..1.33); "
+              f"CCC loss {loss:.3f} (target <= 0.05)")
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    main()
