@@ -57,7 +57,7 @@ LIN_LOG_THRESHOLD = 20.0
 """Intensity (0..255 scale) below which v2e's lin-log mapping is linear."""
 _LIN_LOG_SLOPE = math.log(LIN_LOG_THRESHOLD) / LIN_LOG_THRESHOLD
 _SHOT_NOISE_INTEN_FACTOR = 0.25  # v2e: shot-noise rate at full intensity relative to black
-_BOUND_FACTOR, _ONE_BELOW = 1.00001, np.float32(1 - 1e-6)  # margins of the float32 shot-noise candidate bounds
+_BOUND_FACTOR, _ONE_BELOW = 1.00001, 1 - 1e-6  # margins of the float32 shot-noise candidate bounds
 # the x, y fields of an event (int16 at offsets 0 and 2) as one int32 field: writing both at once is faster
 _XY_VIEW = np.dtype({"names": ["xy"], "formats": [np.int32], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
 assert EVENT_DTYPE.fields is not None and (EVENT_DTYPE.fields["x"][1], EVENT_DTYPE.fields["y"][1]) == (0, 2)
@@ -862,7 +862,11 @@ def _run_group(
         for chunk, events in zip(chunks, sim.step(frames, [t for _, t in items])):
             if len(events):
                 chunk.append(events)
-    return [np.concatenate(c) if c else np.zeros(0, dtype=EVENT_DTYPE) for c in chunks]
+    results = []
+    for chunk in chunks:  # one clip at a time, freeing its pieces at once: its memory serves the next clip
+        results.append(np.concatenate(chunk) if chunk else np.zeros(0, dtype=EVENT_DTYPE))
+        chunk.clear()
+    return results
 
 
 def simulate(
