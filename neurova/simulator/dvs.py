@@ -663,18 +663,6 @@ class DVSSimulator:
         else:
             state.view(-1)[torch.from_numpy(pix).to(state.device)] = torch.from_numpy(values).to(state.device)
 
-    def _per_intensity(self, intensity: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """``fn(inten01)`` per pixel in float64, ``inten01 = (I + 20) / 275`` (v2e's, float64); a 256-entry
-        table per clip for uint8 frames.
-
-        ``fn`` must be elementwise (it may broadcast ``(B, 1, 1)`` per-clip values), so the table
-        holds exactly the values the full-frame computation would give.
-        """
-        if intensity.dtype != torch.uint8:
-            return fn((intensity.to(torch.float64) + 20) / 275)
-        table = fn(_INTEN01_F64.to(self.device).view(1, 1, 256))
-        return self._lookup(intensity, table.expand(self.batch_size, 1, 256).reshape(self.batch_size, 256))
-
     def _lookup(self, intensity: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
         """``table[b, intensity[b]]``: ``(B, H, W)`` values of uint8 ``intensity`` in per-clip ``(B, 256)`` tables."""
         if intensity.device.type == "cpu":  # clip by clip: no (B, H, W) index arithmetic
