@@ -27,10 +27,12 @@ per-intensity factors are 256-entry tables for uint8 frames; ``D`` and one
 compare per polarity find the pixels that fire, since ``floor(D / on) >= 1``
 exactly when ``D >= on``). Counts, the update of ``M``, timestamps and the event
 array are computed on those pixels only, on numpy views of the CPU state (or
-gathered from the device). v2e's grid times of one clip come out in time order
-without a sort (:func:`_grid_order`), "linear" times of one clip with one plain sort of
-``tick << bits | pixel`` keys (:func:`_linear_order`); other event times are sorted as offsets
-within the interval (uint16 radix sort when they fit).
+gathered from the device), clip by clip: a batch runs the dense operations once for
+all clips and the event part through the same single-clip code as a single run.
+v2e's grid times of a clip come out in time order without a sort (:func:`_grid_order`),
+"linear" times with one plain sort of ``tick << bits | pixel`` keys (:func:`_linear_order`);
+with a refractory period, event times are sorted as offsets within the interval (uint16 radix
+sort when they fit).
 
 Randomness: clip ``i`` of a batch draws every random number (thresholds, leak,
 shot noise) from its own CPU :class:`torch.Generator` seeded with its seed, in
