@@ -32,8 +32,7 @@ all clips and the event part through the same single-clip code as a single run.
 v2e's grid times of a clip come out in time order without a sort (:func:`_grid_order`),
 "linear" times with one plain sort of ``tick << bits | pixel`` keys (:func:`_linear_order`);
 otherwise (a refractory period, rare oversized intervals) event times are sorted as offsets within
-the interval (uint16 radix
-sort when they fit).
+the interval (uint16 radix sort when they fit).
 
 Randomness: clip ``i`` of a batch draws every random number (thresholds, leak,
 shot noise) from its own CPU :class:`torch.Generator` seeded with its seed, in
