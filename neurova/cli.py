@@ -475,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (default runs/face_detector; neurova/weights holds the shipped ones)")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument("--clips", type=positive_int, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
-                   help="clips per split (default 600 60 40)")
+                   help="clips per split (default 700 60 40)")
     p.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default 20)")
     p.add_argument("--cache", type=output_folder, default=None,
                    help="cache of the generated windows (default $NEUROVA_CACHE/face_detector)")

@@ -532,7 +532,8 @@ def train_face_detector(
     """Generate the data, train, pick the threshold, evaluate, and write the weights and settings.
 
     Writes ``event_face_detector.safetensors`` and ``event_face_detector.json`` (input settings,
-    threshold, recipe, test metrics, timings) into ``out_dir``.
+    threshold, recipe, test metrics, timings, and the cache keys of the data: a rerun whose keys are the
+    same trained on the same windows) into ``out_dir``.
 
     Args:
         out_dir: output folder (``neurova/weights`` for the shipped detector).
@@ -551,6 +552,7 @@ def train_face_detector(
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "face_detector"
     log = print if progress else (lambda _: None)
     sources = data_sources()
+    keys = {split: recipe.data_key(split) for split in SPLITS}
     timings = {}
     data = {}
     for split in ("train", "val", "test"):
@@ -559,10 +561,16 @@ def train_face_detector(
         data[split] = _cached_windows(recipe, split, cache, workers=workers, progress=progress)
         timings[f"data_{split}_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    net = train_net(recipe, data["train"], log=log)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # float sums in another order on another thread count: one thread everywhere
+    try:
+        net = train_net(recipe, data["train"], log=log)
+    finally:
+        torch.set_num_threads(threads)
     timings["train_s"] = round(time.perf_counter() - start, 1)
     settings = finish_detector(out_dir, net, recipe, data["val"], data["test"], log=log)
     settings["data_sources"] = sources
+    settings["data_keys"] = keys
     settings["n_windows"] = {split: len(w.images) for split, w in data.items()}
     settings["timings"] = timings
     _write_settings(Path(out_dir), settings)

@@ -477,7 +477,8 @@ class HaarEventDetector:
     renderings whose face overlaps it (IoU >= 0.3), and a face is reported when at least
     ``min_votes`` renderings agree. The cascade's box (brows to mouth) is mapped to the
     :func:`neurova.datasets.scenes.face_box` definition by ``box_scale`` (side) and ``box_shift``
-    (centre, in units of the cascade box's side, positive = down).
+    (centre, in units of the cascade box's side, positive = down); the defaults are the medians over the
+    validation windows of the detector recipe (``haar_mapping`` in ``event_face_detector.json``).
 
     Args:
         fractions: trailing fractions of the window's duration to render.
@@ -486,8 +487,8 @@ class HaarEventDetector:
         box_shift: vertical centre shift in cascade sides.
     """
 
-    def __init__(self, fractions: Sequence[float] = (1.0, 0.5, 0.25), *, min_votes: int = 1, box_scale: float = 1.3,
-                 box_shift: float = 0.0) -> None:
+    def __init__(self, fractions: Sequence[float] = (1.0, 0.5, 0.25), *, min_votes: int = 1, box_scale: float = 1.29,
+                 box_shift: float = -0.013) -> None:
         if not fractions or not all(0 < f <= 1 for f in fractions):
             raise ValueError(f"fractions must be a non-empty sequence in (0, 1], got {fractions}")
         if min_votes < 1 or box_scale <= 0:
