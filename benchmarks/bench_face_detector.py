@@ -63,7 +63,7 @@ def plot_examples(detector: LearnedFaceDetector, test: WindowSet, path: Path, n:
                      f"score {det.score:.2f}", fontsize=9)
         ax.set_axis_off()
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=60)
     print(f"figure -> {path}")
 
 
