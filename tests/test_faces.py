@@ -6,7 +6,9 @@ import pytest
 from neurova.errors import EventFormatError
 from neurova.events import make_events
 from neurova.faces import (
+    AutoFaceDetector,
     BoxTracker,
+    FaceDetection,
     HaarEventDetector,
     accumulate_events,
     box_iou,
@@ -245,3 +247,32 @@ def test_get_face_detector_names():
     assert isinstance(get_face_detector("haar"), HaarEventDetector)
     with pytest.raises(ValueError, match="unknown face detector"):
         get_face_detector("yolo")
+
+
+class _Fixed:
+    """A stand-in backend that always returns the same detection."""
+
+    def __init__(self, detection: FaceDetection) -> None:
+        self.detection = detection
+        self.calls = 0
+
+    def detect(self, events, sensor_size):
+        self.calls += 1
+        return self.detection
+
+
+def test_auto_detector_falls_back_to_the_cascade_only_when_the_learned_one_finds_nothing():
+    events = make_events([1], [1], [0], [1])
+    hit = FaceDetection(np.array([1.0, 2, 3, 3]), 0.9, True, "learned")
+    miss = FaceDetection(np.array([5.0, 5, 3, 3]), 0.1, False, "learned")
+    haar_hit = FaceDetection(np.array([7.0, 7, 4, 4]), 0.5, True, "haar")
+    haar_miss = FaceDetection(None, 0.0, False, "none")
+    haar = _Fixed(haar_hit)
+    assert AutoFaceDetector(_Fixed(hit), haar).detect(events, (8, 8)) is hit and haar.calls == 0
+    assert AutoFaceDetector(_Fixed(miss), haar).detect(events, (8, 8)) is haar_hit
+    np.testing.assert_array_equal(AutoFaceDetector(_Fixed(miss), haar)(events, (8, 8)), [7, 7, 4, 4])
+    nothing = AutoFaceDetector(_Fixed(miss), _Fixed(haar_miss))
+    assert nothing.detect(events, (8, 8)) is miss and nothing(events, (8, 8)) is None  # the learned best guess, not found
+    assert AutoFaceDetector(None, haar).detect(events, (8, 8)) is haar_hit
+    with pytest.raises(ValueError, match="at least one backend"):
+        AutoFaceDetector(None, None)
