@@ -550,7 +550,7 @@ def test_corrupt_evt3_coordinates(tmp_path: Path) -> None:
 def test_missing_evt3_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_raw(tmp_path / "e.raw", random_events(5), evt="3.0")
     monkeypatch.setitem(sys.modules, "evt3", None)
-    with pytest.raises(MissingDependencyError, match=r"neurova\[io\]"):
+    with pytest.raises(MissingDependencyError, match=r"neurova-va\[io\]"):
         nio.read_events(path)
     assert nio.get_sensor_size(path) == SIZE  # from the header, nothing decoded
 

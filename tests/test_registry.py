@@ -31,7 +31,8 @@ EXPECTED = {
 def test_list_models_is_sorted_and_filters():
     names = list_models()
     assert names == sorted(names) and set(EXPECTED) <= set(names)
-    assert list_models("*_fusion") == ["resnet18_fusion", "resnet34_fusion"]
+    assert list_models("resnet*_fusion") == ["resnet18_fusion", "resnet34_fusion"]
+    assert "tiny_cnn_fusion" in list_models("*_fusion")
     assert list_models("vit*") == ["vit_small", "vit_tiny"]
     assert list_models("nothing*") == []
     assert is_model("resnet18_gru") and not is_model("resnet19")
