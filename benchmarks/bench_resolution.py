@@ -29,59 +29,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from neurova.datamodules import SyntheticFacesDataModule
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
-from neurova.datasets.synthetic import FPS, FRAME_INTERVAL_US, SyntheticFaces, _Job
-from neurova.events import SensorSize
+from neurova.datasets.synthetic import SyntheticFaces, _Job, _make_record
 from neurova.metrics import VAMetrics
 
 SCALE = 4
 
 
-def scaled_record(job: _Job, scale: int = SCALE) -> ClipRecord:
-    """The clip of ``job`` rendered on a sensor ``scale`` times larger in each direction, and simulated.
-
-    The scene layout is drawn from the same random stream (its positions and sizes are fractions of
-    the sensor, so they scale) and the background's texture grain is scaled too: the same scene, seen
-    by a sensor with ``scale**2`` times the pixels.
-    """
-    import zlib
-
-    from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
-    from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
-    from neurova.emotions import EKMAN7, EKMAN7_NAMES
-    from neurova.simulator import simulate
-
-    cfg = job.config
-    kind = zlib.crc32(job.identity_key[0].encode())
-    identity = sample_identity(np.random.default_rng([cfg.seed, 0, kind, job.identity_key[1]]))
-    n = cfg.frames_per_clip
-    if job.emotion >= 0:
-        valence, arousal = EKMAN7[EKMAN7_NAMES[job.emotion]]
-        va = emotion_trajectory(valence, arousal, n, job.rng(1), jitter=cfg.emotion_jitter, fps=FPS)
-    else:
-        va = sample_va_trajectory(n, job.rng(1), fps=FPS, smoothness_s=cfg.smoothness_s)
-    sensor = (cfg.sensor_size[0] * scale, cfg.sensor_size[1] * scale)
-    layout = sample_scene_layout(job.rng(4), sensor, face_fraction=cfg.face_fraction)
-    layout = dataclasses.replace(layout, background_cell=layout.background_cell * scale)
-    frames, face_boxes = render_scene_clip(identity, layout, va, fps=FPS, rng=job.rng(2), supersample=cfg.supersample)
-    timestamps = np.arange(n, dtype=np.int64) * FRAME_INTERVAL_US
-    seed = int(job.rng(3).integers(2**31))
-    events = simulate(np.rint(frames * 255.0).astype(np.uint8), timestamps, preset=cfg.preset, upsample=cfg.upsample,
-                      max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed)
-    return ClipRecord(
-        clip_id=job.clip_id, subject=job.subject, events=events, sensor_size=SensorSize(*sensor),
-        frame_timestamps_us=timestamps, va=np.asarray(va, dtype=np.float32),
-        labels=np.full(n, job.emotion, dtype=np.int64), frame_indices=np.arange(n, dtype=np.int64),
-        face_boxes=face_boxes.astype(np.float32),
-    )
-
-
 def _scaled_job(job: tuple[_Job, int]) -> ClipRecord:
-    return scaled_record(*job)
+    return _make_record(*job)
 
 
 def input_stats(dataset: EventCacheDataset) -> tuple[float, float]:

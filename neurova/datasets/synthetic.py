@@ -149,7 +149,15 @@ class _Job:
         return np.random.default_rng([self.config.seed, stream, kind, self.identity_key[1], self.clip_index])
 
 
-def _make_record(job: _Job) -> ClipRecord:
+def _make_record(job: _Job, scale: int = 1) -> ClipRecord:
+    """Render and simulate the clip of ``job``.
+
+    ``scale > 1`` renders the same scene on a sensor ``scale`` times larger in each direction (layout
+    positions and sizes are fractions of the sensor; the background's texture grain is scaled too), as
+    a camera with ``scale**2`` times the pixels would see it: used to check resolution consistency.
+    """
+    import dataclasses
+
     from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
     from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
     from neurova.simulator import simulate
@@ -163,7 +171,10 @@ def _make_record(job: _Job) -> ClipRecord:
         va = emotion_trajectory(valence, arousal, n, job.rng(1), jitter=cfg.emotion_jitter, fps=FPS)
     else:
         va = sample_va_trajectory(n, job.rng(1), fps=FPS, smoothness_s=cfg.smoothness_s)
-    layout = sample_scene_layout(job.rng(4), cfg.sensor_size, face_fraction=cfg.face_fraction)
+    sensor = SensorSize(cfg.sensor_size[0] * scale, cfg.sensor_size[1] * scale)
+    layout = sample_scene_layout(job.rng(4), sensor, face_fraction=cfg.face_fraction)
+    if scale != 1:
+        layout = dataclasses.replace(layout, background_cell=layout.background_cell * scale)
     frames, face_boxes = render_scene_clip(identity, layout, va, fps=FPS, rng=job.rng(2), supersample=cfg.supersample)
     timestamps = np.arange(n, dtype=np.int64) * FRAME_INTERVAL_US
     seed = int(job.rng(3).integers(2**31))
@@ -174,7 +185,7 @@ def _make_record(job: _Job) -> ClipRecord:
         clip_id=job.clip_id,
         subject=job.subject,
         events=events,
-        sensor_size=SensorSize(*cfg.sensor_size),
+        sensor_size=sensor,
         frame_timestamps_us=timestamps,
         va=np.asarray(va, dtype=np.float32),
         labels=np.full(n, job.emotion, dtype=np.int64),
