@@ -235,10 +235,14 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
 
         if args.root is None:
             raise SystemExit("neurova zero-shot --data nefer needs --root, the NEFER folder")
-        datamodule = NEFERDataModule(root=args.root, label_set=args.label_set, batch_size=args.batch_size,
-                                     frame_interval_us=contract.frame_interval_us, **encoding)
+        datamodule = NEFERDataModule(root=args.root, raw_dir=args.raw_dir, label_set=args.label_set,
+                                     batch_size=args.batch_size, frame_interval_us=contract.frame_interval_us,
+                                     detect_face=args.detect_face or False, **encoding)
     else:
         from neurova.datamodules import SyntheticFacesDataModule
+
+        if args.raw_dir is not None or args.detect_face is not None:
+            raise SystemExit("neurova zero-shot: --raw-dir and --detect-face apply to --data nefer only")
 
         datamodule = SyntheticFacesDataModule(cache_dir=args.root, batch_size=args.batch_size, test_split="emotion",
                                               polarity=contract.polarity, **encoding)
@@ -434,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="folder written by save_pretrained, or a .ckpt")
     p.add_argument("--data", choices=["nefer", "synthetic"], default="nefer")
     p.add_argument("--root", type=output_folder, default=None, help="dataset root (NEFER) or cache folder (synthetic)")
+    p.add_argument("--raw-dir", type=existing_path, default=None,
+                   help="NEFER: folder of user_XX/<clip_id>.raw (or .dat, .aedat4, .h5, .npz) event recordings, "
+                        "used for clips without PNG frames")
+    p.add_argument("--detect-face", nargs="?", const="auto", default=None, choices=["auto", "learned", "haar"],
+                   help="NEFER recordings: crop to the face found and tracked in the events, as predict-file does "
+                        "(default auto), instead of the centred square; PNG frames cannot be re-cropped")
     p.add_argument("--label-set", choices=["expected", "reported"], default="expected")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--plot-dir", type=output_folder, default="runs/zero_shot",

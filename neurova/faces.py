@@ -15,7 +15,8 @@ sub-pixel precision; cropping rounds them to whole pixels.
   it works offline) on accumulated event images (:class:`HaarEventDetector` over
   :func:`accumulate_events` and :func:`detect_face`); ``"auto"`` runs the learned
   one and falls back to the cascade. :class:`BoxTracker` holds the box between
-  detections and rejects jumps.
+  detections and rejects jumps; :class:`FaceTrack` / :func:`track_face_boxes` follow
+  the face over a recording (the rule of :func:`neurova.predict` and of NEFER's recordings).
 
 numpy only at import time; torch is imported by the learned detector, OpenCV
 (the ``faces`` extra) when a function needs it.
@@ -37,16 +38,20 @@ import numpy as np
 
 from neurova._optional import require
 from neurova.errors import CheckpointError, MissingDependencyError
-from neurova.events import SensorSize, validate_events
+from neurova.events import SensorSize, slice_time, validate_events
 
 __all__ = [
     "DETECTOR_INPUT_SIZE",
+    "DETECT_EVERY_US",
+    "DETECT_WINDOW_US",
     "AutoFaceDetector",
     "BoxTracker",
     "FaceDetection",
     "FaceDetector",
+    "FaceTrack",
     "HaarEventDetector",
     "LearnedFaceDetector",
+    "NoFaceWarning",
     "accumulate_events",
     "box_iou",
     "centre_square",
@@ -56,8 +61,10 @@ __all__ = [
     "event_image",
     "get_face_detector",
     "letterbox",
+    "pixel_box",
     "smooth_boxes",
     "square_box_from_landmarks",
+    "track_face_boxes",
 ]
 
 def centre_square(sensor_size: SensorSize | tuple[int, int]) -> tuple[int, int, int, int]:
@@ -696,3 +703,128 @@ class BoxTracker:
         self._centre = self._centre + step
         self._size = self._size + self.alpha * (size - self._size)
         return self.box
+
+
+# --- face tracks over recordings --------------------------------------------------------------------------
+
+
+class NoFaceWarning(UserWarning):
+    """No face was given or found for some events, which are cropped to a fallback box instead.
+
+    :func:`neurova.predict` warns once per run, :class:`neurova.datasets.NEFER` once per recording; the message
+    names the source and the fallback box.
+    """
+
+
+DETECT_WINDOW_US = 200_000
+"""Default µs of events a detection looks at (``window_us`` of :class:`FaceTrack`, ``detect_window_us`` of predict)."""
+
+DETECT_EVERY_US = 500_000
+"""Default µs between two detections (``every_us`` of :class:`FaceTrack`, ``detect_every_us`` of predict)."""
+
+
+def pixel_box(box: Any) -> tuple[int, int, int, int]:
+    """``(x0, y0, width, height)`` rounded to whole pixels (halves up; sides at least 1), as crops take it."""
+    x0, y0, w, h = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
+    return math.floor(x0 + 0.5), math.floor(y0 + 0.5), max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
+
+
+class FaceTrack:
+    """The face box of one recording over time: the one rule :func:`neurova.predict` and the datasets follow.
+
+    Asked for the box at a time ``t`` (non-decreasing from call to call), the track runs the detector on the
+    events of ``[t - window_us, t)`` at the first call and whenever ``every_us`` or more have passed since the
+    last detection; a detection, enlarged by ``margin`` of its side on each side, goes to a
+    :class:`BoxTracker`, whose held box is the answer (``None`` while it holds none: before the first
+    detection, or when ``initial_box`` was not given and nothing was found).
+
+    Args:
+        detector: ``detector(events, sensor_size) -> box | None`` (:func:`get_face_detector`).
+        sensor_size: ``(width, height)`` of the sensor the events come from.
+        window_us: µs of events each detection sees (``> 0``).
+        every_us: µs between detections (``>= 0``; 0 detects at every call).
+        margin: fraction of a detection's side added on each side (0: the detectors' box definition,
+            :func:`neurova.datasets.scenes.face_box`, which the training crops use).
+        initial_box: a box ``(x0, y0, width, height)`` held until the first detection (default: none).
+    """
+
+    def __init__(self, detector: FaceDetector, sensor_size: SensorSize | tuple[int, ...], *,
+                 window_us: int = DETECT_WINDOW_US, every_us: int = DETECT_EVERY_US, margin: float = 0.0,
+                 initial_box: Any | None = None) -> None:
+        if int(window_us) <= 0 or int(every_us) < 0:
+            raise ValueError(f"window_us must be positive and every_us non-negative, got {window_us}, {every_us}")
+        self.detector = detector
+        self.sensor_size = SensorSize.of(sensor_size)
+        self.window_us = int(window_us)
+        self.every_us = int(every_us)
+        self.margin = float(margin)
+        self.tracker = BoxTracker()
+        if initial_box is not None:
+            self.tracker.update(initial_box)
+        self.last_detection_us: int | None = None
+
+    def box_at(self, events: np.ndarray, t_us: int) -> tuple[int, int, int, int] | None:
+        """The pixel box (:func:`pixel_box`) held at ``t_us``, detecting first when due.
+
+        Args:
+            events: time-ordered events holding at least ``[t_us - window_us, t_us)`` (more is fine).
+            t_us: the time, µs; not earlier than the previous call's.
+        """
+        t_us = int(t_us)
+        if self.last_detection_us is not None and t_us < self.last_detection_us:
+            raise ValueError(f"face track times must not decrease: {t_us} µs after {self.last_detection_us} µs")
+        if self.last_detection_us is None or t_us - self.last_detection_us >= self.every_us:
+            self.last_detection_us = t_us
+            recent = slice_time(events, t_us - self.window_us, t_us)
+            found = self.detector(recent, self.sensor_size) if len(recent) else None
+            if found is not None and self.margin:
+                found = np.asarray(found, dtype=np.float64)
+                grow = found[2:] * self.margin
+                found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
+            self.tracker.update(found)
+        box = self.tracker.box
+        return None if box is None else pixel_box(box)
+
+
+def track_face_boxes(
+    events: np.ndarray,
+    sensor_size: SensorSize | tuple[int, ...],
+    ends_us: Sequence[int] | np.ndarray,
+    *,
+    detector: FaceDetector | str = "auto",
+    window_us: int = DETECT_WINDOW_US,
+    every_us: int = DETECT_EVERY_US,
+    margin: float = 0.0,
+    initial_box: Any | None = None,
+    fallback: Any | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The face box of a recording at each of ``ends_us``, as :func:`neurova.predict` finds it.
+
+    One :class:`FaceTrack` visits ``ends_us`` in order: the predictor visits its prediction times, the
+    datasets the ends of their samples' last frames, so both crop the same events with the same boxes.
+
+    Args:
+        events: the recording's time-ordered events (tonic's dtype, ``t`` in µs).
+        sensor_size: ``(width, height)`` of the sensor.
+        ends_us: ``(K,)`` non-decreasing times, µs.
+        detector: a detector callable or a :func:`get_face_detector` name.
+        window_us, every_us, margin, initial_box: as :class:`FaceTrack`.
+        fallback: box of the times without a tracked face (default: :func:`centre_square` of the sensor).
+
+    Returns:
+        ``boxes``: ``(K, 4)`` int64 ``(x0, y0, width, height)`` pixel boxes; ``found``: ``(K,)`` bool, False
+        where the box is ``fallback``.
+    """
+    ends = np.asarray(ends_us, dtype=np.int64).reshape(-1)
+    if (np.diff(ends) < 0).any():
+        raise ValueError("ends_us must be non-decreasing")
+    track = FaceTrack(get_face_detector(detector) if isinstance(detector, str) else detector, sensor_size,
+                      window_us=window_us, every_us=every_us, margin=margin, initial_box=initial_box)
+    default = pixel_box(fallback) if fallback is not None else centre_square(track.sensor_size)
+    boxes = np.empty((len(ends), 4), dtype=np.int64)
+    found = np.zeros(len(ends), dtype=bool)
+    for k, t_us in enumerate(ends):
+        box = track.box_at(events, int(t_us))
+        found[k] = box is not None
+        boxes[k] = box if box is not None else default
+    return boxes, found

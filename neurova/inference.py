@@ -34,7 +34,6 @@ detection, ``detect_window_us``) of events in memory.
 from __future__ import annotations
 
 import csv
-import math
 import os
 import time
 import warnings
@@ -51,6 +50,7 @@ from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
+from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion, model_frames
 
 __all__ = ["NoFaceWarning", "Prediction", "predict", "predict_file"]
@@ -145,15 +145,6 @@ class Prediction:
 # --- the predictor ---------------------------------------------------------------------------------
 
 
-class NoFaceWarning(UserWarning):
-    """``predict`` found no face (yet) and predicts on its fallback box; raised once per run."""
-
-
-def _box_int(box: Any) -> tuple[int, int, int, int]:
-    x0, y0, w, h = (float(v) for v in np.asarray(box, dtype=np.float64).reshape(4))
-    return math.floor(x0 + 0.5), math.floor(y0 + 0.5), max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
-
-
 def _clip_box(box: Any, sensor: SensorSize) -> tuple[int, int, int, int]:
     """``box`` ``(x0, y0, width, height)`` rounded to pixels and clipped to the sensor.
 
@@ -163,7 +154,7 @@ def _clip_box(box: Any, sensor: SensorSize) -> tuple[int, int, int, int]:
     values = np.asarray(box, dtype=np.float64).reshape(-1)
     if values.shape != (4,) or not np.isfinite(values).all() or (values[2:] <= 0).any():
         raise ValueError(f"face_box must be (x0, y0, width, height) with a positive size, got {box!r}")
-    x0, y0, w, h = _box_int(values)
+    x0, y0, w, h = faces.pixel_box(values)
     x1, y1 = min(x0 + w, sensor.width), min(y0 + h, sensor.height)
     x0, y0 = max(x0, 0), max(y0, 0)
     if x1 <= x0 or y1 <= y0:
@@ -205,17 +196,14 @@ class _Predictor:
         self.window_us = contract.n_bits * contract.bin_us
         self.history_us = (self.k - 1) * contract.frame_interval_us + self.window_us
         self.hop_us = int(hop_us)
-        self.detector = detector
         self.source = source
-        self.detect_every_us = int(detect_every_us)
-        self.detect_window_us = int(detect_window_us)
-        self.face_margin = float(face_margin)
-        self.keep_us = max(self.history_us, self.detect_window_us if detector is not None else 0)
+        self.keep_us = max(self.history_us, int(detect_window_us) if detector is not None else 0)
         self.user_box = face_box is not None
         self.fixed_box = _clip_box(face_box, sensor_size) if face_box is not None else faces.centre_square(sensor_size)
-        self.tracker = faces.BoxTracker() if detector is not None else None
-        if self.tracker is not None and face_box is not None:
-            self.tracker.update(np.asarray(self.fixed_box, dtype=np.float64))
+        self.track = None if detector is None else faces.FaceTrack(
+            detector, sensor_size, window_us=detect_window_us, every_us=detect_every_us, margin=face_margin,
+            initial_box=self.fixed_box if self.user_box else None,
+        )
         self.batch_size = int(batch_size)
         self.device = device
         self.streaming = streaming
@@ -225,7 +213,6 @@ class _Predictor:
         self._next_end: int | None = None
         self.start_us: int | None = None
         self._last_t: int | None = None
-        self._last_detect: int | None = None
         self.empty_windows = 0
         self.fallback_predictions = 0
         self._pending: list[tuple[int, Any, tuple[int, int, int, int]]] = []
@@ -287,20 +274,11 @@ class _Predictor:
     # -- one prediction ----------------------------------------------------------------------------------
 
     def _box(self, t_end: int) -> tuple[int, int, int, int]:
-        if self.tracker is None:
+        if self.track is None:
             return self.fixed_box if self.user_box else self._fallback(t_end, "no face_box was given and detect_face is off")
-        if self._last_detect is None or t_end - self._last_detect >= self.detect_every_us:
-            self._last_detect = t_end
-            recent = slice_time(self._buffer, t_end - self.detect_window_us, t_end)
-            found = self.detector(recent, self.sensor) if len(recent) else None
-            if found is not None and self.face_margin:
-                found = np.asarray(found, dtype=np.float64)
-                grow = found[2:] * self.face_margin
-                found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
-            self.tracker.update(found)
-        box = self.tracker.box
+        box = self.track.box_at(self._buffer, t_end)
         if box is not None:
-            return _box_int(box)
+            return box
         return self._fallback(t_end, f"no face found in the events up to {t_end} µs")
 
     def _fallback(self, t_end: int, why: str) -> tuple[int, int, int, int]:
@@ -309,7 +287,7 @@ class _Predictor:
             warnings.warn(
                 f"{self.source or 'predict'}: {why}; predicting on the fallback box {self.fixed_box} (x0, y0, "
                 f"width, height: the largest centred square of the {self.sensor.width}x{self.sensor.height} sensor)"
-                + (" until a face is found" if self.tracker is not None else "; pass face_box= or detect_face=True"),
+                + (" until a face is found" if self.track is not None else "; pass face_box= or detect_face=True"),
                 NoFaceWarning, stacklevel=6,
             )
         self.fallback_predictions += 1
@@ -437,8 +415,8 @@ def predict(
     hop_us: int | None = None,
     face_box: Any | None = None,
     detect_face: bool | str | Callable[[np.ndarray, SensorSize], Any] = False,
-    detect_every_us: int = 500_000,
-    detect_window_us: int = 200_000,
+    detect_every_us: int = faces.DETECT_EVERY_US,
+    detect_window_us: int = faces.DETECT_WINDOW_US,
     face_margin: float = 0.0,
     emotions: Table = "ekman7",
     method: Method = "angle",
@@ -470,7 +448,8 @@ def predict(
             crops (:func:`neurova.datasets.scenes.face_box`; should be square: it is resized to the model's
             square input), rounded to pixels and clipped to the sensor. Default: the largest centred square.
         detect_face: find the face on the events of the last ``detect_window_us`` every ``detect_every_us``
-            and track it (:class:`neurova.faces.BoxTracker`): ``True`` for
+            and track it (:class:`neurova.faces.FaceTrack`, the rule :func:`neurova.faces.track_face_boxes`
+            applies to whole recordings, e.g. NEFER's): ``True`` for
             :func:`neurova.faces.get_face_detector` ``("auto")``, a detector name, or any callable
             ``detector(events, sensor_size) -> box | None``. Until the first detection ``face_box`` is used;
             without one, the largest centred square, with a :class:`NoFaceWarning` (once) naming it.

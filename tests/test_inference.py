@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import neurova
-from neurova import inference
+from neurova import faces, inference
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import EventFormatError, InputContractError
@@ -102,8 +102,6 @@ def test_streaming_equals_offline(events, offline):
 
 
 def test_streaming_keeps_bounded_memory(events, monkeypatch):
-    from neurova import inference
-
     sizes = []
     original = inference._Predictor._advance
 
@@ -247,6 +245,53 @@ def test_registry_model_without_contract_is_refused(events):
     two_channel = create_model("resnet18", backbone="test_resnet", in_chans=2, input_contract=CONTRACT.to_dict())
     with pytest.raises(InputContractError, match="2-channel"):
         predict(two_channel, events, sensor_size=SENSOR)
+
+
+# --- the face track shared with the datasets -----------------------------------------------------
+
+
+def blob_detector(window: np.ndarray, sensor_size) -> np.ndarray | None:
+    """A deterministic stand-in detector: a 20-pixel box on the mean event position, none for small windows."""
+    if len(window) < 200:
+        return None
+    return np.array([window["x"].mean() - 10.2, window["y"].mean() - 10.2, 20.4, 20.4])
+
+
+def test_track_face_boxes_detects_on_schedule_tracks_and_falls_back(events):
+    seen: list[tuple[int, int]] = []
+
+    def scripted(window, sensor_size):
+        assert sensor_size == SENSOR
+        seen.append((int(window["t"].min()), int(window["t"].max())))
+        return None if len(seen) == 1 else np.array([10.0, 5.0, 20.0, 20.0])
+
+    ends = 1000 + 40_000 * np.arange(1, 8)
+    boxes, found = faces.track_face_boxes(events, SENSOR, ends, detector=scripted, window_us=50_000,
+                                          every_us=100_000, margin=0.1)
+    assert len(seen) == 3  # at ends 0, 3 and 6: the first call, then every 100 ms or more
+    for (first, last), end in zip(seen, ends[[0, 3, 6]]):
+        assert end - 50_000 <= first and last < end
+    np.testing.assert_array_equal(found, [False, False, False, True, True, True, True])
+    assert (boxes[:3] == faces.centre_square(SENSOR)).all()  # the fallback
+    assert (boxes[3:] == [8, 3, 24, 24]).all()  # the detection grown by 10% of its side on each side
+    boxes, found = faces.track_face_boxes(events, SENSOR, ends, detector=lambda w, s: None, fallback=(1, 2, 3.4, 3.6),
+                                          initial_box=(30, 20, 10, 10))
+    assert found.all() and (boxes == [30, 20, 10, 10]).all()  # the initial box is held while nothing is found
+    with pytest.raises(ValueError, match="non-decreasing"):
+        faces.track_face_boxes(events, SENSOR, ends[::-1], detector=scripted)
+    with pytest.raises(ValueError, match="window_us must be positive"):
+        faces.track_face_boxes(events, SENSOR, ends, detector=scripted, window_us=0)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_predict_uses_the_boxes_of_track_face_boxes(events, stream):
+    source = iter([events[:1000], events[1000:4000], events[4000:]]) if stream else events
+    prediction = predict(LinearVA(), source, sensor_size=SENSOR, detect_face=blob_detector, detect_every_us=60_000,
+                         detect_window_us=30_000)
+    boxes, found = faces.track_face_boxes(events, SENSOR, prediction.timestamps_us, detector=blob_detector,
+                                          window_us=30_000, every_us=60_000)
+    assert found.all() and len(np.unique(boxes[:, 0])) > 3  # the blob drifts right; the box follows it
+    np.testing.assert_array_equal(prediction.boxes, boxes)
 
 
 # --- face detection and video sources ---------------------------------------------------------------

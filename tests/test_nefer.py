@@ -169,3 +169,152 @@ def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: P
     assert sample["frames"].shape == (5, 1, 30, 30) and float(sample["frames"].sum()) > 0
     with pytest.raises(ValueError, match="modality='event'"):
         NEFER(root, "validation", modality="rgb", raw_dir=tmp_path / "raw")
+
+
+# ------------------------------------------------------------------------------------ face detection on recordings
+
+SCENE_SENSOR = (320, 240)
+SCENE_FRAMES = 20
+
+
+@pytest.fixture(scope="module")
+def scene_nefer(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """A NEFER root whose one validation clip (20 frames) is a simulated head-and-shoulders recording.
+
+    Returns the root, the recording, its events and the true face box of each video frame.
+    """
+    from neurova.datasets.render import sample_identity, sample_va_trajectory
+    from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
+    from neurova.io import write_events
+    from neurova.simulator import simulate
+
+    rng = np.random.default_rng(2)
+    layout = sample_scene_layout(rng, SCENE_SENSOR)
+    va = sample_va_trajectory(SCENE_FRAMES, rng)
+    frames, true_boxes = render_scene_clip(sample_identity(rng), layout, va, rng=rng, supersample=1)
+    events = simulate(frames * 255.0, np.arange(SCENE_FRAMES) * 40_000, preset="clean", seed=2)
+    root = tmp_path_factory.mktemp("scene_nefer") / "NEFER"
+    user, clip_id = "user_05", "user05_2022-06-09_10-00-00_cd"
+    rows = [f"{user},{clip_id},../event_frame_NEW/{user}/{clip_id}/frame_{f:02d}.png,Happiness\n"
+            for f in range(SCENE_FRAMES)]
+    csv_path = nefer_csv_path(root / "annotations", "validation", "expected", "event")
+    csv_path.parent.mkdir(parents=True)
+    csv_path.write_text("".join(rows))
+    recording = root.parent / "raw" / user / f"{clip_id}.h5"
+    write_events(recording, events, SCENE_SENSOR)
+    return root, recording, events, true_boxes
+
+
+def scene_dataset(root: Path, **kwargs: object) -> NEFER:
+    return NEFER(root, "validation", raw_dir=root.parent / "raw", clip_length=5, image_size=32, **kwargs)
+
+
+def test_recording_samples_are_cropped_to_the_detected_face(scene_nefer) -> None:
+    from neurova.faces import box_iou, centre_square
+    from neurova.transforms import ToModelInput
+
+    root, _, events, true_boxes = scene_nefer
+    ds = scene_dataset(root, detect_face="learned")
+    assert len(ds) == SCENE_FRAMES - 5 + 1 and ds.input_contract.face_crop == "detector"
+    t0 = int(events["t"][0])
+    for i in (0, len(ds) // 2, len(ds) - 1):
+        stop = ds.index[i][2]
+        box = ds.sample_box(i)
+        assert box != centre_square(SCENE_SENSOR)
+        assert box_iou(box, true_boxes[min(stop, SCENE_FRAMES - 1)]) > 0.5  # the face of the sample's last frame
+        expected = ToModelInput(ds.input_contract, box, num_frames=5)(events, t0 + stop * 40_000)
+        torch.testing.assert_close(ds[i]["frames"], torch.from_numpy(expected))
+    plain = scene_dataset(root)
+    assert plain.sample_box(0) == centre_square(SCENE_SENSOR) == (40, 0, 240, 240)
+    expected = ToModelInput(plain.input_contract, (40, 0, 240, 240), num_frames=5)(events, t0 + 5 * 40_000)
+    torch.testing.assert_close(plain[0]["frames"], torch.from_numpy(expected))
+    assert plain.input_contract.face_crop is None
+
+
+def test_dataset_and_predict_use_the_same_face_boxes(scene_nefer) -> None:
+    from neurova.contract import InputContract
+    from neurova.faces import get_face_detector
+    from neurova.inference import predict
+
+    root, recording, _, _ = scene_nefer
+    detector = get_face_detector("learned")
+    ds = scene_dataset(root, detect_face=detector)
+
+    class Mean(torch.nn.Module):
+        input_contract = InputContract(n_bits=8, bin_us=5000, image_size=32, clip_length=5, frame_interval_us=40_000,
+                                       polarity="merge", face_crop="detector")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.mean(dim=(1, 2, 3, 4))[:, None].repeat(1, 2)
+
+    prediction = predict(Mean(), recording, detect_face=detector)
+    n = len(prediction)  # predict stops at the last event; the annotation's 20 frames end 2 frames later
+    assert n == len(ds) - 2
+    t0 = prediction.start_us
+    np.testing.assert_array_equal(prediction.timestamps_us, [t0 + ds.index[i][2] * 40_000 for i in range(n)])
+    np.testing.assert_array_equal(prediction.boxes, [ds.sample_box(i) for i in range(n)])
+    np.testing.assert_allclose(prediction.valence, [float(ds[i]["frames"].mean()) for i in range(n)], rtol=1e-5)
+
+
+def test_recording_without_a_face_warns_once_and_uses_the_centred_square(scene_nefer) -> None:
+    from neurova.faces import NoFaceWarning
+
+    root, recording, _, _ = scene_nefer
+    calls: list[int] = []
+
+    def nothing(window: np.ndarray, sensor_size: tuple[int, int]) -> None:
+        calls.append(len(window))
+        return None
+
+    ds = scene_dataset(root, detect_face=nothing)
+    with pytest.warns(NoFaceWarning, match=rf"{recording.name}: no face found at 16 of 16 .*fallback box "
+                                           r"\(40, 0, 240, 240\)") as record:
+        boxes = [ds.sample_box(i) for i in range(len(ds))]
+        ds[3]
+    assert len([w for w in record if issubclass(w.category, NoFaceWarning)]) == 1  # once per recording
+    assert boxes == [(40, 0, 240, 240)] * len(ds)
+    assert len(calls) == 2  # detections 500 ms apart over the 600 ms of sample ends: tracked once, then cached
+    plain = scene_dataset(root)
+    torch.testing.assert_close(ds[3]["frames"], plain[3]["frames"])
+
+
+def test_detect_face_arguments_are_checked(scene_nefer, nefer_root: Path) -> None:
+    root = scene_nefer[0]
+    with pytest.raises(ValueError, match="needs image_size"):
+        NEFER(root, "validation", raw_dir=root.parent / "raw", image_size=None, detect_face=True)
+    with pytest.raises(ValueError, match="modality='event'"):
+        NEFER(nefer_root, "validation", modality="rgb", detect_face=True)
+    with pytest.raises(ValueError, match="unknown face detector"):
+        NEFER(root, "validation", raw_dir=root.parent / "raw", detect_face="yolo")
+    pngs = NEFER(nefer_root, "validation", detect_face="learned", image_size=8)
+    assert pngs.sample_box(0) is None and pngs[0]["frames"].shape == (51, 1, 8, 8)  # PNGs cannot be re-cropped
+
+
+def test_zero_shot_cli_passes_raw_dir_and_detect_face(scene_nefer, tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from neurova import faces
+    from neurova.cli import main
+    from neurova.models import create_model
+
+    root = scene_nefer[0]
+    contract = {"encoding": "tbr", "n_bits": 4, "bin_us": 5000, "channels": 1, "image_size": 16, "clip_length": 2,
+                "frame_interval_us": 20_000, "face_crop": "detector"}
+    create_model("resnet18", backbone="test_resnet", input_contract=contract).save_pretrained(tmp_path / "model")
+    tracked: list[str] = []
+    original = faces.track_face_boxes
+
+    def spy(*args, detector, **kwargs):
+        tracked.append(type(detector).__name__)
+        return original(*args, detector=detector, **kwargs)
+
+    monkeypatch.setattr(faces, "track_face_boxes", spy)
+    out = tmp_path / "zs"
+    argv = ["zero-shot", "--model", str(tmp_path / "model"), "--data", "nefer", "--root", str(root),
+            "--raw-dir", str(root.parent / "raw"), "--plot-dir", str(out)]
+    assert main([*argv, "--detect-face", "learned"]) == 0
+    assert tracked == ["LearnedFaceDetector"]  # the one recording, tracked once
+    assert json.loads((out / "zero_shot_report.json").read_text())["n_samples"] == 1  # one clip
+    assert main(argv) == 0 and tracked == ["LearnedFaceDetector"]  # without --detect-face: the centred square
+    with pytest.raises(SystemExit, match="nefer only"):
+        main(["zero-shot", "--model", str(tmp_path / "model"), "--data", "synthetic", "--detect-face"])

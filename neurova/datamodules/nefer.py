@@ -27,7 +27,9 @@ class NEFERDataModule(EventDataModule):
         image_size: frames are resized to this square side (None: keep).
         n_bits: TBR bits N of raw recordings (and of the published PNGs).
         bin_us: TBR bin duration Δt in µs.
-        frame_interval_us: time between consecutive frames, for the metadata.
+        frame_interval_us: time between consecutive frames, for the metadata (and the frame ends of recordings).
+        detect_face: crop recordings to the face found in their events (``True`` or ``"auto"``, ``"learned"``,
+            ``"haar"``) as :func:`neurova.predict` does, instead of the centred square; PNG frames are unchanged.
         batch_size: samples per batch.
         num_workers: dataloader worker processes.
         pin_memory: pin host memory (None: when CUDA is available).
@@ -47,6 +49,7 @@ class NEFERDataModule(EventDataModule):
         n_bits: int = 8,
         bin_us: int = 5000,
         frame_interval_us: int = 40_000,
+        detect_face: bool | str = False,
         batch_size: int = 16,
         num_workers: int = 0,
         pin_memory: bool | None = None,
@@ -60,7 +63,7 @@ class NEFERDataModule(EventDataModule):
         return NEFER(
             hp.root, split, label_set=hp.label_set, modality=hp.modality, mode=hp.mode, clip_length=hp.clip_length,
             stride=hp.stride, image_size=hp.image_size, annotations_dir=hp.annotations_dir, raw_dir=hp.raw_dir,
-            n_bits=hp.n_bits, bin_us=hp.bin_us, frame_interval_us=hp.frame_interval_us,
+            n_bits=hp.n_bits, bin_us=hp.bin_us, frame_interval_us=hp.frame_interval_us, detect_face=hp.detect_face,
         )
 
     @property
@@ -71,7 +74,7 @@ class NEFERDataModule(EventDataModule):
             polarity="merge", normalize="max", channels=1 if hp.modality == "event" else 3,
             image_size=hp.image_size or 0,
             clip_length=1 if hp.mode == "frame" else (hp.clip_length or 51),
-            frame_interval_us=hp.frame_interval_us, face_crop=None,
+            frame_interval_us=hp.frame_interval_us, face_crop="detector" if hp.detect_face else None,
         )
 
     def setup(self, stage: str | None = None) -> None:

@@ -15,9 +15,13 @@ Event frames are TBR PNGs (8-bit codes; divided by 255, i.e. ``normalize="max"``
 A clip may instead come as a recording ``<raw_dir>/user_XX/<clip_id>.raw`` (or
 ``.dat``, ``.aedat4``, ``.h5``, ``.npz``: any file :func:`neurova.io.read_recording`
 reads), encoded on the fly exactly as :func:`neurova.predict` encodes recordings
-(:class:`neurova.transforms.ToModelInput`): the largest centred square of the sensor,
-frame ``k`` ending ``(k + 1) * frame_interval_us`` µs after the first event, resized to
-``image_size`` (kept at the square's side when ``image_size`` is None).
+(:class:`neurova.transforms.ToModelInput`), frame ``k`` ending ``(k + 1) * frame_interval_us``
+µs after the first event, resized to ``image_size``. The crop is the largest centred
+square of the sensor, or with ``detect_face`` the face found and tracked in the events
+as :func:`neurova.predict` does (:func:`neurova.faces.track_face_boxes`): the track is
+computed once per recording over the end times of its samples' last frames, and each
+sample is cropped to the box at its last frame's end, as the training samples are cropped
+to their true face box. PNG frames are encoded already and cannot be re-cropped.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from neurova import faces
 from neurova._paths import join_inside
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.events import SensorSize
 from neurova.simulator.video import read_image
 
 __all__ = [
@@ -183,6 +189,16 @@ class NEFER(Dataset):
             used for clips without PNG frames.
         n_bits, bin_us: TBR settings for raw recordings (PNG frames are already encoded).
         frame_interval_us: time between consecutive frames, for ``meta["timestamps_us"]``.
+        detect_face: crop recordings to the face found in their events instead of the centred square:
+            ``True`` or ``"auto"``, ``"learned"``, ``"haar"`` (:func:`neurova.faces.get_face_detector`), or a
+            callable ``detector(events, sensor_size) -> box | None``. Detections run as in
+            :func:`neurova.predict` (every :data:`neurova.faces.DETECT_EVERY_US` on the last
+            :data:`neurova.faces.DETECT_WINDOW_US`, tracked); sample ends without a face use the centred
+            square, with one :class:`neurova.faces.NoFaceWarning` per recording. Needs ``image_size``.
+
+    Raises:
+        DatasetNotFoundError: no root, no annotation CSV, or no clip with its frames or recording.
+        ValueError: ``raw_dir`` or ``detect_face`` with ``modality="rgb"``; ``detect_face`` without ``image_size``.
     """
 
     def __init__(
@@ -201,6 +217,7 @@ class NEFER(Dataset):
         n_bits: int = 8,
         bin_us: int = 5000,
         frame_interval_us: int = 40_000,
+        detect_face: bool | str | faces.FaceDetector = False,
     ) -> None:
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
@@ -209,8 +226,12 @@ class NEFER(Dataset):
         self.label_set, self.modality = label_set, modality
         self.annotations_dir = Path(annotations_dir) if annotations_dir is not None else self.root / "annotations"
         self.raw_dir = Path(raw_dir) if raw_dir is not None else None
-        if modality == "rgb" and raw_dir is not None:
-            raise ValueError("raw recordings hold events: raw_dir needs modality='event'")
+        if modality == "rgb" and (raw_dir is not None or detect_face):
+            raise ValueError("raw recordings hold events: raw_dir and detect_face need modality='event'")
+        if detect_face and image_size is None:
+            raise ValueError("detect_face needs image_size: the tracked face boxes differ in size")
+        self.detect_face = detect_face
+        self._detector = _detector(detect_face)
         self.csv_path = nefer_csv_path(self.annotations_dir, self.split, label_set, modality)
         self.image_size = image_size
         self.channels = 1 if modality == "event" else 3
@@ -222,6 +243,7 @@ class NEFER(Dataset):
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.clips, self.sources = self._resolve(read_nefer_csv(self.csv_path))
         self._recording_cache: tuple[Path, Any] | None = None
+        self._boxes: dict[int, np.ndarray] = {}
         self.index: list[tuple[int, int, int]] = []
         for c, clip in enumerate(self.clips):
             n = len(clip.frame_tails)
@@ -272,7 +294,7 @@ class NEFER(Dataset):
             encoding="tbr" if self.modality == "event" else "frame",
             n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max", channels=self.channels,
             image_size=image_size, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
-            frame_interval_us=self.frame_interval_us, face_crop=None,
+            frame_interval_us=self.frame_interval_us, face_crop="detector" if self._detector is not None else None,
         )
 
     def __len__(self) -> int:
@@ -288,19 +310,65 @@ class NEFER(Dataset):
                                    self.root / clip.frame_tails[start])
         return torch.stack(frames).float().div_(255.0)
 
-    def _load_recording(self, path: Path, start: int, stop: int) -> torch.Tensor:
-        """Frames ``start..stop-1`` of a recording, encoded as :func:`neurova.predict` would encode it."""
-        from neurova.faces import centre_square
+    def _read_recording(self, path: Path) -> tuple[np.ndarray, SensorSize]:
+        """The events and sensor size of a recording, cached (frame mode reads one recording 51 times)."""
         from neurova.io import read_recording
-        from neurova.transforms import ToModelInput
 
         if self._recording_cache is None or self._recording_cache[0] != path:
-            self._recording_cache = (path, read_recording(path))  # frame mode reads one recording 51 times
+            self._recording_cache = (path, read_recording(path))
         recording = self._recording_cache[1]
-        events = recording.events
-        if len(events) == 0:
+        if len(recording.events) == 0:
             raise NeurovaError("the recording holds no events", path)
-        box = centre_square(recording.sensor_size)
+        return recording.events, SensorSize.of(recording.sensor_size)
+
+    def _first_stop(self, clip: NEFERClip) -> int:
+        """``stop`` of a clip's first sample: its samples end at frames ``first_stop - 1 .. T - 1``."""
+        return len(clip.frame_tails) if self.length is None else self.length
+
+    def _face_boxes(self, c: int, path: Path, events: np.ndarray, sensor: SensorSize) -> np.ndarray:
+        """``(T - first_stop + 1, 4)`` int64 face boxes of clip ``c`` at every possible sample end, tracked once."""
+        if c not in self._boxes:
+            clip = self.clips[c]
+            stops = np.arange(self._first_stop(clip), len(clip.frame_tails) + 1, dtype=np.int64)
+            ends = int(events["t"][0]) + stops * self.frame_interval_us
+            assert self._detector is not None
+            boxes, found = faces.track_face_boxes(events, sensor, ends, detector=self._detector)
+            if not found.all():
+                missed = np.flatnonzero(~found)
+                warnings.warn(
+                    f"{path}: no face found at {len(missed)} of {len(ends)} sample ends (the first at "
+                    f"{int(ends[missed[0]])} µs); those samples use the fallback box {faces.centre_square(sensor)} "
+                    f"(x0, y0, width, height: the largest centred square of the {sensor.width}x{sensor.height} "
+                    "sensor)",
+                    faces.NoFaceWarning, stacklevel=4,
+                )
+            self._boxes[c] = boxes
+        return self._boxes[c]
+
+    def sample_box(self, i: int) -> tuple[int, int, int, int] | None:
+        """The crop ``(x0, y0, width, height)`` in sensor pixels of sample ``i``; ``None`` for PNG frames.
+
+        The centred square of the sensor, or with ``detect_face`` the tracked face box at the end of the
+        sample's last frame (the same box :func:`neurova.predict` uses at that time).
+        """
+        c, _, stop = self.index[i]
+        path = self.sources[c]
+        if path.is_dir():
+            return None
+        events, sensor = self._read_recording(path)
+        if self._detector is None:
+            return faces.centre_square(sensor)
+        box = self._face_boxes(c, path, events, sensor)[stop - self._first_stop(self.clips[c])]
+        return tuple(int(v) for v in box)
+
+    def _load_recording(self, i: int) -> torch.Tensor:
+        """The frames of sample ``i`` from its clip's recording, encoded as :func:`neurova.predict` would."""
+        from neurova.transforms import ToModelInput
+
+        c, start, stop = self.index[i]
+        events, _ = self._read_recording(self.sources[c])
+        box = self.sample_box(i)
+        assert box is not None
         contract = self._contract(self.image_size or box[2])
         t_end = int(events["t"][0]) + stop * self.frame_interval_us
         frames = ToModelInput(contract, box, num_frames=stop - start)(events, t_end)
@@ -309,7 +377,7 @@ class NEFER(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         c, start, stop = self.index[i]
         clip, source = self.clips[c], self.sources[c]
-        frames = self._load_pngs(clip, start, stop) if source.is_dir() else self._load_recording(source, start, stop)
+        frames = self._load_pngs(clip, start, stop) if source.is_dir() else self._load_recording(i)
         indices = clip.frame_indices[start:stop]
         return {
             "frames": _resize(frames, self.image_size).contiguous(),
@@ -327,6 +395,17 @@ class NEFER(Dataset):
     def users(self) -> list[str]:
         """The users of this split, sorted."""
         return sorted({c.user for c in self.clips})
+
+
+def _detector(detect_face: bool | str | faces.FaceDetector | None) -> faces.FaceDetector | None:
+    """The detector ``NEFER(detect_face=...)`` asks for (``True`` = ``"auto"``), or None."""
+    if detect_face is None or detect_face is False:
+        return None
+    if detect_face is True or isinstance(detect_face, str):
+        return faces.get_face_detector("auto" if detect_face is True else detect_face)
+    if callable(detect_face):
+        return detect_face
+    raise TypeError(f"detect_face must be a bool, a detector name or a callable detector, got {detect_face!r}")
 
 
 def class_counts(clips: Sequence[NEFERClip], *, per: Literal["clip", "frame"] = "clip") -> dict[str, int]:
