@@ -130,3 +130,27 @@ def test_nefer_datamodule(tmp_path: Path) -> None:
     assert batch["frames"].shape == (16, 1, 1, 8, 8) and torch.isnan(batch["va"]).all()
     dm.setup("test")
     assert dm.test_set is dm.val_set and len(dm.val_set) == 51
+
+
+def test_hflip_flips_training_batches_only() -> None:
+    from types import SimpleNamespace
+
+    from neurova.datamodules.base import EventDataModule
+
+    frames = torch.arange(2 * 3 * 1 * 2 * 4, dtype=torch.float32).reshape(2, 3, 1, 2, 4)
+    batch = {"frames": frames, "va": torch.zeros(2, 3, 2)}
+    dm = EventDataModule(hflip=1.0)
+    dm.trainer = SimpleNamespace(training=True)
+    flipped = dm.on_after_batch_transfer(batch, 0)
+    assert torch.equal(flipped["frames"], frames.flip(-1)) and flipped["va"] is batch["va"]
+    dm.trainer = SimpleNamespace(training=False)  # validation, test, predict
+    assert dm.on_after_batch_transfer(batch, 0)["frames"] is frames
+    half = EventDataModule(hflip=0.5)
+    half.trainer = SimpleNamespace(training=True)
+    torch.manual_seed(0)
+    out = half.on_after_batch_transfer({"frames": frames.repeat(32, 1, 1, 1, 1)}, 0)["frames"]
+    same = (out == frames.repeat(32, 1, 1, 1, 1)).flatten(1).all(1)
+    mirrored = (out == frames.flip(-1).repeat(32, 1, 1, 1, 1)).flatten(1).all(1)
+    assert bool((same ^ mirrored).all()) and 0 < int(mirrored.sum()) < 64  # whole samples, some of each
+    with pytest.raises(ValueError, match="hflip"):
+        EventDataModule(hflip=1.5)

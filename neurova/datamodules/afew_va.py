@@ -47,6 +47,7 @@ class AFEWVADataModule(EventDataModule):
         build_workers: simulation processes in ``prepare_data``.
         in_memory: keep the events of each split in RAM.
         pin_memory: pin host memory (None: when CUDA is available).
+        hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
     """
 
     def __init__(
@@ -76,8 +77,9 @@ class AFEWVADataModule(EventDataModule):
         build_workers: int = 2,
         in_memory: bool = False,
         pin_memory: bool | None = None,
+        hflip: float = 0.0,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, hflip=hflip)
         self.save_hyperparameters()
         self.root, self.cache_dir = root, cache_dir
         self.sim = AFEWVASimulation(image_size=image_size, margin=margin, smooth_window=smooth_window, preset=preset,

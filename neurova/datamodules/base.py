@@ -25,16 +25,23 @@ class EventDataModule(L.LightningDataModule):
         batch_size: samples per batch.
         num_workers: dataloader worker processes (0: load in the main process).
         pin_memory: pin host memory; None pins when CUDA is available.
+        hflip: probability of flipping each training sample left-right (all its frames together), applied
+            to batches on the device (:meth:`on_after_batch_transfer`); a mirrored face has the same
+            valence and arousal. 0 disables it; validation, test and prediction batches are never flipped.
     """
 
-    def __init__(self, batch_size: int = 16, num_workers: int = 0, pin_memory: bool | None = None) -> None:
+    def __init__(self, batch_size: int = 16, num_workers: int = 0, pin_memory: bool | None = None,
+                 hflip: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= hflip <= 1.0:
+            raise ValueError(f"hflip must be a probability in [0, 1], got {hflip}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.hflip = float(hflip)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -84,3 +91,13 @@ class EventDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.predict_set if self.predict_set is not None else self.test_set, "predict",
                             shuffle=False)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Flip training samples ``(B, T, C, H, W)`` left-right with probability :attr:`hflip` (torch's RNG)."""
+        trainer = self.trainer
+        if self.hflip == 0.0 or trainer is None or not trainer.training or not isinstance(batch, dict):
+            return batch
+        frames = batch["frames"]
+        flip = torch.rand(frames.shape[0], device=frames.device) < self.hflip
+        shape = (-1,) + (1,) * (frames.ndim - 1)
+        return {**batch, "frames": torch.where(flip.view(shape), frames.flip(-1), frames)}

@@ -55,6 +55,7 @@ class SyntheticFacesDataModule(EventDataModule):
         build_workers: processes that render and simulate in ``prepare_data`` (0: in this process).
         in_memory: keep the events of each split in RAM (a few MB at the defaults).
         pin_memory: pin host memory (None: when CUDA is available).
+        hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
     """
 
     def __init__(
@@ -88,8 +89,9 @@ class SyntheticFacesDataModule(EventDataModule):
         build_workers: int = 2,
         in_memory: bool = True,
         pin_memory: bool | None = None,
+        hflip: float = 0.0,
     ) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, hflip=hflip)
         self.save_hyperparameters()
         if test_split == "emotion" and not (emotion_clips and emotion_clips_per_emotion > 0):
             raise ValueError("test_split='emotion' needs emotion_clips=True and emotion_clips_per_emotion > 0")
