@@ -637,11 +637,12 @@ class _Row:
     def values(self, split: str, name: str) -> list[float]:
         return [r[split][name] for r in self.results if r[split].get(name) is not None]
 
-    def stat(self, split: str, name: str) -> tuple[float, float] | None:
+    def stat(self, split: str, name: str) -> tuple[float, float | None] | None:
+        """Mean and sample standard deviation over seeds (sd None with one seed); None without values."""
         values = self.values(split, name)
         if not values:
             return None
-        return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+        return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else None
 
     def over_seeds(self, key: str, reduce: Any = np.median) -> float | None:
         values = [float(r[key]) for r in self.results if r.get(key) is not None]
@@ -661,8 +662,10 @@ def _collect(out: Path, protocol: Protocol, seeds: Sequence[int]) -> list[_Row]:
     return rows
 
 
-def _pm(stat: tuple[float, float] | None) -> str:
-    return "–" if stat is None else f"{stat[0]:.3f} ± {stat[1]:.3f}"
+def _pm(stat: tuple[float, float | None] | None, digits: int = 3) -> str:
+    if stat is None:
+        return "–"
+    return f"{stat[0]:.{digits}f}" + ("" if stat[1] is None else f" ± {stat[1]:.{digits}f}")
 
 
 def _si(value: float | None) -> str:
@@ -717,7 +720,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
                      + f" | {_si(row.over_seeds('params'))} | {_si(row.over_seeds('macs'))} | {_ms(latency)} | "
                      f"{'–' if seconds is None else f'{seconds:.0f}'} |")
         writer.writerow([e.name, e.model or e.kind, _encoding(e), n]
-                        + [f"{s[0]:.4f}±{s[1]:.4f}" if (s := stats[k]) else "" for k in header[4:12]]
+                        + [_pm(stats[k], 4).replace(" ", "") if stats[k] else "" for k in header[4:12]]
                         + [row.over_seeds("params"), row.over_seeds("macs"), latency, seconds, status])
         if e.tag is not None:
             _update_card(out, row, protocol, stats)
@@ -771,7 +774,7 @@ def _plot(path: Path, rows: Sequence[_Row]) -> None:
         for dim, marker in zip(DIMS, ("o", "s"), strict=True):
             stat = row.stat("test", f"ccc_{dim}")
             if stat is not None:
-                ax_cost.errorbar(macs, stat[0], yerr=stat[1], fmt=marker, color=colours[dim], capsize=2)
+                ax_cost.errorbar(macs, stat[0], yerr=stat[1] or 0.0, fmt=marker, color=colours[dim], capsize=2)
         top = max((s[0] for d in DIMS if (s := row.stat("test", f"ccc_{d}")) is not None), default=0.0)
         ax_cost.annotate(e.name, (macs, top), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax_cost.set(xscale="log", xlabel="MACs per prediction (batch 1)", ylabel="test CCC (o valence, s arousal)",
@@ -784,7 +787,7 @@ def _plot(path: Path, rows: Sequence[_Row]) -> None:
         xs = [getattr(r.entry, axis) / scale for r in chosen]
         for dim, style in zip(DIMS, ("-", "--"), strict=True):
             ys = [r.stat("test", f"ccc_{dim}") for r in chosen]
-            ax.errorbar(xs, [y[0] if y else math.nan for y in ys], yerr=[y[1] if y else 0.0 for y in ys],
+            ax.errorbar(xs, [y[0] if y else math.nan for y in ys], yerr=[(y[1] or 0.0) if y else 0.0 for y in ys],
                         linestyle=style, marker="o", capsize=2, color=colours[dim], label=dim)
         ax.set(xscale="log", xlabel=label, ylabel="test CCC", title=f"TBR variants ({TBR_VARIANT_MODEL})")
         if xs:
