@@ -1,8 +1,9 @@
 """``neurova demo``: the whole method end to end on the embedded synthetic faces.
 
 Synthetic face clips (several subjects, valence and arousal known per frame) →
-DVS simulator → TBR frames (N = 8) → a :class:`neurova.models.ResNetFusion`
-trained for a few epochs → validation CCC / PCC / RMSE / SAGR on unseen
+DVS simulator → face crops through the inference operator → TBR frames (N = 8) → the
+``tiny_cnn_fusion`` model of the registry (the leaderboard's best recipe: cosine schedule,
+horizontal flips; see docs/leaderboard.md) trained for a few epochs → validation CCC / PCC / RMSE / SAGR on unseen
 subjects → ``save_pretrained`` → figures → zero-shot emotion classification of
 clips held at each Ekman emotion. Needs no data and no network.
 """
@@ -23,7 +24,12 @@ __all__ = ["DemoConfig", "DemoResult", "run_demo"]
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of the demo; the defaults finish in a few minutes on 2 CPU cores."""
+    """Sizes and recipe of the demo; the defaults finish in about 2 minutes on 2 CPU cores.
+
+    ``model`` is a registered name (:func:`neurova.models.list_models`); ``lr`` and ``hflip`` (probability
+    of a left-right flip per training sample) with the cosine schedule are the leaderboard's recipe for
+    ``tiny_cnn_fusion`` (docs/leaderboard.md).
+    """
 
     n_subjects: int = 240
     clips_per_subject: int = 1
@@ -32,10 +38,11 @@ class DemoConfig:
     clip_length: int = 4
     stride: int = 4
     emotion_clips_per_emotion: int = 4
-    backbone: str = "resnet18"
-    epochs: int = 8
+    model: str = "tiny_cnn_fusion"
+    epochs: int = 10
     batch_size: int = 32
-    lr: float = 2e-3
+    lr: float = 3e-3
+    hflip: float = 0.5
     val_fraction: float = 0.15
     test_fraction: float = 0.0
 
@@ -110,7 +117,7 @@ def run_demo(
     from lightning.pytorch.loggers import CSVLogger
 
     from neurova.datamodules import SyntheticFacesDataModule
-    from neurova.models import ResNetFusion
+    from neurova.models import create_model
     from neurova.plotting import plot_confusion_matrix, plot_tbr_gallery, plot_va_over_time, plot_va_wheel, save_figure
     from neurova.training import check_accelerator
     from neurova.zero_shot import ZeroShotEvaluator
@@ -139,6 +146,8 @@ def run_demo(
         val_fraction=config.val_fraction,
         test_fraction=config.test_fraction,
         batch_size=config.batch_size,
+        hflip=config.hflip,
+        cache_frames=True,
         seed=seed,
     )
     datamodule.prepare_data()
@@ -148,10 +157,10 @@ def run_demo(
           f"(unseen subjects); TBR N={contract.n_bits}, Δt={contract.bin_us} µs, "
           f"{contract.clip_length} frames of {contract.image_size}x{contract.image_size}", flush=True)
 
-    _stage(f"2/5 training ResNetFusion ({config.backbone} trunk) for {epochs} epochs on {accelerator}")
-    model = ResNetFusion(
+    _stage(f"2/5 training {config.model} for {epochs} epochs on {accelerator}")
+    model = create_model(
+        config.model,
         in_chans=datamodule.num_channels,
-        backbone=config.backbone,
         num_frames=config.clip_length,
         lr=config.lr,
     )
@@ -202,7 +211,7 @@ def run_demo(
     }
     seconds = time.perf_counter() - start
     print(f"\nDone in {seconds:.0f} s. Written:")
-    print(f"  model    {model_dir}   (load: neurova.models.ResNetFusion.from_pretrained('{model_dir}'))")
+    print(f"  model    {model_dir}   (load: neurova.models.from_pretrained('{model_dir}'))")
     for name, path in figures.items():
         print(f"  figure   {path}   ({name.replace('_', ' ')})")
     print("\nNext:")

@@ -91,6 +91,16 @@ def test_in_memory_matches_lazy_reads(cache_dir) -> None:
     torch.testing.assert_close(clone[1]["frames"], lazy[1]["frames"])
 
 
+def test_cached_frames_equal_fresh_ones_and_are_encoded_once(cache_dir, monkeypatch) -> None:
+    fresh = SyntheticFaces(cache_dir, "train", build=False, **TINY)
+    cached = SyntheticFaces(cache_dir, "train", build=False, cache_frames=True, **TINY)
+    first = [cached[i]["frames"] for i in range(len(cached))]
+    first[0].fill_(7.0)  # a consumer writing into a sample does not touch the cache
+    monkeypatch.setattr(cached, "_encode", lambda *args: pytest.fail("a cached sample was encoded again"))
+    for i in range(len(cached)):
+        assert torch.equal(cached[i]["frames"], fresh[i]["frames"])
+
+
 def test_deterministic_from_seed(cache_dir, tmp_path) -> None:
     cfg = {**TINY, "emotion_clips": False}
     again = SyntheticFaces(tmp_path, "all", progress=False, **cfg)

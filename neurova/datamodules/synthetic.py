@@ -54,6 +54,8 @@ class SyntheticFacesDataModule(EventDataModule):
         num_workers: dataloader worker processes.
         build_workers: processes that render and simulate in ``prepare_data`` (0: in this process).
         in_memory: keep the events of each split in RAM (a few MB at the defaults).
+        cache_frames: keep every sample's encoded frames in RAM after the first epoch (64 KiB per sample at
+            4 frames of 64x64): later epochs skip cropping and encoding.
         pin_memory: pin host memory (None: when CUDA is available).
         hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
     """
@@ -88,6 +90,7 @@ class SyntheticFacesDataModule(EventDataModule):
         num_workers: int = 0,
         build_workers: int = 2,
         in_memory: bool = True,
+        cache_frames: bool = False,
         pin_memory: bool | None = None,
         hflip: float = 0.0,
     ) -> None:
@@ -132,6 +135,7 @@ class SyntheticFacesDataModule(EventDataModule):
             upsample=c.upsample, max_step_px=c.max_step_px, mode=hp.mode, clip_length=hp.clip_length,
             stride=hp.stride, encoding=hp.encoding, n_bits=hp.n_bits, bin_us=hp.bin_us, polarity=hp.polarity,
             val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, build=False, in_memory=hp.in_memory,
+            cache_frames=hp.cache_frames,
         )
 
     def setup(self, stage: str | None = None) -> None:

@@ -461,7 +461,10 @@ class EventCacheDataset(Dataset):
 
     The HDF5 files are opened lazily in each worker process (h5py handles are not
     fork-safe) and only the needed time window is read (binary search). With
-    ``in_memory=True`` every event of the selected clips is loaded once per process.
+    ``in_memory=True`` every event of the selected clips is loaded once per process; with
+    ``cache_frames=True`` each sample's encoded frames are kept after their first use (samples are
+    deterministic), so later epochs skip the crop, resize and encoding: ``T * C * S * S * 4`` bytes per
+    sample (64 KiB at the demo's 4 x 1 x 64 x 64).
 
     Sample dict: ``frames`` ``(T, C, H, W)`` float32, ``va`` ``(T, 2)``
     float32, ``label`` int64 ``()`` (the last frame's label), ``meta`` with
@@ -473,6 +476,7 @@ class EventCacheDataset(Dataset):
         contract: encoding recipe (``clip_length`` is T).
         stride: step between the first frames of consecutive samples of a clip.
         in_memory: load all events of ``clip_ids`` into RAM on first use.
+        cache_frames: keep every sample's frames in RAM after their first use (per process).
     """
 
     def __init__(
@@ -483,6 +487,7 @@ class EventCacheDataset(Dataset):
         *,
         stride: int = 1,
         in_memory: bool = False,
+        cache_frames: bool = False,
     ) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
@@ -490,6 +495,8 @@ class EventCacheDataset(Dataset):
         self.contract = contract
         self.stride = stride
         self.in_memory = in_memory
+        self.cache_frames = cache_frames
+        self._frames: dict[int, np.ndarray] = {}
         self.clips = cache.read_meta(list(clip_ids))
         self.clip_ids = list(self.clips)
         sizes = {m.sensor_size for m in self.clips.values()}
@@ -529,6 +536,7 @@ class EventCacheDataset(Dataset):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_handles"], state["_groups"], state["_events"], state["_pid"] = {}, {}, {}, None
+        state["_frames"] = {}
         return state
 
     def __del__(self) -> None:
@@ -565,19 +573,26 @@ class EventCacheDataset(Dataset):
             return slice_time(events, start_us, end_us)
         return _io().group_time_slice(self._group(clip_id), start_us, end_us)
 
+    def _encode(self, clip_id: str, meta: ClipMeta, stop: int, t_end: int) -> np.ndarray:
+        """The ``(T, C, S, S)`` float32 frames of the sample of ``clip_id`` whose last frame is ``stop - 1``."""
+        events = self.clip_events(clip_id, t_end - self.history_us, t_end)
+        if events.dtype != EVENT_DTYPE:
+            raise NeurovaError(f"clip {clip_id}: cached events have dtype {events.dtype}", meta.file)
+        box = (0, 0, *self.sensor_size) if meta.face_boxes is None else meta.face_boxes[stop - 1]
+        return np.ascontiguousarray(self._to_model_input(self.contract, box)(events, t_end), dtype=np.float32)
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         clip_id, start = self.index[i]
         meta = self.clips[clip_id]
         stop = start + self.contract.clip_length
         ends = meta.frame_timestamps_us[start:stop]
-        t_end = int(ends[-1])
-        events = self.clip_events(clip_id, t_end - self.history_us, t_end)
-        if events.dtype != EVENT_DTYPE:
-            raise NeurovaError(f"clip {clip_id}: cached events have dtype {events.dtype}", meta.file)
-        box = (0, 0, *self.sensor_size) if meta.face_boxes is None else meta.face_boxes[stop - 1]
-        frames = np.asarray(self._to_model_input(self.contract, box)(events, t_end), dtype=np.float32)
+        frames = self._frames.get(i)
+        if frames is None:
+            frames = self._encode(clip_id, meta, stop, int(ends[-1]))
+            if self.cache_frames:
+                self._frames[i] = frames
         return {
-            "frames": torch.from_numpy(np.ascontiguousarray(frames)),
+            "frames": torch.from_numpy(frames.copy() if self.cache_frames else frames),
             "va": torch.from_numpy(meta.va[start:stop].copy()),
             "label": torch.tensor(int(meta.labels[stop - 1]), dtype=torch.int64),
             "meta": {

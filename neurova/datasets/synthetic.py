@@ -253,6 +253,8 @@ class SyntheticFaces(EventCacheDataset):
         build: render and simulate missing clips now.
         num_workers: processes used while building.
         in_memory: keep all events of the split in RAM (a few MB at the defaults).
+        cache_frames: keep every sample's encoded frames in RAM after their first use (see
+            :class:`~neurova.datasets.cache.EventCacheDataset`).
     """
 
     def __init__(
@@ -286,6 +288,7 @@ class SyntheticFaces(EventCacheDataset):
         num_workers: int = 0,
         progress: bool = True,
         in_memory: bool = False,
+        cache_frames: bool = False,
     ) -> None:
         if split not in SYNTHETIC_SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SYNTHETIC_SPLITS}")
@@ -307,5 +310,6 @@ class SyntheticFaces(EventCacheDataset):
         contract = event_contract(encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity,
                                   image_size=image_size, mode=mode, clip_length=clip_length,
                                   frame_interval_us=FRAME_INTERVAL_US, face_crop="box")
-        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory)
+        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory,
+                         cache_frames=cache_frames)
         self.split = split
