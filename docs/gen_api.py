@@ -28,11 +28,15 @@ MODULES = (
     "neurova.metrics",
     "neurova.nets",
     "neurova.models",
+    "neurova.augment",
+    "neurova.baselines",
     "neurova.zero_shot",
     "neurova.domain",
     "neurova.inference",
     "neurova.training",
     "neurova.demo",
+    "neurova.leaderboard",
+    "neurova.face_detector_training",
 )
 TARGET = Path(__file__).resolve().parent / "api.md"
 

@@ -216,6 +216,11 @@ def test_named_checkpoints_local_and_downloaded(tmp_path, monkeypatch):
     model = ResNet(backbone=TINY)
     model.save_pretrained(home / "models" / "mine")
     assert isinstance(from_pretrained("mine"), ResNet)
+    model.save_pretrained(home / "models" / "resnet.synthetic_faces")  # tags are names with a dot
+    assert isinstance(from_pretrained("resnet.synthetic_faces"), ResNet)
+    for not_a_name in ("missing.ckpt", "missing.safetensors"):
+        with pytest.raises(CheckpointError, match="no such checkpoint folder or file"):
+            from_pretrained(not_a_name)
 
     source = model.save_pretrained(tmp_path / "published")
     digest = {n: hashlib.sha256((source / n).read_bytes()).hexdigest() for n in ("config.json", "model.safetensors")}

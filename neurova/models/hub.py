@@ -612,6 +612,9 @@ def _load_named(name: str, cls: type[VARegressionModule] | None, map_location: s
     return _load_dir(target, cls, map_location, strict, input_contract)
 
 
+_FILE_SUFFIXES = frozenset({".ckpt", ".safetensors", ".json", ".pt", ".pth", ".bin"})
+
+
 def load_pretrained(source: str | os.PathLike[str], *, cls: type[VARegressionModule] | None = None,
                     map_location: str | torch.device = "cpu", strict: bool = True,
                     input_contract: InputContract | Mapping[str, Any] | None = None) -> VARegressionModule:
@@ -641,7 +644,8 @@ def load_pretrained(source: str | os.PathLike[str], *, cls: type[VARegressionMod
                                   "file", path=path)
         return _load_ckpt(path, cls, map_location, strict, input_contract)
     text = os.fspath(source)
-    if path.suffix or os.sep in text or "/" in text:
+    # a bare name (tags have dots: "tiny_cnn.synthetic_faces") is looked up under $NEUROVA_HOME; paths must exist
+    if os.sep in text or "/" in text or path.suffix in _FILE_SUFFIXES:
         raise CheckpointError("no such checkpoint folder or file", path=path)
     return _load_named(text, cls, map_location, strict, input_contract)
 
