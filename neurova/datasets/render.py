@@ -232,6 +232,17 @@ def _check_length(n_frames: int, fps: float) -> None:
         raise ValueError(f"fps must be positive, got {fps!r}")
 
 
+def _check_trajectory(va: np.ndarray, fps: float) -> np.ndarray:
+    """``va`` as a float64 ``(T, 2)`` array of finite values; raises ``ValueError`` otherwise or for ``fps <= 0``."""
+    va = np.asarray(va, dtype=np.float64)
+    if va.ndim != 2 or va.shape[1] != 2:
+        raise ValueError(f"va must have shape (T, 2), got {va.shape}")
+    if not np.isfinite(va).all():
+        raise ValueError("va contains NaN or infinite values")
+    _check_length(len(va), fps)
+    return va
+
+
 def sample_va_trajectory(
     n_frames: int,
     rng: np.random.Generator | int | None = None,
@@ -912,12 +923,7 @@ def render_clip(
     Returns:
         ``(T, size, size)`` uint8 grayscale frames.
     """
-    va = np.asarray(va, dtype=np.float64)
-    if va.ndim != 2 or va.shape[1] != 2:
-        raise ValueError(f"va must have shape (T, 2), got {va.shape}")
-    if not np.isfinite(va).all():
-        raise ValueError("va contains NaN or infinite values")
-    _check_length(len(va), fps)
+    va = _check_trajectory(va, fps)
     rng = np.random.default_rng(rng)
     motion = _animate(va, rng, fps)
     background = render_background(identity, size, supersample=supersample)

@@ -39,7 +39,7 @@ from neurova.datasets.render import (
     HeadPose,
     _animate,
     _box_downsample,
-    _check_length,
+    _check_trajectory,
     _coverage,
     _draw_body,
     _draw_head,
@@ -351,12 +351,7 @@ def render_scene_clip(
         ``frames``: ``(T, H, W)`` float32 linear intensities in ``[0, 1]``;
         ``face_boxes``: ``(T, 4)`` float64 ``[x0, y0, w, h]`` per frame in sensor pixels (:func:`face_box`).
     """
-    va = np.asarray(va, dtype=np.float64)
-    if va.ndim != 2 or va.shape[1] != 2:
-        raise ValueError(f"va must have shape (T, 2), got {va.shape}")
-    if not np.isfinite(va).all():
-        raise ValueError("va contains NaN or infinite values")
-    _check_length(len(va), fps)
+    va = _check_trajectory(va, fps)
     if int(supersample) != supersample or supersample < 1:
         raise ValueError(f"supersample must be a positive integer, got {supersample}")
     rng = np.random.default_rng(rng)
