@@ -132,25 +132,21 @@ def test_nefer_datamodule(tmp_path: Path) -> None:
     assert dm.test_set is dm.val_set and len(dm.val_set) == 51
 
 
-def test_hflip_flips_training_batches_only() -> None:
-    from types import SimpleNamespace
-
+def test_hflip_flips_training_samples_only() -> None:
     from neurova.datamodules.base import EventDataModule
 
-    frames = torch.arange(2 * 3 * 1 * 2 * 4, dtype=torch.float32).reshape(2, 3, 1, 2, 4)
-    batch = {"frames": frames, "va": torch.zeros(2, 3, 2)}
-    dm = EventDataModule(hflip=1.0)
-    dm.trainer = SimpleNamespace(training=True)
-    flipped = dm.on_after_batch_transfer(batch, 0)
-    assert torch.equal(flipped["frames"], frames.flip(-1)) and flipped["va"] is batch["va"]
-    dm.trainer = SimpleNamespace(training=False)  # validation, test, predict
-    assert dm.on_after_batch_transfer(batch, 0)["frames"] is frames
-    half = EventDataModule(hflip=0.5)
-    half.trainer = SimpleNamespace(training=True)
+    frames = torch.arange(6 * 3 * 1 * 2 * 4, dtype=torch.float32).reshape(6, 3, 1, 2, 4)
+    samples = [{"frames": f, "va": torch.zeros(3, 2)} for f in frames]
+    dm = EventDataModule(batch_size=6, hflip=1.0)
+    dm.train_set = dm.val_set = samples
+    assert torch.equal(next(iter(dm.train_dataloader()))["frames"].sort(0).values, frames.flip(-1).sort(0).values)
+    assert torch.equal(next(iter(dm.val_dataloader()))["frames"], frames)  # never flipped
+    half = EventDataModule(batch_size=64, hflip=0.5)
+    half.train_set = [samples[0]] * 64
     torch.manual_seed(0)
-    out = half.on_after_batch_transfer({"frames": frames.repeat(32, 1, 1, 1, 1)}, 0)["frames"]
-    same = (out == frames.repeat(32, 1, 1, 1, 1)).flatten(1).all(1)
-    mirrored = (out == frames.flip(-1).repeat(32, 1, 1, 1, 1)).flatten(1).all(1)
+    out = next(iter(half.train_dataloader()))["frames"]
+    same = (out == frames[0]).flatten(1).all(1)
+    mirrored = (out == frames[0].flip(-1)).flatten(1).all(1)
     assert bool((same ^ mirrored).all()) and 0 < int(mirrored.sum()) < 64  # whole samples, some of each
     with pytest.raises(ValueError, match="hflip"):
         EventDataModule(hflip=1.5)

@@ -8,6 +8,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from neurova.augment import AugmentedDataset, RandomHorizontalFlip
 from neurova.contract import InputContract
 
 __all__ = ["EventDataModule"]
@@ -25,9 +26,9 @@ class EventDataModule(L.LightningDataModule):
         batch_size: samples per batch.
         num_workers: dataloader worker processes (0: load in the main process).
         pin_memory: pin host memory; None pins when CUDA is available.
-        hflip: probability of flipping each training sample left-right (all its frames together), applied
-            to batches on the device (:meth:`on_after_batch_transfer`); a mirrored face has the same
-            valence and arousal. 0 disables it; validation, test and prediction batches are never flipped.
+        hflip: probability of flipping each training sample left-right (all its frames together, by
+            :class:`neurova.augment.RandomHorizontalFlip`); a mirrored face has the same valence and
+            arousal. 0 disables it; validation, test and prediction samples are never flipped.
     """
 
     def __init__(self, batch_size: int = 16, num_workers: int = 0, pin_memory: bool | None = None,
@@ -80,7 +81,10 @@ class EventDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, "train", shuffle=True)
+        train_set = self.train_set
+        if self.hflip > 0 and train_set is not None:
+            train_set = AugmentedDataset(train_set, RandomHorizontalFlip(self.hflip))
+        return self._loader(train_set, "train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_set, "validation", shuffle=False)
@@ -91,13 +95,3 @@ class EventDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader(self.predict_set if self.predict_set is not None else self.test_set, "predict",
                             shuffle=False)
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """Flip training samples ``(B, T, C, H, W)`` left-right with probability :attr:`hflip` (torch's RNG)."""
-        trainer = self.trainer
-        if self.hflip == 0.0 or trainer is None or not trainer.training or not isinstance(batch, dict):
-            return batch
-        frames = batch["frames"]
-        flip = torch.rand(frames.shape[0], device=frames.device) < self.hflip
-        shape = (-1,) + (1,) * (frames.ndim - 1)
-        return {**batch, "frames": torch.where(flip.view(shape), frames.flip(-1), frames)}
