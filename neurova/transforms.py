@@ -21,11 +21,12 @@ from typing import Any, Literal
 import numpy as np
 
 from neurova.contract import InputContract
+from neurova.encodings.filters import crop_events, denoise_events, downsample_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
 from neurova.errors import InputContractError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, slice_time, validate_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, slice_time
 
 __all__ = [
     "CenterCrop",
@@ -348,7 +349,8 @@ class Crop:
     """Keep the events inside a box and shift them so the box's corner is ``(0, 0)`` (e.g. a face box).
 
     The box is ``x0 <= x < x0 + width``, ``y0 <= y < y0 + height``; the result lives on a
-    ``(width, height)`` sensor (:attr:`output_size`). The box may extend past the sensor.
+    ``(width, height)`` sensor (:attr:`output_size`). The box may extend past the sensor. The transform form of
+    :func:`neurova.encodings.crop_events`.
     """
 
     x0: int
@@ -366,14 +368,8 @@ class Crop:
         return SensorSize(self.width, self.height)
 
     def __call__(self, events: Any) -> np.ndarray:
-        events = _events(events)
-        x = events["x"].astype(np.int64) - self.x0
-        y = events["y"].astype(np.int64) - self.y0
-        keep = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
-        out = events[keep]
-        out["x"] = x[keep]
-        out["y"] = y[keep]
-        return out
+        """The events inside the box, on a ``(width, height)`` sensor (:func:`~neurova.encodings.crop_events`)."""
+        return crop_events(events, self.x0, self.y0, self.width, self.height)
 
 
 @dataclass(frozen=True)
@@ -445,7 +441,8 @@ class ResizeEvents:
 class Downsample:
     """Scale coordinates and time (tonic's ``Downsample``): ``x, y ← ⌊x·s⌋, ⌊y·s⌋``, ``t ← ⌊t·time_factor⌋``.
 
-    Events keep their order; several events may land on one pixel.
+    Events keep their order; several events may land on one pixel. The transform form of
+    :func:`neurova.encodings.downsample_events`.
     """
 
     spatial_factor: float = 1.0
@@ -464,13 +461,8 @@ class Downsample:
         )
 
     def __call__(self, events: Any) -> np.ndarray:
-        out = _events(events).copy()
-        if self.spatial_factor != 1:
-            out["x"] = np.floor(out["x"] * self.spatial_factor)
-            out["y"] = np.floor(out["y"] * self.spatial_factor)
-        if self.time_factor != 1:
-            out["t"] = np.floor(out["t"] * self.time_factor)
-        return out
+        """The scaled events, a copy (:func:`~neurova.encodings.downsample_events`)."""
+        return downsample_events(events, self.spatial_factor, self.time_factor)
 
 
 @dataclass(frozen=True)
@@ -479,7 +471,7 @@ class Denoise:
 
     An event at ``(x, y, t)`` is kept when one of the 8 neighbouring pixels had an event (earlier in the
     stream) at a time ``t'`` with ``t - filter_time_us < t' <= t``; isolated events are dropped.
-    Vectorised: one sort of the events by pixel, then one binary search per neighbour offset.
+    The transform form of :func:`neurova.encodings.denoise_events`.
     """
 
     sensor_size: SensorSizeLike
@@ -490,35 +482,8 @@ class Denoise:
         _positive_int(self.filter_time_us, "filter_time_us")
 
     def __call__(self, events: Any) -> np.ndarray:
-        events = _events(events)
-        n = len(events)
-        if n == 0:
-            return events.copy()
-        width, height = self.sensor_size
-        validate_events(events, sensor_size=self.sensor_size)
-        pixel = events["y"].astype(np.int64) * width + events["x"]
-        # events sorted by (pixel, position in the stream), as keys pixel * n + position
-        keys = np.sort(pixel * n + np.arange(n, dtype=np.int64))
-        stream = keys % n  # position in the stream of each sorted event
-        sorted_pixel = keys // n
-        x, y = sorted_pixel % width, sorted_pixel // width
-        limit = events["t"][stream] - self.filter_time_us
-        t = events["t"]
-        keep = np.zeros(n, dtype=bool)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                if dx == dy == 0:
-                    continue
-                offset = dy * width + dx
-                # the key the neighbour's event at this stream position would have; these queries are sorted
-                # like ``keys``, which keeps the binary searches cache-friendly
-                found = np.searchsorted(keys, keys + offset * n, side="left") - 1  # its latest earlier event
-                found_clipped = np.maximum(found, 0)
-                hit = (found >= 0) & (sorted_pixel[found_clipped] == sorted_pixel + offset)
-                hit &= (x + dx >= 0) & (x + dx < width) & (y + dy >= 0) & (y + dy < height)
-                hit &= t[stream[found_clipped]] > limit
-                keep[stream[hit]] = True
-        return events[keep]
+        """The events with a recent neighbour (:func:`~neurova.encodings.denoise_events`)."""
+        return denoise_events(events, self.sensor_size, self.filter_time_us)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Tests of neurova.transforms: encoders, event transforms, Compose, encoder_from_contract."""
+"""Tests of neurova.transforms (encoders, event transforms, Compose, encoder_from_contract) and their functional
+twins in neurova.encodings (the event filters)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ import numpy as np
 import pytest
 
 from neurova.contract import InputContract
-from neurova.encodings import event_frames, resize_events, tbr, time_surface, voxel_grid
+from neurova.encodings import (
+    crop_events,
+    denoise_events,
+    downsample_events,
+    event_frames,
+    resize_events,
+    tbr,
+    time_surface,
+    voxel_grid,
+)
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, make_events
 from neurova.transforms import (
@@ -175,6 +185,39 @@ def test_denoise_matches_sequential_filter():
     out = Denoise((7, 5), filter_time_us=30)(events)
     np.testing.assert_array_equal(out, reference_denoise(events, 7, 5, 30))
     assert 0 < len(out) < n
+
+
+@pytest.mark.parametrize(
+    ("transform", "function"),
+    [
+        (Crop(2, 1, 4, 3), lambda ev: crop_events(ev, 2, 1, 4, 3)),
+        (Crop(-3, -2, 5, 5), lambda ev: crop_events(ev, -3, -2, 5, 5)),
+        (Downsample(0.5, 0.1), lambda ev: downsample_events(ev, 0.5, 0.1)),
+        (Downsample(), downsample_events),
+        (Denoise((8, 6), filter_time_us=40), lambda ev: denoise_events(ev, (8, 6), filter_time_us=40)),
+    ],
+    ids=["crop", "crop-past-corner", "downsample", "downsample-identity", "denoise"],
+)
+def test_event_transforms_are_their_functional_twins(events, transform, function):
+    before = events.copy()
+    out = function(events)
+    assert out.dtype == EVENT_DTYPE and out is not events
+    np.testing.assert_array_equal(transform(events), out)
+    np.testing.assert_array_equal(events, before)  # the input is never modified
+    as_columns = {name: events[name].astype(np.int64) for name in ("x", "y", "t", "p")}
+    np.testing.assert_array_equal(function(as_columns), out)  # anything as_events accepts
+
+
+def test_filter_functions_check_their_arguments(events):
+    with pytest.raises(ValueError, match="height"):
+        crop_events(events, 0, 0, 3, 0)
+    with pytest.raises(ValueError, match="positive"):
+        downsample_events(events, spatial_factor=-1.0)
+    with pytest.raises(ValueError, match="filter_time_us"):
+        denoise_events(events, (8, 6), filter_time_us=0)
+    with pytest.raises(EventFormatError, match="outside"):
+        denoise_events(events, (4, 4))
+    assert len(denoise_events(events[:0], (8, 6))) == 0
 
 
 def test_compose_chains_and_passes_keywords_to_the_last():

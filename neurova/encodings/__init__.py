@@ -1,10 +1,13 @@
-"""Functional event encodings: events in, float32 frames ``(T, C, H, W)`` out.
+"""Functional event encodings: events in, float32 frames ``(T, C, H, W)`` out; and the functional event filters.
 
 - :func:`tbr` / :func:`tbr_torch`: Temporal Binary Representation (the paper's encoding).
 - :func:`resize_events`: the events a sensor with another resolution would have produced (a face box of any
   size → a model's ``S x S`` input with the same statistics).
 - :func:`event_frames`, :func:`voxel_grid`, :func:`time_surface`: count frames, voxel grids and time
   surfaces for ablations.
+- :func:`crop_events`, :func:`downsample_events`, :func:`denoise_events`: events in, events out (the functional
+  twins of :class:`~neurova.transforms.Crop`, :class:`~neurova.transforms.Downsample`,
+  :class:`~neurova.transforms.Denoise`).
 
 Every encoder shares the window convention of :func:`window_ends`: a frame ending at ``t_end`` covers
 ``[t_end - window, t_end)``.
@@ -12,11 +15,15 @@ Every encoder shares the window convention of :func:`window_ends`: a frame endin
 
 from __future__ import annotations
 
+from neurova.encodings.filters import crop_events, denoise_events, downsample_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events, resize_initial_levels, resize_pixel_areas
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
 
 __all__ = [
+    "crop_events",
+    "denoise_events",
+    "downsample_events",
     "event_frames",
     "resize_events",
     "resize_initial_levels",

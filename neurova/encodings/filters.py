@@ -1,0 +1,142 @@
+"""Functional event filters: events in, events out (tonic's ``functional`` twins of the event transforms).
+
+- :func:`crop_events`: keep the events inside a box and shift them to its corner (:class:`~neurova.transforms.Crop`).
+- :func:`downsample_events`: scale coordinates and time (:class:`~neurova.transforms.Downsample`).
+- :func:`denoise_events`: the background-activity filter (:class:`~neurova.transforms.Denoise`).
+
+Each takes an :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs), or anything
+:func:`~neurova.events.as_events` accepts, and returns a new array of that dtype; the input is never modified.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
+
+__all__ = ["crop_events", "denoise_events", "downsample_events"]
+
+
+def _events(events: Any) -> np.ndarray:
+    if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
+        return events
+    return as_events(events)
+
+
+def _check_positive_int(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def crop_events(events: Any, x0: int, y0: int, width: int, height: int) -> np.ndarray:
+    """Keep the events with ``x0 <= x < x0 + width`` and ``y0 <= y < y0 + height``, shifted by ``(-x0, -y0)``.
+
+    The result lives on a ``(width, height)`` sensor; the box may extend past the sensor (negative ``x0``, ``y0``,
+    or beyond its far edges), where nothing is kept.
+
+    Args:
+        events: ``(N,)`` events, coordinates in pixels.
+        x0, y0: the box's top-left corner in pixels.
+        width, height: the box's size in pixels (> 0).
+
+    Returns:
+        ``(M,)`` events, ``M <= N``, in their input order, coordinates in ``[0, width) x [0, height)``.
+
+    Raises:
+        ValueError: ``width`` or ``height`` is not a positive integer.
+    """
+    _check_positive_int(width, "width")
+    _check_positive_int(height, "height")
+    events = _events(events)
+    x = events["x"].astype(np.int64) - x0
+    y = events["y"].astype(np.int64) - y0
+    keep = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    out = events[keep]
+    out["x"] = x[keep]
+    out["y"] = y[keep]
+    return out
+
+
+def downsample_events(events: Any, spatial_factor: float = 1.0, time_factor: float = 1.0) -> np.ndarray:
+    """Scale coordinates and time (tonic's ``downsample``): ``x, y ← ⌊x·s⌋, ⌊y·s⌋``, ``t ← ⌊t·time_factor⌋`` µs.
+
+    Events keep their order and count; several may land on one pixel. A factor of 1 leaves its fields unchanged.
+
+    Args:
+        events: ``(N,)`` events.
+        spatial_factor: ``s`` (> 0), e.g. 0.5 halves the sensor's width and height.
+        time_factor: factor on timestamps (> 0).
+
+    Returns:
+        ``(N,)`` events, a copy.
+
+    Raises:
+        ValueError: a factor that is not > 0.
+    """
+    if not spatial_factor > 0 or not time_factor > 0:
+        raise ValueError(f"factors must be positive, got {spatial_factor!r}, {time_factor!r}")
+    out = _events(events).copy()
+    if spatial_factor != 1:
+        out["x"] = np.floor(out["x"] * spatial_factor)
+        out["y"] = np.floor(out["y"] * spatial_factor)
+    if time_factor != 1:
+        out["t"] = np.floor(out["t"] * time_factor)
+    return out
+
+
+def denoise_events(
+    events: Any,
+    sensor_size: SensorSize | tuple[int, ...] | str,
+    filter_time_us: int = 10_000,
+) -> np.ndarray:
+    """Background-activity filter (tonic's ``denoise``, over the 8-neighbourhood).
+
+    An event at ``(x, y, t)`` is kept when one of the 8 neighbouring pixels had an event (earlier in the stream)
+    at a time ``t'`` with ``t - filter_time_us < t' <= t``; isolated events are dropped. Vectorised: one sort of
+    the events by pixel, then one binary search per neighbour offset.
+
+    Args:
+        events: ``(N,)`` events sorted by ``t``, on ``sensor_size``.
+        sensor_size: ``(width, height)`` of the events in pixels.
+        filter_time_us: the neighbourhood's time window in µs (> 0).
+
+    Returns:
+        ``(M,)`` events, ``M <= N``, a subset in their input order.
+
+    Raises:
+        ValueError: ``filter_time_us`` is not a positive integer.
+        EventFormatError: events unsorted, negative, or outside ``sensor_size``.
+    """
+    _check_positive_int(filter_time_us, "filter_time_us")
+    size = SensorSize.of(sensor_size)
+    events = _events(events)
+    n = len(events)
+    if n == 0:
+        return events.copy()
+    width, height = size
+    validate_events(events, sensor_size=size)
+    pixel = events["y"].astype(np.int64) * width + events["x"]
+    # events sorted by (pixel, position in the stream), as keys pixel * n + position
+    keys = np.sort(pixel * n + np.arange(n, dtype=np.int64))
+    stream = keys % n  # position in the stream of each sorted event
+    sorted_pixel = keys // n
+    x, y = sorted_pixel % width, sorted_pixel // width
+    limit = events["t"][stream] - filter_time_us
+    t = events["t"]
+    keep = np.zeros(n, dtype=bool)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            if dx == dy == 0:
+                continue
+            offset = dy * width + dx
+            # the key the neighbour's event at this stream position would have; these queries are sorted
+            # like ``keys``, which keeps the binary searches cache-friendly
+            found = np.searchsorted(keys, keys + offset * n, side="left") - 1  # its latest earlier event
+            found_clipped = np.maximum(found, 0)
+            hit = (found >= 0) & (sorted_pixel[found_clipped] == sorted_pixel + offset)
+            hit &= (x + dx >= 0) & (x + dx < width) & (y + dy >= 0) & (y + dy < height)
+            hit &= t[stream[found_clipped]] > limit
+            keep[stream[hit]] = True
+    return events[keep]
