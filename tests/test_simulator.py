@@ -387,3 +387,14 @@ def test_output_is_sorted_event_arrays() -> None:
         assert len(out) == 2 and all(e.dtype == EVENT_DTYPE for e in out)
         for events in out:
             validate_events(events, sensor_size=sim.sensor_size)
+
+
+def test_pipeline_names_moved_from_dvs_with_a_deprecation_warning() -> None:
+    from neurova.simulator import pipeline
+
+    with pytest.warns(DeprecationWarning, match="pipeline"):
+        assert dvs.simulate is pipeline.simulate is simulate
+    with pytest.warns(DeprecationWarning, match="pipeline"):
+        assert dvs.simulate_batch is pipeline.simulate_batch is simulate_batch
+    with pytest.raises(AttributeError):
+        dvs.no_such_name  # noqa: B018

@@ -1,7 +1,8 @@
 """DVS event simulator: v2e's pixel model in torch, batched, plus video input and dataset runs.
 
 * :class:`DVSSimulator` — the pixel model for a batch of same-size clips, frame by frame;
-* :func:`simulate` / :func:`simulate_batch` — whole clips (arrays, video files, frame folders);
+* :func:`simulate` / :func:`simulate_batch` (:mod:`~neurova.simulator.pipeline`) — whole clips (arrays, video
+  files, frame folders): reading, cropping and resizing, upsampling, then the pixel model;
 * :func:`simulate_dataset` — many clips to HDF5, resumable, in worker processes and across ranks;
 * :mod:`~neurova.simulator.video`, :mod:`~neurova.simulator.interpolate`,
   :mod:`~neurova.simulator.v2e` — reading videos, temporal upsampling, the optional v2e backend.
@@ -9,10 +10,12 @@
 
 from __future__ import annotations
 
+from neurova.image import to_gray
 from neurova.simulator.batch import simulate_dataset
-from neurova.simulator.dvs import DVSSimulator, inverse_lin_log, lin_log, simulate, simulate_batch
+from neurova.simulator.dvs import DVSSimulator, inverse_lin_log, lin_log
+from neurova.simulator.pipeline import simulate, simulate_batch
 from neurova.simulator.presets import PRESETS, TIMESTAMP_MODES, V2E_DEFAULTS, DVSParams, resolve_params
-from neurova.simulator.video import list_frame_files, read_video, to_gray
+from neurova.simulator.video import list_frame_files, read_video
 
 __all__ = [
     "PRESETS",

@@ -148,15 +148,16 @@ def _simulate_clip(job: _Job) -> str:
     """Simulate one clip and write it atomically (top-level, so spawned workers can run it)."""
     import torch
 
+    from neurova.image import crop_and_resize
     from neurova.io import write_events
-    from neurova.simulator.dvs import simulate
+    from neurova.simulator.pipeline import simulate
     from neurova.simulator.presets import resolve_params
-    from neurova.simulator.video import crop_and_resize, load_frames
+    from neurova.simulator.video import load_frames
 
     if job.threads is not None:
         torch.set_num_threads(job.threads)
     frames, times = load_frames(job.source, fps=None if Path(job.source).is_file() else job.fps)
-    frames = crop_and_resize(frames, size=job.size)
+    frames = crop_and_resize(frames, size=job.size, interpolation="bilinear")
     events = simulate(
         frames,
         times,

@@ -42,8 +42,10 @@ single runs and CPU and GPU runs draw identical numbers.
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,7 +55,7 @@ from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
 from neurova.simulator.presets import DVSParams, resolve_params
 
-__all__ = ["DVSSimulator", "inverse_lin_log", "lin_log", "simulate", "simulate_batch"]
+__all__ = ["DVSSimulator", "inverse_lin_log", "lin_log", "resolve_seeds"]
 
 LIN_LOG_THRESHOLD = 20.0
 """Intensity (0..255 scale) below which v2e's lin-log mapping is linear."""
@@ -100,7 +102,8 @@ def _lin_log_uint8(frames: np.ndarray) -> np.ndarray:
     return np.take(_LIN_LOG_PAIRS, frames.reshape(-1).view(np.uint16)).view(np.float32).reshape(frames.shape)
 
 
-def _resolve_seeds(seed: Seed, batch_size: int) -> list[int]:
+def resolve_seeds(seed: Seed, batch_size: int) -> list[int]:
+    """One seed per clip: ``seed + i`` for an int, the given list, or (``None``) drawn from torch's generator."""
     if seed is None:
         base = int(torch.randint(0, 2**62, (1,)).item())  # follows torch.manual_seed when the user set one
         return [base + i for i in range(batch_size)]
@@ -184,7 +187,7 @@ class DVSSimulator:
         )
         self.height, self.width, self.batch_size = int(height), int(width), int(batch_size)
         self.device = torch.device(device)
-        self.seeds = _resolve_seeds(seed, self.batch_size)
+        self.seeds = resolve_seeds(seed, self.batch_size)
         self._lut = _LIN_LOG_LUT.to(self.device)
         self._dtype = torch.float64 if self.params.cutoff_hz > 0 else torch.float32  # v2e's state precision
         xy = np.zeros(self.height * self.width, dtype=EVENT_DTYPE)[["x", "y"]]  # (x, y) of every pixel
@@ -833,162 +836,17 @@ def _stable_argsort(key: np.ndarray) -> np.ndarray:
     return order
 
 
-# -- whole clips --------------------------------------------------------------------------------------
+_MOVED = {"simulate", "simulate_batch"}
 
 
-def _run_group(
-    streams: list[Iterable[tuple[np.ndarray, int]]],
-    sim: DVSSimulator,
-    *,
-    total: int | None,
-    progress: bool,
-) -> list[np.ndarray]:
-    """Step ``sim`` through frame streams of equal length; concatenate each clip's events."""
-    from tqdm.auto import tqdm
-
-    chunks: list[list[np.ndarray]] = [[] for _ in streams]
-    for items in tqdm(zip(*streams), total=total, disable=not progress, desc="simulate", unit="frame"):
-        frames = np.stack([np.asarray(frame) for frame, _ in items])
-        for chunk, events in zip(chunks, sim.step(frames, [t for _, t in items])):
-            if len(events):
-                chunk.append(events)
-    results = []
-    for chunk in chunks:  # one clip at a time, freeing its pieces at once: its memory serves the next clip
-        results.append(np.concatenate(chunk) if chunk else np.zeros(0, dtype=EVENT_DTYPE))
-        chunk.clear()
-    return results
-
-
-def simulate(
-    source: Any,
-    timestamps_us: Sequence[int] | np.ndarray | None = None,
-    *,
-    fps: float | None = None,
-    preset: str | None = "clean",
-    upsample: int | None = None,
-    max_step_px: float | None = None,
-    interpolator: Callable[[np.ndarray, np.ndarray, int], np.ndarray] | None = None,
-    crop: tuple[int, int, int, int] | None = None,
-    size: tuple[int, int] | None = None,
-    seed: int | None = 0,
-    device: str | torch.device = "cpu",
-    backend: str = "neurova",
-    progress: bool = False,
-    **params: Any,
-) -> np.ndarray:
-    """Simulate the events of one clip.
-
-    Args:
-        source: ``(T, H, W)`` grayscale or ``(T, H, W, 3)`` RGB array or tensor (uint8 or float
-            0..255), a list of such frames, a video file, or a folder of PNG/JPEG frames
-            (sorted by name, see :func:`neurova.simulator.video.read_video`).
-        timestamps_us: ``(T,)`` frame times in µs, strictly increasing; default ``i * 1e6 / fps``
-            (a video file's own frame rate when ``fps`` is not given).
-        fps: frame rate for arrays and frame folders (default
-            :data:`~neurova.simulator.video.DEFAULT_FPS` = 25) and overriding a video file's.
-        preset: ``"clean"`` (default), ``"noisy"`` or ``None`` (v2e ``EventEmulator`` defaults).
-        upsample: integer temporal upsampling factor (``factor - 1`` frames interpolated per interval).
-        max_step_px: upsample each interval so that the estimated motion per frame stays below this
-            many pixels (see :mod:`neurova.simulator.interpolate`); exclusive with ``upsample``.
-        interpolator: ``(frame_a, frame_b, n) -> (n, H, W)`` intermediate frames (float 0..255);
-            default: linear interpolation in the lin-log domain.
-        crop: ``(x0, y0, w, h)`` box cut from every frame before resizing.
-        size: ``(width, height)`` to resize to (after ``crop``), antialiased.
-        seed: random seed of thresholds and noise (``None``: not reproducible).
-        device: torch device of the simulation.
-        backend: ``"neurova"`` or ``"v2e"`` (run v2e's own ``EventEmulator``; needs v2e installed).
-        progress: show a progress bar over frames.
-        **params: pixel-model parameters overriding the preset (see :class:`DVSSimulator`).
-
-    Returns:
-        Events of :data:`~neurova.events.EVENT_DTYPE` sorted by ``t`` (µs, frame time base).
-    """
-    return simulate_batch(
-        [source],
-        None if timestamps_us is None else [timestamps_us],
-        fps=fps,
-        preset=preset,
-        upsample=upsample,
-        max_step_px=max_step_px,
-        interpolator=interpolator,
-        crop=crop,
-        size=size,
-        seed=seed,
-        device=device,
-        backend=backend,
-        progress=progress,
-        **params,
-    )[0]
-
-
-def simulate_batch(
-    sources: Sequence[Any],
-    timestamps_us: Sequence[Sequence[int] | np.ndarray | None] | None = None,
-    *,
-    fps: float | None = None,
-    preset: str | None = "clean",
-    upsample: int | None = None,
-    max_step_px: float | None = None,
-    interpolator: Callable[[np.ndarray, np.ndarray, int], np.ndarray] | None = None,
-    crop: tuple[int, int, int, int] | None = None,
-    size: tuple[int, int] | None = None,
-    seed: int | Sequence[int] | None = 0,
-    device: str | torch.device = "cpu",
-    backend: str = "neurova",
-    batch_size: int | None = None,
-    progress: bool = False,
-    **params: Any,
-) -> list[np.ndarray]:
-    """Simulate several clips, batched in one :class:`DVSSimulator` where they fit together.
-
-    Clips with the same frame size and number of (upsampled) frames run side by side, at most
-    ``batch_size`` at a time (default: all); their timestamps may differ. Clip ``i`` uses seed
-    ``seed + i`` (or ``seed[i]`` for a list), so the result equals ``simulate(sources[i],
-    seed=seed + i)`` clip by clip. Arguments are those of :func:`simulate`.
-
-    Returns:
-        One event array per source, in input order.
-    """
-    from neurova.simulator import interpolate, video
-
-    if backend not in ("neurova", "v2e"):
-        raise ValueError(f"backend must be 'neurova' or 'v2e', got {backend!r}")
-    if timestamps_us is not None and len(timestamps_us) != len(sources):
-        raise ValueError(f"got {len(timestamps_us)} timestamp arrays for {len(sources)} sources")
-    seeds = _resolve_seeds(seed, len(sources))
-    clips = []
-    for i, source in enumerate(sources):
-        frames, times = video.load_frames(source, None if timestamps_us is None else timestamps_us[i], fps=fps)
-        frames = video.crop_and_resize(frames, crop=crop, size=size)
-        factors = interpolate.upsample_factors(frames, upsample=upsample, max_step_px=max_step_px)
-        clips.append((frames, times, factors))
-    if backend == "v2e":
-        from neurova.simulator.v2e import simulate_v2e
-
-        resolved = resolve_params(preset, **params)
-        return [
-            simulate_v2e(interpolate.iter_frames(f, t, k, interpolator), f.shape[1:], resolved, seed=s, device=device)
-            for (f, t, k), s in zip(clips, seeds)
-        ]
-
-    groups: dict[tuple[int, int, int], list[int]] = {}
-    for i, (frames, _, factors) in enumerate(clips):
-        groups.setdefault((int(np.sum(factors)) + 1, *frames.shape[1:3]), []).append(i)
-    results: list[np.ndarray] = [np.zeros(0, dtype=EVENT_DTYPE)] * len(sources)
-    limit = batch_size or len(sources)
-    for (n_frames, height, width), members in groups.items():
-        for start in range(0, len(members), limit):
-            chunk = members[start : start + limit]
-            sim = DVSSimulator(
-                height,
-                width,
-                batch_size=len(chunk),
-                preset=preset,
-                seed=[seeds[i] for i in chunk],
-                device=device,
-                **params,
-            )
-            streams = [interpolate.iter_frames(*clips[i], interpolator) for i in chunk]
-            for i, events in zip(chunk, _run_group(streams, sim, total=n_frames, progress=progress)):
-                results[i] = events
-    return results
+def __getattr__(name: str) -> Any:
+    """Deprecated: ``simulate`` and ``simulate_batch`` live in :mod:`neurova.simulator.pipeline`."""
+    if name in _MOVED:
+        warnings.warn(
+            f"neurova.simulator.dvs.{name} moved to neurova.simulator.pipeline.{name} "
+            f"(also importable as neurova.simulator.{name})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("neurova.simulator.pipeline"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
