@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from neurova import image
 from neurova._optional import require
 from neurova.errors import CheckpointError, MissingDependencyError
 from neurova.events import SensorSize, slice_time, validate_events
@@ -162,14 +163,15 @@ def smooth_boxes(boxes: np.ndarray, window: int = 9) -> np.ndarray:
 
 
 def crop_and_resize(frame: np.ndarray, box: Any, size: int) -> np.ndarray:
-    """Cut ``box`` out of ``frame`` and resize it to ``size x size``.
+    """Cut ``box`` out of ``frame`` and resize it to ``size x size``: :func:`neurova.image.crop_and_resize`.
 
-    The box is rounded to whole pixels; parts outside the frame are zero.
-    Resizing uses OpenCV's area interpolation (the right filter when shrinking);
-    a non-square box is stretched to the square output.
+    The box is rounded to whole pixels; parts outside the frame are zero. A box larger than ``size``
+    is shrunk with ``interpolation="area"`` (the mean of the pixels each output pixel covers), a smaller
+    one enlarged with ``"bilinear"``, the choice OpenCV's ``INTER_AREA`` makes; a non-square box is
+    stretched to the square output.
 
     Args:
-        frame: ``(H, W)`` (or ``(H, W, C)``) image, typically uint8.
+        frame: ``(H, W)`` (or ``(H, W, C)``) image, uint8 or floating point.
         box: ``(x0, y0, width, height)`` in pixels.
         size: side of the output in pixels.
 
@@ -182,18 +184,10 @@ def crop_and_resize(frame: np.ndarray, box: Any, size: int) -> np.ndarray:
     if int(size) != size or size < 1:
         raise ValueError(f"size must be a positive integer, got {size}")
     x0, y0, w, h = _as_box(box)
-    x0, y0 = math.floor(x0 + 0.5), math.floor(y0 + 0.5)
-    w, h = max(1, math.floor(w + 0.5)), max(1, math.floor(h + 0.5))
-    height, width = img.shape[:2]
-    crop = np.zeros((h, w, *img.shape[2:]), dtype=img.dtype)
-    sx0, sy0 = max(x0, 0), max(y0, 0)
-    sx1, sy1 = min(x0 + w, width), min(y0 + h, height)
-    if sx1 > sx0 and sy1 > sy0:
-        crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = img[sy0:sy1, sx0:sx1]
-    if (h, w) == (size, size):
-        return crop
-    cv2 = require("cv2", "faces", "resizing face crops")
-    return cv2.resize(crop, (int(size), int(size)), interpolation=cv2.INTER_AREA)
+    shrink = math.floor(w + 0.5) >= size and math.floor(h + 0.5) >= size
+    planes = img if img.ndim == 2 else np.moveaxis(img, -1, 0)
+    out = image.crop_and_resize(planes, (x0, y0, w, h), int(size), interpolation="area" if shrink else "bilinear")
+    return out if img.ndim == 2 else np.moveaxis(out, 0, -1)
 
 
 def accumulate_events(

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from neurova.errors import MissingDependencyError, VideoFormatError
+from neurova.image import crop_and_resize
 from neurova.simulator import list_frame_files, read_video, simulate, simulate_batch, to_gray
 from neurova.simulator.interpolate import estimate_motion_px, interpolate_lin_log, iter_frames, upsample_factors
-from neurova.simulator.video import DEFAULT_FPS, crop_and_resize, load_frames
+from neurova.simulator.video import DEFAULT_FPS, load_frames
 
 cv2 = pytest.importorskip("cv2")
 
@@ -115,17 +116,15 @@ def test_rgb_lists_and_tensors_are_accepted() -> None:
     assert (simulate(torch.from_numpy(gray), seed=2) == reference).all()
 
 
-def test_crop_and_resize() -> None:
+def test_simulate_crops_and_resizes_through_neurova_image() -> None:
     frames = np.arange(2 * 8 * 10, dtype=np.uint8).reshape(2, 8, 10)
-    cropped = crop_and_resize(frames, crop=(2, 1, 6, 4))
-    np.testing.assert_array_equal(cropped, frames[:, 1:5, 2:8])
-    resized = crop_and_resize(frames, crop=(2, 1, 6, 4), size=(3, 2))
-    assert resized.shape == (2, 2, 3) and resized.dtype == np.uint8
-    assert crop_and_resize(frames.astype(np.float32), size="5x4").shape == (2, 4, 5)
-    with pytest.raises(ValueError, match="does not fit"):
-        crop_and_resize(frames, crop=(5, 0, 6, 4))
     events = simulate(frames, crop=(2, 1, 6, 4), size=(3, 2))
     assert len(events) == 0 or (events["x"].max() < 3 and events["y"].max() < 2)
+    shifted = np.stack([np.roll(texture(), i, 1) for i in range(4)])
+    expected = simulate(crop_and_resize(shifted, (2, 1, 20, 16), (10, 8), interpolation="bilinear"), seed=1)
+    assert (simulate(shifted, crop=(2, 1, 20, 16), size=(10, 8), seed=1) == expected).all()
+    with pytest.raises(ValueError, match="does not fit"):
+        simulate(frames, crop=(5, 0, 6, 4))
 
 
 # -- temporal upsampling --------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 Everything the simulator reads becomes ``(T, H, W)`` grayscale frames (uint8, or
 float32 on a 0..255 scale) and ``(T,)`` int64 timestamps in µs. Colour is turned
-into luma with ITU-R BT.601 weights, bit-exact with OpenCV's ``cvtColor`` (which
-v2e uses). PNG and JPEG frames are decoded with torchvision (a core dependency);
-video files with OpenCV (``pip install "neurova-va[faces]"``).
+into luma by :func:`neurova.image.to_gray` (ITU-R BT.601, bit-exact with OpenCV's
+``cvtColor``, which v2e uses). PNG and JPEG frames are decoded by
+:func:`neurova.image.read_frames` (torchvision, a core dependency); video files with
+OpenCV (``pip install "neurova-va[faces]"``). Cropping and resizing is
+:func:`neurova.image.crop_and_resize`.
 Whole clips are held in memory, which suits face clips of a few hundred frames.
 """
 
@@ -15,25 +17,23 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from neurova import image
 from neurova._optional import require
 from neurova.errors import VideoFormatError
 from neurova.events import SensorSize
+from neurova.image import _check_sizes
 
 __all__ = [
     "DEFAULT_FPS",
     "FRAME_SUFFIXES",
-    "crop_and_resize",
     "list_frame_files",
     "load_frames",
-    "read_frames",
-    "read_image",
     "read_video",
     "timestamps_from_fps",
-    "to_gray",
 ]
 
 DEFAULT_FPS = 25.0
@@ -42,28 +42,7 @@ DEFAULT_FPS = 25.0
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 """Image suffixes (case-insensitive) read from frame folders."""
 
-# OpenCV's fixed-point BT.601 luma (cvtColor RGB2GRAY for 8-bit input): 0.299 R + 0.587 G + 0.114 B
-_R2Y, _G2Y, _B2Y, _SHIFT = 4899, 9617, 1868, 14
-
 PathLike = str | os.PathLike[str]
-
-
-def to_gray(frames: np.ndarray, *, channels: str = "rgb") -> np.ndarray:
-    """Luma of colour frames ``(..., 3)`` with BT.601 weights ``0.299 R + 0.587 G + 0.114 B``.
-
-    uint8 input gives uint8 output identical to OpenCV's ``cvtColor(..., COLOR_RGB2GRAY)``
-    (fixed-point, rounded); float input gives float32. ``channels="bgr"`` for OpenCV's order.
-    """
-    frames = np.asarray(frames)
-    if frames.ndim < 3 or frames.shape[-1] != 3:
-        raise VideoFormatError(f"colour frames must end in 3 channels, got shape {frames.shape}")
-    if channels not in ("rgb", "bgr"):
-        raise ValueError(f"channels must be 'rgb' or 'bgr', got {channels!r}")
-    r, g, b = (frames[..., i] for i in ((0, 1, 2) if channels == "rgb" else (2, 1, 0)))
-    if frames.dtype == np.uint8:
-        luma = r.astype(np.int32) * _R2Y + g.astype(np.int32) * _G2Y + b.astype(np.int32) * _B2Y
-        return ((luma + (1 << (_SHIFT - 1))) >> _SHIFT).astype(np.uint8)
-    return (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
 
 
 def _natural_key(path: Path) -> list[Any]:
@@ -92,48 +71,6 @@ def timestamps_from_fps(n_frames: int, fps: float) -> np.ndarray:
     if not fps > 0 or not np.isfinite(fps):
         raise ValueError(f"fps must be a positive number, got {fps}")
     return np.rint(np.arange(n_frames) * (1e6 / fps)).astype(np.int64)
-
-
-def _check_sizes(shapes: Sequence[tuple[int, ...]], names: Sequence[str], source: PathLike | None) -> None:
-    for shape, name in zip(shapes, names):
-        if shape != shapes[0]:
-            raise VideoFormatError(
-                f"frame size changes: {names[0]} is {shapes[0][1]}x{shapes[0][0]} but {name} is {shape[1]}x{shape[0]}",
-                source,
-            )
-
-
-def read_image(path: PathLike, *, mode: Literal["gray", "rgb"] = "gray") -> np.ndarray:
-    """Decode a PNG or JPEG image: ``(H, W)`` uint8 luma (``"gray"``) or ``(H, W, 3)`` uint8 RGB.
-
-    Luma uses :func:`to_gray` (BT.601, as OpenCV and v2e), also for images stored in colour.
-
-    Raises:
-        VideoFormatError: the file is missing or not a decodable image (naming the file).
-    """
-    from torchvision.io import ImageReadMode, decode_image, read_file
-
-    with warnings.catch_warnings():
-        # torchvision >= 0.29 flags its image codecs as deprecated in favour of torchcodec; they still work
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            rgb = decode_image(read_file(str(path)), mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
-        except (RuntimeError, OSError, ValueError) as exc:
-            raise VideoFormatError(f"unreadable image ({exc})", path) from exc
-    return to_gray(rgb) if mode == "gray" else rgb
-
-
-def read_frames(paths: Sequence[PathLike], *, source: PathLike | None = None) -> np.ndarray:
-    """Decode image files to grayscale ``(T, H, W)`` uint8.
-
-    Raises:
-        VideoFormatError: an image cannot be decoded, or the frames differ in size (naming the files and
-            ``source``, by default the folder of the first frame).
-    """
-    frames = [read_image(path) for path in paths]
-    folder = source if source is not None else (Path(paths[0]).parent if paths else None)
-    _check_sizes([f.shape for f in frames], [Path(p).name for p in paths], folder)
-    return np.stack(frames) if frames else np.zeros((0, 0, 0), dtype=np.uint8)
 
 
 def _read_file(path: Path) -> tuple[np.ndarray, float]:
@@ -173,7 +110,7 @@ def read_video(source: PathLike, *, fps: float | None = None) -> tuple[np.ndarra
     """
     path = Path(source)
     if path.is_dir():
-        frames, native = read_frames(list_frame_files(path), source=path), None
+        frames, native = image.read_frames(list_frame_files(path), source=path), None
     elif path.is_file():
         frames, native = _read_file(path)
     else:
@@ -195,7 +132,7 @@ def _frames_from_array(source: Any) -> np.ndarray:
     if frames.ndim == 4 and frames.shape[-1] == 1:
         frames = frames[..., 0]
     elif frames.ndim == 4 and frames.shape[-1] == 3:
-        frames = to_gray(frames)
+        frames = image.to_gray(frames)
     if frames.ndim != 3:
         raise VideoFormatError(f"frames must be (T, H, W) or (T, H, W, 3), got shape {frames.shape}")
     if frames.shape[0] == 0:
@@ -255,35 +192,24 @@ def load_frames(
     return frames, times
 
 
+_MOVED = {"read_image": "neurova.image.read_image", "read_frames": "neurova.image.read_frames",
+          "to_gray": "neurova.image.to_gray"}
+
+
 def crop_and_resize(
     frames: np.ndarray,
     *,
     crop: tuple[int, int, int, int] | None = None,
     size: SensorSize | tuple[int, int] | str | None = None,
 ) -> np.ndarray:
-    """Cut the box ``crop = (x0, y0, w, h)`` from ``(T, H, W)`` frames, then resize to ``size = (width, height)``.
+    """Deprecated: ``neurova.image.crop_and_resize(frames, crop, size, interpolation="bilinear", pad=False)``."""
+    warnings.warn("neurova.simulator.video.crop_and_resize is deprecated; use neurova.image.crop_and_resize(frames, "
+                  "crop, size, interpolation='bilinear', pad=False)", DeprecationWarning, stacklevel=2)
+    return image.crop_and_resize(frames, crop, size, interpolation="bilinear", pad=False)
 
-    Resizing is bilinear with antialiasing (``torch.nn.functional.interpolate``); uint8
-    frames are rounded back to uint8, float frames stay float32.
-    """
-    if crop is not None:
-        x0, y0, w, h = (int(v) for v in crop)
-        height, width = frames.shape[1:3]
-        if w <= 0 or h <= 0 or x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
-            raise ValueError(f"crop box (x0, y0, w, h) = {crop} does not fit in frames of {width}x{height}")
-        frames = frames[:, y0 : y0 + h, x0 : x0 + w]
-    if size is None:
-        return frames
-    target = SensorSize.of(size)
-    if frames.shape[1:3] == target.shape:
-        return frames
-    import torch
-    from torch.nn import functional as F
 
-    out = np.empty((len(frames), *target.shape), dtype=frames.dtype if frames.dtype == np.uint8 else np.float32)
-    for start in range(0, len(frames), 64):  # bounded memory for long clips
-        chunk = torch.from_numpy(np.ascontiguousarray(frames[start : start + 64])).to(torch.float32)[:, None]
-        resized = F.interpolate(chunk, size=target.shape, mode="bilinear", antialias=True, align_corners=False)[:, 0]
-        resized = resized.clamp(0, 255) if frames.dtype == np.uint8 else resized.clamp_min(0)
-        out[start : start + 64] = resized.round().to(torch.uint8).numpy() if out.dtype == np.uint8 else resized.numpy()
-    return out
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(f"neurova.simulator.video.{name} moved to {_MOVED[name]}", DeprecationWarning, stacklevel=2)
+        return getattr(image, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
