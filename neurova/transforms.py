@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neurova import image
 from neurova.contract import InputContract
 from neurova.encodings.filters import crop_events, denoise_events, downsample_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
@@ -332,13 +333,7 @@ class ToModelInput:
             resized = ResizeEvents(crop.output_size, size)(cropped)
             return encoder_from_contract(self.contract, (size, size))(resized, ends_us=self.ends_us(t_end))
         frames = encoder_from_contract(self.contract, crop.output_size)(cropped, ends_us=self.ends_us(t_end))
-        if frames.shape[-2:] != (size, size):
-            import torch
-            import torch.nn.functional as F
-
-            resized = F.interpolate(torch.from_numpy(np.ascontiguousarray(frames)), size=(size, size), mode="area")
-            frames = resized.numpy()
-        return frames
+        return image.crop_and_resize(frames, size=size, interpolation="area")
 
 
 # ----------------------------------------------------------------------------------------- event transforms

@@ -16,7 +16,7 @@ from neurova.datasets import AFEWVA, AFEWVASimulation, load_split, save_split, s
 from neurova.datasets.afew_va import _Job, _make_record, afew_va_cache, crop_clip, prepare_afew_va
 from neurova.datasets.splits import check_disjoint, subject_holdout
 from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
-from neurova.simulator.video import read_frames
+from neurova.image import read_frames
 
 make_afew_va = runpy.run_path(str(Path(__file__).parent / "data" / "afew_va" / "data.py"))["make_afew_va"]
 SIM = AFEWVASimulation(image_size=24, smooth_window=5)

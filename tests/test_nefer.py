@@ -92,7 +92,7 @@ def test_miniature_clip_mode_end_to_end(nefer_root: Path) -> None:
 
 
 def test_miniature_png_values_are_tbr_codes(nefer_root: Path) -> None:
-    from neurova.simulator.video import read_image
+    from neurova.image import read_image
 
     ds = NEFER(nefer_root, "validation", mode="frame", image_size=None)
     clip = ds.clips[0]

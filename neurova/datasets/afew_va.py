@@ -36,7 +36,7 @@ from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, ev
 from neurova.datasets.splits import load_split, save_split, subject_kfold
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
-from neurova.simulator.video import read_frames
+from neurova.image import read_frames
 
 __all__ = [
     "AFEWVA",

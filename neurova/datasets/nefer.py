@@ -44,7 +44,7 @@ from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
 from neurova.events import SensorSize
-from neurova.simulator.video import read_image
+from neurova.image import crop_and_resize, read_image
 
 __all__ = [
     "NEFER",
@@ -158,12 +158,6 @@ def read_nefer_csv(path: PathLike) -> list[NEFERClip]:
             tails.append(tail)
             labels.append(_CLASS_INDEX[label])
     return [NEFERClip(u, c, t, np.asarray(lab, dtype=np.int64)) for (u, c), (t, lab) in clips.items()]
-
-
-def _resize(frames: torch.Tensor, size: int | None) -> torch.Tensor:
-    if size is None or frames.shape[-2:] == (size, size):
-        return frames
-    return torch.nn.functional.interpolate(frames, size=(size, size), mode="area")
 
 
 class NEFER(Dataset):
@@ -380,7 +374,7 @@ class NEFER(Dataset):
         frames = self._load_pngs(clip, start, stop) if source.is_dir() else self._load_recording(i)
         indices = clip.frame_indices[start:stop]
         return {
-            "frames": _resize(frames, self.image_size).contiguous(),
+            "frames": crop_and_resize(frames, size=self.image_size, interpolation="area").contiguous(),
             "va": torch.full((stop - start, 2), float("nan")),
             "label": torch.tensor(int(clip.labels[stop - 1]), dtype=torch.int64),
             "meta": {
