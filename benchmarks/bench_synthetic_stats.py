@@ -22,13 +22,12 @@ sizes and supersampling factors.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import tempfile
 import time
 
 import numpy as np
 
-from neurova.datasets.cache import event_contract
+from neurova.contract import InputContract
 from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.datasets.synthetic import FRAME_INTERVAL_US, SyntheticFaces, SyntheticFacesConfig, prepare_synthetic_faces
@@ -50,10 +49,8 @@ def measure(ds: SyntheticFaces, image_size: int) -> dict[str, float]:
     nonzero: dict[str, list[float]] = {"events": [], "area": []}
     values: dict[str, list[np.ndarray]] = {"events": [], "area": []}
     contracts = {
-        resize: dataclasses.replace(event_contract(n_bits=N_BITS, bin_us=BIN_US, polarity="merge",
-                                                   image_size=image_size, mode="frame", clip_length=1,
-                                                   frame_interval_us=FRAME_INTERVAL_US, face_crop=None),
-                                    resize=resize)
+        resize: InputContract(n_bits=N_BITS, bin_us=BIN_US, polarity="merge", image_size=image_size, clip_length=1,
+                              frame_interval_us=FRAME_INTERVAL_US, face_crop=None, resize=resize)
         for resize in ("events", "area")
     }
     for clip_id, meta in ds.clips.items():

@@ -1,8 +1,8 @@
-"""Shared plumbing of neurova's LightningDataModules: dataloaders and the input contract."""
+"""The base of neurova's LightningDataModules: the input contract, the dataset factory, ``setup`` and loaders."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -10,19 +10,24 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurova.augment import AugmentedDataset, RandomHorizontalFlip
 from neurova.contract import InputContract
+from neurova.errors import InputContractError
 
 __all__ = ["EventDataModule"]
 
 
 class EventDataModule(L.LightningDataModule):
-    """Base of the dataset DataModules: builds dataloaders, exposes the input contract.
+    """Base of the dataset DataModules: one input contract, one dataset factory, one ``setup``, the loaders.
 
-    Subclasses set ``self.train_set`` / ``self.val_set`` / ``self.test_set`` /
-    ``self.predict_set`` in :meth:`setup` and implement :attr:`input_contract`,
-    which must be known right after ``__init__`` (the CLI links
-    :attr:`num_channels` to the model's ``in_chans`` before any data exists).
+    A subclass declares its dataset class (:attr:`dataset_class`) and split names (:attr:`train_split`,
+    :attr:`val_split`, :attr:`test_split`), resolves its :class:`~neurova.contract.InputContract` in
+    ``__init__`` (from ``contract=`` or its keyword arguments) and passes it here, and returns the
+    dataset's other arguments from :meth:`dataset_options`. Every split is then made by
+    :meth:`make_dataset`: ``dataset_class(split=..., contract=self.input_contract, **self.dataset_options())``,
+    so the recipe reaches every dataset the same way. The contract is known right after ``__init__``
+    (the CLI links :attr:`num_channels` to the model's ``in_chans`` before any data exists).
 
     Args:
+        contract: the input recipe of every split (None only for a bare module whose sets are assigned by hand).
         batch_size: samples per batch.
         num_workers: dataloader worker processes (0: load in the main process).
         pin_memory: pin host memory; None pins when CUDA is available.
@@ -31,8 +36,15 @@ class EventDataModule(L.LightningDataModule):
             arousal. 0 disables it; validation, test and prediction samples are never flipped.
     """
 
-    def __init__(self, batch_size: int = 16, num_workers: int = 0, pin_memory: bool | None = None,
-                 hflip: float = 0.0) -> None:
+    dataset_class: ClassVar[type[Dataset] | None] = None
+    """The dataset every split is made of (None: a bare module, sets assigned by hand)."""
+    train_split: ClassVar[str] = "train"
+    val_split: ClassVar[str] = "val"
+    test_split: str = "test"
+    """Split of the test (and predict) loader; when it is :attr:`val_split` the validation set is reused."""
+
+    def __init__(self, contract: InputContract | None = None, *, batch_size: int = 16, num_workers: int = 0,
+                 pin_memory: bool | None = None, hflip: float = 0.0) -> None:
         super().__init__()
         if not 0.0 <= hflip <= 1.0:
             raise ValueError(f"hflip must be a probability in [0, 1], got {hflip}")
@@ -40,6 +52,7 @@ class EventDataModule(L.LightningDataModule):
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        self._contract = contract
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.hflip = float(hflip)
@@ -49,20 +62,67 @@ class EventDataModule(L.LightningDataModule):
         self.test_set: Dataset | None = None
         self.predict_set: Dataset | None = None
 
+    def _save_contract(self) -> None:
+        """Record the resolved contract in ``hparams["contract"]`` (a dict: loggers write it as YAML).
+
+        The keyword arguments it was built from are set to None there, so a module rebuilt from its hparams
+        (``load_from_checkpoint``) gets the same contract without the "contract and keyword arguments" error.
+        """
+        for key in ("mode", "clip_length", "image_size", "encoding", "n_bits", "bin_us", "polarity",
+                    "frame_interval_us"):
+            if key in self.hparams:
+                self.hparams[key] = None
+        self.hparams["contract"] = self.input_contract.to_dict()
+
     @property
     def input_contract(self) -> InputContract:
-        """How this data's frames were made (saved with every model trained on it)."""
-        raise NotImplementedError
+        """How this data's frames are made (saved with every model trained on it)."""
+        if self._contract is None:
+            raise InputContractError(f"{type(self).__name__} was made without an input contract")
+        return self._contract
 
     @property
     def num_channels(self) -> int:
         """C of the ``(T, C, H, W)`` frames (the model's ``in_chans``)."""
-        return self.input_contract.channels
+        channels = self.input_contract.channels
+        assert channels is not None  # InputContract sets it from the channel rule
+        return channels
 
     @property
     def clip_length(self) -> int:
         """T of the ``(T, C, H, W)`` frames (the model's ``num_frames``)."""
         return self.input_contract.clip_length
+
+    # -- the dataset factory -----------------------------------------------------------------------------------------
+
+    def dataset_options(self) -> dict[str, Any]:
+        """Keyword arguments of :attr:`dataset_class` besides ``split`` and ``contract`` (root, settings)."""
+        return {}
+
+    def make_dataset(self, split: str) -> Dataset:
+        """The dataset of ``split``: ``dataset_class(split=split, contract=self.input_contract, **dataset_options())``."""
+        if self.dataset_class is None:
+            raise TypeError(f"{type(self).__name__} declares no dataset_class; assign its sets by hand")
+        return self.dataset_class(split=split, contract=self.input_contract, **self.dataset_options())  # type: ignore[call-arg]
+
+    def setup(self, stage: str | None = None) -> None:
+        """Make the sets ``stage`` needs (``"fit"``, ``"validate"``, ``"test"``, ``"predict"`` or None: all).
+
+        Idempotent: a set made once is kept (call again after changing options: set it to None first).
+        The test set is the validation set when :attr:`test_split` is :attr:`val_split`.
+        """
+        if stage not in (None, "fit", "validate", "test", "predict"):
+            raise ValueError(f"unknown stage {stage!r}; choose 'fit', 'validate', 'test', 'predict' or None")
+        testing = stage in (None, "test", "predict")
+        if stage in (None, "fit") and self.train_set is None:
+            self.train_set = self.make_dataset(self.train_split)
+        needs_val = stage in (None, "fit", "validate") or (testing and self.test_split == self.val_split)
+        if needs_val and self.val_set is None:
+            self.val_set = self.make_dataset(self.val_split)
+        if testing and self.test_set is None:
+            self.test_set = self.val_set if self.test_split == self.val_split else self.make_dataset(self.test_split)
+
+    # -- loaders -----------------------------------------------------------------------------------------------------
 
     def _loader(self, dataset: Dataset | None, name: str, *, shuffle: bool) -> DataLoader:
         if dataset is None:

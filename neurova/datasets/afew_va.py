@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurova.contract import Encoding
-from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, event_contract
+from neurova.contract import Encoding, InputContract, resolve_contract
+from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
 from neurova.datasets.splits import load_split, save_split, subject_kfold
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
@@ -44,6 +44,7 @@ __all__ = [
     "AFEWVAClip",
     "AFEWVASimulation",
     "afew_va_cache",
+    "afew_va_contract",
     "afew_va_split",
     "crop_clip",
     "prepare_afew_va",
@@ -391,12 +392,16 @@ class AFEWVA(EventCacheDataset):
             or any split name of ``split_file``.
         cache_dir: cache root (default :func:`neurova.datasets.cache.default_cache_dir`).
         sim: crop and simulator settings (:class:`AFEWVASimulation`).
-        mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames).
-        clip_length: T in clip mode.
-        stride: step between samples of a clip.
+        contract: the input recipe (:class:`~neurova.contract.InputContract` or its dict, e.g. a model's
+            ``model.input_contract``), instead of the keyword arguments ``mode`` ... ``polarity`` (never both);
+            its ``frame_interval_us`` must be AFEW-VA's 40,000 µs.
+        mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames; the default).
+        clip_length: T in clip mode (default 4).
+        image_size: side S of the model input (default ``sim.image_size``: the crops' own resolution; another
+            size resizes the events as the contract's ``resize`` says).
         encoding: ``"tbr"`` (default) or another encoding of :func:`neurova.transforms.encoder_from_contract`.
-        n_bits, bin_us, polarity: TBR settings (N, Δt in µs, ``"merge"`` or ``"split"``); a frame spans
-            ``n_bits * bin_us``.
+        n_bits, bin_us, polarity: TBR settings (default 8, 5000 µs, ``"merge"``); a frame spans ``n_bits * bin_us``.
+        stride: step between samples of a clip.
         n_folds, fold, split_seed: the subject k-fold; the split is saved beside the cache.
         split_file: JSON of explicit clip-id lists (:func:`neurova.datasets.splits.save_split` format).
         build: simulate missing clips now (else raise :class:`DatasetNotFoundError`).
@@ -411,13 +416,15 @@ class AFEWVA(EventCacheDataset):
         *,
         cache_dir: PathLike | None = None,
         sim: AFEWVASimulation | None = None,
-        mode: Literal["frame", "clip"] = "clip",
-        clip_length: int = 4,
+        contract: InputContract | Mapping[str, Any] | None = None,
+        mode: Literal["frame", "clip"] | None = None,
+        clip_length: int | None = None,
+        image_size: int | None = None,
+        encoding: Encoding | None = None,
+        n_bits: int | None = None,
+        bin_us: int | None = None,
+        polarity: Literal["merge", "split"] | None = None,
         stride: int = 1,
-        encoding: Encoding = "tbr",
-        n_bits: int = 8,
-        bin_us: int = 5000,
-        polarity: Literal["merge", "split"] = "merge",
         n_folds: int = 5,
         fold: int = 0,
         split_seed: int = 0,
@@ -429,6 +436,9 @@ class AFEWVA(EventCacheDataset):
     ) -> None:
         self.root = Path(root).expanduser()
         self.sim = sim or AFEWVASimulation()
+        contract = afew_va_contract(contract, default_image_size=self.sim.image_size, mode=mode,
+                                    clip_length=clip_length, image_size=image_size, encoding=encoding, n_bits=n_bits,
+                                    bin_us=bin_us, polarity=polarity)
         cache = afew_va_cache(cache_dir, self.sim)
         if build:
             subjects = prepare_afew_va(self.root, cache_dir, self.sim, num_workers=num_workers, rank=0,
@@ -446,11 +456,20 @@ class AFEWVA(EventCacheDataset):
             if split not in splits:
                 raise ValueError(f"unknown split {split!r}; choose 'all' or one of {sorted(splits)}")
             clip_ids = splits[split]
-        contract = event_contract(encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity,
-                                  image_size=self.sim.image_size, mode=mode, clip_length=clip_length,
-                                  frame_interval_us=FRAME_INTERVAL_US, face_crop="landmarks")
         super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory)
         self.split = split
+
+
+def afew_va_contract(contract: InputContract | Mapping[str, Any] | None = None, *, owner: str = "AFEWVA",
+                     default_image_size: int = AFEWVASimulation.image_size,
+                     mode: Literal["frame", "clip"] | None = None, **options: Any) -> InputContract:
+    """The input contract of AFEW-VA samples: ``contract``, or the keyword ``options`` (None: not given) over the
+    defaults (TBR, N = 8, Δt = 5 ms, merged polarity, 4 frames of ``default_image_size``), 40 ms apart, cropped
+    around the landmarks (``face_crop="landmarks"``). See :func:`neurova.contract.resolve_contract`."""
+    defaults = {"encoding": "tbr", "n_bits": 8, "bin_us": 5000, "polarity": "merge", "clip_length": 4,
+                "image_size": default_image_size}
+    return resolve_contract(contract, owner=owner, defaults=defaults, mode=mode,
+                            fixed={"frame_interval_us": FRAME_INTERVAL_US}, data={"face_crop": "landmarks"}, **options)
 
 
 def afew_va_split(

@@ -33,6 +33,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from neurova._atomic import atomic_path
-from neurova.contract import Encoding, InputContract
+from neurova.contract import Encoding, InputContract, as_contract, resolve_contract
 from neurova.errors import DatasetNotFoundError, NeurovaError
 from neurova.events import EVENT_DTYPE, SensorSize, slice_time
 
@@ -83,21 +84,15 @@ def event_contract(
     frame_interval_us: int,
     face_crop: str | None,
 ) -> InputContract:
-    """The :class:`InputContract` of samples made by :class:`EventCacheDataset` (``mode="frame"``: T = 1).
+    """Deprecated: build an :class:`InputContract` directly (``channels`` follows the encoding by itself).
 
-    Channels follow the encoding: TBR and count frames 1 (``"merge"``) or 2 (``"split"``),
-    a voxel grid ``n_bits``, a time surface 2.
+    The contract of samples made by :class:`EventCacheDataset` (``mode="frame"``: T = 1).
     """
-    if mode not in ("frame", "clip"):
-        raise ValueError(f"mode must be 'frame' or 'clip', got {mode!r}")
-    if clip_length < 1:
-        raise ValueError(f"clip_length must be positive, got {clip_length}")
-    channels = {"voxel": n_bits, "time_surface": 2}.get(encoding, 2 if polarity == "split" else 1)
-    return InputContract(
-        encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity, normalize="max", channels=channels,
-        image_size=image_size, clip_length=1 if mode == "frame" else clip_length,
-        frame_interval_us=frame_interval_us, face_crop=face_crop,
-    )
+    warnings.warn("neurova.datasets.cache.event_contract is deprecated; use neurova.contract.InputContract(...) "
+                  "(channels follow the encoding)", DeprecationWarning, stacklevel=2)
+    return resolve_contract(None, owner="event_contract", defaults={}, mode=mode, encoding=encoding, n_bits=n_bits,
+                            bin_us=bin_us, polarity=polarity, image_size=image_size, clip_length=clip_length,
+                            frame_interval_us=frame_interval_us, data={"face_crop": face_crop})
 
 
 def _canonical(value: Any) -> Any:
@@ -473,7 +468,7 @@ class EventCacheDataset(Dataset):
     Args:
         cache: the built cache.
         clip_ids: clips of this split.
-        contract: encoding recipe (``clip_length`` is T).
+        contract: encoding recipe (``clip_length`` is T), an :class:`~neurova.contract.InputContract` or its dict.
         stride: step between the first frames of consecutive samples of a clip.
         in_memory: load all events of ``clip_ids`` into RAM on first use.
         cache_frames: keep every sample's frames in RAM after their first use (per process).
@@ -483,7 +478,7 @@ class EventCacheDataset(Dataset):
         self,
         cache: EventCache,
         clip_ids: Sequence[str],
-        contract: InputContract,
+        contract: InputContract | Mapping[str, Any],
         *,
         stride: int = 1,
         in_memory: bool = False,
@@ -492,7 +487,7 @@ class EventCacheDataset(Dataset):
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.cache = cache
-        self.contract = contract
+        self.contract = contract = as_contract(contract)
         self.stride = stride
         self.in_memory = in_memory
         self.cache_frames = cache_frames
@@ -506,8 +501,8 @@ class EventCacheDataset(Dataset):
         from neurova.transforms import ToModelInput
 
         self._to_model_input = ToModelInput
-        self.window_us = contract.n_bits * contract.bin_us
-        self.history_us = (contract.clip_length - 1) * contract.frame_interval_us + self.window_us
+        self.window_us = contract.window_us
+        self.history_us = contract.history_us
         self.index = self._make_index()
         self._pid: int | None = None
         self._handles: dict[Path, h5py.File] = {}

@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -40,9 +40,9 @@ from torch.utils.data import Dataset
 
 from neurova import faces
 from neurova._paths import join_inside
-from neurova.contract import InputContract
+from neurova.contract import InputContract, Resize, as_contract
 from neurova.emotions import EKMAN7_NAMES
-from neurova.errors import AnnotationError, DatasetNotFoundError, NeurovaError, VideoFormatError
+from neurova.errors import AnnotationError, DatasetNotFoundError, InputContractError, NeurovaError, VideoFormatError
 from neurova.events import SensorSize
 from neurova.image import crop_and_resize, read_image
 
@@ -183,6 +183,11 @@ class NEFER(Dataset):
             used for clips without PNG frames.
         n_bits, bin_us: TBR settings for raw recordings (PNG frames are already encoded).
         frame_interval_us: time between consecutive frames, for ``meta["timestamps_us"]``.
+        contract: the input recipe (:class:`~neurova.contract.InputContract` or its dict, e.g. a model's
+            ``model.input_contract``) instead of ``mode``, ``clip_length``, ``image_size``, ``n_bits``, ``bin_us`` and
+            ``frame_interval_us`` (which must then keep their defaults); raw recordings also follow its ``resize``.
+            Its encoding must be ``"tbr"`` with merged polarity and ``normalize="max"`` (``"rgb"`` for
+            ``modality="rgb"``): what the published frames are.
         detect_face: crop recordings to the face found in their events instead of the centred square:
             ``True`` or ``"auto"``, ``"learned"``, ``"haar"`` (:func:`neurova.faces.get_face_detector`), or a
             callable ``detector(events, sensor_size) -> box | None``. Detections run as in
@@ -193,6 +198,7 @@ class NEFER(Dataset):
     Raises:
         DatasetNotFoundError: no root, no annotation CSV, or no clip with its frames or recording.
         ValueError: ``raw_dir`` or ``detect_face`` with ``modality="rgb"``; ``detect_face`` without ``image_size``.
+        InputContractError: ``contract`` with recipe keyword arguments, or a recipe NEFER's frames do not follow.
     """
 
     def __init__(
@@ -212,7 +218,15 @@ class NEFER(Dataset):
         bin_us: int = 5000,
         frame_interval_us: int = 40_000,
         detect_face: bool | str | faces.FaceDetector = False,
+        contract: InputContract | Mapping[str, Any] | None = None,
     ) -> None:
+        self.resize: Resize = "events"
+        if contract is not None:
+            contract = _nefer_recipe(contract, modality, mode=mode, clip_length=clip_length, image_size=image_size,
+                                     n_bits=n_bits, bin_us=bin_us, frame_interval_us=frame_interval_us)
+            mode, clip_length, image_size = "clip", contract.clip_length, contract.image_size
+            n_bits, bin_us, frame_interval_us = contract.n_bits, contract.bin_us, contract.frame_interval_us
+            self.resize = contract.resize
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise DatasetNotFoundError("NEFER frames root not found", self.root)
@@ -280,15 +294,19 @@ class NEFER(Dataset):
 
     @property
     def input_contract(self) -> InputContract:
-        """The recipe of this dataset's frames (TBR codes for events; ``encoding="frame"`` images for RGB)."""
-        return self._contract(self.image_size or 0)
+        """The recipe of this dataset's frames (TBR codes for events; ``encoding="rgb"`` images for RGB).
+
+        With ``image_size=None`` the frames keep their size: the first sample's is read to tell it.
+        """
+        return self._contract(self.image_size or int(self[0]["frames"].shape[-1]))
 
     def _contract(self, image_size: int) -> InputContract:
         return InputContract(
-            encoding="tbr" if self.modality == "event" else "frame",
+            encoding="tbr" if self.modality == "event" else "rgb",
             n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max", channels=self.channels,
             image_size=image_size, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
             frame_interval_us=self.frame_interval_us, face_crop="detector" if self._detector is not None else None,
+            resize=self.resize,
         )
 
     def __len__(self) -> int:
@@ -389,6 +407,25 @@ class NEFER(Dataset):
     def users(self) -> list[str]:
         """The users of this split, sorted."""
         return sorted({c.user for c in self.clips})
+
+
+_RECIPE_DEFAULTS = {"mode": "clip", "clip_length": None, "image_size": 128, "n_bits": 8, "bin_us": 5000,
+                    "frame_interval_us": 40_000}
+
+
+def _nefer_recipe(contract: InputContract | Mapping[str, Any], modality: str, **recipe: Any) -> InputContract:
+    """``contract`` checked against NEFER's frames; ``recipe`` (the keyword arguments) must keep its defaults."""
+    changed = sorted(k for k, v in recipe.items() if v != _RECIPE_DEFAULTS[k])
+    if changed:
+        raise InputContractError(f"NEFER: give the input recipe either as contract=... or as keyword arguments, not "
+                                 f"both (got contract and {', '.join(changed)})")
+    contract = as_contract(contract)
+    expected = {"encoding": "tbr" if modality == "event" else "rgb", "polarity": "merge", "normalize": "max"}
+    wrong = {k: getattr(contract, k) for k, v in expected.items() if getattr(contract, k) != v}
+    if wrong:
+        detail = ", ".join(f"{k}={v!r} (NEFER's {modality} frames have {expected[k]!r})" for k, v in wrong.items())
+        raise InputContractError(f"NEFER cannot make frames with {detail}")
+    return contract
 
 
 def _detector(detect_face: bool | str | faces.FaceDetector | None) -> faces.FaceDetector | None:

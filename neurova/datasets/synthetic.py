@@ -23,16 +23,18 @@ Splits:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from neurova.contract import Encoding
-from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset, event_contract
+from neurova.contract import Encoding, InputContract, resolve_contract
+from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
 from neurova.datasets.splits import load_split, save_split, subject_holdout
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
 from neurova.events import SensorSize
@@ -43,6 +45,7 @@ __all__ = [
     "SyntheticFacesConfig",
     "prepare_synthetic_faces",
     "synthetic_cache",
+    "synthetic_contract",
     "synthetic_splits",
 ]
 
@@ -156,8 +159,6 @@ def _make_record(job: _Job, scale: int = 1) -> ClipRecord:
     positions and sizes are fractions of the sensor; the background's texture grain is scaled too), as
     a camera with ``scale**2`` times the pixels would see it: used to check resolution consistency.
     """
-    import dataclasses
-
     from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
     from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
     from neurova.simulator import simulate
@@ -231,30 +232,43 @@ def synthetic_splits(
 
 
 class SyntheticFaces(EventCacheDataset):
-    """Procedural face clips with known valence and arousal, simulated to events and TBR-encoded.
+    """Procedural face clips with known valence and arousal, simulated to events and encoded at load time.
 
     Builds its cache on first use (``build=True``). Samples follow
-    :class:`~neurova.datasets.cache.EventCacheDataset`: ``frames`` ``(T, C, S, S)`` (the events
-    in the face box of the sample's last frame, resized to ``S = image_size``), ``va`` ``(T, 2)``,
-    ``label`` (the emotion index for the ``"emotion"`` split, else -1).
+    :class:`~neurova.datasets.cache.EventCacheDataset`: ``frames`` ``(T, C, S, S)`` float32 (the events
+    in the face box of the sample's last frame, brought to ``S = contract.image_size`` and encoded as the
+    contract says), ``va`` ``(T, 2)``, ``label`` (the emotion index for the ``"emotion"`` split, else -1).
+
+    The clips are given either as ``config`` or as its keyword arguments, the input recipe either as
+    ``contract`` or as its keyword arguments (``mode``, ``clip_length``, ``image_size``, ``encoding``,
+    ``n_bits``, ``bin_us``, ``polarity``; None: the default), never both.
 
     Args:
         root: cache folder (default :func:`neurova.datasets.cache.default_cache_dir`).
         split: one of ``"train"``, ``"val"``, ``"test"``, ``"emotion"``, ``"all"``.
-        n_subjects, clips_per_subject, frames_per_clip, image_size, sensor_size, face_fraction, supersample,
+        config: the clips (:class:`SyntheticFacesConfig`); its ``image_size`` is the contract's.
+        contract: the input recipe (:class:`~neurova.contract.InputContract` or its dict, e.g. a model's
+            ``model.input_contract``); its ``frame_interval_us`` must be the clips' 40,000 µs.
+        n_subjects, clips_per_subject, frames_per_clip, sensor_size, face_fraction, supersample,
             emotion_clips, emotion_clips_per_emotion, seed, preset, upsample, max_step_px:
-            see :class:`SyntheticFacesConfig`
-            (``emotion_clips=False`` sets ``emotion_clips_per_emotion`` to 0).
-        mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames).
-        clip_length, stride: T and the step between samples of a clip.
+            see :class:`SyntheticFacesConfig` (``emotion_clips=False`` sets ``emotion_clips_per_emotion`` to 0).
+        mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames; the default).
+        clip_length: T in clip mode (default 4).
+        image_size: side S of the model input (default 64, or ``config.image_size``).
         encoding: ``"tbr"`` (default) or another encoding of :func:`neurova.transforms.encoder_from_contract`.
-        n_bits, bin_us, polarity: TBR settings (a frame spans ``n_bits * bin_us`` µs).
+        n_bits, bin_us, polarity: TBR settings (default 8, 5000 µs, ``"merge"``; a frame spans ``n_bits * bin_us``).
+        stride: step between the first frames of consecutive samples of a clip.
         val_fraction, test_fraction: share of the subjects held out for validation and test.
         build: render and simulate missing clips now.
         num_workers: processes used while building.
+        progress: show a progress bar while building.
         in_memory: keep all events of the split in RAM (a few MB at the defaults).
         cache_frames: keep every sample's encoded frames in RAM after their first use (see
             :class:`~neurova.datasets.cache.EventCacheDataset`).
+
+    Raises:
+        ValueError: an unknown split, or ``config`` with clip keyword arguments.
+        InputContractError: ``contract`` with recipe keyword arguments, or a bad recipe.
     """
 
     def __init__(
@@ -262,10 +276,11 @@ class SyntheticFaces(EventCacheDataset):
         root: PathLike | None = None,
         split: Literal["train", "val", "test", "emotion", "all"] = "train",
         *,
+        config: SyntheticFacesConfig | None = None,
+        contract: InputContract | Mapping[str, Any] | None = None,
         n_subjects: int = 12,
         clips_per_subject: int = 4,
         frames_per_clip: int = 50,
-        image_size: int = 64,
         sensor_size: tuple[int, int] = (160, 120),
         face_fraction: tuple[float, float] = (0.4, 0.6),
         supersample: int = 1,
@@ -275,13 +290,14 @@ class SyntheticFaces(EventCacheDataset):
         preset: str = "clean",
         upsample: int | None = None,
         max_step_px: float | None = 1.0,
-        mode: Literal["frame", "clip"] = "clip",
-        clip_length: int = 4,
+        mode: Literal["frame", "clip"] | None = None,
+        clip_length: int | None = None,
+        image_size: int | None = None,
+        encoding: Encoding | None = None,
+        n_bits: int | None = None,
+        bin_us: int | None = None,
+        polarity: Literal["merge", "split"] | None = None,
         stride: int = 1,
-        encoding: Encoding = "tbr",
-        n_bits: int = 8,
-        bin_us: int = 5000,
-        polarity: Literal["merge", "split"] = "merge",
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
         build: bool = True,
@@ -292,12 +308,15 @@ class SyntheticFaces(EventCacheDataset):
     ) -> None:
         if split not in SYNTHETIC_SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SYNTHETIC_SPLITS}")
-        self.config = SyntheticFacesConfig(
-            n_subjects=n_subjects, clips_per_subject=clips_per_subject, frames_per_clip=frames_per_clip,
-            image_size=image_size, sensor_size=sensor_size, face_fraction=face_fraction, supersample=supersample,
-            emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0, seed=seed, preset=preset,
-            upsample=upsample, max_step_px=max_step_px,
-        )
+        clips = _clip_config(config, n_subjects=n_subjects, clips_per_subject=clips_per_subject,
+                             frames_per_clip=frames_per_clip, sensor_size=sensor_size, face_fraction=face_fraction,
+                             supersample=supersample, emotion_clips_per_emotion=emotion_clips_per_emotion
+                             if emotion_clips else 0, seed=seed, preset=preset, upsample=upsample,
+                             max_step_px=max_step_px)
+        contract = synthetic_contract(contract, default_image_size=clips.image_size, image_size=image_size, mode=mode,
+                                      clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
+                                      polarity=polarity)
+        self.config = dataclasses.replace(clips, image_size=contract.image_size)
         cache = synthetic_cache(root, self.config)
         if build:
             subjects = cache.ensure(self.config.jobs, _make_record, num_workers=num_workers, rank=0, world_size=1,
@@ -305,11 +324,33 @@ class SyntheticFaces(EventCacheDataset):
         else:
             subjects = cache.ensure(self.config.jobs, _make_record, build=False)
         self.split_path, splits = synthetic_splits(cache, subjects, val_fraction=val_fraction,
-                                                   test_fraction=test_fraction, seed=seed)
+                                                   test_fraction=test_fraction, seed=self.config.seed)
         clip_ids = sorted(subjects) if split == "all" else splits[split]
-        contract = event_contract(encoding=encoding, n_bits=n_bits, bin_us=bin_us, polarity=polarity,
-                                  image_size=image_size, mode=mode, clip_length=clip_length,
-                                  frame_interval_us=FRAME_INTERVAL_US, face_crop="box")
         super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory,
                          cache_frames=cache_frames)
         self.split = split
+
+
+def synthetic_contract(contract: InputContract | Mapping[str, Any] | None = None, *,
+                       owner: str = "SyntheticFaces", default_image_size: int = SyntheticFacesConfig.image_size,
+                       mode: Literal["frame", "clip"] | None = None, **options: Any) -> InputContract:
+    """The input contract of synthetic-face samples: ``contract``, or the keyword ``options`` (None: not given)
+    over the defaults (TBR, N = 8, Δt = 5 ms, merged polarity, 4 frames of ``default_image_size``), 40 ms apart,
+    cropped to the true face box (``face_crop="box"``). See :func:`neurova.contract.resolve_contract`."""
+    defaults = {"encoding": "tbr", "n_bits": 8, "bin_us": 5000, "polarity": "merge", "clip_length": 4,
+                "image_size": default_image_size}
+    return resolve_contract(contract, owner=owner, defaults=defaults, mode=mode,
+                            fixed={"frame_interval_us": FRAME_INTERVAL_US}, data={"face_crop": "box"}, **options)
+
+
+def _clip_config(config: SyntheticFacesConfig | None, **options: Any) -> SyntheticFacesConfig:
+    """``config``, or the clips of the keyword ``options``; both (an option off its default) is refused."""
+    built = SyntheticFacesConfig(**options)
+    if config is None:
+        return built
+    default = SyntheticFacesConfig()
+    changed = sorted(k for k in options if getattr(built, k) != getattr(default, k))
+    if changed:
+        raise ValueError(f"SyntheticFaces: give the clips either as config=... or as keyword arguments, not both "
+                         f"(got config and {', '.join(changed)})")
+    return config
