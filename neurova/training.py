@@ -1,9 +1,8 @@
-"""Training glue: the LightningCLI of ``neurova fit`` and the callbacks that export the model and predictions.
+"""Training glue: the Lightning callbacks that export the model and the predictions, and the accelerator check.
 
-Models and datamodules are named in YAML configs (``configs/``) or on the command line by class
-path or short class name, e.g. ``class_path: neurova.models.ResNetFusion`` or
-``--data SyntheticFacesDataModule``. The datamodule's number of channels is linked to the model's
-``in_chans``, so a config never states it twice.
+:class:`SavePretrained` and :class:`WritePredictions` work with any ``lightning.Trainer``; the ``neurova fit``
+command (:class:`neurova.cli.lightning.NeurovaCLI`, formerly ``neurova.training.NeurovaCLI``) adds them as
+``--save_pretrained.*`` and ``--predictions.*``.
 """
 
 from __future__ import annotations
@@ -14,14 +13,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-import neurova.datamodules  # noqa: F401  (imported so that datamodules can be named by their short class name)
 from neurova._atomic import atomic_path
 from neurova.errors import NeurovaError
 from neurova.models.base import VARegressionModule
 
-__all__ = ["NeurovaCLI", "SavePretrained", "WritePredictions", "check_accelerator"]
+__all__ = ["SavePretrained", "WritePredictions", "check_accelerator"]
 
 _DEVICE_ACCELERATORS = ("gpu", "cuda", "mps")
 
@@ -139,39 +136,13 @@ class WritePredictions(L.Callback):
         print(f"{len(self._rows)} predictions -> {path}")
 
 
-class NeurovaCLI(LightningCLI):
-    """``LightningCLI`` in subclass mode for neurova's models and datamodules.
+def __getattr__(name: str) -> object:
+    if name == "NeurovaCLI":  # moved with the rest of the ``neurova`` command
+        import warnings
 
-    Adds ``--save_pretrained.dirpath`` (:class:`SavePretrained`) and ``--predictions.path``
-    (:class:`WritePredictions`), and checks ``--trainer.accelerator`` and the export folder of
-    ``fit`` before anything is built.
-    """
+        from neurova.cli.lightning import NeurovaCLI
 
-    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
-        super().__init__(
-            model_class=VARegressionModule,
-            datamodule_class=L.LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            save_config_kwargs={"overwrite": True},
-            args=args,
-            run=run,
-        )
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(SavePretrained, "save_pretrained")
-        parser.add_lightning_class_args(WritePredictions, "predictions")
-        parser.link_arguments("data.num_channels", "model.init_args.in_chans", apply_on="instantiate")
-
-    def before_instantiate_classes(self) -> None:
-        config = self.config.get(self.subcommand) if self.subcommand else self.config
-        if config is None:
-            return
-        accelerator = config.get("trainer", {}).get("accelerator")
-        if isinstance(accelerator, str):
-            check_accelerator(accelerator)
-        export = config.get("save_pretrained", {}).get("dirpath")
-        if self.subcommand == "fit" and export and not config.get("trainer", {}).get("fast_dev_run"):
-            from neurova.models.hub import check_save_target
-
-            check_save_target(export)  # a folder save_pretrained would refuse fails now, not after training
+        warnings.warn("neurova.training.NeurovaCLI moved to neurova.cli.lightning.NeurovaCLI; the old name will be "
+                      "removed", DeprecationWarning, stacklevel=2)
+        return NeurovaCLI
+    raise AttributeError(f"module 'neurova.training' has no attribute {name!r}")

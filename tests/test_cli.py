@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from neurova.cli import main
+from neurova.cli.lightning import NeurovaCLI
 from neurova.events import make_events
 from neurova.io import write_events
 from neurova.models import from_pretrained, list_models
-from neurova.training import NeurovaCLI
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 TINY_DATA = ["--data.n_subjects", "6", "--data.clips_per_subject", "1", "--data.frames_per_clip", "16",
@@ -86,7 +86,7 @@ def test_encode_writes_tbr_frames(tmp_path):
     assert frames.shape[1:] == (1, 30, 40) and frames.max() <= 1 and frames.max() > 0
 
 
-def test_predict_file_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys):
+def test_predict_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys):
     root, model_dir, _ = trained
     rng = np.random.default_rng(1)
     n = 20_000
@@ -94,7 +94,7 @@ def test_predict_file_and_zero_shot_with_the_trained_model(trained, tmp_path, ca
     events = make_events(rng.integers(0, 48, n), rng.integers(0, 40, n), t, rng.integers(0, 2, n))
     source = write_events(tmp_path / "rec.h5", events, (48, 40))
     out = tmp_path / "pred.csv"
-    assert main(["predict-file", str(source), "--model", str(model_dir), "-o", str(out),
+    assert main(["predict", str(source), "--model", str(model_dir), "-o", str(out),
                  "--plot", str(tmp_path / "pred.png")]) == 0
     with open(out) as fh:
         rows = list(csv.DictReader(fh))
@@ -129,7 +129,7 @@ def test_lightning_predict_writes_a_csv_and_says_where(trained, tmp_path, capsys
     checkpoint = sorted(root.rglob("*.ckpt"))[0]
     out = tmp_path / "predictions.csv"
     capsys.readouterr()
-    code = main(["predict", "--config", str(CONFIGS[0].parent / "synthetic_resnet18_fusion.yaml"),
+    code = main(["predict-dataset", "--config", str(CONFIGS[0].parent / "synthetic_resnet18_fusion.yaml"),
                  "--data", "SyntheticFacesDataModule",  # a datamodule by its short class name
                  "--data.cache_dir", str(tmp_path / "cache"), *TINY_DATA[:-4], "--data.test_fraction", "0.34",
                  "--data.batch_size", "8", "--model.backbone", "test_resnet", "--trainer.enable_progress_bar", "false",
@@ -170,6 +170,40 @@ def test_console_script_gives_lightning_no_args_warning(monkeypatch, capsys):
     assert not [w for w in caught if "args parameter" in str(w.message)]
 
 
+def test_console_script_runs_lightning_predict_as_predict_dataset(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["neurova", "predict-dataset", "--config", str(CONFIGS[0]), "--print_config"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code in (0, None) and "class_path" in capsys.readouterr().out
+    assert sys.argv[1] == "predict-dataset"  # the words LightningCLI read are put back
+
+
+def test_predict_with_lightning_options_is_the_former_predict_loop(capsys):
+    with pytest.warns(FutureWarning, match="predict-dataset"), pytest.raises(SystemExit) as exit_:
+        main(["predict", "--config", str(CONFIGS[0]), "--print_config"])
+    assert exit_.value.code in (0, None) and "ckpt_path" in capsys.readouterr().out  # Lightning's predict options
+
+
+def test_command_names_do_not_collide():
+    from neurova.cli import LIGHTNING_COMMANDS, build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(LIGHTNING_COMMANDS) <= set(commands)
+    assert "predict" in commands and "predict" not in LIGHTNING_COMMANDS  # neurova predict = neurova.predict
+    assert LIGHTNING_COMMANDS["predict-dataset"] == "predict"
+
+
+def test_former_names_still_work_with_a_warning():
+    import neurova.training
+
+    with pytest.warns(DeprecationWarning, match=r"neurova\.cli\.lightning\.NeurovaCLI"):
+        assert neurova.training.NeurovaCLI is NeurovaCLI
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        neurova.training.Nothing  # noqa: B018
+
+
 def test_simulate_writes_events_of_a_frame_folder(tmp_path):
     import torch
     from torchvision.io import write_png
@@ -205,7 +239,7 @@ def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys, monkeypatch):
     assert (figures / "confusion_matrix.png").is_file() and (figures / "zero_shot_report.json").is_file()
 
 
-# -- the domain check, predict-file's face flags, and what models need -----------------------------------------------
+# -- the domain check, predict's face flags, and what models need -----------------------------------------------
 
 CHECK_CONTRACT = {"encoding": "tbr", "n_bits": 4, "bin_us": 5000, "channels": 1, "image_size": 16, "clip_length": 2,
                   "frame_interval_us": 20_000, "face_crop": "box"}
@@ -261,20 +295,20 @@ def test_predict_warns_about_inputs_outside_the_training_range(check_setup, tmp_
 
     source, matching, denser = check_setup
     with pytest.warns(DomainWarning, match=r"rec\.h5: .*non-zero pixels .* \(0\.33x\)"):
-        assert main(["predict-file", str(source), "--model", str(denser), "-o", str(tmp_path / "p.csv")]) == 0
+        assert main(["predict", str(source), "--model", str(denser), "-o", str(tmp_path / "p.csv")]) == 0
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DomainWarning)
-        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "p.csv")]) == 0
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "p.csv")]) == 0
 
 
-def test_predict_file_face_box_stream_and_detection_flags(check_setup, tmp_path):
+def test_predict_face_box_stream_and_detection_flags(check_setup, tmp_path):
     source, matching, _ = check_setup
 
     def rows(*flags: str) -> list[dict[str, str]]:
         out = tmp_path / "pred.csv"
-        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
         with open(out) as fh:
             return list(csv.DictReader(fh))
 
@@ -288,17 +322,25 @@ def test_predict_file_face_box_stream_and_detection_flags(check_setup, tmp_path)
     assert "latency_ms" in streamed[0]
     for bad in ("1,2,3", "0,0,0,10", "a,b,c,d", "0,0,nan,5"):
         with pytest.raises(SystemExit):
-            main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"),
+            main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"),
                   "--face-box", bad])
 
 
+def test_predict_file_is_a_deprecated_alias_of_predict(check_setup, tmp_path):
+    source, matching, _ = check_setup
+    assert main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "new.csv")]) == 0
+    with pytest.warns(FutureWarning, match="use 'neurova predict'"):
+        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "old.csv")]) == 0
+    assert (tmp_path / "old.csv").read_text() == (tmp_path / "new.csv").read_text()
+
+
 @pytest.mark.parametrize("detector", ["auto", "haar"])
-def test_predict_file_detect_face_falls_back_with_a_warning(check_setup, tmp_path, detector):
+def test_predict_detect_face_falls_back_with_a_warning(check_setup, tmp_path, detector):
     pytest.importorskip("cv2")
     source, matching, _ = check_setup
     out = tmp_path / "pred.csv"
     with pytest.warns(UserWarning, match="face"):  # a blob is no face: the fallback box, with a warning
-        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(out),
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out),
                      "--detect-face", detector, "--face-box", "20,10,24,24"]) == 0
     with open(out) as fh:
         boxes = {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in csv.DictReader(fh)}

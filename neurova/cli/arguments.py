@@ -1,0 +1,167 @@
+"""Argument types and parser conventions shared by the commands of ``neurova``.
+
+Each type (argparse ``type=``) returns the parsed value or raises ``argparse.ArgumentTypeError``, so a bad value
+is refused when it is parsed, in one line that names the option. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = [
+    "Parser",
+    "accelerator",
+    "add_command",
+    "add_face_options",
+    "existing_path",
+    "face_options",
+    "finite_positive_float",
+    "int_in_range",
+    "non_negative_int",
+    "output_file",
+    "output_folder",
+    "output_path",
+    "positive_int",
+    "sensor_size",
+]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: ``neurova CMD: error: ... (see 'neurova CMD --help')``."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_command(subparsers: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],
+                help: str) -> argparse.ArgumentParser:
+    """Add ``neurova NAME``, run by ``func(args)`` (its exit status); ``help`` is its line in ``neurova --help``."""
+    p = subparsers.add_parser(name, help=help, description=help)
+    p.set_defaults(func=func)
+    return p
+
+
+def int_in_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type accepting integers in ``[low, high]`` (no upper bound when ``high`` is None)."""
+    bounds = f"at least {low}" if high is None else f"an integer in {low}..{high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+positive_int = int_in_range(1)
+"""An argparse type: an integer >= 1."""
+non_negative_int = int_in_range(0)
+"""An argparse type: an integer >= 0."""
+
+
+def finite_positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (``nan``, ``inf``, 0 and negatives are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def existing_path(text: str) -> Path:
+    """An argparse type: a file or folder that exists."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return path
+
+
+def output_path(text: str) -> Path:
+    """An argparse type: a path that can be created: no existing file stands in the way of its folders."""
+    path = Path(text)
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, so nothing can be created under it")
+            break
+    return path
+
+
+def output_folder(text: str) -> Path:
+    """An argparse type: a folder that exists or can be created (not an existing file)."""
+    path = output_path(text.rstrip("/") or "/")
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a file, expected a folder")
+    return path
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file to write (not an existing folder)."""
+    path = output_path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a folder, expected a file name")
+    return path
+
+
+def accelerator(text: str) -> str:
+    """An argparse type: a Lightning accelerator this machine has (``cpu``, ``auto``, ``gpu``, ``cuda``, ``mps``)."""
+    key = text.strip().lower()
+    if key in ("cpu", "auto"):
+        return key
+    from neurova.errors import NeurovaError
+    from neurova.training import check_accelerator
+
+    try:
+        return check_accelerator(key)
+    except NeurovaError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def sensor_size(text: str) -> tuple[int, int]:
+    """An argparse type: ``WIDTHxHEIGHT`` in pixels (anything :meth:`neurova.events.SensorSize.of` reads)."""
+    from neurova.events import SensorSize
+
+    try:
+        return tuple(SensorSize.of(text))  # type: ignore[return-value]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    """An argparse type: ``X0,Y0,W,H`` in sensor pixels, finite, width and height > 0 (``--face-box``)."""
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] <= 0 or box[3] <= 0:
+        raise argparse.ArgumentTypeError(f"expected X0,Y0,WIDTH,HEIGHT in sensor pixels (width, height > 0), "
+                                         f"got {text!r}")
+    return box  # type: ignore[return-value]
+
+
+def add_face_options(p: argparse.ArgumentParser) -> None:
+    """``--face-box``, ``--detect-face`` and ``--stream``: how a command finds the face in a recording."""
+    p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
+                   help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
+                        "the box used until the first detection")
+    p.add_argument("--detect-face", nargs="?", const="auto", default=None, choices=["auto", "learned", "haar"],
+                   help="find and track the face with this detector (default auto); where none is found the "
+                        "fallback box is used, with a warning")
+    p.add_argument("--stream", action="store_true", help="read the event file in windows, with bounded memory")
+
+
+def face_options(args: argparse.Namespace) -> dict[str, object]:
+    """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
+    return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream}
