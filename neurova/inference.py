@@ -51,7 +51,8 @@ from neurova.domain import DomainMonitor, InputStats
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
 from neurova.faces import NoFaceWarning
-from neurova.zero_shot import Method, Table, classify_emotion, model_frames
+from neurova.zero_shot import Method, Table, classify_emotion
+from neurova.zero_shot.evaluate import model_frames
 
 __all__ = ["NoFaceWarning", "Prediction", "predict", "predict_file"]
 

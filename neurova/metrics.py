@@ -1,4 +1,4 @@
-"""Valence/arousal metrics and losses: CCC, PCC, RMSE, SAGR.
+"""Metrics: valence/arousal regression (CCC, PCC, RMSE, SAGR, and the losses), and emotion classification.
 
 Conventions (shared by the functional metrics, the losses and :class:`VAMetrics`):
 
@@ -14,8 +14,11 @@ Conventions (shared by the functional metrics, the losses and :class:`VAMetrics`
   the population value, so it has its own name.) PCC does not depend on the convention.
 * Edge cases: constant predictions give CCC = 0 whenever the targets vary or have a different
   mean; CCC is NaN only for 0/0 (both sides constant and equal, or no valid pair). PCC is NaN
-  when either side is constant (zero variance), including a single sample, as in
-  ``numpy.corrcoef``. RMSE and SAGR are NaN for an empty input only.
+  when either side is constant, including a single sample, as in ``numpy.corrcoef`` and
+  ``torchmetrics.PearsonCorrCoef``; "constant" is tested exactly (all values equal), since the
+  rounding of a float32 mean leaves a constant series a variance of ~1e-15, which would give
+  a PCC of ~1e-8 or NaN depending on the value. The epoch-level PCC of :class:`VAMetrics`
+  follows the same rule. RMSE and SAGR are NaN for an empty input only.
 * SAGR (sign agreement) is the share of pairs with ``sign(pred) == sign(target)``, with
   ``sign(0) = 0`` (Kossaifi et al. 2017, AFEW-VA).
 
@@ -23,10 +26,15 @@ The functional metrics (:func:`ccc`, :func:`pcc`, :func:`rmse`, :func:`sagr`) ac
 (returning float64 numpy values) or torch tensors (returning tensors of the input's dtype).
 :class:`VAMetrics` accumulates over a whole epoch in float32 (CCC of one batch is biased) and
 lives on the module's device.
+
+Classification (the zero-shot emotion decisions of :mod:`neurova.zero_shot`), numpy:
+:func:`confusion_matrix`, :func:`classification_scores` (accuracy, balanced accuracy, macro-F1)
+and :func:`chance_scores` (the expected scores of a uniform guess).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
@@ -48,6 +56,9 @@ __all__ = [
     "VAMetrics",
     "ccc",
     "ccc_loss",
+    "chance_scores",
+    "classification_scores",
+    "confusion_matrix",
     "masked_mse",
     "pcc",
     "rmse",
@@ -112,8 +123,13 @@ def _ccc_1d(p: Any, t: Any) -> Any:
     return 2 * cov / den if den > 0 else _nan_like(p)
 
 
+def _constant(x: Any) -> bool:
+    """All values equal (exactly: a float mean's rounding must not make a constant series vary)."""
+    return bool((x == x[0]).all())
+
+
 def _pcc_1d(p: Any, t: Any) -> Any:
-    if len(p) < 2:
+    if len(p) < 2 or _constant(p) or _constant(t):
         return _nan_like(p)
     _, _, vp, vt, cov = _moments(p, t)
     if not (vp > 0 and vt > 0):
@@ -148,7 +164,7 @@ def ccc(preds: ArrayT, target: ArrayT) -> ArrayT:
 
 
 def pcc(preds: ArrayT, target: ArrayT) -> ArrayT:
-    """Pearson correlation coefficient per dimension; NaN when either side is constant or N < 2."""
+    """Pearson correlation coefficient per dimension; NaN when either side is constant (all values equal) or N < 2."""
     return _per_column(preds, target, _pcc_1d)
 
 
@@ -335,9 +351,35 @@ class SAGR(Metric):
         return self.agree / self.total if self.total > 0 else torch.full_like(self.total, float("nan"))
 
 
+class _PearsonCorrCoef(PearsonCorrCoef):
+    """torchmetrics' Pearson correlation, NaN (without a warning) when either side was constant over the epoch.
+
+    Tracks the smallest and largest prediction and target, so that "constant" means all values equal, as in
+    :func:`pcc`; torchmetrics' own variance test misses constant float32 series (their variance rounds to ~1e-15).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for name, start, reduce in (("lo_p", math.inf, "min"), ("hi_p", -math.inf, "max"),
+                                    ("lo_t", math.inf, "min"), ("hi_t", -math.inf, "max")):
+            self.add_state(name, default=torch.tensor(start), dist_reduce_fx=reduce)
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        super().update(preds, target)
+        self.lo_p = torch.minimum(self.lo_p, preds.min().to(self.lo_p))
+        self.hi_p = torch.maximum(self.hi_p, preds.max().to(self.hi_p))
+        self.lo_t = torch.minimum(self.lo_t, target.min().to(self.lo_t))
+        self.hi_t = torch.maximum(self.hi_t, target.max().to(self.hi_t))
+
+    def compute(self) -> Tensor:
+        if not (self.hi_p > self.lo_p and self.hi_t > self.lo_t):
+            return torch.tensor(float("nan"))
+        return super().compute()
+
+
 _METRIC_FACTORIES: dict[str, Callable[[], Metric]] = {
     "ccc": LinConcordanceCorrCoef,
-    "pcc": PearsonCorrCoef,
+    "pcc": _PearsonCorrCoef,
     "rmse": lambda: MeanSquaredError(squared=False),
     "sagr": SAGR,
 }
@@ -381,3 +423,58 @@ class VAMetrics(MetricCollection):
         p = self.prefix or ""
         out[f"{p}ccc_mean"] = (out[f"{p}ccc_valence"] + out[f"{p}ccc_arousal"]) / 2
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# classification (numpy)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def confusion_matrix(true: Any, pred: Any, n_classes: int) -> np.ndarray:
+    """``(n_classes, n_classes)`` int64 counts; rows are true classes, columns predicted ones."""
+    true = np.asarray(true, dtype=np.int64).reshape(-1)
+    pred = np.asarray(pred, dtype=np.int64).reshape(-1)
+    if true.shape != pred.shape:
+        raise ValueError(f"true and predicted labels differ in length: {len(true)} vs {len(pred)}")
+    for name, values in (("true", true), ("predicted", pred)):
+        if len(values) and (values.min() < 0 or values.max() >= n_classes):
+            raise ValueError(f"{name} labels must lie in [0, {n_classes}), found {values.min()}..{values.max()}")
+    return np.bincount(true * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def classification_scores(cm: np.ndarray) -> dict[str, float]:
+    """Accuracy, balanced accuracy and macro-F1 from a confusion matrix (rows true, columns predicted).
+
+    * balanced accuracy: mean recall over the classes that occur in the true labels;
+    * macro-F1: mean of ``2 TP / (2 TP + FP + FN)`` over the classes that occur in the
+      true *or* predicted labels (scikit-learn's default label set).
+
+    Returns NaN for every score when the matrix is empty.
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    total = cm.sum()
+    if total == 0:
+        return {"accuracy": math.nan, "balanced_accuracy": math.nan, "macro_f1": math.nan}
+    tp = np.diag(cm)
+    support, predicted = cm.sum(axis=1), cm.sum(axis=0)
+    present = support > 0
+    used = present | (predicted > 0)
+    f1 = 2 * tp[used] / (support[used] + predicted[used])
+    return {
+        "accuracy": float(tp.sum() / total),
+        "balanced_accuracy": float(np.mean(tp[present] / support[present])),
+        "macro_f1": float(f1.mean()),
+    }
+
+
+def chance_scores(support: np.ndarray, n_classes: int) -> dict[str, float]:
+    """Expected accuracy, balanced accuracy and macro-F1 of guessing uniformly among ``n_classes``.
+
+    ``support`` holds the count of true labels of the first ``len(support)`` classes; the macro-F1
+    comes from each class's expected precision (its prevalence) and recall (``1 / n_classes``).
+    """
+    prevalence = support / support.sum()
+    k = float(n_classes)
+    f1 = np.zeros(n_classes)
+    f1[: len(prevalence)] = 2 * prevalence / (k * prevalence + 1)
+    return {"accuracy": 1 / k, "balanced_accuracy": 1 / k, "macro_f1": float(f1.mean())}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -21,6 +22,9 @@ from neurova.metrics import (
     VAMetrics,
     ccc,
     ccc_loss,
+    chance_scores,
+    classification_scores,
+    confusion_matrix,
     masked_mse,
     pcc,
     rmse,
@@ -110,6 +114,33 @@ def test_constant_predictions_and_single_sample():
     # empty after masking
     assert np.isnan(ccc(np.array([0.1]), np.array([np.nan])))
     assert np.isnan(rmse(np.array([0.1]), np.array([np.nan])))
+
+
+@pytest.mark.parametrize("value", [0.3, 0.1, -0.41])
+@pytest.mark.parametrize("n", [7, 1000])
+def test_pcc_of_a_constant_is_nan_whatever_the_rounding(value, n):
+    # a float32 mean of n equal values is not always that value: the series then "varies" by ~1e-8,
+    # which gave PCC ~1e-8 for some (value, n) and NaN for others; constant now means all values equal
+    target = torch.randn(n, generator=torch.Generator().manual_seed(n))
+    const = torch.full((n,), value)
+    assert torch.isnan(pcc(const, target)) and torch.isnan(pcc(target, const))
+    assert np.isnan(pcc(const.double().numpy(), target.double().numpy()))
+    metrics = VAMetrics("val/")
+    metrics.update(torch.stack([const, target], 1), torch.stack([target, target], 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no torchmetrics variance warning either
+        out = metrics.compute()
+    assert torch.isnan(out["val/pcc_valence"]) and out["val/pcc_arousal"] == pytest.approx(1.0)
+    assert out["val/ccc_valence"] == pytest.approx(0.0, abs=1e-6)  # CCC of a constant: 0, not NaN
+
+
+def test_vametrics_pcc_is_nan_only_when_the_whole_epoch_is_constant():
+    metrics = VAMetrics()
+    target = torch.tensor([[-0.5, -0.5], [0.4, 0.4]])
+    metrics.update(torch.full((2, 2), 0.25), target)  # constant within the batch
+    metrics.update(torch.tensor([[0.25, 0.25], [0.3, 0.25]]), target)  # valence varies over the epoch
+    out = metrics.compute()
+    assert torch.isfinite(out["pcc_valence"]) and torch.isnan(out["pcc_arousal"])
 
 
 def test_sagr_counts_zero_as_its_own_sign():
@@ -290,3 +321,32 @@ def test_valoss_kinds(va_pair):
         VALoss(weights=(1.0, -1.0))
     with pytest.raises(ValueError, match="shape"):
         VALoss()(preds, target[:, :1])
+
+
+# --- classification -------------------------------------------------------------------------------------
+
+TRUE = [0, 0, 0, 1, 1, 2]
+PRED = [0, 0, 1, 1, 2, 2]
+
+
+def test_confusion_matrix_and_scores_by_hand():
+    cm = confusion_matrix(TRUE, PRED, 3)
+    np.testing.assert_array_equal(cm, [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
+    scores = classification_scores(cm)
+    assert scores["accuracy"] == pytest.approx(4 / 6)
+    assert scores["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert scores["macro_f1"] == pytest.approx((4 / 5 + 2 / 4 + 2 / 3) / 3)
+    # a class predicted but never true counts in macro-F1 with F1 = 0, not in balanced accuracy
+    cm4 = confusion_matrix([0, 0, 1], [0, 3, 1], 4)
+    s4 = classification_scores(cm4)
+    assert s4["balanced_accuracy"] == pytest.approx((1 / 2 + 1) / 2)
+    assert s4["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert math.isnan(classification_scores(np.zeros((3, 3)))["accuracy"])
+    with pytest.raises(ValueError, match="lie in"):
+        confusion_matrix([0, 3], [0, 1], 3)
+
+
+def test_chance_scores_of_a_uniform_guess():
+    scores = chance_scores(np.array([3, 1]), 4)  # two of four classes occur, prevalence 3/4 and 1/4
+    assert scores["accuracy"] == scores["balanced_accuracy"] == 0.25
+    assert scores["macro_f1"] == pytest.approx((2 * 0.75 / 4 + 2 * 0.25 / 2) / 4)

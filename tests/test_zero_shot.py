@@ -12,13 +12,11 @@ from neurova.zero_shot import (
     LABEL_SETS,
     ZeroShotEvaluator,
     aggregate_clip,
-    classification_scores,
     classify_emotion,
-    confusion_matrix,
     evaluate_predictions,
-    model_frames,
     run_zero_shot_report,
 )
+from neurova.zero_shot.evaluate import model_frames
 
 # --- classify_emotion ------------------------------------------------------------------------------
 
@@ -167,27 +165,7 @@ def test_aggregate_errors():
         aggregate_clip(np.zeros((2, 2)), "median")
 
 
-# --- metrics ---------------------------------------------------------------------------------------
-
-TRUE = [0, 0, 0, 1, 1, 2]
-PRED = [0, 0, 1, 1, 2, 2]
-
-
-def test_confusion_matrix_and_scores_by_hand():
-    cm = confusion_matrix(TRUE, PRED, 3)
-    np.testing.assert_array_equal(cm, [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
-    scores = classification_scores(cm)
-    assert scores["accuracy"] == pytest.approx(4 / 6)
-    assert scores["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
-    assert scores["macro_f1"] == pytest.approx((4 / 5 + 2 / 4 + 2 / 3) / 3)
-    # a class predicted but never true counts in macro-F1 with F1 = 0, not in balanced accuracy
-    cm4 = confusion_matrix([0, 0, 1], [0, 3, 1], 4)
-    s4 = classification_scores(cm4)
-    assert s4["balanced_accuracy"] == pytest.approx((1 / 2 + 1) / 2)
-    assert s4["macro_f1"] == pytest.approx((2 / 3 + 1 + 0) / 3)
-    assert math.isnan(classification_scores(np.zeros((3, 3)))["accuracy"])
-    with pytest.raises(ValueError, match="lie in"):
-        confusion_matrix([0, 3], [0, 1], 3)
+# --- scoring ---------------------------------------------------------------------------------------
 
 
 def _clip_at(name: str, scale: float = 1.0) -> list[float]:
@@ -395,3 +373,30 @@ def test_zero_shot_on_a_miniature_nefer_end_to_end(tmp_path):
     assert report.class_names == LABEL_SETS["reported"]
     assert set(report.predicted) <= set(EKMAN7_NAMES)
     assert len(report.clip_ids) == 3 and report.clip_va.shape == (3, 2)
+
+
+# --- the package's layout ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "home"), [("confusion_matrix", "neurova.metrics"),
+                                            ("classification_scores", "neurova.metrics"),
+                                            ("model_frames", "neurova.zero_shot.evaluate")])
+def test_moved_names_warn_and_point_to_their_home(name, home):
+    import importlib
+
+    import neurova.zero_shot
+
+    with pytest.warns(DeprecationWarning, match=f"neurova.zero_shot.{name} moved to {home}.{name}"):
+        shim = getattr(neurova.zero_shot, name)
+    assert shim is getattr(importlib.import_module(home), name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        neurova.zero_shot.nothing  # noqa: B018
+
+
+def test_the_mapping_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from neurova.zero_shot.mapping import classify_emotion; "
+            "assert classify_emotion(0.7, 0.5) == 'Happiness'; assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
