@@ -215,7 +215,7 @@ def run_demo(
     for name, path in figures.items():
         print(f"  figure   {path}   ({name.replace('_', ' ')})")
     print("\nNext:")
-    print(f"  neurova predict-file RECORDING.raw --model {model_dir} -o predictions.csv --plot predictions.png")
+    print(f"  neurova predict RECORDING.raw --model {model_dir} -o predictions.csv --plot predictions.png")
     print("  python examples/finetune_own_events.py --help    # fine-tune on your own event files")
     print("  neurova fit --config configs/synthetic_resnet18_fusion.yaml   # train with the CLI")
     return DemoResult(metrics=metrics, zero_shot=report, model_dir=Path(model_dir), figures=figures, seconds=seconds)

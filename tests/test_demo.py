@@ -18,7 +18,7 @@ def test_demo_writes_model_figures_and_reports(tmp_path, capsys):
         for dim in ("valence", "arousal"):
             assert f"val/{metric}_{dim}" in result.metrics
     assert all(math.isfinite(v) or "pcc" in k for k, v in result.metrics.items())
-    assert "CCC" in printed and "chance" in printed and "neurova predict-file" in printed
+    assert "CCC" in printed and "chance" in printed and "neurova predict RECORDING.raw" in printed
     model = from_pretrained(result.model_dir)
     assert isinstance(model, TinyCNNFusion) and model.architecture == "tiny_cnn_fusion"
     assert model.input_contract.image_size == 32 and model.input_contract.clip_length == 4
