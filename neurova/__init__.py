@@ -12,21 +12,36 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "augment",
+    "baselines",
+    "cli",
+    "contract",
     "datamodules",
     "datasets",
+    "demo",
+    "domain",
+    "emotions",
     "encodings",
     "errors",
     "events",
+    "face_detector_training",
     "faces",
+    "image",
+    "inference",
     "io",
+    "leaderboard",
     "metrics",
     "models",
     "nets",
     "plotting",
     "simulator",
+    "streaming",
+    "training",
     "transforms",
     "zero_shot",
+    "zoo",
 )
+"""Every public submodule, importable as an attribute (``neurova.image``) on first use."""
 
 __all__ = [*_SUBMODULES, "__version__", "predict"]
 

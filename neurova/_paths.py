@@ -1,6 +1,12 @@
-"""Joining names read from user files (annotation CSVs, label files) to a dataset root, safely.
+"""Where neurova keeps files: its home directory, and names from user files joined safely to a root.
 
-A name such as ``../../outside``, ``/etc/passwd`` or ``C:\\data`` must not make a dataset read
+**The home directory** holds everything neurova writes on its own: ``models/`` (named checkpoints, looked up
+by :func:`neurova.models.from_pretrained`) and ``cache/`` (simulated event caches, generated training windows).
+It is ``$NEUROVA_HOME``, by default ``$XDG_CACHE_HOME/neurova`` (``~/.cache/neurova``). ``$NEUROVA_CACHE``
+still moves the caches alone (e.g. to a scratch disk). :func:`home_dir`, :func:`models_dir`, :func:`cache_dir`
+are the one definition; ``neurova.models.neurova_home`` and ``neurova.datasets.default_cache_dir`` call them.
+
+**Joining names.** A name such as ``../../outside``, ``/etc/passwd`` or ``C:\\data`` must not make a dataset read
 outside its root. :func:`join_inside` is the one check every dataset uses before it joins a
 name from a file to a folder. The check is lexical (``..`` and absolute names are refused);
 symbolic links a user placed inside the root are followed as usual.
@@ -13,7 +19,30 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from neurova.errors import AnnotationError
 
-__all__ = ["join_inside"]
+__all__ = ["cache_dir", "home_dir", "join_inside", "models_dir"]
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def home_dir() -> Path:
+    """``$NEUROVA_HOME``, else ``$XDG_CACHE_HOME/neurova``, else ``~/.cache/neurova`` (not created here)."""
+    home = _env_path("NEUROVA_HOME")
+    if home is not None:
+        return home
+    return (_env_path("XDG_CACHE_HOME") or Path("~/.cache").expanduser()) / "neurova"
+
+
+def models_dir() -> Path:
+    """Named checkpoints: ``home_dir() / "models"``."""
+    return home_dir() / "models"
+
+
+def cache_dir() -> Path:
+    """Caches: ``$NEUROVA_CACHE`` when set (an override), else ``home_dir() / "cache"``."""
+    return _env_path("NEUROVA_CACHE") or home_dir() / "cache"
 
 
 def join_inside(

@@ -46,6 +46,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from neurova._atomic import atomic_path
+from neurova._paths import cache_dir
 from neurova.contract import Encoding, InputContract, as_contract, resolve_contract
 from neurova.errors import DatasetNotFoundError, NeurovaError
 from neurova.events import EVENT_DTYPE, SensorSize, slice_time
@@ -68,8 +69,8 @@ PathLike = str | os.PathLike[str]
 
 
 def default_cache_dir() -> Path:
-    """``$NEUROVA_CACHE`` if set, else ``~/.cache/neurova``."""
-    return Path(os.environ.get("NEUROVA_CACHE", Path.home() / ".cache" / "neurova")).expanduser()
+    """``$NEUROVA_CACHE`` if set, else ``cache/`` in neurova's home directory (:func:`neurova._paths.cache_dir`)."""
+    return cache_dir()
 
 
 def event_contract(

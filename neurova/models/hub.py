@@ -77,8 +77,10 @@ KNOWN_CHECKPOINTS: dict[str, KnownCheckpoint] = {}
 
 
 def neurova_home() -> Path:
-    """``$NEUROVA_HOME``, default ``~/.cache/neurova``."""
-    return Path(os.environ.get("NEUROVA_HOME", "~/.cache/neurova")).expanduser()
+    """neurova's home directory: ``$NEUROVA_HOME``, default ``~/.cache/neurova`` (:func:`neurova._paths.home_dir`)."""
+    from neurova._paths import home_dir
+
+    return home_dir()
 
 
 def model_classes() -> dict[str, type[VARegressionModule]]:
