@@ -29,6 +29,12 @@ costs nothing and leaves a gap in ``timestamps_us``.
 The same rule holds offline and streaming, so both give the same predictions on
 the same events; streaming keeps only the last ``history_us`` (or, with face
 detection, ``detect_window_us``) of events in memory.
+
+Streaming predicts one window at a time and reuses what consecutive windows share
+(:mod:`neurova.streaming`): when the box is unchanged and the prediction is a whole number of frame
+intervals after the previous one, only the new frames are encoded, and a frame-fusion model runs its trunk
+on them only (:meth:`neurova.nets.FrameFusionNet.step`); the outputs are those of the full computation.
+It runs at a fixed torch thread count (``threads``, default 1), restored afterwards.
 """
 
 from __future__ import annotations
@@ -77,7 +83,9 @@ class Prediction:
         settings: how the predictions were made: ``hop_us``, ``detect_face``, ``face_box`` (clipped),
             ``fallback_box`` and ``fallback_predictions`` (predictions made on it for want of a face box or a
             detection), ``empty_windows_skipped`` (prediction times whose window held no event: gaps in the
-            recording produce no predictions), the emotion mapping and ``streaming``.
+            recording produce no predictions), the emotion mapping, ``streaming``, ``threads`` (torch's
+            thread count while streaming) and ``frames_encoded`` (frames encoded in all: K per prediction
+            offline, fewer when streaming reuses the frames consecutive windows share).
         start_us: time of the first event read, µs: the recording's start, origin of the figures' time axes.
         input_stats: statistics of the model inputs of this run, with a few sample frames
             (:class:`neurova.domain.InputStats`); ``predict`` warns (:class:`neurova.domain.DomainWarning`)
@@ -189,6 +197,8 @@ class _Predictor:
 
         self._torch = torch
         self._to_model_input = ToModelInput
+        from neurova.streaming import FrameStepper, IncrementalModelInput
+
         self.model = model
         self.contract = contract
         self.sensor = sensor_size
@@ -209,6 +219,9 @@ class _Predictor:
         self.device = device
         self.streaming = streaming
         self.domain = DomainMonitor(getattr(model, "input_stats", None), source=source)
+        self._incremental = IncrementalModelInput(contract, self.k)
+        self._stepper = FrameStepper(model)
+        self.frames_encoded = 0
         self._encoder: Any | None = None
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
@@ -304,11 +317,25 @@ class _Predictor:
         started = time.perf_counter()
         box = self._box(t_end)
         events = slice_time(self._buffer, t_end - self.history_us, t_end)
-        self._pending.append((t_end, self.encode(events, t_end, box), box))
-        if self.streaming or len(self._pending) >= self.batch_size:
-            self._flush()
         if self.streaming:
+            self._step(events, t_end, box)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
+            return
+        self._pending.append((t_end, self.encode(events, t_end, box), box))
+        self.frames_encoded += self.k
+        if len(self._pending) >= self.batch_size:
+            self._flush()
+
+    def _step(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> None:
+        """One streaming prediction: the window's new frames encoded, the model stepped over them."""
+        torch = self._torch
+        frames, new = self._incremental(events, t_end, box)
+        self.frames_encoded += new
+        x = torch.from_numpy(frames)[None]
+        self.domain.update(x)
+        with torch.inference_mode():
+            out = self._stepper(x.to(self.device), new)
+        self._record([(t_end, box)], out)
 
     def _flush(self) -> None:
         if not self._pending:
@@ -321,14 +348,18 @@ class _Predictor:
             out = self.model(x)
         if out.ndim == 3:
             out = out[:, -1]
-        va = out.float().cpu().numpy().reshape(len(self._pending), 2)
-        for (t_end, _, box), row in zip(self._pending, va):
+        self._record([(t_end, box) for t_end, _, box in self._pending], out)
+        self._pending.clear()
+
+    def _record(self, made: list[tuple[int, tuple[int, int, int, int]]], out: Any) -> None:
+        """Keep the ``(B, 2)`` outputs ``out`` of the predictions ``made`` (``(t_end, box)`` each)."""
+        va = out.float().cpu().numpy().reshape(len(made), 2)
+        for (t_end, box), row in zip(made, va):
             if not np.isfinite(row).all():
                 raise ValueError(f"the model predicted NaN or infinite valence/arousal at {t_end} µs")
             self.times.append(t_end)
             self.outputs.append(row)
             self.boxes.append(box)
-        self._pending.clear()
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -427,6 +458,7 @@ def predict(
     device: str = "cpu",
     preset: str = "clean",
     fps: float | None = None,
+    threads: int | None = 1,
 ) -> Prediction:
     """Predict valence, arousal and emotion over time from events.
 
@@ -461,6 +493,10 @@ def predict(
         batch_size: predictions per forward pass offline (streaming runs one at a time).
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
+        threads: torch's intra-op thread count while streaming, restored afterwards (``None``: leave it as the
+            caller set it). One thread keeps every prediction under the 40 ms hop on a 2-core machine busy with
+            two other processes, where torch's default (one thread per core) oversubscribes the cores
+            (docs/benchmarks.md, "Streaming inference"). Offline runs keep the caller's setting.
 
     Returns:
         A :class:`Prediction`.
@@ -472,6 +508,8 @@ def predict(
         ValueError: a ``face_box`` wholly outside the sensor.
         ValueError: the model predicts NaN.
     """
+    from neurova.streaming import intra_op_threads
+
     model = _load_model(model)
     contract = _contract_of(model)
     check_input = getattr(model, "check_input", None)
@@ -491,9 +529,10 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        for chunk in chunks:
-            predictor.push(chunk)
-        predictor.finish()
+        with intra_op_threads(threads if streaming else None):
+            for chunk in chunks:
+                predictor.push(chunk)
+            predictor.finish()
     except EventFormatError as exc:
         if path is not None and exc.path is None:
             raise EventFormatError(str(exc), path) from exc
@@ -518,7 +557,8 @@ def predict(
                   "fallback_box": list(predictor.fixed_box), "fallback_predictions": predictor.fallback_predictions,
                   "empty_windows_skipped": predictor.empty_windows,
                   "emotions": emotions if isinstance(emotions, str) else "custom",
-                  "method": method, "neutral_radius": neutral_radius, "streaming": streaming},
+                  "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
+                  "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded},
     )
 
 

@@ -1,0 +1,161 @@
+"""The pieces of streaming inference: frames encoded once, trunks run once per frame, a fixed thread count.
+
+Consecutive predictions of :func:`neurova.predict` one frame interval apart share K-1 of their K frames.
+:class:`IncrementalModelInput` encodes only the new frames and reuses the others, :class:`FrameStepper`
+runs a frame-fusion net's trunk on the new frames only (:meth:`neurova.nets.FrameFusionNet.step`), and
+:func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
+oversubscribe its cores. Each piece gives what the full computation gives, and falls back to it where reuse
+would not: reuse needs frames that depend on their own window's events only (:func:`frames_independent`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+
+from neurova.contract import InputContract
+from neurova.encodings.rescale import resize_pixel_areas
+from neurova.transforms import ToModelInput
+from neurova.zero_shot.evaluate import model_frames
+
+__all__ = ["FrameStepper", "IncrementalModelInput", "frames_independent", "intra_op_threads"]
+
+Box = tuple[int, int, int, int]
+
+
+def frames_independent(contract: InputContract, box: Box) -> bool:
+    """Whether each frame :class:`~neurova.transforms.ToModelInput` makes in ``box`` depends only on its own events.
+
+    Every encoding reads one window per frame, but the event-domain resize (``resize="events"``) of a box
+    larger than ``image_size`` integrates each output pixel over the whole history from its start
+    (:func:`neurova.encodings.resize_events`), so a frame's values depend on when the history started:
+    the same frame differs between two overlapping windows. Replication (a box no larger than
+    ``image_size``) and ``resize="area"`` map each frame on its own.
+    """
+    if contract.resize != "events":
+        return True
+    return int(resize_pixel_areas((box[2], box[3]), contract.image_size).max()) == 1
+
+
+class IncrementalModelInput:
+    """:class:`~neurova.transforms.ToModelInput` over consecutive windows, encoding only the new frames.
+
+    A call for a window ending at ``t_end`` reuses the previous window's frames when the box is the same,
+    frames are independent (:func:`frames_independent`) and ``t_end`` is ``m`` frame intervals after the
+    previous end, ``0 < m < K``: the K-m frames the windows share are kept and the m new ones encoded.
+    Otherwise the whole window is encoded. Either way the frames equal ``ToModelInput(contract, box, K)``.
+
+    Args:
+        contract: the model's input contract.
+        num_frames: K, frames per window.
+    """
+
+    def __init__(self, contract: InputContract, num_frames: int) -> None:
+        self.contract = contract
+        self.num_frames = int(num_frames)
+        self._frames: np.ndarray | None = None
+        self._t_end: int | None = None
+        self._box: Box | None = None
+        self._reusable = False
+
+    @property
+    def history_us(self) -> int:
+        """µs of events one window uses."""
+        return ToModelInput(self.contract, (0, 0, 1, 1), self.num_frames).history_us
+
+    def new_frames(self, t_end: int, box: Box) -> int:
+        """How many frames a window ending at ``t_end`` in ``box`` has to encode (K: all)."""
+        if self._frames is None or box != self._box or not self._reusable:
+            return self.num_frames
+        shift = int(t_end) - int(self._t_end or 0)
+        interval = self.contract.frame_interval_us
+        if shift <= 0 or shift % interval:
+            return self.num_frames
+        return min(shift // interval, self.num_frames)
+
+    def __call__(self, events: np.ndarray, t_end: int, box: Box) -> tuple[np.ndarray, int]:
+        """``(frames, new)``: float32 ``(K, C, S, S)`` frames ending at ``t_end`` and how many were encoded.
+
+        ``events`` must hold every event of ``[t_end - history_us, t_end)`` (others are ignored).
+        """
+        box = tuple(int(v) for v in box)  # type: ignore[assignment]
+        new = self.new_frames(t_end, box)
+        encoded = ToModelInput(self.contract, box, num_frames=new)(events, t_end)
+        if new < self.num_frames:
+            assert self._frames is not None
+            frames = np.concatenate([self._frames[new:], encoded])
+        else:
+            frames = encoded
+        if box != self._box:
+            self._reusable = frames_independent(self.contract, box)
+        self._frames, self._t_end, self._box = frames, int(t_end), box
+        return frames, new
+
+
+class FrameStepper:
+    """Runs a valence/arousal model on consecutive windows, reusing per-frame trunk features where it can.
+
+    A frame model (``predicts_sequence`` false) whose ``net`` has ``step`` and a ``stream_window`` equal to
+    the frames the model reads (:class:`neurova.nets.FrameFusionNet`) is stepped: each call runs the trunk
+    on the window's new frames only. Any other model runs ``model(window)`` on the whole window (a video
+    model's last frame). Both give ``model(window)``'s output.
+
+    Args:
+        model: a :mod:`neurova.models` model (or any module mapping ``(B, K, C, H, W)`` to ``(B, 2)``).
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        sequence, frames_used = model_frames(model)
+        net = getattr(model, "net", None)
+        window = getattr(net, "stream_window", None)
+        steps = not sequence and callable(getattr(net, "step", None)) and window is not None
+        self.window: int | None = int(window) if steps and window == frames_used else None
+        self._state: Any = None
+
+    @property
+    def incremental(self) -> bool:
+        """True when the trunk runs on new frames only."""
+        return self.window is not None
+
+    def reset(self) -> None:
+        """Forget the previous windows."""
+        self._state = None
+
+    def __call__(self, window: torch.Tensor, new: int) -> torch.Tensor:
+        """``(B, 2)`` output for ``window`` ``(B, K, C, H, W)``, whose last ``new`` frames follow the previous window.
+
+        ``new`` >= K (or a first call) starts afresh.
+        """
+        if self.window is None:
+            out = self.model(window)
+            return out[:, -1] if out.ndim == 3 else out
+        if self._state is None or new >= self.window:
+            out, self._state = self.model.net.step(window[:, -self.window :], None)
+        else:
+            out, self._state = self.model.net.step(window[:, -new:], self._state)
+        return out
+
+
+@contextmanager
+def intra_op_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to ``threads`` (``None``: unchanged), then restore it.
+
+    Raises:
+        ValueError: ``threads`` is not a positive integer.
+    """
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

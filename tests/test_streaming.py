@@ -1,0 +1,218 @@
+"""Streaming inference: frames encoded once, trunk features reused, fixed thread count, same outputs as offline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import neurova
+from neurova.contract import InputContract
+from neurova.datasets.render import sample_identity, sample_va_trajectory
+from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
+from neurova.events import SensorSize, slice_time
+from neurova.models import create_model
+from neurova.nets import FrameFusionNet, TinyConvNet
+from neurova.simulator import simulate
+from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent, intra_op_threads
+from neurova.transforms import ToModelInput
+
+SENSOR = SensorSize(80, 60)
+CONTRACT = InputContract(encoding="tbr", n_bits=8, bin_us=5000, image_size=32, clip_length=4,
+                         frame_interval_us=40_000, face_crop="box")
+
+
+@pytest.fixture(scope="module")
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """Events of a simulated head-and-shoulders clip (0.8 s, 25 fps) and its true face boxes ``(T, 4)``."""
+    n = 20
+    layout = sample_scene_layout(3, SENSOR, face_fraction=(0.45, 0.45), hands_probability=0.0)
+    frames, boxes = render_scene_clip(sample_identity(3), layout, sample_va_trajectory(n, 3, fps=25), fps=25, rng=3)
+    stamps = np.arange(n, dtype=np.int64) * 40_000
+    events = simulate(np.rint(frames * 255).astype(np.uint8), stamps, preset="clean", seed=3)
+    return events, boxes
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return create_model("tiny_cnn_fusion", input_contract=CONTRACT.to_dict()).eval()
+
+
+def fixed_box(boxes: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0, w, h = np.rint(np.median(boxes, axis=0)).astype(int)
+    return int(x0), int(y0), int(w), int(h)
+
+
+def in_chunks(events: np.ndarray, chunk_us: int = 13_000):
+    for start in range(int(events["t"][0]), int(events["t"][-1]) + 1, chunk_us):
+        yield slice_time(events, start, start + chunk_us)
+
+
+# --- FrameFusionNet.step -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fusion", ["attention", "mean", "concat"])
+def test_fusion_step_equals_forward_on_each_window(fusion):
+    torch.manual_seed(0)
+    net = FrameFusionNet(TinyConvNet(1, (8, 16)), num_frames=3, fusion=fusion).eval()
+    x = torch.rand(2, 7, 1, 24, 24)
+    state = None
+    for i in range(7):
+        out, state = net.step(x[:, i], state)
+        window = x[:, max(0, i - 2) : i + 1]
+        if i < 2:  # before K frames, the frames before the first are empty
+            window = torch.cat([torch.zeros(2, 2 - i, 1, 24, 24), window], dim=1)
+        torch.testing.assert_close(out, net(window), atol=1e-5, rtol=0)
+        assert state.features.shape[:2] == (2, 2)
+    assert state.frames_seen == 7
+    # several new frames at once, and a whole window without state
+    _, state = net.step(x[:, :4])
+    out, state = net.step(x[:, 4:6], state)
+    torch.testing.assert_close(out, net(x[:, 3:6]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(net.step(x[:, 2:7])[0], net(x[:, 4:7]), atol=1e-5, rtol=0)
+
+
+def test_fusion_step_refuses_bad_input():
+    net = FrameFusionNet(TinyConvNet(1, (8,)), num_frames=2).eval()
+    _, state = net.step(torch.rand(2, 1, 16, 16))
+    with pytest.raises(ValueError, match="batch of 3"):
+        net.step(torch.rand(3, 1, 16, 16), state)
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        net.step(torch.rand(16, 16))
+
+
+@pytest.mark.parametrize("name", ["tiny_cnn_fusion", "resnet18_fusion"])
+def test_stepper_of_registered_fusion_models_equals_the_model(name):
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    stepper = FrameStepper(model)
+    assert stepper.incremental
+    x = torch.rand(1, 6, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(stepper(x[:, :4], 4), model(x[:, :4]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(stepper(x[:, 1:5], 1), model(x[:, 1:5]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(stepper(x[:, 2:6], 1), model(x[:, 2:6]), atol=1e-5, rtol=0)
+
+
+def test_stepper_runs_other_models_whole():
+    model = create_model("tiny_cnn").eval()  # a single-frame net: nothing to reuse
+    stepper = FrameStepper(model)
+    assert not stepper.incremental
+    x = torch.rand(1, 4, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(stepper(x, 1), model(x))
+
+
+# --- incremental encoding ---------------------------------------------------------------------------------
+
+
+def test_frames_independent_follows_the_resize():
+    assert frames_independent(CONTRACT, (0, 0, 32, 32))  # passed through
+    assert frames_independent(CONTRACT, (5, 5, 20, 27))  # replicated
+    assert not frames_independent(CONTRACT, (0, 0, 40, 40))  # integrated from the window's start
+    assert not frames_independent(CONTRACT, (0, 0, 20, 33))  # along one axis is enough
+    assert frames_independent(InputContract.from_dict({**CONTRACT.to_dict(), "resize": "area"}), (0, 0, 40, 40))
+
+
+@pytest.mark.parametrize(("box", "resize", "reused"), [
+    ((20, 10, 28, 28), "events", True),  # smaller than 32: replicated per event
+    ((10, 0, 50, 50), "events", False),  # larger: the resize integrates from the window's start
+    ((10, 0, 50, 50), "area", True),
+])
+def test_incremental_input_equals_whole_windows(scene, box, resize, reused):
+    events, _ = scene
+    contract = InputContract.from_dict({**CONTRACT.to_dict(), "resize": resize})
+    encoder = IncrementalModelInput(contract, 4)
+    whole = ToModelInput(contract, box, num_frames=4)
+    t0 = int(events["t"][0]) + whole.history_us
+    ends = [t0, t0 + 40_000, t0 + 80_000, t0 + 200_000, t0 + 210_000, t0 + 250_000]
+    news = []
+    for t_end in ends:
+        frames, new = encoder(events, t_end, box)
+        news.append(new)
+        np.testing.assert_allclose(frames, whole(events, t_end), atol=1e-6, rtol=0)
+    # first window whole; one frame per interval; 3 intervals; not a whole number of intervals; one interval
+    assert news == ([4, 1, 1, 3, 4, 1] if reused else [4] * 6)
+    frames, new = encoder(events, ends[-1] + 40_000, (0, 0, 28, 28))  # a new box: encoded whole
+    assert new == 4
+    np.testing.assert_allclose(frames, ToModelInput(contract, (0, 0, 28, 28), 4)(events, ends[-1] + 40_000))
+
+
+# --- predict(stream=True) against the offline path ----------------------------------------------------
+
+
+def test_streaming_equals_offline_with_a_fixed_box(scene, model):
+    events, boxes = scene
+    box = fixed_box(boxes)
+    assert box[2] <= CONTRACT.image_size  # frames can be reused
+    offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box)
+    streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box)
+    np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+    assert len(offline) >= 12 and np.ptp(offline.valence) > 0
+    assert offline.settings["frames_encoded"] == 4 * len(offline)
+    assert streamed.settings["frames_encoded"] == 4 + len(streamed) - 1  # one new frame per prediction
+    np.testing.assert_allclose(streamed.input_stats.nonzero_fraction, offline.input_stats.nonzero_fraction)
+
+
+def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model):
+    events, boxes = scene
+    t0 = int(events["t"][0])
+    shifts = iter(range(100))
+
+    def detector(window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
+        """The true face box of the newest frame, moved a pixel more at each detection."""
+        frame = min(int(window["t"][-1]) // 40_000, len(boxes) - 1)
+        x0, y0, w, h = boxes[frame]
+        return (x0 + next(shifts) % 3, y0, w, h)
+
+    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=80_000, detect_window_us=80_000)
+    offline = neurova.predict(model, events, **kwargs)
+    shifts = iter(range(100))
+    streamed = neurova.predict(model, in_chunks(events), **kwargs)
+    np.testing.assert_array_equal(streamed.boxes, offline.boxes)
+    assert len(np.unique(offline.boxes, axis=0)) >= 3  # the box moved
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+    assert 4 * len(streamed) > streamed.settings["frames_encoded"] > 4 + len(streamed) - 1  # reuse between moves
+    assert t0 < int(streamed.timestamps_us[0])
+
+
+# --- threads -----------------------------------------------------------------------------------------------
+
+
+class ThreadSpy(torch.nn.Module):
+    """Predicts zeros and records torch's thread count at each call."""
+
+    input_contract = CONTRACT
+    frames_used = 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(torch.get_num_threads())
+        return torch.zeros(len(x), 2)
+
+
+def test_streaming_runs_at_the_given_thread_count_and_restores_it(scene):
+    events, boxes = scene
+    before = torch.get_num_threads()
+    spy = ThreadSpy()
+    neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes), threads=1)
+    assert set(spy.seen) == {1} and torch.get_num_threads() == before
+    spy.seen.clear()
+    neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes), threads=1)  # offline: untouched
+    assert set(spy.seen) == {before}
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, threads=0)
+    assert torch.get_num_threads() == before
+
+
+def test_intra_op_threads_restores_after_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError), intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError
+    assert torch.get_num_threads() == before
