@@ -18,6 +18,7 @@ MODULES = (
     "neurova.emotions",
     "neurova.contract",
     "neurova.io",
+    "neurova.image",
     "neurova.encodings",
     "neurova.transforms",
     "neurova.simulator",

@@ -343,7 +343,7 @@ class DVSSimulator:
         Args:
             frames: ``(B, H, W)`` numpy array or tensor, uint8 or float intensities on a 0..255
                 scale (``(H, W)`` is accepted when ``B == 1``); colour must be converted first
-                (:func:`neurova.simulator.video.to_gray`).
+                (:func:`neurova.image.to_gray`).
             t_us: the frames' time in µs, one int for all clips or one per clip; strictly
                 increasing from call to call.
 
