@@ -1,30 +1,87 @@
-"""LightningDataModules: typed arguments, contract before data, prepare/setup, loaders (also with workers)."""
+"""LightningDataModules: batches follow the input contract, subject-disjoint splits, idempotent setup, the
+contract as one value (keywords or ``contract=``, never both; through a saved model and back), typed arguments."""
 
 from __future__ import annotations
 
 import inspect
 import runpy
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
 import torch
 
-from neurova.datamodules import AFEWVADataModule, NEFERDataModule, SyntheticFacesDataModule
+from neurova.contract import InputContract
+from neurova.datamodules import AFEWVADataModule, EventDataModule, NEFERDataModule, SyntheticFacesDataModule
 from neurova.emotions import EKMAN7_NAMES
+from neurova.errors import InputContractError
 
 DATA = Path(__file__).parent / "data"
-TINY = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "image_size": 16,
-        "emotion_clips_per_emotion": 1}
+TINY: dict[str, Any] = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "sensor_size": (48, 36),
+                        "emotion_clips_per_emotion": 1}
+CONTRACT = InputContract(image_size=16, clip_length=3, face_crop="box")
+
+
+def _trainer(**kwargs: Any) -> L.Trainer:
+    return L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                     enable_checkpointing=False, **kwargs)
+
+
+def _check_batch(batch: dict[str, Any], contract: InputContract, *, va_known: bool = True) -> None:
+    """A batch holds ``(B, *contract.shape)`` float32 frames in [0, 1] with events, VA and labels per sample."""
+    frames = batch["frames"]
+    b, t = frames.shape[0], contract.clip_length
+    assert frames.shape == (b, *contract.shape) and frames.dtype == torch.float32
+    assert float(frames.min()) >= 0.0 and float(frames.max()) <= 1.0 and float(frames.max()) > 0.0
+    assert batch["va"].shape == (b, t, 2) and batch["va"].dtype == torch.float32
+    if va_known:
+        assert torch.isfinite(batch["va"]).all() and float(batch["va"].abs().max()) <= 1.0
+    else:
+        assert torch.isnan(batch["va"]).all()
+    assert batch["label"].shape == (b,) and batch["label"].dtype == torch.int64
+    assert batch["meta"]["timestamps_us"].shape == (b, t) and len(batch["meta"]["subject"]) == b
+
+
+def _subjects(dataset: Any) -> set[str]:
+    return {dataset[i]["meta"]["subject"] for i in range(len(dataset))}
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFacesDataModule:
-    dm = SyntheticFacesDataModule(tmp_path_factory.mktemp("cache"), clip_length=3, batch_size=4, **TINY)
+    dm = SyntheticFacesDataModule(tmp_path_factory.mktemp("cache"), contract=CONTRACT, batch_size=4, **TINY)
     dm.prepare_data()
-    dm.setup("fit")
+    dm.setup(None)
     return dm
 
+
+@pytest.fixture(scope="module")
+def afew_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runpy.run_path(str(DATA / "afew_va" / "data.py"))["make_afew_va"](tmp_path_factory.mktemp("afew"),
+                                                                             n_frames=8)
+
+
+@pytest.fixture(scope="module")
+def nefer_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return runpy.run_path(str(DATA / "nefer" / "data.py"))["make_nefer"](tmp_path_factory.mktemp("nefer") / "NEFER",
+                                                                         clips_per_user=1)
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic: SyntheticFacesDataModule, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model fitted one step on ``synthetic`` and saved: its folder."""
+    from neurova.models import create_model
+
+    model = create_model("tiny_cnn", in_chans=1, widths=(4, 8))
+    assert model.input_contract is None
+    _trainer(fast_dev_run=1).fit(model, datamodule=synthetic)
+    assert model.input_contract == synthetic.input_contract  # taken from the datamodule at fit time
+    folder = tmp_path_factory.mktemp("model") / "tiny"
+    model.save_pretrained(folder)
+    return folder
+
+
+# -- typed arguments and the contract before any data ---------------------------------------------------------------
 
 @pytest.mark.parametrize("cls", [SyntheticFacesDataModule, AFEWVADataModule, NEFERDataModule])
 def test_typed_arguments(cls: type) -> None:
@@ -35,36 +92,98 @@ def test_typed_arguments(cls: type) -> None:
 
     parser = ArgumentParser()
     parser.add_class_arguments(cls, "data")
-    assert "--data.batch_size" in parser.format_help()
+    assert "--data.batch_size" in parser.format_help() and "--data.contract" in parser.format_help()
+    root = [] if cls is SyntheticFacesDataModule else ["--data.root", "r"]
+    parsed = parser.parse_args([*root, "--data.contract", '{"n_bits": 4, "image_size": 32}'])
+    assert parsed.data.contract.n_bits == 4  # a YAML/JSON block becomes the contract's fields
 
 
 def test_contract_is_known_before_any_data(tmp_path: Path) -> None:
     dm = SyntheticFacesDataModule(tmp_path, polarity="split", clip_length=5, n_bits=4, bin_us=10_000)
     assert dm.num_channels == 2 and dm.clip_length == 5
-    assert dm.input_contract.n_bits == 4 and dm.input_contract.bin_us == 10_000 and dm.input_contract.image_size == 64
-    assert not any(tmp_path.iterdir())  # nothing simulated yet
+    assert dm.input_contract == InputContract(polarity="split", clip_length=5, n_bits=4, bin_us=10_000,
+                                              image_size=64, face_crop="box")
     assert SyntheticFacesDataModule(tmp_path, mode="frame").clip_length == 1
     assert SyntheticFacesDataModule(tmp_path, encoding="voxel", n_bits=5).num_channels == 5
-    assert AFEWVADataModule(tmp_path / "afew", image_size=96).input_contract.face_crop == "landmarks"
+    afew = AFEWVADataModule(tmp_path / "afew", image_size=96)
+    assert afew.input_contract.face_crop == "landmarks" and afew.sim.image_size == 96
     nefer = NEFERDataModule(tmp_path / "nefer", modality="rgb", clip_length=8, image_size=32)
-    assert nefer.num_channels == 3 and nefer.clip_length == 8 and nefer.label_set == "expected"
+    assert nefer.num_channels == 3 and nefer.clip_length == 8 and nefer.input_contract.encoding == "rgb"
+    assert NEFERDataModule(tmp_path / "nefer", detect_face=True).input_contract.face_crop == "detector"
+    assert not any(tmp_path.iterdir())  # nothing simulated or read yet
 
 
-def test_synthetic_batches(synthetic: SyntheticFacesDataModule) -> None:
-    batch = next(iter(synthetic.train_dataloader()))
-    assert batch["frames"].shape == (4, 3, 1, 16, 16) and batch["va"].shape == (4, 3, 2)
-    assert batch["label"].shape == (4,) and len(batch["meta"]["clip_id"]) == 4
-    assert batch["meta"]["timestamps_us"].shape == (4, 3)
-    train_subjects = {m.subject for m in synthetic.train_set.clips.values()}
-    val_subjects = {m.subject for m in synthetic.val_set.clips.values()}
-    assert train_subjects and val_subjects and not train_subjects & val_subjects
+def test_contract_as_one_value(tmp_path: Path) -> None:
+    model = InputContract(n_bits=4, bin_us=2500, polarity="split", image_size=24, clip_length=2, face_crop=None)
+    for given in (model, model.to_dict()):
+        assert SyntheticFacesDataModule(tmp_path, contract=given).input_contract == model.replace(face_crop="box")
+        afew = AFEWVADataModule(tmp_path, contract=given)
+        assert afew.input_contract == model.replace(face_crop="landmarks") and afew.sim.image_size == 24
+    nefer = NEFERDataModule(tmp_path, contract=model.replace(polarity="merge", frame_interval_us=20_000))
+    assert nefer.input_contract == model.replace(polarity="merge", frame_interval_us=20_000)
+    with pytest.raises(InputContractError, match=r"SyntheticFacesDataModule: .* not both \(got contract and n_bits\)"):
+        SyntheticFacesDataModule(tmp_path, contract=model, n_bits=8)
+    with pytest.raises(InputContractError, match=r"AFEWVADataModule: .* \(got contract and image_size, mode\)"):
+        AFEWVADataModule(tmp_path, contract=model, image_size=64, mode="clip")
+    with pytest.raises(InputContractError, match="the data has frame_interval_us=40000, the contract 20000"):
+        SyntheticFacesDataModule(tmp_path, contract=model.replace(frame_interval_us=20_000))
+    with pytest.raises(InputContractError, match=r"polarity='split' \(NEFER's event frames have 'merge'\)"):
+        NEFERDataModule(tmp_path, contract=model)
+    with pytest.raises(InputContractError, match="channels=1 but"):
+        SyntheticFacesDataModule(tmp_path, contract={**model.to_dict(), "channels": 1})
+    assert not any(tmp_path.iterdir())
+
+
+def test_hparams_record_the_contract_and_rebuild_it(tmp_path: Path) -> None:
+    dm = SyntheticFacesDataModule(tmp_path, n_bits=4, clip_length=2, batch_size=3)
+    assert dm.hparams["contract"] == dm.input_contract.to_dict() and dm.hparams["n_bits"] is None
+    again = SyntheticFacesDataModule(**dm.hparams)  # as load_from_checkpoint rebuilds a datamodule
+    assert again.input_contract == dm.input_contract and again.batch_size == 3
+
+
+# -- batches, splits, setup -------------------------------------------------------------------------------------------
+
+def test_synthetic_batches_follow_the_contract(synthetic: SyntheticFacesDataModule) -> None:
+    contract = synthetic.input_contract
+    for loader in (synthetic.train_dataloader(), synthetic.val_dataloader(), synthetic.test_dataloader()):
+        for batch in loader:
+            _check_batch(batch, contract)
+            assert (batch["label"] == -1).all()
     emotion = next(iter(synthetic.emotion_dataloader()))
+    _check_batch(emotion, contract)
     assert set(emotion["label"].tolist()) <= set(range(len(EKMAN7_NAMES)))
+
+
+def test_synthetic_splits_are_subject_disjoint(synthetic: SyntheticFacesDataModule) -> None:
+    synthetic.emotion_dataloader()
+    sets = {"train": synthetic.train_set, "val": synthetic.val_set, "test": synthetic.test_set,
+            "emotion": synthetic.emotion_set}
+    subjects = {name: _subjects(ds) for name, ds in sets.items()}
+    assert all(subjects.values()), subjects
+    names = list(subjects)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not subjects[a] & subjects[b], (a, b)
+    clips = [c for ds in sets.values() for c in ds.clip_ids]
+    assert len(clips) == len(set(clips)) == TINY["n_subjects"] + len(EKMAN7_NAMES)  # every clip, once
+
+
+def test_setup_is_idempotent(synthetic: SyntheticFacesDataModule) -> None:
+    before = (synthetic.train_set, synthetic.val_set, synthetic.test_set)
+    for stage in ("fit", "validate", "test", "predict", None):
+        synthetic.setup(stage)
+        assert (synthetic.train_set, synthetic.val_set, synthetic.test_set) == before
+    assert all(s is b for s, b in zip((synthetic.train_set, synthetic.val_set, synthetic.test_set), before))
+    with pytest.raises(ValueError, match="unknown stage 'train'"):
+        synthetic.setup("train")
+    fresh = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, **TINY)
+    fresh.setup("test")  # only what the stage needs
+    assert fresh.train_set is None and fresh.val_set is None and fresh.test_set.clip_ids == synthetic.test_set.clip_ids
 
 
 def test_loader_with_worker_processes_matches(synthetic: SyntheticFacesDataModule) -> None:
     reference = list(synthetic.val_dataloader())
-    with_workers = SyntheticFacesDataModule(synthetic.cache_dir, clip_length=3, batch_size=4, num_workers=2,
+    with_workers = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, batch_size=4, num_workers=2,
                                             in_memory=False, **TINY)
     with_workers.setup("validate")
     batches = list(with_workers.val_dataloader())
@@ -75,66 +194,75 @@ def test_loader_with_worker_processes_matches(synthetic: SyntheticFacesDataModul
 
 
 def test_test_split_choice(synthetic: SyntheticFacesDataModule) -> None:
-    dm = SyntheticFacesDataModule(synthetic.cache_dir, test_split="emotion", **TINY)
+    dm = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, test_split="emotion", **TINY)
     dm.setup("test")
     assert set(dm.test_set.clip_ids) == {f"e00-{n.lower()}" for n in EKMAN7_NAMES}
-    dm = SyntheticFacesDataModule(synthetic.cache_dir, **TINY)
-    dm.setup("test")
-    assert all(c.startswith("s") for c in dm.test_set.clip_ids)
     with pytest.raises(ValueError, match="emotion"):
         SyntheticFacesDataModule(synthetic.cache_dir, test_split="emotion", emotion_clips=False)
 
 
-class _Tiny(L.LightningModule):
-    def __init__(self, in_chans: int) -> None:
-        super().__init__()
-        self.net = torch.nn.Sequential(torch.nn.Conv2d(in_chans, 4, 3), torch.nn.AdaptiveAvgPool2d(1),
-                                       torch.nn.Flatten(), torch.nn.Linear(4, 2))
-
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        frames = batch["frames"][:, -1]  # last frame (B, C, H, W)
-        return torch.nn.functional.mse_loss(self.net(frames), batch["va"][:, -1])
-
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self.log("val/loss", self.training_step(batch, batch_idx))
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=0.01)
-
-
-def test_trainer_runs_prepare_setup_and_fit(tmp_path: Path) -> None:
-    dm = SyntheticFacesDataModule(tmp_path, clip_length=2, batch_size=8, **TINY)
-    trainer = L.Trainer(fast_dev_run=2, accelerator="cpu", logger=False, enable_progress_bar=False,
-                        enable_model_summary=False, enable_checkpointing=False)
-    trainer.fit(_Tiny(dm.num_channels), datamodule=dm)
-    assert dm.train_set is not None and (tmp_path / "synthetic_faces").is_dir()
-
-
-def test_afew_va_datamodule(tmp_path: Path) -> None:
-    root = runpy.run_path(str(DATA / "afew_va" / "data.py"))["make_afew_va"](tmp_path / "AFEW-VA", n_frames=8)
-    dm = AFEWVADataModule(root, tmp_path / "cache", image_size=16, n_folds=2, clip_length=2, batch_size=4)
+def test_afew_va_datamodule(afew_root: Path, tmp_path: Path) -> None:
+    dm = AFEWVADataModule(afew_root, tmp_path / "cache", image_size=16, n_folds=2, clip_length=2, batch_size=4)
     dm.prepare_data()
     dm.setup("fit")
-    batch = next(iter(dm.train_dataloader()))
-    assert batch["frames"].shape[1:] == (2, 1, 16, 16) and torch.isfinite(batch["va"]).all()
+    for batch in dm.train_dataloader():
+        _check_batch(batch, dm.input_contract)
+    train, val = dm.train_set, dm.val_set
     dm.setup("test")
-    assert dm.test_set is dm.val_set
-    assert {m.subject for m in dm.train_set.clips.values()}.isdisjoint(m.subject for m in dm.val_set.clips.values())
-
-
-def test_nefer_datamodule(tmp_path: Path) -> None:
-    root = runpy.run_path(str(DATA / "nefer" / "data.py"))["make_nefer"](tmp_path / "NEFER", clips_per_user=1)
-    dm = NEFERDataModule(root, label_set="reported", mode="frame", image_size=8, batch_size=16)
     dm.setup("fit")
-    batch = next(iter(dm.train_dataloader()))
-    assert batch["frames"].shape == (16, 1, 1, 8, 8) and torch.isnan(batch["va"]).all()
+    assert dm.test_set is dm.val_set is val and dm.train_set is train  # no separate test set; made once
+    assert _subjects(train) and _subjects(val) and _subjects(train).isdisjoint(_subjects(val))  # by actor
+
+
+def test_nefer_datamodule(nefer_root: Path) -> None:
+    dm = NEFERDataModule(nefer_root, label_set="reported", mode="frame", image_size=8, batch_size=16)
+    dm.setup("fit")
+    _check_batch(next(iter(dm.train_dataloader())), dm.input_contract, va_known=False)
     dm.setup("test")
     assert dm.test_set is dm.val_set and len(dm.val_set) == 51
+    assert _subjects(dm.train_set) == {"user_01", "user_02"} and _subjects(dm.val_set) == {"user_03"}
+
+
+# -- models: the contract is taken, checked, saved and given back ----------------------------------------------------
+
+def test_a_model_refuses_data_made_another_way(synthetic: SyntheticFacesDataModule, trained: Path) -> None:
+    from neurova.models import create_model, from_pretrained
+
+    split = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT.replace(polarity="split"), **TINY)
+    with pytest.raises(InputContractError, match="takes 1-channel frames but the data has 2 channels"):
+        _trainer(fast_dev_run=1).fit(create_model("tiny_cnn", in_chans=1, widths=(4, 8)), datamodule=split)
+    other_bits = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT.replace(n_bits=4), **TINY)
+    with pytest.raises(InputContractError, match="n_bits: model expects 8, data has 4"):
+        _trainer(fast_dev_run=1).validate(from_pretrained(trained), datamodule=other_bits)
+
+
+def test_contract_round_trips_through_a_saved_model(synthetic: SyntheticFacesDataModule, trained: Path,
+                                                    afew_root: Path, nefer_root: Path, tmp_path: Path) -> None:
+    from neurova.models import from_pretrained
+
+    model = from_pretrained(trained)
+    assert model.input_contract == synthetic.input_contract
+    again = SyntheticFacesDataModule(synthetic.cache_dir, contract=model.input_contract, batch_size=4, **TINY)
+    assert again.input_contract == synthetic.input_contract
+    again.setup("validate")
+    batches = list(zip(again.val_dataloader(), synthetic.val_dataloader(), strict=True))
+    assert batches
+    for new, old in batches:
+        torch.testing.assert_close(new["frames"], old["frames"])  # the very frames the model was trained on
+    _trainer(limit_val_batches=1).validate(model, datamodule=again)  # its contract check passes
+    afew = AFEWVADataModule(afew_root, tmp_path / "cache", contract=model.input_contract, n_folds=2, batch_size=4)
+    nefer = NEFERDataModule(nefer_root, contract=model.input_contract, batch_size=4)
+    for dm in (afew, nefer):
+        model.check_input(dm.input_contract)
+        dm.prepare_data()
+        dm.setup("validate")
+        _check_batch(next(iter(dm.val_dataloader())), model.input_contract.replace(face_crop=None),
+                     va_known=dm is afew)
+        with torch.no_grad():
+            assert model(next(iter(dm.val_dataloader()))["frames"]).shape[-1] == 2
 
 
 def test_hflip_flips_training_samples_only() -> None:
-    from neurova.datamodules.base import EventDataModule
-
     frames = torch.arange(6 * 3 * 1 * 2 * 4, dtype=torch.float32).reshape(6, 3, 1, 2, 4)
     samples = [{"frames": f, "va": torch.zeros(3, 2)} for f in frames]
     dm = EventDataModule(batch_size=6, hflip=1.0)
@@ -150,3 +278,5 @@ def test_hflip_flips_training_samples_only() -> None:
     assert bool((same ^ mirrored).all()) and 0 < int(mirrored.sum()) < 64  # whole samples, some of each
     with pytest.raises(ValueError, match="hflip"):
         EventDataModule(hflip=1.5)
+    with pytest.raises(InputContractError, match="without an input contract"):
+        _ = dm.input_contract

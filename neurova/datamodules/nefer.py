@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from neurova.contract import InputContract, resolve_contract
 from neurova.datamodules.base import EventDataModule
-from neurova.datasets.nefer import NEFER, NEFER_FRAMES_PER_CLIP
+from neurova.datasets.nefer import NEFER, NEFER_FRAMES_PER_CLIP, check_nefer_contract
 
 __all__ = ["NEFERDataModule"]
 
@@ -73,7 +73,7 @@ class NEFERDataModule(EventDataModule):
                                     clip_length=clip_length, image_size=image_size, n_bits=n_bits, bin_us=bin_us,
                                     frame_interval_us=frame_interval_us,
                                     data={"face_crop": "detector" if detect_face else None})
-        super().__init__(resolved, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        super().__init__(check_nefer_contract(resolved, modality), batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
         self.save_hyperparameters()
         self._save_contract()
         self.label_set = label_set

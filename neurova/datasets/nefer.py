@@ -51,6 +51,7 @@ __all__ = [
     "NEFER_CLASSES",
     "NEFER_FRAMES_PER_CLIP",
     "NEFERClip",
+    "check_nefer_contract",
     "class_counts",
     "frame_tail",
     "nefer_csv_path",
@@ -419,6 +420,17 @@ def _nefer_recipe(contract: InputContract | Mapping[str, Any], modality: str, **
     if changed:
         raise InputContractError(f"NEFER: give the input recipe either as contract=... or as keyword arguments, not "
                                  f"both (got contract and {', '.join(changed)})")
+    return check_nefer_contract(contract, modality)
+
+
+def check_nefer_contract(contract: InputContract | Mapping[str, Any],
+                         modality: Literal["event", "rgb"] = "event") -> InputContract:
+    """``contract`` if NEFER can make its frames: TBR, merged polarity, ``normalize="max"`` for events (what the
+    published PNGs are), ``"rgb"`` for the GoPro frames.
+
+    Raises:
+        InputContractError: naming each key NEFER's frames cannot follow.
+    """
     contract = as_contract(contract)
     expected = {"encoding": "tbr" if modality == "event" else "rgb", "polarity": "merge", "normalize": "max"}
     wrong = {k: getattr(contract, k) for k, v in expected.items() if getattr(contract, k) != v}
