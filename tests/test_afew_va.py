@@ -154,6 +154,25 @@ def test_dataset_samples(afew_root: Path, built: Path) -> None:
     assert sum(float(frames[i]["frames"].sum()) for i in range(len(frames))) > 0
 
 
+def test_dataset_takes_the_contract_as_one_value(afew_root: Path, built: Path) -> None:
+    from neurova.contract import InputContract
+    from neurova.errors import InputContractError
+
+    contract = InputContract(polarity="split", clip_length=2, image_size=24, face_crop=None)
+    ds = AFEWVA(afew_root, "all", cache_dir=built, sim=SIM, contract=contract, build=False)
+    assert ds.contract == contract.replace(face_crop="landmarks") and ds[0]["frames"].shape == (2, 2, 24, 24)
+    same = AFEWVA(afew_root, "all", cache_dir=built, sim=SIM, polarity="split", clip_length=2, build=False)
+    assert same.contract == ds.contract
+    torch.testing.assert_close(same[3]["frames"], ds[3]["frames"])
+    smaller = AFEWVA(afew_root, "all", cache_dir=built, sim=SIM, contract=contract.replace(image_size=12), build=False)
+    assert smaller[0]["frames"].shape == (2, 2, 12, 12)  # events of the 24 px crops resized as the contract says
+    with pytest.raises(InputContractError, match=r"AFEWVA: .* not both \(got contract and n_bits\)"):
+        AFEWVA(afew_root, "all", cache_dir=built, sim=SIM, contract=contract, n_bits=4, build=False)
+    with pytest.raises(InputContractError, match="frame_interval_us=40000, the contract 33333"):
+        AFEWVA(afew_root, "all", cache_dir=built, sim=SIM, contract=contract.replace(frame_interval_us=33_333),
+               build=False)
+
+
 def test_unlabelled_frames_are_never_sampled(afew_root: Path, tmp_path: Path) -> None:
     root = _copy_tree(afew_root, tmp_path / "afew")
     doc_path = root / "001" / "001.json"

@@ -111,6 +111,25 @@ def test_miniature_windows_labels_and_rgb(nefer_root: Path) -> None:
     assert rgb.input_contract.channels == 3
 
 
+def test_contract_as_one_value(nefer_root: Path) -> None:
+    from neurova.contract import InputContract
+    from neurova.errors import InputContractError
+
+    contract = InputContract(image_size=16, clip_length=5, n_bits=8, face_crop=None)
+    ds = NEFER(nefer_root, "validation", contract=contract)
+    assert ds.input_contract == contract and ds[0]["frames"].shape == (5, 1, 16, 16)
+    same = NEFER(nefer_root, "validation", image_size=16, clip_length=5)
+    torch.testing.assert_close(same[7]["frames"], ds[7]["frames"])
+    rgb = NEFER(nefer_root, "validation", modality="rgb", contract=contract.replace(encoding="rgb"))
+    assert rgb.input_contract.channels == 3 and rgb[0]["frames"].shape == (5, 3, 16, 16)
+    with pytest.raises(InputContractError, match=r"not both \(got contract and image_size\)"):
+        NEFER(nefer_root, "validation", contract=contract, image_size=32)
+    with pytest.raises(InputContractError, match=r"encoding='voxel' \(NEFER's event frames have 'tbr'\)"):
+        NEFER(nefer_root, "validation", contract=contract.replace(encoding="voxel"))
+    with pytest.raises(InputContractError, match=r"encoding='tbr' \(NEFER's rgb frames have 'rgb'\)"):
+        NEFER(nefer_root, "validation", modality="rgb", contract=contract)
+
+
 def test_missing_frames_are_reported_and_skipped(nefer_root: Path, tmp_path: Path) -> None:
     root = tmp_path / "NEFER"
     shutil.copytree(nefer_root, root)

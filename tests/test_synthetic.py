@@ -80,6 +80,25 @@ def test_encodings_and_polarity(cache_dir) -> None:
     assert voxel.contract.channels == 4 and voxel[0]["frames"].shape == (2, 4, 16, 16)
 
 
+def test_contract_and_config_as_values(cache_dir) -> None:
+    from neurova.contract import InputContract
+    from neurova.errors import InputContractError
+
+    by_keywords = SyntheticFaces(cache_dir, "val", polarity="split", clip_length=2, n_bits=4, build=False, **TINY)
+    config = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
+    contract = InputContract(polarity="split", clip_length=2, n_bits=4, image_size=16, face_crop=None)
+    by_values = SyntheticFaces(cache_dir, "val", config=config, contract=contract, build=False)
+    assert by_values.contract == contract.replace(face_crop="box") == by_keywords.contract
+    assert by_values.config == by_keywords.config and by_values.clip_ids == by_keywords.clip_ids
+    torch.testing.assert_close(by_values[0]["frames"], by_keywords[0]["frames"])
+    resized = SyntheticFaces(cache_dir, "val", config=config, contract=contract.replace(image_size=8), build=False)
+    assert resized[0]["frames"].shape == (2, 2, 8, 8) and resized.config.image_size == 8  # same cache, other size
+    with pytest.raises(InputContractError, match=r"not both \(got contract and clip_length, image_size\)"):
+        SyntheticFaces(cache_dir, "val", contract=contract, clip_length=3, build=False, **TINY)
+    with pytest.raises(ValueError, match=r"not both \(got config and n_subjects\)"):
+        SyntheticFaces(cache_dir, "val", config=config, n_subjects=5, build=False)
+
+
 def test_in_memory_matches_lazy_reads(cache_dir) -> None:
     lazy = SyntheticFaces(cache_dir, "test", build=False, **TINY)
     ram = SyntheticFaces(cache_dir, "test", build=False, in_memory=True, **TINY)
