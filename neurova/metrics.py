@@ -134,7 +134,7 @@ def _pcc_1d(p: Any, t: Any) -> Any:
     _, _, vp, vt, cov = _moments(p, t)
     if not (vp > 0 and vt > 0):
         return _nan_like(p)
-    r = cov / (vp * vt) ** 0.5
+    r = cov / (vp**0.5 * vt**0.5)  # not (vp * vt) ** 0.5: the product of two tiny variances underflows to 0
     return r.clamp(-1.0, 1.0) if isinstance(r, Tensor) else np.clip(r, -1.0, 1.0)
 
 

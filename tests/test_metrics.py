@@ -134,6 +134,13 @@ def test_pcc_of_a_constant_is_nan_whatever_the_rounding(value, n):
     assert out["val/ccc_valence"] == pytest.approx(0.0, abs=1e-6)  # CCC of a constant: 0, not NaN
 
 
+def test_pcc_of_tiny_values_is_scale_free():
+    p, t = np.array([0.0, 1.0, 3.0, 2.0]), np.array([0.5, 1.0, 2.0, 3.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the product of the two variances (1e-480) would underflow to 0
+        assert pcc(p * 1e-120, t * 1e-120) == pytest.approx(pcc(p, t))
+
+
 def test_vametrics_pcc_is_nan_only_when_the_whole_epoch_is_constant():
     metrics = VAMetrics()
     target = torch.tensor([[-0.5, -0.5], [0.4, 0.4]])
