@@ -2,8 +2,8 @@
 
 Consecutive predictions of :func:`neurova.predict` one frame interval apart share K-1 of their K frames.
 :class:`IncrementalModelInput` encodes only the new frames and reuses the others, :class:`FrameStepper`
-runs a frame-fusion net's trunk on the new frames only (:meth:`neurova.nets.FrameFusionNet.step`), and
-:func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
+runs a net's trunk on the new frames only (:meth:`neurova.nets.FrameFusionNet.step`, or the per-frame
+features of a :class:`neurova.nets.TemporalNet`), and :func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
 oversubscribe its cores. Each piece gives what the full computation gives, and falls back to it where reuse
 would not: reuse needs frames that depend on their own window's events only (:func:`frames_independent`).
 """
@@ -97,12 +97,16 @@ class IncrementalModelInput:
 
 
 class FrameStepper:
-    """Runs a valence/arousal model on consecutive windows, reusing per-frame trunk features where it can.
+    """Runs a valence/arousal model on consecutive windows, computing each frame's trunk features once.
 
-    A frame model (``predicts_sequence`` false) whose ``net`` has ``step`` and a ``stream_window`` equal to
-    the frames the model reads (:class:`neurova.nets.FrameFusionNet`) is stepped: each call runs the trunk
-    on the window's new frames only. Any other model runs ``model(window)`` on the whole window (a video
-    model's last frame). Both give ``model(window)``'s output.
+    Three ways, each giving ``model(window)``'s output (a video model's last frame):
+
+    * a frame model (``predicts_sequence`` false) whose ``net`` has ``step`` and a ``stream_window`` equal to
+      the frames the model reads (:class:`neurova.nets.FrameFusionNet`) is stepped over the new frames;
+    * a video model whose ``net`` has ``forward_features`` (per frame) and ``forward_temporal``
+      (:class:`neurova.nets.TemporalNet`) keeps the window's per-frame features, computes those of the new
+      frames and re-runs only the temporal model on the window;
+    * any other model runs on the whole window.
 
     Args:
         model: a :mod:`neurova.models` model (or any module mapping ``(B, K, C, H, W)`` to ``(B, 2)``).
@@ -113,14 +117,18 @@ class FrameStepper:
         sequence, frames_used = model_frames(model)
         net = getattr(model, "net", None)
         window = getattr(net, "stream_window", None)
-        steps = not sequence and callable(getattr(net, "step", None)) and window is not None
-        self.window: int | None = int(window) if steps and window == frames_used else None
+        self.mode = "whole"
+        if not sequence and callable(getattr(net, "step", None)) and window is not None and window == frames_used:
+            self.mode = "step"
+        elif sequence and callable(getattr(net, "forward_features", None)) and callable(
+                getattr(net, "forward_temporal", None)):
+            self.mode = "features"
         self._state: Any = None
 
     @property
     def incremental(self) -> bool:
         """True when the trunk runs on new frames only."""
-        return self.window is not None
+        return self.mode != "whole"
 
     def reset(self) -> None:
         """Forget the previous windows."""
@@ -131,14 +139,23 @@ class FrameStepper:
 
         ``new`` >= K (or a first call) starts afresh.
         """
-        if self.window is None:
+        if self.mode == "whole":
             out = self.model(window)
             return out[:, -1] if out.ndim == 3 else out
-        if self._state is None or new >= self.window:
-            out, self._state = self.model.net.step(window[:, -self.window :], None)
+        net = self.model.net
+        if self.mode == "step":
+            k = net.stream_window
+            if self._state is None or new >= k:
+                out, self._state = net.step(window[:, -k:], None)
+            else:
+                out, self._state = net.step(window[:, -new:], self._state)
+            return out
+        if self._state is None or new >= window.shape[1]:
+            features = net.forward_features(window)
         else:
-            out, self._state = self.model.net.step(window[:, -new:], self._state)
-        return out
+            features = torch.cat([self._state[:, new:], net.forward_features(window[:, -new:])], dim=1)
+        self._state = features
+        return net.forward_temporal(features)[:, -1]
 
 
 @contextmanager

@@ -95,6 +95,19 @@ def test_stepper_of_registered_fusion_models_equals_the_model(name):
         torch.testing.assert_close(stepper(x[:, 2:6], 1), model(x[:, 2:6]), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize(("name", "options"), [("resnet18_gru", {}), ("resnet18_transformer", {}),
+                                               ("resnet18_lstm", {"causal": False})])
+def test_stepper_of_video_models_keeps_per_frame_features(name, options):
+    torch.manual_seed(0)
+    model = create_model(name, hidden_size=32, **options).eval()
+    stepper = FrameStepper(model)
+    assert stepper.mode == "features"
+    x = torch.rand(1, 7, 1, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(stepper(x[:, :5], 5), model(x[:, :5])[:, -1], atol=1e-5, rtol=0)
+        torch.testing.assert_close(stepper(x[:, 2:7], 2), model(x[:, 2:7])[:, -1], atol=1e-5, rtol=0)
+
+
 def test_stepper_runs_other_models_whole():
     model = create_model("tiny_cnn").eval()  # a single-frame net: nothing to reuse
     stepper = FrameStepper(model)
