@@ -46,6 +46,7 @@ import importlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,7 @@ import torch
 
 from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
+from neurova.simulator.noise import ShotNoise
 from neurova.simulator.presets import DVSParams, resolve_params
 
 __all__ = ["DVSSimulator", "inverse_lin_log", "lin_log", "resolve_seeds"]
@@ -60,8 +62,8 @@ __all__ = ["DVSSimulator", "inverse_lin_log", "lin_log", "resolve_seeds"]
 LIN_LOG_THRESHOLD = 20.0
 """Intensity (0..255 scale) below which v2e's lin-log mapping is linear."""
 _LIN_LOG_SLOPE = math.log(LIN_LOG_THRESHOLD) / LIN_LOG_THRESHOLD
-_SHOT_NOISE_INTEN_FACTOR = 0.25  # v2e: shot-noise rate at full intensity relative to black
-_BOUND_FACTOR, _ONE_BELOW = 1.00001, 1 - 1e-6  # margins of the float32 shot-noise candidate bounds
+LEAK_JITTER_BLOCK = 16
+"""Frames per draw of the leak jitter: the sum of a block's jitter terms is drawn once, at its last frame."""
 # the x, y fields of an event (int16 at offsets 0 and 2) as one int32 field: writing both at once is faster
 _XY_VIEW = np.dtype({"names": ["xy"], "formats": [np.int32], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
 assert EVENT_DTYPE.fields is not None and (EVENT_DTYPE.fields["x"][1], EVENT_DTYPE.fields["y"][1]) == (0, 2)
@@ -220,9 +222,12 @@ class DVSSimulator:
         # float32 threshold, or the float64 nominal threshold when sigma_thres = 0); OFF negated
         self._pos_cmp: torch.Tensor | None = None
         self._neg_cmp_neg: torch.Tensor | None = None
-        self._pre_prob: tuple[torch.Tensor, torch.Tensor] | None = None  # nominal / actual threshold (shot noise)
-        self._pre_prob_bound: tuple[torch.Tensor, torch.Tensor] | None = None  # the same, 1e-5 larger
-        self._leak_rate: torch.Tensor | None = None  # leak_rate_hz * per-pixel log-normal factor
+        self._shot: list[ShotNoise] = []  # one shot-noise sampler per clip
+        self._leak_amp: torch.Tensor | None = None  # leak_rate_hz * per-pixel log-normal factor * pos_thres, float32
+        self._leak_amount: torch.Tensor | None = None  # buffer of this interval's leak
+        self._base_spare: torch.Tensor | None = None  # the leak writes M here, then the two swap
+        self._jitter_s2 = np.zeros(self.batch_size)  # sum of dt**2 (s**2) of the frames since the last jitter draw
+        self._jitter_frames = 0
         self._diff: torch.Tensor | None = None  # buffers of D and of the active-pixel masks
         self._active: torch.Tensor | None = None
         self._off: torch.Tensor | None = None
@@ -295,10 +300,17 @@ class DVSSimulator:
         else:  # v2e divides by the Python float: the float64 nominal threshold
             self._pos_cmp = torch.full(shape, p.pos_thres, dtype=torch.float64, device=self.device)
             self._neg_cmp_neg = torch.full(shape, -p.neg_thres, dtype=torch.float64, device=self.device)
-        self._pre_prob = (p.pos_thres / self._pos_thres, p.neg_thres / self._neg_thres)
-        self._pre_prob_bound = (self._pre_prob[0] * _BOUND_FACTOR, self._pre_prob[1] * _BOUND_FACTOR)
         if p.leak_rate_hz > 0:
-            self._leak_rate = p.leak_rate_hz * torch.exp(math.log(10) * p.noise_rate_cov_decades * self._randn())
+            rate = p.leak_rate_hz * torch.exp(math.log(10) * p.noise_rate_cov_decades * self._randn())
+            self._leak_amp = rate.mul_(self._pos_thres)  # float32, as v2e's ``delta_time * rate * pos_thres``
+            self._leak_amount = torch.empty_like(self._leak_amp)
+            self._base_spare = torch.empty_like(self._lp)
+        if p.shot_noise_rate_hz > 0:  # v2e's pos_pre_prob, neg_pre_prob: nominal / actual threshold (float32)
+            pre = [(p.pos_thres / t).cpu().numpy().astype(np.float64) for t in (self._pos_thres, self._neg_thres)]
+            self._shot = [
+                ShotNoise(pos.reshape(-1), neg.reshape(-1), p.shot_noise_rate_hz, np.random.default_rng([seed, 1]))
+                for pos, neg, seed in zip(*pre, (s & (1 << 64) - 1 for s in self.seeds))
+            ]
         self._diff = torch.empty_like(self._lp)
         self._active = torch.empty(shape, dtype=torch.bool, device=self.device)
         self._off = torch.empty_like(self._active)
@@ -337,6 +349,30 @@ class DVSSimulator:
             torch.add(torch.rsub(eps, 1.0).mul_(self._lp), eps.mul_(level), out=out)
         self._lp = out
 
+    def _leak(self, dt_s: np.ndarray) -> None:
+        """v2e's leak: ``M -= dt * rate * (1 - leak_jitter_fraction * n) * pos_thres``, written to the spare buffer.
+
+        The mean part ``dt * a`` (``a = rate * pos_thres``, float32 like v2e's) leaks every frame. The jitter
+        terms ``dt_i * a * fraction * n_i`` of a block of :data:`LEAK_JITTER_BLOCK` frames sum to
+        ``a * fraction * sqrt(sum dt_i**2) * n`` with one normal ``n``: drawn once, at the block's last frame,
+        so ``M`` has v2e's distribution at every block end (in between it lacks the partial jitter, a few
+        1e-5 log units at v2e's defaults) for one normal draw per pixel every 16 frames instead of every frame.
+        The previous ``M`` stays readable (``"linear"`` mode) until the next step.
+        """
+        assert self._base is not None and self._base_spare is not None
+        assert self._leak_amp is not None and self._leak_amount is not None
+        dt = torch.from_numpy(dt_s.astype(np.float32)).to(self.device).view(-1, 1, 1)
+        amount = torch.mul(self._leak_amp, dt, out=self._leak_amount)
+        self._jitter_s2 += dt_s * dt_s
+        self._jitter_frames += 1
+        if self._jitter_frames == LEAK_JITTER_BLOCK:
+            scale = torch.from_numpy(np.sqrt(self._jitter_s2) * -self.params.leak_jitter_fraction).float()
+            amount.addcmul_(self._leak_amp, self._randn().mul_(scale.to(self.device).view(-1, 1, 1)))
+            self._jitter_s2[:] = 0
+            self._jitter_frames = 0
+        out, self._base_spare = self._base_spare, self._base
+        self._base = torch.sub(self._base_spare, amount, out=out)
+
     def step(self, frames: Any, t_us: int | Sequence[int] | np.ndarray | torch.Tensor) -> list[np.ndarray]:
         """Feed the next frame of every clip; return the events of the interval ending at ``t_us``.
 
@@ -366,7 +402,6 @@ class DVSSimulator:
             )
         p = self.params
         dt_s64 = self._dt_seconds(t)
-        dt_s = torch.from_numpy(dt_s64).to(self.device).view(-1, 1, 1)
 
         lp_prev = self._lp
         if p.cutoff_hz > 0:
@@ -375,10 +410,7 @@ class DVSSimulator:
             self._lp = level
         base_prev = self._base  # the leak replaces it, so it keeps M before the leak ("linear" mode needs it)
         if p.leak_rate_hz > 0:
-            assert self._leak_rate is not None
-            leak = self._randn().mul_(-p.leak_jitter_fraction).add_(1.0).mul_(self._leak_rate)
-            # float32 like v2e's ``delta_time * rate * pos_thres``; subtracted in the state dtype
-            self._base = self._base - leak.mul_(dt_s.float()).mul_(self._pos_thres)
+            self._leak(dt_s64)
 
         pix = self._active_pixels()
         diff = self._gather(self._diff, pix)
@@ -410,14 +442,13 @@ class DVSSimulator:
         # threshold, or the nominal one rounded to float32 as torch rounds a Python float), added in the state dtype
         self._scatter(self._base, pix, base + counts.astype(np.float32) * thres.astype(np.float32, copy=False))
 
-        shot_on = shot_off = np.zeros(0, dtype=np.int64)
+        no_shot = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+        shots = [no_shot] * self.batch_size
         if p.shot_noise_rate_hz > 0:  # one event per noisy pixel, at the interval end
-            shot_on, shot_off = self._shot_noise(intensity, dt_s)
-        on_bounds, off_bounds = (np.searchsorted(a, np.arange(self.batch_size + 1) * hw) for a in (shot_on, shot_off))
+            shots = self._shot_noise(intensity, dt_s64)
         events = []
-        for b, (slot, offset, _, in_order) in enumerate(clips):
+        for b, ((slot, offset, _, in_order), shot) in enumerate(zip(clips, shots)):
             part = slice(bounds[b], bounds[b + 1])
-            shot = (shot_on[on_bounds[b] : on_bounds[b + 1]], shot_off[off_bounds[b] : off_bounds[b + 1]])
             events.append(
                 self._clip_array(pix[part] - b * hw, on[part], slot, offset, shot, int(dt_us[b]), int(self._t_prev[b]),
                                  in_order=in_order)
@@ -555,49 +586,22 @@ class DVSSimulator:
         self._last_spike[groups] = last
         return keep
 
-    def _shot_noise(self, intensity: torch.Tensor, dt_s: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """v2e's shot noise: at most one ON and one OFF event per pixel, at the interval end; M resets.
+    def _shot_noise(self, intensity: torch.Tensor, dt_s: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """v2e's shot noise: at most one ON and one OFF event per pixel, at the interval end; ``M`` resets.
 
-        ``dt_s``: ``(B, 1, 1)`` float64 interval lengths (s). The probabilities are float64 as v2e's,
-        compared with float32 uniform draws: float32 bounds, wide enough to contain every float64 outcome,
-        pick the few candidate pixels, where the float64 comparison decides.
+        Sampled clip by clip by :class:`~neurova.simulator.noise.ShotNoise` (v2e's statistics, not its random
+        numbers). ``dt_s``: ``(B,)`` float64 interval lengths (s).
 
         Returns:
-            Flat pixel indices (over ``B*H*W``, ascending) of the ON and of the OFF noise events.
+            Per clip: the noisy pixels (indices within the clip's frame, ascending) and their polarity (ON).
         """
-        p = self.params
         assert self._base is not None and self._lp is not None
-        assert self._pre_prob is not None and self._pre_prob_bound is not None
-
-        def rate(inten01: torch.Tensor) -> torch.Tensor:  # v2e's shot_noise_factor, float64
-            return (p.shot_noise_rate_hz / 2) * dt_s.to(inten01.device) * ((_SHOT_NOISE_INTEN_FACTOR - 1) * inten01 + 1)
-
-        rand01 = self._draw(lambda size, generator, dtype: torch.rand(size, generator=generator, dtype=dtype))
-        if intensity.dtype == torch.uint8:
-            table = rate(_INTEN01_F64.view(1, 1, 256)).expand(self.batch_size, 1, 256).reshape(self.batch_size, 256)
-            factor, factor32 = None, self._lookup(intensity, table.float().to(self.device))
-        else:
-            factor = rate((intensity.to(torch.float64) + 20) / 275)
-            factor32 = factor.float()
-        f32, rand, pre_on, pre_off = map(self._dense, (factor32, rand01, *self._pre_prob_bound))
-        # float32 bounds with margins (relative 1e-5, absolute 1e-6) far above float32 rounding (about 1e-7):
-        # a superset of v2e's ON and OFF pixels
-        maybe_on = rand > _ONE_BELOW - f32 * pre_on
-        maybe_off = rand <= f32 * pre_off
-        # numpy's nonzero takes a slow, branchy path on sparse (<= 10 %) random masks: find the candidates of
-        # either polarity first (one mask), then decide each polarity among them
-        pix = self._nonzero(maybe_on | maybe_off)
-        if factor is None:
-            clip = pix // (self.height * self.width)
-            f64 = table.numpy().reshape(-1)[clip * 256 + self._gather(intensity, pix)]
-        else:
-            f64 = self._gather(factor, pix)
-        r = self._gather(rand01, pix).astype(np.float64)
-        on = r > 1 - f64 * self._gather(self._pre_prob[0], pix)
-        off = r < f64 * self._gather(self._pre_prob[1], pix)
-        pix = pix[on | off]
-        self._scatter(self._base, pix, self._gather(self._lp, pix))
-        return pix[on[on | off]], pix[off[on | off]]
+        hw = self.height * self.width
+        flat = intensity.reshape(self.batch_size, hw)
+        shots = [sampler.sample(float(dt_s[b]), partial(self._gather, flat[b])) for b, sampler in enumerate(self._shot)]
+        reset = np.concatenate([pix + b * hw for b, (pix, _) in enumerate(shots)])
+        self._scatter(self._base, reset, self._gather(self._lp, reset))
+        return shots
 
     def _clip_array(
         self,
@@ -611,37 +615,31 @@ class DVSSimulator:
         *,
         in_order: bool,
     ) -> np.ndarray:
-        """One clip's event array sorted by time (ties: signal events by pixel index, then shot noise ON, OFF).
+        """One clip's event array sorted by time (ties: signal events by pixel index, then shot noise by pixel).
 
         Args:
             within, on: ``(P,)`` pixel index within the clip's frame and polarity of each active pixel.
             slot, offset: ``(N,)`` source (index into ``within``) and time (µs after ``t_prev``) of each signal event.
-            shot: flat indices (over ``B*H*W``, ascending) of the clip's ON and OFF shot-noise pixels; their
-                events come at the interval end, ``dt``.
+            shot: the clip's shot-noise pixels (within its frame) and their polarity; their events come at the
+                interval end, ``dt``, after every signal event.
             in_order: the signal events are in time order already.
         """
-        n_shot = len(shot[0]) + len(shot[1])
-        if n_shot:
-            hw = self.height * self.width
-            slot = np.concatenate([slot, np.arange(len(within), len(within) + n_shot)])
-            offset = np.concatenate([offset, np.full(n_shot, dt, dtype=offset.dtype)])
-            within = np.concatenate([within, shot[0] % hw, shot[1] % hw])
-            on = np.concatenate([on, np.repeat(np.array([True, False]), [len(shot[0]), len(shot[1])])])
         if not in_order:
             order = _stable_argsort(offset)
             slot, offset = slot[order], offset[order]
-        events = np.empty(len(slot), dtype=EVENT_DTYPE)
-        events.view(_XY_VIEW)["xy"] = np.take(self._pixel_xy[within], slot)  # x and y in one int32 write
-        events["p"] = np.take(on, slot)
-        events["t"] = np.add(offset, t_prev, dtype=np.int64)
+        n = len(slot)
+        events = np.empty(n + len(shot[0]), dtype=EVENT_DTYPE)
+        xy, p, t = events.view(_XY_VIEW)["xy"], events["p"], events["t"]
+        xy[:n] = np.take(self._pixel_xy[within], slot)  # x and y in one int32 write
+        p[:n] = np.take(on, slot)
+        np.add(offset, t_prev, out=t[:n], dtype=np.int64)
+        if len(shot[0]):
+            xy[n:] = np.take(self._pixel_xy, shot[0])
+            p[n:] = shot[1]
+            t[n:] = t_prev + dt
         return events
 
     # -- dense state <-> the sparse set of active pixels (numpy views on CPU, gathers on other devices) --------
-    @staticmethod
-    def _dense(tensor: torch.Tensor) -> np.ndarray | torch.Tensor:
-        """A CPU tensor as a numpy view (elementwise numpy calls cost less than torch's on CPU); others as is."""
-        return tensor.numpy() if tensor.device.type == "cpu" else tensor
-
     @staticmethod
     def _nonzero(mask: np.ndarray | torch.Tensor) -> np.ndarray:
         """Flat indices (int64, ascending) of the true elements of ``mask``."""
@@ -668,17 +666,6 @@ class DVSSimulator:
         else:
             state.view(-1)[torch.from_numpy(pix).to(state.device)] = torch.from_numpy(values).to(state.device)
 
-    def _lookup(self, intensity: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """``table[b, intensity[b]]``: ``(B, H, W)`` values of uint8 ``intensity`` in per-clip ``(B, 256)`` tables."""
-        if intensity.device.type == "cpu":  # clip by clip: no (B, H, W) index arithmetic
-            index, tables = intensity.numpy(), table.numpy()
-            out = np.empty(index.shape, dtype=tables.dtype)
-            for b in range(self.batch_size):
-                np.take(tables[b], index[b], out=out[b])
-            return torch.from_numpy(out)
-        flat = table.reshape(-1)
-        offsets = (torch.arange(self.batch_size, device=intensity.device) * 256).view(-1, 1, 1)
-        return flat[intensity.long() + offsets]
 
 
 def _v2e_grid(dt: int, k: int) -> np.ndarray:
