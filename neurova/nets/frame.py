@@ -11,7 +11,7 @@ __all__ = ["SingleFrameNet"]
 
 
 class SingleFrameNet(nn.Module):
-    """``trunk`` → :class:`VAHead`: ``(B, C, H, W)`` → ``(B, 2)``.
+    """``trunk`` → :class:`VAHead`: ``(B, C, H, W)`` or a clip ``(B, T, C, H, W)`` (its last frame) → ``(B, 2)``.
 
     Args:
         trunk: maps ``(B, C, H, W)`` to ``(B, F)``; F is :func:`~neurova.nets.backbone.feature_width`.
@@ -25,6 +25,8 @@ class SingleFrameNet(nn.Module):
         self.head = VAHead(feature_width(trunk), bounded=bounded, dropout=dropout)
 
     def forward(self, x: Tensor) -> Tensor:
+        if x.ndim == 5:
+            x = x[:, -1]
         if x.ndim != 4:
-            raise ValueError(f"expected (B, C, H, W) input, got shape {tuple(x.shape)}")
+            raise ValueError(f"expected (B, C, H, W) or (B, T, C, H, W) input, got shape {tuple(x.shape)}")
         return self.head(self.trunk(x))
