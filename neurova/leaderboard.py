@@ -1,6 +1,7 @@
 """The model-zoo leaderboard: one fixed protocol on the synthetic faces, resumable runs, a table, a plot, tags.
 
-Protocol (:class:`Protocol`, documented in ``docs/leaderboard.md``): the synthetic faces of the demo
+Protocol (:class:`Protocol`, documented in ``docs/leaderboard.md``; it and the recipes are defined once, in
+:mod:`neurova.zoo`, and shared with the tagged checkpoints): the synthetic faces of the demo
 (240 subjects, one 40-frame clip each, 64 x 64 pixels, data seed 0), split by subject into train /
 validation / test (70 / 15 / 15 %); samples of ``clip_length = 4`` TBR frames every 4 frames. Every
 trained entry gets the same budget (``epochs`` over the training subjects, batch 32, AdamW, cosine
@@ -16,8 +17,8 @@ keeps the entries that fit in an hour on 2 CPU cores and lists the others as ski
 Each (entry, seed) writes ``results/<entry>/seed<k>.json`` atomically; reruns skip finished ones,
 ``shard=(i, n)`` spreads the jobs over machines (``RANK`` / ``WORLD_SIZE`` by default). The seed-0
 run of every architecture at the default encoding is saved as the tagged checkpoint
-``checkpoints/<model>.synthetic_faces`` (``save_pretrained`` + model card); :func:`build_tag`
-reproduces one alone, bit for bit on CPU.
+``checkpoints/<model>.synthetic_faces`` (``save_pretrained`` + model card); :func:`neurova.zoo.build`
+(``neurova zoo build TAG``; :func:`build_tag` is its alias) reproduces one alone, bit for bit on CPU.
 """
 
 from __future__ import annotations
@@ -38,9 +39,29 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
 
 from neurova._atomic import atomic_path
+from neurova.models.hf_hub import DEFAULT_DATA
+from neurova.zoo import (
+    DIMS,
+    METRICS,
+    RECIPES,
+    SYNTHETIC_FACES,
+    Protocol,
+    Recipe,
+    SplitTensors,
+    Tag,
+    card_section,
+    load_splits,
+    predict,
+    recipe_for,
+    save_tagged,
+    score,
+    tag_name,
+    train,
+    weights_digest,
+    write_card_section,
+)
 
 if TYPE_CHECKING:
     from neurova.contract import InputContract
@@ -58,7 +79,9 @@ __all__ = [
     "entries",
     "load_splits",
     "parse_shard",
+    "predict",
     "profile_model",
+    "recipe_for",
     "run_leaderboard",
     "score",
     "tags",
@@ -70,100 +93,7 @@ PROTOCOL_VERSION = 1
 """Changes whenever the protocol's meaning changes; part of every result's key (older results are rerun)."""
 SEEDS = (0, 1, 2)
 GRIDS = ("reduced", "full")
-TAG_SUFFIX = ".synthetic_faces"
-DIMS = ("valence", "arousal")
-METRICS = ("ccc", "pcc", "rmse", "sagr")
 Grid = Literal["reduced", "full"]
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """The data and budget every entry shares (defaults: the demo's synthetic faces, 10 epochs).
-
-    Attributes:
-        n_subjects, clips_per_subject, frames_per_clip, image_size, emotion_clips_per_emotion: the synthetic
-            faces (:class:`neurova.datasets.SyntheticFacesConfig`), rendered and simulated once with ``data_seed``
-            (the emotion clips are not used here; they make the event cache the same as ``neurova demo``'s).
-        clip_length: frames per sample (the fusion and video models read all of them).
-        stride: frames between the starts of two samples of a clip.
-        val_fraction, test_fraction: shares of the subjects held out (split by subject, ``data_seed``).
-        data_seed: seed of the faces, the events and the split.
-        epochs: passes over the training set of every trained entry (the fixed budget).
-        batch_size: samples per optimiser step.
-    """
-
-    n_subjects: int = 240
-    clips_per_subject: int = 1
-    frames_per_clip: int = 40
-    image_size: int = 64
-    emotion_clips_per_emotion: int = 4
-    clip_length: int = 4
-    stride: int = 4
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    data_seed: int = 0
-    epochs: int = 10
-    batch_size: int = 32
-
-    def describe(self) -> str:
-        """One line for model cards and tables."""
-        return (f"neurova synthetic faces: {self.n_subjects} subjects x {self.clips_per_subject} clip(s) of "
-                f"{self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
-                f"{self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
-                f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
-                f"frames every {self.stride} frames")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How one family of networks is trained (on top of the protocol's budget).
-
-    Attributes:
-        lr: AdamW learning rate (cosine schedule to 0 over the budget).
-        weight_decay: AdamW weight decay (not on biases and normalisation weights).
-        warmup_steps: linear warm-up steps.
-        hflip: random horizontal flips of the training clips (:class:`neurova.augment.RandomHorizontalFlip`).
-        model_args: extra constructor arguments, as ``(name, value)`` pairs.
-        why: the reason for these choices (shown in the docs and the model cards).
-    """
-
-    lr: float
-    weight_decay: float = 1e-4
-    warmup_steps: int = 0
-    hflip: bool = True
-    model_args: tuple[tuple[str, Any], ...] = ()
-    why: str = ""
-
-
-_CNN_WHY = ("AdamW with a cosine schedule to 0 and horizontal flips (a mirrored face has the same valence and "
-            "arousal); the demo's learning rate for ResNet trunks")
-RECIPES: dict[str, Recipe] = {
-    "tiny_cnn": Recipe(lr=3e-3, why="a small net trains well at a larger learning rate; cosine schedule, flips"),
-    "resnet": Recipe(lr=2e-3, why=_CNN_WHY),
-    "vit": Recipe(lr=5e-4, weight_decay=0.05, warmup_steps=50, model_args=(("img_size", 64),),
-                  why="transformers need warm-up, a lower learning rate and stronger weight decay; the position "
-                      "grid is built for the 64 px input"),
-    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent/attention model: a lower learning rate "
-                                    "keeps the temporal model stable; cosine schedule, flips"),
-    "video3d": Recipe(lr=1e-3, why="3-D CNNs from scratch: the lower learning rate of video models; cosine, flips"),
-    "default": Recipe(lr=1e-3, why="the library's defaults (no family recipe is known for this model)"),
-}
-"""Recipe of each model family (:func:`recipe_for` maps a registered name to its family)."""
-
-
-def recipe_for(model: str) -> Recipe:
-    """The :data:`RECIPES` entry of a registered model name."""
-    if model.startswith("tiny_cnn"):
-        return RECIPES["tiny_cnn"]
-    if model.startswith("vit"):
-        return RECIPES["vit"]
-    if model.endswith(("_lstm", "_gru", "_transformer")):
-        return RECIPES["temporal"]
-    if model.startswith(("r3d", "r2plus1d")):
-        return RECIPES["video3d"]
-    if model.startswith("resnet"):
-        return RECIPES["resnet"]
-    return RECIPES["default"]
 
 
 @dataclass(frozen=True)
@@ -190,9 +120,9 @@ class Entry:
     @property
     def tag(self) -> str | None:
         """``<model>.synthetic_faces`` for an architecture at the default encoding, else None."""
-        if self.kind != "model" or (self.n_bits, self.bin_us) != (8, 5000):
+        if self.kind != "model" or self.model is None or (self.n_bits, self.bin_us) != (8, 5000):
             return None
-        return f"{self.model}{TAG_SUFFIX}"
+        return tag_name(self.model)
 
     def key(self, protocol: Protocol) -> str:
         """Hash of everything that determines this entry's results (older results with another key are rerun)."""
@@ -254,128 +184,16 @@ def parse_shard(value: str | None = None) -> tuple[int, int]:
     return i, n
 
 
-# -- data ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SplitTensors:
-    """One split held in memory: ``frames`` ``(N, T, C, H, W)`` float32 and ``va`` ``(N, T, 2)`` float32."""
-
-    frames: Tensor
-    va: Tensor
-
-    @property
-    def target(self) -> Tensor:
-        """``(N, 2)``: valence and arousal of each sample's last frame (what every entry is scored on)."""
-        return self.va[:, -1]
-
-
-class _SplitDataset(Dataset):
-    """Dict samples (``frames`` ``(T, C, H, W)``, ``va`` ``(T, 2)``) over a :class:`SplitTensors`."""
-
-    def __init__(self, split: SplitTensors) -> None:
-        self.split = split
-
-    def __len__(self) -> int:
-        return int(self.split.frames.shape[0])
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return {"frames": self.split.frames[index], "va": self.split.va[index]}
-
-
-def _datamodule(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None) -> Any:
-    from neurova.datamodules import SyntheticFacesDataModule
-
-    p = protocol
-    return SyntheticFacesDataModule(
-        cache_dir=cache_dir, n_subjects=p.n_subjects, clips_per_subject=p.clips_per_subject,
-        frames_per_clip=p.frames_per_clip, image_size=p.image_size,
-        emotion_clips=p.emotion_clips_per_emotion > 0, emotion_clips_per_emotion=p.emotion_clips_per_emotion,
-        seed=p.data_seed,
-        clip_length=p.clip_length, stride=p.stride, n_bits=n_bits, bin_us=bin_us, val_fraction=p.val_fraction,
-        test_fraction=p.test_fraction, batch_size=p.batch_size,
-    )
-
-
-def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
-                cache_dir: str | os.PathLike[str] | None = None) -> tuple[dict[str, SplitTensors], InputContract]:
-    """Render/simulate the protocol's faces (cached), encode them once and return the three splits in memory.
-
-    Returns:
-        ``({"train": ..., "val": ..., "test": ...}, input_contract)``; splits are subject-disjoint.
-    """
-    datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir)
-    datamodule.prepare_data()
-    datamodule.setup(None)
-    splits = {}
-    for name, dataset in (("train", datamodule.train_set), ("val", datamodule.val_set),
-                          ("test", datamodule.test_set)):
-        if len(dataset) == 0:
-            raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
-        samples = [dataset[i] for i in range(len(dataset))]
-        splits[name] = SplitTensors(torch.stack([s["frames"] for s in samples]).float(),
-                                    torch.stack([s["va"] for s in samples]).float())
-    return splits, datamodule.input_contract
-
-
 # -- training, scoring, profiling -----------------------------------------------------------------------------------
-
-
-def score(pred: Tensor | np.ndarray, true: Tensor | np.ndarray) -> dict[str, float | None]:
-    """``{"ccc_valence", "ccc_arousal", "pcc_*", "rmse_*", "sagr_*"}`` of ``(N, 2)`` predictions (None: undefined)."""
-    from neurova.metrics import ccc, pcc, rmse, sagr
-
-    pred, true = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    out: dict[str, float | None] = {}
-    for metric, fn in zip(METRICS, (ccc, pcc, rmse, sagr), strict=True):
-        values = fn(pred, true)
-        for d, dim in enumerate(DIMS):
-            value = float(values[d])
-            out[f"{metric}_{dim}"] = value if math.isfinite(value) else None
-    return out
-
-
-@torch.inference_mode()
-def _predict(model: VARegressionModule, frames: Tensor, batch_size: int = 64) -> Tensor:
-    model.eval()
-    outputs = []
-    for start in range(0, frames.shape[0], batch_size):
-        pred = model(frames[start:start + batch_size].to(model.device)).float().cpu()
-        outputs.append(pred[:, -1] if pred.ndim == 3 else pred)  # video models: the last frame's prediction
-    return torch.cat(outputs)
 
 
 def train_entry(entry: Entry, protocol: Protocol, splits: Mapping[str, SplitTensors], contract: InputContract,
                 seed: int, *, accelerator: str = "cpu", progress: bool = False) -> VARegressionModule:
-    """Train ``entry``'s model with its recipe on the training split for ``protocol.epochs`` epochs (seeded).
-
-    On CPU the result is bit-for-bit reproducible for a given seed (Lightning ``deterministic=True``, no
-    dataloader workers); on GPUs, operations without a deterministic kernel only warn. Returns the model of
-    the last epoch, in eval mode.
-    """
-    import lightning as L
-
-    from neurova.augment import AugmentedDataset, RandomHorizontalFlip
-    from neurova.models import create_model
-
+    """Train ``entry``'s model with its recipe for ``protocol.epochs`` epochs (:func:`neurova.zoo.train`)."""
     if entry.kind != "model" or entry.model is None or entry.recipe is None:
         raise ValueError(f"entry {entry.name!r} is not a trained model")
-    recipe = entry.recipe
-    L.seed_everything(seed, workers=True, verbose=False)
-    model = create_model(entry.model, in_chans=contract.channels, input_contract=contract.to_dict(), lr=recipe.lr,
-                         weight_decay=recipe.weight_decay, warmup_steps=recipe.warmup_steps, scheduler="cosine",
-                         **dict(recipe.model_args))
-    train: Dataset = _SplitDataset(splits["train"])
-    if recipe.hflip:
-        train = AugmentedDataset(train, RandomHorizontalFlip(0.5))
-    loader = DataLoader(train, batch_size=protocol.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    trainer = L.Trainer(max_epochs=protocol.epochs, accelerator=accelerator, devices=1, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
-                        deterministic=True if accelerator == "cpu" else "warn", num_sanity_val_steps=0,
-                        limit_val_batches=0)
-    trainer.fit(model, train_dataloaders=loader)
-    return model.eval()
+    return train(entry.model, entry.recipe, protocol, splits, contract, seed, accelerator=accelerator,
+                 progress=progress)
 
 
 def _fit_baseline(entry: Entry, splits: Mapping[str, SplitTensors]) -> tuple[Any, dict[str, Any]]:
@@ -474,7 +292,7 @@ def _run_job(entry: Entry, seed: int, protocol: Protocol, data: _SplitCache, out
     model: VARegressionModule | None = None
     if entry.kind == "model":
         model = train_entry(entry, protocol, splits, contract, seed, accelerator=accelerator, progress=progress)
-        val_pred, test_pred = _predict(model, splits["val"].frames), _predict(model, splits["test"].frames)
+        val_pred, test_pred = predict(model, splits["val"].frames), predict(model, splits["test"].frames)
         profile = profile_model(model, splits["test"].frames[0])
     else:
         torch.manual_seed(seed)
@@ -494,7 +312,7 @@ def _run_job(entry: Entry, seed: int, protocol: Protocol, data: _SplitCache, out
         "samples": {name: int(s.frames.shape[0]) for name, s in splits.items()},
     }
     if model is not None and entry.tag is not None and seed == SEEDS[0]:
-        save_tagged(model, entry, protocol, seed, result["test"], out / "checkpoints" / entry.tag)
+        save_tagged(model, _zoo_tag(entry, protocol, seed), result["test"], out / "checkpoints" / entry.tag)
     return result
 
 
@@ -519,7 +337,7 @@ def run_leaderboard(out: str | os.PathLike[str] = "runs/leaderboard", *, grid: G
         the path of ``leaderboard.md``.
     """
     out = Path(out)
-    protocol = protocol or Protocol()
+    protocol = protocol or SYNTHETIC_FACES
     index, count = shard if shard is not None else parse_shard(None)
     selected = entries(grid)
     if only is not None:
@@ -547,83 +365,19 @@ def run_leaderboard(out: str | os.PathLike[str] = "runs/leaderboard", *, grid: G
 # -- tagged checkpoints -----------------------------------------------------------------------------------------------
 
 
-_CARD_START, _CARD_END = "<!-- neurova-leaderboard -->", "<!-- /neurova-leaderboard -->"
-
-
-def _card_section(entry: Entry, protocol: Protocol, seed: int, summary: str | None = None) -> str:
-    assert entry.recipe is not None
-    recipe = entry.recipe
-    lines = [_CARD_START, "## Recipe", "",
-             f"Tag `{entry.tag}`, leaderboard entry `{entry.name}`, training seed {seed}. "
-             f"{protocol.epochs} epochs of batch {protocol.batch_size}, AdamW (lr {recipe.lr:g}, weight decay "
-             f"{recipe.weight_decay:g}, {recipe.warmup_steps} warm-up steps), cosine schedule to 0, "
-             f"{'random horizontal flips' if recipe.hflip else 'no augmentation'}"
-             f"{', ' + ', '.join(f'{k}={v!r}' for k, v in recipe.model_args) if recipe.model_args else ''}; "
-             f"the last epoch's model is kept (no selection). Why: {recipe.why}.", "",
-             f"Reproduce: `neurova leaderboard --build {entry.tag} --seed {seed}` (bit for bit on CPU)." if protocol ==
-             Protocol() else f"Reproduce (a non-default protocol): `neurova.leaderboard.build_tag({entry.tag!r}, "
-             f"seed={seed}, protocol={protocol!r})` (bit for bit on CPU).", "",
-             "## Leaderboard", "",
-             " ".join(part for part in ("The metrics above (`test/...`) are this model's, on the unseen test subjects.",
-                                        summary, "The whole table, with every architecture and baseline, is in "
-                                                 "docs/leaderboard.md.") if part), ""]
-    lines += ["## Intended use and limits", "",
-              "A reference model of the neurova leaderboard and a starting point for fine-tuning. It was trained on "
-              "neurova's procedural synthetic faces only (simulated events, no real camera, no real people), so "
-              "its numbers say how architectures compare on that data, not how well it reads real faces: "
-              "fine-tune on labelled recordings of your own (see docs/training.md) before any use on real "
-              "event-camera data, and never use it to make decisions about people.", "", _CARD_END, ""]
-    return "\n".join(lines)
-
-
-def _write_card(folder: Path, section: str) -> None:
-    from neurova.models.hub import CARD_NAME
-
-    card = (folder / CARD_NAME).read_text()
-    if _CARD_START in card:
-        head, _, rest = card.partition(_CARD_START)
-        card = head + rest.partition(_CARD_END)[2].lstrip("\n")
-    head, marker, tail = card.partition("## Load")
-    card = head + section + "\n" + marker + tail if marker else card + "\n" + section
-    with atomic_path(folder / CARD_NAME) as tmp:
-        tmp.write_text(card)
-
-
-def save_tagged(model: VARegressionModule, entry: Entry, protocol: Protocol, seed: int,
-                metrics: Mapping[str, Any], folder: str | os.PathLike[str]) -> Path:
-    """``save_pretrained`` the model of a tagged entry with its recipe, test metrics, intended use and limits."""
-    folder = Path(folder)
-    flat = {f"test/{k}": v for k, v in metrics.items()}
-    model.save_pretrained(folder, metrics=flat, data_description=protocol.describe())
-    _write_card(folder, _card_section(entry, protocol, seed))
-    return folder
+def _zoo_tag(entry: Entry, protocol: Protocol, seed: int) -> Tag:
+    assert entry.tag is not None and entry.model is not None and entry.recipe is not None
+    return Tag(entry.tag, entry.model, DEFAULT_DATA, entry.recipe, protocol, entry.n_bits, entry.bin_us, seed)
 
 
 def build_tag(tag: str, out: str | os.PathLike[str] | None = None, *, seed: int = SEEDS[0],
               protocol: Protocol | None = None, cache_dir: str | os.PathLike[str] | None = None,
               accelerator: str = "cpu", progress: bool = True) -> Path:
-    """Reproduce the tagged checkpoint ``tag`` from its recipe (bit for bit on CPU for a given ``seed``).
+    """Reproduce the tagged checkpoint ``tag`` from its recipe: :func:`neurova.zoo.build` (``neurova zoo build``)."""
+    from neurova import zoo
 
-    Args:
-        tag: ``"<model>.synthetic_faces"`` (:func:`tags` lists them).
-        out: folder to write (default ``$NEUROVA_HOME/models/<tag>``).
-        seed: training seed (the published tags use seed 0).
-        protocol: the data and budget (default :class:`Protocol`).
-        cache_dir: event cache of the synthetic faces (default: neurova's cache folder).
-
-    Returns:
-        the folder written by ``save_pretrained``.
-    """
-    from neurova.models.hub import neurova_home
-
-    known = tags()
-    if tag not in known:
-        raise ValueError(f"unknown tag {tag!r}; known tags: {', '.join(sorted(known))}")
-    entry, protocol = known[tag], protocol or Protocol()
-    splits, contract = load_splits(protocol, entry.n_bits, entry.bin_us, cache_dir=cache_dir)
-    model = train_entry(entry, protocol, splits, contract, seed, accelerator=accelerator, progress=progress)
-    metrics = score(_predict(model, splits["test"].frames), splits["test"].target)
-    return save_tagged(model, entry, protocol, seed, metrics, neurova_home() / "models" / tag if out is None else out)
+    return zoo.build(tag, out, seed=seed, protocol=protocol, cache_dir=cache_dir, accelerator=accelerator,
+                     progress=progress)
 
 
 # -- report ---------------------------------------------------------------------------------------------------------
@@ -693,7 +447,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
     grid, or not run yet). The tagged checkpoints' model cards get their row (mean ± sd) too.
     """
     out = Path(out)
-    protocol = protocol or Protocol()
+    protocol = protocol or SYNTHETIC_FACES
     rows = _collect(out, protocol, seeds)
     in_grid = {e.name for e in entries(grid)}
     header = ["entry", "model", "encoding", "seeds"] + [f"{m}_{d}" for m in METRICS for d in DIMS] + [
@@ -741,17 +495,16 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
 
 
 def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, Any]) -> None:
-    from neurova.models.hub import CARD_NAME
+    from neurova.models.hub import CARD_NAME, read_config
 
     folder = out / "checkpoints" / str(row.entry.tag)
-    if not (folder / CARD_NAME).is_file():
-        return
     seed0 = next((r for r in row.results if r["seed"] == SEEDS[0]), None)
-    if seed0 is None:
+    if seed0 is None or not (folder / CARD_NAME).is_file():
         return
-    summary = (f"Over {len(row.results)} training seed(s) the entry scores CCC valence {_pm(stats['ccc_valence'])} "
-               f"and CCC arousal {_pm(stats['ccc_arousal'])} (mean ± sd).")
-    _write_card(folder, _card_section(row.entry, protocol, SEEDS[0], summary))
+    own = {k.removeprefix("test/"): v for k, v in (read_config(folder).get("metrics") or {}).items()}
+    summary = {k: v for k, v in stats.items() if v is not None}
+    write_card_section(folder, card_section(_zoo_tag(row.entry, protocol, SEEDS[0]), own, summary,
+                                            len(row.results), weights_digest(folder)))
 
 
 def _plot(path: Path, rows: Sequence[_Row]) -> None:
