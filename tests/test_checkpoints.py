@@ -23,6 +23,7 @@ from neurova.models import (
     ResNetGRU,
     ResNetTransformer,
     VARegressionModule,
+    VARegressionTask,
     ViT,
     create_model,
     from_pretrained,
@@ -70,6 +71,9 @@ def test_config_and_model_card(tmp_path):
     assert config["architecture"] == "resnet18_fusion"
     assert config["class"] == "neurova.models.frame.ResNetFusion"
     assert config["init_args"]["backbone"] == TINY and config["init_args"]["num_frames"] == 4
+    assert config["net"] == {"name": "resnet18_fusion", "args": {"backbone": TINY, "num_frames": 4,
+                                                                 "fusion": "attention", "pretrained": None,
+                                                                 "bounded": True, "dropout": 0.0}}
     assert config["input_contract"] == CONTRACT.to_dict()
     assert config["metrics"] == {"val/ccc_mean": 0.42, "bad": None}
     assert config["neurova_version"]
@@ -90,6 +94,7 @@ def test_save_replaces_its_own_files_keeps_the_others_and_clears_backbone_file(t
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["save_id"] != first
     assert config["init_args"]["pretrained"] is None  # loading never needs the backbone file again
+    assert config["net"]["args"]["pretrained"] is None
     weights.unlink()
     ResNet.from_pretrained(tmp_path / "m")
 
@@ -339,3 +344,85 @@ def test_integer_or_nan_weights_are_refused(tmp_path):
         from_pretrained(tmp_path / "m")
     save_file({**state, key: state[key].half()}, str(weights))  # another float width is cast
     assert from_pretrained(tmp_path / "m").state_dict()[key].dtype == torch.float32
+
+
+# -- the formats of earlier neurova versions -------------------------------------------------------------------------
+
+OLD_RESNET_FUSION_ARGS = {  # ResNetFusion's constructor arguments, as the models of neurova 0.x saved them
+    "in_chans": 1, "backbone": TINY, "num_frames": 2, "fusion": "attention", "pretrained": None, "bounded": True,
+    "dropout": 0.0, "loss": "mse+ccc", "loss_weights": [1.0, 1.0], "lr": 0.001, "backbone_lr": None,
+    "weight_decay": 0.0001, "warmup_steps": 0, "scheduler": "cosine", "freeze_backbone": False,
+    "input_contract": None}
+
+
+def _old_weights(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A ResNetFusion state dict under the key names of 0.x (``net.trunk.*``, ``net.pool.*``, ``net.head.*``)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        state = ResNetFusion(backbone=TINY, num_frames=2).state_dict()
+    assert {k.split(".")[1] for k in state} == {"trunk", "pool", "head"}
+    return {k: v.contiguous() for k, v in state.items()}
+
+
+def test_a_folder_of_the_old_format_loads(tmp_path):
+    """config.json as neurova 0.x wrote it: a class path and its constructor arguments, no net record."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    state = _old_weights()
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt", "neurova_save_id": "0" * 32})
+    (folder / "config.json").write_text(json.dumps({
+        "architecture": "resnet34_fusion", "class": "neurova.models.frame.ResNetFusion",
+        "init_args": OLD_RESNET_FUSION_ARGS, "input_contract": CONTRACT.to_dict() | {"clip_length": 2},
+        "input_stats": None, "neurova_version": "0.4.0", "metrics": {"val/ccc_mean": 0.5}, "data": None,
+        "save_id": "0" * 32}))
+    for loaded in (from_pretrained(folder), ResNetFusion.from_pretrained(folder)):
+        assert type(loaded) is ResNetFusion and loaded.architecture == "resnet34_fusion"
+        assert loaded.net_args["backbone"] == TINY and loaded.frames_used == 2
+        assert all(torch.equal(loaded.state_dict()[k], v) for k, v in state.items())
+    resaved = json.loads((loaded.save_pretrained(tmp_path / "new") / "config.json").read_text())
+    assert resaved["net"] == {"name": "resnet34_fusion", "args": {k: OLD_RESNET_FUSION_ARGS[k] for k in (
+        "backbone", "num_frames", "fusion", "pretrained", "bounded", "dropout")}}
+
+
+def test_an_old_lightning_checkpoint_loads(tmp_path):
+    """A .ckpt of 0.x: hyper-parameters are the class's constructor arguments, ``neurova`` names class and name."""
+    state = _old_weights(1)
+    path = tmp_path / "old.ckpt"
+    torch.save({"state_dict": state, "hyper_parameters": dict(OLD_RESNET_FUSION_ARGS),
+                "neurova": {"class": "neurova.models.frame.ResNetFusion", "architecture": "resnet18_fusion"},
+                "epoch": 3, "global_step": 40}, path)
+    loaded = from_pretrained(path)
+    assert type(loaded) is ResNetFusion and loaded.architecture == "resnet18_fusion"
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in state.items())
+
+
+def test_the_task_and_its_net_record_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = VARegressionTask("resnet18_gru", {"backbone": TINY, "hidden_size": 8}, lr=2e-4,
+                             input_contract=CONTRACT.to_dict())
+    folder = model.save_pretrained(tmp_path / "task")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["class"] == "neurova.models.task.VARegressionTask" and config["architecture"] == "resnet18_gru"
+    assert config["net"] == {"name": "resnet18_gru", "args": config["init_args"]["net_args"]}
+    assert config["net"]["args"]["hidden_size"] == 8 and config["init_args"]["lr"] == 2e-4
+    assert "`resnet18_gru`" in (folder / "README.md").read_text()
+    x = torch.randn(1, 3, 1, 32, 32)
+    loaded = VARegressionTask.from_pretrained(folder)
+    assert type(loaded) is VARegressionTask and torch.equal(_outputs(loaded, x), _outputs(model, x))
+    with pytest.raises(CheckpointError, match="architecture mismatch"):
+        ResNetGRU.from_pretrained(folder)
+    path = _fit_with_checkpoint(model, tmp_path)  # the .ckpt records the net too
+    assert torch.load(path, weights_only=True)["neurova"]["net"]["name"] == "resnet18_gru"
+    assert type(from_pretrained(path)) is VARegressionTask
+    config["net"]["name"] = "no_such_net"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="unknown net 'no_such_net'"):
+        from_pretrained(folder)
+
+
+def test_hub_load_pretrained_is_a_deprecated_alias(tmp_path):
+    folder = ResNet(backbone=TINY).save_pretrained(tmp_path / "m")
+    with pytest.warns(DeprecationWarning, match="neurova.models.from_pretrained"):
+        assert type(hub_module.load_pretrained(folder)) is ResNet
+    with pytest.warns(DeprecationWarning), pytest.raises(CheckpointError, match="architecture mismatch"):
+        hub_module.load_pretrained(folder, cls=ResNetFusion)

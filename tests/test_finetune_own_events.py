@@ -96,21 +96,31 @@ def test_example_finetunes_a_saved_model(recordings, tmp_path, monkeypatch):
     assert changed, "fine-tuning changed no weight"
 
 
-def _fit_steps(model: torch.nn.Module, steps: int = 3) -> None:
+def _fit_steps(model: torch.nn.Module, steps: int = 3) -> dict[str, bool]:
+    """Fit ``steps`` batches; return, per module name, whether it was in training mode at the first batch."""
     import lightning as L
     from torch.utils.data import DataLoader
+
+    modes: dict[str, bool] = {}
+
+    class RecordModes(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            if batch_idx == 0:
+                modes.update((name, m.training) for name, m in pl_module.named_modules())
 
     generator = torch.Generator().manual_seed(0)
     batches = [{"frames": torch.rand(4, 1, 1, 32, 32, generator=generator),
                 "va": torch.rand(4, 1, 2, generator=generator) * 2 - 1, "meta": {}} for _ in range(steps)]
     trainer = L.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+                        enable_model_summary=False, accelerator="cpu", callbacks=[RecordModes()])
     trainer.fit(model, DataLoader(batches, batch_size=None))
+    return modes
 
 
 @pytest.mark.parametrize("freeze_backbone", [False, True])
 def test_loaded_model_trains_in_training_mode(tmp_path: Path, freeze_backbone: bool) -> None:
-    """A model from ``from_pretrained`` (eval mode) updates BatchNorm statistics when fitted, unless frozen."""
+    """A model from ``from_pretrained`` (eval mode) fits in training mode and updates BatchNorm statistics and
+    weights, unless ``freeze_backbone`` (the only way to freeze) keeps the trunk in eval mode."""
     from neurova.models import create_model
 
     create_model("resnet18", in_chans=1).save_pretrained(tmp_path / "model")
@@ -120,7 +130,10 @@ def test_loaded_model_trains_in_training_mode(tmp_path: Path, freeze_backbone: b
     bn = next(m for m in model.backbone.modules() if isinstance(m, torch.nn.BatchNorm2d))
     stats, weight = bn.running_mean.clone(), bn.weight.detach().clone()
     head = [p.detach().clone() for n, p in model.named_parameters() if not n.startswith("net.trunk")]
-    _fit_steps(model)
+    modes = _fit_steps(model)
+    trunk = {name: training for name, training in modes.items() if name.startswith("net.trunk")}
+    assert trunk and set(trunk.values()) == {not freeze_backbone}  # every BatchNorm of the trunk, not just one
+    assert all(training for name, training in modes.items() if name not in trunk)  # the head always trains
     assert torch.equal(stats, bn.running_mean) == freeze_backbone
     assert torch.equal(weight, bn.weight.detach()) == freeze_backbone
     after = [p.detach() for n, p in model.named_parameters() if not n.startswith("net.trunk")]

@@ -1,4 +1,9 @@
-"""Every registered model builds, runs and trains one step; frame selection, causality, streaming, fine-tuning."""
+"""The task over registered nets: every registered name trains a step; entry points; frames, streaming, fine-tuning.
+
+Registered names are exercised at the smallest size that runs their code: 32x32 inputs, batch 2, clips of the
+frames the net reads, and timm's test backbones standing in for full ResNets and ViTs (their defaults are
+built on the meta device, which allocates nothing).
+"""
 
 from __future__ import annotations
 
@@ -15,19 +20,32 @@ from neurova.contract import InputContract
 from neurova.errors import InputContractError
 from neurova.models import (
     R3D,
+    R2Plus1D,
     ResNet,
     ResNetFusion,
     ResNetGRU,
     ResNetLSTM,
     ResNetTransformer,
+    TinyCNN,
+    TinyCNNFusion,
     VARegressionModule,
+    VARegressionTask,
     ViT,
     create_model,
     list_models,
 )
-from neurova.nets import FrameFusionNet, TemporalNet, create_backbone
+from neurova.nets import FrameFusionNet, SingleFrameNet, TemporalNet, create_backbone, get_net_spec
 
 TINY = "test_resnet"  # timm's tiny ResNet: fast stand-in for resnet18 in behavioural tests
+TASK_ARGS = set(inspect.signature(VARegressionTask.__init__).parameters) - {"self"}
+
+
+def small_args(name: str) -> dict:
+    """Arguments that shrink the registered net ``name`` without changing its code path."""
+    defaults = get_net_spec(name).defaults
+    if "backbone" not in defaults:
+        return {}
+    return {"backbone": "test_vit", "img_size": 32} if "img_size" in defaults else {"backbone": TINY}
 
 
 def make_samples(n: int = 4, t: int = 4, c: int = 1, size: int = 32, seed: int = 0) -> list[dict]:
@@ -43,7 +61,7 @@ def make_samples(n: int = 4, t: int = 4, c: int = 1, size: int = 32, seed: int =
     return samples
 
 
-def fit_one_step(model: VARegressionModule, samples: list[dict]) -> L.Trainer:
+def fit_one_step(model: VARegressionTask, samples: list[dict]) -> L.Trainer:
     trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, limit_val_batches=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         num_sanity_val_steps=0)
@@ -54,33 +72,78 @@ def fit_one_step(model: VARegressionModule, samples: list[dict]) -> L.Trainer:
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_builds_runs_and_trains(name):
+    with torch.device("meta"):  # the defaults build (full-size backbones), allocating nothing
+        assert create_model(name, in_chans=2).architecture == name
     torch.manual_seed(0)
-    model = create_model(name, in_chans=2)
-    assert model.architecture == name
-    t = model.frames_used or 2
-    x = torch.randn(2, t, 2, 16, 16)
-    with torch.no_grad():
-        y = model.eval()(x)
-    expected = (2, t, 2) if model.predicts_sequence else (2, 2)
-    assert y.shape == expected and torch.isfinite(y).all() and y.abs().max() <= 1
-    before = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
-    trainer = fit_one_step(model, make_samples(n=2, t=t, c=2, size=16))
-    after = model.state_dict()
-    assert any(not torch.equal(before[k], after[k]) for k in before)
-    assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
+    model = create_model(name, in_chans=2, **small_args(name))
+    assert isinstance(model, VARegressionTask) and model.architecture == name
+    batch = torch.utils.data.default_collate(make_samples(n=2, t=model.frames_used or 2, c=2))
+    preds = model.train()(batch["frames"])  # one training step, by hand: a Trainer per name costs seconds
+    assert preds.shape == ((2, batch["frames"].shape[1], 2) if model.predicts_sequence else (2, 2))
+    assert torch.isfinite(preds).all() and preds.abs().max() <= 1
+    loss = model.loss_fn(preds, model._target(batch["va"]))
+    loss.backward()
+    trainable = dict(model.named_parameters())
+    assert math.isfinite(loss.item()) and all(p.grad is not None for p in trainable.values()), "a parameter is unused"
+    head = model.net.head.fc.weight.detach().clone()
+    torch.optim.SGD(model.parameters(), lr=0.1).step()
+    assert not torch.equal(head, model.net.head.fc.weight)
+    assert all(torch.isfinite(p).all() for p in trainable.values())
+
+
+def test_a_fit_logs_every_metric():
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn_fusion", in_chans=2, num_frames=2)
+    trainer = fit_one_step(model, make_samples(n=2, t=2, c=2))
     logged = trainer.callback_metrics
     assert math.isfinite(float(logged["train/loss_epoch"]))
     assert {"val/ccc_mean", "val/ccc_valence", "val/rmse_arousal", "val/sagr_valence", "val/pcc_arousal",
             "train/ccc_mean"} <= set(logged)
 
 
-def test_hparams_are_exactly_the_constructor_arguments():
-    tiny = {ResNet: {"backbone": TINY}, ResNetFusion: {"backbone": TINY}, ViT: {"backbone": "test_vit", "img_size": 32},
-            ResNetLSTM: {"backbone": TINY}, ResNetGRU: {"backbone": TINY}, ResNetTransformer: {"backbone": TINY},
-            R3D: {}}
-    for cls, kwargs in tiny.items():
-        params = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        assert set(cls(**kwargs).hparams) == params, cls.__name__
+def test_the_task_builds_any_registered_net_by_name():
+    task = VARegressionTask("resnet18_fusion", {"backbone": TINY, "num_frames": 3}, in_chans=2, lr=5e-4)
+    entry = ResNetFusion(in_chans=2, backbone=TINY, num_frames=3, lr=5e-4)
+    assert VARegressionModule is VARegressionTask and isinstance(entry, VARegressionTask)
+    assert type(task.net) is type(entry.net) is FrameFusionNet
+    assert {k: v.shape for k, v in task.state_dict().items()} == {k: v.shape for k, v in entry.state_dict().items()}
+    assert task.frames_used == entry.frames_used == 3 and not task.predicts_sequence
+    assert set(task.hparams) == TASK_ARGS and task.hparams["net"] == "resnet18_fusion"
+    assert task.hparams["net_args"] == task.net_args == entry.net_args == {
+        "backbone": TINY, "num_frames": 3, "fusion": "attention", "pretrained": None, "bounded": True, "dropout": 0.0}
+    with pytest.raises(TypeError, match=r"takes no argument\(s\) \['colour'\]"):
+        VARegressionTask("tiny_cnn", {"colour": "red"})
+    with pytest.raises(ValueError, match="did you mean 'tiny_cnn_fusion'"):
+        VARegressionTask("tiny_cnn_fusio")
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), [
+    (ResNet, {"backbone": TINY}), (ResNetFusion, {"backbone": TINY}), (ViT, {"backbone": "test_vit", "img_size": 32}),
+    (ResNetLSTM, {"backbone": TINY}), (ResNetGRU, {"backbone": TINY}), (ResNetTransformer, {"backbone": TINY}),
+    (TinyCNN, {}), (TinyCNNFusion, {}), (R3D, {}),
+])
+def test_entry_point_hparams_are_its_constructor_arguments(cls, kwargs):
+    """An entry point's hyper-parameters are its own arguments and the task's (what LightningCLI and loading use)."""
+    with torch.device("meta"):
+        model = cls(**kwargs)
+    own = set(inspect.signature(cls.__init__).parameters) - {"self", "task_kwargs"}
+    assert set(model.hparams) == own | (TASK_ARGS - {"net", "net_args"})
+    assert model.architecture == cls.variants[0]
+
+
+def test_entry_point_pairs_differ_by_their_net_only():
+    assert ResNetLSTM.__init__ is ResNetGRU.__init__ and R3D.__init__ is R2Plus1D.__init__
+    with torch.device("meta"):
+        assert type(ResNet(backbone=TINY).net) is type(ViT(backbone="test_vit").net) is SingleFrameNet
+        gru, lstm = ResNetGRU(backbone=TINY), ResNetLSTM(backbone=TINY)
+    assert (gru.net.temporal, lstm.net.temporal) == ("gru", "lstm")
+
+
+def test_learning_rate_defaults_come_from_the_registry():
+    with torch.device("meta"):
+        assert TinyCNN().hparams["lr"] == create_model("tiny_cnn_fusion").hparams["lr"] == 3e-3
+        assert ResNet(backbone=TINY).hparams["lr"] == 1e-3
+        assert TinyCNN(lr=1e-2).hparams["lr"] == 1e-2
 
 
 def test_training_lowers_the_loss_on_one_batch():
@@ -155,6 +218,7 @@ def test_causal_temporal_models_ignore_the_future(temporal):
 def test_streaming_step_matches_the_full_forward(cls):
     torch.manual_seed(0)
     model = cls(backbone=TINY, hidden_size=32, window=3).eval()
+    assert model.supports_step
     x = torch.randn(2, 6, 1, 32, 32)
     with torch.no_grad():
         full = model(x)
@@ -169,6 +233,22 @@ def test_streaming_step_matches_the_full_forward(cls):
         with torch.no_grad():
             torch.testing.assert_close(outs[-1], model(x[:, -3:])[:, -1], atol=1e-5, rtol=1e-4)
             torch.testing.assert_close(outs[1], full[:, 1], atol=1e-5, rtol=1e-4)
+
+
+def test_fusion_models_stream_too_and_the_others_say_they_cannot():
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn_fusion", num_frames=3).eval()
+    assert model.supports_step
+    x = torch.rand(2, 5, 1, 32, 32)
+    state = None
+    for t in range(5):
+        out, state = model.step(x[:, t], state)
+    with torch.no_grad():
+        torch.testing.assert_close(out, model(x), atol=1e-5, rtol=1e-4)  # the window of the last 3 frames
+    single = create_model("tiny_cnn")
+    assert not single.supports_step
+    with pytest.raises(TypeError, match=r"tiny_cnn .*has no streaming step"):
+        single.step(x[:, 0])
 
 
 def test_freeze_backbone_trains_the_head_only():

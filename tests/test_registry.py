@@ -1,8 +1,10 @@
-"""The timm-style model registry."""
+"""The registries: nets by name (neurova.nets), and the timm-style model factory over them (neurova.models)."""
 
 from __future__ import annotations
 
 import pytest
+import torch
+from torch import nn
 
 from neurova.models import (
     R3D,
@@ -12,19 +14,26 @@ from neurova.models import (
     ResNetGRU,
     ResNetLSTM,
     ResNetTransformer,
+    TinyCNN,
+    TinyCNNFusion,
+    VARegressionTask,
     ViT,
     create_model,
+    from_pretrained,
     is_model,
     list_models,
     model_entrypoint,
     register_model,
 )
 from neurova.models import registry as registry_module
+from neurova.nets import SingleFrameNet, create_net, get_net_spec, list_nets, register_net
+from neurova.nets import registry as nets_registry
 
 EXPECTED = {
     "resnet18": ResNet, "resnet34": ResNet, "resnet50": ResNet, "resnet18_fusion": ResNetFusion,
     "resnet34_fusion": ResNetFusion, "vit_tiny": ViT, "vit_small": ViT, "resnet18_lstm": ResNetLSTM,
     "resnet18_gru": ResNetGRU, "resnet18_transformer": ResNetTransformer, "r2plus1d_18": R2Plus1D, "r3d_18": R3D,
+    "tiny_cnn": TinyCNN, "tiny_cnn_fusion": TinyCNNFusion,
 }
 
 
@@ -40,21 +49,21 @@ def test_list_models_is_sorted_and_filters():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_entrypoints_build_the_documented_class(name):
-    # entrypoints are checked without building the (large) default backbones: build with a tiny one
-    overrides = {"backbone": "test_vit", "img_size": 32} if EXPECTED[name] is ViT else (
-        {} if EXPECTED[name] in (R2Plus1D, R3D) else {"backbone": "test_resnet"})
-    model = create_model(name, **overrides)
-    assert type(model) is EXPECTED[name]
-    assert model.architecture == name
+    with torch.device("meta"):  # the default (large) backbones, built without allocating
+        model = create_model(name)
+    assert type(model) is EXPECTED[name] and model.architecture == name
+    assert model.net_args == get_net_spec(name).defaults  # the registered defaults, whatever the class's
 
 
 def test_factory_defaults_and_overrides():
     fn = model_entrypoint("resnet34_fusion")
     model = fn(backbone="test_resnet", num_frames=2, fusion="mean", in_chans=3)
     assert model.hparams["num_frames"] == 2 and model.hparams["fusion"] == "mean" and model.hparams["in_chans"] == 3
-    assert model.architecture == "ResNetFusion"  # only create_model records the registry name
+    assert model.architecture == "resnet34_fusion" and type(model) is ResNetFusion
     default = create_model("resnet18_fusion", backbone="test_resnet")
     assert default.hparams["num_frames"] == 4 and default.hparams["fusion"] == "attention"
+    with pytest.raises(TypeError, match="colour"):
+        create_model("tiny_cnn", colour="red")
 
 
 def test_unknown_model_suggests_close_names():
@@ -64,8 +73,43 @@ def test_unknown_model_suggests_close_names():
         create_model("resnet18", backbone="no_such_net")
 
 
-def test_register_model(monkeypatch):
-    monkeypatch.setattr(registry_module, "_ENTRYPOINTS", dict(registry_module._ENTRYPOINTS))
+def test_register_net_makes_a_model_with_the_task(monkeypatch, tmp_path):
+    """The 10 lines of docs/models.md: a registered net is a model, trained, saved and loaded by name."""
+    monkeypatch.setattr(nets_registry, "_NETS", dict(nets_registry._NETS))
+
+    @register_net(frames=1, lr=3e-3, contract={"image_size": 32})
+    def my_cnn(in_chans: int = 1, width: int = 8, dropout: float = 0.0) -> nn.Module:
+        trunk = nn.Sequential(nn.Conv2d(in_chans, width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                              nn.Flatten())
+        trunk.num_features = width
+        return SingleFrameNet(trunk, dropout=dropout)
+
+    assert "my_cnn" in list_models("my*") and is_model("my_cnn") and list_nets("my*") == ["my_cnn"]
+    assert isinstance(create_net("my_cnn", in_chans=2, width=4), SingleFrameNet)
+    assert get_net_spec("my_cnn").default_contract() == {"clip_length": 1, "image_size": 32}
+    model = create_model("my_cnn", in_chans=2, width=4, lr=1e-2)
+    assert type(model) is VARegressionTask and model.architecture == "my_cnn" and model.hparams["lr"] == 1e-2
+    assert model.hparams["net_args"] == {"width": 4, "dropout": 0.0} and model.frames_used == 1
+    assert model(torch.rand(3, 2, 2, 16, 16)).shape == (3, 2)
+    loaded = from_pretrained(model.save_pretrained(tmp_path / "mine"))
+    assert type(loaded) is VARegressionTask and loaded.net_args == model.net_args
+    register_net(my_cnn, frames=1)  # re-registering the same factory is harmless
+
+    def other(in_chans: int = 1) -> nn.Module:
+        return my_cnn(in_chans)
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_net(other, name="my_cnn")
+    with pytest.raises(ValueError, match="must take an in_chans"):
+        register_net(lambda width=2: nn.Identity(), name="no_chans")
+    with pytest.raises(ValueError, match=r"\['width'\] need defaults"):
+        register_net(lambda in_chans=1, *, width: nn.Identity(), name="no_default")
+    with pytest.raises(ValueError, match="in_chans must be >= 1"):
+        create_net("my_cnn", in_chans=0)
+
+
+def test_register_model_keeps_plain_factories(monkeypatch):
+    monkeypatch.setattr(registry_module, "_FACTORIES", dict(registry_module._FACTORIES))
 
     @register_model
     def tiny_resnet(**kwargs):
@@ -81,6 +125,9 @@ def test_register_model(monkeypatch):
     other.__name__ = "tiny_resnet"
     with pytest.raises(ValueError, match="already registered"):
         register_model(other)
+    other.__name__ = "resnet18"  # a registered net's name
+    with pytest.raises(ValueError, match="already registered"):
+        register_model(other)
 
 
 @pytest.mark.parametrize("pretrained", [False, None])
@@ -90,8 +137,6 @@ def test_create_model_takes_timm_style_pretrained_false(pretrained):
 
 
 def test_create_model_pretrained_loads_a_whole_model_checkpoint(tmp_path, monkeypatch):
-    import torch
-
     from neurova.errors import CheckpointError
 
     saved = create_model("resnet18", backbone="test_resnet", in_chans=2)
@@ -111,7 +156,6 @@ def test_create_model_pretrained_loads_a_whole_model_checkpoint(tmp_path, monkey
 
 def test_create_model_pretrained_backbone_weights_file(tmp_path):
     import timm
-    import torch
     from safetensors.torch import save_file
 
     weights = tmp_path / "trunk.safetensors"
@@ -123,15 +167,12 @@ def test_create_model_pretrained_backbone_weights_file(tmp_path):
     assert torch.equal(trunk["conv1.1.weight"], source["conv1.1.weight"])
 
 
-@pytest.mark.parametrize("backbone", ["mobilenetv3_small_050", "ghostnet_050", "efficientnet_b0", "convnext_atto",
+@pytest.mark.parametrize("backbone", ["mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0", "convnext_atto",
                                       "regnetx_002", "resnet10t"])
 def test_timm_backbone_families_build_and_run(backbone):
     """Any timm backbone works, also those whose pooled features are wider than num_features (mobilenetv3)."""
-    import torch
-
-    for name in ("resnet18", "resnet18_fusion"):
-        model = create_model(name, backbone=backbone, in_chans=2).eval()
-        frames = model.hparams.get("num_frames", 1)
+    for name, in_chans in (("resnet18", 1), ("resnet18_fusion", 2)):
+        model = create_model(name, backbone=backbone, in_chans=in_chans).eval()
         with torch.no_grad():
-            out = model(torch.rand(2, frames, 2, 32, 32))
+            out = model(torch.rand(2, model.frames_used, in_chans, 32, 32))
         assert out.shape == (2, 2) and torch.isfinite(out).all()

@@ -1,9 +1,11 @@
-"""LightningModules for valence/arousal regression, a timm-style registry, and checkpoint save/load.
+"""Valence/arousal models: one LightningModule over registered nets, its entry points, a timm-style factory,
+and checkpoint save/load.
 
->>> from neurova.models import ResNetFusion, create_model, list_models, from_pretrained
->>> model = create_model("resnet18_fusion", in_chans=2)        # doctest: +SKIP
->>> model.save_pretrained("runs/my_model")                      # doctest: +SKIP
->>> model = from_pretrained("runs/my_model")                    # doctest: +SKIP
+>>> from neurova.models import VARegressionTask, create_model, list_models, from_pretrained
+>>> model = create_model("tiny_cnn_fusion", in_chans=2)                 # doctest: +SKIP
+>>> model = VARegressionTask("resnet18_fusion", {"num_frames": 8})      # doctest: +SKIP
+>>> model.save_pretrained("runs/my_model")                              # doctest: +SKIP
+>>> model = from_pretrained("runs/my_model")                            # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from neurova.models.base import VARegressionModule
 from neurova.models.frame import ResNet, ResNetFusion, ViT
 from neurova.models.hub import KNOWN_CHECKPOINTS, KnownCheckpoint, load_pretrained, neurova_home, save_pretrained
 from neurova.models.registry import create_model, is_model, list_models, model_entrypoint, register_model
+from neurova.models.task import VARegressionTask
 from neurova.models.tiny import TinyCNN, TinyCNNFusion
 from neurova.models.video import R3D, R2Plus1D, ResNetGRU, ResNetLSTM, ResNetTransformer
 
@@ -35,11 +38,13 @@ __all__ = [
     "TinyCNN",
     "TinyCNNFusion",
     "VARegressionModule",
+    "VARegressionTask",
     "ViT",
     "create_model",
     "from_pretrained",
     "is_model",
     "list_models",
+    "load_pretrained",
     "model_entrypoint",
     "neurova_home",
     "register_model",
@@ -48,9 +53,22 @@ __all__ = [
 
 
 def from_pretrained(source: str | os.PathLike[str], *, map_location: str | torch.device = "cpu", strict: bool = True,
-                    input_contract: InputContract | Mapping[str, Any] | None = None) -> VARegressionModule:
-    """Load any saved model (folder, Lightning ``.ckpt`` or checkpoint name) as the class it was saved from.
+                    input_contract: InputContract | Mapping[str, Any] | None = None) -> VARegressionTask:
+    """Load any saved model, in eval mode, as the class it was saved from: the one public loader.
 
-    See :func:`neurova.models.hub.load_pretrained`.
+    Args:
+        source: a folder written by ``save_pretrained``; a Lightning ``.ckpt`` file; or a checkpoint name looked
+            up in ``$NEUROVA_HOME/models/<name>/`` (tags such as ``tiny_cnn_fusion.synthetic_faces``).
+        map_location: device of the returned model.
+        strict: refuse missing or unexpected weight keys (shape mismatches are always refused).
+        input_contract: data the model will be fed; refused if incompatible (:meth:`VARegressionTask.check_input`).
+
+    Folders and ``.ckpt`` files of every neurova version load, also those written before checkpoints recorded
+    the registered net. ``ResNetFusion.from_pretrained`` and the other classes' do the same and check the class.
+
+    Raises:
+        CheckpointError: missing files, an unsafe pickle, another architecture, mismatching weights.
+        InputContractError: ``input_contract`` does not fit the model.
     """
-    return load_pretrained(source, cls=None, map_location=map_location, strict=strict, input_contract=input_contract)
+    return VARegressionTask.from_pretrained(source, map_location=map_location, strict=strict,
+                                            input_contract=input_contract)

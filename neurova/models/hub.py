@@ -1,24 +1,34 @@
 """Saving and loading models: a folder ``config.json`` + ``model.safetensors`` + ``README.md``.
 
-``save_pretrained`` writes the Hugging Face layout atomically; ``load_pretrained`` reads such a
-folder, a Lightning ``.ckpt`` (with ``torch.load(weights_only=True)``: no pickle is ever executed),
-or a named checkpoint from ``$NEUROVA_HOME/models/<name>/`` (default ``~/.cache/neurova``), which
-is fetched and checksum-verified first when :data:`KNOWN_CHECKPOINTS` gives a download source.
+``save_pretrained`` writes the Hugging Face layout atomically; :func:`load_model` (behind
+:func:`neurova.models.from_pretrained`, the public loader) reads such a folder, a Lightning ``.ckpt`` (with
+``torch.load(weights_only=True)``: no pickle is ever executed), or a named checkpoint from
+``$NEUROVA_HOME/models/<name>/`` (default ``~/.cache/neurova``), which is fetched and checksum-verified first
+when :data:`KNOWN_CHECKPOINTS` gives a download source.
+
+``config.json`` records the class built (``class``, an import path), its constructor arguments
+(``init_args``), and the registered net with all its arguments (``net``: ``{"name", "args"}``; ``architecture``
+repeats the name). Every class builds its net through the registry (:func:`neurova.nets.create_net`). Folders
+and ``.ckpt`` files written before ``net`` was recorded load as before: their classes and arguments are
+unchanged. This module knows the file formats, not the model classes: loaders are given the class to build
+(or the base whose subclass the checkpoint names).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import math
 import os
 import pathlib
 import uuid
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -28,9 +38,11 @@ from neurova._atomic import atomic_dir, atomic_path
 from neurova.contract import InputContract
 from neurova.domain import InputStats
 from neurova.errors import CheckpointError, InputContractError
+from neurova.nets.registry import is_net
 
-if TYPE_CHECKING:
-    from neurova.models.base import VARegressionModule
+# The model classes live above this module (neurova.models.task imports it); they are typed loosely here.
+Model = Any
+ModelClass = type
 
 __all__ = [
     "CARD_NAME",
@@ -42,8 +54,10 @@ __all__ = [
     "WEIGHTS_NAME",
     "KnownCheckpoint",
     "check_save_target",
+    "load_model",
     "load_pretrained",
     "model_classes",
+    "net_record",
     "neurova_home",
     "read_config",
     "save_pretrained",
@@ -83,20 +97,23 @@ def neurova_home() -> Path:
     return home_dir()
 
 
-def model_classes() -> dict[str, type[VARegressionModule]]:
-    """Every imported :class:`VARegressionModule` subclass by import path (``neurova.models.frame.ResNet``).
+def _task_class() -> ModelClass:
+    """:class:`neurova.models.VARegressionTask`, imported by name: it sits above this module."""
+    return importlib.import_module("neurova.models.task").VARegressionTask
 
-    Checkpoints name their class by this path; only classes already imported can be built, so a
-    checkpoint never makes neurova import a module.
+
+def model_classes(root: ModelClass | None = None) -> dict[str, ModelClass]:
+    """``root`` (default :class:`~neurova.models.VARegressionTask`) and every imported subclass, by import path.
+
+    Checkpoints name their class by this path (``neurova.models.frame.ResNet``); only classes already
+    imported can be built, so a checkpoint never makes neurova import a module.
     """
-    import neurova.models  # noqa: F401  (registers the built-in classes)
-    from neurova.models.base import VARegressionModule
-
-    found: dict[str, type[VARegressionModule]] = {}
-    todo = list(VARegressionModule.__subclasses__())
+    root = root or _task_class()
+    found: dict[str, ModelClass] = {_class_path(root): root}
+    todo = list(root.__subclasses__())
     while todo:
         cls = todo.pop()
-        found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+        found[_class_path(cls)] = cls
         todo.extend(cls.__subclasses__())
     return found
 
@@ -122,18 +139,31 @@ def _jsonable(value: Any) -> Any:
 # -- saving ---------------------------------------------------------------------------------------------------------
 
 
-def _init_args(model: VARegressionModule) -> dict[str, Any]:
-    args = dict(model.hparams)
+def _without_backbone_file(args: Mapping[str, Any]) -> dict[str, Any]:
+    args = dict(args)
     if "pretrained" in args:
         args["pretrained"] = None  # the weights are in model.safetensors; the backbone file is not needed again
-    return _jsonable(args)
+    if isinstance(args.get("net_args"), Mapping):
+        args["net_args"] = _without_backbone_file(args["net_args"])
+    return args
+
+
+def _init_args(model: Model) -> dict[str, Any]:
+    return _jsonable(_without_backbone_file(model.hparams))
+
+
+def net_record(model: Model) -> dict[str, Any]:
+    """``{"name": registered net, "args": all its arguments}`` of ``model``, as saved in checkpoints."""
+    return {"name": model.architecture, "args": _jsonable(_without_backbone_file(model.net_args))}
 
 
 def _model_card(config: dict[str, Any], num_params: int) -> str:
     name = config["architecture"]
     lines = [f"# {name} (neurova)", "",
-             f"Valence/arousal regression from event-camera frames: `{config['class']}`, "
-             f"{num_params / 1e6:.2f} M parameters, saved by neurova {config['neurova_version']}.", "",
+             f"Valence/arousal regression from event-camera frames: the registered net `{name}` in "
+             f"`{config['class']}`, {num_params / 1e6:.2f} M parameters, saved by neurova "
+             f"{config['neurova_version']}.", "",
+             "Net arguments: " + ", ".join(f"`{k}={v!r}`" for k, v in config["net"]["args"].items()) + ".", "",
              "## Input", ""]
     contract = config["input_contract"]
     if contract:
@@ -205,13 +235,14 @@ def check_save_target(directory: str | os.PathLike[str], *, overwrite: bool = Fa
     return present, ours
 
 
-def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str], *,
+def save_pretrained(model: Model, directory: str | os.PathLike[str], *,
                     metrics: Mapping[str, Any] | None = None, data_description: str | None = None,
                     overwrite: bool = False) -> Path:
     """Write ``model`` to ``directory``: ``config.json``, ``model.safetensors``, ``README.md``.
 
-    ``config.json`` holds ``architecture`` (registry name, else class name), ``class`` (import
-    path), ``init_args`` (constructor arguments; ``pretrained`` is cleared), ``input_contract``
+    ``config.json`` holds ``architecture`` (the registered net), ``net`` (``{"name", "args"}``: the net and all
+    its arguments), ``class`` (import path), ``init_args`` (constructor arguments; ``pretrained`` is cleared),
+    ``input_contract``
     (or null), ``input_stats`` (the training inputs' :class:`~neurova.domain.InputStats`, or null),
     ``neurova_version``, ``metrics`` and ``data``. A few training input frames go to
     ``input_samples.safetensors`` (tensor ``frames``, ``(n, C, S, S)`` float32) when measured.
@@ -242,6 +273,7 @@ def save_pretrained(model: VARegressionModule, directory: str | os.PathLike[str]
     stats = getattr(model, "input_stats", None)
     config = {
         "architecture": model.architecture,
+        "net": net_record(model),
         "class": _class_path(type(model)),
         "init_args": _init_args(model),
         "input_contract": None if contract is None else contract.to_dict(),
@@ -295,6 +327,7 @@ _CONFIG_FIELDS: dict[str, tuple[type | tuple[type, ...], bool, str]] = {
     "class": (str, False, "the model's import path, a string"),
     "init_args": (dict, False, "the constructor arguments, an object"),
     "architecture": (str, True, "a string or null"),
+    "net": (dict, True, "an object or null"),
     "input_contract": (dict, True, "an object or null"),
     "input_stats": (dict, True, "an object or null"),
     "metrics": (dict, True, "an object or null"),
@@ -349,35 +382,46 @@ def read_config(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return validate_config(config, path)
 
 
-def _resolve_class(recorded: str | None, cls: type[VARegressionModule] | None, path: Path,
-                   ) -> type[VARegressionModule]:
-    from neurova.models.base import VARegressionModule
-
-    specific = cls is not None and cls is not VARegressionModule
+def _resolve_class(recorded: str | None, cls: ModelClass, exact: bool, path: Path) -> ModelClass:
+    """The class to build: ``cls`` itself when ``exact`` (the checkpoint must record it), else the subclass of
+    ``cls`` the checkpoint records."""
     if recorded is None:
-        if specific:
+        if exact:
             return cls
         raise CheckpointError("the checkpoint does not record its model class; load it with the class, e.g. "
                               "ResNetFusion.from_pretrained(...)", path=path)
-    if specific:
+    if exact:
         if recorded != _class_path(cls):
             raise CheckpointError(f"architecture mismatch: the checkpoint holds a {recorded} but it is loaded into "
                                   f"{_class_path(cls)}; use {recorded.rsplit('.', 1)[-1]}.from_pretrained or "
                                   "neurova.models.from_pretrained", path=path)
         return cls
-    classes = model_classes()
+    classes = model_classes(cls)
     if recorded not in classes:
         raise CheckpointError(f"unknown model class {recorded!r}; import the module that defines it before loading",
                               path=path)
     return classes[recorded]
 
 
+def _check_net(record: Any, path: Path) -> str | None:
+    """The registered net name of a checkpoint's ``net`` record (``None`` for checkpoints written before it)."""
+    if record is None:
+        return None
+    if not (isinstance(record, Mapping) and isinstance(record.get("name"), str) and isinstance(record.get("args"),
+                                                                                                Mapping)):
+        raise CheckpointError("'net' must be an object with a 'name' (string) and 'args' (object)", path=path)
+    if not is_net(record["name"]):
+        raise CheckpointError(f"unknown net {record['name']!r}: import the module that registers it "
+                              "(neurova.nets.register_net) before loading", path=path)
+    return record["name"]
+
+
 # Keys that LightningCLI adds to a module's saved hyper-parameters; they are not constructor arguments.
 _CLI_HPARAM_KEYS = frozenset({"_class_path", "_instantiator"})
 
 
-def _build(klass: type[VARegressionModule], init_args: Mapping[str, Any], weights: Mapping[str, tuple[tuple[int, ...], str]],
-           strict: bool, *, path: Path, weights_path: Path) -> VARegressionModule:
+def _build(klass: ModelClass, init_args: Mapping[str, Any], weights: Mapping[str, tuple[tuple[int, ...], str]],
+           strict: bool, *, path: Path, weights_path: Path) -> Model:
     """Build ``klass`` from ``init_args`` once its tensors are known to fit ``weights`` (name -> (shape, kind)).
 
     The model is first built on the ``meta`` device (no memory), so arguments that would ask for
@@ -446,8 +490,21 @@ def _check_fit(model: torch.nn.Module, weights: Mapping[str, tuple[tuple[int, ..
         raise CheckpointError(f"weights do not fit {type(model).__name__}: " + " | ".join(problems), path=path)
 
 
-def _constructor_args(klass: type[VARegressionModule], init_args: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    params = inspect.signature(klass.__init__).parameters
+def _accepted_args(klass: ModelClass) -> set[str]:
+    """Keyword arguments ``klass`` accepts, following ``**kwargs`` up to the base classes' constructors."""
+    names: set[str] = set()
+    for base in klass.__mro__:
+        if "__init__" not in vars(base):
+            continue
+        params = inspect.signature(vars(base)["__init__"]).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)} - {"self"}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _constructor_args(klass: ModelClass, init_args: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    params = _accepted_args(klass)
     init_args = {k: v for k, v in init_args.items() if k not in _CLI_HPARAM_KEYS}
     unknown = sorted(set(init_args) - set(params))
     if unknown:
@@ -455,12 +512,10 @@ def _constructor_args(klass: type[VARegressionModule], init_args: Mapping[str, A
     args = dict(init_args)
     if "loss_weights" in args and isinstance(args["loss_weights"], list):
         args["loss_weights"] = tuple(args["loss_weights"])
-    if args.get("pretrained") is not None:
-        args["pretrained"] = None
-    return args
+    return _without_backbone_file(args)
 
 
-def _load_state(model: VARegressionModule, state: Mapping[str, torch.Tensor], strict: bool, path: Path) -> None:
+def _load_state(model: Model, state: Mapping[str, torch.Tensor], strict: bool, path: Path) -> None:
     """Load ``state`` (already checked by :func:`_check_fit`; floats are cast to the model's dtype) after a NaN check."""
     _check_fit(model, _state_spec(state, path), strict, path)
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
@@ -469,10 +524,10 @@ def _load_state(model: VARegressionModule, state: Mapping[str, torch.Tensor], st
     model.load_state_dict(state, strict=strict)
 
 
-def _finish(model: VARegressionModule, architecture: str | None,
+def _finish(model: Model, architecture: str | None,
             input_contract: InputContract | Mapping[str, Any] | None, map_location: str | torch.device,
-            path: Path) -> VARegressionModule:
-    if architecture:
+            path: Path) -> Model:
+    if architecture in getattr(model, "variants", ()):  # an entry point's net among its variants
         model.architecture = architecture
     model.to(map_location)
     model.eval()
@@ -511,13 +566,14 @@ def stats_from_checkpoint(info: Mapping[str, Any]) -> InputStats | None:
     return InputStats.from_dict(dict(data), None if samples is None else samples.float().numpy())
 
 
-def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_location: str | torch.device, strict: bool,
-              input_contract: InputContract | Mapping[str, Any] | None) -> VARegressionModule:
+def _load_dir(directory: Path, cls: ModelClass, exact: bool, map_location: str | torch.device, strict: bool,
+              input_contract: InputContract | Mapping[str, Any] | None) -> Model:
     config = read_config(directory)
     weights = directory / WEIGHTS_NAME
     if not weights.is_file():
         raise CheckpointError(f"missing {WEIGHTS_NAME} beside {CONFIG_NAME}", path=weights)
-    klass = _resolve_class(config["class"], cls, directory)
+    klass = _resolve_class(config["class"], cls, exact, directory)
+    net = _check_net(config.get("net"), directory / CONFIG_NAME) or config.get("architecture")
     init_args = dict(config["init_args"])
     if config.get("input_contract") is not None:
         try:
@@ -538,7 +594,7 @@ def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_locatio
         raise CheckpointError(f"cannot read safetensors weights ({err})", path=weights) from err
     _load_state(model, state, strict, weights)
     model.input_stats = stats
-    return _finish(model, config.get("architecture"), input_contract, map_location, directory)
+    return _finish(model, net, input_contract, map_location, directory)
 
 
 # Plain data that Lightning checkpoints commonly hold (e.g. a datamodule's ``cache_dir`` hyper-parameter);
@@ -546,8 +602,8 @@ def _load_dir(directory: Path, cls: type[VARegressionModule] | None, map_locatio
 _SAFE_CKPT_GLOBALS = [pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.WindowsPath, pathlib.PosixPath]
 
 
-def _load_ckpt(path: Path, cls: type[VARegressionModule] | None, map_location: str | torch.device, strict: bool,
-               input_contract: InputContract | Mapping[str, Any] | None) -> VARegressionModule:
+def _load_ckpt(path: Path, cls: ModelClass, exact: bool, map_location: str | torch.device, strict: bool,
+               input_contract: InputContract | Mapping[str, Any] | None) -> Model:
     try:
         with torch.serialization.safe_globals(_SAFE_CKPT_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=True)
@@ -566,14 +622,15 @@ def _load_ckpt(path: Path, cls: type[VARegressionModule] | None, map_location: s
                                   path=path)
     if info.get("class") is not None and not isinstance(info["class"], str):
         raise CheckpointError("the checkpoint's model class must be a string", path=path)
-    klass = _resolve_class(info.get("class"), cls, path)
+    klass = _resolve_class(info.get("class"), cls, exact, path)
+    net = _check_net(info.get("net"), path) or info.get("architecture")
     model = _build(klass, hparams, _state_spec(state, path), strict, path=path, weights_path=path)
     _load_state(model, state, strict, path)
     try:
         model.input_stats = stats_from_checkpoint(info)
     except (ValueError, AttributeError) as err:
         raise CheckpointError(f"bad input statistics in the checkpoint: {err}", path=path) from err
-    return _finish(model, info.get("architecture"), input_contract, map_location, path)
+    return _finish(model, net, input_contract, map_location, path)
 
 
 def _sha256(path: Path) -> str:
@@ -600,8 +657,8 @@ def _download(name: str, source: KnownCheckpoint, target: Path) -> None:
                                       f"expected sha256 {sha}, got {actual}", path=target)
 
 
-def _load_named(name: str, cls: type[VARegressionModule] | None, map_location: str | torch.device, strict: bool,
-                input_contract: InputContract | Mapping[str, Any] | None) -> VARegressionModule:
+def _load_named(name: str, cls: ModelClass, exact: bool, map_location: str | torch.device, strict: bool,
+                input_contract: InputContract | Mapping[str, Any] | None) -> Model:
     target = neurova_home() / "models" / name
     if not (target / CONFIG_NAME).is_file() or not (target / WEIGHTS_NAME).is_file():
         source = KNOWN_CHECKPOINTS.get(name)
@@ -611,27 +668,30 @@ def _load_named(name: str, cls: type[VARegressionModule] | None, map_location: s
                                   "(set $NEUROVA_HOME to change the root), or pass a folder or .ckpt path",
                                   path=target)
         _download(name, source, target)
-    return _load_dir(target, cls, map_location, strict, input_contract)
+    return _load_dir(target, cls, exact, map_location, strict, input_contract)
 
 
 _FILE_SUFFIXES = frozenset({".ckpt", ".safetensors", ".json", ".pt", ".pth", ".bin"})
 
 
-def load_pretrained(source: str | os.PathLike[str], *, cls: type[VARegressionModule] | None = None,
-                    map_location: str | torch.device = "cpu", strict: bool = True,
-                    input_contract: InputContract | Mapping[str, Any] | None = None) -> VARegressionModule:
+def load_model(source: str | os.PathLike[str], *, cls: ModelClass, exact: bool = False,
+               map_location: str | torch.device = "cpu", strict: bool = True,
+               input_contract: InputContract | Mapping[str, Any] | None = None) -> Model:
     """Load a model, in eval mode, from a folder, a Lightning ``.ckpt`` file or a checkpoint name.
+
+    The implementation of :func:`neurova.models.from_pretrained` and ``Class.from_pretrained``.
 
     Args:
         source: a folder written by ``save_pretrained``; a ``.ckpt`` file written by a Lightning
             ``Trainer``; or a bare name looked up in ``$NEUROVA_HOME/models/<name>/`` (downloaded
             there first, checksum-verified, when :data:`KNOWN_CHECKPOINTS` lists it).
-        cls: expected class; a checkpoint of another class is refused. ``None`` (or the base class)
-            builds the class recorded in the checkpoint.
+        cls: with ``exact``, the class to build (a checkpoint of another class is refused); otherwise the base
+            class whose subclass recorded in the checkpoint is built (:class:`neurova.models.VARegressionTask`).
+        exact: see ``cls``.
         map_location: device of the returned model.
         strict: refuse missing or unexpected weight keys (shape mismatches are always refused).
         input_contract: data the model will be fed; refused if incompatible
-            (:meth:`VARegressionModule.check_input`).
+            (:meth:`VARegressionTask.check_input`).
 
     Raises:
         CheckpointError: missing files, an unsafe pickle, another architecture, mismatching weights.
@@ -639,15 +699,32 @@ def load_pretrained(source: str | os.PathLike[str], *, cls: type[VARegressionMod
     """
     path = Path(source)
     if path.is_dir():
-        return _load_dir(path, cls, map_location, strict, input_contract)
+        return _load_dir(path, cls, exact, map_location, strict, input_contract)
     if path.is_file():
         if path.suffix != ".ckpt":
             raise CheckpointError("expected a model folder (config.json + model.safetensors) or a Lightning .ckpt "
                                   "file", path=path)
-        return _load_ckpt(path, cls, map_location, strict, input_contract)
+        return _load_ckpt(path, cls, exact, map_location, strict, input_contract)
     text = os.fspath(source)
+    from neurova.models.hf_hub import resolve_source
+
+    # $NEUROVA_HOME/models/<name>, then a checkpoint shipped in the package, then a Hub repo id ("user/repo")
+    found = resolve_source(text, neurova_home() / "models")
+    if found is not None:
+        return _load_dir(found, cls, exact, map_location, strict, input_contract)
     # a bare name (tags have dots: "tiny_cnn.synthetic_faces") is looked up under $NEUROVA_HOME; paths must exist
     if os.sep in text or "/" in text or path.suffix in _FILE_SUFFIXES:
         raise CheckpointError("no such checkpoint folder or file", path=path)
-    return _load_named(text, cls, map_location, strict, input_contract)
+    return _load_named(text, cls, exact, map_location, strict, input_contract)
+
+
+def load_pretrained(source: str | os.PathLike[str], *, cls: ModelClass | None = None,
+                    map_location: str | torch.device = "cpu", strict: bool = True,
+                    input_contract: InputContract | Mapping[str, Any] | None = None) -> Model:
+    """Deprecated: use :func:`neurova.models.from_pretrained` (or ``ResNetFusion.from_pretrained``)."""
+    warnings.warn("neurova.models.hub.load_pretrained is deprecated; use neurova.models.from_pretrained or "
+                  "Class.from_pretrained", DeprecationWarning, stacklevel=2)
+    root = _task_class()
+    return load_model(source, cls=cls or root, exact=cls not in (None, root), map_location=map_location,
+                      strict=strict, input_contract=input_contract)
 
