@@ -25,16 +25,14 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
     contract = model.input_contract
     if contract is None:
         raise SystemExit(f"{args.model}: the model has no input contract, so its input cannot be rebuilt")
-    encoding = {"clip_length": contract.clip_length, "n_bits": contract.n_bits, "bin_us": contract.bin_us,
-                "image_size": contract.image_size}
     if args.data == "nefer":
         from neurova.datamodules import NEFERDataModule
 
         if args.root is None:
             raise SystemExit("neurova zero-shot --data nefer needs --root, the NEFER folder")
         datamodule = NEFERDataModule(root=args.root, raw_dir=args.raw_dir, label_set=args.label_set,
-                                     batch_size=args.batch_size, frame_interval_us=contract.frame_interval_us,
-                                     detect_face=args.detect_face or False, **encoding)
+                                     batch_size=args.batch_size, detect_face=args.detect_face or False,
+                                     contract=contract)
     else:
         from neurova.datamodules import SyntheticFacesDataModule
 
@@ -42,7 +40,7 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
             raise SystemExit("neurova zero-shot: --raw-dir and --detect-face apply to --data nefer only")
 
         datamodule = SyntheticFacesDataModule(cache_dir=args.root, batch_size=args.batch_size, test_split="emotion",
-                                              polarity=contract.polarity, **encoding)
+                                              contract=contract)
     report = run_zero_shot_report(model, datamodule, label_set=args.label_set, plot_dir=args.plot_dir)
     print(report)
     print(f"report and figures (confusion matrix, VA wheel) -> {args.plot_dir}")
