@@ -87,4 +87,3 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bin-us", type=positive_int, default=5000, help="duration of one bin in µs (>= 1)")
     p.add_argument("--polarity", choices=["merge", "split"], default="merge")
     p.add_argument("--plot", type=output_file, default=None, help="also save a PNG gallery of the frames")
-

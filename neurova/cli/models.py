@@ -54,6 +54,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
             print(f"  {folder.name}: {_describe_saved(folder)}")
     return 0
 
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``models``."""
     p = add_command(subparsers, "models", _cmd_models,

@@ -78,6 +78,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"figure -> {save_figure(figure, args.plot)}")
     return 0 if comparison is None or comparison.ok else 1
 
+
 def _tolerance(text: str) -> float:
     """An argparse type: a finite factor > 1 (``--tolerance``)."""
     value = finite_positive_float(text)
@@ -110,7 +111,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=_tolerance, default=2.0,
                    help="factor beyond which a statistic is out of range (default 2); the exit status is 1 when one is")
     add_face_options(p)
-
 
     _add_predict_arguments(add_command(subparsers, "predict-file", _cmd_predict_file,
                                        "Deprecated name of 'neurova predict'"))
