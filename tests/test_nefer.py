@@ -120,6 +120,7 @@ def test_contract_as_one_value(nefer_root: Path) -> None:
     assert ds.input_contract == contract and ds[0]["frames"].shape == (5, 1, 16, 16)
     same = NEFER(nefer_root, "validation", image_size=16, clip_length=5)
     torch.testing.assert_close(same[7]["frames"], ds[7]["frames"])
+    assert NEFER(nefer_root, "validation", mode="frame", image_size=None).input_contract.image_size == 32  # PNGs'
     rgb = NEFER(nefer_root, "validation", modality="rgb", contract=contract.replace(encoding="rgb"))
     assert rgb.input_contract.channels == 3 and rgb[0]["frames"].shape == (5, 3, 16, 16)
     with pytest.raises(InputContractError, match=r"not both \(got contract and image_size\)"):

@@ -40,7 +40,7 @@ from torch.utils.data import Dataset
 
 from neurova import faces
 from neurova._paths import join_inside
-from neurova.contract import InputContract, Resize, as_contract
+from neurova.contract import InputContract, Resize, as_contract, channels_for
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, InputContractError, NeurovaError, VideoFormatError
 from neurova.events import SensorSize
@@ -243,7 +243,8 @@ class NEFER(Dataset):
         self._detector = _detector(detect_face)
         self.csv_path = nefer_csv_path(self.annotations_dir, self.split, label_set, modality)
         self.image_size = image_size
-        self.channels = 1 if modality == "event" else 3
+        self.encoding: Literal["tbr", "rgb"] = "tbr" if modality == "event" else "rgb"
+        self.channels = channels_for(self.encoding)
         self.n_bits, self.bin_us, self.frame_interval_us = n_bits, bin_us, frame_interval_us
         self.length = 1 if mode == "frame" else clip_length
         if self.length is not None and self.length < 1:
@@ -303,8 +304,7 @@ class NEFER(Dataset):
 
     def _contract(self, image_size: int) -> InputContract:
         return InputContract(
-            encoding="tbr" if self.modality == "event" else "rgb",
-            n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max", channels=self.channels,
+            encoding=self.encoding, n_bits=self.n_bits, bin_us=self.bin_us, polarity="merge", normalize="max",
             image_size=image_size, clip_length=self.length or NEFER_FRAMES_PER_CLIP,
             frame_interval_us=self.frame_interval_us, face_crop="detector" if self._detector is not None else None,
             resize=self.resize,
