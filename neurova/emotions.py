@@ -1,7 +1,7 @@
 """Emotion coordinates on the valence-arousal plane, as data.
 
 Each table maps an emotion name to its ``(valence, arousal)`` point in
-``[-1, 1]^2``. :mod:`neurova.zero_shot` classifies predictions against these
+``[-1, 1]^2``. :mod:`neurova.zero_shot.mapping` classifies predictions against these
 tables; :mod:`neurova.datasets.synthetic` renders faces held at them.
 Users may pass their own ``{name: (valence, arousal)}`` dict anywhere a table
 name is accepted.
