@@ -370,6 +370,29 @@ def test_batch_equals_single_runs_with_per_clip_seeds(mode: str, refractory_peri
         assert len(single) > 0 and (batched[i] == single).all()
 
 
+@pytest.mark.parametrize("mode", ["v2e", "linear"])
+@pytest.mark.parametrize("preset", ["clean", "noisy"])
+@pytest.mark.parametrize("kind", ["uint8", "float", "oversized_grid"])
+def test_events_do_not_depend_on_the_thread_count(
+    monkeypatch: pytest.MonkeyPatch, mode: str, preset: str, kind: str
+) -> None:
+    # small bands, so that these small clips split into one band of rows per thread
+    monkeypatch.setattr(dvs, "_MIN_BAND_PIXELS", 16)
+    clips = [block_clip(8, 24, seed=s) for s in range(2)]
+    args: dict[str, Any] = {"preset": preset, "timestamp_mode": mode, "seed": 3}
+    if kind == "float":
+        args["upsample"] = 2  # interpolated frames are float
+    if kind == "oversized_grid":  # 3 µs intervals: more events per pixel than µs, v2e's grid repeats times
+        args.update(timestamps_us=[np.arange(8) * 3, np.arange(8) * 3 + 1], cutoff_hz=0.0)  # (no low-pass lag)
+    one = simulate_batch(clips, threads=1, **args)
+    assert sum(len(e) for e in one) > 1000
+    for threads in (2, 3, 7):
+        sim = DVSSimulator(24, 24, batch_size=2, threads=threads)
+        assert len(sim._bands[0]) == min(threads, 24)
+        many = simulate_batch(clips, threads=threads, **args)
+        assert all(len(a) == len(b) and (a == b).all() for a, b in zip(one, many)), threads
+
+
 def test_batch_with_different_lengths_and_sizes() -> None:
     clips = [texture_clip(6, 8), texture_clip(9, 8, seed=1), texture_clip(6, 10, seed=2)]
     batched = simulate_batch(clips, seed=[3, 4, 5], batch_size=2)

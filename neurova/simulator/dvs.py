@@ -42,12 +42,15 @@ single runs and CPU and GPU runs draw identical numbers.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -67,6 +70,7 @@ LEAK_JITTER_BLOCK = 16
 # the x, y fields of an event (int16 at offsets 0 and 2) as one int32 field: writing both at once is faster
 _XY_VIEW = np.dtype({"names": ["xy"], "formats": [np.int32], "offsets": [0], "itemsize": EVENT_DTYPE.itemsize})
 assert EVENT_DTYPE.fields is not None and (EVENT_DTYPE.fields["x"][1], EVENT_DTYPE.fields["y"][1]) == (0, 2)
+_RECORD = np.dtype((np.void, EVENT_DTYPE.itemsize))  # an event as plain bytes
 _TIME_KEY = 1 << 40  # µs; frame timestamps must stay below (12.7 days)
 
 Seed = int | Sequence[int] | None
@@ -97,11 +101,14 @@ _INTEN01_F64 = (torch.arange(256, dtype=torch.float64) + 20) / 275  # v2e's (I +
 _LIN_LOG_PAIRS = _LIN_LOG_LUT.numpy()[np.arange(1 << 16, dtype=np.uint16).view(np.uint8)].view(np.float64)
 
 
-def _lin_log_uint8(frames: np.ndarray) -> np.ndarray:
-    """:func:`lin_log` of a C-contiguous uint8 array by table lookup, float32 of the same shape."""
+def _lin_log_uint8(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`lin_log` of a C-contiguous uint8 array by table lookup, float32 of the same shape (into ``out``)."""
+    if out is None:
+        out = np.empty(frames.shape, dtype=np.float32)
     if frames.size % 2:
-        return np.take(_LIN_LOG_LUT.numpy(), frames)
-    return np.take(_LIN_LOG_PAIRS, frames.reshape(-1).view(np.uint16)).view(np.float32).reshape(frames.shape)
+        return np.take(_LIN_LOG_LUT.numpy(), frames, out=out)
+    np.take(_LIN_LOG_PAIRS, frames.reshape(-1).view(np.uint16), out=out.reshape(-1).view(np.float64))
+    return out
 
 
 def resolve_seeds(seed: Seed, batch_size: int) -> list[int]:
@@ -115,6 +122,65 @@ def resolve_seeds(seed: Seed, batch_size: int) -> list[int]:
     if len(seeds) != batch_size:
         raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size} clips")
     return seeds
+
+
+_MIN_BAND_PIXELS = 1 << 13  # a clip is split into bands of rows (one per thread) only above twice this size
+_NO_SHOT = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+@functools.cache
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """The thread pool shared by every simulator running on ``threads`` threads."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="neurova-dvs")
+
+
+@dataclass(frozen=True)
+class _Band:
+    """Rows of one clip: flat pixel indices ``[start, stop)`` over ``B*H*W``; ``alone``: the clip's only band."""
+
+    clip: int
+    start: int
+    stop: int
+    alone: bool
+
+
+@dataclass(eq=False)
+class _Frame:
+    """Flat (``B*H*W``) numpy views of one step's input and state buffers, shared by the bands."""
+
+    intensity: np.ndarray
+    level: np.ndarray | None  # lin-log of float frames (uint8 frames: looked up per band)
+    lp_prev: np.ndarray
+    lp: np.ndarray
+    base_prev: np.ndarray
+    base: np.ndarray
+    dt_us: np.ndarray
+    low_pass: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (B, 256) pairs (uint8) or (B,) gains
+    leak_dt: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # (B,) float32 s
+    jitter: tuple[np.ndarray, np.ndarray] | None = None  # leak jitter normals (B*H*W,) and (B,) scales
+
+
+@dataclass(eq=False)
+class _BandState:
+    """One band's active pixels (``local``: indices from the band's start, ascending) and their events."""
+
+    band: _Band
+    local: np.ndarray
+    on: np.ndarray
+    thres: np.ndarray
+    diff: np.ndarray
+    d_start: np.ndarray | None
+    counts: np.ndarray
+    slot: np.ndarray | None = None  # the events in time order: index into ``local`` ...
+    offset: np.ndarray | None = None  # ... and µs after the interval start
+    in_order: bool = True
+    n_events: int = 0
+    grid: np.ndarray | None = None  # v2e's grid over several bands: times of the levels ...
+    levels: np.ndarray | None = None  # ... and (start in the clip's array, size) of each level's events
+    others: list[_BandState] | None = None  # "linear" over several bands: the clip's bands
+    merged: _BandState | None = None  # the whole clip ordered at once (first band only)
 
 
 class DVSSimulator:
@@ -143,6 +209,8 @@ class DVSSimulator:
         seed: an int (clip ``i`` uses ``seed + i``), one seed per clip, or ``None`` (drawn from
             torch's global generator, so ``torch.manual_seed`` makes it reproducible).
         device: torch device of the pixel state (``"cpu"``, ``"cuda"``, ...).
+        threads: CPU threads (``None``: ``torch.get_num_threads()``); each clip is split into bands of rows,
+            one per thread. The events do not depend on it.
 
     Example:
         >>> sim = DVSSimulator(260, 346, preset="clean", seed=0)
@@ -169,6 +237,7 @@ class DVSSimulator:
         timestamp_mode: str | None = None,
         seed: Seed = None,
         device: str | torch.device = "cpu",
+        threads: int | None = None,
     ) -> None:
         if height <= 0 or width <= 0 or batch_size <= 0:
             raise ValueError(f"height, width and batch_size must be positive, got {height}, {width}, {batch_size}")
@@ -190,11 +259,15 @@ class DVSSimulator:
         self.height, self.width, self.batch_size = int(height), int(width), int(batch_size)
         self.device = torch.device(device)
         self.seeds = resolve_seeds(seed, self.batch_size)
+        self.threads = torch.get_num_threads() if threads is None else int(threads)
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
         self._lut = _LIN_LOG_LUT.to(self.device)
         self._dtype = torch.float64 if self.params.cutoff_hz > 0 else torch.float32  # v2e's state precision
         xy = np.zeros(self.height * self.width, dtype=EVENT_DTYPE)[["x", "y"]]  # (x, y) of every pixel
         xy["y"], xy["x"] = (a.reshape(-1) for a in np.indices((self.height, self.width)))
         self._pixel_xy = xy.view(_XY_VIEW)["xy"].copy()  # int32 with the bytes of an (x, y) pair
+        self._bands = self._make_bands()
         self.reset()
 
     @property
@@ -279,8 +352,8 @@ class DVSSimulator:
         # v2e's previous-frame time starts at 0 and is not set by the first frame
         self._t_prev = np.zeros_like(t) if p.timestamp_mode == "v2e" else t.copy()
         self._lp = level.to(self._dtype)  # a new tensor (the frame's level may be a view of the caller's data)
+        self._lp_spare = torch.empty_like(self._lp)
         if p.cutoff_hz > 0:  # v2e filters the first frame too, over the interval from t_prev (float64 from here on)
-            self._lp_spare = torch.empty_like(self._lp)
             self._low_pass(intensity, level, self._dt_seconds(t))
         self._base = self._lp.clone()
         shape = level.shape
@@ -363,15 +436,25 @@ class DVSSimulator:
         assert self._leak_amp is not None and self._leak_amount is not None
         dt = torch.from_numpy(dt_s.astype(np.float32)).to(self.device).view(-1, 1, 1)
         amount = torch.mul(self._leak_amp, dt, out=self._leak_amount)
-        self._jitter_s2 += dt_s * dt_s
-        self._jitter_frames += 1
-        if self._jitter_frames == LEAK_JITTER_BLOCK:
-            scale = torch.from_numpy(np.sqrt(self._jitter_s2) * -self.params.leak_jitter_fraction).float()
-            amount.addcmul_(self._leak_amp, self._randn().mul_(scale.to(self.device).view(-1, 1, 1)))
-            self._jitter_s2[:] = 0
-            self._jitter_frames = 0
+        jitter = self._leak_jitter(dt_s)
+        if jitter is not None:
+            amount.addcmul_(self._leak_amp, jitter[0].to(self.device).mul_(jitter[1].to(self.device).view(-1, 1, 1)))
         out, self._base_spare = self._base_spare, self._base
         self._base = torch.sub(self._base_spare, amount, out=out)
+
+    def _leak_jitter(self, dt_s: np.ndarray) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """At a jitter block's last frame, ``(B, H, W)`` CPU normals and ``(B,)`` float32 scales
+        ``-leak_jitter_fraction * sqrt(sum dt**2)``: the leak amount grows by ``a * normal * scale``. Else ``None``."""
+        self._jitter_s2 += dt_s * dt_s
+        self._jitter_frames += 1
+        if self._jitter_frames < LEAK_JITTER_BLOCK:
+            return None
+        scale = torch.from_numpy(np.sqrt(self._jitter_s2) * -self.params.leak_jitter_fraction).float()
+        self._jitter_s2[:] = 0
+        self._jitter_frames = 0
+        shape = (self.height, self.width)
+        normals = [torch.randn(shape, generator=g, dtype=torch.float32) for g in self._generators]
+        return torch.stack(normals), scale
 
     def step(self, frames: Any, t_us: int | Sequence[int] | np.ndarray | torch.Tensor) -> list[np.ndarray]:
         """Feed the next frame of every clip; return the events of the interval ending at ``t_us``.
@@ -388,21 +471,291 @@ class DVSSimulator:
             timestamps in ``(t_previous, t_us]``. The first frame initialises the pixels and
             returns no events.
         """
-        intensity, level = self._as_frames(frames)
         t = self._as_times(t_us)
         if self._base is None:
-            self._init_state(intensity, level, t)
+            self._init_state(*self._as_frames(frames), t)
             return [np.zeros(0, dtype=EVENT_DTYPE) for _ in range(self.batch_size)]
-        assert self._t_prev is not None and self._lp is not None and self._pos_thres is not None
-        assert self._pos_cmp is not None and self._neg_cmp_neg is not None
+        assert self._t_prev is not None
         dt_us = t - self._t_prev
         if dt_us.min() <= 0:
             raise VideoFormatError(
                 f"frame timestamps must increase: got {t.tolist()} µs after {self._t_prev.tolist()} µs"
             )
-        p = self.params
-        dt_s64 = self._dt_seconds(t)
+        if self.device.type == "cpu":
+            events = self._step_bands(self._as_numpy_frames(frames), t)
+        else:
+            events = self._step_device(*self._as_frames(frames), t)
+        self._t_prev = t
+        return events
 
+    # -- CPU: bands of rows, in threads ------------------------------------------------------------------
+    def _as_numpy_frames(self, frames: Any) -> np.ndarray:
+        """``(B, H, W)`` C-contiguous numpy intensities: uint8 as given, other types as float32 or float64."""
+        if frames.ndim == 2 and self.batch_size == 1:
+            frames = frames[None]
+        expected = (self.batch_size, self.height, self.width)
+        if tuple(frames.shape) != expected:
+            raise VideoFormatError(f"frames must have shape (B, H, W) = {expected}, got {tuple(frames.shape)}")
+        array = frames.cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+        if array.dtype != np.uint8 and array.dtype.kind != "f":
+            raise VideoFormatError(f"frames must be uint8 or float intensities 0..255, got dtype {array.dtype}")
+        return np.ascontiguousarray(array)
+
+    def _make_bands(self) -> list[list[_Band]]:
+        """The bands of rows of each clip: one per thread (one per clip with a refractory period, whose filter
+        runs over a whole clip), at most one per row."""
+        hw = self.height * self.width
+        n = 1 if self.params.refractory_period_s > 0 or hw < 2 * _MIN_BAND_PIXELS else self.threads
+        n = min(n, self.height)
+        rows = [round(i * self.height / n) for i in range(n + 1)]
+        return [
+            [_Band(b, b * hw + rows[i] * self.width, b * hw + rows[i + 1] * self.width, n == 1) for i in range(n)]
+            for b in range(self.batch_size)
+        ]
+
+    def _run(self, work: Callable[[_Item], _Result], items: list[_Item]) -> Callable[[], list[_Result]]:
+        """Start ``work`` on every item, spread over the threads; returns the function that waits for the results
+        (in item order). With one thread the work is done at once, in this thread."""
+        if self.threads == 1 or len(items) == 1:
+            results = [work(item) for item in items]
+            return lambda: results
+        n = min(self.threads, len(items))
+        futures = [_executor(self.threads).submit(lambda part: [work(item) for item in part], items[i::n]) for i in range(n)]
+
+        def wait() -> list[_Result]:
+            out: list[Any] = [None] * len(items)
+            for i, future in enumerate(futures):
+                out[i::n] = future.result()
+            return out
+
+        return wait
+
+    def _step_bands(self, frames: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
+        """One step on CPU: the pixel model of each band of rows, then each clip's events merged in time order.
+
+        Phase 1 (per band, in threads): lin-log, low-pass, leak, ``D``, the active pixels, their counts and the
+        update of ``M``, and the time order of the band's events where it needs no other band (``"linear"``
+        mode, single bands). The shot noise is drawn meanwhile in this thread, clip by clip. Phase 2 (per
+        band, in threads): v2e's grid of each clip (``k`` over all its bands) and the writing of each band's
+        events at their places in the clip's array. Every number is computed elementwise or per clip, so the
+        events do not depend on the number of threads.
+        """
+        assert self._t_prev is not None and self._lp is not None and self._lp_spare is not None
+        assert self._base is not None
+        p = self.params
+        dt_us, dt_s = t - self._t_prev, self._dt_seconds(t)
+        flat = frames.reshape(-1)
+        frame = _Frame(
+            intensity=flat,
+            level=None if flat.dtype == np.uint8 else lin_log(torch.from_numpy(flat)).numpy(),
+            lp_prev=self._lp.numpy().reshape(-1),
+            lp=self._lp_spare.numpy().reshape(-1),
+            base_prev=self._base.numpy().reshape(-1),
+            base=self._base.numpy().reshape(-1) if self._base_spare is None else self._base_spare.numpy().reshape(-1),
+            dt_us=dt_us,
+        )
+        if p.cutoff_hz > 0:
+            gain = dt_s * (2 * math.pi * p.cutoff_hz)  # v2e: inten01 * (delta_time / tau)
+            frame.low_pass = self._low_pass_tables(gain) if flat.dtype == np.uint8 else gain
+        if p.leak_rate_hz > 0:
+            frame.leak_dt = dt_s.astype(np.float32)
+            jitter = self._leak_jitter(dt_s)
+            if jitter is not None:
+                frame.jitter = (jitter[0].numpy().reshape(-1), jitter[1].numpy())
+        wait = self._run(partial(self._band_state, frame), [band for clip in self._bands for band in clip])
+        shots = [_NO_SHOT] * self.batch_size
+        if p.shot_noise_rate_hz > 0:  # drawn while the bands run
+            per_clip = frames.reshape(self.batch_size, -1)
+            shots = [s.sample(float(dt_s[b]), partial(np.take, per_clip[b])) for b, s in enumerate(self._shot)]
+        states = wait()
+        self._lp, self._lp_spare = self._lp_spare, self._lp
+        if self._base_spare is not None:
+            self._base, self._base_spare = self._base_spare, self._base
+        if p.shot_noise_rate_hz > 0:  # v2e resets M of the noisy pixels after the signal events' update
+            hw = self.height * self.width
+            reset = np.concatenate([pix + b * hw for b, (pix, _) in enumerate(shots)])
+            np.put(frame.base, reset, np.take(frame.lp, reset))
+
+        events, n_bands = [], len(self._bands[0])
+        for b in range(self.batch_size):
+            clip = states[b * n_bands : (b + 1) * n_bands]
+            self._plan_clip(clip, int(dt_us[b]))
+            n_signal = sum(state.n_events for state in clip)
+            events.append(np.empty(n_signal + len(shots[b][0]), dtype=EVENT_DTYPE))
+        wait = self._run(lambda state: self._write_band(state, events[state.band.clip]), states)
+        for b, (pix, on) in enumerate(shots):  # the shot noise at the end of each clip's array, meanwhile
+            if len(pix):
+                n = len(events[b]) - len(pix)
+                events[b].view(_XY_VIEW)["xy"][n:] = np.take(self._pixel_xy, pix)
+                events[b]["p"][n:] = on
+                events[b]["t"][n:] = t[b]  # the interval end
+        wait()
+        return events
+
+    def _low_pass_tables(self, gain: np.ndarray) -> np.ndarray:
+        """``(B, 256)`` complex128 per-intensity pairs ``(1 - eps, eps * L)`` of v2e's low-pass for uint8 frames.
+
+        ``eps = min(1, inten01 * gain)`` with ``inten01 = (I + 20) / 275`` in float64 as v2e's: the same
+        elementwise operations as on the frame, so the same values, looked up as one 16-byte pair per pixel.
+        """
+        eps = (_INTEN01_F64.view(1, 256) * torch.from_numpy(gain).view(-1, 1)).clamp_max_(1.0)
+        pairs = torch.stack([torch.rsub(eps, 1.0), eps.mul_(_LIN_LOG_LUT.double())], dim=-1)  # (B, 256, 2)
+        return pairs.numpy().view(np.complex128)[..., 0]
+
+    def _band_state(self, frame: _Frame, band: _Band) -> _BandState:
+        """Phase 1 of one band: the dense pixel model over its rows, then its active pixels and their events."""
+        p = self.params
+        assert self._pos_cmp is not None and self._neg_cmp_neg is not None and self._diff is not None
+        assert self._active is not None and self._off is not None
+        rows, b = slice(band.start, band.stop), band.clip
+        intensity, lp, lp_prev = frame.intensity[rows], frame.lp[rows], frame.lp_prev[rows]
+        if p.cutoff_hz == 0:
+            if frame.level is None:
+                _lin_log_uint8(intensity, out=lp)
+            else:
+                lp[:] = frame.level[rows]
+        elif frame.level is None:  # uint8: (1 - eps, eps * L) pairs by intensity
+            keep_add = np.take(frame.low_pass[b], intensity).view(np.float64).reshape(-1, 2)
+            np.multiply(keep_add[:, 0], lp_prev, out=lp)
+            np.add(lp, keep_add[:, 1], out=lp)
+        else:  # v2e's (1 - eps) * lp + eps * L in float64
+            eps = np.minimum((intensity.astype(np.float64) + 20) / 275 * frame.low_pass[b], 1.0)
+            np.multiply(1.0 - eps, lp_prev, out=lp)
+            lp += eps * frame.level[rows]
+        base_prev, base = frame.base_prev[rows], frame.base[rows]
+        if p.leak_rate_hz > 0:
+            assert self._leak_amp is not None
+            amp = self._leak_amp.numpy().reshape(-1)[rows]
+            amount = np.multiply(amp, frame.leak_dt[b])  # float32 like v2e's ``delta_time * rate * pos_thres``
+            if frame.jitter is not None:
+                amount += amp * (frame.jitter[0][rows] * frame.jitter[1][b])
+            np.subtract(base_prev, amount, out=base)
+        diff = np.subtract(lp, base, out=self._diff.numpy().reshape(-1)[rows])
+        active = np.greater_equal(diff, self._pos_cmp.numpy().reshape(-1)[rows], out=self._active.numpy().reshape(-1)[rows])
+        active |= np.less_equal(diff, self._neg_cmp_neg.numpy().reshape(-1)[rows], out=self._off.numpy().reshape(-1)[rows])
+        local = np.flatnonzero(active)
+        d = np.take(diff, local)
+        on = d > 0
+        # the threshold each pixel crossed, signed like D (-OFF threshold for OFF pixels): D / thres >= 1
+        thres = np.where(on, np.take(self._pos_cmp.numpy().reshape(-1)[rows], local),
+                         np.take(self._neg_cmp_neg.numpy().reshape(-1)[rows], local))  # fmt: skip
+        counts = _floor_div(d, thres)
+        d_start = None
+        if p.timestamp_mode == "linear":
+            d_start = np.take(lp_prev, local) - np.take(base_prev, local)
+        state = _BandState(band, local, on, thres, d, d_start, counts)
+        dt, t_prev = int(frame.dt_us[b]), int(self._t_prev[b])  # type: ignore[index]
+        if band.alone:  # the whole clip: its events in time order at once (refractory filter included)
+            state.slot, state.offset, counts, state.in_order = self._clip_signal_events(
+                local + band.start, counts, on, thres, d, d_start, dt, t_prev
+            )
+        elif p.timestamp_mode == "linear":
+            ordered = _linear_order(counts, on, thres, d, d_start, dt) if len(local) else None
+            if ordered is not None:
+                state.slot, state.offset = ordered
+        state.counts, state.n_events = counts, int(counts.sum())
+        # v2e's ``base += count * threshold`` (``-=`` for OFF: the sign is exact): a float32 product (the float32
+        # threshold, or the nominal one rounded to float32 as torch rounds a Python float), added in the state dtype
+        base[local] = np.take(base, local) + counts.astype(np.float32) * thres.astype(np.float32, copy=False)
+        return state
+
+    def _plan_clip(self, clip: list[_BandState], dt: int) -> None:
+        """Between the phases: where each band's events go in its clip's array (several bands only).
+
+        v2e's grid: band ``u``'s events of level ``j`` (the pixels with more than ``j`` events) follow the
+        level's events of the bands before it, one contiguous run per level. ``"linear"``:
+        positions come from the other bands' sorted times (phase 2). Anything else (an oversized v2e grid,
+        ``"linear"`` keys too wide to sort) is ordered here over the whole clip, as a single band.
+        """
+        if len(clip) == 1:
+            return
+        if self.params.timestamp_mode == "v2e":
+            k = max(int(state.counts.max(initial=0)) for state in clip)
+            if k == 0:
+                return
+            if k <= dt:
+                grid = _v2e_grid(dt, k)[1:]
+                # (bands, k): pixels with more than j events
+                sizes = np.stack([np.bincount(s.counts, minlength=k + 1)[::-1].cumsum()[::-1][1:] for s in clip])
+                level_start = np.cumsum(sizes.sum(axis=0)) - sizes.sum(axis=0)
+                before = np.cumsum(sizes, axis=0) - sizes  # the level's events in earlier bands
+                for u, state in enumerate(clip):
+                    state.grid, state.levels = grid, np.stack([level_start + before[u], sizes[u]], axis=1)
+                return
+        elif all(state.slot is not None for state in clip):
+            for state in clip:
+                state.others = clip
+            return
+        start = clip[0].band.start
+        merged = _BandState(
+            clip[0].band,
+            np.concatenate([s.local + (s.band.start - start) for s in clip]),
+            *(np.concatenate([getattr(s, name) for s in clip]) for name in ("on", "thres", "diff")),
+            None if clip[0].d_start is None else np.concatenate([s.d_start for s in clip]),  # type: ignore[misc]
+            np.concatenate([s.counts for s in clip]),
+        )
+        b = clip[0].band.clip
+        merged.slot, merged.offset, _, merged.in_order = self._clip_signal_events(
+            merged.local + clip[0].band.start, merged.counts, merged.on, merged.thres, merged.diff,
+            merged.d_start, dt, int(self._t_prev[b]),  # type: ignore[index]
+        )  # fmt: skip
+        clip[0].merged = merged
+        clip[0].n_events = merged.n_events = int(merged.counts.sum())
+        for state in clip[1:]:
+            state.n_events = 0
+
+    def _write_band(self, state: _BandState, events: np.ndarray) -> None:
+        """Phase 2 of one band: its events' times and places in the clip's array, written there."""
+        b = state.band.clip
+        t_prev = int(self._t_prev[b])  # type: ignore[index]
+        if state.merged is not None:
+            state = state.merged
+        if state.n_events == 0:
+            return
+        slot, offset = state.slot, state.offset
+        if state.levels is not None:  # v2e's grid over several bands: level j's events follow earlier bands'
+            assert state.grid is not None
+            slot, level = _grid_order(state.counts, np.arange(len(state.grid)))
+            own = self._event_array(state, slot, np.take(state.grid, level), t_prev).view(_RECORD)
+            at, dest = 0, events.view(_RECORD)  # plain records: slices copy as memory, not field by field
+            for start, size in state.levels[state.levels[:, 1] > 0].tolist():
+                dest[start : start + size] = own[at : at + size]
+                at += size
+            return
+        assert slot is not None and offset is not None
+        if state.others is not None:  # "linear" over several bands: merge by time, ties to the earlier band
+            pos = np.arange(len(offset))
+            me = state.others.index(state)
+            for u, other in enumerate(state.others):
+                if u != me:
+                    pos += np.searchsorted(other.offset, offset, side="right" if u < me else "left")
+            events.view(_RECORD)[pos] = self._event_array(state, slot, offset, t_prev).view(_RECORD)
+            return
+        if not state.in_order:
+            order = _stable_argsort(offset)
+            slot, offset = slot[order], offset[order]
+        self._event_array(state, slot, offset, t_prev, out=events[: len(slot)])
+
+    def _event_array(
+        self, state: _BandState, slot: np.ndarray, offset: np.ndarray, t_prev: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The events ``slot`` (into the band's active pixels) at ``offset`` µs after ``t_prev``, in this order."""
+        if out is None:
+            out = np.empty(len(slot), dtype=EVENT_DTYPE)
+        first = state.band.start - state.band.clip * self.height * self.width  # the band's first pixel in its clip
+        xy = np.take(self._pixel_xy[first : first + state.band.stop - state.band.start], state.local)
+        out.view(_XY_VIEW)["xy"] = np.take(xy, slot)  # x and y in one int32 write
+        out["p"] = np.take(state.on, slot)
+        out["t"] = np.add(offset, t_prev, dtype=np.int64)
+        return out
+
+    # -- other devices: the dense model there, the events on the host ---------------------------------
+    def _step_device(self, intensity: torch.Tensor, level: torch.Tensor, t: np.ndarray) -> list[np.ndarray]:
+        """One step on a non-CPU device: dense operations there, the active pixels' events on the host."""
+        assert self._t_prev is not None and self._lp is not None and self._pos_cmp is not None
+        assert self._neg_cmp_neg is not None
+        p = self.params
+        dt_us, dt_s64 = t - self._t_prev, self._dt_seconds(t)
         lp_prev = self._lp
         if p.cutoff_hz > 0:
             self._low_pass(intensity, level, dt_s64)
@@ -453,31 +806,20 @@ class DVSSimulator:
                 self._clip_array(pix[part] - b * hw, on[part], slot, offset, shot, int(dt_us[b]), int(self._t_prev[b]),
                                  in_order=in_order)
             )  # fmt: skip
-        self._t_prev = t
         return events
 
     def _active_pixels(self) -> np.ndarray:
-        """Store ``D = L_filtered - M`` and return the flat indices of the pixels with at least one event.
+        """Store ``D = L_filtered - M`` and return the flat indices of the pixels with at least one event (device).
 
-        ``floor(D / on) >= 1`` exactly when ``D >= on`` (and likewise OFF), so one compare per
-        polarity finds them; numpy with preallocated outputs on CPU (less overhead per call than torch).
+        ``floor(D / on) >= 1`` exactly when ``D >= on`` (and likewise OFF), so one compare per polarity finds them.
         """
         assert self._lp is not None and self._base is not None and self._pos_thres is not None
         assert self._neg_cmp_neg is not None and self._pos_cmp is not None and self._diff is not None
         assert self._active is not None and self._off is not None
-        if self.device.type != "cpu":
-            torch.sub(self._lp, self._base, out=self._diff)
-            torch.ge(self._diff, self._pos_cmp, out=self._active)
-            self._active |= torch.le(self._diff, self._neg_cmp_neg, out=self._off)
-            return self._nonzero(self._active)
-        arrays = (self._lp, self._base, self._pos_cmp, self._neg_cmp_neg, self._diff, self._active, self._off)
-        for lp, base, pos, neg_neg, diff, active, off in zip(*(a.numpy() for a in arrays)):
-            # clip by clip: each clip's arrays stay in cache from one operation to the next
-            np.subtract(lp, base, out=diff)
-            np.greater_equal(diff, pos, out=active)
-            np.less_equal(diff, neg_neg, out=off)
-            np.logical_or(active, off, out=active)
-        return np.flatnonzero(self._active.numpy())
+        torch.sub(self._lp, self._base, out=self._diff)
+        torch.ge(self._diff, self._pos_cmp, out=self._active)
+        self._active |= torch.le(self._diff, self._neg_cmp_neg, out=self._off)
+        return self._nonzero(self._active)
 
     def _clip_signal_events(
         self,

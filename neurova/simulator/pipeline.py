@@ -63,6 +63,7 @@ def simulate(
     seed: int | None = 0,
     device: str | torch.device = "cpu",
     backend: str = "neurova",
+    threads: int | None = None,
     progress: bool = False,
     **params: Any,
 ) -> np.ndarray:
@@ -87,6 +88,8 @@ def simulate(
         seed: random seed of thresholds and noise (``None``: not reproducible).
         device: torch device of the simulation.
         backend: ``"neurova"`` or ``"v2e"`` (run v2e's own ``EventEmulator``; needs v2e installed).
+        threads: CPU threads of the simulation (``None``: ``torch.get_num_threads()``); the events do
+            not depend on it.
         progress: show a progress bar over frames.
         **params: pixel-model parameters overriding the preset (see :class:`DVSSimulator`).
 
@@ -106,6 +109,7 @@ def simulate(
         seed=seed,
         device=device,
         backend=backend,
+        threads=threads,
         progress=progress,
         **params,
     )[0]
@@ -126,6 +130,7 @@ def simulate_batch(
     device: str | torch.device = "cpu",
     backend: str = "neurova",
     batch_size: int | None = None,
+    threads: int | None = None,
     progress: bool = False,
     **params: Any,
 ) -> list[np.ndarray]:
@@ -172,6 +177,7 @@ def simulate_batch(
                 preset=preset,
                 seed=[seeds[i] for i in chunk],
                 device=device,
+                threads=threads,
                 **params,
             )
             streams = [interpolate.iter_frames(*clips[i], interpolator) for i in chunk]
