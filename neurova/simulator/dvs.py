@@ -688,7 +688,7 @@ class DVSSimulator:
             return
         start = clip[0].band.start
         merged = _BandState(
-            clip[0].band,
+            _Band(clip[0].band.clip, start, clip[-1].band.stop, True),
             np.concatenate([s.local + (s.band.start - start) for s in clip]),
             *(np.concatenate([getattr(s, name) for s in clip]) for name in ("on", "thres", "diff")),
             None if clip[0].d_start is None else np.concatenate([s.d_start for s in clip]),  # type: ignore[misc]
