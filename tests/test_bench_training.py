@@ -1,0 +1,67 @@
+"""The reusable parts of benchmarks/bench_training.py: model selection, channels-last conversion, the train step."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+from neurova.models import create_model
+
+
+def _load_bench() -> Any:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
+    spec = importlib.util.spec_from_file_location("bench_training", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module's annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+def test_select_models_keeps_the_order_given_and_drops_repeats() -> None:
+    assert bench.select_models("tiny_cnn_fusion, tiny_cnn*,resnet18") == ["tiny_cnn_fusion", "tiny_cnn", "resnet18"]
+
+
+def test_select_models_names_the_pattern_that_matches_nothing() -> None:
+    with pytest.raises(ValueError, match="'resnet99' matches no registered model"):
+        bench.select_models("tiny_cnn,resnet99")
+
+
+def test_to_channels_last_converts_2d_and_3d_weights_and_keeps_outputs() -> None:
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv3d(2, 4, 3, padding=1), nn.Flatten(1, 2), nn.Conv2d(4 * 3, 8, 3), nn.BatchNorm2d(8))
+    x = torch.randn(2, 2, 3, 8, 8)
+    expected = module(x)
+    assert bench.to_channels_last(module) is module
+    assert module[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert not module[0].weight.is_contiguous()
+    assert module[2].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not module[2].weight.is_contiguous()
+    assert module[3].weight.ndim == 1 and module[3].weight.is_contiguous()  # other ranks untouched
+    torch.testing.assert_close(module(x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("variant", bench.VARIANTS, ids=lambda v: v.name)
+def test_train_step_variants_agree_with_fp32_and_train(variant: Any) -> None:
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn_fusion")
+    batch = {"frames": torch.rand(4, 4, 1, 32, 32), "va": torch.rand(4, 4, 2) * 2 - 1}
+    reference = bench.TrainStep(model, bench.VARIANTS[0], batch, torch.device("cpu"))
+    runner = bench.TrainStep(model, variant, batch, torch.device("cpu"))
+    before = runner.predict()
+    assert before.shape == (4, 2) and before.dtype == torch.float32
+    assert (before - reference.predict()).abs().max().item() <= variant.atol
+    times = runner.timed_steps(3)
+    assert len(times) == 3 and all(t > 0 for t in times)
+    assert len(runner.losses) == 3 and all(math.isfinite(loss) for loss in runner.losses)
+    assert not torch.equal(runner.predict(), before)  # the optimiser moved the weights
