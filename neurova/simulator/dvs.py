@@ -598,9 +598,9 @@ class DVSSimulator:
         ``eps = min(1, inten01 * gain)`` with ``inten01 = (I + 20) / 275`` in float64 as v2e's: the same
         elementwise operations as on the frame, so the same values, looked up as one 16-byte pair per pixel.
         """
-        eps = (_INTEN01_F64.view(1, 256) * torch.from_numpy(gain).view(-1, 1)).clamp_max_(1.0)
-        pairs = torch.stack([torch.rsub(eps, 1.0), eps.mul_(_LIN_LOG_LUT.double())], dim=-1)  # (B, 256, 2)
-        return pairs.numpy().view(np.complex128)[..., 0]
+        eps = np.minimum(_INTEN01_F64.numpy()[None] * gain[:, None], 1.0)
+        pairs = np.stack([1.0 - eps, eps * _LIN_LOG_LUT.numpy().astype(np.float64)], axis=-1)  # (B, 256, 2)
+        return pairs.view(np.complex128)[..., 0]
 
     def _band_state(self, frame: _Frame, band: _Band) -> _BandState:
         """Phase 1 of one band: the dense pixel model over its rows, then its active pixels and their events."""

@@ -50,7 +50,7 @@ class ShotNoise:
         self.pos_pre, self.neg_pre = pos_pre, neg_pre
         self.pre_sum = pos_pre + neg_pre
         self.rate_hz, self.rng = float(rate_hz), rng
-        self._dt_s: float | None = None  # the interval length the candidate bounds below were made for
+        self._dt_s = -1.0  # the interval length the candidate bounds below hold up to
         self._bound = np.zeros(len(pos_pre), dtype=np.uint16)  # k of each pixel (0: dense rule)
         self._dense_pix = np.zeros(0, dtype=np.int64)  # pixels with q > 1/2
 
@@ -69,8 +69,8 @@ class ShotNoise:
 
         A pixel with both an ON and an OFF event (possible only where ``q > 1/2``) comes twice, ON first.
         """
-        if dt_s != self._dt_s:
-            self._prepare(dt_s)
+        if not 0.95 * self._dt_s <= dt_s <= self._dt_s:  # bounds for up to 1 % longer intervals, reused
+            self._prepare(dt_s * 1.01)
         n = len(self.pre_sum)
         v = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
         cand = np.flatnonzero(v < self._bound)
@@ -88,7 +88,7 @@ class ShotNoise:
         return pix, on
 
     def _prepare(self, dt_s: float) -> None:
-        """Candidate bounds ``k = ceil(65536 * q)`` for intervals of ``dt_s`` s; pixels with ``q > 1/2`` go dense."""
+        """Candidate bounds ``k = ceil(65536 * q)`` for intervals up to ``dt_s`` s; pixels with ``q > 1/2`` go dense."""
         q = (self.rate_hz / 2) * dt_s * self.pre_sum
         dense = q > _MAX_SPARSE_Q
         self._bound = np.where(dense, 0, np.ceil(q * 65536)).astype(np.uint16)
