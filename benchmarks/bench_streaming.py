@@ -6,6 +6,8 @@ fed to ``predict`` in chunks of one hop (40 ms) at the demo contract (TBR N = 8,
 prediction (face box, encoding, model; ``Prediction.latency_ms``) and, as the in-process reference, the old
 path measured on the same windows at the same thread count: every window encoded whole
 (``ToModelInput``) and the model run on all K frames. The outputs of both must agree (max |diff| printed).
+``cpu`` is the process CPU time per prediction (mean over the run): at one thread, what the latency would be
+on an otherwise idle core, whatever else the machine runs.
 
 Targets on 2 cores (issue 13): median <= 5 ms and p99 <= 15 ms quiet; max < 40 ms (the hop) with two
 other busy processes (``--load 2``).
@@ -93,6 +95,13 @@ def stats(ms: np.ndarray) -> str:
     return f"{np.median(ms):7.2f} {np.percentile(ms, 99):7.2f} {ms.max():7.2f}"
 
 
+def timed(fn, *args, **kwargs):
+    """``(fn's result, process CPU seconds it took)``."""
+    start = time.process_time()
+    result = fn(*args, **kwargs)
+    return result, time.process_time() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["tiny_cnn_fusion", "resnet18_fusion"])
@@ -107,7 +116,7 @@ def main() -> None:
           f"{box}; contract: TBR N={CONTRACT.n_bits}, {CONTRACT.clip_length} frames of {CONTRACT.image_size}^2, "
           f"hop {HOP_US // 1000} ms; cpus {os.cpu_count()}, busy processes {args.load}, "
           f"loadavg before {os.getloadavg()[0]:.2f}")
-    print(f"{'model':16} {'thr':>3} {'path':4} {'median':>7} {'p99':>7} {'max':>7}  (ms per prediction)")
+    print(f"{'model':16} {'thr':>3} {'path':4} {'median':>7} {'p99':>7} {'max':>7} {'cpu':>6}  (ms per prediction)")
     torch.manual_seed(0)
     with busy_processes(args.load):
         for name in args.models:
@@ -116,14 +125,16 @@ def main() -> None:
                 with intra_op_threads(threads):
                     neurova.predict(model, chunks(events[: len(events) // 10]), sensor_size=SENSOR, face_box=box,
                                     threads=threads)  # warm-up
-                    new = neurova.predict(model, chunks(events), sensor_size=SENSOR, face_box=box, threads=threads)
-                    old_ms, old_va = old_path(model, events, new.timestamps_us, box)
+                    new, new_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR, face_box=box,
+                                         threads=threads)
+                    (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)
                 assert new.latency_ms is not None
                 diff = float(np.abs(new.va - old_va).max())
                 reuse = new.settings["frames_encoded"] / (len(new) * CONTRACT.clip_length)
-                print(f"{name:16} {threads:3d} new  {stats(new.latency_ms)}  {len(new)} predictions, "
+                print(f"{name:16} {threads:3d} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f}  "
+                      f"{len(new)} predictions, "
                       f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff:.1e}")
-                print(f"{name:16} {threads:3d} old  {stats(old_ms)}  old/new median "
+                print(f"{name:16} {threads:3d} old  {stats(old_ms)} {1e3 * old_cpu / len(new):6.2f}  old/new median "
                       f"{np.median(old_ms) / np.median(new.latency_ms):.1f}x")
     print(f"loadavg after {os.getloadavg()[0]:.2f}")
 

@@ -34,7 +34,8 @@ Streaming predicts one window at a time and reuses what consecutive windows shar
 (:mod:`neurova.streaming`): when the box is unchanged and the prediction is a whole number of frame
 intervals after the previous one, only the new frames are encoded, and a frame-fusion model runs its trunk
 on them only (:meth:`neurova.nets.FrameFusionNet.step`); the outputs are those of the full computation.
-It runs at a fixed torch thread count (``threads``, default 1), restored afterwards.
+It runs at a fixed torch thread count (``threads``, default 1) with the model's convolution weights in
+channels-last layout (faster one frame at a time), both restored afterwards.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -508,7 +510,7 @@ def predict(
         ValueError: a ``face_box`` wholly outside the sensor.
         ValueError: the model predicts NaN.
     """
-    from neurova.streaming import intra_op_threads
+    from neurova.streaming import channels_last, intra_op_threads
 
     model = _load_model(model)
     contract = _contract_of(model)
@@ -529,7 +531,7 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        with intra_op_threads(threads if streaming else None):
+        with intra_op_threads(threads if streaming else None), channels_last(model) if streaming else nullcontext():
             for chunk in chunks:
                 predictor.push(chunk)
             predictor.finish()

@@ -10,6 +10,7 @@ would not: reuse needs frames that depend on their own window's events only (:fu
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,7 +23,7 @@ from neurova.encodings.rescale import resize_pixel_areas
 from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["FrameStepper", "IncrementalModelInput", "frames_independent", "intra_op_threads"]
+__all__ = ["FrameStepper", "IncrementalModelInput", "channels_last", "frames_independent", "intra_op_threads"]
 
 Box = tuple[int, int, int, int]
 
@@ -176,3 +177,28 @@ def intra_op_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def channels_last(module: torch.nn.Module) -> Iterator[None]:
+    """Run the block with ``module``'s 4-D parameters and buffers in channels-last layout, then restore them.
+
+    One frame at a time, torch runs a 3x3 convolution on a small input with its reference kernel unless the
+    weights are channels-last, which selects oneDNN: a resnet18 trunk on one 64x64 frame took 19 ms of CPU
+    with contiguous weights and 9.5 ms with channels-last ones (1 thread; outputs equal to 2e-9). Tensors
+    already channels-last (or for which both layouts coincide) are left alone; the others get their
+    contiguous layout back afterwards, also when the block raises.
+    """
+    changed = []
+    with torch.no_grad():
+        for tensor in itertools.chain(module.parameters(), module.buffers()):
+            if tensor.ndim == 4 and tensor.is_contiguous() and not tensor.is_contiguous(
+                    memory_format=torch.channels_last):
+                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+                changed.append(tensor)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for tensor in changed:
+                tensor.data = tensor.data.contiguous()

@@ -14,7 +14,13 @@ from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
 from neurova.nets import FrameFusionNet, TinyConvNet
 from neurova.simulator import simulate
-from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent, intra_op_threads
+from neurova.streaming import (
+    FrameStepper,
+    IncrementalModelInput,
+    channels_last,
+    frames_independent,
+    intra_op_threads,
+)
 from neurova.transforms import ToModelInput
 
 SENSOR = SensorSize(80, 60)
@@ -229,3 +235,22 @@ def test_intra_op_threads_restores_after_an_error():
         assert torch.get_num_threads() == 1
         raise RuntimeError
     assert torch.get_num_threads() == before
+
+
+def test_channels_last_holds_for_the_block_and_is_undone():
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.BatchNorm2d(4))
+    weight = net[0].weight
+    x = torch.rand(1, 2, 8, 8)
+    expected = net(x)
+    with pytest.raises(RuntimeError), channels_last(net):
+        assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+        torch.testing.assert_close(net(x), expected)
+        raise RuntimeError
+    assert weight.is_contiguous() and net[0].weight is weight
+
+
+def test_streaming_leaves_the_model_as_it_was(scene, model):
+    events, boxes = scene
+    layouts = {name: p.is_contiguous() for name, p in model.named_parameters()}
+    neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    assert {name: p.is_contiguous() for name, p in model.named_parameters()} == layouts
