@@ -23,10 +23,14 @@ Exactness: neurova's "v2e" timestamp mode against the reference on each content,
 setting and with the low-pass on (sigma 0.05, cutoff 30 Hz, no leak or shot noise, whose random
 numbers v2e's event shuffle desynchronises): the share of pixels with the same ON and OFF counts.
 
-Batches: ``simulate_batch`` of ``--batch`` texture clips against as many single ``simulate`` runs.
+Batches: ``simulate_batch`` of ``--batch`` texture clips against as many single ``simulate`` runs, then
+of ``--small-batch`` 64x64 clips (whole calls: building the event arrays included).
 
     .venv/bin/python benchmarks/bench_simulator.py [--frames 300] [--repeats 5] [--threads 1]
-        [--contents texture face slow film] [--reference loop|v2e] [--device cpu] [--batch 4]
+        [--contents texture face slow film] [--reference loop|v2e] [--device cpu] [--batch 4] [--small-batch 16]
+
+With ``--threads N`` (N > 1) the reference and neurova run on N threads, and each row also gives neurova's
+``"v2e"`` mode on N threads over its own speed on one (``N/1 thread``).
 """
 
 from __future__ import annotations
@@ -186,8 +190,11 @@ def run_reference(kind: str, frames: np.ndarray, times_us: np.ndarray, params: D
     return (np.concatenate(chunks) if chunks else np.zeros((0, 4))), elapsed
 
 
-def run_neurova(frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str) -> tuple[np.ndarray, float]:
-    sim = DVSSimulator(HEIGHT, WIDTH, seed=1, device=device, **params.to_dict())
+def run_neurova(
+    frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str, threads: int | None = None
+) -> tuple[np.ndarray, float]:
+    """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default torch's)."""
+    sim = DVSSimulator(HEIGHT, WIDTH, seed=1, device=device, threads=threads, **params.to_dict())
     chunks = []
     start = time.perf_counter()
     for frame, t in zip(frames, times_us):
@@ -219,9 +226,10 @@ def median_of(repeats: int, runs: dict[str, Callable[[], tuple[np.ndarray, float
     return {name: (counts[name], statistics.median(values)) for name, values in seconds.items()}
 
 
-def bench_batch(n_frames: int, batch: int, repeats: int) -> None:
-    """``simulate_batch`` of ``batch`` texture clips against ``batch`` single runs (frames/s, medians)."""
-    clips = [texture_clip(n_frames, seed=s) for s in range(batch)]
+def bench_batch(n_frames: int, batch: int, repeats: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
+    """``simulate_batch`` of ``batch`` texture clips (``size``: width, height) against ``batch`` single runs
+    (frames/s of whole calls, building the event arrays included; medians)."""
+    clips = [texture_clip(n_frames, seed=s)[:, : size[1], : size[0]].copy() for s in range(batch)]
     for setting, preset in SETTINGS.items():
 
         def batched(preset: str = preset) -> tuple[list[np.ndarray], float]:
@@ -236,12 +244,13 @@ def bench_batch(n_frames: int, batch: int, repeats: int) -> None:
         times = median_of(repeats, {"batch": batched, "singles": singles})
         same = all((a == b).all() for a, b in zip(batched()[0], singles()[0]))
         rate = {name: batch * n_frames / seconds for name, (_, seconds) in times.items()}
-        print(f"{setting:6} simulate_batch of {batch}: {rate['batch']:7.1f} frames/s, {batch} single runs: "
+        print(f"{setting:6} simulate_batch of {batch} {size[0]}x{size[1]}: {rate['batch']:7.1f} frames/s, {batch} single runs: "
               f"{rate['singles']:7.1f} frames/s, ratio {rate['batch'] / rate['singles']:.2f}, identical events: {same}")  # fmt: skip
 
 
-def bench_content(name: str, n_frames: int, repeats: int, reference: str, device: str) -> None:
-    """One table row per setting: speeds of the reference and of both neurova modes, and the exactness check."""
+def bench_content(name: str, n_frames: int, repeats: int, reference: str, device: str, threads: int) -> None:
+    """One table row per setting: speeds of the reference and of both neurova modes, and the exactness check;
+    with ``threads > 1`` also neurova's ``"v2e"`` mode on one thread and the speed-up of ``threads`` over it."""
     make, fps, _ = CONTENTS[name]
     frames = make(n_frames)
     times = np.rint(np.arange(n_frames) * 1e6 / fps).astype(np.int64)
@@ -251,15 +260,18 @@ def bench_content(name: str, n_frames: int, repeats: int, reference: str, device
             "v2e": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="v2e"), device),
             "linear": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="linear"), device),
         }
+        if threads > 1:
+            runs["v2e@1"] = partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="v2e"), device, 1)
         result = median_of(repeats, runs)
         # exactness: the ideal setting itself; for "noisy", the low-pass on without the noise sources
         extra = {} if setting == "ideal" else LOW_PASS_ONLY
         ours, _ = run_neurova(frames, times, resolve_params("clean", timestamp_mode="v2e", **extra), device)
         ref, _ = run_reference(reference, frames, times, resolve_params("clean", **extra))
         rate = {key: n_frames / seconds for key, (_, seconds) in result.items()}
+        scaling = f" {rate['v2e'] / rate['v2e@1']:8.2f}x" if threads > 1 else ""
         print(f"{name:8} {setting:7} {rate['ref']:13.1f} {rate['v2e']:16.1f} {rate['v2e'] / rate['ref']:5.1f}x "
               f"{rate['linear']:11.1f} {rate['linear'] / rate['ref']:5.1f}x {result['ref'][0]:13,} "
-              f"{100 * equal_pixels(ours, ref):12.3f}%")  # fmt: skip
+              f"{100 * equal_pixels(ours, ref):12.3f}%{scaling}")  # fmt: skip
 
 
 def main() -> None:
@@ -272,6 +284,7 @@ def main() -> None:
     parser.add_argument("--reference", choices=("loop", "v2e"), default="loop",
                         help="loop: the transcription of v2e's loop (benchmarks/v2e_loop.py); v2e: v2e's EventEmulator")  # fmt: skip
     parser.add_argument("--batch", type=int, default=4, help="clips of the batch comparison (0: skip it)")
+    parser.add_argument("--small-batch", type=int, default=16, help="64x64 clips of a second batch comparison (0: skip)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.reference == "v2e":
@@ -285,14 +298,19 @@ def main() -> None:
     reference = {"loop": "the v2e-loop transcription", "v2e": "v2e's EventEmulator"}[args.reference]
     print(f"{args.frames} frames {WIDTH}x{HEIGHT}, torch threads={args.threads}, device={args.device}, "
           f"medians of {args.repeats} interleaved repeats; reference: {reference}")  # fmt: skip
+    scaling = f" {args.threads}/1 thread" if args.threads > 1 else ""
     print(f"{'content':8} {'setting':7} {'reference f/s':>13} {'neurova v2e f/s':>16} {'ratio':>6} "
-          f"{'linear f/s':>11} {'ratio':>6} {'events (ref)':>13} {'equal pixels':>13}")  # fmt: skip
+          f"{'linear f/s':>11} {'ratio':>6} {'events (ref)':>13} {'equal pixels':>13}{scaling}")  # fmt: skip
     for name in args.contents:
-        bench_content(name, args.frames, args.repeats, args.reference, args.device)
+        bench_content(name, args.frames, args.repeats, args.reference, args.device, args.threads)
     print("ratio: neurova frames/s over the reference's, same frames, same process; equal pixels: neurova 'v2e' mode "
           "against the reference, ideal setting / low-pass on (sigma 0.05, cutoff 30 Hz, no leak or shot noise)")  # fmt: skip
+    if args.threads > 1:
+        print(f"{args.threads}/1 thread: neurova 'v2e' mode's frames/s on {args.threads} threads over its own on one")
     if args.batch > 1:
         bench_batch(args.frames, args.batch, args.repeats)
+    if args.small_batch > 1:
+        bench_batch(args.frames, args.small_batch, args.repeats, size=(64, 64))
 
 
 if __name__ == "__main__":

@@ -562,35 +562,44 @@ class DVSSimulator:
             jitter = self._leak_jitter(dt_s)
             if jitter is not None:
                 frame.jitter = (jitter[0].numpy().reshape(-1), jitter[1].numpy())
-        wait = self._run(partial(self._band_state, frame), [band for clip in self._bands for band in clip])
-        shots = [_NO_SHOT] * self.batch_size
-        if p.shot_noise_rate_hz > 0:  # drawn while the bands run
-            per_clip = frames.reshape(self.batch_size, -1)
-            shots = [s.sample(float(dt_s[b]), partial(np.take, per_clip[b])) for b, s in enumerate(self._shot)]
-        states = wait()
+        # on one thread clip by clip (each clip's state stays in cache through both phases), else all at once
+        groups = [[b] for b in range(self.batch_size)] if self.threads == 1 else [list(range(self.batch_size))]
+        events = [np.zeros(0, dtype=EVENT_DTYPE)] * self.batch_size
+        for group in groups:
+            self._step_clips(group, frame, frames.reshape(self.batch_size, -1), dt_s, t, events)
         self._lp, self._lp_spare = self._lp_spare, self._lp
         if self._base_spare is not None:
             self._base, self._base_spare = self._base_spare, self._base
+        return events
+
+    def _step_clips(
+        self, group: list[int], frame: _Frame, frames: np.ndarray, dt_s: np.ndarray, t: np.ndarray, out: list[np.ndarray]
+    ) -> None:
+        """Both phases of :meth:`_step_bands` for the clips ``group``; their event arrays go to ``out``."""
+        p = self.params
+        wait = self._run(partial(self._band_state, frame), [band for b in group for band in self._bands[b]])
+        shots = {b: _NO_SHOT for b in group}
+        if p.shot_noise_rate_hz > 0:  # drawn while the bands run
+            shots = {b: self._shot[b].sample(float(dt_s[b]), partial(np.take, frames[b])) for b in group}
+        states = wait()
         if p.shot_noise_rate_hz > 0:  # v2e resets M of the noisy pixels after the signal events' update
             hw = self.height * self.width
-            reset = np.concatenate([pix + b * hw for b, (pix, _) in enumerate(shots)])
+            reset = np.concatenate([pix + b * hw for b, (pix, _) in shots.items()])
             np.put(frame.base, reset, np.take(frame.lp, reset))
-
-        events, n_bands = [], len(self._bands[0])
-        for b in range(self.batch_size):
-            clip = states[b * n_bands : (b + 1) * n_bands]
-            self._plan_clip(clip, int(dt_us[b]))
+        n_bands = len(self._bands[0])
+        for i, b in enumerate(group):
+            clip = states[i * n_bands : (i + 1) * n_bands]
+            self._plan_clip(clip, int(frame.dt_us[b]))
             n_signal = sum(state.n_events for state in clip)
-            events.append(np.empty(n_signal + len(shots[b][0]), dtype=EVENT_DTYPE))
-        wait = self._run(lambda state: self._write_band(state, events[state.band.clip]), states)
-        for b, (pix, on) in enumerate(shots):  # the shot noise at the end of each clip's array, meanwhile
+            out[b] = np.empty(n_signal + len(shots[b][0]), dtype=EVENT_DTYPE)
+        wait = self._run(lambda state: self._write_band(state, out[state.band.clip]), states)
+        for b, (pix, on) in shots.items():  # the shot noise at the end of each clip's array, meanwhile
             if len(pix):
-                n = len(events[b]) - len(pix)
-                events[b].view(_XY_VIEW)["xy"][n:] = np.take(self._pixel_xy, pix)
-                events[b]["p"][n:] = on
-                events[b]["t"][n:] = t[b]  # the interval end
+                n = len(out[b]) - len(pix)
+                out[b].view(_XY_VIEW)["xy"][n:] = np.take(self._pixel_xy, pix)
+                out[b]["p"][n:] = on
+                out[b]["t"][n:] = t[b]  # the interval end
         wait()
-        return events
 
     def _low_pass_tables(self, gain: np.ndarray) -> np.ndarray:
         """``(B, 256)`` complex128 per-intensity pairs ``(1 - eps, eps * L)`` of v2e's low-pass for uint8 frames.
