@@ -61,7 +61,8 @@ __all__ = [
 ]
 
 SPLITS = {"train": 0, "val": 1, "test": 2}
-_SOURCES = ("datasets/scenes.py", "datasets/render.py", "simulator/dvs.py", "simulator/presets.py")
+_SOURCES = ("datasets/scenes.py", "datasets/render.py", "simulator/dvs.py", "simulator/noise.py", "simulator/pipeline.py",
+            "simulator/presets.py")
 
 
 def data_sources() -> dict[str, str]:
