@@ -222,7 +222,7 @@ class Tag:
 
 
 def tags() -> dict[str, Tag]:
-    """``{tag: Tag}`` for every registered model (``"tiny_cnn.synthetic_faces"``, ``"resnet18_fusion.synthetic_faces"``...)."""
+    """``{tag: Tag}``, one per registered model (``"tiny_cnn.synthetic_faces"``, ...)."""
     from neurova.models import list_models
     from neurova.models.hf_hub import DEFAULT_DATA
 
@@ -254,7 +254,7 @@ class SplitTensors:
 
 
 class _SplitDataset:
-    """A map-style dataset of dict samples (``frames`` ``(T, C, H, W)``, ``va`` ``(T, 2)``) over a :class:`SplitTensors`."""
+    """Dict samples (``frames`` ``(T, C, H, W)``, ``va`` ``(T, 2)``) over a :class:`SplitTensors` (map-style)."""
 
     def __init__(self, split: SplitTensors) -> None:
         self.split = split
@@ -303,7 +303,7 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     return splits, datamodule.input_contract
 
 
-# -- training, scoring, profiling -----------------------------------------------------------------------------------
+# -- training and scoring --------------------------------------------------------------------------------------------
 
 
 def score(pred: Tensor | np.ndarray, true: Tensor | np.ndarray) -> dict[str, float | None]:
@@ -323,7 +323,7 @@ def score(pred: Tensor | np.ndarray, true: Tensor | np.ndarray) -> dict[str, flo
 
 
 def predict(model: VARegressionModule, frames: Tensor, batch_size: int = 64) -> Tensor:
-    """``(N, 2)`` valence and arousal of ``frames`` ``(N, T, C, H, W)`` (video models: their last frame's), in eval mode."""
+    """``(N, 2)`` valence, arousal of ``frames`` ``(N, T, C, H, W)`` in eval mode (video models: the last frame's)."""
     import torch
 
     model.eval()

@@ -27,8 +27,8 @@ from typing import Any, Protocol
 
 from neurova.errors import CheckpointError
 
-__all__ = ["DEFAULT_DATA", "PACKAGED_DIR", "SavesPretrained", "hub_cache_dir", "is_repo_id", "push_to_hub", "resolve_source",
-           "snapshot"]
+__all__ = ["DEFAULT_DATA", "PACKAGED_DIR", "SavesPretrained", "hub_cache_dir", "is_repo_id", "push_to_hub",
+           "resolve_source", "snapshot"]
 
 DEFAULT_DATA = "synthetic_faces"
 """The data of a registered model's default tag (``create_model(name, pretrained=True)`` loads ``<name>.<data>``)."""
