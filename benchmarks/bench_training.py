@@ -19,9 +19,14 @@ At the demo's input contract (synthetic faces, TBR, 1 channel, T = 4 frames of 6
 * the largest difference of each variant's predictions from the fp32 ones (same weights, same batch,
   training mode) against a stated tolerance, and whether every timed loss was finite.
 
-Timings: after ``--warmup`` steps per (variant, threads), ``--repeats`` rounds each timing ``--steps``
-steps of every (threads, variant) in turn (interleaved, so a busy machine slows all of them alike);
-samples/s is the batch size over the median step time. The load average is printed at the start and end.
+Timings: after ``--warmup`` steps per variant, ``--repeats`` rounds each timing ``--steps`` steps of every
+variant in turn (interleaved, so a busy machine slows all of them alike); samples/s is the batch size over the
+median step time. The load average is printed at the start and end.
+
+Each thread count runs in its own process (this script started again with ``--threads N``): changing
+``torch.set_num_threads`` inside a process that already trained under bf16 autocast made R3D-18's losses NaN
+within two steps (torch 2.14.1, AMD EPYC with AVX512-BF16), even for a fresh copy of the model, while either
+thread count alone trains normally; a training run never changes its thread count, so the benchmark does not.
 """
 
 from __future__ import annotations
@@ -29,15 +34,18 @@ from __future__ import annotations
 import argparse
 import copy
 import fnmatch
+import json
 import math
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +53,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from neurova._atomic import atomic_path
 from neurova.datamodules import SyntheticFacesDataModule
 from neurova.models import VARegressionModule, create_model, list_models
 
@@ -169,56 +178,34 @@ def _sync(device: torch.device) -> None:
 @dataclass
 class ModelResult:
     name: str
-    setting: str  # "cpu, 1 thread", "cuda"
+    setting: str  # "cpu, 1 thr", "cuda"
     samples_per_s: dict[str, float]
     max_diff: dict[str, float]
     finite: dict[str, bool]
 
 
-def _settings(threads: Sequence[int], cuda: bool) -> list[tuple[torch.device, int | None]]:
-    return [(torch.device("cpu"), t) for t in threads] + ([(torch.device("cuda"), None)] if cuda else [])
-
-
-def _setting_label(device: torch.device, threads: int | None) -> str:
-    return f"cpu, {threads} thr" if threads is not None else device.type
-
-
-def _enter(threads: int | None) -> None:
-    if threads is not None:
-        torch.set_num_threads(threads)
-
-
-def bench_model(name: str, batch: Mapping[str, Any], in_chans: int, settings: list[tuple[torch.device, int | None]],
+def bench_model(name: str, batch: Mapping[str, Any], in_chans: int, settings: Sequence[tuple[str, torch.device]],
                 args: argparse.Namespace) -> list[ModelResult]:
-    """Interleaved timings of every variant of ``name`` in every (device, threads) setting.
-
-    One copy of the model per (device, variant), shared by the thread counts of that device.
-    """
+    """Interleaved timings of every variant of ``name`` on every ``(label, device)`` setting."""
     torch.manual_seed(0)
     model = create_model(name, in_chans=in_chans)
-    devices = list(dict.fromkeys(device for device, _ in settings))
-    runners = {(d, v.name): TrainStep(model, v, batch, d) for d in devices for v in VARIANTS}
+    runners = {(label, v.name): TrainStep(model, v, batch, device) for label, device in settings for v in VARIANTS}
     del model
-    diffs: dict[tuple[torch.device, str], float] = {}
-    for device in devices:
-        reference = runners[device, "fp32"].predict()
+    diffs: dict[tuple[str, str], float] = {}
+    for label, _ in settings:
+        reference = runners[label, "fp32"].predict()
         for v in VARIANTS:
-            diffs[device, v.name] = (runners[device, v.name].predict() - reference).abs().max().item()
-    for device, threads in settings:
-        _enter(threads)
-        for v in VARIANTS:
-            runners[device, v.name].timed_steps(args.warmup)
-    times: dict[tuple[int, str], list[float]] = {(s, v.name): [] for s in range(len(settings)) for v in VARIANTS}
+            diffs[label, v.name] = (runners[label, v.name].predict() - reference).abs().max().item()
+            runners[label, v.name].timed_steps(args.warmup)
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in runners}
     for _ in range(args.repeats):
-        for s, (device, threads) in enumerate(settings):
-            _enter(threads)
-            for v in VARIANTS:
-                times[s, v.name] += runners[device, v.name].timed_steps(args.steps)
-    return [ModelResult(name, _setting_label(device, threads),
-                        {v.name: args.batch_size / statistics.median(times[s, v.name]) for v in VARIANTS},
-                        {v.name: diffs[device, v.name] for v in VARIANTS},
-                        {v.name: all(math.isfinite(x) for x in runners[device, v.name].losses) for v in VARIANTS})
-            for s, (device, threads) in enumerate(settings)]
+        for key, runner in runners.items():
+            times[key] += runner.timed_steps(args.steps)
+    return [ModelResult(name, label,
+                        {v.name: args.batch_size / statistics.median(times[label, v.name]) for v in VARIANTS},
+                        {v.name: diffs[label, v.name] for v in VARIANTS},
+                        {v.name: all(math.isfinite(x) for x in runners[label, v.name].losses) for v in VARIANTS})
+            for label, _ in settings]
 
 
 def _cycle(loader: DataLoader) -> Iterator[Mapping[str, Any]]:
@@ -251,101 +238,130 @@ def loader_throughput(dm: SyntheticFacesDataModule, workers: int, warm_epochs: i
     return cold, statistics.median(rates)
 
 
-def _print_table(header: Sequence[str], rows: list[Sequence[str]], widths: Sequence[int]) -> None:
-    line = "".join(f"{h:>{w}}" if i else f"{h:<{w}}" for i, (h, w) in enumerate(zip(header, widths, strict=True)))
-    print(line)
-    print("-" * len(line))
-    for row in rows:
-        print("".join(f"{c:>{w}}" if i else f"{c:<{w}}" for i, (c, w) in enumerate(zip(row, widths, strict=True))),
-              flush=True)
-
-
 def _load() -> str:
     return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
+def measure(args: argparse.Namespace, names: Sequence[str], threads: int, cuda: bool) -> dict[str, Any]:
+    """Everything measured with ``threads`` torch threads in this process: loader rates and model results."""
+    torch.set_num_threads(threads)
+    settings = [(f"cpu, {threads} thr", torch.device("cpu"))] + ([("cuda", torch.device("cuda"))] if cuda else [])
+    dm = SyntheticFacesDataModule(args.cache_dir, image_size=args.image_size, clip_length=args.clip_length,
+                                  batch_size=args.batch_size, cache_frames=True, in_memory=True)
+    start = time.perf_counter()
+    dm.prepare_data()
+    print(f"[{threads} thr] event cache {dm.cache_root}: built in {time.perf_counter() - start:.1f} s "
+          "(0 if it existed)", flush=True)
+    dm.setup("fit")
+    torch.manual_seed(0)
+    batch = next(iter(dm.train_dataloader()))
+    loader = {w: loader_throughput(dm, w, args.loader_warm_epochs, args.loader_batches, args.repeats)
+              for w in args.workers}
+    models: list[ModelResult] = []
+    for name in names:
+        models += bench_model(name, batch, dm.num_channels, settings, args)
+        print(f"[{threads} thr] measured {name} (load {_load()})", flush=True)
+    return {"threads": threads, "train_samples": len(dm.train_set), "batch_shape": list(batch["frames"].shape),
+            "loader": {str(w): rates for w, rates in loader.items()}, "models": [asdict(m) for m in models]}
+
+
+def _run_child(argv: Sequence[str], threads: int, cuda: bool, out: Path) -> dict[str, Any]:
+    """:func:`measure` in a fresh process (one thread count per process: see the module notes)."""
+    command = [sys.executable, __file__, *argv, "--threads", str(threads), "--results-json", str(out)]
+    subprocess.run(command + ([] if cuda else ["--no-cuda"]), check=True)
+    return json.loads(out.read_text())
+
+
+def _print_table(header: Sequence[str], rows: list[Sequence[str]], widths: Sequence[int]) -> None:
+    def line(cells: Sequence[str]) -> str:
+        return "".join(f"{c:>{w}}" if i else f"{c:<{w}}" for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    print(line(header))
+    print("-" * sum(widths))
+    for row in rows:
+        print(line(row))
+
+
+def report(parts: Sequence[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print the loader table, the throughput table, the tolerance table and the verdicts."""
+    workers = args.workers
+    first = parts[0]
+    print(f"\nbatch: frames {tuple(first['batch_shape'])}, train set {first['train_samples']} samples")
+    print("\ndata loader (SyntheticFacesDataModule train loader, cache_frames=True), samples/s:")
+    _print_table(("torch threads", "num_workers", "first epoch", "cached"),
+                 [(str(p["threads"]), str(w), f"{p['loader'][str(w)][0]:.0f}", f"{p['loader'][str(w)][1]:.0f}")
+                  for p in parts for w in workers], (14, 12, 13, 10))
+    print(f"\ntraining samples/s (training_step + backward + AdamW, batch {args.batch_size}, T={args.clip_length}, "
+          f"{args.image_size}x{args.image_size}); variants as ratios to fp32 in the same process; loader = cached "
+          "loader samples/s / fp32 model samples/s:")
+    rows, bottlenecks, failures = [], [], []
+    tolerance_rows = []
+    for p in parts:
+        for m in p["models"]:
+            fp32 = m["samples_per_s"]["fp32"]
+            loader = {w: p["loader"][str(w)][1] / fp32 for w in workers}
+            rows.append((m["name"], m["setting"], f"{fp32:.1f}",
+                         *(f"{m['samples_per_s'][v.name] / fp32:.2f}x" for v in VARIANTS[1:]),
+                         *(f"{loader[w]:.0f}x" for w in workers)))
+            bottlenecks += [f"{m['name']} ({m['setting']}, w{w})" for w in workers if loader[w] < 1]
+            cells = []
+            for v in VARIANTS[1:]:
+                ok = m["max_diff"][v.name] <= v.atol and m["finite"][v.name]
+                cells.append(f"{m['max_diff'][v.name]:.1e}" + ("" if ok else " FAIL"))
+                failures += [] if ok else [f"{m['name']} ({m['setting']}) {v.name}"]
+            finite = [v.name for v in VARIANTS if not m["finite"][v.name]]
+            tolerance_rows.append((m["name"], m["setting"], *cells, "all" if not finite else "NOT " + ",".join(finite)))
+    _print_table(("model", "setting", "fp32", *(v.name for v in VARIANTS[1:]), *(f"loader w{w}" for w in workers)),
+                 rows, (18, 12, 9, 15, 8, 20, *(11 for _ in workers)))
+    print(f"\nmax |prediction - fp32 prediction| before training (tolerance {CHANNELS_LAST_ATOL:g} channels-last, "
+          f"{BF16_ATOL:g} bf16) and finite losses over every timed step:")
+    _print_table(("model", "setting", *(v.name for v in VARIANTS[1:]), "losses finite"), tolerance_rows,
+                 (18, 12, 15, 13, 20, 16))
+    print(f"\nloader slower than the model (ratio < 1): {', '.join(bottlenecks) or 'none'}")
+    print(f"outside tolerance or non-finite: {', '.join(failures) or 'none'}")
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--names", default=DEFAULT_NAMES,
                         help="comma-separated shell patterns over neurova.models.list_models() (default: %(default)s)")
-    parser.add_argument("--threads", default="1,2", help="torch CPU thread counts, comma-separated")
+    parser.add_argument("--threads", type=_int_list, default=[1, 2],
+                        help="torch CPU thread counts, comma-separated; one process each")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--clip-length", type=int, default=4, help="frames T per sample (video models use all)")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant and setting")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per variant and device")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median reported)")
-    parser.add_argument("--steps", type=int, default=2, help="timed steps per variant in each round")
-    parser.add_argument("--workers", default="0,2", help="loader num_workers values, comma-separated")
+    parser.add_argument("--steps", type=int, default=1, help="timed steps per variant in each round")
+    parser.add_argument("--workers", type=_int_list, default=[0, 2], help="loader num_workers values, comma-separated")
     parser.add_argument("--loader-warm-epochs", type=int, default=3,
                         help="epochs before the cached loader is timed (each worker caches what it served)")
     parser.add_argument("--loader-batches", type=int, default=40, help="batches per timed loader run")
     parser.add_argument("--cache-dir", type=Path, default=None, help="reuse an event cache (default: a temp folder)")
     parser.add_argument("--no-cuda", action="store_true", help="skip the GPU even when CUDA is available")
+    parser.add_argument("--results-json", type=Path, default=None, help=argparse.SUPPRESS)  # a child's output
     args = parser.parse_args(argv)
     names = select_models(args.names)
-    threads = [int(t) for t in args.threads.split(",") if t]
-    workers = [int(w) for w in args.workers.split(",") if w]
-    settings = _settings(threads, torch.cuda.is_available() and not args.no_cuda)
+    cuda = torch.cuda.is_available() and not args.no_cuda
     warnings.filterwarnings("ignore", message=r".*self\.log\(\).*")  # training_step outside a Trainer
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {_load()}; settings: "
-          f"{', '.join(_setting_label(*s) for s in settings)}")
-
+    if args.results_json is not None:  # a child: one thread count
+        with atomic_path(args.results_json) as tmp:
+            Path(tmp).write_text(json.dumps(measure(args, names, args.threads[0], cuda)))
+        return
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {_load()}; models: {', '.join(names)}; "
+          f"torch threads {args.threads}{' and CUDA' if cuda else ''}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        dm = SyntheticFacesDataModule(args.cache_dir or Path(tmp), image_size=args.image_size,
-                                      clip_length=args.clip_length, batch_size=args.batch_size,
-                                      cache_frames=True, in_memory=True)
-        start = time.perf_counter()
-        dm.prepare_data()
-        print(f"event cache: {dm.cache_root}, built in {time.perf_counter() - start:.1f} s (0 if it existed)")
-        dm.setup("fit")
-        torch.manual_seed(0)
-        batch = next(iter(dm.train_dataloader()))
-        print(f"batch: frames {tuple(batch['frames'].shape)}, train set {len(dm.train_set)} samples\n")
-
-        loader_rows, loader_rates = [], {}
-        _enter(threads[0])
-        for w in workers:
-            cold, cached = loader_throughput(dm, w, args.loader_warm_epochs, args.loader_batches, args.repeats)
-            loader_rates[w] = cached
-            loader_rows.append((str(w), f"{cold:.0f}", f"{cached:.0f}"))
-        print(f"data loader (SyntheticFacesDataModule, cache_frames=True, {threads[0]} torch thread(s) in the "
-              "main process), samples/s:")
-        _print_table(("num_workers", "first epoch", "cached"), loader_rows, (12, 13, 10))
-
-        results: list[ModelResult] = []
-        for name in names:
-            results += bench_model(name, batch, dm.num_channels, settings, args)
-            print(f"  measured {name} (load {_load()})", flush=True)
-
-    print(f"\ntraining samples/s (training_step + backward + AdamW, batch {args.batch_size}, "
-          f"{args.clip_length}x{args.image_size}x{args.image_size}); variants as ratios to fp32 in the same run:")
-    rows = []
-    for r in results:
-        fp32 = r.samples_per_s["fp32"]
-        rows.append((r.name, r.setting, f"{fp32:.1f}",
-                     *(f"{r.samples_per_s[v.name] / fp32:.2f}x" for v in VARIANTS[1:]),
-                     *(f"{loader_rates[w] / fp32:.0f}x" for w in workers)))
-    _print_table(("model", "setting", "fp32", *(v.name for v in VARIANTS[1:]), *(f"loader w{w}" for w in workers)),
-                 rows, (18, 12, 8, 15, 8, 20, *(11 for _ in workers)))
-
-    print(f"\nmax |prediction - fp32 prediction| (tolerance {CHANNELS_LAST_ATOL:g} channels-last, {BF16_ATOL:g} "
-          "bf16) and finite losses:")
-    rows, failures = [], []
-    for r in results:
-        cells = []
-        for v in VARIANTS[1:]:
-            ok = r.max_diff[v.name] <= v.atol and r.finite[v.name]
-            cells.append(f"{r.max_diff[v.name]:.1e}{'' if ok else ' FAIL'}")
-            if not ok:
-                failures.append(f"{r.name} ({r.setting}) {v.name}")
-        rows.append((r.name, r.setting, *cells, "yes" if all(r.finite.values()) else "NO"))
-    _print_table(("model", "setting", *(v.name for v in VARIANTS[1:]), "losses finite"), rows,
-                 (18, 12, 15, 10, 20, 15))
-    bottlenecks = [f"{r.name} ({r.setting}, w{w})" for r in results for w in workers
-                   if loader_rates[w] < r.samples_per_s["fp32"]]
-    print(f"\nloader slower than the model (ratio < 1): {', '.join(bottlenecks) or 'none'}")
-    print(f"outside tolerance or non-finite: {', '.join(failures) or 'none'}")
-    print(f"load average at the end: {_load()}")
+        if args.cache_dir is None:  # the children share one event cache
+            argv += ["--cache-dir", tmp]
+        parts = [_run_child(argv, t, cuda and i == 0, Path(tmp) / f"results_{t}.json")
+                 for i, t in enumerate(args.threads)]
+    report(parts, args)
+    print(f"\nload average at the end: {_load()}")
 
 
 if __name__ == "__main__":
