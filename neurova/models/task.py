@@ -120,6 +120,9 @@ class VARegressionTask(L.LightningModule):
         # the constructor arguments of the class built: an entry point's are its net's arguments and the task's
         hparams = {**self._net_args, **task_args} if self.variants else {"net": net, "net_args": dict(self._net_args),
                                                                           **task_args}
+        # LightningCLI adds "_class_path" (read back by `--ckpt_path`) to the arguments it saw; keep it, then
+        # store the resolved arguments (defaults filled in, lr from the registry, the contract as a dict)
+        self.save_hyperparameters(ignore=[*hparams, "net", "net_args"])
         self.save_hyperparameters(hparams)
         self.net: nn.Module = create_net(net, in_chans, **self._net_args)
         self.loss_fn = VALoss(loss, loss_weights)
