@@ -1,0 +1,127 @@
+"""The model zoo: tags and recipes, deterministic builds, model cards, shipped checkpoints, ``neurova zoo``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from neurova import leaderboard as lb
+from neurova import zoo
+from neurova.models import create_model, from_pretrained, list_models
+from neurova.models.hf_hub import PACKAGED_DIR
+
+# A few seconds to render, simulate and train; the real protocol differs only in sizes.
+SMALL = zoo.Protocol(n_subjects=6, frames_per_clip=12, image_size=32, emotion_clips_per_emotion=0, clip_length=4,
+                     stride=4, val_fraction=1 / 3, test_fraction=1 / 3, epochs=1, batch_size=4)
+
+
+@pytest.fixture(autouse=True)
+def empty_home(tmp_path, monkeypatch):
+    """``$NEUROVA_HOME`` in a fresh folder, so nothing built on the machine is found."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("NEUROVA_HOME", str(home))
+    return home
+
+
+def test_a_tag_per_registered_model_with_the_leaderboard_recipe() -> None:
+    tags = zoo.tags()
+    assert set(tags) == {f"{name}.synthetic_faces" for name in list_models()} == set(lb.tags())
+    for name, tag in tags.items():
+        assert tag.recipe == lb.tags()[name].recipe == zoo.recipe_for(tag.model)
+        assert tag.protocol == zoo.SYNTHETIC_FACES and tag.seed == zoo.DEFAULT_SEED
+    assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
+    assert zoo.get_tag("vit_tiny.synthetic_faces").recipe.model_args == (("img_size", 64),)
+    with pytest.raises(ValueError, match=r"known tags: .*tiny_cnn\.synthetic_faces"):
+        zoo.get_tag("tiny_cnn.afew_va")
+
+
+def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:
+    cache = tmp_path / "cache"
+    first = zoo.build("tiny_cnn_fusion.synthetic_faces", seed=3, protocol=SMALL, cache_dir=cache, progress=False)
+    assert first == empty_home / "models" / "tiny_cnn_fusion.synthetic_faces"  # where from_pretrained looks first
+    again = zoo.build("tiny_cnn_fusion.synthetic_faces", tmp_path / "again", seed=3, protocol=SMALL, cache_dir=cache,
+                      progress=False)
+    other = zoo.build("tiny_cnn_fusion.synthetic_faces", tmp_path / "other", seed=4, protocol=SMALL, cache_dir=cache,
+                      progress=False)
+    assert zoo.weights_digest(first) == zoo.weights_digest(again)
+    assert zoo.weights_digest(first) != zoo.weights_digest(other)  # the seed matters
+
+    config = json.loads((first / "config.json").read_text())
+    assert config["architecture"] == "tiny_cnn_fusion"
+    assert {"test/ccc_valence", "test/rmse_arousal"} <= set(config["metrics"])
+    card = (first / "README.md").read_text()
+    for part in ("## Recipe", "lr 0.003", "cosine schedule", "random horizontal flips", "training seed 3",
+                 "neurova synthetic faces: 6 subjects", "## Test metrics", "| CCC valence |",
+                 "## Intended use and limits", "Minimum recording length", zoo.weights_digest(first),
+                 'from_pretrained("tiny_cnn_fusion.synthetic_faces")'):
+        assert part in card, part
+    model = from_pretrained("tiny_cnn_fusion.synthetic_faces")  # $NEUROVA_HOME comes before the shipped copy
+    reference = from_pretrained(first)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values(),
+                                                 strict=True))
+    assert zoo.status("tiny_cnn_fusion.synthetic_faces").local == first
+
+
+def test_card_shows_the_leaderboard_mean_and_sd_and_is_rewritten_not_appended(tmp_path) -> None:
+    folder = tmp_path / "model"
+    tag = zoo.get_tag("tiny_cnn.synthetic_faces")
+    zoo.save_tagged(create_model("tiny_cnn"), tag, {"ccc_valence": 0.5, "ccc_arousal": None}, folder)
+    summary = {"ccc_valence": (0.718, 0.015), "ccc_arousal": (0.587, None)}
+    zoo.write_card_section(folder, zoo.card_section(tag, {"ccc_valence": 0.5}, summary, n_seeds=3))
+    card = (folder / "README.md").read_text()
+    assert card.count("## Recipe") == 1 and card.count("## Intended use") == 1
+    assert "| CCC valence | 0.500 | 0.718 ± 0.015 |" in card and "| CCC arousal | – | 0.587 |" in card
+    assert "over 3 training seed(s)" in card
+    assert card.index("## Recipe") < card.index("## Load")  # the zoo's part sits before the loading notes
+
+
+@pytest.mark.parametrize("tag", zoo.SHIPPED_TAGS)
+def test_shipped_tags_load_with_no_build(tag) -> None:
+    assert (PACKAGED_DIR / tag / "model.safetensors").stat().st_size < 1_000_000  # small enough for the package
+    model = from_pretrained(tag)
+    name = tag.split(".")[0]
+    assert model.architecture == name and not model.training
+    assert model.input_contract.encoding == "tbr" and model.input_contract.n_bits == 8
+    same = create_model(name, pretrained=True)  # a registered name stands for its default tag
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values(),
+                                                 strict=True))
+    frames = torch.rand(2, model.input_contract.clip_length, 1, 64, 64)
+    assert model(frames).shape == (2, 2)
+    state = zoo.status(tag)
+    assert state.shipped == PACKAGED_DIR / tag and state.local is None
+    assert state.metrics["test/ccc_valence"] > 0.5  # trained at the full recipe, not a test budget
+    card = (PACKAGED_DIR / tag / "README.md").read_text()
+    assert "## Recipe" in card and "leaderboard" in card and zoo.weights_digest(PACKAGED_DIR / tag) in card
+
+
+def test_a_local_copy_of_a_tag_comes_before_the_shipped_one(empty_home) -> None:
+    tag = zoo.SHIPPED_TAGS[0]
+    local = empty_home / "models" / tag
+    shutil.copytree(PACKAGED_DIR / tag, local)
+    with torch.no_grad():
+        model = from_pretrained(local)
+        next(model.parameters()).add_(1.0)
+    model.save_pretrained(local)
+    assert torch.equal(next(from_pretrained(tag).parameters()), next(model.parameters()))
+
+
+def test_cli_lists_tags_and_refuses_bad_builds(capsys) -> None:
+    from neurova.cli import main
+
+    assert main(["zoo", "list"]) == 0
+    listed = capsys.readouterr().out
+    shipped_row = next(line for line in listed.splitlines() if line.startswith("tiny_cnn_fusion.synthetic_faces"))
+    assert shipped_row.split()[1:3] == ["-", "yes"] and "lr 0.003" in shipped_row
+    assert "resnet18_fusion.synthetic_faces" in listed
+    assert main(["zoo", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rows} == set(zoo.tags()) and rows[0]["recipe"]["lr"] > 0
+    with pytest.raises(SystemExit, match="known tags"):
+        main(["zoo", "build", "nothing.synthetic_faces"])
+    with pytest.raises(SystemExit, match="one TAG or --shipped"):
+        main(["zoo", "build"])
+    with pytest.raises(SystemExit, match="neither a model folder nor a built or shipped tag"):
+        main(["zoo", "push", "resnet50.synthetic_faces", "user/repo"])
