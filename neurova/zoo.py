@@ -411,9 +411,9 @@ def status(name: str) -> TagStatus:
 
 
 def _home_models() -> Path:
-    from neurova.models.hub import neurova_home
+    from neurova._paths import models_dir
 
-    return neurova_home() / "models"
+    return models_dir()
 
 
 def weights_digest(folder: str | os.PathLike[str]) -> str:
@@ -581,7 +581,7 @@ def build(name: str, out: str | os.PathLike[str] | None = None, *, seed: int | N
         seed: training seed (default the tag's, 0).
         protocol: the data and budget (default the tag's; a smaller one gives a quick, different checkpoint).
         recipe: the training recipe (default the tag's).
-        cache_dir: event cache of the synthetic faces (default ``$NEUROVA_CACHE`` or ``~/.cache/neurova``).
+        cache_dir: event cache of the synthetic faces (default ``$NEUROVA_CACHE``, else ``$NEUROVA_HOME/cache``).
         accelerator: Lightning accelerator; only ``"cpu"`` is bit-for-bit reproducible.
         leaderboard: a leaderboard output folder (``neurova leaderboard --out``); the card then also shows the
             entry's mean ± sd over its seeds, when the folder holds results of the same recipe and protocol.
@@ -678,7 +678,7 @@ def add_subcommand(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help=f"training seed (default {DEFAULT_SEED})")
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator (only cpu is bit-for-bit; default)")
     p.add_argument("--cache-dir", default=None,
-                   help="event cache of the synthetic faces (default $NEUROVA_CACHE or ~/.cache/neurova)")
+                   help="event cache of the synthetic faces (default $NEUROVA_CACHE, else $NEUROVA_HOME/cache)")
     p.add_argument("--leaderboard", default=None, metavar="DIR",
                    help="a leaderboard output folder: its mean ± sd over seeds goes into the model card")
     p.set_defaults(func=_cmd_build)
