@@ -1,0 +1,93 @@
+"""The one random event generator of the tests, and numpy writers of Prophesee files.
+
+The writers encode EVT 2.0 / EVT 3.0 ``.raw`` and CD ``.dat`` files word by word, so the readers of
+:mod:`neurova.io` are tested without any third-party sample or package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from neurova.events import SensorSize, make_events
+
+SIZE = SensorSize(64, 48)
+"""The sensor of the generated files: 64 x 48 pixels."""
+
+Polarity = Literal["random", "on", "off"]
+
+
+def random_events(n: int, size: SensorSize | tuple[int, int] = SIZE, *, seed: int = 0, t0: int = 1_000,
+                  span_us: int = 50_000, polarity: Polarity = "random") -> np.ndarray:
+    """``n`` events uniform over the ``size = (width, height)`` sensor and over ``[t0, t0 + span_us)`` µs.
+
+    Returns:
+        a structured array of :data:`neurova.events.EVENT_DTYPE`, sorted by ``t``; the same for the same
+        arguments (``seed`` seeds a :func:`numpy.random.default_rng`). ``polarity``: ``"random"`` (ON or OFF with
+        probability 1/2), ``"on"`` or ``"off"`` (every event).
+    """
+    width, height = size
+    if polarity not in ("random", "on", "off"):
+        raise ValueError(f"polarity must be 'random', 'on' or 'off', got {polarity!r}")
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(t0, t0 + span_us, n))
+    x, y = rng.integers(0, width, n), rng.integers(0, height, n)
+    p = rng.integers(0, 2, n) if polarity == "random" else np.full(n, polarity == "on")
+    return make_events(x, y, t, p)
+
+
+def header(*lines: str) -> bytes:
+    """A Prophesee ``%`` header: one ``% line`` per line."""
+    return "".join(f"% {line}\n" for line in lines).encode()
+
+
+def encode_evt2(events: np.ndarray) -> bytes:
+    """EVT 2.0 words: an EV_TIME_HIGH before every CD event, then CD_ON/CD_OFF with 6 low time bits."""
+    t = events["t"].astype(np.uint32)
+    high = (np.uint32(0x8) << 28) | (t >> 6)
+    cd = (
+        (events["p"].astype(np.uint32) << 28)
+        | ((t & 0x3F) << 22)
+        | (events["x"].astype(np.uint32) << 11)
+        | events["y"].astype(np.uint32)
+    )
+    return np.stack([high, cd], axis=1).astype("<u4").tobytes()
+
+
+def encode_evt3(events: np.ndarray) -> bytes:
+    """EVT 3.0 16-bit words per event: TIME_HIGH, TIME_LOW, ADDR_Y, ADDR_X (with polarity); t < 2**24."""
+    t = events["t"].astype(np.uint32)
+    words = np.stack(
+        [
+            (0x8 << 12) | ((t >> 12) & 0xFFF),
+            (0x6 << 12) | (t & 0xFFF),
+            events["y"].astype(np.uint32),
+            (0x2 << 12) | (events["p"].astype(np.uint32) << 11) | events["x"].astype(np.uint32),
+        ],
+        axis=1,
+    )
+    return words.astype("<u2").tobytes()
+
+
+def write_raw(path: Path, events: np.ndarray, *, evt: str = "2.0", lines: tuple[str, ...] | None = None) -> Path:
+    """A Prophesee ``.raw`` file of ``events`` in EVT ``evt`` ("2.0" or "3.0"); the header holds ``lines``
+    (default: the format and the :data:`SIZE` geometry)."""
+    if lines is None:
+        lines = (f"evt {evt}", f"geometry {SIZE.width}x{SIZE.height}")
+    body = encode_evt2(events) if evt == "2.0" else encode_evt3(events)
+    path.write_bytes(header(*lines, "end") + body)
+    return path
+
+
+def write_dat(path: Path, events: np.ndarray, size: SensorSize | None = SIZE) -> Path:
+    """A Prophesee CD .dat file: '%' header, event type 12 and size 8, then (uint32 t, uint32 x|y<<14|p<<28)."""
+    lines = ["Version 2"] + ([f"Width {size.width}", f"Height {size.height}"] if size else [])
+    records = np.empty(len(events), dtype=[("t", "<u4"), ("data", "<u4")])
+    records["t"] = events["t"]
+    records["data"] = (
+        events["x"].astype(np.uint32) | (events["y"].astype(np.uint32) << 14) | (events["p"].astype(np.uint32) << 28)
+    )
+    path.write_bytes(header(*lines) + bytes([12, 8]) + records.tobytes())
+    return path
