@@ -4,8 +4,9 @@
 * :func:`simulate` / :func:`simulate_batch` (:mod:`~neurova.simulator.pipeline`) — whole clips (arrays, video
   files, frame folders): reading, cropping and resizing, upsampling, then the pixel model;
 * :func:`simulate_dataset` — many clips to HDF5, resumable, in worker processes and across ranks;
-* :mod:`~neurova.simulator.video`, :mod:`~neurova.simulator.interpolate`,
-  :mod:`~neurova.simulator.v2e` — reading videos, temporal upsampling, the optional v2e backend.
+* :mod:`~neurova.simulator.video`, :mod:`~neurova.simulator.interpolate`, :mod:`~neurova.simulator.noise`,
+  :mod:`~neurova.simulator.v2e` — reading videos, temporal upsampling, shot-noise sampling, the optional
+  v2e backend.
 """
 
 from __future__ import annotations

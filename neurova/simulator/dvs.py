@@ -27,17 +27,20 @@ per-intensity factors are 256-entry tables for uint8 frames; ``D`` and one
 compare per polarity find the pixels that fire, since ``floor(D / on) >= 1``
 exactly when ``D >= on``). Counts, the update of ``M``, timestamps and the event
 array are computed on those pixels only, on numpy views of the CPU state (or
-gathered from the device), clip by clip: a batch runs the dense operations once for
-all clips and the event part through the same single-clip code as a single run.
-v2e's grid times of a clip come out in time order without a sort (:func:`_grid_order`),
-"linear" times with one plain sort of ``tick << bits | pixel`` keys (:func:`_linear_order`);
-otherwise (a refractory period, rare oversized intervals) event times are sorted as offsets within
-the interval (uint16 radix sort when they fit).
+gathered from the device). On CPU each clip is split into bands of rows, one per
+thread: phase 1 (:meth:`DVSSimulator._band_state`) runs the model band by band in a
+thread pool, phase 2 (:meth:`DVSSimulator._write_band`) writes each band's events at
+their places in the clip's time-ordered array. v2e's grid times come out in time order
+without a sort (:func:`_grid_order`), "linear" times with one plain sort of
+``tick << bits | pixel`` keys (:func:`_linear_order`); otherwise (a refractory period,
+rare oversized intervals) event times are sorted as offsets within the interval.
 
-Randomness: clip ``i`` of a batch draws every random number (thresholds, leak,
-shot noise) from its own CPU :class:`torch.Generator` seeded with its seed, in
-the same order as a single-clip run, so a batch gives the same events as ``B``
-single runs and CPU and GPU runs draw identical numbers.
+Randomness: clip ``i`` of a batch draws its thresholds and leak terms from its own CPU
+:class:`torch.Generator` and its shot noise (:mod:`~neurova.simulator.noise`) from its own
+numpy generator, both seeded with its seed, in the same order as a single-clip run, so a
+batch gives the same events as ``B`` single runs, any thread count gives the same events,
+and CPU and GPU runs draw identical numbers. Leak and shot noise follow v2e's statistics,
+not its random numbers.
 """
 
 from __future__ import annotations
