@@ -413,6 +413,22 @@ def test_seeds_make_runs_reproducible() -> None:
     assert all((x == y).all() for x, y in zip(first, again))
 
 
+@pytest.mark.parametrize("preset", ["clean", "noisy"])
+def test_device_path_gives_the_events_of_the_cpu_bands(preset: str) -> None:
+    # the path of non-CPU devices (dense torch operations, then the host), run here on CPU tensors
+    clips = np.stack([block_clip(8, 32, seed=s) for s in range(2)], axis=1)  # (T, 2, H, W)
+    bands, device = (DVSSimulator(32, 32, batch_size=2, preset=preset, seed=3, threads=1) for _ in range(2))
+    for i, frame in enumerate(clips):
+        t = device._as_times(i * 33_333 + 7)
+        expected = bands.step(frame, t)
+        if device._base is None:
+            device.step(frame, t)
+            continue
+        got = device._step_device(*device._as_frames(frame), t)
+        device._t_prev = t
+        assert all(len(x) == len(y) and (x == y).all() for x, y in zip(expected, got))
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cpu_and_cuda_agree() -> None:
     clip = texture_clip(10, 16)
