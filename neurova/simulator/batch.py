@@ -263,7 +263,7 @@ def simulate_dataset(
         seed: run seed; each clip uses :func:`clip_seed` ``(seed, name)``.
         layout: ``"neurova"`` or ``"v2e"`` (v2e's ``events`` ``(N, 4)`` uint32 layout).
         workers: number of worker processes (1 = in this process).
-        threads: torch threads per worker process (``None``: torch's default).
+        threads: torch threads per worker process, and so the simulator's bands of rows (``None``: torch's default).
         save_frames: also store the (resized) grayscale frames and their timestamps, as v2e does.
         device: torch device of the simulation.
         rank, world_size: this process's shard; default from ``RANK``/``WORLD_SIZE`` or
