@@ -34,8 +34,8 @@ Streaming predicts one window at a time and reuses what consecutive windows shar
 (:mod:`neurova.streaming`): when the box is unchanged and the prediction is a whole number of frame
 intervals after the previous one, only the new frames are encoded, and a frame-fusion model runs its trunk
 on them only (:meth:`neurova.nets.FrameFusionNet.step`); the outputs are those of the full computation.
-It runs at a fixed torch thread count (``threads``, default 1) with the model's convolution weights in
-channels-last layout (faster one frame at a time), both restored afterwards.
+It runs at a fixed torch thread count (``threads``, default 1), restored afterwards, and, where the face box
+lets frames be reused, with the model's convolution weights channels-last (faster one frame at a time).
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ class _Predictor:
 
         self._torch = torch
         self._to_model_input = ToModelInput
-        from neurova.streaming import FrameStepper, IncrementalModelInput
+        from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent
 
         self.model = model
         self.contract = contract
@@ -223,6 +223,8 @@ class _Predictor:
         self.domain = DomainMonitor(getattr(model, "input_stats", None), source=source)
         self._incremental = IncrementalModelInput(contract, self.k)
         self._stepper = FrameStepper(model)
+        # one new frame per prediction (where channels-last weights pay) when the expected box lets frames be reused
+        self.steps_one_frame = self._stepper.incremental and frames_independent(contract, self.fixed_box)
         self.frames_encoded = 0
         self._encoder: Any | None = None
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
@@ -531,7 +533,8 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        with intra_op_threads(threads if streaming else None), channels_last(model) if streaming else nullcontext():
+        layout = channels_last(model) if streaming and predictor.steps_one_frame else nullcontext()
+        with intra_op_threads(threads if streaming else None), layout:
             for chunk in chunks:
                 predictor.push(chunk)
             predictor.finish()
