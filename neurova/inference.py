@@ -195,12 +195,11 @@ class _Predictor:
     ) -> None:
         import torch
 
+        from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent
         from neurova.transforms import ToModelInput
 
         self._torch = torch
         self._to_model_input = ToModelInput
-        from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent
-
         self.model = model
         self.contract = contract
         self.sensor = sensor_size
@@ -498,9 +497,9 @@ def predict(
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
         threads: torch's intra-op thread count while streaming, restored afterwards (``None``: leave it as the
-            caller set it). One thread keeps every prediction under the 40 ms hop on a 2-core machine busy with
-            two other processes, where torch's default (one thread per core) oversubscribes the cores
-            (docs/benchmarks.md, "Streaming inference"). Offline runs keep the caller's setting.
+            caller set it; the setting is process-wide). With torch's default (one thread per core) predictions
+            were 10-20x slower on a loaded 2-core machine, whose other processes the threads oversubscribe
+            (docs/benchmarks.md, "Inference latency"). Offline runs keep the caller's setting.
 
     Returns:
         A :class:`Prediction`.
