@@ -301,11 +301,12 @@ def test_uint8_lin_log_table_matches_lin_log() -> None:
         np.testing.assert_array_equal(dvs._lin_log_uint8(f), lin_log(torch.from_numpy(f)).numpy())
 
 
-def test_event_counts_match_torch_floor_division_on_threshold_boundaries() -> None:
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_event_counts_match_torch_floor_division_on_threshold_boundaries(dtype: type) -> None:
     rng = np.random.default_rng(0)
-    thres = rng.normal(0.2, 0.05, 20_000).astype(np.float32).clip(0.01)
-    exact = (rng.integers(1, 40, thres.size) * thres.astype(np.float64)).astype(np.float32)
-    diff = np.concatenate([exact, np.nextafter(exact, np.float32(0)), np.nextafter(exact, np.float32(9)), thres])
+    thres = rng.normal(0.2, 0.05, 20_000).astype(np.float32).clip(0.01).astype(dtype)
+    exact = (rng.integers(1, 40, thres.size) * thres.astype(np.float64)).astype(dtype)
+    diff = np.concatenate([exact, np.nextafter(exact, dtype(0)), np.nextafter(exact, dtype(9)), thres])
     thres = np.tile(thres, 4)
     expected = torch.div(torch.from_numpy(diff), torch.from_numpy(thres), rounding_mode="floor").numpy()
     np.testing.assert_array_equal(dvs._floor_div(diff, thres), expected.astype(np.int64))
