@@ -85,7 +85,8 @@ def make_events() -> Callable[..., np.ndarray]:
     """Factory of random events: ``make_events(n, size=(64, 48), *, seed=0, t0=1_000, span_us=50_000,
     polarity="random")`` → a time-sorted structured array of ``neurova.events.EVENT_DTYPE`` (t in µs).
 
-    See :func:`tests.helpers.events.random_events`; ``polarity`` is ``"random"``, ``"on"`` or ``"off"``.
+    See :func:`tests.helpers.events.random_events`; ``polarity`` is ``"random"``, ``"on"``, ``"off"`` or the
+    probability of an ON event.
     """
 
     def make(n: int, size: tuple[int, int] = SIZE, **kwargs: Any) -> np.ndarray:

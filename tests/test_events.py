@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -22,8 +20,7 @@ from neurova.events import (
     time_window_indices,
     validate_events,
 )
-
-SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+from tests.helpers.paths import SHARED_DATA
 
 X = [0, 5, 2, 345]
 Y = [1, 0, 259, 3]

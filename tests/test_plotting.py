@@ -6,6 +6,7 @@ import pytest
 from neurova import plotting
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
 from neurova.events import make_events
+from tests.helpers.events import random_events
 
 pytest.importorskip("matplotlib")
 
@@ -17,10 +18,7 @@ def _png_size(path) -> tuple[int, int]:
 
 
 def _events() -> np.ndarray:
-    rng = np.random.default_rng(0)
-    n = 300
-    return make_events(rng.integers(0, 40, n), rng.integers(0, 30, n), np.sort(rng.integers(0, 50_000, n)),
-                       rng.integers(0, 2, n))
+    return random_events(300, (40, 30), t0=0, span_us=50_000)
 
 
 def test_va_wheel_renders_points_labels_and_true(tmp_path):

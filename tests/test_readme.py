@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from neurova.contract import InputContract
-from neurova.events import make_events
 from neurova.io import write_events
 from neurova.models import ResNetFusion
+from tests.helpers.events import random_events
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -22,10 +20,7 @@ def tour_code() -> str:
 
 
 def test_readme_tour_runs(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    n = 50_000
-    t = np.sort(rng.integers(0, 500_000, n))
-    events = make_events(rng.integers(0, 1280, n), rng.integers(0, 720, n), t, rng.integers(0, 2, n))
+    events = random_events(50_000, (1280, 720), t0=0, span_us=500_000)
     # the tour reads "recording.raw"; an .h5 recording stands in for it (no EVT3 writer exists)
     write_events(tmp_path / "recording.h5", events, (1280, 720))
     contract = InputContract(image_size=32, clip_length=2)

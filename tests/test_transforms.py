@@ -35,15 +35,12 @@ from neurova.transforms import (
     ToVoxelGrid,
     encoder_from_contract,
 )
+from tests.helpers.events import random_events
 
 
 @pytest.fixture
-def events():
-    rng = np.random.default_rng(0)
-    n = 200
-    return make_events(
-        rng.integers(0, 8, n), rng.integers(0, 6, n), np.sort(rng.integers(0, 1000, n)), rng.random(n) < 0.5
-    )
+def events(make_events):
+    return make_events(200, (8, 6), t0=0, span_us=1000)
 
 
 def test_to_tbr_is_the_functional_encoder(events):
@@ -177,14 +174,10 @@ def test_denoise_hand_made_case():
 
 
 def test_denoise_matches_sequential_filter():
-    rng = np.random.default_rng(4)
-    n = 400
-    events = make_events(
-        rng.integers(0, 7, n), rng.integers(0, 5, n), np.sort(rng.integers(0, 2000, n)), rng.random(n) < 0.5
-    )
+    events = random_events(400, (7, 5), seed=4, t0=0, span_us=2000)
     out = Denoise((7, 5), filter_time_us=30)(events)
     np.testing.assert_array_equal(out, reference_denoise(events, 7, 5, 30))
-    assert 0 < len(out) < n
+    assert 0 < len(out) < len(events)
 
 
 @pytest.mark.parametrize(
@@ -242,10 +235,7 @@ def test_resize_events_transform(events):
 
 @pytest.mark.parametrize("resize", ["events", "area"])
 def test_to_model_input_follows_the_contracts_resize(resize):
-    rng = np.random.default_rng(3)
-    n = 5000
-    events = make_events(rng.integers(0, 40, n), rng.integers(0, 30, n), np.sort(rng.integers(0, 80_000, n)),
-                         rng.random(n) < 0.6)
+    events = random_events(5000, (40, 30), seed=3, t0=0, span_us=80_000, polarity=0.6)
     contract = InputContract(n_bits=4, bin_us=10_000, image_size=8, clip_length=2, resize=resize)
     op = ToModelInput(contract, (4, 2, 32, 24))
     assert op.history_us == 80_000
@@ -286,10 +276,7 @@ def test_input_contract_resize_defaults():
 
 
 def test_to_model_input_reads_only_its_history():
-    rng = np.random.default_rng(4)
-    n = 20_000
-    events = make_events(rng.integers(0, 64, n), rng.integers(0, 64, n), np.sort(rng.integers(0, 400_000, n)),
-                         rng.random(n) < 0.5)
+    events = random_events(20_000, (64, 64), seed=4, t0=0, span_us=400_000)
     op = ToModelInput(InputContract(n_bits=4, bin_us=10_000, image_size=16, clip_length=2), (0, 0, 64, 64))
     window = events[(events["t"] >= 300_000 - op.history_us) & (events["t"] < 300_000)]
     np.testing.assert_array_equal(op(events, 300_000), op(window, 300_000))  # the resize starts at the window

@@ -6,35 +6,48 @@ The writers encode EVT 2.0 / EVT 3.0 ``.raw`` and CD ``.dat`` files word by word
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pytest
 
+import neurova.io as nio
+from neurova.errors import EventFormatError
 from neurova.events import SensorSize, make_events
 
 SIZE = SensorSize(64, 48)
 """The sensor of the generated files: 64 x 48 pixels."""
 
-Polarity = Literal["random", "on", "off"]
+Polarity = Literal["random", "on", "off"] | float
 
 
-def random_events(n: int, size: SensorSize | tuple[int, int] = SIZE, *, seed: int = 0, t0: int = 1_000,
-                  span_us: int = 50_000, polarity: Polarity = "random") -> np.ndarray:
+def random_events(n: int, size: SensorSize | tuple[int, int] = SIZE, *, seed: int | np.random.Generator = 0,
+                  t0: int = 1_000, span_us: int = 50_000, polarity: Polarity = "random") -> np.ndarray:
     """``n`` events uniform over the ``size = (width, height)`` sensor and over ``[t0, t0 + span_us)`` µs.
 
+    Args:
+        seed: seeds a :func:`numpy.random.default_rng`; a ``Generator`` is drawn from (and advanced) instead.
+        polarity: ``"random"`` (ON or OFF with probability 1/2), ``"on"`` or ``"off"`` (every event), or the
+            probability in [0, 1] of an ON event.
+
     Returns:
-        a structured array of :data:`neurova.events.EVENT_DTYPE`, sorted by ``t``; the same for the same
-        arguments (``seed`` seeds a :func:`numpy.random.default_rng`). ``polarity``: ``"random"`` (ON or OFF with
-        probability 1/2), ``"on"`` or ``"off"`` (every event).
+        a structured array of :data:`neurova.events.EVENT_DTYPE`, sorted by ``t``; the same for the same arguments.
     """
     width, height = size
-    if polarity not in ("random", "on", "off"):
-        raise ValueError(f"polarity must be 'random', 'on' or 'off', got {polarity!r}")
+    if not (polarity in ("random", "on", "off") or (isinstance(polarity, float) and 0.0 <= polarity <= 1.0)):
+        raise ValueError(f"polarity must be 'random', 'on', 'off' or a probability in [0, 1], got {polarity!r}")
     rng = np.random.default_rng(seed)
     t = np.sort(rng.integers(t0, t0 + span_us, n))
     x, y = rng.integers(0, width, n), rng.integers(0, height, n)
-    p = rng.integers(0, 2, n) if polarity == "random" else np.full(n, polarity == "on")
+    if polarity == "random":
+        p = rng.integers(0, 2, n)
+    elif isinstance(polarity, float):
+        p = rng.random(n) < polarity
+    else:
+        p = np.full(n, polarity == "on")
     return make_events(x, y, t, p)
 
 
@@ -91,3 +104,12 @@ def write_dat(path: Path, events: np.ndarray, size: SensorSize | None = SIZE) ->
     )
     path.write_bytes(header(*lines) + bytes([12, 8]) + records.tobytes())
     return path
+
+
+def raises_with_path(path: Path, match: str, reader: Callable[[Path], object] = nio.read_events) -> EventFormatError:
+    """Assert that ``reader(path)`` raises an :class:`EventFormatError` matching ``match`` that names ``path``."""
+    with pytest.raises(EventFormatError, match=match) as info:
+        reader(path)
+    assert str(path) in str(info.value)
+    assert info.value.path == os.fspath(path)
+    return info.value

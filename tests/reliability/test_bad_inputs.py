@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import h5py
@@ -42,6 +41,8 @@ from neurova.events import as_events, make_events
 from neurova.models import ResNet, ResNetFusion, create_model, from_pretrained
 from neurova.simulator import simulate
 from neurova.simulator.video import load_frames
+from tests.data.afew_va.data import make_afew_va
+from tests.helpers.events import SIZE, header, random_events, write_raw
 
 from .conftest import shared_sample, write_frame_clips
 
@@ -51,10 +52,10 @@ Call = Callable[[], Any]
 
 @dataclass(frozen=True)
 class Case:
-    """A bad input: ``make(tmp, kit)`` writes it and returns ``(call, file named in the message or None)``."""
+    """A bad input: ``make(tmp)`` writes it and returns ``(call, file named in the message or None)``."""
 
     id: str
-    make: Callable[[Path, SimpleNamespace], tuple[Call, Path | None]]
+    make: Callable[[Path], tuple[Call, Path | None]]
     error: type[Exception]
     problem: str
 
@@ -62,36 +63,32 @@ class Case:
 # ------------------------------------------------------------------------------------------------ event files
 
 
-def _events(kit: SimpleNamespace, n: int = 2_000) -> np.ndarray:
-    return kit.io.random_events(n)
+def _written(tmp: Path, name: str, layout: str = "neurova") -> Path:
+    return nio.write_events(tmp / name, random_events(20_000), SIZE, layout=layout)
 
 
-def _written(tmp: Path, kit: SimpleNamespace, name: str, layout: str = "neurova") -> Path:
-    return nio.write_events(tmp / name, _events(kit, 20_000), kit.io.SIZE, layout=layout)
-
-
-def truncated_h5(layout: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-        path = _written(tmp, kit, "cut.h5", layout)
+def truncated_h5(layout: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
+        path = _written(tmp, "cut.h5", layout)
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
         return lambda: nio.read_events(path), path
 
     return make
 
 
-def garbled_h5_header(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-    path = _written(tmp, kit, "garbled.h5")
+def garbled_h5_header(tmp: Path) -> tuple[Call, Path]:
+    path = _written(tmp, "garbled.h5")
     data = bytearray(path.read_bytes())
     data[:8] = b"GARBAGE!"
     path.write_bytes(bytes(data))
     return lambda: nio.read_events(path), path
 
 
-def zeroed_h5_middle(reader: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
+def zeroed_h5_middle(reader: str) -> Callable[[Path], tuple[Call, Path]]:
     """Zeros over the middle third of the file: object headers and compressed chunks are destroyed."""
 
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-        path = _written(tmp, kit, "zeroed.h5")
+    def make(tmp: Path) -> tuple[Call, Path]:
+        path = _written(tmp, "zeroed.h5")
         data = bytearray(path.read_bytes())
         third = len(data) // 3
         data[third : 2 * third] = bytes(third)
@@ -106,8 +103,8 @@ def zeroed_h5_middle(reader: str) -> Callable[[Path, SimpleNamespace], tuple[Cal
     return make
 
 
-def h5_with(builder: Callable[[h5py.File], None], call: str = "read") -> Callable[[Path, SimpleNamespace], Any]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def h5_with(builder: Callable[[h5py.File], None], call: str = "read") -> Callable[[Path], Any]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         path = tmp / "odd.h5"
         with h5py.File(path, "w") as f:
             builder(f)
@@ -125,28 +122,28 @@ def _columns(f: h5py.File, t: Any, **attrs: Any) -> None:
     f.attrs.update(attrs)
 
 
-def raw_file(evt: str, damage: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def raw_file(evt: str, damage: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         if evt == "3.0":
             pytest.importorskip("evt3")
-        events = _events(kit, 200)
+        events = random_events(200)
         if damage == "outside":
-            path = kit.io.write_raw(tmp / "small.raw", events, evt=evt, lines=(f"evt {evt}", "geometry 16x16"))
+            path = write_raw(tmp / "small.raw", events, evt=evt, lines=(f"evt {evt}", "geometry 16x16"))
             return lambda: nio.read_events(path), path
-        path = kit.io.write_raw(tmp / "bad.raw", events, evt=evt)
+        path = write_raw(tmp / "bad.raw", events, evt=evt)
         data = path.read_bytes()
         if damage == "truncated":
             path.write_bytes(data[:-1])
         elif damage == "word type":
             path.write_bytes(data + np.array([0x5 << 28], "<u4").tobytes())
         elif damage == "no encoding":
-            path.write_bytes(kit.io.header("geometry 64x48", "end") + data.split(b"% end\n", 1)[1])
+            path.write_bytes(header("geometry 64x48", "end") + data.split(b"% end\n", 1)[1])
         return lambda: nio.read_events(path), path
 
     return make
 
 
-def truncated_aedat4(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def truncated_aedat4(tmp: Path) -> tuple[Call, Path]:
     pytest.importorskip("aedat")
     data = shared_sample("davis346_with_frames.aedat4").read_bytes()
     path = tmp / "sample.aedat4"
@@ -154,8 +151,8 @@ def truncated_aedat4(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
     return lambda: nio.read_events(path), path
 
 
-def empty_file(suffix: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def empty_file(suffix: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         path = tmp / f"empty{suffix}"
         path.write_bytes(b"")
         return lambda: nio.read_events(path), path
@@ -163,23 +160,23 @@ def empty_file(suffix: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Pat
     return make
 
 
-def write_outside_sensor(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def write_outside_sensor(tmp: Path) -> tuple[Call, Path]:
     path = tmp / "out.h5"
-    return lambda: nio.write_events(path, _events(kit), (8, 8)), path
+    return lambda: nio.write_events(path, random_events(2_000), (8, 8)), path
 
 
-def read_outside_given_sensor(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-    path = nio.write_events(tmp / "ok.npz", _events(kit), kit.io.SIZE)
+def read_outside_given_sensor(tmp: Path) -> tuple[Call, Path]:
+    path = nio.write_events(tmp / "ok.npz", random_events(2_000), SIZE)
     return lambda: nio.read_events(path, sensor_size=(10, 10)), path
 
 
-def write_unsorted(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-    events = _events(kit)[::-1].copy()
+def write_unsorted(tmp: Path) -> tuple[Call, Path]:
+    events = random_events(2_000)[::-1].copy()
     path = tmp / "unsorted.npz"
-    return lambda: nio.write_events(path, events, kit.io.SIZE), path
+    return lambda: nio.write_events(path, events, SIZE), path
 
 
-def bad_npz_size(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def bad_npz_size(tmp: Path) -> tuple[Call, Path]:
     path = tmp / "size.npz"
     np.savez(path, x=np.zeros(2, int), y=np.zeros(2, int), t=np.arange(2), p=np.ones(2), width=np.array("wide"),
              height=np.array(3))
@@ -189,9 +186,9 @@ def bad_npz_size(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
 # ---------------------------------------------------------------------------------------------------- labels
 
 
-def afew_va_json(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
-        root = kit.afew_va.make_afew_va(tmp / "afew", n_clips=2, n_frames=3, size=24)
+def afew_va_json(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
+        root = make_afew_va(tmp / "afew", n_clips=2, n_frames=3, size=24)
         path = root / "002" / "002.json"
         doc = json.loads(path.read_text())
         edit(doc)
@@ -215,8 +212,8 @@ def _drop_frame_key(key: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-def label_csv(text: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def label_csv(text: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         path = tmp / "labels.csv"
         path.write_text(text)
         return lambda: read_label_csv(path), path
@@ -224,8 +221,8 @@ def label_csv(text: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]
     return make
 
 
-def nefer_csv(text: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def nefer_csv(text: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         path = tmp / "train_event.csv"
         path.write_text(text)
         return lambda: read_nefer_csv(path), path
@@ -239,23 +236,23 @@ NEFER_ROW = "user_01,user01_2022-06-08_12-20-03_cd,../event_frame_NEW/user_01/us
 # ---------------------------------------------------------------------------------------------------- frames
 
 
-def frame_folder_of_two_sizes(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def frame_folder_of_two_sizes(tmp: Path) -> tuple[Call, Path]:
     cv2 = pytest.importorskip("cv2")
     folder = write_frame_clips(tmp / "clips", 1, n_frames=3, size=(12, 16)) / "clip00"
     cv2.imwrite(str(folder / "00003.png"), np.zeros((10, 16), np.uint8))
     return lambda: simulate(folder), folder
 
 
-def frame_list_of_two_sizes(tmp: Path, kit: SimpleNamespace) -> tuple[Call, None]:
+def frame_list_of_two_sizes(tmp: Path) -> tuple[Call, None]:
     frames = [np.zeros((8, 8), np.uint8), np.zeros((8, 9), np.uint8)]
     return lambda: simulate(frames), None
 
 
-def frame_times_not_increasing(tmp: Path, kit: SimpleNamespace) -> tuple[Call, None]:
+def frame_times_not_increasing(tmp: Path) -> tuple[Call, None]:
     return lambda: load_frames(np.zeros((3, 4, 4), np.uint8), [0, 40_000, 40_000]), None
 
 
-def nan_frames(tmp: Path, kit: SimpleNamespace) -> tuple[Call, None]:
+def nan_frames(tmp: Path) -> tuple[Call, None]:
     frames = np.full((2, 4, 4), np.nan, np.float32)
     return lambda: simulate(frames), None
 
@@ -274,7 +271,7 @@ def saved_model(tmp: Path) -> Path:
     return _tiny_fusion().save_pretrained(tmp / "model")
 
 
-def wrong_shapes(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def wrong_shapes(tmp: Path) -> tuple[Call, Path]:
     folder = saved_model(tmp)
     weights = folder / "model.safetensors"
     state = {k: v.contiguous() for k, v in _tiny_fusion(in_chans=2).state_dict().items()}
@@ -282,18 +279,18 @@ def wrong_shapes(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
     return lambda: from_pretrained(folder), weights
 
 
-def wrong_architecture(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def wrong_architecture(tmp: Path) -> tuple[Call, Path]:
     folder = saved_model(tmp)
     return lambda: ResNet.from_pretrained(folder), folder
 
 
-def mismatched_contract(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def mismatched_contract(tmp: Path) -> tuple[Call, Path]:
     folder = saved_model(tmp)
     data = InputContract(channels=1, clip_length=2, image_size=32, n_bits=4)
     return lambda: from_pretrained(folder, input_contract=data), folder
 
 
-def missing_weights(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def missing_weights(tmp: Path) -> tuple[Call, Path]:
     folder = saved_model(tmp)
     (folder / "model.safetensors").unlink()
     return lambda: from_pretrained(folder), folder / "model.safetensors"
@@ -309,8 +306,8 @@ class _Payload:
         return builtins.open, (self.target, "w")
 
 
-def pickle_as(name: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]:
-    def make(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def pickle_as(name: str) -> Callable[[Path], tuple[Call, Path]]:
+    def make(tmp: Path) -> tuple[Call, Path]:
         marker = tmp / "pwned"
         if name == "model.safetensors":
             folder = saved_model(tmp)
@@ -333,11 +330,11 @@ def pickle_as(name: str) -> Callable[[Path, SimpleNamespace], tuple[Call, Path]]
     return make
 
 
-def missing_dataset_root(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def missing_dataset_root(tmp: Path) -> tuple[Call, Path]:
     return lambda: scan_afew_va(tmp / "nowhere"), tmp / "nowhere"
 
 
-def missing_event_file(tmp: Path, kit: SimpleNamespace) -> tuple[Call, Path]:
+def missing_event_file(tmp: Path) -> tuple[Call, Path]:
     return lambda: nio.read_events(tmp / "gone.raw"), tmp / "gone.raw"
 
 
@@ -420,11 +417,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def kit(io_fixtures: ModuleType, afew_va_data: ModuleType) -> SimpleNamespace:
-    return SimpleNamespace(io=io_fixtures, afew_va=afew_va_data)
-
-
 def _raising_frame(exc: BaseException) -> Path:
     tb = exc.__traceback__
     while tb.tb_next is not None:
@@ -433,8 +425,8 @@ def _raising_frame(exc: BaseException) -> Path:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_gives_a_specific_error_naming_the_file(case: Case, tmp_path: Path, kit: SimpleNamespace) -> None:
-    call, path = case.make(tmp_path, kit)
+def test_bad_input_gives_a_specific_error_naming_the_file(case: Case, tmp_path: Path) -> None:
+    call, path = case.make(tmp_path)
     with pytest.raises(Exception) as info:  # the exact type is checked below
         call()
     exc = info.value

@@ -18,7 +18,6 @@ import resource
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -26,9 +25,9 @@ from safetensors.torch import load_file, save_file
 from neurova._atomic import atomic_path
 from neurova.cli import main
 from neurova.errors import CheckpointError
-from neurova.events import make_events
 from neurova.io import write_events
 from neurova.models import create_model, from_pretrained
+from tests.helpers.events import random_events
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 NO_GPU = not torch.cuda.is_available() and not torch.backends.mps.is_available()
@@ -39,9 +38,7 @@ needs_no_gpu = pytest.mark.skipif(not NO_GPU, reason="this machine has a GPU")
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working directory with an event file ``rec.h5``, a plain file ``afile`` and a folder ``folder/``."""
     monkeypatch.chdir(tmp_path)
-    rng = np.random.default_rng(0)
-    events = make_events(rng.integers(0, 32, 500), rng.integers(0, 24, 500), np.sort(rng.integers(0, 10**5, 500)),
-                         rng.integers(0, 2, 500))
+    events = random_events(500, (32, 24), t0=0, span_us=10**5)
     write_events(tmp_path / "rec.h5", events, (32, 24))
     (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "folder").mkdir()

@@ -27,10 +27,10 @@ from neurova.encodings import tbr, tbr_torch
 from neurova.errors import AnnotationError, EventFormatError, NeurovaError, VideoFormatError
 from neurova.events import MAX_SENSOR_SIDE, as_events, make_events
 from neurova.transforms import ToFrame, ToTBR, ToTimeSurface, ToVoxelGrid
+from tests.helpers.events import SIZE, encode_evt2, header, random_events, write_dat
 
-from .conftest import TESTS, load_module, shared_sample
+from .conftest import shared_sample
 
-IO = load_module(TESTS / "test_io.py", "_reliability_test_io")
 DAYS_12_US = 12 * 86_400 * 10**6
 CONTRACT = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=2, frame_interval_us=20_000)
 
@@ -68,7 +68,7 @@ def tbr_limit_can_be_raised(tmp: Path) -> None:
 
 def raw_header(tmp: Path, *lines: str) -> Path:
     path = tmp / "r.raw"
-    path.write_bytes(IO.header(*lines, "end") + IO.encode_evt2(IO.random_events(20)))
+    path.write_bytes(header(*lines, "end") + encode_evt2(random_events(20)))
     return path
 
 
@@ -88,7 +88,7 @@ def raw_geometry_zero(tmp: Path) -> None:
 
 def h5_attrs_too_large(layout: str) -> Callable[[Path], None]:
     def case(tmp: Path) -> None:
-        path = nio.write_events(tmp / "e.h5", IO.random_events(10), IO.SIZE, layout=layout)
+        path = nio.write_events(tmp / "e.h5", random_events(10), SIZE, layout=layout)
         with h5py.File(path, "r+") as f:
             f.attrs["width"], f.attrs["height"] = 30000, 30000
         for read in (nio.read_recording, nio.get_sensor_size):
@@ -99,7 +99,7 @@ def h5_attrs_too_large(layout: str) -> Callable[[Path], None]:
 
 
 def npz_size_too_large(tmp: Path) -> None:
-    path = nio.write_events(tmp / "e.npz", IO.random_events(10), IO.SIZE)
+    path = nio.write_events(tmp / "e.npz", random_events(10), SIZE)
     arrays = dict(np.load(path))
     arrays["width"] = np.int64(40000)
     np.savez(path, **arrays)
@@ -127,7 +127,7 @@ def afew_va_no_usable_landmark(tmp: Path) -> None:
 
 def evt2_file(tmp: Path, words: np.ndarray) -> Path:
     path = tmp / "t.raw"
-    path.write_bytes(IO.header("evt 2.0", "geometry 64x48", "end") + words.astype("<u4").tobytes())
+    path.write_bytes(header("evt 2.0", "geometry 64x48", "end") + words.astype("<u4").tobytes())
     return path
 
 
@@ -148,7 +148,7 @@ def evt2_spike(corrupt: int) -> Callable[[Path], None]:
     def case(tmp: Path) -> None:
         highs = [100, 101, 102, corrupt, 103, 104]
         events, messages = read_warning(evt2_file(tmp, evt2_words(highs)))
-        byte = len(IO.header("evt 2.0", "geometry 64x48", "end")) + 3 * 8
+        byte = len(header("evt 2.0", "geometry 64x48", "end")) + 3 * 8
         assert any(f"at byte {byte}" in m and "EV_TIME_HIGH" in m for m in messages), messages
         assert events["t"].max() < 105 << 6  # nothing moved 4.77 h later
         assert events["t"][3] == (102 << 6) | 5  # the event after the corrupt word keeps the previous time base
@@ -191,7 +191,7 @@ def evt2_real_file_one_corrupt_word(tmp: Path) -> None:
 
 def dat_timestamp_spike(tmp: Path) -> None:
     events = make_events([1, 2, 3, 4, 5], [1, 1, 1, 1, 1], [10, 20, 30, 40, 50], [1, 0, 1, 0, 1])
-    path = IO.write_dat(tmp / "s.dat", events)
+    path = write_dat(tmp / "s.dat", events)
     data = bytearray(path.read_bytes())
     start = data.index(bytes([12, 8])) + 2
     data[start + 16 : start + 20] = np.uint32(4_000_000_000).tobytes()  # event 2's t: a corrupt 32-bit value
@@ -228,7 +228,7 @@ def label_file(tmp: Path, name: str) -> Callable[[], object]:
     root.mkdir()
     victim = tmp / "x" / "victim.h5"
     victim.parent.mkdir()
-    nio.write_events(victim, IO.random_events(10), IO.SIZE)
+    nio.write_events(victim, random_events(10), SIZE)
     csv = root / "labels.csv"
     csv.write_text(f"file,t_us,valence,arousal\n{name},20000,0.1,0.2\n")
     return lambda: LabelledEventFiles(root, csv, CONTRACT)
@@ -292,7 +292,7 @@ def simulate_other_settings(change: dict[str, object]) -> Callable[[Path], None]
 def simulate_never_replaces_foreign_file(tmp: Path) -> None:
     frame_clips(tmp, 1)
     foreign = tmp / "out" / "clip00.h5"
-    nio.write_events(foreign, IO.random_events(5), IO.SIZE)  # an event file neurova simulate did not write
+    nio.write_events(foreign, random_events(5), SIZE)  # an event file neurova simulate did not write
     for overwrite in (False, True):
         with refused(NeurovaError, "not written by neurova simulate", path=foreign):
             simulate(tmp, overwrite=overwrite)
@@ -354,8 +354,8 @@ def labels_relative_to_epoch_recording(tmp: Path) -> None:
     root = tmp / "root"
     root.mkdir()
     epoch = 1_700_000_000_000_000  # µs since 1970, as an .aedat4 clock counts
-    events = IO.random_events(200, t0=epoch, span_us=400_000)
-    nio.write_events(root / "rec.h5", events, IO.SIZE)
+    events = random_events(200, t0=epoch, span_us=400_000)
+    nio.write_events(root / "rec.h5", events, SIZE)
     csv = root / "labels.csv"
     csv.write_text("file,t_us,valence,arousal\nrec.h5,200000,0.1,0.2\n")
     data = LabelledEventFiles(root, csv, CONTRACT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,8 +28,9 @@ from neurova.faces import (
     get_face_detector,
 )
 from neurova.nets import EventFaceNet
+from tests.helpers.paths import SHARED_DATA
 
-REAL_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"
+REAL_DATA = SHARED_DATA / "events"
 
 
 def test_net_shapes_and_parameter_budget():

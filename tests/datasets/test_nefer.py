@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
 import shutil
 from pathlib import Path
 
@@ -13,9 +12,11 @@ import torch
 from neurova.datasets import NEFER, NEFER_CLASSES, read_nefer_csv
 from neurova.datasets.nefer import NEFER_FRAMES_PER_CLIP, class_counts, frame_tail, nefer_csv_path
 from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
+from tests.data.nefer.data import make_nefer
+from tests.helpers.events import random_events
+from tests.helpers.paths import SHARED_DATA
 
-make_nefer = runpy.run_path(str(Path(__file__).parent / "data" / "nefer" / "data.py"))["make_nefer"]
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nefer_annotations"
+REAL = SHARED_DATA / "nefer_annotations"
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,6 @@ def test_no_frames_at_all_raises(tmp_path: Path) -> None:
 
 
 def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: Path) -> None:
-    from neurova.events import make_events
     from neurova.io import write_events
     from neurova.transforms import Crop, ToTBR
 
@@ -175,15 +175,12 @@ def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: P
     shutil.copytree(nefer_root, root)
     clip = read_nefer_csv(nefer_csv_path(root / "annotations", "validation", "expected", "event"))[1]
     shutil.rmtree(root / clip.user / clip.clip_id)
-    rng = np.random.default_rng(0)
-    n = 5000
-    t = np.sort(rng.integers(1_000, 1_000 + 51 * 40_000, size=n))
-    events = make_events(rng.integers(0, 40, n), rng.integers(0, 30, n), t, rng.random(n) < 0.5)
+    events = random_events(5000, (40, 30), t0=1_000, span_us=51 * 40_000)
     write_events(tmp_path / "raw" / clip.user / f"{clip.clip_id}.h5", events, (40, 30))
     ds = NEFER(root, "validation", raw_dir=tmp_path / "raw", image_size=None, clip_length=5, stride=10)
     item = next(i for i, (c, start, _) in enumerate(ds.index) if ds.clips[c].clip_id == clip.clip_id and start == 10)
     sample = ds[item]
-    ends = int(t[0]) + 40_000 * np.arange(11, 16)
+    ends = int(events["t"][0]) + 40_000 * np.arange(11, 16)
     expected = ToTBR((30, 30))(Crop(5, 0, 30, 30)(events), ends_us=ends)  # the centred square, as predict() uses
     torch.testing.assert_close(sample["frames"], torch.from_numpy(expected))
     assert sample["frames"].shape == (5, 1, 30, 30) and float(sample["frames"].sum()) > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import runpy
 import warnings
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from neurova.datasets.afew_va import _Job, _make_record, afew_va_cache, crop_cli
 from neurova.datasets.splits import check_disjoint, subject_holdout
 from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
 from neurova.image import read_frames
+from tests.data.afew_va.data import make_afew_va
 
-make_afew_va = runpy.run_path(str(Path(__file__).parent / "data" / "afew_va" / "data.py"))["make_afew_va"]
 SIM = AFEWVASimulation(image_size=24, smooth_window=5)
 
 

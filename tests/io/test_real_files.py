@@ -10,8 +10,9 @@ import pytest
 import neurova.io as nio
 from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
+from tests.helpers.paths import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"
+DATA = SHARED_DATA / "events"
 EVT3 = DATA / "prophesee_evt3_sample.raw"
 EVT3_REFERENCE = DATA / "prophesee_evt3_sample.reference.npy"
 EVT2 = DATA / "prophesee_evt2_sample.raw"

@@ -1,4 +1,4 @@
-"""Tests of neurova.encodings: TBR against a per-event reference, torch == numpy, other encodings."""
+"""neurova.encodings.tbr: TBR against a per-event reference, the torch path equal to numpy, the windows."""
 
 from __future__ import annotations
 
@@ -10,19 +10,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurova.encodings import (
-    event_frames,
-    resize_events,
-    resize_initial_levels,
-    resize_pixel_areas,
-    tbr,
-    tbr_torch,
-    time_surface,
-    voxel_grid,
-    window_ends,
-)
+from neurova.encodings import tbr, tbr_torch, window_ends
 from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, make_events
+from tests.helpers.events import random_events
 
 tbr_module = sys.modules["neurova.encodings.tbr"]
 
@@ -44,18 +35,13 @@ def reference_tbr(events, width, height, n_bits, bin_us, ends, polarity="merge",
     return out.astype(np.float32)
 
 
-def random_events(rng, n, width, height, t_max):
-    t = np.sort(rng.integers(0, t_max, n))
-    return make_events(rng.integers(0, width, n), rng.integers(0, height, n), t, rng.random(n) < 0.5)
-
-
 @pytest.mark.parametrize("n_bits", [1, 3, 8, 16])
 @pytest.mark.parametrize("polarity", ["merge", "split"])
 @pytest.mark.parametrize("normalize", ["max", None])
 def test_tbr_matches_reference_back_to_back(n_bits, polarity, normalize):
     rng = np.random.default_rng(n_bits)
     bin_us = 3
-    events = random_events(rng, 80, 5, 4, n_bits * bin_us * 3 + 2)
+    events = random_events(80, (5, 4), seed=rng, t0=0, span_us=n_bits * bin_us * 3 + 2)
     got = tbr(events, (5, 4), n_bits=n_bits, bin_us=bin_us, polarity=polarity, normalize=normalize)
     start = events["t"][0]
     ends = start + np.arange(1, len(got) + 1) * n_bits * bin_us
@@ -68,7 +54,7 @@ def test_tbr_matches_reference_back_to_back(n_bits, polarity, normalize):
 def test_tbr_matches_reference_with_overlapping_windows(n_bits, polarity):
     rng = np.random.default_rng(100 + n_bits)
     bin_us = 2
-    events = random_events(rng, 60, 4, 3, n_bits * bin_us * 4)
+    events = random_events(60, (4, 3), seed=rng, t0=0, span_us=n_bits * bin_us * 4)
     window = n_bits * bin_us
     ends = np.array([window // 2 + 1, window, window + 1, 3 * window, 2 * window + 1, 9 * window])  # unsorted too
     got = tbr(events, (4, 3), n_bits=n_bits, bin_us=bin_us, ends_us=ends, polarity=polarity, normalize=None)
@@ -155,7 +141,7 @@ def test_tbr_rejects_bad_parameters(kwargs, message):
 
 def test_pixel_index_fallback_path_agrees(monkeypatch):
     rng = np.random.default_rng(7)
-    events = random_events(rng, 300, 6, 5, 400)
+    events = random_events(300, (6, 5), seed=rng, t0=0, span_us=400)
     fast = tbr(events, (6, 5), n_bits=4, bin_us=7, polarity="split")
     strided = tbr(events[::3], (6, 5), n_bits=4, bin_us=7, polarity="split")
     np.testing.assert_array_equal(strided, tbr(events[::3].copy(), (6, 5), n_bits=4, bin_us=7, polarity="split"))
@@ -167,7 +153,7 @@ def test_pixel_index_fallback_path_agrees(monkeypatch):
 def test_strided_searchsorted_matches_numpy():
     rng = np.random.default_rng(3)
     for n in (0, 1, 255, 256, 1000, 4099):
-        events = random_events(rng, n, 2, 2, 500)
+        events = random_events(n, (2, 2), seed=rng, t0=0, span_us=500)
         values = rng.integers(-5, 510, (9, 4))
         np.testing.assert_array_equal(
             tbr_module._searchsorted(events["t"], values), np.searchsorted(events["t"], values, side="left")
@@ -189,7 +175,7 @@ def test_window_ends():
 @pytest.mark.parametrize("polarity", ["merge", "split"])
 def test_tbr_torch_equals_numpy(n_bits, polarity):
     rng = np.random.default_rng(n_bits)
-    events = random_events(rng, 200, 6, 4, n_bits * 3 * 5)
+    events = random_events(200, (6, 4), seed=rng, t0=0, span_us=n_bits * 3 * 5)
     args = (events["x"], events["y"], events["t"], events["p"], (6, 4))
     expected = tbr(events, (6, 4), n_bits=n_bits, bin_us=3, polarity=polarity)
     got = tbr_torch(*args, n_bits=n_bits, bin_us=3, polarity=polarity)
@@ -203,7 +189,7 @@ def test_tbr_torch_equals_numpy(n_bits, polarity):
 
 def test_tbr_torch_batches_clips():
     rng = np.random.default_rng(11)
-    clips = [random_events(rng, n, 5, 3, 90) for n in (40, 0, 25)]
+    clips = [random_events(n, (5, 3), seed=rng, t0=0, span_us=90) for n in (40, 0, 25)]
     x, y, t, p = (np.concatenate([c[f] for c in clips]) for f in ("x", "y", "t", "p"))
     batch = np.repeat(np.arange(3), [len(c) for c in clips])
     shuffle = rng.permutation(len(t))  # the torch path needs no sorting
@@ -233,7 +219,7 @@ def test_tbr_torch_batches_clips():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_tbr_torch_on_gpu_equals_numpy():
     rng = np.random.default_rng(5)
-    events = random_events(rng, 500, 8, 6, 400)
+    events = random_events(500, (8, 6), seed=rng, t0=0, span_us=400)
     tensors = [torch.as_tensor(np.ascontiguousarray(events[f])).cuda() for f in ("x", "y", "t", "p")]
     got = tbr_torch(*tensors, (8, 6), n_bits=8, bin_us=5, polarity="split")
     assert got.is_cuda
@@ -276,128 +262,3 @@ def test_tbr_of_concatenated_streams_is_the_concatenation(case):
     # explicit ends equal to the back-to-back windows give the same frames
     ends = np.arange(1, frames_a + frames_b + 1) * n_bits * bin_us
     np.testing.assert_array_equal(tbr(np.concatenate([a, b]), (3, 2), ends_us=ends, **kw), whole)
-
-
-# ------------------------------------------------------------------------------------- other encodings
-
-
-def test_event_frames_counts():
-    events = make_events([0, 0, 1, 2], [0, 0, 1, 1], [0, 5, 10, 25], [1, 1, 0, 1])
-    frames = event_frames(events, (3, 2), window_us=20)
-    assert frames.shape == (2, 2, 2, 3) and frames.dtype == np.float32
-    assert frames[0, 1, 0, 0] == 2 and frames[0, 0, 1, 1] == 1 and frames[1, 1, 1, 2] == 1
-    assert frames.sum() == 4
-    merged = event_frames(events, (3, 2), window_us=20, polarity="merge", ends_us=[11, 11])
-    assert merged.shape == (2, 1, 2, 3) and merged.sum() == 6
-    assert event_frames(events[:0], (3, 2), n_frames=2).shape == (2, 2, 2, 3)
-
-
-def test_voxel_grid_bilinear_in_time():
-    events = make_events([0, 1, 2], [0, 0, 0], [0, 10, 30], [1, 0, 1])
-    grid = voxel_grid(events, (3, 1), n_bins=3, window_us=40, ends_us=[40])
-    assert grid.shape == (1, 3, 1, 3) and grid.dtype == np.float32
-    # tau = 2 * (t - 0) / 40: 0 -> bin 0; 0.5 -> half in bins 0 and 1 (OFF: -); 1.5 -> half in bins 1 and 2
-    np.testing.assert_allclose(grid[0, :, 0], [[1, -0.5, 0], [0, -0.5, 0.5], [0, 0, 0.5]])
-    np.testing.assert_allclose(grid.sum(axis=1)[0, 0], [1, -1, 1])
-    assert voxel_grid(events, (3, 1), n_bins=1, window_us=40)[0, 0, 0].tolist() == [1, -1, 1]
-    assert voxel_grid(events[:0], (3, 1), n_bins=4).shape == (0, 4, 1, 3)
-
-
-def test_time_surface_keeps_latest_event_per_pixel_and_polarity():
-    events = make_events([0, 0, 0, 1], [0, 0, 0, 0], [0, 20, 30, 35], [1, 1, 0, 1])
-    surface = time_surface(events, (2, 1), tau_us=10, window_us=40, ends_us=[40])
-    assert surface.shape == (1, 2, 1, 2) and surface.dtype == np.float32
-    np.testing.assert_allclose(surface[0, :, 0], [[np.exp(-1), 0], [np.exp(-2), np.exp(-0.5)]], rtol=1e-6)
-    assert time_surface(events[:0], (2, 1)).shape == (0, 2, 1, 2)
-    with pytest.raises(ValueError, match="tau_us"):
-        time_surface(events, (2, 1), tau_us=0)
-
-
-def test_other_encodings_reject_events_outside_the_sensor():
-    events = make_events([3], [0], [0], [1])
-    for encode in (event_frames, voxel_grid, time_surface):
-        with pytest.raises(EventFormatError, match="outside"):
-            encode(events, (3, 1))
-
-
-def test_split_channels_on_a_sensor_of_more_than_255_pixels():
-    events = make_events([19, 0], [19, 0], [1, 2], [1, 0])
-    frames = event_frames(events, (20, 20), window_us=10)
-    assert frames[0, 1, 19, 19] == 1 and frames[0, 0, 0, 0] == 1 and frames.sum() == 2
-    surface = time_surface(events, (20, 20), tau_us=10, window_us=10)
-    assert surface[0, 1, 19, 19] > 0 and surface[0, 0, 0, 0] > 0 and np.count_nonzero(surface) == 2
-    codes = tbr(events, (20, 20), n_bits=1, bin_us=10, polarity="split", normalize=None)
-    assert codes[0, 1, 19, 19] == 1 and codes[0, 0, 0, 0] == 1 and codes.sum() == 2
-
-
-# --------------------------------------------------------------------------------- event-domain resize
-
-
-def reference_resize(events, width, height, size):
-    """Per-event definition of a shrinking resize: each output pixel integrates ±1 and fires at ±a."""
-    area_x = np.bincount(np.arange(width) * size // width, minlength=size)
-    area_y = np.bincount(np.arange(height) * size // height, minlength=size)
-    level = resize_initial_levels(np.outer(area_y, area_x))
-    out = []
-    for x, y, t, p in zip(events["x"], events["y"], events["t"], events["p"]):
-        ox, oy = int(x) * size // width, int(y) * size // height
-        a = int(area_x[ox] * area_y[oy])
-        level[oy, ox] += 1 if p else -1
-        if abs(level[oy, ox]) >= a:
-            out.append((ox, oy, int(t), bool(level[oy, ox] > 0)))
-            level[oy, ox] -= a if level[oy, ox] > 0 else -a
-    return out
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.integers(5, 40), st.integers(5, 40), st.integers(1, 5), st.integers(0, 10_000), st.floats(0.2, 0.9))
-def test_resize_events_matches_the_per_event_definition(width, height, size, seed, p_on):
-    rng = np.random.default_rng(seed)
-    n = 3000
-    events = make_events(rng.integers(0, width, n), rng.integers(0, height, n), np.sort(rng.integers(0, 10**5, n)),
-                         rng.random(n) < p_on)
-    out = resize_events(events, (width, height), size)
-    assert out.dtype == EVENT_DTYPE and (np.diff(out["t"]) >= 0).all()
-    got = [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out]
-    assert got == reference_resize(events, width, height, size)
-
-
-def test_resize_events_fires_once_per_threshold_of_the_mean_change():
-    # a 4x4 block of a 16x16 sensor (output pixel (1, 2) of a 4x4 sensor, a = 16)
-    start = resize_initial_levels(resize_pixel_areas((16, 16), 4))[2, 1]
-    assert -16 < start < 16 and (resize_initial_levels(np.ones((3, 3))) == 0).all()
-    levels = resize_initial_levels(np.full((64, 64), 16))
-    assert levels.min() == -15 and levels.max() == 15 and abs(levels.mean()) < 0.5
-    xs, ys = np.meshgrid(np.arange(4, 8), np.arange(8, 12))
-    for n_up in (16, 48):  # every sub-pixel steps up n_up / 16 times: one ON event per 16 net ON events
-        up = make_events(np.tile(xs.ravel(), n_up // 16), np.tile(ys.ravel(), n_up // 16), np.arange(n_up) * 10,
-                         np.ones(n_up))
-        out = resize_events(up, (16, 16), 4)
-        crossings = np.arange(n_up)[np.diff(np.floor((start + np.arange(n_up + 1)) / 16)) > 0]
-        np.testing.assert_array_equal(out["t"], crossings * 10)
-        assert out["p"].all() and (out["x"] == 1).all() and (out["y"] == 2).all()
-    flicker = make_events(np.full(64, 5), np.full(64, 9), np.arange(64), np.arange(64) % 2)  # ON, OFF, ON, ...
-    assert len(resize_events(flicker, (16, 16), 4)) <= 1  # noise that cancels fires at most once, from its start
-
-
-def test_resize_events_grows_by_replication_and_keeps_same_size():
-    events = make_events([0, 1], [0, 1], [5, 7], [1, 0])
-    out = resize_events(events, (2, 2), 4)
-    assert sorted((int(e["x"]), int(e["y"]), int(e["t"])) for e in out) == sorted(
-        [(x, y, 5) for x in (0, 1) for y in (0, 1)] + [(x, y, 7) for x in (2, 3) for y in (2, 3)])
-    assert (out["p"] == (out["t"] == 5)).all()
-    np.testing.assert_array_equal(resize_events(events, (2, 2), (2, 2)), events)
-    assert len(resize_events(events[:0], (2, 2), 4)) == 0
-
-
-def test_resize_pixel_areas_partition_the_source():
-    areas = resize_pixel_areas((240, 200), 64)
-    assert areas.shape == (64, 64) and areas.sum() == 240 * 200 and set(np.unique(areas)) <= {9, 12, 16}
-    assert (resize_pixel_areas((32, 32), 64) == 1).all()
-
-
-def test_resize_events_refuses_events_off_the_sensor():
-    with pytest.raises(ValueError, match="outside the 4x4 sensor"):
-        resize_events(make_events([4], [0], [0], [1]), (4, 4), 2)
-    with pytest.raises(ValueError, match="positive"):
-        resize_events(make_events([0], [0], [0], [1]), (4, 4), 0)

@@ -9,6 +9,7 @@ import pytest
 
 from neurova.datasets.cache import ClipRecord, EventCache
 from neurova.events import SensorSize, make_events
+from tests.helpers.events import random_events
 
 
 def _record(clip_id: str, face_boxes: np.ndarray | None, n: int = 4) -> ClipRecord:
@@ -44,10 +45,8 @@ def test_dataset_samples_are_the_inference_operator_on_the_last_face_box(tmp_pat
     from neurova.events import slice_time
     from neurova.transforms import ToModelInput
 
-    rng = np.random.default_rng(0)
     n, frames = 40_000, 6
-    events = make_events(rng.integers(0, 96, n), rng.integers(0, 80, n), np.sort(rng.integers(0, 240_000, n)),
-                         rng.random(n) < 0.5)
+    events = random_events(n, (96, 80), t0=0, span_us=240_000)
     record = _record("a", None, n=frames)
     record.events, record.sensor_size = events, SensorSize(96, 80)
     record.face_boxes = np.array([[10, 5, 40, 40]] * 5 + [[30.4, 20.6, 48, 48]], dtype=np.float32)

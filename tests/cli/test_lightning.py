@@ -13,8 +13,11 @@ from neurova.cli.lightning import NeurovaCLI
 from neurova.events import make_events
 from neurova.io import write_events
 from neurova.models import from_pretrained, list_models
+from tests.data.nefer.data import make_nefer
+from tests.helpers.events import random_events
+from tests.helpers.paths import REPO
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 TINY_DATA = ["--data.n_subjects", "6", "--data.clips_per_subject", "1", "--data.frames_per_clip", "16",
              "--data.image_size", "32", "--data.emotion_clips_per_emotion", "1", "--data.val_fraction", "0.34",
              "--data.test_fraction", "0.0", "--data.batch_size", "8"]
@@ -40,7 +43,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path, dict[str, float]]:
     data = ["--data.n_subjects", "40", "--data.clips_per_subject", "1", "--data.frames_per_clip", "12",
             "--data.image_size", "48", "--data.emotion_clips_per_emotion", "1", "--data.val_fraction", "0.25",
             "--data.test_fraction", "0.0", "--data.batch_size", "8", "--data.stride", "2"]
-    args = ["--config", str(Path(__file__).resolve().parents[1] / "configs" / "synthetic_resnet18_fusion.yaml"),
+    args = ["--config", str(REPO / "configs" / "synthetic_resnet18_fusion.yaml"),
             "--data.cache_dir", str(root / "cache"), *data, "--model.backbone", "test_resnet",
             "--model.lr", "0.0005", "--model.loss", "mse", "--trainer.max_epochs", "4", "--trainer.enable_progress_bar", "false",
             "--trainer.default_root_dir", str(root), "--save_pretrained.dirpath", str(root / "model")]
@@ -60,7 +63,7 @@ def test_fit_lowers_the_validation_loss_and_saves_the_model(trained):
 
 
 def test_fit_subcommand_runs_from_main(tmp_path):
-    config = Path(__file__).resolve().parents[1] / "configs" / "synthetic_resnet18.yaml"
+    config = REPO / "configs" / "synthetic_resnet18.yaml"
     code = main(["fit", "--config", str(config), "--data.cache_dir", str(tmp_path / "cache"), *TINY_DATA,
                  "--model.backbone", "test_resnet", "--trainer.max_epochs", "1", "--trainer.enable_progress_bar",
                  "false", "--trainer.default_root_dir", str(tmp_path), "--save_pretrained.dirpath",
@@ -77,9 +80,7 @@ def test_models_lists_the_registry(capsys, monkeypatch, tmp_path):
 
 
 def test_encode_writes_tbr_frames(tmp_path):
-    rng = np.random.default_rng(0)
-    t = np.sort(rng.integers(0, 200_000, 5000))
-    events = make_events(rng.integers(0, 40, 5000), rng.integers(0, 30, 5000), t, rng.integers(0, 2, 5000))
+    events = random_events(5000, (40, 30), t0=0, span_us=200_000)
     source = write_events(tmp_path / "rec.h5", events, (40, 30))
     assert main(["encode", str(source), "-o", str(tmp_path / "frames.npz"), "--n-bits", "4"]) == 0
     frames = np.load(tmp_path / "frames.npz")["frames"]
@@ -88,10 +89,7 @@ def test_encode_writes_tbr_frames(tmp_path):
 
 def test_predict_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys):
     root, model_dir, _ = trained
-    rng = np.random.default_rng(1)
-    n = 20_000
-    t = np.sort(rng.integers(0, 600_000, n))
-    events = make_events(rng.integers(0, 48, n), rng.integers(0, 40, n), t, rng.integers(0, 2, n))
+    events = random_events(20_000, (48, 40), seed=1, t0=0, span_us=600_000)
     source = write_events(tmp_path / "rec.h5", events, (48, 40))
     out = tmp_path / "pred.csv"
     assert main(["predict", str(source), "--model", str(model_dir), "-o", str(out),
@@ -224,9 +222,7 @@ def test_simulate_writes_events_of_a_frame_folder(tmp_path):
 
 
 def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys, monkeypatch):
-    import runpy
 
-    make_nefer = runpy.run_path(str(Path(__file__).parent / "data" / "nefer" / "data.py"))["make_nefer"]
     root = make_nefer(tmp_path / "NEFER", size=48)
     _, model_dir, _ = trained
     capsys.readouterr()

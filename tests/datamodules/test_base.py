@@ -4,7 +4,6 @@ contract as one value (keywords or ``contract=``, never both; through a saved mo
 from __future__ import annotations
 
 import inspect
-import runpy
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,9 @@ from neurova.contract import InputContract
 from neurova.datamodules import AFEWVADataModule, EventDataModule, NEFERDataModule, SyntheticFacesDataModule
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import InputContractError
+from tests.data.afew_va.data import make_afew_va
+from tests.data.nefer.data import make_nefer
 
-DATA = Path(__file__).parent / "data"
 TINY: dict[str, Any] = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "sensor_size": (48, 36),
                         "emotion_clips_per_emotion": 1}
 CONTRACT = InputContract(image_size=16, clip_length=3, face_crop="box")
@@ -57,13 +57,13 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFacesDataMod
 
 @pytest.fixture(scope="module")
 def afew_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return runpy.run_path(str(DATA / "afew_va" / "data.py"))["make_afew_va"](tmp_path_factory.mktemp("afew"),
+    return make_afew_va(tmp_path_factory.mktemp("afew"),
                                                                              n_frames=8)
 
 
 @pytest.fixture(scope="module")
 def nefer_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return runpy.run_path(str(DATA / "nefer" / "data.py"))["make_nefer"](tmp_path_factory.mktemp("nefer") / "NEFER",
+    return make_nefer(tmp_path_factory.mktemp("nefer") / "NEFER",
                                                                          clips_per_user=1)
 
 

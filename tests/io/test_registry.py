@@ -1,0 +1,242 @@
+"""neurova.io's dispatch on the suffix: every format round-trips, streams and fails the same way.
+
+The Prophesee fixtures are written by the numpy encoders of :mod:`tests.helpers.events` (EVT 2.0, EVT 3.0 and
+.dat), so the readers are tested without any third-party sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import neurova.io as nio
+from neurova.errors import EventFormatError
+from neurova.events import EVENT_DTYPE, make_events
+from neurova.io import npz, prophesee
+from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_raw
+
+# ------------------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize(("suffix", "layout"), [(".h5", "neurova"), (".hdf5", "v2e"), (".npz", "neurova")])
+@pytest.mark.parametrize("n", [0, 1, 257])
+def test_round_trip(tmp_path: Path, suffix: str, layout: str, n: int) -> None:
+    events = random_events(n)
+    path = nio.write_events(tmp_path / f"ev{suffix}", events, SIZE, layout=layout, attrs={"subject": "s01", "fps": 25})
+    assert path == tmp_path / f"ev{suffix}"
+    recording = nio.read_recording(path)
+    assert recording.events.dtype == EVENT_DTYPE
+    np.testing.assert_array_equal(recording.events, events)
+    assert recording.sensor_size == SIZE
+    assert recording.frames is None and recording.frame_timestamps_us is None
+    assert recording.path == path
+    assert recording.attrs == {"subject": "s01", "fps": 25}
+    assert nio.get_sensor_size(path) == SIZE
+    np.testing.assert_array_equal(nio.read_events(path), events)
+
+
+@pytest.mark.parametrize(("suffix", "layout"), [(".h5", "neurova"), (".h5", "v2e"), (".npz", "neurova")])
+@pytest.mark.parametrize("n_frames", [0, 3])
+def test_round_trip_frames(tmp_path: Path, suffix: str, layout: str, n_frames: int) -> None:
+    events = random_events(100)
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (n_frames, SIZE.height, SIZE.width), dtype=np.uint8)
+    stamps = np.arange(n_frames, dtype=np.int64) * 40_000 + 1_234
+    path = nio.write_events(
+        tmp_path / f"f{suffix}", events, SIZE, layout=layout, frames=frames, frame_timestamps_us=stamps
+    )
+    recording = nio.read_recording(path)
+    np.testing.assert_array_equal(recording.frames, frames)
+    assert recording.frames.dtype == np.uint8
+    np.testing.assert_array_equal(recording.frame_timestamps_us, stamps)
+    assert recording.frame_timestamps_us.dtype == np.int64
+
+
+def test_write_rejects_bad_input(tmp_path: Path) -> None:
+    events = random_events(10)
+    with pytest.raises(EventFormatError, match=r"outside the 8x8 sensor"):
+        nio.write_events(tmp_path / "a.h5", events, (8, 8))
+    with pytest.raises(EventFormatError, match=r"\.h5, \.hdf5, \.npz"):
+        nio.write_events(tmp_path / "a.raw", events, SIZE)
+    with pytest.raises(ValueError, match="HDF5 files only"):
+        nio.write_events(tmp_path / "a.npz", events, SIZE, layout="v2e")
+    with pytest.raises(ValueError, match="layout must be one of"):
+        nio.write_events(tmp_path / "a.h5", events, SIZE, layout="tonic")
+    with pytest.raises(ValueError, match="together"):
+        nio.write_events(tmp_path / "a.h5", events, SIZE, frames=np.zeros((1, 4, 4), np.uint8))
+    with pytest.raises(EventFormatError, match="uint8"):
+        nio.write_events(tmp_path / "a.h5", events, SIZE, frames=np.zeros((1, 4, 4)), frame_timestamps_us=[0])
+    late = make_events([1], [1], [2**32], [1])
+    with pytest.raises(EventFormatError, match="uint32"):
+        nio.write_events(tmp_path / "a.h5", late, SIZE, layout="v2e")
+    with pytest.raises(ValueError, match="reserved"):
+        nio.write_events(tmp_path / "a.h5", events, SIZE, attrs={"width": 3})
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------ streaming
+
+
+def _gappy_events() -> np.ndarray:
+    """Events with a long silent gap, so that some windows are empty."""
+    a, b = random_events(120, seed=3, t0=10_000, span_us=20_000), random_events(80, seed=4, t0=95_000, span_us=20_000)
+    return np.concatenate([a, b])
+
+
+def _fixture_file(tmp_path: Path, kind: str, events: np.ndarray) -> Path:
+    if kind in ("h5", "v2e"):
+        return nio.write_events(tmp_path / f"{kind}.h5", events, SIZE, layout="neurova" if kind == "h5" else "v2e")
+    if kind == "npz":
+        return nio.write_events(tmp_path / "e.npz", events, SIZE)
+    if kind == "npy":
+        np.save(tmp_path / "e.npy", events)
+        return tmp_path / "e.npy"
+    if kind == "dat":
+        return write_dat(tmp_path / "e.dat", events)
+    return write_raw(tmp_path / f"{kind}.raw", events, evt="2.0" if kind == "evt2" else "3.0")
+
+
+KINDS = ["h5", "v2e", "npz", "npy", "dat", "evt2", "evt3"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("window_us", [37, 7_000, 10**9])
+def test_iter_windows(tmp_path: Path, kind: str, window_us: int) -> None:
+    if kind == "evt3":
+        pytest.importorskip("evt3")
+    events = _gappy_events()
+    path = _fixture_file(tmp_path, kind, events)
+    np.testing.assert_array_equal(nio.read_events(path), events)
+    windows = list(nio.iter_events(path, window_us=window_us))
+    t0, t_last = int(events["t"][0]), int(events["t"][-1])
+    assert len(windows) == (t_last - t0) // window_us + 1
+    for k, window in enumerate(windows):
+        assert window.dtype == EVENT_DTYPE
+        assert np.all(window["t"] >= t0 + k * window_us) and np.all(window["t"] < t0 + (k + 1) * window_us)
+    np.testing.assert_array_equal(np.concatenate(windows), events)
+    if window_us == 7_000:
+        assert any(len(w) == 0 for w in windows)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_iter_chunks(tmp_path: Path, kind: str) -> None:
+    if kind == "evt3":
+        pytest.importorskip("evt3")
+    events = _gappy_events()
+    path = _fixture_file(tmp_path, kind, events)
+    chunks = list(nio.iter_events(path, chunk_events=33))
+    assert [len(c) for c in chunks] == [33] * 6 + [2]
+    np.testing.assert_array_equal(np.concatenate(chunks), events)
+    (whole,) = nio.iter_events(path)
+    np.testing.assert_array_equal(whole, events)
+
+
+@pytest.mark.parametrize("kind", ["dat", "evt2", "evt3"])
+def test_streaming_across_small_decoding_batches(tmp_path: Path, kind: str) -> None:
+    """Decoder state (EVT time high, window remainders) must carry over between tiny batches."""
+    if kind == "evt3":
+        pytest.importorskip("evt3")
+    events = _gappy_events()
+    path = _fixture_file(tmp_path, kind, events)
+    stream = prophesee.iter_dat_events if kind == "dat" else prophesee.iter_raw_events
+    for kwargs in ({"window_us": 3_000}, {"chunk_events": 17}):
+        parts = list(stream(path, batch_bytes=24, **kwargs))
+        np.testing.assert_array_equal(np.concatenate(parts), events)
+    t0 = int(events["t"][0])
+    windows = list(stream(path, batch_bytes=24, window_us=3_000))
+    assert all(np.all((w["t"] - t0) // 3_000 == k) for k, w in enumerate(windows))
+
+
+def test_iter_empty_file_yields_nothing(tmp_path: Path) -> None:
+    path = nio.write_events(tmp_path / "e.h5", random_events(0), SIZE)
+    assert list(nio.iter_events(path, window_us=10)) == []
+    assert list(nio.iter_events(path, chunk_events=10)) == []
+
+
+def test_iter_arguments(tmp_path: Path) -> None:
+    path = nio.write_events(tmp_path / "e.h5", random_events(5), SIZE)
+    with pytest.raises(ValueError, match="either"):
+        nio.iter_events(path, window_us=5, chunk_events=5)
+    for bad in ({"window_us": 0}, {"chunk_events": -1}, {"window_us": 2.5}):
+        with pytest.raises(ValueError, match="positive integer"):
+            nio.iter_events(path, **bad)
+    with pytest.raises(FileNotFoundError):
+        nio.iter_events(tmp_path / "missing.h5", window_us=5)
+
+
+def test_iter_rejects_time_going_back_across_batches(tmp_path: Path) -> None:
+    events = random_events(40)
+    swapped = np.concatenate([events[20:], events[:20]])
+    path = tmp_path / "back.dat"
+    write_dat(path, swapped)
+    np.testing.assert_array_equal(nio.read_events(path), events)  # read_events sorts the whole recording
+    with pytest.raises(EventFormatError, match="not time-ordered") as info:
+        list(prophesee.iter_dat_events(path, chunk_events=5, batch_bytes=80))
+    assert str(path) in str(info.value)
+
+
+# ------------------------------------------------------------------------------------- atomic writes
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".npz"])
+def test_failed_write_leaves_no_file_and_keeps_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str):
+    target = tmp_path / f"clip{suffix}"
+    old = random_events(5)
+    nio.write_events(target, old, SIZE)
+    before = target.read_bytes()
+
+    class Boom(RuntimeError):
+        pass
+
+    if suffix == ".h5":
+        original = h5py.Group.create_dataset
+
+        def create_dataset(self: h5py.Group, name: str, *args: object, **kwargs: object) -> object:
+            if name == "p":
+                raise Boom("disk full")
+            return original(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(h5py.Group, "create_dataset", create_dataset)
+    else:
+        original_savez = np.savez_compressed
+
+        def savez(file: object, **arrays: object) -> None:
+            original_savez(file, x=arrays["x"])
+            raise Boom("disk full")
+
+        monkeypatch.setattr(npz.np, "savez_compressed", savez)
+    with pytest.raises(Boom):
+        nio.write_events(target, random_events(50), SIZE)
+    assert target.read_bytes() == before
+    with pytest.raises(Boom):
+        nio.write_events(tmp_path / f"new{suffix}", random_events(50), SIZE)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(nio.read_events(target), old)
+
+
+# -------------------------------------------------------------------------------- malformed inputs
+
+
+def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"missing\.raw"):
+        nio.read_events(tmp_path / "missing.raw")
+    with pytest.raises(FileNotFoundError, match=r"missing\.h5"):
+        nio.get_sensor_size(tmp_path / "missing.h5")
+    (tmp_path / "x.csv").write_text("t,x,y,p\n")
+    err = raises_with_path(tmp_path / "x.csv", "unknown event file suffix '.csv'")
+    for suffix in nio.supported_suffixes():
+        assert suffix in str(err)
+    assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".npz", ".npy"}
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".npz", ".npy"])
+def test_empty_file(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"empty{suffix}"
+    path.write_bytes(b"")
+    raises_with_path(path, "empty")
+
+
