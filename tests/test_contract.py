@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from neurova.contract import CONTRACT_OPTIONS, InputContract, as_contract, channels_for, resolve_contract
@@ -136,3 +137,24 @@ def test_event_contract_is_a_deprecated_shim() -> None:
                              clip_length=3, frame_interval_us=40_000, face_crop="box")
     assert old == InputContract(encoding="voxel", n_bits=5, bin_us=1000, image_size=16, clip_length=3,
                                 face_crop="box")
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("n_bits", "eight"), ("n_bits", 0), ("n_bits", 33), ("bin_us", 2.5), ("bin_us", -5000),
+    ("frame_interval_us", 0), ("image_size", 0), ("image_size", 2048), ("clip_length", 0), ("channels", True),
+    ("encoding", "spikes"), ("polarity", "both"), ("normalize", "minmax"), ("resize", "bilinear"),
+])
+def test_input_contract_rejects_bad_values_naming_them(key, value):
+    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
+        InputContract(**{key: value})
+    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
+        InputContract.from_dict({**InputContract().to_dict(), key: value})
+
+
+def test_input_contract_resize_defaults():
+    assert InputContract().resize == "events"  # new contracts: the event-domain operator
+    saved = InputContract().to_dict()
+    del saved["resize"]  # a config.json written before the key existed
+    assert InputContract.from_dict(saved).resize == "area"
+    assert InputContract.from_dict(InputContract().to_dict()) == InputContract()
+    assert InputContract(n_bits=np.int64(6)).to_dict()["n_bits"] == 6

@@ -201,18 +201,6 @@ def test_event_transforms_are_their_functional_twins(events, transform, function
     np.testing.assert_array_equal(function(as_columns), out)  # anything as_events accepts
 
 
-def test_filter_functions_check_their_arguments(events):
-    with pytest.raises(ValueError, match="height"):
-        crop_events(events, 0, 0, 3, 0)
-    with pytest.raises(ValueError, match="positive"):
-        downsample_events(events, spatial_factor=-1.0)
-    with pytest.raises(ValueError, match="filter_time_us"):
-        denoise_events(events, (8, 6), filter_time_us=0)
-    with pytest.raises(EventFormatError, match="outside"):
-        denoise_events(events, (4, 4))
-    assert len(denoise_events(events[:0], (8, 6))) == 0
-
-
 def test_compose_chains_and_passes_keywords_to_the_last():
     events = make_events([2, 3, 9], [2, 3, 9], [0, 5, 10], [1, 1, 1])
     pipeline = Compose([Crop(2, 2, 4, 4), ToTBR((4, 4), n_bits=2, bin_us=10, normalize=None)])
@@ -252,27 +240,6 @@ def test_to_model_input_follows_the_contracts_resize(resize):
     np.testing.assert_allclose(out, expected)
     with pytest.raises(ValueError, match="positive size"):
         ToModelInput(contract, (0, 0, 0, 8))
-
-
-@pytest.mark.parametrize(("key", "value"), [
-    ("n_bits", "eight"), ("n_bits", 0), ("n_bits", 33), ("bin_us", 2.5), ("bin_us", -5000),
-    ("frame_interval_us", 0), ("image_size", 0), ("image_size", 2048), ("clip_length", 0), ("channels", True),
-    ("encoding", "spikes"), ("polarity", "both"), ("normalize", "minmax"), ("resize", "bilinear"),
-])
-def test_input_contract_rejects_bad_values_naming_them(key, value):
-    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
-        InputContract(**{key: value})
-    with pytest.raises(InputContractError, match=f"{key}={value!r}"):
-        InputContract.from_dict({**InputContract().to_dict(), key: value})
-
-
-def test_input_contract_resize_defaults():
-    assert InputContract().resize == "events"  # new contracts: the event-domain operator
-    saved = InputContract().to_dict()
-    del saved["resize"]  # a config.json written before the key existed
-    assert InputContract.from_dict(saved).resize == "area"
-    assert InputContract.from_dict(InputContract().to_dict()) == InputContract()
-    assert InputContract(n_bits=np.int64(6)).to_dict()["n_bits"] == 6
 
 
 def test_to_model_input_reads_only_its_history():

@@ -1,85 +1,18 @@
-"""LightningDataModules: batches follow the input contract, subject-disjoint splits, idempotent setup, the
-contract as one value (keywords or ``contract=``, never both; through a saved model and back), typed arguments."""
+"""neurova.datamodules.base: typed arguments, the contract as one value (keywords or ``contract=``, never both;
+through a saved model and back), idempotent setup, worker loaders, horizontal flips."""
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
 
-import lightning as L
 import pytest
 import torch
 
 from neurova.contract import InputContract
 from neurova.datamodules import AFEWVADataModule, EventDataModule, NEFERDataModule, SyntheticFacesDataModule
-from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import InputContractError
-from tests.data.afew_va.data import make_afew_va
-from tests.data.nefer.data import make_nefer
-
-TINY: dict[str, Any] = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "sensor_size": (48, 36),
-                        "emotion_clips_per_emotion": 1}
-CONTRACT = InputContract(image_size=16, clip_length=3, face_crop="box")
-
-
-def _trainer(**kwargs: Any) -> L.Trainer:
-    return L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                     enable_checkpointing=False, **kwargs)
-
-
-def _check_batch(batch: dict[str, Any], contract: InputContract, *, va_known: bool = True) -> None:
-    """A batch holds ``(B, *contract.shape)`` float32 frames in [0, 1] with events, VA and labels per sample."""
-    frames = batch["frames"]
-    b, t = frames.shape[0], contract.clip_length
-    assert frames.shape == (b, *contract.shape) and frames.dtype == torch.float32
-    assert float(frames.min()) >= 0.0 and float(frames.max()) <= 1.0 and float(frames.max()) > 0.0
-    assert batch["va"].shape == (b, t, 2) and batch["va"].dtype == torch.float32
-    if va_known:
-        assert torch.isfinite(batch["va"]).all() and float(batch["va"].abs().max()) <= 1.0
-    else:
-        assert torch.isnan(batch["va"]).all()
-    assert batch["label"].shape == (b,) and batch["label"].dtype == torch.int64
-    assert batch["meta"]["timestamps_us"].shape == (b, t) and len(batch["meta"]["subject"]) == b
-
-
-def _subjects(dataset: Any) -> set[str]:
-    return {dataset[i]["meta"]["subject"] for i in range(len(dataset))}
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> SyntheticFacesDataModule:
-    dm = SyntheticFacesDataModule(tmp_path_factory.mktemp("cache"), contract=CONTRACT, batch_size=4, **TINY)
-    dm.prepare_data()
-    dm.setup(None)
-    return dm
-
-
-@pytest.fixture(scope="module")
-def afew_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_afew_va(tmp_path_factory.mktemp("afew"),
-                                                                             n_frames=8)
-
-
-@pytest.fixture(scope="module")
-def nefer_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_nefer(tmp_path_factory.mktemp("nefer") / "NEFER",
-                                                                         clips_per_user=1)
-
-
-@pytest.fixture(scope="module")
-def trained(synthetic: SyntheticFacesDataModule, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny model fitted one step on ``synthetic`` and saved: its folder."""
-    from neurova.models import create_model
-
-    model = create_model("tiny_cnn", in_chans=1, widths=(4, 8))
-    assert model.input_contract is None
-    _trainer(fast_dev_run=1).fit(model, datamodule=synthetic)
-    assert model.input_contract == synthetic.input_contract  # taken from the datamodule at fit time
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    model.save_pretrained(folder)
-    return folder
-
+from tests.helpers.datamodules import CONTRACT, TINY, check_batch, quiet_trainer
 
 # -- typed arguments and the contract before any data ---------------------------------------------------------------
 
@@ -143,30 +76,6 @@ def test_hparams_record_the_contract_and_rebuild_it(tmp_path: Path) -> None:
 
 # -- batches, splits, setup -------------------------------------------------------------------------------------------
 
-def test_synthetic_batches_follow_the_contract(synthetic: SyntheticFacesDataModule) -> None:
-    contract = synthetic.input_contract
-    for loader in (synthetic.train_dataloader(), synthetic.val_dataloader(), synthetic.test_dataloader()):
-        for batch in loader:
-            _check_batch(batch, contract)
-            assert (batch["label"] == -1).all()
-    emotion = next(iter(synthetic.emotion_dataloader()))
-    _check_batch(emotion, contract)
-    assert set(emotion["label"].tolist()) <= set(range(len(EKMAN7_NAMES)))
-
-
-def test_synthetic_splits_are_subject_disjoint(synthetic: SyntheticFacesDataModule) -> None:
-    synthetic.emotion_dataloader()
-    sets = {"train": synthetic.train_set, "val": synthetic.val_set, "test": synthetic.test_set,
-            "emotion": synthetic.emotion_set}
-    subjects = {name: _subjects(ds) for name, ds in sets.items()}
-    assert all(subjects.values()), subjects
-    names = list(subjects)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            assert not subjects[a] & subjects[b], (a, b)
-    clips = [c for ds in sets.values() for c in ds.clip_ids]
-    assert len(clips) == len(set(clips)) == TINY["n_subjects"] + len(EKMAN7_NAMES)  # every clip, once
-
 
 def test_setup_is_idempotent(synthetic: SyntheticFacesDataModule) -> None:
     before = (synthetic.train_set, synthetic.val_set, synthetic.test_set)
@@ -193,36 +102,6 @@ def test_loader_with_worker_processes_matches(synthetic: SyntheticFacesDataModul
         assert a["meta"]["clip_id"] == b["meta"]["clip_id"]
 
 
-def test_test_split_choice(synthetic: SyntheticFacesDataModule) -> None:
-    dm = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, test_split="emotion", **TINY)
-    dm.setup("test")
-    assert set(dm.test_set.clip_ids) == {f"e00-{n.lower()}" for n in EKMAN7_NAMES}
-    with pytest.raises(ValueError, match="emotion"):
-        SyntheticFacesDataModule(synthetic.cache_dir, test_split="emotion", emotion_clips=False)
-
-
-def test_afew_va_datamodule(afew_root: Path, tmp_path: Path) -> None:
-    dm = AFEWVADataModule(afew_root, tmp_path / "cache", image_size=16, n_folds=2, clip_length=2, batch_size=4)
-    dm.prepare_data()
-    dm.setup("fit")
-    for batch in dm.train_dataloader():
-        _check_batch(batch, dm.input_contract)
-    train, val = dm.train_set, dm.val_set
-    dm.setup("test")
-    dm.setup("fit")
-    assert dm.test_set is dm.val_set is val and dm.train_set is train  # no separate test set; made once
-    assert _subjects(train) and _subjects(val) and _subjects(train).isdisjoint(_subjects(val))  # by actor
-
-
-def test_nefer_datamodule(nefer_root: Path) -> None:
-    dm = NEFERDataModule(nefer_root, label_set="reported", mode="frame", image_size=8, batch_size=16)
-    dm.setup("fit")
-    _check_batch(next(iter(dm.train_dataloader())), dm.input_contract, va_known=False)
-    dm.setup("test")
-    assert dm.test_set is dm.val_set and len(dm.val_set) == 51
-    assert _subjects(dm.train_set) == {"user_01", "user_02"} and _subjects(dm.val_set) == {"user_03"}
-
-
 # -- models: the contract is taken, checked, saved and given back ----------------------------------------------------
 
 def test_a_model_refuses_data_made_another_way(synthetic: SyntheticFacesDataModule, trained: Path) -> None:
@@ -230,10 +109,10 @@ def test_a_model_refuses_data_made_another_way(synthetic: SyntheticFacesDataModu
 
     split = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT.replace(polarity="split"), **TINY)
     with pytest.raises(InputContractError, match="takes 1-channel frames but the data has 2 channels"):
-        _trainer(fast_dev_run=1).fit(create_model("tiny_cnn", in_chans=1, widths=(4, 8)), datamodule=split)
+        quiet_trainer(fast_dev_run=1).fit(create_model("tiny_cnn", in_chans=1, widths=(4, 8)), datamodule=split)
     other_bits = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT.replace(n_bits=4), **TINY)
     with pytest.raises(InputContractError, match="n_bits: model expects 8, data has 4"):
-        _trainer(fast_dev_run=1).validate(from_pretrained(trained), datamodule=other_bits)
+        quiet_trainer(fast_dev_run=1).validate(from_pretrained(trained), datamodule=other_bits)
 
 
 def test_contract_round_trips_through_a_saved_model(synthetic: SyntheticFacesDataModule, trained: Path,
@@ -249,14 +128,14 @@ def test_contract_round_trips_through_a_saved_model(synthetic: SyntheticFacesDat
     assert batches
     for new, old in batches:
         torch.testing.assert_close(new["frames"], old["frames"])  # the very frames the model was trained on
-    _trainer(limit_val_batches=1).validate(model, datamodule=again)  # its contract check passes
+    quiet_trainer(limit_val_batches=1).validate(model, datamodule=again)  # its contract check passes
     afew = AFEWVADataModule(afew_root, tmp_path / "cache", contract=model.input_contract, n_folds=2, batch_size=4)
     nefer = NEFERDataModule(nefer_root, contract=model.input_contract, batch_size=4)
     for dm in (afew, nefer):
         model.check_input(dm.input_contract)
         dm.prepare_data()
         dm.setup("validate")
-        _check_batch(next(iter(dm.val_dataloader())), model.input_contract.replace(face_crop=None),
+        check_batch(next(iter(dm.val_dataloader())), model.input_contract.replace(face_crop=None),
                      va_known=dm is afew)
         with torch.no_grad():
             assert model(next(iter(dm.val_dataloader()))["frames"]).shape[-1] == 2

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from neurova.datasets import AFEWVA, AFEWVASimulation, load_split, save_split, scan_afew_va, subject_kfold
+from neurova.datasets import AFEWVA, AFEWVASimulation, load_split, save_split, scan_afew_va
 from neurova.datasets.afew_va import _Job, _make_record, afew_va_cache, crop_clip, prepare_afew_va
-from neurova.datasets.splits import check_disjoint, subject_holdout
+from neurova.datasets.splits import check_disjoint
 from neurova.errors import DatasetNotFoundError, NeurovaError, VideoFormatError
 from neurova.image import read_frames
 from tests.data.afew_va.data import make_afew_va
@@ -278,25 +278,6 @@ def test_explicit_split_file(afew_root: Path, built: Path, tmp_path: Path) -> No
     assert ds.clip_ids == ["002"]
     with pytest.raises(ValueError, match="unknown split"):
         AFEWVA(afew_root, "test", cache_dir=built, sim=SIM, split_file=path, build=False)
-
-
-def test_split_functions() -> None:
-    clips = [f"c{i}" for i in range(12)]
-    subjects = [f"s{i % 6}" for i in range(12)]
-    folds = [subject_kfold(clips, subjects, n_folds=3, fold=f, seed=1) for f in range(3)]
-    assert sorted(c for f in folds for c in f["val"]) == sorted(clips)  # every clip validated exactly once
-    subject_of = dict(zip(clips, subjects))
-    for f in folds:
-        check_disjoint(f, subject_of)
-    hold = subject_holdout(clips, subjects, val_fraction=0.2, test_fraction=0.2, seed=0)
-    check_disjoint(hold, subject_of)
-    assert all(hold[k] for k in ("train", "val", "test"))
-    with pytest.raises(NeurovaError, match="appears in splits"):
-        check_disjoint({"train": ["c0"], "val": ["c6"]}, subject_of)
-    with pytest.raises(ValueError, match="fold"):
-        subject_kfold(clips, subjects, n_folds=3, fold=3)
-    with pytest.raises(ValueError, match="subjects"):
-        subject_kfold(clips, subjects, n_folds=7)
 
 
 def test_corrupt_cache_file_is_named(afew_root: Path, tmp_path: Path) -> None:

@@ -1,5 +1,8 @@
 """Plain helper functions shared by the tests: ``from tests.helpers.events import random_events``.
 
-``events.py`` holds the one random event generator and the writers of Prophesee files (EVT 2.0 / 3.0 ``.raw``,
-``.dat``); ``models.py`` the tiny registered net that model tests train in a fraction of a second.
+- ``events.py``: the one random event generator, the writers of Prophesee files (EVT 2.0 / 3.0 ``.raw``, ``.dat``)
+  and ``raises_with_path``;
+- ``models.py``: the tiny registered net that model tests train in milliseconds;
+- ``datamodules.py``: a tiny synthetic dataset, its contract, a quiet trainer, the batch check;
+- ``paths.py``: the repository, and the real samples of ``../shared/data`` (skipping when absent).
 """

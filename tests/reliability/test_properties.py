@@ -2,7 +2,7 @@
 
 Already covered elsewhere and not repeated: ``as_events`` over field orders, dtypes and polarity
 encodings of structured arrays, dicts and ``(N, 4)`` rows (``tests/test_events.py``); TBR of two
-back-to-back streams equals the concatenation of their TBRs (``tests/test_encodings.py``).
+back-to-back streams equals the concatenation of their TBRs (``tests/encodings/test_tbr.py``).
 Added here: time units, the file round trips of every writable format for arbitrary event
 arrays, and TBR's invariance to shifting time and to events outside every window.
 """

@@ -1,0 +1,33 @@
+"""neurova.cli: one-line errors, command names that do not collide, former names that still work."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurova.cli import main
+from neurova.cli.lightning import NeurovaCLI
+
+
+def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
+    (tmp_path / "broken.h5").write_bytes(b"not hdf5 at all")
+    assert main(["encode", str(tmp_path / "broken.h5"), "-o", str(tmp_path / "x.npz")]) == 2
+    assert "broken.h5" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_command_names_do_not_collide():
+    from neurova.cli import LIGHTNING_COMMANDS, build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(LIGHTNING_COMMANDS) <= set(commands)
+    assert "predict" in commands and "predict" not in LIGHTNING_COMMANDS  # neurova predict = neurova.predict
+    assert LIGHTNING_COMMANDS["predict-dataset"] == "predict"
+
+
+def test_former_names_still_work_with_a_warning():
+    import neurova.training
+
+    with pytest.warns(DeprecationWarning, match=r"neurova\.cli\.lightning\.NeurovaCLI"):
+        assert neurova.training.NeurovaCLI is NeurovaCLI
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        neurova.training.Nothing  # noqa: B018

@@ -1,0 +1,106 @@
+"""neurova.cli.recordings: `neurova predict` and `neurova check` on a recording, face flags, the former predict-file."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from neurova.cli import main
+from neurova.io import write_events
+from tests.helpers.events import random_events
+
+
+def test_predict_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys):
+    root, model_dir, _ = trained
+    events = random_events(20_000, (48, 40), seed=1, t0=0, span_us=600_000)
+    source = write_events(tmp_path / "rec.h5", events, (48, 40))
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(source), "--model", str(model_dir), "-o", str(out),
+                 "--plot", str(tmp_path / "pred.png")]) == 0
+    with open(out) as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and {"valence", "arousal", "emotion"} <= set(rows[0])
+    assert (tmp_path / "pred.png").stat().st_size > 0
+
+    capsys.readouterr()
+    code = main(["zero-shot", "--model", str(model_dir), "--data", "synthetic", "--root", str(root / "zs"),
+                 "--plot-dir", str(tmp_path / "figs")])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and "chance" in printed
+    assert (tmp_path / "figs" / "confusion_matrix.png").is_file()
+
+
+def test_check_prints_the_comparison_and_writes_the_figure(check_setup, tmp_path, capsys):
+    source, matching, denser = check_setup
+    capsys.readouterr()
+    assert main(["check", str(source), "--model", str(matching), "--plot", str(tmp_path / "ok.png")]) == 0
+    printed = capsys.readouterr().out
+    assert "non-zero pixels" in printed and "1.00x" in printed and "within the training range" in printed
+    assert "minimum recording length 40 ms" in printed and "face box (x0, y0, w, h) (8, 0, 48, 48)" in printed
+    assert (tmp_path / "ok.png").stat().st_size > 0
+
+    assert main(["check", str(source), "--model", str(denser), "--plot", str(tmp_path / "bad.png")]) == 1
+    printed = capsys.readouterr().out
+    assert "OUT OF RANGE" in printed and "0.33x" in printed and "OUTSIDE" in printed
+    assert (tmp_path / "bad.png").stat().st_size > 0
+    with pytest.raises(SystemExit):
+        main(["check", str(source), "--model", str(denser), "--tolerance", "1"])
+
+
+def test_predict_warns_about_inputs_outside_the_training_range(check_setup, tmp_path):
+    from neurova.domain import DomainWarning
+
+    source, matching, denser = check_setup
+    with pytest.warns(DomainWarning, match=r"rec\.h5: .*non-zero pixels .* \(0\.33x\)"):
+        assert main(["predict", str(source), "--model", str(denser), "-o", str(tmp_path / "p.csv")]) == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DomainWarning)
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "p.csv")]) == 0
+
+
+def test_predict_face_box_stream_and_detection_flags(check_setup, tmp_path):
+    source, matching, _ = check_setup
+
+    def rows(*flags: str) -> list[dict[str, str]]:
+        out = tmp_path / "pred.csv"
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
+        with open(out) as fh:
+            return list(csv.DictReader(fh))
+
+    whole = rows()
+    assert {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in whole} == {("8", "0", "48", "48")}
+    boxed = rows("--face-box", "20,10,24,24")
+    assert {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in boxed} == {("20", "10", "24", "24")}
+    assert [r["valence"] for r in boxed] != [r["valence"] for r in whole]
+    streamed = rows("--stream")
+    assert [r["valence"] for r in streamed] == [r["valence"] for r in whole]
+    assert "latency_ms" in streamed[0]
+    for bad in ("1,2,3", "0,0,0,10", "a,b,c,d", "0,0,nan,5"):
+        with pytest.raises(SystemExit):
+            main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"),
+                  "--face-box", bad])
+
+
+def test_predict_file_is_a_deprecated_alias_of_predict(check_setup, tmp_path):
+    source, matching, _ = check_setup
+    assert main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "new.csv")]) == 0
+    with pytest.warns(FutureWarning, match="use 'neurova predict'"):
+        assert main(["predict-file", str(source), "--model", str(matching), "-o", str(tmp_path / "old.csv")]) == 0
+    assert (tmp_path / "old.csv").read_text() == (tmp_path / "new.csv").read_text()
+
+
+@pytest.mark.parametrize("detector", ["auto", "haar"])
+def test_predict_detect_face_falls_back_with_a_warning(check_setup, tmp_path, detector):
+    pytest.importorskip("cv2")
+    source, matching, _ = check_setup
+    out = tmp_path / "pred.csv"
+    with pytest.warns(UserWarning, match="face"):  # a blob is no face: the fallback box, with a warning
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out),
+                     "--detect-face", detector, "--face-box", "20,10,24,24"]) == 0
+    with open(out) as fh:
+        boxes = {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in csv.DictReader(fh)}
+    assert boxes == {("20", "10", "24", "24")}  # the given box is the fallback

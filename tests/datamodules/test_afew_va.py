@@ -1,0 +1,21 @@
+"""neurova.datamodules.afew_va: batches of the simulated miniature tree, folds by actor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neurova.datamodules import AFEWVADataModule
+from tests.helpers.datamodules import check_batch, subjects
+
+
+def test_afew_va_datamodule(afew_root: Path, tmp_path: Path) -> None:
+    dm = AFEWVADataModule(afew_root, tmp_path / "cache", image_size=16, n_folds=2, clip_length=2, batch_size=4)
+    dm.prepare_data()
+    dm.setup("fit")
+    for batch in dm.train_dataloader():
+        check_batch(batch, dm.input_contract)
+    train, val = dm.train_set, dm.val_set
+    dm.setup("test")
+    dm.setup("fit")
+    assert dm.test_set is dm.val_set is val and dm.train_set is train  # no separate test set; made once
+    assert subjects(train) and subjects(val) and subjects(train).isdisjoint(subjects(val))  # by actor

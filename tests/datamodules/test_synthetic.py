@@ -1,0 +1,42 @@
+"""neurova.datamodules.synthetic: batches follow the contract, subject-disjoint splits, the emotion test split."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurova.datamodules import SyntheticFacesDataModule
+from neurova.emotions import EKMAN7_NAMES
+from tests.helpers.datamodules import CONTRACT, TINY, check_batch, subjects
+
+
+def test_synthetic_batches_follow_the_contract(synthetic: SyntheticFacesDataModule) -> None:
+    contract = synthetic.input_contract
+    for loader in (synthetic.train_dataloader(), synthetic.val_dataloader(), synthetic.test_dataloader()):
+        for batch in loader:
+            check_batch(batch, contract)
+            assert (batch["label"] == -1).all()
+    emotion = next(iter(synthetic.emotion_dataloader()))
+    check_batch(emotion, contract)
+    assert set(emotion["label"].tolist()) <= set(range(len(EKMAN7_NAMES)))
+
+
+def test_synthetic_splits_are_subject_disjoint(synthetic: SyntheticFacesDataModule) -> None:
+    synthetic.emotion_dataloader()
+    sets = {"train": synthetic.train_set, "val": synthetic.val_set, "test": synthetic.test_set,
+            "emotion": synthetic.emotion_set}
+    subjects = {name: subjects(ds) for name, ds in sets.items()}
+    assert all(subjects.values()), subjects
+    names = list(subjects)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not subjects[a] & subjects[b], (a, b)
+    clips = [c for ds in sets.values() for c in ds.clip_ids]
+    assert len(clips) == len(set(clips)) == TINY["n_subjects"] + len(EKMAN7_NAMES)  # every clip, once
+
+
+def test_test_split_choice(synthetic: SyntheticFacesDataModule) -> None:
+    dm = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, test_split="emotion", **TINY)
+    dm.setup("test")
+    assert set(dm.test_set.clip_ids) == {f"e00-{n.lower()}" for n in EKMAN7_NAMES}
+    with pytest.raises(ValueError, match="emotion"):
+        SyntheticFacesDataModule(synthetic.cache_dir, test_split="emotion", emotion_clips=False)
