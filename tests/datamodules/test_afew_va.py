@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neurova.datamodules import AFEWVADataModule
-from tests.helpers.datamodules import check_batch, subjects
+from tests.helpers.datamodules import check_batch, subjects_of
 
 
 def test_afew_va_datamodule(afew_root: Path, tmp_path: Path) -> None:
@@ -18,4 +18,4 @@ def test_afew_va_datamodule(afew_root: Path, tmp_path: Path) -> None:
     dm.setup("test")
     dm.setup("fit")
     assert dm.test_set is dm.val_set is val and dm.train_set is train  # no separate test set; made once
-    assert subjects(train) and subjects(val) and subjects(train).isdisjoint(subjects(val))  # by actor
+    assert subjects_of(train) and subjects_of(val) and subjects_of(train).isdisjoint(subjects_of(val))  # by actor

@@ -6,7 +6,7 @@ import pytest
 
 from neurova.datamodules import SyntheticFacesDataModule
 from neurova.emotions import EKMAN7_NAMES
-from tests.helpers.datamodules import CONTRACT, TINY, check_batch, subjects
+from tests.helpers.datamodules import CONTRACT, TINY, check_batch, subjects_of
 
 
 def test_synthetic_batches_follow_the_contract(synthetic: SyntheticFacesDataModule) -> None:
@@ -24,7 +24,7 @@ def test_synthetic_splits_are_subject_disjoint(synthetic: SyntheticFacesDataModu
     synthetic.emotion_dataloader()
     sets = {"train": synthetic.train_set, "val": synthetic.val_set, "test": synthetic.test_set,
             "emotion": synthetic.emotion_set}
-    subjects = {name: subjects(ds) for name, ds in sets.items()}
+    subjects = {name: subjects_of(ds) for name, ds in sets.items()}
     assert all(subjects.values()), subjects
     names = list(subjects)
     for i, a in enumerate(names):

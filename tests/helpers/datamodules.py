@@ -37,6 +37,6 @@ def check_batch(batch: dict[str, Any], contract: InputContract, *, va_known: boo
     assert batch["meta"]["timestamps_us"].shape == (b, t) and len(batch["meta"]["subject"]) == b
 
 
-def subjects(dataset: Any) -> set[str]:
+def subjects_of(dataset: Any) -> set[str]:
     """The subjects of every sample of ``dataset``."""
     return {dataset[i]["meta"]["subject"] for i in range(len(dataset))}
