@@ -106,7 +106,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot-dir", type=output_folder, default="runs/zero_shot",
                    help="where the JSON report, confusion matrix and VA wheel go (default runs/zero_shot)")
 
-
     p = add_command(subparsers, "demo", _cmd_demo, "Synthetic faces to events to TBR to a trained model, end to end")
     p.add_argument("--out", type=output_folder, default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--epochs", type=positive_int, default=None, help="training epochs, >= 1 (default: the demo's own)")
