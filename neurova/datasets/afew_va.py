@@ -57,7 +57,7 @@ AFEW_VA_FPS = 25.0
 
 FRAME_INTERVAL_US = 40_000
 N_LANDMARKS = 68
-CACHE_VERSION = "afew_va-1"
+CACHE_VERSION = "afew_va-2"  # 2: face crops resized by neurova.image (torch area), not OpenCV
 """Changes whenever the way clips are cropped or simulated changes; part of the cache key."""
 
 PathLike = str | os.PathLike[str]
