@@ -1,10 +1,9 @@
-"""Tests of the DVS pixel model (neurova.simulator.dvs, presets) on tiny hand-checked inputs."""
+"""Tests of the DVS pixel model (neurova.simulator.dvs): hand-checked pixels, v2e's reference loop, the fast paths,
+threads and devices, input errors."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,6 @@ import torch
 from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, validate_events
 from neurova.simulator import (
-    PRESETS,
-    V2E_DEFAULTS,
     DVSSimulator,
     dvs,
     inverse_lin_log,
@@ -24,41 +21,10 @@ from neurova.simulator import (
     simulate,
     simulate_batch,
 )
+from tests.helpers.simulator import assert_same_events, block_clip, load_v2e_loop, ramp, run_v2e_mode, texture_clip
 
 CLEAN0 = {"preset": "clean", "sigma_thres": 0.0}  # clean, no threshold mismatch: hand-computable
-
-
-def ramp(values: list[int]) -> np.ndarray:
-    """A 1x1-pixel clip with the given intensities."""
-    return np.asarray(values, dtype=np.uint8).reshape(-1, 1, 1)
-
-
-def texture_clip(n_frames: int = 12, size: int = 16, seed: int = 0) -> np.ndarray:
-    """Smooth random texture moving one pixel per frame (uint8)."""
-    rng = np.random.default_rng(seed)
-    base = rng.uniform(10, 245, (size, 3 * size))
-    base = (base + np.roll(base, 1, 0) + np.roll(base, 1, 1)) / 3
-    return np.stack([base[:, i : i + size] for i in range(n_frames)]).round().astype(np.uint8)
-
-
-def block_clip(n_frames: int = 12, size: int = 24, seed: int = 1) -> np.ndarray:
-    """A random texture of 8x8-pixel blocks panning 2 px per frame (uint8): sharp edges, many events per pixel."""
-    rng = np.random.default_rng(seed)
-    scene = np.kron(rng.uniform(10, 245, (size // 8 + 1, (size + 2 * n_frames) // 8 + 1)), np.ones((8, 8)))
-    return np.stack([scene[:size, 2 * i : 2 * i + size] for i in range(n_frames)]).round().astype(np.uint8)
-
-
-def _load_v2e_loop() -> Any:
-    """The repository's transcription of v2e's loop (benchmarks/v2e_loop.py), shared with the benchmark."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "v2e_loop.py"
-    spec = importlib.util.spec_from_file_location("v2e_loop", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-v2e_loop = _load_v2e_loop()
+v2e_loop = load_v2e_loop()
 
 
 # -- lin-log ------------------------------------------------------------------------------------
@@ -173,26 +139,6 @@ def test_shot_noise_rate_matches_parameter() -> None:
 # -- v2e equivalence ------------------------------------------------------------------------------
 
 
-def by_pixel(t_us: np.ndarray, x: np.ndarray, y: np.ndarray, on: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Events ordered by pixel, polarity, then time: (x, y, p) rows and their times."""
-    order = np.lexsort((t_us, on, y, x))
-    return np.stack([x, y, on]).T[order].astype(np.int64), t_us[order]
-
-
-def assert_same_events(events: np.ndarray, ref: np.ndarray) -> None:
-    """Same (x, y, p) multiset per pixel as the reference's ``[t (s), x, y, p]`` rows, times within 1 µs."""
-    assert len(events) == len(ref)
-    ours = by_pixel(events["t"], events["x"], events["y"], events["p"])
-    theirs = by_pixel(ref[:, 0].astype(np.float64) * 1e6, ref[:, 1], ref[:, 2], ref[:, 3] > 0)
-    np.testing.assert_array_equal(ours[0], theirs[0])
-    np.testing.assert_allclose(ours[1], theirs[1], atol=1.0)
-
-
-def run_v2e_mode(clip: np.ndarray, times: np.ndarray, seed: int, **params: Any) -> tuple[np.ndarray, DVSSimulator]:
-    sim = DVSSimulator(*clip.shape[1:], seed=seed, **{**params, "timestamp_mode": "v2e"})
-    return np.concatenate([sim.step(frame, int(t))[0] for frame, t in zip(clip, times)]), sim
-
-
 @pytest.mark.parametrize("thresholds", [(0.2, 0.2), (0.15, 0.25)])
 def test_v2e_mode_reproduces_reference_loop(thresholds: tuple[float, float]) -> None:
     clip, times = texture_clip(10, 12), np.arange(10) * 33_333
@@ -227,69 +173,6 @@ def test_v2e_mode_with_low_pass_reproduces_reference_loop(sigma_thres: float, fr
     events, _ = run_v2e_mode(clip, times, 5, **params.to_dict())
     assert len(events) > 5_000
     assert_same_events(events, v2e_loop.run_reference(clip, times, params, seed=5))
-
-
-# -- noise: v2e's statistics (the random numbers cannot be v2e's: its event shuffle consumes them) -------------
-
-
-def expected_shot_noise(sim: DVSSimulator, frame: np.ndarray, dt_s: float, rate_hz: float) -> tuple[float, float]:
-    """v2e's expected shot-noise ON and OFF events per interval of a static ``frame``: sum of f * pre over pixels."""
-    on, off = sim.thresholds
-    f = (rate_hz / 2) * dt_s * ((0.25 - 1) * (frame.astype(np.float64) + 20) / 275 + 1)
-    pos_pre, neg_pre = (0.2 / t[0].double().numpy() for t in (on, off))
-    return float(np.minimum(f * pos_pre, 1).sum()), float(np.minimum(f * neg_pre, 1).sum())
-
-
-@pytest.mark.parametrize(("fps", "frame_dtype"), [(30, np.uint8), (240, np.uint8), (30, np.float32), (2, np.uint8)])
-def test_shot_noise_matches_v2e_rates_per_polarity(fps: int, frame_dtype: type) -> None:
-    # a static textured scene with threshold mismatch: no signal events, only shot noise; 2 fps (q > 1/2) takes
-    # v2e's own rule for every pixel
-    frame = block_clip(1, 40)[0].astype(frame_dtype)
-    n_frames, rate = 120, 5.0
-    sim = DVSSimulator(40, 40, preset="clean", sigma_thres=0.05, shot_noise_rate_hz=rate, timestamp_mode="v2e", seed=4)
-    dt = 1 / fps
-    events = np.concatenate([sim.step(frame, round(i * 1e6 / fps))[0] for i in range(n_frames + 1)])
-    exp_on, exp_off = (n_frames * e for e in expected_shot_noise(sim, frame, dt, rate))
-    n_on, n_off = int(events["p"].sum()), int((~events["p"]).sum())
-    assert abs(n_on - exp_on) < 5 * math.sqrt(exp_on) and abs(n_off - exp_off) < 5 * math.sqrt(exp_off)
-    per_interval = np.bincount(events["y"].astype(np.int64) * 40 + events["x"] + 1600 * events["p"], minlength=3200)
-    assert per_interval.max() <= n_frames  # at most one event per pixel, polarity and interval
-    # the per-pixel rate follows the intensity: dark pixels fire more than bright ones
-    dark = frame.reshape(-1) < np.median(frame)
-    counts = np.bincount(events["y"].astype(np.int64) * 40 + events["x"], minlength=1600)
-    assert counts[dark].mean() > counts[~dark].mean()
-    if fps >= 30:  # and the polarity split follows each pixel's thresholds: low ON thresholds fire more ON noise
-        pos_pre = 0.2 / sim.thresholds[0][0].double().numpy().reshape(-1)
-        on_counts = np.bincount(events["y"][events["p"]].astype(np.int64) * 40 + events["x"][events["p"]], minlength=1600)
-        low, high = np.quantile(pos_pre, [0.25, 0.75])
-        assert on_counts[pos_pre > high].mean() > 1.2 * on_counts[pos_pre < low].mean()
-
-
-def test_noise_statistics_agree_with_the_reference_loop() -> None:
-    # the noisy preset on a static scene (no signal events): shot noise and leak against v2e's transcription
-    frame = block_clip(1, 32)[0]
-    clip, times = np.repeat(frame[None], 61, axis=0), np.arange(61) * 33_333
-    params = resolve_params("noisy", shot_noise_rate_hz=10.0, leak_rate_hz=2.0)
-    ours, _ = run_v2e_mode(clip, times, 2, **params.to_dict())
-    ref = v2e_loop.run_reference(clip, times, params, seed=2)
-    for polarity in (True, False):
-        n_ours, n_ref = int((ours["p"] == polarity).sum()), int(((ref[:, 3] > 0) == polarity).sum())
-        assert n_ref > 1000 and abs(n_ours - n_ref) < 5 * math.sqrt(n_ref)
-
-
-def test_leak_jitter_has_v2e_distribution_at_block_ends() -> None:
-    # M after one jitter block: mean drop a * sum(dt), spread a * fraction * sqrt(sum(dt**2)), a = rate * r * thres
-    size, block = 64, dvs.LEAK_JITTER_BLOCK
-    sim = DVSSimulator(size, size, preset="clean", leak_rate_hz=0.5, leak_jitter_fraction=0.3, seed=1)
-    frame = np.full((size, size), 100, np.uint8)
-    sim.step(frame, 0)
-    start, amp = sim._base.clone(), sim._leak_amp
-    dts = np.array([0.01, 0.03] * (block // 2))
-    for t in np.cumsum(dts) * 1e6:
-        sim.step(frame, round(t))
-    drop = ((start - sim._base) / amp).double().numpy().reshape(-1)  # per unit of a
-    assert abs(drop.mean() - dts.sum()) < 4 * 0.3 * math.sqrt((dts**2).sum() / drop.size) + 1e-6
-    assert drop.std() == pytest.approx(0.3 * math.sqrt((dts**2).sum()), rel=0.06)
 
 
 # -- the fast paths: exact against the straightforward computation ----------------------------------
@@ -333,42 +216,7 @@ def test_expand_lists_every_event_of_every_pixel() -> None:
     assert [len(a) for a in dvs._expand(np.array([3]))] == [3, 3]
 
 
-@pytest.mark.parametrize("mode", ["linear", "v2e"])
-def test_intervals_longer_than_uint16_offsets(mode: str) -> None:
-    # event offsets within an interval are sorted as uint16 up to 65535 µs, as int64 beyond: same events
-    clip = texture_clip(4, 24, seed=3)
-    short = simulate(clip, np.arange(4) * 40_000, preset="clean", seed=1, timestamp_mode=mode)
-    long = simulate(clip, np.arange(4) * 400_000, preset="clean", seed=1, timestamp_mode=mode)
-    assert len(short) > 100
-    for events, dt in ((short, 40_000), (long, 400_000)):
-        key = events["t"] * 24 * 24 + events["y"].astype(np.int64) * 24 + events["x"]  # ties by pixel index
-        assert np.all(np.diff(key) >= 0) and events["t"].max() <= 3 * dt
-    assert (np.sort(short[["x", "y", "p"]]) == np.sort(long[["x", "y", "p"]])).all()
-
-
-@pytest.mark.parametrize("preset", ["clean", "noisy"])
-def test_v2e_mode_single_clip_fast_order_equals_sorted_batch(preset: str) -> None:
-    # one clip takes the pre-ordered path, a batch sorts by time: both must give the same arrays
-    clips = [texture_clip(6, 24, seed=s) for s in range(2)]
-    batched = simulate_batch(clips, preset=preset, seed=5, timestamp_mode="v2e")
-    for i, clip in enumerate(clips):
-        single = simulate(clip, preset=preset, seed=5 + i, timestamp_mode="v2e")
-        assert len(single) > 600 and (batched[i] == single).all()
-
-
 # -- batching, seeds, devices ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("mode", ["linear", "v2e"])
-@pytest.mark.parametrize("refractory_period_s", [0.0, 0.03])
-def test_batch_equals_single_runs_with_per_clip_seeds(mode: str, refractory_period_s: float) -> None:
-    clips = [texture_clip(8, 10, seed=s) for s in range(3)] + [np.full((8, 10, 10), 90, np.uint8)]  # one static
-    times = [np.arange(8) * 40_000, np.arange(8) * 33_000 + 5, np.arange(8) * 50_000, np.arange(8) * 40_000]
-    params = {"preset": "noisy", "timestamp_mode": mode, "refractory_period_s": refractory_period_s}
-    batched = simulate_batch(clips, times, seed=7, **params)
-    for i, (clip, t) in enumerate(zip(clips, times)):
-        single = simulate(clip, t, seed=7 + i, **params)
-        assert len(single) > 0 and (batched[i] == single).all()
 
 
 @pytest.mark.parametrize("mode", ["v2e", "linear"])
@@ -392,26 +240,6 @@ def test_events_do_not_depend_on_the_thread_count(
         assert len(sim._bands[0]) == min(threads, 24)
         many = simulate_batch(clips, threads=threads, **args)
         assert all(len(a) == len(b) and (a == b).all() for a, b in zip(one, many)), threads
-
-
-def test_batch_with_different_lengths_and_sizes() -> None:
-    clips = [texture_clip(6, 8), texture_clip(9, 8, seed=1), texture_clip(6, 10, seed=2)]
-    batched = simulate_batch(clips, seed=[3, 4, 5], batch_size=2)
-    for clip, seed, events in zip(clips, [3, 4, 5], batched):
-        assert (events == simulate(clip, seed=seed)).all()
-
-
-def test_seeds_make_runs_reproducible() -> None:
-    clip = texture_clip()
-    a, b = simulate(clip, preset="noisy", seed=1), simulate(clip, preset="noisy", seed=1)
-    c = simulate(clip, preset="noisy", seed=2)
-    assert (a == b).all()
-    assert len(a) != len(c) or not (a == c).all()
-    sim = DVSSimulator(16, 16, preset="noisy", seed=1)
-    first = [sim.step(f, i * 40_000)[0] for i, f in enumerate(clip)]
-    sim.reset()
-    again = [sim.step(f, i * 40_000)[0] for i, f in enumerate(clip)]
-    assert all((x == y).all() for x, y in zip(first, again))
 
 
 @pytest.mark.parametrize("preset", ["clean", "noisy"])
@@ -442,22 +270,6 @@ def test_cpu_and_cuda_agree() -> None:
 # -- parameters and errors ------------------------------------------------------------------------
 
 
-def test_parameters_resolve_defaults_then_preset_then_arguments() -> None:
-    assert (V2E_DEFAULTS.pos_thres, V2E_DEFAULTS.neg_thres, V2E_DEFAULTS.sigma_thres) == (0.2, 0.2, 0.03)
-    assert resolve_params("noisy").shot_noise_rate_hz == PRESETS["noisy"]["shot_noise_rate_hz"] == 5.0
-    assert resolve_params("clean", sigma_thres=0.0, cutoff_hz=None).sigma_thres == 0.0
-    sim = DVSSimulator(2, 2, preset="noisy", refractory_period_s=0.01)
-    assert (sim.params.cutoff_hz, sim.params.refractory_period_s) == (30.0, 0.01)
-    with pytest.raises(ValueError, match="unknown DVS preset"):
-        resolve_params("blurry")
-    with pytest.raises(ValueError, match="unknown DVS parameter"):
-        resolve_params(None, threshold=0.3)
-    with pytest.raises(ValueError, match="timestamp_mode"):
-        resolve_params(None, timestamp_mode="grid")
-    with pytest.raises(ValueError, match="must be > 0"):
-        resolve_params(None, pos_thres=0.0)
-
-
 def test_step_rejects_bad_frames_and_times() -> None:
     sim = DVSSimulator(4, 4, batch_size=2, seed=0)
     with pytest.raises(VideoFormatError, match="shape"):
@@ -481,12 +293,3 @@ def test_output_is_sorted_event_arrays() -> None:
             validate_events(events, sensor_size=sim.sensor_size)
 
 
-def test_pipeline_names_moved_from_dvs_with_a_deprecation_warning() -> None:
-    from neurova.simulator import pipeline
-
-    with pytest.warns(DeprecationWarning, match="pipeline"):
-        assert dvs.simulate is pipeline.simulate is simulate
-    with pytest.warns(DeprecationWarning, match="pipeline"):
-        assert dvs.simulate_batch is pipeline.simulate_batch is simulate_batch
-    with pytest.raises(AttributeError):
-        dvs.no_such_name  # noqa: B018
