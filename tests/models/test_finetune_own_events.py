@@ -19,7 +19,7 @@ from neurova.io import write_events
 from neurova.models import ResNetFusion, from_pretrained
 from neurova.transforms import ToTBR
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "finetune_own_events.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "finetune_own_events.py"
 CONTRACT = InputContract(n_bits=4, bin_us=5000, image_size=16, clip_length=2, frame_interval_us=20_000)
 SENSOR = (24, 16)
 
