@@ -12,7 +12,6 @@ from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
-from neurova.nets import FrameFusionNet, TinyConvNet
 from neurova.simulator import simulate
 from neurova.streaming import (
     FrameStepper,
@@ -55,43 +54,14 @@ def in_chunks(events: np.ndarray, chunk_us: int = 13_000):
         yield slice_time(events, start, start + chunk_us)
 
 
-# --- FrameFusionNet.step -------------------------------------------------------------------------------
+# the trunks of the resnet18_* models are timm's test_resnet here: the tests are about reusing frames, not the size
+TINY_TRUNK = {"backbone": "test_resnet"}
 
 
-@pytest.mark.parametrize("fusion", ["attention", "mean", "concat"])
-def test_fusion_step_equals_forward_on_each_window(fusion):
+@pytest.mark.parametrize(("name", "options"), [("tiny_cnn_fusion", {}), ("resnet18_fusion", TINY_TRUNK)])
+def test_stepper_of_registered_fusion_models_equals_the_model(name, options):
     torch.manual_seed(0)
-    net = FrameFusionNet(TinyConvNet(1, (8, 16)), num_frames=3, fusion=fusion).eval()
-    x = torch.rand(2, 7, 1, 24, 24)
-    state = None
-    for i in range(7):
-        out, state = net.step(x[:, i], state)
-        window = x[:, max(0, i - 2) : i + 1]
-        if i < 2:  # before K frames, the frames before the first are empty
-            window = torch.cat([torch.zeros(2, 2 - i, 1, 24, 24), window], dim=1)
-        torch.testing.assert_close(out, net(window), atol=1e-5, rtol=0)
-        assert state.features.shape[:2] == (2, 2)
-    assert state.frames_seen == 7
-    # several new frames at once, and a whole window without state
-    _, state = net.step(x[:, :4])
-    out, state = net.step(x[:, 4:6], state)
-    torch.testing.assert_close(out, net(x[:, 3:6]), atol=1e-5, rtol=0)
-    torch.testing.assert_close(net.step(x[:, 2:7])[0], net(x[:, 4:7]), atol=1e-5, rtol=0)
-
-
-def test_fusion_step_refuses_bad_input():
-    net = FrameFusionNet(TinyConvNet(1, (8,)), num_frames=2).eval()
-    _, state = net.step(torch.rand(2, 1, 16, 16))
-    with pytest.raises(ValueError, match="batch of 3"):
-        net.step(torch.rand(3, 1, 16, 16), state)
-    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
-        net.step(torch.rand(16, 16))
-
-
-@pytest.mark.parametrize("name", ["tiny_cnn_fusion", "resnet18_fusion"])
-def test_stepper_of_registered_fusion_models_equals_the_model(name):
-    torch.manual_seed(0)
-    model = create_model(name).eval()
+    model = create_model(name, **options).eval()
     stepper = FrameStepper(model)
     assert stepper.incremental
     x = torch.rand(1, 6, 1, 32, 32)
@@ -101,8 +71,8 @@ def test_stepper_of_registered_fusion_models_equals_the_model(name):
         torch.testing.assert_close(stepper(x[:, 2:6], 1), model(x[:, 2:6]), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize(("name", "options"), [("resnet18_gru", {}), ("resnet18_transformer", {}),
-                                               ("resnet18_lstm", {"causal": False})])
+@pytest.mark.parametrize(("name", "options"), [("resnet18_gru", TINY_TRUNK), ("resnet18_transformer", TINY_TRUNK),
+                                               ("resnet18_lstm", {**TINY_TRUNK, "causal": False})])
 def test_stepper_of_video_models_keeps_per_frame_features(name, options):
     torch.manual_seed(0)
     model = create_model(name, hidden_size=32, **options).eval()
