@@ -19,7 +19,9 @@ import torch
 from neurova.contract import InputContract
 from neurova.models.base import VARegressionModule
 from neurova.models.frame import ResNet, ResNetFusion, ViT
-from neurova.models.hub import KNOWN_CHECKPOINTS, KnownCheckpoint, load_pretrained, neurova_home, save_pretrained
+from neurova.models.hf_hub import push_to_hub
+from neurova.models.hub import KNOWN_CHECKPOINTS, KnownCheckpoint, neurova_home, save_pretrained
+from neurova.models.hub import load_pretrained as load_pretrained  # deprecated alias (warns when called)
 from neurova.models.registry import create_model, is_model, list_models, model_entrypoint, register_model
 from neurova.models.task import VARegressionTask
 from neurova.models.tiny import TinyCNN, TinyCNNFusion
@@ -44,9 +46,9 @@ __all__ = [
     "from_pretrained",
     "is_model",
     "list_models",
-    "load_pretrained",
     "model_entrypoint",
     "neurova_home",
+    "push_to_hub",
     "register_model",
     "save_pretrained",
 ]
@@ -57,8 +59,11 @@ def from_pretrained(source: str | os.PathLike[str], *, map_location: str | torch
     """Load any saved model, in eval mode, as the class it was saved from: the one public loader.
 
     Args:
-        source: a folder written by ``save_pretrained``; a Lightning ``.ckpt`` file; or a checkpoint name looked
-            up in ``$NEUROVA_HOME/models/<name>/`` (tags such as ``tiny_cnn_fusion.synthetic_faces``).
+        source, resolved in this order: a folder written by ``save_pretrained`` or a Lightning ``.ckpt`` file;
+            a checkpoint name under ``$NEUROVA_HOME/models/<name>/`` (tags such as
+            ``tiny_cnn_fusion.synthetic_faces``, built by ``neurova zoo build``); a tag shipped inside the
+            package (``neurova.zoo.SHIPPED_TAGS``; a bare model name stands for its default tag); a Hugging
+            Face Hub repo id ``"user/repo"`` (through ``huggingface_hub``, cached, offline once cached).
         map_location: device of the returned model.
         strict: refuse missing or unexpected weight keys (shape mismatches are always refused).
         input_contract: data the model will be fed; refused if incompatible (:meth:`VARegressionTask.check_input`).
