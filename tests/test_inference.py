@@ -1,9 +1,10 @@
+"""Tests of neurova.inference: offline and streaming prediction, face boxes and tracking, files, errors."""
+
 from __future__ import annotations
 
 import csv
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,8 @@ from neurova.events import make_events, slice_time
 from neurova.faces import centre_square
 from neurova.inference import Prediction, predict, predict_file
 from neurova.transforms import Crop, ResizeEvents, ToTBR
+from tests.helpers.paths import shared_sample
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "events"
 CONTRACT = InputContract(encoding="tbr", n_bits=4, bin_us=5000, image_size=16, clip_length=2,
                          frame_interval_us=20_000, face_crop="box")
 SENSOR = (64, 48)
@@ -137,9 +138,7 @@ def test_files_of_every_writable_type(tmp_path, events, offline, suffix):
                                             ("prophesee_evt3_sample.raw", (1280, 720)),
                                             ("prophesee_evt2_sample.raw", (640, 480))])
 def test_real_recordings_smoke(name, size):
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
+    path = shared_sample("events", name)
     contract = InputContract(n_bits=4, bin_us=500, image_size=16, clip_length=1, frame_interval_us=2000)
     prediction = predict(LinearVA(contract, frames_used=1), path, hop_us=4000)
     assert prediction.sensor_size == size and len(prediction) >= 2

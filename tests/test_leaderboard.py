@@ -66,8 +66,7 @@ def test_entry_key_changes_with_protocol_and_recipe() -> None:
     assert entry.key(lb.Protocol()) != lb.Entry(entry.name, "model", entry.model, lb.Recipe(lr=1.0)).key(lb.Protocol())
 
 
-def test_score_values() -> None:
-    rng = np.random.default_rng(0)
+def test_score_values(rng: np.random.Generator) -> None:
     true = rng.uniform(-1, 1, (50, 2))
     perfect = lb.score(true, true)
     assert perfect["ccc_valence"] == pytest.approx(1.0) and perfect["rmse_arousal"] == pytest.approx(0.0)
