@@ -23,7 +23,6 @@ import json
 import math
 import os
 import pathlib
-import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -148,6 +147,16 @@ def _without_backbone_file(args: Mapping[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _save_id(config: Mapping[str, Any], state: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 (hex, 32 characters) of ``config`` (as JSON) and of every tensor's name, dtype, shape and bytes."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+    for name in sorted(state):
+        tensor = state[name]
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
 def _init_args(model: Model) -> dict[str, Any]:
     return _jsonable(_without_backbone_file(model.hparams))
 
@@ -247,7 +256,8 @@ def save_pretrained(model: Model, directory: str | os.PathLike[str], *,
     ``neurova_version``, ``metrics`` and ``data``. A few training input frames go to
     ``input_samples.safetensors`` (tensor ``frames``, ``(n, C, S, S)`` float32) when measured.
     ``config.json`` also holds ``save_id``, stored in the weights' metadata too, so that a config and
-    weights of two different saves are never loaded together.
+    weights of two different saves are never loaded together. It is a digest of the config and the
+    weights, so saving the same model twice writes byte-identical files (reproducible zoo builds).
 
     Nothing neurova did not write is deleted or replaced (:data:`OWN_FILES` are neurova's):
 
@@ -281,14 +291,16 @@ def save_pretrained(model: Model, directory: str | os.PathLike[str], *,
         "neurova_version": __version__,
         "metrics": _jsonable(dict(metrics or {})),
         "data": data_description,
-        "save_id": uuid.uuid4().hex,
     }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    config["save_id"] = _save_id(config, state)
     samples = None if stats is None or stats.samples is None else torch.from_numpy(stats.samples).contiguous()
 
     def write(folder: Path) -> None:  # each file through atomic_path: complete or absent, umask permissions
         with atomic_path(folder / WEIGHTS_NAME) as tmp:
-            save_file(state, str(tmp), metadata={"format": "pt", "neurova_save_id": config["save_id"]})
+            # one metadata key: safetensors writes its metadata map in an arbitrary order, and two keys would make
+            # the bytes of two saves of one model differ
+            save_file(state, str(tmp), metadata={"neurova_save_id": config["save_id"]})
         if samples is not None:
             with atomic_path(folder / INPUT_SAMPLES_NAME) as tmp:
                 save_file({"frames": samples}, str(tmp))

@@ -89,6 +89,8 @@ def test_save_replaces_its_own_files_keeps_the_others_and_clears_backbone_file(t
     model.save_pretrained(tmp_path / "m")
     first = json.loads((tmp_path / "m" / "config.json").read_text())["save_id"]
     (tmp_path / "m" / "notes.txt").write_text("mine")
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)  # a changed model: the save must replace the files
     model.save_pretrained(tmp_path / "m")
     assert (tmp_path / "m" / "notes.txt").read_text() == "mine"  # never deleted: neurova did not write it
     config = json.loads((tmp_path / "m" / "config.json").read_text())
@@ -314,6 +316,19 @@ def test_config_and_weights_of_two_saves_are_not_loaded_together(tmp_path):
     (tmp_path / "a" / "model.safetensors").write_bytes((tmp_path / "b" / "model.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match="two different saves"):
         from_pretrained(tmp_path / "a")
+
+
+def test_saving_one_model_twice_writes_identical_bytes(tmp_path):
+    model = ResNet(backbone=TINY, input_contract=CONTRACT.to_dict())
+    for name in "abcd":  # safetensors orders a metadata map arbitrarily: several saves catch a second key
+        model.save_pretrained(tmp_path / name)
+    for file in ("config.json", "model.safetensors"):
+        digests = {hashlib.sha256((tmp_path / name / file).read_bytes()).hexdigest() for name in "abcd"}
+        assert len(digests) == 1, file
+    other = ResNet(backbone=TINY, input_contract=CONTRACT.to_dict())
+    other.save_pretrained(tmp_path / "other")
+    assert json.loads((tmp_path / "other" / "config.json").read_text())["save_id"] != json.loads(
+        (tmp_path / "a" / "config.json").read_text())["save_id"]
 
 
 def test_huge_constructor_arguments_are_refused_before_allocation(tmp_path):
