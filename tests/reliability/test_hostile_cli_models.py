@@ -168,7 +168,10 @@ def _first_float(state: dict[str, torch.Tensor]) -> str:
 
 
 def _other_save(folder: Path) -> Path:
-    _tiny().save_pretrained(folder.parent / "other")
+    other = _tiny()
+    with torch.no_grad():
+        next(other.parameters()).add_(1.0)  # another model: saving the same one again would write the same save
+    other.save_pretrained(folder.parent / "other")
     (folder / "model.safetensors").write_bytes((folder.parent / "other" / "model.safetensors").read_bytes())
     return folder
 
