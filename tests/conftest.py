@@ -10,7 +10,6 @@ import ipaddress
 import os
 import random
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,9 @@ from tests.helpers.events import SIZE, random_events
 
 SEED = 0
 """The seed of every test's random state and of the ``rng`` fixture."""
+
+TORCH_THREADS = 1
+"""torch's intra-op threads at the start of every test."""
 
 # huggingface_hub reads HF_HUB_OFFLINE once, when first imported: set it before any test imports it, for the whole
 # session and the child processes the tests start, so a checkpoint name that is not a local folder never reaches
@@ -64,14 +66,31 @@ def no_network() -> Iterator[None]:
         socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _single_thread_session() -> None:
+    """torch on :data:`TORCH_THREADS` thread(s) from the start, for the fixtures built before the first test."""
+    import torch
+
+    torch.set_num_threads(TORCH_THREADS)
+
+
 @pytest.fixture(autouse=True)
-def _seeded() -> None:
-    """Seed Python's and (when imported) torch's generators with :data:`SEED` before each test (numpy's are
-    ``Generator`` objects each test seeds, e.g. the ``rng`` fixture)."""
+def _seeded_single_thread(_single_thread_session: None) -> Iterator[None]:
+    """Around each test: seed Python's and torch's generators with :data:`SEED` (numpy's are ``Generator`` objects
+    each test seeds, e.g. the ``rng`` fixture), and run torch on :data:`TORCH_THREADS` thread(s), before the test
+    and again after it (for the shared fixtures built next).
+
+    One thread, whatever an earlier test or library call left: test tensors are small, and on a shared 2-core
+    machine a second thread only waits for the first (a training step of the tiny model: 5 ms on one thread,
+    0.6 s on two busy cores), so tests run as fast in any order. A test about thread counts sets its own.
+    """
+    import torch
+
     random.seed(SEED)
-    torch = sys.modules.get("torch")
-    if torch is not None:  # a test importing torch later starts from torch's own fixed initial seed
-        torch.manual_seed(SEED)
+    torch.manual_seed(SEED)
+    torch.set_num_threads(TORCH_THREADS)
+    yield
+    torch.set_num_threads(TORCH_THREADS)
 
 
 @pytest.fixture
@@ -96,21 +115,10 @@ def make_events() -> Callable[..., np.ndarray]:
 
 
 @pytest.fixture
-def tiny_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def tiny_model(monkeypatch: pytest.MonkeyPatch) -> Any:
     """A fresh :class:`neurova.models.VARegressionTask` over the registered test net (``tests.helpers.models``):
-    clips ``(B, 2, 1, H, W)``, ``H, W >= 4``, to ``(B, 2)``; a training step of 4 clips of 16 x 16 takes ~5 ms.
-
-    torch runs on one thread during the test: on tensors this small, more threads only wait for each other on a
-    shared machine (a step takes 0.6 s with 2 threads on 2 busy cores).
-    """
-    import torch
-
+    clips ``(B, 2, 1, H, W)``, ``H, W >= 4``, to ``(B, 2)``; a training step of 4 clips of 16 x 16 takes ~5 ms."""
     from neurova.models import create_model
     from tests.helpers.models import register_tiny_net
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield create_model(register_tiny_net(monkeypatch))
-    finally:
-        torch.set_num_threads(threads)
+    return create_model(register_tiny_net(monkeypatch))
