@@ -154,20 +154,24 @@ def _simulate_clip(job: _Job) -> str:
     from neurova.simulator.presets import resolve_params
     from neurova.simulator.video import load_frames
 
+    caller_threads = torch.get_num_threads()  # in the caller's process (workers=0) the setting must come back
     if job.threads is not None:
         torch.set_num_threads(job.threads)
-    frames, times = load_frames(job.source, fps=None if Path(job.source).is_file() else job.fps)
-    frames = crop_and_resize(frames, size=job.size, interpolation="bilinear")
-    events = simulate(
-        frames,
-        times,
-        preset=job.preset,
-        upsample=job.upsample,
-        max_step_px=job.max_step_px,
-        seed=job.seed,
-        device=job.device,
-        progress=job.progress,
-    )
+    try:
+        frames, times = load_frames(job.source, fps=None if Path(job.source).is_file() else job.fps)
+        frames = crop_and_resize(frames, size=job.size, interpolation="bilinear")
+        events = simulate(
+            frames,
+            times,
+            preset=job.preset,
+            upsample=job.upsample,
+            max_step_px=job.max_step_px,
+            seed=job.seed,
+            device=job.device,
+            progress=job.progress,
+        )
+    finally:
+        torch.set_num_threads(caller_threads)
     params = resolve_params(job.preset).to_dict()
     attrs: dict[str, Any] = {f"dvs_{key}": value for key, value in params.items()}
     attrs.update(

@@ -106,3 +106,13 @@ def test_worker_processes_give_the_same_files(tmp_path: Path) -> None:
     )
     for a, b in zip(serial, parallel):
         assert (io.read_events(a) == io.read_events(b)).all()
+
+
+def test_in_process_run_gives_the_callers_thread_count_back(tmp_path: Path) -> None:
+    import torch
+
+    root = make_dataset(tmp_path / "data")
+    before = torch.get_num_threads()
+    wanted = 2 if before != 2 else 1
+    simulate_dataset(root, tmp_path / "out", fps=25.0, seed=3, threads=wanted, progress=False, rank=0, world_size=1)
+    assert torch.get_num_threads() == before
