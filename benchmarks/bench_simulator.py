@@ -193,7 +193,7 @@ def run_reference(kind: str, frames: np.ndarray, times_us: np.ndarray, params: D
 def run_neurova(
     frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str, threads: int | None = None
 ) -> tuple[np.ndarray, float]:
-    """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default torch's)."""
+    """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default 1)."""
     sim = DVSSimulator(HEIGHT, WIDTH, seed=1, device=device, threads=threads, **params.to_dict())
     chunks = []
     start = time.perf_counter()
@@ -257,8 +257,9 @@ def bench_content(name: str, n_frames: int, repeats: int, reference: str, device
     for setting, preset in SETTINGS.items():
         runs = {
             "ref": partial(run_reference, reference, frames, times, resolve_params(preset)),
-            "v2e": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="v2e"), device),
-            "linear": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="linear"), device),
+            "v2e": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="v2e"), device, threads),
+            "linear": partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="linear"), device,
+                              threads),
         }
         if threads > 1:
             runs["v2e@1"] = partial(run_neurova, frames, times, resolve_params(preset, timestamp_mode="v2e"), device, 1)

@@ -212,8 +212,10 @@ class DVSSimulator:
         seed: an int (clip ``i`` uses ``seed + i``), one seed per clip, or ``None`` (drawn from
             torch's global generator, so ``torch.manual_seed`` makes it reproducible).
         device: torch device of the pixel state (``"cpu"``, ``"cuda"``, ...).
-        threads: CPU threads (``None``: ``torch.get_num_threads()``); each clip is split into bands of rows,
-            one per thread. The events do not depend on it.
+        threads: CPU threads (``None``: 1); each clip is split into bands of rows, one per thread. The
+            events do not depend on it. One thread is the default because two bands on 2 cores ran at
+            0.4–0.75x of one thread's frames/s on a quiet machine (docs/benchmarks.md); try more on
+            larger sensors and more cores.
 
     Example:
         >>> sim = DVSSimulator(260, 346, preset="clean", seed=0)
@@ -262,7 +264,7 @@ class DVSSimulator:
         self.height, self.width, self.batch_size = int(height), int(width), int(batch_size)
         self.device = torch.device(device)
         self.seeds = resolve_seeds(seed, self.batch_size)
-        self.threads = torch.get_num_threads() if threads is None else int(threads)
+        self.threads = 1 if threads is None else int(threads)
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self._lut = _LIN_LOG_LUT.to(self.device)

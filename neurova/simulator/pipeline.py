@@ -88,7 +88,7 @@ def simulate(
         seed: random seed of thresholds and noise (``None``: not reproducible).
         device: torch device of the simulation.
         backend: ``"neurova"`` or ``"v2e"`` (run v2e's own ``EventEmulator``; needs v2e installed).
-        threads: CPU threads of the simulation (``None``: ``torch.get_num_threads()``); the events do
+        threads: CPU threads of the simulation (``None``: 1, see :class:`DVSSimulator`); the events do
             not depend on it.
         progress: show a progress bar over frames.
         **params: pixel-model parameters overriding the preset (see :class:`DVSSimulator`).
