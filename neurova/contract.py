@@ -20,7 +20,7 @@ import numpy as np
 
 from neurova.errors import InputContractError
 
-__all__ = ["CONTRACT_OPTIONS", "InputContract", "as_contract", "channels_for", "resolve_contract"]
+__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "resolve_contract"]
 
 Encoding = Literal["tbr", "frame", "voxel", "time_surface"]
 """The event encodings (what the event datasets and datamodules accept)."""
@@ -37,6 +37,10 @@ MAX_IMAGE_SIZE = 1024
 CONTRACT_OPTIONS = ("encoding", "n_bits", "bin_us", "polarity", "normalize", "image_size", "clip_length",
                     "frame_interval_us", "resize")
 """Keyword arguments that datasets and datamodules accept instead of ``contract=`` (plus ``mode``)."""
+
+FACE_CLIP_RECIPE = {"encoding": "tbr", "n_bits": 8, "bin_us": 5000, "polarity": "merge", "clip_length": 4}
+"""Default recipe of the face-clip datasets (AFEW-VA, the synthetic faces): TBR, N = 8, Δt = 5 ms, merged
+polarity, 4 frames per sample; each dataset adds its own default ``image_size``."""
 
 
 def channels_for(encoding: str, polarity: str = "merge", n_bits: int = 8) -> int:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from neurova.contract import Encoding, InputContract, resolve_contract
+from neurova.contract import FACE_CLIP_RECIPE, Encoding, InputContract, resolve_contract
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
 from neurova.datasets.splits import load_split, save_split, subject_holdout
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
@@ -337,8 +337,7 @@ def synthetic_contract(contract: InputContract | Mapping[str, Any] | None = None
     """The input contract of synthetic-face samples: ``contract``, or the keyword ``options`` (None: not given)
     over the defaults (TBR, N = 8, Δt = 5 ms, merged polarity, 4 frames of ``default_image_size``), 40 ms apart,
     cropped to the true face box (``face_crop="box"``). See :func:`neurova.contract.resolve_contract`."""
-    defaults = {"encoding": "tbr", "n_bits": 8, "bin_us": 5000, "polarity": "merge", "clip_length": 4,
-                "image_size": default_image_size}
+    defaults = {**FACE_CLIP_RECIPE, "image_size": default_image_size}
     return resolve_contract(contract, owner=owner, defaults=defaults, mode=mode,
                             fixed={"frame_interval_us": FRAME_INTERVAL_US}, data={"face_crop": "box"}, **options)
 
