@@ -18,7 +18,7 @@ from neurova._atomic import atomic_path
 from neurova.errors import NeurovaError
 from neurova.models.base import VARegressionModule
 
-__all__ = ["SavePretrained", "WritePredictions", "check_accelerator"]
+__all__ = ["SavePretrained", "WritePredictions", "check_accelerator", "native_bf16", "resolve_precision"]
 
 _DEVICE_ACCELERATORS = ("gpu", "cuda", "mps")
 
@@ -46,6 +46,38 @@ def check_accelerator(name: str) -> str:
                            f"can use (torch {torch.__version__}, CUDA {torch.version.cuda or 'not built in'}); use "
                            "cpu or auto")
     return key
+
+
+def native_bf16(accelerator: str) -> bool:
+    """Whether ``accelerator`` (as :func:`check_accelerator` returns it) computes bfloat16 natively.
+
+    On CPU that means oneDNN's bf16 kernels (x86 with AVX512-BF16 or AMX): without them, bf16 autocast is
+    emulated and slower than float32. On CUDA it is ``torch.cuda.is_bf16_supported()`` (Ampere and later);
+    Apple MPS answers ``False``. ``"auto"`` asks about the device Lightning would pick (CUDA when present).
+    """
+    from lightning.pytorch.accelerators import CUDAAccelerator
+
+    key = accelerator.strip().lower()
+    if key == "auto":
+        key = "cuda" if CUDAAccelerator.is_available() else "cpu"
+    if key == "cpu":
+        probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return bool(torch.backends.mkldnn.is_available() and probe is not None and probe())
+    if key in ("gpu", "cuda"):
+        return CUDAAccelerator.is_available() and torch.cuda.is_bf16_supported()
+    return False
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """Lightning's ``precision`` for a run: ``"auto"`` becomes ``"bf16-mixed"`` where :func:`native_bf16`, else
+    ``"32-true"``; any other value (``"32-true"``, ``"bf16-mixed"``, ``"16-mixed"``, ...) is returned unchanged.
+
+    Mixed precision keeps float32 master weights, so a model trained under ``"bf16-mixed"`` saves and predicts
+    in float32 like any other.
+    """
+    if precision.strip().lower() != "auto":
+        return precision
+    return "bf16-mixed" if native_bf16(accelerator) else "32-true"
 
 
 class SavePretrained(L.Callback):

@@ -50,7 +50,8 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from neurova.demo import run_demo
 
-    run_demo(out_dir=args.out, epochs=args.epochs, accelerator=args.accelerator, seed=args.seed)
+    run_demo(out_dir=args.out, epochs=args.epochs, accelerator=args.accelerator, precision=args.precision,
+             seed=args.seed)
     return 0
 
 
@@ -110,6 +111,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=output_folder, default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--epochs", type=positive_int, default=None, help="training epochs, >= 1 (default: the demo's own)")
     p.add_argument("--accelerator", type=accelerator, default="cpu", help="cpu, gpu, cuda, mps or auto")
+    p.add_argument("--precision", choices=("auto", "32-true", "bf16-mixed", "16-mixed"), default="auto",
+                   help="Lightning precision (default auto: bf16-mixed where the device computes bfloat16 natively, "
+                        "else 32-true)")
     p.add_argument("--seed", type=non_negative_int, default=0)
 
     p = add_command(subparsers, "train-face-detector", _cmd_train_face_detector,
