@@ -203,11 +203,12 @@ class InputContract:
             raise InputContractError(f"input contract mismatch: {detail}")
 
 
-def as_contract(value: InputContract | Mapping[str, Any]) -> InputContract:
+def as_contract(value: InputContract | Mapping[str, Any], *, default_resize: str = "events") -> InputContract:
     """``value`` as an :class:`InputContract`: a contract as is, or a dict of its keys (``to_dict()``, a YAML block).
 
-    Keys a dict leaves out take :class:`InputContract`'s defaults (``resize="events"`` too; a model's saved
-    ``config.json`` goes through :meth:`InputContract.from_dict`, which reads a missing ``resize`` as ``"area"``).
+    Keys a dict leaves out take :class:`InputContract`'s defaults; a missing ``resize`` takes ``default_resize``.
+    Datasets and users get ``"events"`` (today's default); models pass ``"area"``, because contracts saved
+    before ``resize`` existed were encoded with the area resize.
 
     Raises:
         InputContractError: anything else, or a dict :meth:`InputContract.from_dict` refuses.
@@ -215,7 +216,7 @@ def as_contract(value: InputContract | Mapping[str, Any]) -> InputContract:
     if isinstance(value, InputContract):
         return value
     if isinstance(value, Mapping):
-        return InputContract.from_dict({"resize": "events", **value})
+        return InputContract.from_dict({"resize": default_resize, **value})
     raise InputContractError(f"contract must be an InputContract or a dict of its keys, got {type(value).__name__}")
 
 

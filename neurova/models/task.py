@@ -23,7 +23,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from neurova.contract import InputContract
+from neurova.contract import InputContract, as_contract
 from neurova.domain import InputStats, InputStatsCollector
 from neurova.errors import InputContractError
 from neurova.metrics import LossKind, VALoss, VAMetrics
@@ -37,10 +37,6 @@ SchedulerKind = Literal["cosine", "constant"]
 
 #: Names in an entry point's ``__init__`` that are not arguments of its net.
 _NOT_NET_ARGS = frozenset({"self", "__class__", "in_chans", "task_kwargs"})
-
-
-def _as_contract(contract: InputContract | Mapping[str, Any]) -> InputContract:
-    return contract if isinstance(contract, InputContract) else InputContract.from_dict(dict(contract))
 
 
 def entry_net_args(local_vars: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,10 +109,11 @@ class VARegressionTask(L.LightningModule):
             raise ValueError(f"unknown scheduler {scheduler!r}; expected 'cosine' or 'constant'")
         self._spec: NetSpec = spec
         self._net_args = spec.resolve_args(net_args)
+        saved_contract = None if input_contract is None else as_contract(input_contract, default_resize="area")
         task_args = {"in_chans": in_chans, "loss": loss, "loss_weights": loss_weights,
                      "lr": spec.lr if lr is None else lr, "backbone_lr": backbone_lr, "weight_decay": weight_decay,
                      "warmup_steps": warmup_steps, "scheduler": scheduler, "freeze_backbone": freeze_backbone,
-                     "input_contract": None if input_contract is None else _as_contract(input_contract).to_dict()}
+                     "input_contract": None if saved_contract is None else saved_contract.to_dict()}
         # the constructor arguments of the class built: an entry point's are its net's arguments and the task's
         hparams = {**self._net_args, **task_args} if self.variants else {"net": net, "net_args": dict(self._net_args),
                                                                           **task_args}
@@ -219,7 +216,7 @@ class VARegressionTask(L.LightningModule):
         when the model has a stored contract, the encoding (encoding, ``n_bits``, ``bin_us``,
         polarity, normalisation, channels).
         """
-        contract = _as_contract(contract)
+        contract = as_contract(contract, default_resize="area")
         in_chans = self.hparams["in_chans"]
         if contract.channels != in_chans:
             raise InputContractError(f"{type(self).__name__} takes {in_chans}-channel frames but the data has "
@@ -239,7 +236,7 @@ class VARegressionTask(L.LightningModule):
         contract = getattr(datamodule, "input_contract", None)
         if contract is None:
             return
-        contract = _as_contract(contract)
+        contract = as_contract(contract, default_resize="area")
         self.check_input(contract)
         self.hparams["input_contract"] = contract.to_dict()
 
