@@ -70,6 +70,9 @@ def test_old_configs_still_read() -> None:
     # a hand-written dict (YAML) leaves keys out: they take the defaults, the event-domain resize included
     partial = as_contract({"n_bits": 4, "polarity": "split"})
     assert partial == InputContract(n_bits=4, polarity="split") and partial.resize == "events"
+    # models read a saved contract without `resize` as the area-resized frames they were trained on
+    assert as_contract({"n_bits": 4}, default_resize="area").resize == "area"
+    assert as_contract({"n_bits": 4, "resize": "events"}, default_resize="area").resize == "events"
 
 
 def test_bad_dicts_are_refused_naming_the_problem() -> None:
