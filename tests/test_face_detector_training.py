@@ -1,4 +1,5 @@
-"""The learned event-face detector: net, targets, training recipe, shipped weights."""
+"""The learned event-face detector: targets, training recipe, shipped weights (the net itself, EventFaceNet, is tested
+in tests/nets/test_face_detector.py)."""
 
 from __future__ import annotations
 
@@ -31,28 +32,6 @@ from neurova.nets import EventFaceNet
 from tests.helpers.paths import SHARED_DATA
 
 REAL_DATA = SHARED_DATA / "events"
-
-
-def test_net_shapes_and_parameter_budget():
-    net = EventFaceNet()
-    assert sum(p.numel() for p in net.parameters()) < 300_000
-    maps = net(torch.zeros(3, 2, 96, 128))
-    assert maps.shape == (3, 5, 12, 16)
-    with pytest.raises(ValueError, match="multiples of 8"):
-        net(torch.zeros(1, 2, 90, 128))
-    with pytest.raises(ValueError, match=r"\(B, 2, H, W\)"):
-        net(torch.zeros(1, 3, 96, 128))
-
-
-def test_decode_reads_the_best_cell():
-    maps = torch.full((1, 5, 12, 16), -10.0)
-    maps[0, 0, 4, 7] = 2.0  # the best cell: row 4, column 7
-    maps[0, 1:3, 4, 7] = 0.0  # sigmoid 0.5: the centre in the middle of the cell
-    maps[0, 3, 4, 7] = float(np.log(3.0))  # width 3 strides = 24 px
-    maps[0, 4, 4, 7] = float(np.log(4.0))  # height 32 px
-    boxes, scores = EventFaceNet.decode(maps)
-    np.testing.assert_allclose(boxes[0].numpy(), [7.5 * 8 - 12, 4.5 * 8 - 16, 24, 32], atol=1e-5)
-    assert scores[0] == pytest.approx(1 / (1 + np.exp(-2.0)))
 
 
 def test_heatmap_targets_round_trip_through_decode():

@@ -4,5 +4,6 @@
   and ``raises_with_path``;
 - ``models.py``: the tiny registered net that model tests train in milliseconds;
 - ``datamodules.py``: a tiny synthetic dataset, its contract, a quiet trainer, the batch check;
+- ``pickles.py``: a pickle that runs code when loaded (the proof that a loader refused it);
 - ``paths.py``: the repository, and the real samples of ``../shared/data`` (skipping when absent).
 """

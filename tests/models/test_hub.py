@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import json
 
@@ -29,7 +28,8 @@ from neurova.models import (
     from_pretrained,
 )
 from neurova.models import hub as hub_module
-from neurova.nets import adapt_stem_weight, create_backbone
+from neurova.nets import create_backbone
+from tests.helpers.pickles import Payload
 
 TINY = "test_resnet"
 CONTRACT = InputContract(channels=1, clip_length=4, image_size=32)
@@ -188,20 +188,10 @@ def test_lightning_checkpoint_loads_with_weights_only(tmp_path):
         ResNet.from_pretrained(path)
 
 
-class _Payload:
-    """Unpickling this creates ``target``: proof that code ran."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def __reduce__(self):
-        return builtins.open, (self.target, "w")
-
-
 def test_malicious_pickle_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": {}, "x": _Payload(str(marker))}, evil)
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "x": Payload(str(marker))}, evil)
     with pytest.raises(CheckpointError, match="refused to load"):
         from_pretrained(evil)
     with pytest.raises(CheckpointError, match="refused to load"):
@@ -210,7 +200,7 @@ def test_malicious_pickle_is_refused(tmp_path):
     # the payload is live: an unsafe load would have run it
     live_marker = tmp_path / "live"
     live = tmp_path / "live.ckpt"
-    torch.save({"x": _Payload(str(live_marker))}, live)
+    torch.save({"x": Payload(str(live_marker))}, live)
     torch.load(live, weights_only=False)
     assert live_marker.exists()
 
@@ -244,37 +234,6 @@ def test_named_checkpoints_local_and_downloaded(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match=r"checksum mismatch for model\.safetensors"):
         from_pretrained("tampered")
     assert not (home / "models" / "tampered").exists()
-
-
-def test_backbone_local_pretrained_weights_are_adapted(tmp_path):
-    source = create_backbone(TINY, 3)
-    state = dict(source.state_dict())
-    state["fc.weight"] = torch.zeros(10, source.num_features)  # a classifier that must be dropped
-    state["fc.bias"] = torch.zeros(10)
-    save_file(state, str(tmp_path / "w.safetensors"))
-    torch.save(state, tmp_path / "w.pth")
-    for name in ("w.safetensors", "w.pth"):
-        one = create_backbone(TINY, 1, tmp_path / name)
-        torch.testing.assert_close(one.conv1[0].weight, state["conv1.0.weight"].sum(dim=1, keepdim=True))
-        torch.testing.assert_close(one.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
-    with pytest.raises(CheckpointError, match="not found"):
-        create_backbone(TINY, 1, tmp_path / "missing.safetensors")
-    save_file(create_backbone("test_vit", 3).state_dict(), str(tmp_path / "vit.safetensors"))
-    with pytest.raises(CheckpointError, match="weights do not fit backbone 'test_resnet'"):
-        create_backbone(TINY, 1, tmp_path / "vit.safetensors")
-    torch.save({"x": _Payload(str(tmp_path / "pwned"))}, tmp_path / "evil.pth")
-    with pytest.raises(CheckpointError, match="cannot read weights safely"):
-        create_backbone(TINY, 1, tmp_path / "evil.pth")
-    assert not (tmp_path / "pwned").exists()
-
-
-def test_adapt_stem_weight_3d():
-    w = torch.randn(8, 3, 3, 7, 7)
-    one = adapt_stem_weight(w, 1)
-    torch.testing.assert_close(one, w.sum(dim=1, keepdim=True))
-    two = adapt_stem_weight(w, 2)
-    assert two.shape == (8, 2, 3, 7, 7)
-    assert adapt_stem_weight(w, 3) is w
 
 
 def test_save_refuses_a_foreign_non_empty_folder_unless_overwrite(tmp_path):

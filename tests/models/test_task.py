@@ -34,7 +34,7 @@ from neurova.models import (
     create_model,
     list_models,
 )
-from neurova.nets import FrameFusionNet, SingleFrameNet, TemporalNet, create_backbone, get_net_spec
+from neurova.nets import FrameFusionNet, SingleFrameNet, create_backbone, get_net_spec
 
 TINY = "test_resnet"  # timm's tiny ResNet: fast stand-in for resnet18 in behavioural tests
 TASK_ARGS = set(inspect.signature(VARegressionTask.__init__).parameters) - {"self"}
@@ -194,24 +194,6 @@ def test_fusion_needs_k_frames_and_modes():
             torch.testing.assert_close(out, flipped)
     with pytest.raises(ValueError, match="unknown fusion"):
         FrameFusionNet(trunk, fusion="max")  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("temporal", ["lstm", "gru", "transformer"])
-def test_causal_temporal_models_ignore_the_future(temporal):
-    torch.manual_seed(0)
-    x = torch.randn(1, 5, 1, 32, 32)
-    future = x.clone()
-    future[:, 3:] += 1.0
-    for causal in (True, False):
-        net = TemporalNet(create_backbone(TINY, 1), temporal=temporal, hidden_size=32, num_heads=4,
-                          causal=causal).eval()
-        with torch.no_grad():
-            a, b = net(x), net(future)
-        assert a.shape == (1, 5, 2)
-        if causal:
-            torch.testing.assert_close(a[:, :3], b[:, :3])
-        else:
-            assert not torch.allclose(a[:, :3], b[:, :3])
 
 
 @pytest.mark.parametrize("cls", [ResNetLSTM, ResNetGRU, ResNetTransformer])

@@ -1,4 +1,5 @@
-"""The tiny CNN: trunk shapes and size, the two registered models, saving and loading."""
+"""The tiny CNN models: the two registered models, a training step, saving and loading (the trunk, TinyConvNet, is
+tested in tests/nets/test_tiny.py)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,7 @@ import pytest
 import torch
 
 from neurova.models import TinyCNN, TinyCNNFusion, create_model, from_pretrained
-from neurova.nets import FrameFusionNet, SingleFrameNet, TinyConvNet
-
-
-@pytest.mark.parametrize("size", [16, 33, 64, 112])
-def test_trunk_works_on_any_square_input_of_16_px_or_more(size: int) -> None:
-    trunk = TinyConvNet(in_chans=2)
-    assert trunk(torch.rand(3, 2, size, size)).shape == (3, trunk.num_features) == (3, 64)
-
-
-def test_trunk_size_and_errors() -> None:
-    trunk = TinyConvNet()
-    assert sum(p.numel() for p in trunk.parameters()) == 9 * (16 + 16 * 32 + 32 * 48 + 48 * 64) + 2 * (16 + 32 + 48 + 64)
-    with pytest.raises(ValueError, match="needs H, W >= 16"):
-        trunk(torch.rand(1, 1, 8, 64))
-    with pytest.raises(ValueError, match=r"expects \(B, 1, H, W\)"):
-        trunk(torch.rand(1, 2, 32, 32))
-    with pytest.raises(ValueError, match="widths"):
-        TinyConvNet(widths=())
-    assert TinyConvNet(widths=(8, 8)).min_size == 4
+from neurova.nets import FrameFusionNet, SingleFrameNet
 
 
 def test_registered_models_predict_the_last_frame() -> None:

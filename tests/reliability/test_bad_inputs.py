@@ -8,7 +8,6 @@ names the file and the problem, and that the ``raise`` statement is in neurova's
 
 from __future__ import annotations
 
-import builtins
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from neurova.simulator import simulate
 from neurova.simulator.video import load_frames
 from tests.data.afew_va.data import make_afew_va
 from tests.helpers.events import SIZE, header, random_events, write_raw
+from tests.helpers.pickles import Payload
 
 from .conftest import shared_sample, write_frame_clips
 
@@ -296,27 +296,17 @@ def missing_weights(tmp: Path) -> tuple[Call, Path]:
     return lambda: from_pretrained(folder), folder / "model.safetensors"
 
 
-class _Payload:
-    """Unpickling this creates the file ``target``: the proof that a pickle ran code."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return builtins.open, (self.target, "w")
-
-
 def pickle_as(name: str) -> Callable[[Path], tuple[Call, Path]]:
     def make(tmp: Path) -> tuple[Call, Path]:
         marker = tmp / "pwned"
         if name == "model.safetensors":
             folder = saved_model(tmp)
             path = folder / name
-            torch.save({"weights": _Payload(str(marker))}, path)
+            torch.save({"weights": Payload(str(marker))}, path)
             call = lambda: from_pretrained(folder)  # noqa: E731
         else:
             path = tmp / name
-            torch.save({"state_dict": {}, "hyper_parameters": {}, "x": _Payload(str(marker))}, path)
+            torch.save({"state_dict": {}, "hyper_parameters": {}, "x": Payload(str(marker))}, path)
             call = lambda: from_pretrained(path)  # noqa: E731
 
         def load() -> Any:
