@@ -3,7 +3,6 @@ in this process and in a fresh one (other hash seed, other import order)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import lightning as L
@@ -11,43 +10,16 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from neurova.datasets.splits import subject_holdout, subject_kfold
-from neurova.datasets.synthetic import SyntheticFacesConfig
+from neurova.datasets.splits import subject_kfold
 from neurova.models import create_model
 from neurova.simulator import simulate
 
 from .conftest import start_child
-
-CONFIG = {"n_subjects": 6, "clips_per_subject": 2, "frames_per_clip": 4, "emotion_clips_per_emotion": 1}
-ACTORS = [f"actor{i % 7}" for i in range(20)]
-CLIPS = [f"{i + 1:03d}" for i in range(20)]
-
-
-def _frames() -> np.ndarray:
-    base = np.random.default_rng(0).uniform(30, 220, (16, 20))
-    return np.stack([np.roll(base, i, axis=1) for i in range(6)]).astype(np.float32)
-
-
-def fingerprints() -> dict[str, str]:
-    """SHA-256 of the noisy simulation's events and of the synthetic and AFEW-VA-style subject splits."""
-    events = simulate(_frames(), preset="noisy", seed=7, upsample=2)
-    _, subjects = SyntheticFacesConfig(**CONFIG).jobs()
-    regular = sorted(c for c, s in subjects.items() if s.startswith("s"))
-    holdout = subject_holdout(regular, [subjects[c] for c in regular], val_fraction=0.2, test_fraction=0.2, seed=3)
-    kfold = [subject_kfold(CLIPS, ACTORS, n_folds=5, fold=f, seed=3) for f in range(5)]
-
-    def digest(value: bytes | object) -> str:
-        data = value if isinstance(value, bytes) else json.dumps(value, sort_keys=True).encode()
-        return hashlib.sha256(data).hexdigest()
-
-    return {"events": digest(events.tobytes()), "holdout": digest(holdout), "kfold": digest(kfold),
-            "n_events": str(len(events))}
-
+from .fingerprints import ACTORS, CLIPS, fingerprints, frames
 
 CHILD = """
-import json, sys
-sys.path.insert(0, "tests")
-from reliability.test_determinism import fingerprints
+import json
+from tests.reliability.fingerprints import fingerprints
 print(json.dumps(fingerprints()))
 """
 
@@ -63,8 +35,8 @@ def test_same_seed_same_events_and_splits_across_processes() -> None:
 
 
 def test_other_seeds_change_events_and_splits() -> None:
-    frames = _frames()
-    a, b = simulate(frames, preset="noisy", seed=7, upsample=2), simulate(frames, preset="noisy", seed=8, upsample=2)
+    clip = frames()
+    a, b = simulate(clip, preset="noisy", seed=7, upsample=2), simulate(clip, preset="noisy", seed=8, upsample=2)
     assert len(a) != len(b) or not np.array_equal(a, b)
     folds = {json.dumps(subject_kfold(CLIPS, ACTORS, n_folds=5, fold=0, seed=s)) for s in range(6)}
     assert len(folds) > 1
