@@ -6,6 +6,8 @@ The event generator and the Prophesee writers are :mod:`tests.helpers.events`, t
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 import subprocess
 import sys
@@ -52,3 +54,13 @@ def start_child(code: str, *args: str) -> subprocess.Popen[str]:
         env=child_env(),
         cwd=REPO,
     )
+
+
+@pytest.fixture(scope="session")
+def fork_server() -> multiprocessing.context.ForkServerContext:
+    """A multiprocessing context whose processes fork from a server that imported :mod:`tests.reliability.children`
+    (torch, Lightning, neurova's models) once: real processes that SIGKILL ends midway like any other, started
+    without seconds of imports each. Targets must be functions of that module."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.reliability.children"])
+    return context

@@ -7,16 +7,20 @@
   uninterrupted build.
 * ``write_events`` and ``save_pretrained`` killed mid-write leave the old file / folder, the new
   complete one, or (for a folder being swapped) nothing under the final name.
+
+The command runs in a fresh interpreter; the builders and writers (:mod:`tests.reliability.children`) in processes
+forked by a fork server that imported neurova once, so that each kill costs no second of imports.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import subprocess
 import sys
 import time
+from multiprocessing.context import ForkServerContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import h5py
@@ -25,13 +29,15 @@ import pytest
 import torch
 
 import neurova.io as nio
+from neurova.cli import main
 from neurova.datasets.synthetic import SyntheticFacesConfig, prepare_synthetic_faces, synthetic_cache
 from neurova.events import empty_events
 from neurova.io.hdf5 import read_events_from_group
 from neurova.models import create_model, from_pretrained
 from neurova.simulator.batch import simulate_dataset
 
-from .conftest import REPO, child_env, start_child, write_frame_clips
+from .children import N_WRITTEN, build_synthetic_cache, write_forever
+from .conftest import REPO, child_env, write_frame_clips
 
 N_CLIPS = 12
 SIM_ARGS = ["--preset", "noisy", "--upsample", "4", "--seed", "3", "--quiet"]
@@ -42,11 +48,18 @@ def _final_files(folder: Path) -> set[str]:
     return {p.name for p in folder.glob("*.h5") if not p.name.startswith(".")} if folder.is_dir() else set()
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
-    assert proc.poll() is None, "the child finished before it could be killed midway"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+def _kill(proc: subprocess.Popen[str] | BaseProcess) -> None:
+    """SIGKILL ``proc``, a child started by ``subprocess`` or by the fork server, which must still be running."""
+    if isinstance(proc, subprocess.Popen):
+        assert proc.poll() is None, "the child finished before it could be killed midway"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        return
+    assert proc.is_alive(), "the child finished before it could be killed midway"
+    proc.kill()
+    proc.join(timeout=30)
+    assert proc.exitcode == -signal.SIGKILL
 
 
 def test_killed_simulation_resumes_to_the_same_files(tmp_path: Path) -> None:
@@ -71,8 +84,8 @@ def test_killed_simulation_resumes_to_the_same_files(tmp_path: Path) -> None:
     for name in _final_files(out):
         np.testing.assert_array_equal(nio.read_events(out / name), expected[name])
 
-    rerun = subprocess.run(command, env=child_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert rerun.returncode == 0, rerun.stderr
+    # the same command resumes; run in this process, it skips a second interpreter start (~2 s of CPU)
+    assert main(command[3:]) == 0
     assert _final_files(out) == set(expected)
     for name, events in expected.items():
         np.testing.assert_array_equal(nio.read_events(out / name), events)
@@ -80,18 +93,6 @@ def test_killed_simulation_resumes_to_the_same_files(tmp_path: Path) -> None:
 
 SYNTH = {"n_subjects": 3, "clips_per_subject": 3, "frames_per_clip": 25, "image_size": 48,
          "emotion_clips_per_emotion": 0}
-BUILD = """
-import sys, time, json
-from neurova.events import empty_events
-from neurova.datasets.synthetic import SyntheticFacesConfig, prepare_synthetic_faces
-config = SyntheticFacesConfig(**json.loads(sys.argv[2]))
-print("start", flush=True)
-began = time.perf_counter()
-prepare_synthetic_faces(sys.argv[1], config, progress=False)
-print("done", time.perf_counter() - began, flush=True)
-"""
-
-
 def _cache_contents(cache_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     cache = synthetic_cache(cache_dir, SyntheticFacesConfig(**SYNTH))
     contents = {}
@@ -102,19 +103,20 @@ def _cache_contents(cache_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]
     return contents
 
 
-def test_killed_cache_build_resumes_to_identical_events(tmp_path: Path) -> None:
-    reference = start_child(BUILD, str(tmp_path / "reference"), json.dumps(SYNTH))
-    out, err = reference.communicate(timeout=120)
-    assert reference.returncode == 0, err
-    duration = float(out.split()[-1])
+def test_killed_cache_build_resumes_to_identical_events(tmp_path: Path, fork_server: ForkServerContext) -> None:
+    began = time.perf_counter()  # the uninterrupted build, in this process: the killed ones are timed against it
+    prepare_synthetic_faces(tmp_path / "reference", SyntheticFacesConfig(**SYNTH), progress=False)
+    duration = time.perf_counter() - began
     expected = _cache_contents(tmp_path / "reference")
     total = len(SyntheticFacesConfig(**SYNTH).jobs()[0])
     assert len(expected) == total
 
     cache_dir = tmp_path / "resumed"
     for fraction in (0.4, 0.3):  # the second kill lands in the resumed build
-        proc = start_child(BUILD, str(cache_dir), json.dumps(SYNTH))
-        assert proc.stdout.readline().strip() == "start"
+        started = fork_server.Event()
+        proc = fork_server.Process(target=build_synthetic_cache, args=(str(cache_dir), SYNTH, started))
+        proc.start()
+        assert started.wait(60)
         time.sleep(fraction * duration)
         _kill(proc)
         partial = _cache_contents(cache_dir)  # the killed build's file stays readable
@@ -130,27 +132,6 @@ def test_killed_cache_build_resumes_to_identical_events(tmp_path: Path) -> None:
         np.testing.assert_array_equal(resumed[clip_id][1], va)
 
 
-WRITER = """
-import sys, numpy as np, torch
-from pathlib import Path
-from neurova.io import write_events
-from neurova.models import create_model
-root = Path(sys.argv[1])
-rng = np.random.default_rng(1)
-n = 400_000
-events = np.zeros(n, dtype=[("x", "i2"), ("y", "i2"), ("t", "i8"), ("p", "?")])
-events["x"], events["y"] = rng.integers(0, 64, n), rng.integers(0, 48, n)
-events["t"], events["p"] = np.sort(rng.integers(0, 10**7, n)), rng.integers(0, 2, n)
-torch.manual_seed(1)
-model = create_model("resnet18_fusion", backbone="test_resnet", in_chans=1, num_frames=2)
-print("ready", flush=True)
-while True:
-    write_events(root / "old.h5", events, (64, 48))
-    write_events(root / "new.npz", events, (64, 48))
-    model.save_pretrained(root / "model")
-"""
-
-
 def _tiny_model(seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     return create_model("resnet18_fusion", backbone="test_resnet", in_chans=1, num_frames=2)
@@ -162,19 +143,22 @@ def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_writes_killed_midway_leave_old_or_new_never_partial(tmp_path: Path, seed: int) -> None:
+def test_writes_killed_midway_leave_old_or_new_never_partial(tmp_path: Path, seed: int,
+                                                            fork_server: ForkServerContext) -> None:
     old_events = nio.read_events(nio.write_events(tmp_path / "old.h5", empty_events(), (64, 48)))
     old_model, new_model = _tiny_model(0), _tiny_model(1)
     old_model.save_pretrained(tmp_path / "model")
-    proc = start_child(WRITER, str(tmp_path))
-    assert proc.stdout.readline().strip() == "ready"
+    ready = fork_server.Event()
+    proc = fork_server.Process(target=write_forever, args=(str(tmp_path), ready))
+    proc.start()
+    assert ready.wait(60)
     time.sleep(random.Random(seed).uniform(0.05, 0.6))
     _kill(proc)
 
     # old.h5 held no events before the child rewrote it with 400,000; new.npz did not exist
-    assert len(nio.read_events(tmp_path / "old.h5")) in (len(old_events), 400_000)
+    assert len(nio.read_events(tmp_path / "old.h5")) in (len(old_events), N_WRITTEN)
     if (tmp_path / "new.npz").exists():
-        assert len(nio.read_events(tmp_path / "new.npz")) == 400_000
+        assert len(nio.read_events(tmp_path / "new.npz")) == N_WRITTEN
     model_dir = tmp_path / "model"
     if model_dir.exists():  # absent only inside the swap of the old folder for the new one
         loaded = from_pretrained(model_dir)
