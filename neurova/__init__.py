@@ -34,6 +34,7 @@ _SUBMODULES = (
     "models",
     "nets",
     "plotting",
+    "recipes",
     "simulator",
     "streaming",
     "training",

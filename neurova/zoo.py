@@ -2,8 +2,9 @@
 
 A tag is ``<registered model>.<data>`` (``"tiny_cnn_fusion.synthetic_faces"``): the model of that name trained on
 that data with its family's :class:`Recipe` under the data's :class:`Protocol`, with training seed
-:data:`DEFAULT_SEED`. This module is the one definition of the protocol's sizes and of the recipes; the leaderboard
-(:mod:`neurova.leaderboard`) scores the same entries with the same definitions, over several seeds.
+:data:`DEFAULT_SEED`. The protocol's sizes and the recipes are defined once, in :mod:`neurova.recipes` (re-exported
+here); the leaderboard (:mod:`neurova.leaderboard`) scores the same entries with them over several seeds, and
+``neurova demo`` trains on the same data with the same recipe.
 
 * :func:`tags` / :func:`get_tag`: every tag (one per :func:`neurova.models.list_models` name) and its recipe;
 * :func:`build`: reproduce a tagged checkpoint from its recipe, bit for bit on CPU for a given seed, into
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurova._atomic import atomic_path
+from neurova.recipes import RECIPES, SYNTHETIC_FACES, Protocol, Recipe, recipe_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,111 +79,6 @@ DEFAULT_SEED = 0
 """Training seed of every published tag (the leaderboard also runs seeds 1 and 2)."""
 SHIPPED_TAGS = ("tiny_cnn.synthetic_faces", "tiny_cnn_fusion.synthetic_faces")
 """Tags whose checkpoints ship inside the package (``neurova/weights/<tag>/``, about 260 kB each)."""
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """The data and budget every tag and leaderboard entry shares (defaults: the demo's synthetic faces, 10 epochs).
-
-    Attributes:
-        n_subjects, clips_per_subject, frames_per_clip, image_size, emotion_clips_per_emotion: the synthetic
-            faces (:class:`neurova.datasets.SyntheticFacesConfig`), rendered and simulated once with ``data_seed``
-            (the emotion clips are not used for training; they make the event cache the same as ``neurova demo``'s).
-        clip_length: TBR frames per sample (the fusion and video models read all of them).
-        stride: frames between the starts of two samples of a clip.
-        val_fraction, test_fraction: shares of the subjects held out (split by subject, ``data_seed``).
-        data_seed: seed of the faces, the events and the split.
-        epochs: passes over the training set of every trained model (the fixed budget).
-        batch_size: samples per optimiser step.
-    """
-
-    n_subjects: int = 240
-    clips_per_subject: int = 1
-    frames_per_clip: int = 40
-    image_size: int = 64
-    emotion_clips_per_emotion: int = 4
-    clip_length: int = 4
-    stride: int = 4
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    data_seed: int = 0
-    epochs: int = 10
-    batch_size: int = 32
-
-    def describe(self) -> str:
-        """One line for model cards and tables."""
-        return (f"neurova synthetic faces: {self.n_subjects} subjects x {self.clips_per_subject} clip(s) of "
-                f"{self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
-                f"{self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
-                f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
-                f"frames every {self.stride} frames")
-
-
-SYNTHETIC_FACES = Protocol()
-"""The protocol of the ``synthetic_faces`` tags and of the leaderboard (the one definition of its sizes)."""
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How one family of networks is trained (on top of the protocol's budget).
-
-    Every recipe uses AdamW and a cosine schedule to 0 stepped per batch, and keeps the model of the last epoch.
-
-    Attributes:
-        lr: AdamW learning rate.
-        weight_decay: AdamW weight decay (not on biases and normalisation weights).
-        warmup_steps: linear warm-up steps.
-        hflip: random horizontal flips of the training clips, probability 0.5
-            (:class:`neurova.augment.RandomHorizontalFlip`).
-        model_args: extra constructor arguments, as ``(name, value)`` pairs.
-        why: the reason for these choices (shown in the docs and the model cards).
-    """
-
-    lr: float
-    weight_decay: float = 1e-4
-    warmup_steps: int = 0
-    hflip: bool = True
-    model_args: tuple[tuple[str, Any], ...] = ()
-    why: str = ""
-
-    def describe(self) -> str:
-        """One line: optimiser, schedule, augmentation, model arguments."""
-        args = ", ".join(f"{k}={v!r}" for k, v in self.model_args)
-        return (f"AdamW (lr {self.lr:g}, weight decay {self.weight_decay:g}, {self.warmup_steps} warm-up steps), "
-                f"cosine schedule to 0 stepped per batch, "
-                f"{'random horizontal flips (p = 0.5)' if self.hflip else 'no augmentation'}"
-                f"{'; model arguments ' + args if args else ''}")
-
-
-_CNN_WHY = ("AdamW with a cosine schedule to 0 and horizontal flips (a mirrored face has the same valence and "
-            "arousal); the demo's learning rate for ResNet trunks")
-RECIPES: dict[str, Recipe] = {
-    "tiny_cnn": Recipe(lr=3e-3, why="a small net trains well at a larger learning rate; cosine schedule, flips"),
-    "resnet": Recipe(lr=2e-3, why=_CNN_WHY),
-    "vit": Recipe(lr=5e-4, weight_decay=0.05, warmup_steps=50, model_args=(("img_size", 64),),
-                  why="transformers need warm-up, a lower learning rate and stronger weight decay; the position "
-                      "grid is built for the 64 px input"),
-    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent/attention model: a lower learning rate "
-                                    "keeps the temporal model stable; cosine schedule, flips"),
-    "video3d": Recipe(lr=1e-3, why="3-D CNNs from scratch: the lower learning rate of video models; cosine, flips"),
-    "default": Recipe(lr=1e-3, why="the library's defaults (no family recipe is known for this model)"),
-}
-"""Recipe of each model family (:func:`recipe_for` maps a registered name to its family)."""
-
-
-def recipe_for(model: str) -> Recipe:
-    """The :data:`RECIPES` entry of a registered model name (by family: tiny CNN, ViT, temporal, 3-D, ResNet)."""
-    if model.startswith("tiny_cnn"):
-        return RECIPES["tiny_cnn"]
-    if model.startswith("vit"):
-        return RECIPES["vit"]
-    if model.endswith(("_lstm", "_gru", "_transformer")):
-        return RECIPES["temporal"]
-    if model.startswith(("r3d", "r2plus1d")):
-        return RECIPES["video3d"]
-    if model.startswith("resnet"):
-        return RECIPES["resnet"]
-    return RECIPES["default"]
 
 
 def tag_name(model: str, data: str | None = None) -> str:
