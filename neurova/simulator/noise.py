@@ -8,14 +8,16 @@ pixels fire, at 240 fps about 1 %.
 
 :class:`ShotNoise` draws the same Bernoulli events in two stages. Each pixel's event probability
 ``f * (pos_pre + neg_pre)`` is at most ``q = (rate / 2) * dt * (pos_pre + neg_pre)`` (``f`` is largest at
-black); a raw 16-bit uniform ``v`` per pixel (a quarter of a 64-bit draw, the cheapest random number
-there is) makes the pixel a candidate when ``v < k = ceil(65536 * q)``, with probability ``k / 65536 >= q``.
-A candidate's ``w = (v + U) / 65536`` (``U`` a fresh uniform on [0, 1)) is then uniform on
-``[0, k / 65536)``, and it fires OFF if ``w < f * neg_pre``, else ON if ``w < f * (neg_pre + pos_pre)``: each
-pixel fires OFF with probability ``f * neg_pre`` and ON with ``f * pos_pre``, never both, independently
-of every other pixel, which is v2e's distribution wherever ``q <= 1/2``. Pixels with a larger ``q``
-(very low thresholds, long intervals) take v2e's own rule with one uniform each, where both events can
-fire. The random numbers are not v2e's (they cannot be: v2e's event shuffle consumes the same
+black); a raw 8-bit uniform ``v`` per pixel (an eighth of a 64-bit draw, the cheapest random number
+there is) makes the pixel a candidate when ``v < k = ceil(256 * q)``, with probability ``k / 256 >= q``
+(at most ``1 / (256 q)`` more candidates than events could need: 2 % at 30 fps and 5 Hz, 25 % at 240 fps,
+where candidates are few). A candidate's ``w = (v + U) / 256`` (``U`` a fresh uniform on [0, 1)) is then
+uniform on ``[0, k / 256)``, and it fires OFF if ``w < f * neg_pre``, else ON if
+``w < f * (neg_pre + pos_pre)``: each pixel fires OFF with probability ``f * neg_pre`` and ON with
+``f * pos_pre``, never both, independently of every other pixel, which is v2e's distribution wherever
+``q < 1`` (there v2e's ``V > 1 - f * pos_pre`` and ``V < f * neg_pre`` exclude each other too). Pixels with
+``q > 255 / 256`` (very low thresholds, long intervals) take v2e's own rule with one uniform each, where both
+events can fire. The random numbers are not v2e's (they cannot be: v2e's event shuffle consumes the same
 generator), the statistics are.
 """
 
@@ -30,7 +32,8 @@ __all__ = ["SHOT_NOISE_INTEN_FACTOR", "ShotNoise"]
 SHOT_NOISE_INTEN_FACTOR = 0.25
 """v2e: the shot-noise rate at full intensity relative to black."""
 
-_MAX_SPARSE_Q = 0.5  # pixels with a larger bound q take v2e's rule (one uniform each)
+_LEVELS = 256  # values of a candidate draw (uint8)
+_MAX_SPARSE_Q = (_LEVELS - 1) / _LEVELS  # pixels with a larger bound q take v2e's rule (one uniform each)
 
 IntensityOf = Callable[[np.ndarray], np.ndarray]
 """``intensity_of(pix)``: the current frame's intensities (uint8 or float, 0..255) of the clip's pixels ``pix``."""
@@ -51,7 +54,7 @@ class ShotNoise:
         self.pre_sum = pos_pre + neg_pre
         self.rate_hz, self.rng = float(rate_hz), rng
         self._dt_s = -1.0  # the interval length the candidate bounds below hold up to
-        self._bound = np.zeros(len(pos_pre), dtype=np.uint16)  # k of each pixel (0: dense rule)
+        self._bound = np.zeros(len(pos_pre), dtype=np.uint8)  # k of each pixel (0: dense rule)
         self._dense_pix = np.zeros(0, dtype=np.int64)  # pixels with q > 1/2
 
     def factor(self, intensity: np.ndarray, dt_s: float) -> np.ndarray:
@@ -60,38 +63,44 @@ class ShotNoise:
         uint8 intensities are looked up in a 256-entry table of the same float64 values.
         """
         if intensity.dtype == np.uint8:
-            return np.take(self.factor(np.arange(256, dtype=np.float64), dt_s), intensity)
+            return np.take(self.factor(np.arange(256, dtype=np.float64), dt_s), intensity, mode="wrap")
         inten01 = (np.asarray(intensity, dtype=np.float64) + 20) / 275
         return (self.rate_hz / 2) * dt_s * ((SHOT_NOISE_INTEN_FACTOR - 1) * inten01 + 1)
 
     def sample(self, dt_s: float, intensity_of: IntensityOf) -> tuple[np.ndarray, np.ndarray]:
         """The shot-noise events of an interval of ``dt_s`` s: pixels (flat indices, ascending) and polarity (ON).
 
-        A pixel with both an ON and an OFF event (possible only where ``q > 1/2``) comes twice, ON first.
+        A pixel with both an ON and an OFF event (possible only where ``q >= 1``) comes twice, ON first.
         """
         if not 0.95 * self._dt_s <= dt_s <= self._dt_s:  # bounds for up to 1 % longer intervals, reused
             self._prepare(dt_s * 1.01)
         n = len(self.pre_sum)
-        v = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
+        v = self.rng.bit_generator.random_raw((n + 7) // 8).view(np.uint8)[:n]
         cand = np.flatnonzero(v < self._bound)
         f = self.factor(intensity_of(cand), dt_s)
         np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
         w = np.take(v, cand) + self.rng.random(len(cand))
-        w *= 1 / 65536
+        w *= 1 / _LEVELS
         hit = np.flatnonzero(w < f * np.take(self.pre_sum, cand))  # an event of either polarity
         pix = np.take(cand, hit)
         on = np.take(w, hit) >= np.take(f, hit) * np.take(self.neg_pre, pix)  # else OFF
         if len(self._dense_pix):
             more, more_on = self._dense(self._dense_pix, dt_s, intensity_of)
-            at = np.searchsorted(pix, more)  # both ascending, disjoint
-            pix, on = np.insert(pix, at, more), np.insert(on, at, more_on)
+            if len(more):  # merged into the ascending ``pix`` (disjoint); a pixel's ON event stays before its OFF one
+                at = np.searchsorted(pix, more) + np.arange(len(more))
+                rest = np.ones(len(pix) + len(more), dtype=bool)
+                rest[at] = False
+                merged, merged_on = np.empty(len(rest), dtype=pix.dtype), np.empty(len(rest), dtype=bool)
+                merged[at], merged_on[at] = more, more_on
+                merged[rest], merged_on[rest] = pix, on
+                pix, on = merged, merged_on
         return pix, on
 
     def _prepare(self, dt_s: float) -> None:
-        """Candidate bounds ``k = ceil(65536 * q)`` for intervals up to ``dt_s`` s; pixels with ``q > 1/2`` go dense."""
+        """Candidate bounds ``k = ceil(256 * q)`` for intervals up to ``dt_s`` s; pixels with ``k > 255`` go dense."""
         q = (self.rate_hz / 2) * dt_s * self.pre_sum
         dense = q > _MAX_SPARSE_Q
-        self._bound = np.where(dense, 0, np.ceil(q * 65536)).astype(np.uint16)
+        self._bound = np.where(dense, 0, np.ceil(q * _LEVELS)).astype(np.uint8)
         self._dense_pix = np.flatnonzero(dense)
         self._dt_s = dt_s
 
