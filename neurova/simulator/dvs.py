@@ -110,8 +110,8 @@ def _lin_log_uint8(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndar
         out = np.empty(frames.shape, dtype=np.float32)
     # mode="wrap" (the indices are in range): numpy's checked "raise" mode is 1.5x slower for small index types
     if frames.size % 2:
-        return np.take(_LIN_LOG_LUT.numpy(), frames, out=out, mode="wrap")
-    np.take(_LIN_LOG_PAIRS, frames.reshape(-1).view(np.uint16), out=out.reshape(-1).view(np.float64), mode="wrap")
+        return _LIN_LOG_LUT.numpy().take(frames, out=out, mode="wrap")
+    _LIN_LOG_PAIRS.take(frames.reshape(-1).view(np.uint16), out=out.reshape(-1).view(np.float64), mode="wrap")
     return out
 
 
@@ -316,6 +316,7 @@ class DVSSimulator:
         # CPU bands: the uint8 low-pass tables of the last few interval lengths (frame times rounded to µs
         # alternate between two lengths at 30 fps), by the bytes of the (B,) gains
         self._low_pass_memo: dict[bytes, np.ndarray] = {}
+        self._views: dict[int, np.ndarray] = {}  # flat numpy views of the CPU state tensors (:meth:`_flat`), by id
         # likewise each band's mean leak ``amp * dt``: the float32 products as float64 (exact), by band start and dt
         self._leak_memo: dict[tuple[int, float], np.ndarray] = {}
 
@@ -426,7 +427,7 @@ class DVSSimulator:
             tables = pairs.numpy().view(np.complex128)[..., 0]
             index, terms = intensity.numpy(), np.empty(intensity.shape, dtype=np.complex128)
             for b in range(self.batch_size):
-                np.take(tables[b], index[b], out=terms[b], mode="wrap")
+                tables[b].take(index[b], out=terms[b], mode="wrap")
             keep_add = terms.view(np.float64).reshape(*intensity.shape, 2)
             lp = np.multiply(keep_add[..., 0], self._lp.numpy(), out=out.numpy())
             np.add(lp, keep_add[..., 1], out=lp)
@@ -561,10 +562,10 @@ class DVSSimulator:
         frame = _Frame(
             intensity=flat,
             level=None if flat.dtype == np.uint8 else lin_log(torch.from_numpy(flat)).numpy(),
-            lp_prev=self._lp.numpy().reshape(-1),
-            lp=self._lp_spare.numpy().reshape(-1),
-            base_prev=self._base.numpy().reshape(-1),
-            base=self._base.numpy().reshape(-1) if self._base_spare is None else self._base_spare.numpy().reshape(-1),
+            lp_prev=self._flat(self._lp),
+            lp=self._flat(self._lp_spare),
+            base_prev=self._flat(self._base),
+            base=self._flat(self._base if self._base_spare is None else self._base_spare),
             dt_us=dt_us,
         )
         if p.cutoff_hz > 0:
@@ -593,12 +594,12 @@ class DVSSimulator:
         wait = self._run(partial(self._band_state, frame), [band for b in group for band in self._bands[b]])
         shots = {b: _NO_SHOT for b in group}
         if p.shot_noise_rate_hz > 0:  # drawn while the bands run
-            shots = {b: self._shot[b].sample(float(dt_s[b]), partial(np.take, frames[b])) for b in group}
+            shots = {b: self._shot[b].sample(float(dt_s[b]), frames[b].take) for b in group}
         states = wait()
         if p.shot_noise_rate_hz > 0:  # v2e resets M of the noisy pixels after the signal events' update
             hw = self.height * self.width
             reset = np.concatenate([pix + b * hw for b, (pix, _) in shots.items()])
-            np.put(frame.base, reset, np.take(frame.lp, reset))
+            np.put(frame.base, reset, frame.lp.take(reset))
         n_bands = len(self._bands[0])
         for i, b in enumerate(group):
             clip = states[i * n_bands : (i + 1) * n_bands]
@@ -609,11 +610,18 @@ class DVSSimulator:
         for b, (pix, on) in shots.items():  # the shot noise at the end of each clip's array, meanwhile
             if len(pix):
                 n = len(out[b]) - len(pix)
-                out[b].view(_XY_VIEW)["xy"][n:] = np.take(self._pixel_xy, pix)
+                out[b].view(_XY_VIEW)["xy"][n:] = self._pixel_xy.take(pix)
                 out[b]["p"][n:] = on
                 # the interval end, written from an array: a scalar fill of the unaligned field is 10x slower
                 out[b]["t"][n:] = np.full(len(pix), t[b])
         wait()
+
+    def _flat(self, state: torch.Tensor) -> np.ndarray:
+        """The flat numpy view ``(B*H*W,)`` of a CPU state tensor, made once per tensor (``.numpy()`` costs a few µs)."""
+        view = self._views.get(id(state))
+        if view is None:
+            view = self._views[id(state)] = state.numpy().reshape(-1)  # holds the tensor: its id stays its own
+        return view
 
     def _low_pass_tables(self, gain: np.ndarray) -> np.ndarray:
         """``(B, 256)`` complex128 per-intensity pairs ``(1 - eps, eps * L)`` of v2e's low-pass for uint8 frames.
@@ -645,7 +653,7 @@ class DVSSimulator:
             else:
                 lp[:] = frame.level[rows]
         elif frame.level is None:  # uint8: (1 - eps, eps * L) pairs by intensity
-            keep_add = np.take(frame.low_pass[b], intensity, mode="wrap").view(np.float64).reshape(-1, 2)
+            keep_add = frame.low_pass[b].take(intensity, mode="wrap").view(np.float64).reshape(-1, 2)
             np.multiply(keep_add[:, 0], lp_prev, out=lp)
             np.add(lp, keep_add[:, 1], out=lp)
         else:  # v2e's (1 - eps) * lp + eps * L in float64
@@ -655,26 +663,26 @@ class DVSSimulator:
         base_prev, base = frame.base_prev[rows], frame.base[rows]
         if p.leak_rate_hz > 0:
             assert self._leak_amp is not None
-            amp = self._leak_amp.numpy().reshape(-1)[rows]
+            amp = self._flat(self._leak_amp)[rows]
             if frame.jitter is None:
                 amount = self._mean_leak(band.start, amp, frame.leak_dt[b])
             else:
                 amount = np.multiply(amp, frame.leak_dt[b])  # float32 like v2e's ``delta_time * rate * pos_thres``
                 amount += amp * (frame.jitter[0][rows] * frame.jitter[1][b])
             np.subtract(base_prev, amount, out=base)
-        diff = np.subtract(lp, base, out=self._diff.numpy().reshape(-1)[rows])
-        active = np.greater_equal(diff, self._pos_cmp.numpy().reshape(-1)[rows], out=self._active.numpy().reshape(-1)[rows])
-        active |= np.less_equal(diff, self._neg_cmp_neg.numpy().reshape(-1)[rows], out=self._off.numpy().reshape(-1)[rows])
-        local = np.flatnonzero(active)
-        d = np.take(diff, local)
+        pos_cmp, neg_cmp_neg = self._flat(self._pos_cmp)[rows], self._flat(self._neg_cmp_neg)[rows]
+        diff = np.subtract(lp, base, out=self._flat(self._diff)[rows])
+        active = np.greater_equal(diff, pos_cmp, out=self._flat(self._active)[rows])
+        active |= np.less_equal(diff, neg_cmp_neg, out=self._flat(self._off)[rows])
+        local = active.nonzero()[0]
+        d = diff.take(local)
         on = d > 0
         # the threshold each pixel crossed, signed like D (-OFF threshold for OFF pixels): D / thres >= 1
-        thres = np.where(on, np.take(self._pos_cmp.numpy().reshape(-1)[rows], local),
-                         np.take(self._neg_cmp_neg.numpy().reshape(-1)[rows], local))  # fmt: skip
+        thres = np.where(on, pos_cmp.take(local), neg_cmp_neg.take(local))
         counts = _floor_div(d, thres)
         d_start = None
         if p.timestamp_mode == "linear":
-            d_start = np.take(lp_prev, local) - np.take(base_prev, local)
+            d_start = lp_prev.take(local) - base_prev.take(local)
         state = _BandState(band, local, on, thres, d, d_start, counts)
         dt, t_prev = int(frame.dt_us[b]), int(self._t_prev[b])  # type: ignore[index]
         if band.alone:  # the whole clip: its events in time order at once (refractory filter included)
@@ -688,7 +696,7 @@ class DVSSimulator:
         state.counts, state.n_events = counts, int(counts.sum())
         # v2e's ``base += count * threshold`` (``-=`` for OFF: the sign is exact): a float32 product (the float32
         # threshold, or the nominal one rounded to float32 as torch rounds a Python float), added in the state dtype
-        base[local] = np.take(base, local) + counts.astype(np.float32) * thres.astype(np.float32, copy=False)
+        base[local] = base.take(local) + counts.astype(np.float32) * thres.astype(np.float32, copy=False)
         return state
 
     def _mean_leak(self, start: int, amp: np.ndarray, dt: np.float32) -> np.ndarray:
@@ -764,7 +772,7 @@ class DVSSimulator:
         if state.levels is not None:  # v2e's grid over several bands: level j's events follow earlier bands'
             assert state.grid is not None
             slot, level = _grid_order(state.counts, np.arange(len(state.grid)))
-            own = self._event_array(state, slot, np.take(state.grid, level), t_prev).view(_RECORD)
+            own = self._event_array(state, slot, state.grid.take(level), t_prev).view(_RECORD)
             at, dest = 0, events.view(_RECORD)  # plain records: slices copy as memory, not field by field
             for start, size in state.levels[state.levels[:, 1] > 0].tolist():
                 dest[start : start + size] = own[at : at + size]
@@ -791,9 +799,9 @@ class DVSSimulator:
         if out is None:
             out = np.empty(len(slot), dtype=EVENT_DTYPE)
         first = state.band.start - state.band.clip * self.height * self.width  # the band's first pixel in its clip
-        xy = np.take(self._pixel_xy[first : first + state.band.stop - state.band.start], state.local)
-        out.view(_XY_VIEW)["xy"] = np.take(xy, slot)  # x and y in one int32 write
-        out["p"] = np.take(state.on, slot)
+        xy = self._pixel_xy[first : first + state.band.stop - state.band.start].take(state.local)
+        out.view(_XY_VIEW)["xy"] = xy.take(slot)  # x and y in one int32 write
+        out["p"] = state.on.take(slot)
         out["t"] = np.add(offset, t_prev, dtype=np.int64)
         return out
 
@@ -1020,11 +1028,11 @@ class DVSSimulator:
         n = len(slot)
         events = np.empty(n + len(shot[0]), dtype=EVENT_DTYPE)
         xy, p, t = events.view(_XY_VIEW)["xy"], events["p"], events["t"]
-        xy[:n] = np.take(self._pixel_xy[within], slot)  # x and y in one int32 write
-        p[:n] = np.take(on, slot)
+        xy[:n] = self._pixel_xy[within].take(slot)  # x and y in one int32 write
+        p[:n] = on.take(slot)
         np.add(offset, t_prev, out=t[:n], dtype=np.int64)
         if len(shot[0]):
-            xy[n:] = np.take(self._pixel_xy, shot[0])
+            xy[n:] = self._pixel_xy.take(shot[0])
             p[n:] = shot[1]
             t[n:] = np.full(len(shot[0]), t_prev + dt)  # from an array: a scalar fill of the unaligned field is slow
         return events
@@ -1058,12 +1066,16 @@ class DVSSimulator:
 
 
 
+@functools.lru_cache(maxsize=256)
 def _v2e_grid(dt: int, k: int) -> np.ndarray:
     """``(k + 1,)`` v2e's grid offsets (µs) in an interval of ``dt`` µs: ``round(dt * n / k)``, exact in integers.
 
-    Offset ``n`` (``1..k``) is the time of event index ``n - 1``; offset 0 is the interval start.
+    Offset ``n`` (``1..k``) is the time of event index ``n - 1``; offset 0 is the interval start. Read-only:
+    the grids of recent ``(dt, k)`` are kept (a frame rate has few interval lengths, a clip few ``k``).
     """
-    return (2 * dt * np.arange(k + 1) + k) // (2 * k)
+    grid = (2 * dt * np.arange(k + 1) + k) // (2 * k)
+    grid.flags.writeable = False
+    return grid
 
 
 _GRID_ORDER_TAIL = 256  # pixels left with more events: sort those few instead of one level at a time
@@ -1081,7 +1093,7 @@ def _grid_order(counts: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.nd
     while len(slots) > _GRID_ORDER_TAIL:
         parts.append(slots)
         level += 1
-        more = np.flatnonzero(left > level)  # indices: two gathers beat two boolean compressions
+        more = (left > level).nonzero()[0]  # indices: two gathers beat two boolean compressions
         slots, left = slots[more], left[more]
     values = [np.repeat(grid[:level], [len(part) for part in parts])]
     if len(slots):
@@ -1139,11 +1151,11 @@ def _linear_order(
         return None
     key_dtype = np.uint32 if bits + dt.bit_length() <= 32 else np.int64
     level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
-    more = np.flatnonzero(counts > 1)
+    more = (counts > 1).nonzero()[0]
     later = 0
     if len(more):
         extra, j = _expand(counts[more] - 1, first=2)  # crossing j >= 2 of pixel more[extra]
-        later_slot = np.take(more, extra)
+        later_slot = more.take(extra)
         later = len(later_slot)
     key = np.empty(n_pix + later, dtype=key_dtype)
     first = key[:n_pix]
@@ -1151,9 +1163,9 @@ def _linear_order(
     first <<= bits
     first |= np.arange(n_pix, dtype=key_dtype)
     if later:
-        num = np.subtract(np.multiply(j, np.take(level, later_slot)), np.take(d_start, later_slot))
+        num = np.subtract(np.multiply(j, level.take(later_slot)), d_start.take(later_slot))
         rest = key[n_pix:]
-        np.copyto(rest, _crossing_ticks(num, np.take(slope, later_slot), dt), casting="unsafe")
+        np.copyto(rest, _crossing_ticks(num, slope.take(later_slot), dt), casting="unsafe")
         rest <<= bits
         rest |= later_slot.astype(key_dtype)
     key.sort()
@@ -1196,8 +1208,8 @@ def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     if num.dtype == np.float64:
         q = np.divide(num, den)
         floor = np.floor(q)
-        tie = np.flatnonzero(floor == q)
-        floor[tie] = np.floor_divide(np.take(num, tie), np.take(den, tie))
+        tie = (floor == q).nonzero()[0]
+        floor[tie] = np.floor_divide(num.take(tie), den.take(tie))
         return floor.astype(np.int64)
     q = np.divide(num, den, dtype=np.float64)
     return np.floor(q, out=q).astype(np.int64)

@@ -63,7 +63,7 @@ class ShotNoise:
         uint8 intensities are looked up in a 256-entry table of the same float64 values.
         """
         if intensity.dtype == np.uint8:
-            return np.take(self.factor(np.arange(256, dtype=np.float64), dt_s), intensity, mode="wrap")
+            return self.factor(np.arange(256, dtype=np.float64), dt_s).take(intensity, mode="wrap")
         inten01 = (np.asarray(intensity, dtype=np.float64) + 20) / 275
         return (self.rate_hz / 2) * dt_s * ((SHOT_NOISE_INTEN_FACTOR - 1) * inten01 + 1)
 
@@ -76,14 +76,14 @@ class ShotNoise:
             self._prepare(dt_s * 1.01)
         n = len(self.pre_sum)
         v = self.rng.bit_generator.random_raw((n + 7) // 8).view(np.uint8)[:n]
-        cand = np.flatnonzero(v < self._bound)
+        cand = (v < self._bound).nonzero()[0]  # (np.flatnonzero costs 1.5 µs more)
         f = self.factor(intensity_of(cand), dt_s)
         np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
-        w = np.take(v, cand) + self.rng.random(len(cand))
+        w = v.take(cand) + self.rng.random(len(cand))
         w *= 1 / _LEVELS
-        hit = np.flatnonzero(w < f * np.take(self.pre_sum, cand))  # an event of either polarity
-        pix = np.take(cand, hit)
-        on = np.take(w, hit) >= np.take(f, hit) * np.take(self.neg_pre, pix)  # else OFF
+        hit = (w < f * self.pre_sum.take(cand)).nonzero()[0]  # an event of either polarity
+        pix = cand.take(hit)
+        on = w.take(hit) >= f.take(hit) * self.neg_pre.take(pix)  # else OFF
         if len(self._dense_pix):
             more, more_on = self._dense(self._dense_pix, dt_s, intensity_of)
             if len(more):  # merged into the ascending ``pix`` (disjoint); a pixel's ON event stays before its OFF one
@@ -108,7 +108,7 @@ class ShotNoise:
         """v2e's rule with one uniform per pixel of ``pix`` (ascending): events as :meth:`sample` returns them."""
         f = self.factor(intensity_of(pix), dt_s)
         v = self.rng.random(len(pix))
-        on, off = v > 1 - f * np.take(self.pos_pre, pix), v < f * np.take(self.neg_pre, pix)
+        on, off = v > 1 - f * self.pos_pre.take(pix), v < f * self.neg_pre.take(pix)
         fired = np.concatenate([pix[on], pix[off]])
         polarity = np.repeat(np.array([True, False]), [int(on.sum()), int(off.sum())])
         order = np.argsort(fired, kind="stable")
