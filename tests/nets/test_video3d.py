@@ -2,18 +2,18 @@
 says: every prediction sees the whole clip), its parameter counts, its C-channel stem, local torchvision weights and
 its checks.
 
-A full-size 3-D network takes ~0.7 s to build: one R(2+1)D-18 is shared by the module, the parameter counts are read
-on the meta device (no memory, no initialisation), and only the weights test builds the others.
+A full-size 3-D network takes ~0.7 s to build: one R(2+1)D-18 is shared by the module (its weights stand in for
+torchvision's), the parameter counts are read on the meta device (no memory, no initialisation), and only the
+weights test builds two more.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
-from torchvision.models import video as tv_video
 
 from neurova.errors import CheckpointError
-from neurova.nets import Video3DNet, adapt_stem_weight
+from neurova.nets import Video3DNet
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +58,16 @@ def test_parameter_counts_and_the_c_channel_stem(arch: str, params: int) -> None
     assert three.trunk.num_features == 512 and three.head.fc.in_features == 512
 
 
-def test_local_torchvision_weights_adapt_the_stem_and_drop_the_classifier(tmp_path) -> None:
-    torch.manual_seed(0)
-    state = tv_video.r3d_18(weights=None).state_dict()  # as torchvision saves its Kinetics-400 weights, fc included
-    torch.save(state, tmp_path / "r3d.pth")
-    net = Video3DNet("r3d_18", in_chans=2, pretrained=tmp_path / "r3d.pth")
-    torch.testing.assert_close(net.trunk[0][0].weight, adapt_stem_weight(state["stem.0.weight"], 2))
-    torch.testing.assert_close(net.trunk[4][1].conv2[0].weight, state["layer4.1.conv2.0.weight"])
-    del state["layer4.1.conv2.1.running_var"]
-    torch.save(state, tmp_path / "partial.pth")
-    with pytest.raises(CheckpointError, match=r"weights do not fit r3d_18: missing keys \['layer4.1.conv2.1.running_var'\]"):
-        Video3DNet("r3d_18", in_chans=2, pretrained=tmp_path / "partial.pth")
+def test_local_torchvision_weights_adapt_the_stem_and_drop_the_classifier(r2plus1d: Video3DNet, tmp_path) -> None:
+    # the module's net in torchvision's layout (stem, layer1..4), with a Kinetics-400 classifier to be dropped
+    names = ["stem", "layer1", "layer2", "layer3", "layer4"]
+    state = {f"{names[int(k.split('.')[1])]}.{k.split('.', 2)[2]}": v
+             for k, v in r2plus1d.state_dict().items() if k.startswith("trunk.")}
+    state |= {"fc.weight": torch.zeros(400, 512), "fc.bias": torch.zeros(400)}
+    torch.save(state, tmp_path / "r2plus1d.pth")
+    net = Video3DNet("r2plus1d_18", in_chans=1, pretrained=tmp_path / "r2plus1d.pth")
+    torch.testing.assert_close(net.trunk[0][0].weight, state["stem.0.weight"].sum(dim=1, keepdim=True))
+    torch.testing.assert_close(net.trunk[4][1].conv2[0][3].weight, state["layer4.1.conv2.0.3.weight"])
+    torch.save({"stem.0.weight": state["stem.0.weight"]}, tmp_path / "stem_only.pth")
+    with pytest.raises(CheckpointError, match=r"weights do not fit r2plus1d_18: missing keys \['stem.1.weight'"):
+        Video3DNet("r2plus1d_18", in_chans=1, pretrained=tmp_path / "stem_only.pth")
