@@ -22,10 +22,15 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 demo: setup
 	$(BIN)/neurova demo
 
+# The suite runs on one pytest-xdist worker per CPU, at most 4 (each worker imports torch; more only add start-up
+# and memory), with work stealing so the long tests do not leave a worker idle at the end. `make test
+# TEST_WORKERS=0` runs it in one process; `pytest tests/x.py` alone never starts workers.
+TEST_WORKERS ?= auto
+
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache --no-logo
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist worksteal
 
 lint: setup
 	$(BIN)/ruff check .
