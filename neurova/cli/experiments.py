@@ -39,8 +39,9 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
         if args.raw_dir is not None or args.detect_face is not None:
             raise SystemExit("neurova zero-shot: --raw-dir and --detect-face apply to --data nefer only")
 
+        # only the emotion clips are scored: render and simulate only them (the training clips stay unbuilt)
         datamodule = SyntheticFacesDataModule(cache_dir=args.root, batch_size=args.batch_size, test_split="emotion",
-                                              contract=contract)
+                                              build_splits=["emotion"], contract=contract)
     report = run_zero_shot_report(model, datamodule, label_set=args.label_set, plot_dir=args.plot_dir)
     print(report)
     print(f"report and figures (confusion matrix, VA wheel) -> {args.plot_dir}")

@@ -9,7 +9,13 @@ from torch.utils.data import DataLoader
 
 from neurova.contract import Encoding, InputContract
 from neurova.datamodules.base import EventDataModule
-from neurova.datasets.synthetic import SyntheticFaces, SyntheticFacesConfig, synthetic_cache, synthetic_contract
+from neurova.datasets.synthetic import (
+    SYNTHETIC_SPLITS,
+    SyntheticFaces,
+    SyntheticFacesConfig,
+    synthetic_cache,
+    synthetic_contract,
+)
 from neurova.datasets.synthetic import prepare_synthetic_faces as _prepare
 
 __all__ = ["SyntheticFacesDataModule"]
@@ -19,7 +25,7 @@ class SyntheticFacesDataModule(EventDataModule):
     """Procedural faces with known valence and arousal, simulated to events, TBR-encoded.
 
     ``prepare_data`` renders and simulates every clip into the cache once (seconds at the
-    defaults); ``setup`` splits the regular clips by subject into train / val / test;
+    defaults), or only those of ``build_splits``; ``setup`` splits the regular clips by subject into train / val / test;
     the emotion clips (held at each Ekman emotion's point, labelled) are served by
     :meth:`emotion_dataloader`, and by the test loader when ``test_split="emotion"``.
 
@@ -58,6 +64,10 @@ class SyntheticFacesDataModule(EventDataModule):
         batch_size: samples per batch.
         num_workers: dataloader worker processes.
         build_workers: processes that render and simulate in ``prepare_data`` (0: in this process).
+        build_splits: the splits whose clips ``prepare_data`` builds (None: every clip), e.g. ``["emotion"]``
+            with ``test_split="emotion"`` to test a model zero-shot without the training clips (14 of the default
+            62 clips; what ``neurova zero-shot --data synthetic`` does). A clip's events do not depend on what
+            is built with it, so a later ``prepare_data`` with every split adds only the missing clips.
         in_memory: keep the events of each split in RAM (a few MB at the defaults).
         cache_frames: keep every sample's encoded frames in RAM after the first epoch (64 KiB per sample at
             4 frames of 64x64): later epochs skip cropping and encoding.
@@ -97,6 +107,7 @@ class SyntheticFacesDataModule(EventDataModule):
         batch_size: int = 16,
         num_workers: int = 0,
         build_workers: int = 2,
+        build_splits: list[str] | None = None,
         in_memory: bool = True,
         cache_frames: bool = False,
         pin_memory: bool | None = None,
@@ -104,6 +115,9 @@ class SyntheticFacesDataModule(EventDataModule):
     ) -> None:
         if test_split == "emotion" and not (emotion_clips and emotion_clips_per_emotion > 0):
             raise ValueError("test_split='emotion' needs emotion_clips=True and emotion_clips_per_emotion > 0")
+        unknown = sorted(set(build_splits or ()) - set(SYNTHETIC_SPLITS))
+        if unknown:
+            raise ValueError(f"build_splits: unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
         resolved = synthetic_contract(contract, owner=type(self).__name__, image_size=image_size, mode=mode,
                                       clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                       polarity=polarity)
@@ -120,6 +134,7 @@ class SyntheticFacesDataModule(EventDataModule):
         )
         self.test_split = test_split
         self.build_workers = build_workers
+        self.build_splits = None if build_splits is None else list(build_splits)
         self.emotion_set: SyntheticFaces | None = None
 
     @property
@@ -128,8 +143,10 @@ class SyntheticFacesDataModule(EventDataModule):
         return str(synthetic_cache(self.cache_dir, self.config).root)
 
     def prepare_data(self) -> None:
-        """Render and simulate every clip missing from the cache (once, on one process per node)."""
-        _prepare(self.cache_dir, self.config, num_workers=self.build_workers, rank=0, world_size=1)
+        """Render and simulate the clips of :attr:`build_splits` (None: every clip) missing from the cache (once,
+        on one process per node)."""
+        _prepare(self.cache_dir, self.config, splits=self.build_splits, val_fraction=self.hparams.val_fraction,
+                 test_fraction=self.hparams.test_fraction, num_workers=self.build_workers, rank=0, world_size=1)
 
     def dataset_options(self) -> dict[str, Any]:
         hp = self.hparams

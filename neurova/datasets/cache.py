@@ -6,6 +6,7 @@ Layout under ``cache_dir``::
         manifest.json           every parameter that changes the events, the format version
         events.h5               clips built by a single process
         events.part<r>-of-<W>.h5  clips built by rank r of W (sharded build), read together
+        events.<part>.h5        clips of a partial build named ``part`` (e.g. one split), read together
         split-*.json            splits saved by the datasets, to reproduce results
 
 ``key`` is a short hash of the canonical JSON of the parameters (crop, size,
@@ -33,6 +34,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,9 +212,17 @@ class EventCache:
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
-    def part_path(self, rank: int = 0, world_size: int = 1) -> Path:
-        """File written by ``rank`` of ``world_size`` (``events.h5`` for a single process)."""
-        return self.root / ("events.h5" if world_size == 1 else f"events.part{rank}-of-{world_size}.h5")
+    def part_path(self, rank: int = 0, world_size: int = 1, part: str | None = None) -> Path:
+        """File written by ``rank`` of ``world_size`` (``events.h5`` for a single process).
+
+        ``part`` names a build of some of the clips (e.g. one split): ``events.<part>.h5``
+        (``events.<part>.part<r>-of-<W>.h5`` sharded), so that building the others never writes the file
+        whose clips this process may be reading (HDF5 refuses to open a file for writing while it is open).
+        """
+        if part is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            raise ValueError(f"part must be letters, digits, '_' or '-', got {part!r}")
+        stem = "events" if part is None else f"events.{part}"
+        return self.root / (f"{stem}.h5" if world_size == 1 else f"{stem}.part{rank}-of-{world_size}.h5")
 
     def files(self) -> list[Path]:
         """Every HDF5 file of this cache, ``events.h5`` first."""
@@ -378,6 +388,7 @@ class EventCache:
         rank: int | None = None,
         world_size: int | None = None,
         progress: bool = True,
+        part: str | None = None,
     ) -> list[str]:
         """Simulate and write every clip of ``jobs`` that is not in the cache yet.
 
@@ -390,6 +401,7 @@ class EventCache:
             rank, world_size: shard the build: rank ``r`` makes ``sorted(jobs)[r::world_size]`` into its
                 own part file; readers open all parts. Default: ``$RANK`` / ``$WORLD_SIZE``, else 0 / 1.
             progress: show a tqdm progress bar.
+            part: write to the file of a partial build of that name (see :meth:`part_path`), not ``events.h5``.
 
         Returns:
             The clip ids written by this call.
@@ -401,11 +413,13 @@ class EventCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self._write_manifest(world_size)
         mine = sorted(jobs)[rank::world_size]
-        own = self.part_path(rank, world_size)
+        own = self.part_path(rank, world_size, part)
         # Parts of other shardings are finished builds (never written concurrently with this one): reuse them.
         concurrent = f"-of-{world_size}.h5"
         others = [p for p in self.files() if p != own and not (world_size > 1 and p.name.endswith(concurrent))]
         done = set(self.complete_clips(others))
+        if set(mine) <= done | set(self.complete_clips([own] if own.exists() else [])):
+            return []  # nothing to write: leave the files alone (a reader in this process may hold them open)
         if not own.exists():
             # HDF5 writes a new file's superblock only when it is flushed: created in place, a file killed before
             # its first clip is complete would be unreadable. Create it complete, then append to it.

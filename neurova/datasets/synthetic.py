@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from neurova.contract import FACE_CLIP_RECIPE, Encoding, InputContract, resolve_
 from neurova.datasets.cache import ClipRecord, EventCache, EventCacheDataset
 from neurova.datasets.splits import load_split, save_split, subject_holdout
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
+from neurova.errors import DatasetNotFoundError
 from neurova.events import SensorSize
 
 __all__ = [
@@ -204,16 +205,54 @@ def prepare_synthetic_faces(
     cache_dir: PathLike | None = None,
     config: SyntheticFacesConfig | None = None,
     *,
+    splits: Collection[str] | None = None,
+    val_fraction: float = 0.2,
+    test_fraction: float = 0.2,
     num_workers: int = 0,
     rank: int | None = None,
     world_size: int | None = None,
     progress: bool = True,
 ) -> dict[str, str]:
-    """Render and simulate every synthetic clip into the cache (resumable). Returns ``{clip_id: subject}``."""
+    """Render and simulate the synthetic clips into the cache (resumable). Returns ``{clip_id: subject}`` of them.
+
+    Every clip is seeded by itself (``seed``, its identity and its index), so its events are the same whether
+    it is built alone, with its split or with every clip, and one cache holds them all: building more splits
+    later renders and simulates only the clips still missing.
+
+    Args:
+        cache_dir: cache folder (default :func:`neurova.datasets.cache.default_cache_dir`).
+        config: the clips (default :class:`SyntheticFacesConfig`).
+        splits: build only the clips of these splits (:data:`SYNTHETIC_SPLITS`; a string is one split), e.g.
+            ``["emotion"]`` for a zero-shot test: 14 of the default 62 clips. None (or one of them ``"all"``):
+            every clip.
+        val_fraction, test_fraction: the subject hold-out that makes ``"train"``, ``"val"`` and ``"test"``
+            (as :class:`SyntheticFaces`); saved beside the cache.
+        num_workers: processes that render and simulate (0: this one).
+        rank, world_size: shard the build (see :meth:`~neurova.datasets.cache.EventCache.build`).
+        progress: show a progress bar.
+
+    Raises:
+        ValueError: an unknown split.
+    """
     config = config or SyntheticFacesConfig()
-    return synthetic_cache(cache_dir, config).ensure(
-        config.jobs, _make_record, num_workers=num_workers, rank=rank, world_size=world_size, progress=progress
-    )
+    cache = synthetic_cache(cache_dir, config)
+    if isinstance(splits, str):
+        splits = [splits]
+    if splits is None or "all" in splits:
+        return cache.ensure(config.jobs, _make_record, num_workers=num_workers, rank=rank, world_size=world_size,
+                            progress=progress)
+    unknown = sorted(set(splits) - set(SYNTHETIC_SPLITS))
+    if unknown:
+        raise ValueError(f"unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
+    jobs, subjects = config.jobs()
+    _, held_out = synthetic_splits(cache, subjects, val_fraction=val_fraction, test_fraction=test_fraction,
+                                   seed=config.seed)
+    wanted = sorted({c for split in splits for c in held_out[split]})
+    if not cache.has(wanted):
+        # a file of their own: building the other splits later never writes a file this process may be reading
+        cache.build({c: jobs[c] for c in wanted}, _make_record, num_workers=num_workers, rank=rank,
+                    world_size=world_size, progress=progress, part="-".join(sorted(set(splits))))
+    return {c: subjects[c] for c in wanted}
 
 
 def synthetic_splits(
@@ -234,7 +273,8 @@ def synthetic_splits(
 class SyntheticFaces(EventCacheDataset):
     """Procedural face clips with known valence and arousal, simulated to events and encoded at load time.
 
-    Builds its cache on first use (``build=True``). Samples follow
+    Builds the clips of its split on first use (``build=True``; the other splits' clips are built when they
+    are asked for, into the same cache, with the same events). Samples follow
     :class:`~neurova.datasets.cache.EventCacheDataset`: ``frames`` ``(T, C, S, S)`` float32 (the events
     in the face box of the sample's last frame, brought to ``S = contract.image_size`` and encoded as the
     contract says), ``va`` ``(T, 2)``, ``label`` (the emotion index for the ``"emotion"`` split, else -1).
@@ -259,7 +299,7 @@ class SyntheticFaces(EventCacheDataset):
         n_bits, bin_us, polarity: TBR settings (default 8, 5000 µs, ``"merge"``; a frame spans ``n_bits * bin_us``).
         stride: step between the first frames of consecutive samples of a clip.
         val_fraction, test_fraction: share of the subjects held out for validation and test.
-        build: render and simulate missing clips now.
+        build: render and simulate the split's missing clips now (False: they must be in the cache).
         num_workers: processes used while building.
         progress: show a progress bar while building.
         in_memory: keep all events of the split in RAM (a few MB at the defaults).
@@ -319,10 +359,12 @@ class SyntheticFaces(EventCacheDataset):
         self.config = dataclasses.replace(clips, image_size=contract.image_size)
         cache = synthetic_cache(root, self.config)
         if build:
-            subjects = cache.ensure(self.config.jobs, _make_record, num_workers=num_workers, rank=0, world_size=1,
+            prepare_synthetic_faces(root, self.config, splits=[split], val_fraction=val_fraction,
+                                    test_fraction=test_fraction, num_workers=num_workers, rank=0, world_size=1,
                                     progress=progress)
-        else:
-            subjects = cache.ensure(self.config.jobs, _make_record, build=False)
+        elif not cache.root.is_dir():
+            raise DatasetNotFoundError("the event cache is not built; call prepare_data() first", cache.root)
+        _, subjects = self.config.jobs()
         self.split_path, splits = synthetic_splits(cache, subjects, val_fraction=val_fraction,
                                                    test_fraction=test_fraction, seed=self.config.seed)
         clip_ids = sorted(subjects) if split == "all" else splits[split]

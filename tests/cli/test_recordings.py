@@ -7,6 +7,7 @@ import csv
 import pytest
 
 from neurova.cli import main
+from neurova.datasets.synthetic import SyntheticFacesConfig, synthetic_cache
 from neurova.io import write_events
 from tests.helpers.events import random_events
 
@@ -30,6 +31,10 @@ def test_predict_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys)
     printed = capsys.readouterr().out
     assert "accuracy" in printed and "chance" in printed
     assert (tmp_path / "figs" / "confusion_matrix.png").is_file()
+    # only the emotion clips it scores were rendered and simulated, not the training set
+    config = SyntheticFacesConfig()
+    emotion = {clip for clip, subject in config.jobs()[1].items() if subject.startswith("e")}
+    assert set(synthetic_cache(root / "zs", config).complete_clips()) == emotion
 
 
 def test_check_prints_the_comparison_and_writes_the_figure(check_setup, tmp_path, capsys):

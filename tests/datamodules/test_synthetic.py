@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from neurova.datamodules import SyntheticFacesDataModule
 from neurova.emotions import EKMAN7_NAMES
+from neurova.errors import DatasetNotFoundError
 from tests.helpers.datamodules import CONTRACT, TINY, check_batch, subjects_of
 
 
@@ -40,3 +42,21 @@ def test_test_split_choice(synthetic: SyntheticFacesDataModule) -> None:
     assert set(dm.test_set.clip_ids) == {f"e00-{n.lower()}" for n in EKMAN7_NAMES}
     with pytest.raises(ValueError, match="emotion"):
         SyntheticFacesDataModule(synthetic.cache_dir, test_split="emotion", emotion_clips=False)
+
+
+def test_build_splits_prepares_only_their_clips(synthetic: SyntheticFacesDataModule, tmp_path) -> None:
+    dm = SyntheticFacesDataModule(tmp_path, contract=CONTRACT, test_split="emotion", build_splits=["emotion"],
+                                  build_workers=0, **TINY)
+    dm.prepare_data()
+    dm.setup("test")
+    expected = {f"e00-{n.lower()}" for n in EKMAN7_NAMES}
+    assert set(dm.test_set.cache.complete_clips()) == set(dm.test_set.clip_ids) == expected
+    full = synthetic.make_dataset("emotion")  # the same samples as after a full build
+    assert dm.test_set.cache.key == full.cache.key and len(dm.test_set) == len(full)
+    for i in range(len(full)):
+        assert dm.test_set[i]["meta"]["clip_id"] == full[i]["meta"]["clip_id"]
+        assert torch.equal(dm.test_set[i]["frames"], full[i]["frames"])
+    with pytest.raises(DatasetNotFoundError, match="prepare_data"):
+        dm.setup("fit")  # the training clips were not built
+    with pytest.raises(ValueError, match="build_splits"):
+        SyntheticFacesDataModule(tmp_path, build_splits=["bogus"])

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from neurova.datasets import SyntheticFaces, SyntheticFacesConfig, cache_key
-from neurova.datasets.synthetic import synthetic_cache
+from neurova.datasets import SyntheticFaces, SyntheticFacesConfig, cache_key, synthetic
+from neurova.datasets.synthetic import prepare_synthetic_faces, synthetic_cache
 from neurova.emotions import EKMAN7, EKMAN7_NAMES
 from neurova.errors import DatasetNotFoundError
 
@@ -128,6 +128,46 @@ def test_deterministic_from_seed(cache_dir, tmp_path) -> None:
         a, b = first.clip_events(clip_id), again.clip_events(clip_id)
         assert len(a) > 0
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_split_builds_only_its_clips_with_the_events_of_the_full_build(cache_dir, tmp_path, monkeypatch) -> None:
+    made: list[str] = []
+    make = synthetic._make_record
+    monkeypatch.setattr(synthetic, "_make_record", lambda job: made.append(job.clip_id) or make(job))
+    emotion = SyntheticFaces(tmp_path, "emotion", progress=False, **TINY)
+    expected = sorted(f"e00-{name.lower()}" for name in EKMAN7_NAMES)
+    assert sorted(made) == expected and sorted(emotion.cache.complete_clips()) == expected  # nothing else written
+    assert [f.name for f in emotion.cache.files()] == ["events.emotion.h5"]
+    full = SyntheticFaces(cache_dir, "all", build=False, **TINY)
+    assert emotion.cache.key == full.cache.key
+    for clip_id in expected:  # the same events, VA and labels as when built with every clip
+        np.testing.assert_array_equal(emotion.clip_events(clip_id), full.clip_events(clip_id))
+        np.testing.assert_array_equal(emotion.clips[clip_id].va, full.clips[clip_id].va)
+        np.testing.assert_array_equal(emotion.clips[clip_id].labels, full.clips[clip_id].labels)
+    with pytest.raises(DatasetNotFoundError, match="prepare_data"):
+        SyntheticFaces(tmp_path, "train", build=False, **TINY)
+
+    made.clear()  # the rest, later, while this process reads the emotion clips: reused, not rebuilt
+    subjects = prepare_synthetic_faces(tmp_path, SyntheticFacesConfig(**TINY), progress=False)
+    assert sorted(made) == sorted(c for c in full.clip_ids if c not in expected)
+    assert sorted(subjects) == sorted(full.clip_ids)
+    everything = SyntheticFaces(tmp_path, "all", build=False, **TINY)
+    for clip_id in full.clip_ids:
+        np.testing.assert_array_equal(everything.clip_events(clip_id), full.clip_events(clip_id))
+
+
+def test_prepare_builds_the_clips_of_the_splits_asked_for(tmp_path) -> None:
+    config = SyntheticFacesConfig(**TINY)
+    test = prepare_synthetic_faces(tmp_path, config, splits="test", progress=False)
+    cache = synthetic_cache(tmp_path, config)
+    assert len(test) == 1 and set(cache.complete_clips()) == set(test)  # one of the 3 subjects, one clip each
+    assert [f.name for f in cache.files()] == ["events.test.h5"]
+    with pytest.raises(ValueError, match="part"):
+        cache.part_path(part="../elsewhere")
+    assert set(test) == set(SyntheticFaces(tmp_path, "test", build=False, **TINY).clip_ids)
+    assert not cache.index_path.exists()  # the index records complete builds only
+    with pytest.raises(ValueError, match="bogus"):
+        prepare_synthetic_faces(tmp_path, config, splits=["bogus"])
 
 
 def test_cache_key_tracks_event_parameters(tmp_path) -> None:
