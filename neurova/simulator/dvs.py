@@ -349,6 +349,8 @@ class DVSSimulator:
         return tensor, lin_log(tensor)
 
     def _as_times(self, t_us: int | Sequence[int] | np.ndarray | torch.Tensor) -> np.ndarray:
+        if isinstance(t_us, int) and self.batch_size == 1 and 0 <= t_us < _TIME_KEY:  # the common case, quickly
+            return np.array([t_us], dtype=np.int64)
         if isinstance(t_us, torch.Tensor):
             t_us = t_us.cpu().numpy()
         t = np.asarray(t_us, dtype=np.int64).reshape(-1)
@@ -598,8 +600,9 @@ class DVSSimulator:
         states = wait()
         if p.shot_noise_rate_hz > 0:  # v2e resets M of the noisy pixels after the signal events' update
             hw = self.height * self.width
-            reset = np.concatenate([pix + b * hw for b, (pix, _) in shots.items()])
-            np.put(frame.base, reset, frame.lp.take(reset))
+            parts = [(pix + b * hw if b else pix) for b, (pix, _) in shots.items()]
+            reset = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            frame.base.put(reset, frame.lp.take(reset))
         n_bands = len(self._bands[0])
         for i, b in enumerate(group):
             clip = states[i * n_bands : (i + 1) * n_bands]

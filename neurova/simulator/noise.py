@@ -55,7 +55,8 @@ class ShotNoise:
         self.rate_hz, self.rng = float(rate_hz), rng
         self._dt_s = -1.0  # the interval length the candidate bounds below hold up to
         self._bound = np.zeros(len(pos_pre), dtype=np.uint8)  # k of each pixel (0: dense rule)
-        self._dense_pix = np.zeros(0, dtype=np.int64)  # pixels with q > 1/2
+        self._dense_pix = np.zeros(0, dtype=np.int64)  # pixels with q > 255/256 ...
+        self._dense_pre: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # ... and their pos_pre, neg_pre
 
     def factor(self, intensity: np.ndarray, dt_s: float) -> np.ndarray:
         """v2e's ``f`` (float64) of intensities on a 0..255 scale, for an interval of ``dt_s`` seconds.
@@ -77,17 +78,21 @@ class ShotNoise:
         n = len(self.pre_sum)
         v = self.rng.bit_generator.random_raw((n + 7) // 8).view(np.uint8)[:n]
         cand = (v < self._bound).nonzero()[0]  # (np.flatnonzero costs 1.5 µs more)
-        f = self.factor(intensity_of(cand), dt_s)
-        np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
-        w = v.take(cand) + self.rng.random(len(cand))
-        w *= 1 / _LEVELS
+        intensity = intensity_of(cand)
+        if intensity.dtype == np.uint8:  # 256 f by table: w and f both scaled by 256 (exact), f at most its black value
+            f = (self.factor(np.arange(256, dtype=np.float64), dt_s) * _LEVELS).take(intensity, mode="wrap")
+        else:
+            f = self.factor(intensity, dt_s)
+            np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
+            f *= _LEVELS
+        w = v.take(cand) + self.rng.random(len(cand))  # 256 w
         hit = (w < f * self.pre_sum.take(cand)).nonzero()[0]  # an event of either polarity
         pix = cand.take(hit)
         on = w.take(hit) >= f.take(hit) * self.neg_pre.take(pix)  # else OFF
         if len(self._dense_pix):
-            more, more_on = self._dense(self._dense_pix, dt_s, intensity_of)
+            more, more_on = self._dense(dt_s, intensity_of)
             if len(more):  # merged into the ascending ``pix`` (disjoint); a pixel's ON event stays before its OFF one
-                at = np.searchsorted(pix, more) + np.arange(len(more))
+                at = pix.searchsorted(more) + np.arange(len(more))  # their places in the merged arrays
                 rest = np.ones(len(pix) + len(more), dtype=bool)
                 rest[at] = False
                 merged, merged_on = np.empty(len(rest), dtype=pix.dtype), np.empty(len(rest), dtype=bool)
@@ -102,14 +107,16 @@ class ShotNoise:
         dense = q > _MAX_SPARSE_Q
         self._bound = np.where(dense, 0, np.ceil(q * _LEVELS)).astype(np.uint8)
         self._dense_pix = np.flatnonzero(dense)
+        self._dense_pre = (self.pos_pre[self._dense_pix], self.neg_pre[self._dense_pix])
         self._dt_s = dt_s
 
-    def _dense(self, pix: np.ndarray, dt_s: float, intensity_of: IntensityOf) -> tuple[np.ndarray, np.ndarray]:
-        """v2e's rule with one uniform per pixel of ``pix`` (ascending): events as :meth:`sample` returns them."""
+    def _dense(self, dt_s: float, intensity_of: IntensityOf) -> tuple[np.ndarray, np.ndarray]:
+        """v2e's rule with one uniform per pixel where ``q`` is near 1 or above: events as :meth:`sample` returns them."""
+        pix = self._dense_pix
         f = self.factor(intensity_of(pix), dt_s)
         v = self.rng.random(len(pix))
-        on, off = v > 1 - f * self.pos_pre.take(pix), v < f * self.neg_pre.take(pix)
-        fired = np.concatenate([pix[on], pix[off]])
-        polarity = np.repeat(np.array([True, False]), [int(on.sum()), int(off.sum())])
-        order = np.argsort(fired, kind="stable")
-        return fired[order], polarity[order]
+        fired = np.empty((len(pix), 2), dtype=bool)  # per pixel: ON, OFF
+        np.greater(v, 1 - f * self._dense_pre[0], out=fired[:, 0])
+        np.less(v, f * self._dense_pre[1], out=fired[:, 1])
+        fired = fired.reshape(-1)
+        return np.repeat(pix, 2)[fired], np.tile(np.array([True, False]), len(pix))[fired]

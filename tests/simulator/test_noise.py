@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from neurova.simulator import DVSSimulator, dvs, resolve_params
+from neurova.simulator.noise import ShotNoise
 from tests.helpers.simulator import block_clip, load_v2e_loop, run_v2e_mode
 
 v2e_loop = load_v2e_loop()
@@ -24,7 +25,7 @@ def expected_shot_noise(sim: DVSSimulator, frame: np.ndarray, dt_s: float, rate_
 
 @pytest.mark.parametrize(("fps", "frame_dtype"), [(30, np.uint8), (240, np.uint8), (30, np.float32), (2, np.uint8)])
 def test_shot_noise_matches_v2e_rates_per_polarity(fps: int, frame_dtype: type) -> None:
-    # a static textured scene with threshold mismatch: no signal events, only shot noise; 2 fps (q > 1/2) takes
+    # a static textured scene with threshold mismatch: no signal events, only shot noise; 2 fps (q > 1) takes
     # v2e's own rule for every pixel
     frame = block_clip(1, 40)[0].astype(frame_dtype)
     n_frames, rate = 120, 5.0
@@ -72,3 +73,31 @@ def test_leak_jitter_has_v2e_distribution_at_block_ends() -> None:
     drop = ((start - sim._base) / amp).double().numpy().reshape(-1)  # per unit of a
     assert abs(drop.mean() - dts.sum()) < 4 * 0.3 * math.sqrt((dts**2).sum() / drop.size) + 1e-6
     assert drop.std() == pytest.approx(0.3 * math.sqrt((dts**2).sum()), rel=0.06)
+
+
+def test_shot_noise_merges_v2e_rule_pixels_in_pixel_order_with_their_rates() -> None:
+    # every 50th pixel has tiny thresholds (pre 25, bound q > 1): v2e's own rule, where ON and OFF can both fire;
+    # the others take the two-stage sampler; events come out by pixel, ON before OFF, at v2e's rates
+    n, rate, dt, frames = 2000, 5.0, 1 / 60, 400
+    pre = np.ones(n)
+    pre[::50] = 25.0
+    sampler = ShotNoise(pre, pre.copy(), rate, np.random.default_rng(0))
+    intensity = np.full(n, 60, np.uint8)
+    f = float(sampler.factor(intensity[:1], dt)[0])
+    assert 25 * f * 2 > 1  # both polarities at once are possible there
+    on_counts, off_counts, both = np.zeros(n), np.zeros(n), 0
+    for _ in range(frames):
+        pix, on = sampler.sample(dt, intensity.take)
+        assert (np.diff(pix) >= 0).all()
+        twice = np.flatnonzero(np.diff(pix) == 0)
+        assert (pix[twice] % 50 == 0).all() and on[twice].all() and not on[twice + 1].any()
+        both += len(twice)
+        np.add.at(on_counts, pix[on], 1)
+        np.add.at(off_counts, pix[~on], 1)
+    for counts in (on_counts, off_counts):
+        for group, p in ((pre == 25.0, min(25 * f, 1.0)), (pre == 1.0, f)):
+            expected = frames * group.sum() * p
+            assert abs(counts[group].sum() - expected) < 5 * math.sqrt(expected * (1 - p))
+    p_both = 2 * min(25 * f, 1.0) - 1  # v2e's V > 1 - a and V < b: both where V lies in (1 - a, b)
+    expected = frames * (n // 50) * p_both
+    assert abs(both - expected) < 5 * math.sqrt(expected)
