@@ -25,8 +25,8 @@ class SyntheticFacesDataModule(EventDataModule):
     """Procedural faces with known valence and arousal, simulated to events, TBR-encoded.
 
     ``prepare_data`` renders and simulates every clip into the cache once (seconds at the
-    defaults), or only those of ``build_splits``; ``setup`` splits the regular clips by subject into train / val / test;
-    the emotion clips (held at each Ekman emotion's point, labelled) are served by
+    defaults), or only those of ``build_splits``; ``setup`` splits the regular clips by subject
+    into train / val / test; the emotion clips (held at each Ekman emotion's point, labelled) are served by
     :meth:`emotion_dataloader`, and by the test loader when ``test_split="emotion"``.
 
     The input recipe is given either as ``contract`` (an :class:`~neurova.contract.InputContract` or its dict;

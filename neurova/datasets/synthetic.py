@@ -238,12 +238,12 @@ def prepare_synthetic_faces(
     cache = synthetic_cache(cache_dir, config)
     if isinstance(splits, str):
         splits = [splits]
+    unknown = sorted(set(splits or ()) - set(SYNTHETIC_SPLITS))
+    if unknown:
+        raise ValueError(f"unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
     if splits is None or "all" in splits:
         return cache.ensure(config.jobs, _make_record, num_workers=num_workers, rank=rank, world_size=world_size,
                             progress=progress)
-    unknown = sorted(set(splits) - set(SYNTHETIC_SPLITS))
-    if unknown:
-        raise ValueError(f"unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
     jobs, subjects = config.jobs()
     _, held_out = synthetic_splits(cache, subjects, val_fraction=val_fraction, test_fraction=test_fraction,
                                    seed=config.seed)
