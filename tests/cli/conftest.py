@@ -20,14 +20,14 @@ CHECK_CONTRACT = {"encoding": "tbr", "n_bits": 4, "bin_us": 5000, "channels": 1,
 
 @pytest.fixture(scope="package")
 def trained(tmp_path_factory) -> tuple[Path, Path, dict[str, float]]:
-    """A ResNetFusion fitted for 4 epochs through the CLI on small synthetic faces (40 subjects, 48x48).
+    """A ResNetFusion fitted for 4 epochs through the CLI on small synthetic faces (40 subjects, 32x32 crops).
 
     Fewer subjects do not generalise to the held-out ones: the validation loss is only a fair
     test of learning when the model has seen enough identities.
     """
     root = tmp_path_factory.mktemp("cli")
     data = ["--data.n_subjects", "40", "--data.clips_per_subject", "1", "--data.frames_per_clip", "12",
-            "--data.image_size", "48", "--data.emotion_clips_per_emotion", "1", "--data.val_fraction", "0.25",
+            "--data.image_size", "32", "--data.emotion_clips_per_emotion", "1", "--data.val_fraction", "0.25",
             "--data.test_fraction", "0.0", "--data.batch_size", "8", "--data.stride", "2"]
     args = ["--config", str(REPO / "configs" / "synthetic_resnet18_fusion.yaml"),
             "--data.cache_dir", str(root / "cache"), *data, "--model.backbone", "test_resnet",

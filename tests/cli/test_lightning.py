@@ -30,7 +30,7 @@ def test_fit_lowers_the_validation_loss_and_saves_the_model(trained):
     _, model_dir, losses = trained
     assert losses["after"] < losses["before"]
     model = from_pretrained(model_dir)
-    assert model.input_contract is not None and model.input_contract.image_size == 48
+    assert model.input_contract is not None and model.input_contract.image_size == 32
     assert (model_dir / "README.md").is_file()
 
 
