@@ -55,6 +55,7 @@ class ShotNoise:
         self.rate_hz, self.rng = float(rate_hz), rng
         self._dt_s = -1.0  # the interval length the candidate bounds below hold up to
         self._bound = np.zeros(len(pos_pre), dtype=np.uint8)  # k of each pixel (0: dense rule)
+        self._table = (-1.0, np.zeros(256))  # (dt_s, 256 f of every uint8 intensity) of the last interval
         self._dense_pix = np.zeros(0, dtype=np.int64)  # pixels with q > 255/256 ...
         self._dense_pre: tuple[np.ndarray, np.ndarray] = (np.zeros(0), np.zeros(0))  # ... and their pos_pre, neg_pre
 
@@ -78,13 +79,7 @@ class ShotNoise:
         n = len(self.pre_sum)
         v = self.rng.bit_generator.random_raw((n + 7) // 8).view(np.uint8)[:n]
         cand = (v < self._bound).nonzero()[0]  # (np.flatnonzero costs 1.5 µs more)
-        intensity = intensity_of(cand)
-        if intensity.dtype == np.uint8:  # 256 f by table: w and f both scaled by 256 (exact), f at most its black value
-            f = (self.factor(np.arange(256, dtype=np.float64), dt_s) * _LEVELS).take(intensity, mode="wrap")
-        else:
-            f = self.factor(intensity, dt_s)
-            np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
-            f *= _LEVELS
+        f = self._factor_256(intensity_of(cand), dt_s)  # w and f both scaled by 256 (exact)
         w = v.take(cand) + self.rng.random(len(cand))  # 256 w
         hit = (w < f * self.pre_sum.take(cand)).nonzero()[0]  # an event of either polarity
         pix = cand.take(hit)
@@ -101,6 +96,18 @@ class ShotNoise:
                 pix, on = merged, merged_on
         return pix, on
 
+    def _factor_256(self, intensity: np.ndarray, dt_s: float) -> np.ndarray:
+        """``256 f`` (exact scaling) of intensities, at most its value at black; uint8 ones from a table kept
+        for the last interval length."""
+        if intensity.dtype == np.uint8:
+            if self._table[0] != dt_s:
+                self._table = (dt_s, self.factor(np.arange(256, dtype=np.float64), dt_s) * _LEVELS)
+            return self._table[1].take(intensity, mode="wrap")
+        f = self.factor(intensity, dt_s)
+        np.minimum(f, (self.rate_hz / 2) * dt_s, out=f)  # f <= its value at black unless I < -20
+        f *= _LEVELS
+        return f
+
     def _prepare(self, dt_s: float) -> None:
         """Candidate bounds ``k = ceil(256 * q)`` for intervals up to ``dt_s`` s; pixels with ``k > 255`` go dense."""
         q = (self.rate_hz / 2) * dt_s * self.pre_sum
@@ -113,10 +120,10 @@ class ShotNoise:
     def _dense(self, dt_s: float, intensity_of: IntensityOf) -> tuple[np.ndarray, np.ndarray]:
         """v2e's rule with one uniform per pixel where ``q`` is near 1 or above: events as :meth:`sample` returns them."""
         pix = self._dense_pix
-        f = self.factor(intensity_of(pix), dt_s)
-        v = self.rng.random(len(pix))
+        f = self._factor_256(intensity_of(pix), dt_s)
+        v = self.rng.random(len(pix)) * _LEVELS  # v2e's V > 1 - f * pos_pre and V < f * neg_pre, times 256 (exact)
         fired = np.empty((len(pix), 2), dtype=bool)  # per pixel: ON, OFF
-        np.greater(v, 1 - f * self._dense_pre[0], out=fired[:, 0])
+        np.greater(v, _LEVELS - f * self._dense_pre[0], out=fired[:, 0])
         np.less(v, f * self._dense_pre[1], out=fired[:, 1])
         fired = fired.reshape(-1)
         return np.repeat(pix, 2)[fired], np.tile(np.array([True, False]), len(pix))[fired]
