@@ -35,6 +35,8 @@ def _replace_stem(model: nn.Module, in_chans: int) -> None:
 class Video3DNet(nn.Module):
     """R(2+1)D-18 or R3D-18 mapping ``(B, T, C, H, W)`` clips to ``(B, T, 2)``.
 
+    Sizes with one input channel: 31.3 M parameters (R(2+1)D-18), 33.1 M (R3D-18).
+
     Args:
         arch: ``"r2plus1d_18"`` or ``"r3d_18"`` (torchvision, built with ``weights=None``).
         in_chans: input channels C.

@@ -50,6 +50,7 @@ def test_parameter_counts_and_the_c_channel_stem(arch: str, params: int) -> None
     with torch.device("meta"):
         one, three = Video3DNet(arch, in_chans=1), Video3DNet(arch, in_chans=3)
     assert sum(p.numel() for p in one.parameters()) == params
+    assert f"{params / 1e6:.1f} M" in Video3DNet.__doc__  # the documented size
     stem = one.trunk[0][0]
     assert stem.in_channels == 1 and three.trunk[0][0].in_channels == 3
     # only the stem depends on C: the torchvision network with its 3-channel stem and without its classifier
