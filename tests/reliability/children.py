@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurova.datasets import synthetic
 from neurova.datasets.synthetic import SyntheticFacesConfig, prepare_synthetic_faces
 from neurova.io import write_events
 from neurova.models import create_model
@@ -23,10 +24,22 @@ N_WRITTEN = 400_000
 """Events in each file :func:`write_forever` writes."""
 
 
-def build_synthetic_cache(cache_dir: str, config: dict[str, Any], started: Event) -> None:
-    """Build the synthetic-faces cache of ``config`` in ``cache_dir``; ``started`` is set when the build begins."""
+def build_synthetic_cache(cache_dir: str, config: dict[str, Any], kill_after: int, reached: Event) -> None:
+    """Build the synthetic-faces cache of ``config`` in ``cache_dir`` with :func:`prepare_synthetic_faces`;
+    ``reached`` is set when the ``kill_after``-th clip of this build starts (the earlier ones are written), so a
+    test kills the build midway whatever the machine's load, not after a guessed time."""
     torch.set_num_threads(1)
-    started.set()
+    make_record = synthetic._make_record  # renders and simulates one clip; the build calls it once per clip
+    started = 0
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal started
+        started += 1
+        if started == kill_after:
+            reached.set()
+        return make_record(*args, **kwargs)
+
+    synthetic._make_record = counted  # in this child process only
     prepare_synthetic_faces(cache_dir, SyntheticFacesConfig(**config), progress=False)
 
 

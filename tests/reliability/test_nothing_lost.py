@@ -91,7 +91,7 @@ def test_killed_simulation_resumes_to_the_same_files(tmp_path: Path) -> None:
         np.testing.assert_array_equal(nio.read_events(out / name), events)
 
 
-SYNTH = {"n_subjects": 3, "clips_per_subject": 3, "frames_per_clip": 25, "image_size": 48,
+SYNTH = {"n_subjects": 3, "clips_per_subject": 3, "frames_per_clip": 16, "image_size": 48,
          "emotion_clips_per_emotion": 0}
 def _cache_contents(cache_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     cache = synthetic_cache(cache_dir, SyntheticFacesConfig(**SYNTH))
@@ -104,23 +104,26 @@ def _cache_contents(cache_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 def test_killed_cache_build_resumes_to_identical_events(tmp_path: Path, fork_server: ForkServerContext) -> None:
-    began = time.perf_counter()  # the uninterrupted build, in this process: the killed ones are timed against it
+    began = time.perf_counter()
     prepare_synthetic_faces(tmp_path / "reference", SyntheticFacesConfig(**SYNTH), progress=False)
-    duration = time.perf_counter() - began
     expected = _cache_contents(tmp_path / "reference")
     total = len(SyntheticFacesConfig(**SYNTH).jobs()[0])
     assert len(expected) == total
+    clip_seconds = (time.perf_counter() - began) / total
 
     cache_dir = tmp_path / "resumed"
-    for fraction in (0.4, 0.3):  # the second kill lands in the resumed build
-        started = fork_server.Event()
-        proc = fork_server.Process(target=build_synthetic_cache, args=(str(cache_dir), SYNTH, started))
+    delays = random.Random(0)
+    written = 0
+    for kill_after in (3, 2):  # the second kill lands in the resumed build
+        reached = fork_server.Event()
+        proc = fork_server.Process(target=build_synthetic_cache, args=(str(cache_dir), SYNTH, kill_after, reached))
         proc.start()
-        assert started.wait(60)
-        time.sleep(fraction * duration)
+        assert reached.wait(120), "the build never reached its clip to be killed in"
+        time.sleep(delays.uniform(0, clip_seconds))  # anywhere in that clip: rendering, simulating or writing it
         _kill(proc)
         partial = _cache_contents(cache_dir)  # the killed build's file stays readable
-        assert len(partial) < total
+        assert written + kill_after - 1 <= len(partial) < total  # the clips written before the kill are kept
+        written = len(partial)
         for clip_id, (events, _) in partial.items():
             np.testing.assert_array_equal(events, expected[clip_id][0])
     subjects = prepare_synthetic_faces(cache_dir, SyntheticFacesConfig(**SYNTH), progress=False)
