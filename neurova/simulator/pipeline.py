@@ -23,7 +23,11 @@ from neurova.simulator.interpolate import Interpolator
 from neurova.simulator.presets import resolve_params
 from neurova.simulator.v2e import simulate_v2e
 
-__all__ = ["simulate", "simulate_batch"]
+__all__ = ["CPU_BATCH_PIXELS", "simulate", "simulate_batch"]
+
+CPU_BATCH_PIXELS = 1 << 16
+"""Pixels per step (clips x H x W) of :func:`simulate_batch`'s default CPU batches: sixteen 64x64 clips
+run together, a 346x260 clip alone (measured break-even near 4 clips of 128x128)."""
 
 
 def _run_group(
@@ -137,9 +141,12 @@ def simulate_batch(
     """Simulate several clips, batched in one :class:`DVSSimulator` where they fit together.
 
     Clips with the same frame size and number of (upsampled) frames run side by side, at most
-    ``batch_size`` at a time (default: all); their timestamps may differ. Clip ``i`` uses seed
+    ``batch_size`` at a time; their timestamps may differ. The default ``batch_size`` is every clip on
+    a GPU, and on the CPU as many clips as make :data:`CPU_BATCH_PIXELS` pixels per step (at least one):
+    numpy's passes gain from batching small frames (1.1–1.4x for 32x32 and 64x64 clips) but lose on large
+    ones (0.7–0.9x for 4 clips of 180x180 to 346x260), docs/benchmarks.md. Clip ``i`` uses seed
     ``seed + i`` (or ``seed[i]`` for a list), so the result equals ``simulate(sources[i],
-    seed=seed + i)`` clip by clip. Arguments are those of :func:`simulate`.
+    seed=seed + i)`` clip by clip, whatever the batching. Arguments are those of :func:`simulate`.
 
     Returns:
         One event array per source, in input order.
@@ -166,8 +173,9 @@ def simulate_batch(
     for i, (frames, _, factors) in enumerate(clips):
         groups.setdefault((int(np.sum(factors)) + 1, *frames.shape[1:3]), []).append(i)
     results: list[np.ndarray] = [np.zeros(0, dtype=EVENT_DTYPE)] * len(sources)
-    limit = batch_size or len(sources)
+    on_cpu = torch.device(device).type == "cpu"
     for (n_frames, height, width), members in groups.items():
+        limit = batch_size or (max(1, CPU_BATCH_PIXELS // (height * width)) if on_cpu else len(members))
         for start in range(0, len(members), limit):
             chunk = members[start : start + limit]
             sim = DVSSimulator(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from neurova.image import crop_and_resize
-from neurova.simulator import DVSSimulator, dvs, simulate, simulate_batch
+from neurova.simulator import DVSSimulator, dvs, pipeline, simulate, simulate_batch
 from tests.helpers.simulator import texture, texture_clip, write_folder
 
 
@@ -53,6 +53,27 @@ def test_batch_with_different_lengths_and_sizes() -> None:
     batched = simulate_batch(clips, seed=[3, 4, 5], batch_size=2)
     for clip, seed, events in zip(clips, [3, 4, 5], batched):
         assert (events == simulate(clip, seed=seed)).all()
+
+
+def test_default_cpu_batches_hold_a_fixed_number_of_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    # small frames run together, large ones alone (numpy passes lose on big batches); an explicit batch_size wins
+    sizes: list[tuple[int, int, int]] = []
+
+    class Recording(DVSSimulator):
+        def __init__(self, height: int, width: int, batch_size: int = 1, **kwargs: object) -> None:
+            sizes.append((batch_size, height, width))
+            super().__init__(height, width, batch_size=batch_size, **kwargs)
+
+    monkeypatch.setattr(pipeline, "DVSSimulator", Recording)
+    monkeypatch.setattr(pipeline, "CPU_BATCH_PIXELS", 2 * 16 * 16)
+    small = [texture_clip(3, 16, seed=s) for s in range(5)]
+    large = [texture_clip(3, 40, seed=s) for s in range(2)]
+    events = simulate_batch(small + large, seed=0)
+    assert sizes == [(2, 16, 16), (2, 16, 16), (1, 16, 16), (1, 40, 40), (1, 40, 40)]
+    assert all((e == simulate(c, seed=i)).all() for i, (c, e) in enumerate(zip(small + large, events)))
+    sizes.clear()
+    simulate_batch(small, seed=0, batch_size=5)
+    assert sizes == [(5, 16, 16)]
 
 
 def test_seeds_make_runs_reproducible() -> None:
