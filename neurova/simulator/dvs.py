@@ -31,9 +31,9 @@ gathered from the device). On CPU each clip is split into bands of rows, one per
 thread: phase 1 (:meth:`DVSSimulator._band_state`) runs the model band by band in a
 thread pool, phase 2 (:meth:`DVSSimulator._write_band`) writes each band's events at
 their places in the clip's time-ordered array. v2e's grid times come out in time order
-without a sort (:func:`_grid_order`), "linear" times with one plain sort of
-``tick << bits | pixel`` keys (:func:`_linear_order`); otherwise (a refractory period,
-rare oversized intervals) event times are sorted as offsets within the interval.
+without a sort (:func:`_grid_order`), "linear" times by one stable radix sort of their
+µs offsets within the interval (:func:`_linear_order`), as are, with a refractory period or
+a rare oversized v2e grid, the times of either mode.
 
 Randomness: clip ``i`` of a batch draws its thresholds and leak terms from its own CPU
 :class:`torch.Generator` and its shot noise (:mod:`~neurova.simulator.noise`) from its own
@@ -693,9 +693,8 @@ class DVSSimulator:
                 local + band.start, counts, on, thres, d, d_start, dt, t_prev
             )
         elif p.timestamp_mode == "linear":
-            ordered = _linear_order(counts, on, thres, d, d_start, dt) if len(local) else None
-            if ordered is not None:
-                state.slot, state.offset = ordered
+            assert d_start is not None
+            state.slot, state.offset = _linear_order(counts, on, thres, d, d_start, dt)
         state.counts, state.n_events = counts, int(counts.sum())
         # v2e's ``base += count * threshold`` (``-=`` for OFF: the sign is exact): a float32 product (the float32
         # threshold, or the nominal one rounded to float32 as torch rounds a Python float), added in the state dtype
@@ -723,8 +722,8 @@ class DVSSimulator:
 
         v2e's grid: band ``u``'s events of level ``j`` (the pixels with more than ``j`` events) follow the
         level's events of the bands before it, one contiguous run per level. ``"linear"``:
-        positions come from the other bands' sorted times (phase 2). Anything else (an oversized v2e grid,
-        ``"linear"`` keys too wide to sort) is ordered here over the whole clip, as a single band.
+        positions come from the other bands' sorted times (phase 2). An oversized v2e grid is ordered here
+        over the whole clip, as a single band.
         """
         if len(clip) == 1:
             return
@@ -741,7 +740,7 @@ class DVSSimulator:
                 for u, state in enumerate(clip):
                     state.grid, state.levels = grid, np.stack([level_start + before[u], sizes[u]], axis=1)
                 return
-        elif all(state.slot is not None for state in clip):
+        else:
             for state in clip:
                 state.others = clip
             return
@@ -915,9 +914,7 @@ class DVSSimulator:
                 # dt >= k µs, keeps the order identical to sorting by time)
                 return (*_grid_order(counts, _v2e_grid(dt, k)[1:]), counts, True)
             if d_start is not None:  # "linear" times, sorted at once
-                ordered = _linear_order(counts, on, thres, diff, d_start, dt)
-                if ordered is not None:
-                    return (*ordered, counts, True)
+                return (*_linear_order(counts, on, thres, diff, d_start, dt), counts, True)
         slot, offset = self._signal_events(counts, on, thres, diff, d_start, dt)
         if p.refractory_period_s > 0:
             keep = self._refractory(pix[slot], np.add(offset, t_prev, dtype=np.int64))
@@ -940,23 +937,12 @@ class DVSSimulator:
             ``slot`` and ``offset`` of the events (µs after the start of the interval, in ``[1, dt]``),
             grouped by pixel in ``pix`` order with non-decreasing times.
         """
-        total = int(counts.sum())
-        one_each = total == len(counts)
-        if one_each:  # one event per pixel
-            slot, jp1 = np.arange(total), np.ones(total, dtype=np.int64)
-        else:
-            slot, jp1 = _expand(counts)
-        if self.params.timestamp_mode == "v2e":
-            # v2e: k = the largest count of any pixel of the clip; event j (1-based) takes grid time j of k
-            return slot, _v2e_grid(dt, int(counts.max()))[jp1]
-        assert d_start is not None
-        level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
-        if one_each:
-            frac = np.subtract(level, d_start, out=level)
-        else:
-            frac = np.subtract(np.multiply(jp1, level[slot]), d_start[slot])
-            slope = slope[slot]
-        return slot, _crossing_ticks(frac, slope, dt).astype(_offset_dtype(dt))
+        if self.params.timestamp_mode == "linear":
+            assert d_start is not None
+            return _linear_ticks(counts, on, thres, diff, d_start, dt)
+        # v2e: k = the largest count of any pixel of the clip; event j (1-based) takes grid time j of k
+        slot, jp1 = _expand(counts)
+        return slot, _v2e_grid(dt, int(counts.max()))[jp1]
 
     def _refractory(self, pix: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Greedy dead-time filter: keep an event only if it comes > refractory period after the pixel's last one.
@@ -1137,42 +1123,43 @@ def _crossing_ticks(num: np.ndarray, slope: np.ndarray, dt: int | np.ndarray) ->
     return np.clip(num, 1, dt, out=num)
 
 
+def _linear_ticks(
+    counts: np.ndarray, on: np.ndarray, thres: np.ndarray, diff: np.ndarray, d_start: np.ndarray, dt: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``"linear"`` crossing of one clip's active pixels, grouped by pixel (crossings in order).
+
+    Args:
+        counts: ``(P,)`` events of each pixel (>= 1); ``on``: ``(P,)`` polarity; ``thres``: ``(P,)`` the
+            threshold each pixel crossed, signed like ``D``; ``diff``, ``d_start``: ``(P,)`` ``D`` at the frame
+            and at the previous frame; ``dt``: the interval length (µs).
+
+    Returns:
+        ``slot`` (int64 index into ``counts``) and ``offset`` (µs after the interval start, in ``[1, dt]``,
+        :func:`_offset_dtype`) of every event, non-decreasing within a pixel.
+    """
+    level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
+    if int(counts.sum()) == len(counts):  # one event per pixel
+        slot, num = np.arange(len(counts)), np.subtract(level, d_start, out=level)
+    else:
+        slot, j = _expand(counts)
+        num = np.subtract(np.multiply(j, level.take(slot)), d_start.take(slot))
+        slope = slope.take(slot)
+    return slot, _crossing_ticks(num, slope, dt).astype(_offset_dtype(dt))
+
+
 def _linear_order(
     counts: np.ndarray, on: np.ndarray, thres: np.ndarray, diff: np.ndarray, d_start: np.ndarray, dt: int
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray]:
     """``"linear"`` events of one clip in time order: ``slot`` (index into ``counts``) and µs ``offset`` of each.
 
-    Same times as :meth:`DVSSimulator._signal_events` and the same order as its stable sort (by time,
-    then pixel, then crossing; crossings of one pixel at one tick are identical events), without
-    expanding every pixel's events: first crossings are computed on the ``(P,)`` arrays themselves,
-    later ones only for the pixels with more, and ``tick << bits | slot`` keys (unique up to identical
-    events) take one plain sort, of uint32 when they fit. ``None`` when the keys exceed 63 bits.
+    Ordered by time, then pixel, then crossing (crossings of one pixel at one tick are identical events):
+    the pixel-grouped crossings of :func:`_linear_ticks` take one stable sort of their offsets, a radix
+    sort of uint16 for intervals up to 65 535 µs (about 2.5x faster than one sort of ``tick << bits | pixel``
+    keys on 85 k events, which numpy does not radix-sort).
     """
-    n_pix = len(counts)
-    bits = max(n_pix - 1, 1).bit_length()
-    if bits + dt.bit_length() > 63:
-        return None
-    key_dtype = np.uint32 if bits + dt.bit_length() <= 32 else np.int64
-    level, d_start, slope = _crossing_terms(on, thres, diff, d_start)
-    more = (counts > 1).nonzero()[0]
-    later = 0
-    if len(more):
-        extra, j = _expand(counts[more] - 1, first=2)  # crossing j >= 2 of pixel more[extra]
-        later_slot = more.take(extra)
-        later = len(later_slot)
-    key = np.empty(n_pix + later, dtype=key_dtype)
-    first = key[:n_pix]
-    np.copyto(first, _crossing_ticks(np.subtract(level, d_start), slope, dt), casting="unsafe")
-    first <<= bits
-    first |= np.arange(n_pix, dtype=key_dtype)
-    if later:
-        num = np.subtract(np.multiply(j, level.take(later_slot)), d_start.take(later_slot))
-        rest = key[n_pix:]
-        np.copyto(rest, _crossing_ticks(num, slope.take(later_slot), dt), casting="unsafe")
-        rest <<= bits
-        rest |= later_slot.astype(key_dtype)
-    key.sort()
-    return np.bitwise_and(key, (1 << bits) - 1, dtype=np.int64), key >> bits  # int64 indices: faster gathers
+    slot, offset = _linear_ticks(counts, on, thres, diff, d_start, dt)
+    order = _stable_argsort(offset)
+    return slot.take(order), offset.take(order)
 
 
 def _offset_dtype(dt_us: int) -> type[np.integer]:
