@@ -804,7 +804,7 @@ class DVSSimulator:
         xy = self._pixel_xy[first : first + state.band.stop - state.band.start].take(state.local)
         out.view(_XY_VIEW)["xy"] = xy.take(slot)  # x and y in one int32 write
         out["p"] = state.on.take(slot)
-        out["t"] = np.add(offset, t_prev, dtype=np.int64)
+        np.add(offset, t_prev, out=out["t"], dtype=np.int64)  # into the field: no event-sized temporary
         return out
 
     # -- other devices: the dense model there, the events on the host ---------------------------------
@@ -1141,9 +1141,14 @@ def _linear_ticks(
     if int(counts.sum()) == len(counts):  # one event per pixel
         slot, num = np.arange(len(counts)), np.subtract(level, d_start, out=level)
     else:
+        # per event: (j * threshold - D_start) / slope, in place: three event-sized arrays at most (fresh memory
+        # costs a page fault per 4 kB, as much as the arithmetic)
         slot, j = _expand(counts)
-        num = np.subtract(np.multiply(j, level.take(slot)), d_start.take(slot))
-        slope = slope.take(slot)
+        num = level.take(slot)
+        num *= j
+        scratch = j.view(np.float64)
+        np.subtract(num, d_start.take(slot, out=scratch), out=num)
+        slope = slope.take(slot, out=scratch)
     return slot, _crossing_ticks(num, slope, dt).astype(_offset_dtype(dt))
 
 
