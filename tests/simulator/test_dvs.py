@@ -208,6 +208,33 @@ def test_grid_order_sorts_events_by_index_then_pixel() -> None:
         np.testing.assert_array_equal(got_j, j[order])
 
 
+@pytest.mark.parametrize("dt", [33_334, 200_000])  # offsets radix-sorted as uint16; as 16-bit digits of int64
+def test_linear_order_sorts_crossings_by_time_then_pixel(dt: int) -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    on = rng.random(n) < 0.5
+    thres = np.where(on, 1, -1) * rng.uniform(0.1, 0.3, n).astype(np.float32)
+    diff = (thres * rng.uniform(1, 6, n)).astype(np.float32)
+    d_start = (thres * rng.uniform(-1, 0.9, n)).astype(np.float32)
+    d_start[:20] = diff[:20] + thres[:20]  # D moving away from the threshold: crossings at the interval start
+    counts = dvs._floor_div(diff, thres)
+    # every crossing j of pixel i at the first µs tick at or after (j * thres - D_start) / (D - D_start) of dt
+    events = []
+    for i in range(n):
+        slope = np.float64(diff[i] - d_start[i])
+        for j in range(1, counts[i] + 1):
+            if (slope > 0) != on[i] or slope == 0:
+                frac = 0.0
+            else:
+                frac = (j * np.float64(thres[i]) - np.float64(d_start[i])) / slope
+            events.append((min(max(math.ceil(frac * dt), 1), dt), i))
+    events.sort()  # by time, then pixel (crossings of one pixel at one tick are identical events)
+    slot, offset = dvs._linear_order(counts, on, thres, diff, d_start, dt)
+    assert counts.max() > 1 and len(set(events)) > len({t for t, _ in events})  # later crossings; ties of pixels
+    np.testing.assert_array_equal(offset, [t for t, _ in events])
+    np.testing.assert_array_equal(slot, [i for _, i in events])
+
+
 def test_expand_lists_every_event_of_every_pixel() -> None:
     counts = np.minimum(np.random.default_rng(2).geometric(0.4, 500), 30)
     slot, jp1 = dvs._expand(counts)
