@@ -1212,6 +1212,8 @@ def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def _stable_argsort(key: np.ndarray) -> np.ndarray:
     """Stable argsort of non-negative integer keys by LSD radix passes over 16-bit digits (numpy radix-sorts uint16)."""
+    if key.dtype == np.uint16:
+        return np.argsort(key, kind="stable")
     if len(key) == 0:
         return np.arange(0)
     top = int(key.max())
