@@ -1172,9 +1172,9 @@ def _offset_dtype(dt_us: int) -> type[np.integer]:
     return np.uint16 if dt_us <= 0xFFFF else np.int64
 
 
-def _expand(counts: np.ndarray, first: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``counts.sum()`` events of pixels with ``counts`` (>= 1), grouped by pixel: each one's pixel and index
-    (counted from ``first``).
+    (from 1), both int64.
 
     Two cumulative sums of step arrays (``np.repeat`` is slow for many short runs).
     """
@@ -1183,7 +1183,6 @@ def _expand(counts: np.ndarray, first: int = 1) -> tuple[np.ndarray, np.ndarray]
     slot = np.zeros(total, dtype=np.int64)
     slot[starts] = 1
     jp1 = np.ones(total, dtype=np.int64)
-    jp1[:1] = first
     jp1[starts] = 1 - counts[:-1]
     return np.cumsum(slot, out=slot), np.cumsum(jp1, out=jp1)
 
