@@ -10,9 +10,9 @@ from torch.utils.data import DataLoader
 from neurova.contract import Encoding, InputContract
 from neurova.datamodules.base import EventDataModule
 from neurova.datasets.synthetic import (
-    SYNTHETIC_SPLITS,
     SyntheticFaces,
     SyntheticFacesConfig,
+    check_splits,
     synthetic_cache,
     synthetic_contract,
 )
@@ -115,9 +115,7 @@ class SyntheticFacesDataModule(EventDataModule):
     ) -> None:
         if test_split == "emotion" and not (emotion_clips and emotion_clips_per_emotion > 0):
             raise ValueError("test_split='emotion' needs emotion_clips=True and emotion_clips_per_emotion > 0")
-        unknown = sorted(set(build_splits or ()) - set(SYNTHETIC_SPLITS))
-        if unknown:
-            raise ValueError(f"build_splits: unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
+        build_splits = check_splits(build_splits, "build_splits")
         resolved = synthetic_contract(contract, owner=type(self).__name__, image_size=image_size, mode=mode,
                                       clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                       polarity=polarity)
@@ -134,7 +132,7 @@ class SyntheticFacesDataModule(EventDataModule):
         )
         self.test_split = test_split
         self.build_workers = build_workers
-        self.build_splits = None if build_splits is None else list(build_splits)
+        self.build_splits = build_splits
         self.emotion_set: SyntheticFaces | None = None
 
     @property

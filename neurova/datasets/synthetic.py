@@ -44,6 +44,7 @@ __all__ = [
     "SYNTHETIC_SPLITS",
     "SyntheticFaces",
     "SyntheticFacesConfig",
+    "check_splits",
     "prepare_synthetic_faces",
     "synthetic_cache",
     "synthetic_contract",
@@ -201,6 +202,21 @@ def synthetic_cache(cache_dir: PathLike | None, config: SyntheticFacesConfig) ->
     return EventCache(cache_dir, "synthetic_faces", config.cache_params())
 
 
+def check_splits(splits: str | Collection[str] | None, name: str = "splits") -> list[str] | None:
+    """``splits`` as a list (a string is one split; None stays None), every name one of :data:`SYNTHETIC_SPLITS`.
+
+    Raises:
+        ValueError: naming ``name`` and the unknown splits.
+    """
+    if splits is None:
+        return None
+    splits = [splits] if isinstance(splits, str) else list(splits)
+    unknown = sorted(set(splits) - set(SYNTHETIC_SPLITS))
+    if unknown:
+        raise ValueError(f"{name}: unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
+    return splits
+
+
 def prepare_synthetic_faces(
     cache_dir: PathLike | None = None,
     config: SyntheticFacesConfig | None = None,
@@ -236,11 +252,7 @@ def prepare_synthetic_faces(
     """
     config = config or SyntheticFacesConfig()
     cache = synthetic_cache(cache_dir, config)
-    if isinstance(splits, str):
-        splits = [splits]
-    unknown = sorted(set(splits or ()) - set(SYNTHETIC_SPLITS))
-    if unknown:
-        raise ValueError(f"unknown splits {unknown}; choose from {SYNTHETIC_SPLITS}")
+    splits = check_splits(splits)
     if splits is None or "all" in splits:
         return cache.ensure(config.jobs, _make_record, num_workers=num_workers, rank=rank, world_size=world_size,
                             progress=progress)
