@@ -20,11 +20,14 @@ from __future__ import annotations
 import json
 import os
 import zlib
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neurova._atomic import remove_stale_temporaries
 from neurova.errors import NeurovaError, VideoFormatError
@@ -144,17 +147,26 @@ def clip_seed(seed: int, name: str) -> int:
     return zlib.crc32(f"{int(seed)}:{name}".encode())
 
 
-def _simulate_clip(job: _Job) -> str:
-    """Simulate one clip and write it atomically (top-level, so spawned workers can run it)."""
+@dataclass
+class _Simulated:
+    """A clip's events and what its file records, between simulating and writing."""
+
+    events: np.ndarray
+    size: SensorSize
+    attrs: dict[str, Any]
+    frames: dict[str, np.ndarray]  # the frames and their timestamps, with ``save_frames``
+
+
+def _simulate(job: _Job) -> _Simulated:
+    """Read and simulate one clip (the caller's torch thread count comes back afterwards)."""
     import torch
 
     from neurova.image import crop_and_resize
-    from neurova.io import write_events
     from neurova.simulator.pipeline import simulate
     from neurova.simulator.presets import resolve_params
     from neurova.simulator.video import load_frames
 
-    caller_threads = torch.get_num_threads()  # in the caller's process (workers=0) the setting must come back
+    caller_threads = torch.get_num_threads()  # in the caller's process (workers=1) the setting must come back
     if job.threads is not None:
         torch.set_num_threads(job.threads)
     try:
@@ -183,9 +195,41 @@ def _simulate_clip(job: _Job) -> str:
     )
     attrs[SETTINGS_ATTR] = job.settings()
     size = SensorSize(frames.shape[2], frames.shape[1])
-    frame_args = {"frames": frames, "frame_timestamps_us": times} if job.save_frames else {}
-    write_events(job.target, events, size, layout=job.layout, attrs=attrs, **frame_args)
+    saved = {"frames": frames, "frame_timestamps_us": times} if job.save_frames else {}
+    return _Simulated(events, size, attrs, saved)
+
+
+def _write(job: _Job, clip: _Simulated) -> str:
+    """Write one simulated clip atomically to its target."""
+    from neurova.io import write_events
+
+    write_events(job.target, clip.events, clip.size, layout=job.layout, attrs=clip.attrs, **clip.frames)
     return job.target
+
+
+def _simulate_clip(job: _Job) -> str:
+    """Simulate one clip and write it atomically (top-level, so spawned workers can run it)."""
+    return _write(job, _simulate(job))
+
+
+def _simulate_in_process(jobs: list[_Job], done: Callable[[], Any]) -> None:
+    """Simulate ``jobs`` here, writing each clip's file in a background thread while the next one is simulated.
+
+    h5py releases the GIL while it compresses, so on two cores the writing (about half of a clip's time)
+    overlaps the next clip's simulation. At most one written clip waits in memory. A failure stops the run
+    once the file being written is complete; ``done`` is called after each file.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="neurova-write") as writer:
+        pending: Future[str] | None = None
+        for job in jobs:
+            clip = _simulate(job)
+            if pending is not None:
+                pending.result()
+                done()
+            pending = writer.submit(_write, job, clip)
+        if pending is not None:
+            pending.result()
+            done()
 
 
 def _recorded_settings(target: Path) -> str | None:
@@ -266,7 +310,8 @@ def simulate_dataset(
         max_step_px: automatic upsampling by estimated motion (exclusive with ``upsample``).
         seed: run seed; each clip uses :func:`clip_seed` ``(seed, name)``.
         layout: ``"neurova"`` or ``"v2e"`` (v2e's ``events`` ``(N, 4)`` uint32 layout).
-        workers: number of worker processes (1 = in this process).
+        workers: number of worker processes (1 = in this process, where each clip's file is written in a
+            background thread while the next clip is simulated).
         threads: torch threads per worker process, and so the simulator's bands of rows (``None``: torch's default).
         save_frames: also store the (resized) grayscale frames and their timestamps, as v2e does.
         device: torch device of the simulation.
@@ -327,9 +372,7 @@ def simulate_dataset(
 
     with tqdm(total=len(jobs), initial=len(jobs) - len(todo), disable=not progress, desc="clips", unit="clip") as bar:
         if workers == 1:
-            for job in todo:
-                _simulate_clip(job)
-                bar.update()
+            _simulate_in_process(todo, bar.update)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
                 for future in as_completed([pool.submit(_simulate_clip, job) for job in todo]):

@@ -116,3 +116,62 @@ def test_in_process_run_gives_the_callers_thread_count_back(tmp_path: Path) -> N
     wanted = 2 if before != 2 else 1
     simulate_dataset(root, tmp_path / "out", fps=25.0, seed=3, threads=wanted, progress=False, rank=0, world_size=1)
     assert torch.get_num_threads() == before
+
+
+def test_in_process_run_writes_each_clip_while_the_next_is_simulated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from neurova.simulator import batch
+
+    root = make_dataset(tmp_path / "data")
+    log: list[tuple[str, str, str]] = []
+    simulate_one, write_one = batch._simulate, batch._write
+
+    def simulating(job: batch._Job) -> batch._Simulated:
+        log.append(("simulate", job.name, threading.current_thread().name))
+        return simulate_one(job)
+
+    def writing(job: batch._Job, clip: batch._Simulated) -> str:
+        log.append(("write", job.name, threading.current_thread().name))
+        return write_one(job, clip)
+
+    monkeypatch.setattr(batch, "_simulate", simulating)
+    monkeypatch.setattr(batch, "_write", writing)
+    written = simulate_dataset(root, tmp_path / "out", fps=25.0, seed=3, progress=False, rank=0, world_size=1)
+    main = threading.current_thread().name
+    assert [(step, name) for step, name, _ in log if step == "simulate"] == [
+        ("simulate", "a"), ("simulate", "c"), ("simulate", "group/b")
+    ]  # fmt: skip
+    assert all(thread == main for step, _, thread in log if step == "simulate")
+    assert all(thread.startswith("neurova-write") for step, _, thread in log if step == "write")
+    for path, name in zip(written, ("a", "c", "group/b")):  # the same files as one clip at a time
+        assert (io.read_events(path) == simulate(root / name if name != "c" else root / "c.avi", fps=25.0,
+                                                 seed=clip_seed(3, name))).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("fails", ["simulate", "write"])
+def test_a_failing_clip_stops_the_run_after_the_file_being_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    from neurova.simulator import batch
+
+    root = make_dataset(tmp_path / "data")
+    out = tmp_path / "out"
+    original = getattr(batch, f"_{fails}")
+
+    def failing(job: batch._Job, *rest: object) -> object:
+        if job.name == "c":
+            raise OSError(f"{fails} of {job.name} failed")
+        return original(job, *rest)
+
+    monkeypatch.setattr(batch, f"_{fails}", failing)
+    with pytest.raises(OSError, match=f"{fails} of c failed"):
+        simulate_dataset(root, out, fps=25.0, seed=3, progress=False, rank=0, world_size=1)
+    assert (io.read_events(out / "a.h5") == simulate(root / "a", fps=25.0, seed=clip_seed(3, "a"))).all()
+    assert not (out / "c.h5").exists()
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]  # no temporary left behind
+    monkeypatch.setattr(batch, f"_{fails}", original)
+    written = simulate_dataset(root, out, fps=25.0, seed=3, progress=False, rank=0, world_size=1)
+    assert all(path.exists() for path in written)  # the rerun completes the dataset
