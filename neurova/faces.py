@@ -39,7 +39,7 @@ import numpy as np
 from neurova import image
 from neurova._optional import require
 from neurova.errors import CheckpointError, MissingDependencyError
-from neurova.events import SensorSize, slice_time, validate_events
+from neurova.events import SensorSize, search_times, slice_time, validate_events
 
 __all__ = [
     "DETECTOR_INPUT_SIZE",
@@ -508,7 +508,7 @@ class HaarEventDetector:
         if len(events):
             t0, t1 = int(events["t"][0]), int(events["t"][-1]) + 1
             for fraction in self.fractions:
-                part = events[np.searchsorted(events["t"], t1 - fraction * (t1 - t0)):]
+                part = events[search_times(events["t"], t1 - fraction * (t1 - t0)) :]
                 for invert in (True, False):
                     attempts += 1
                     box = detect_face(accumulate_events(part, sensor, invert=invert)) if len(part) else None

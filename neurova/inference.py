@@ -57,7 +57,7 @@ from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
 from neurova.errors import EventFormatError, InputContractError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, slice_time
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
 from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
@@ -273,7 +273,7 @@ class _Predictor:
     def _advance(self, until: int) -> None:
         assert self._next_end is not None
         while self._next_end <= until:
-            first = int(np.searchsorted(self._buffer["t"], self._next_end - self.history_us, side="left"))
+            first = search_times(self._buffer["t"], self._next_end - self.history_us)
             if first == len(self._buffer):
                 break
             following = int(self._buffer["t"][first])

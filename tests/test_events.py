@@ -16,6 +16,7 @@ from neurova.events import (
     empty_events,
     infer_sensor_size,
     make_events,
+    search_times,
     slice_time,
     time_window_indices,
     validate_events,
@@ -236,6 +237,29 @@ def event_sources(draw):
             column = np.where(column, 1, -1 if signed and dtype != "u1" else 0)
         columns.append(column)
     return make_events(x, y, t, p), structured(spec, columns)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=300),
+    st.lists(st.integers(-3, 45), min_size=1, max_size=12),
+    st.sampled_from(["left", "right"]),
+)
+def test_search_times_is_numpys_searchsorted_without_the_copy(steps, values, side):
+    events = make_events(np.zeros(len(steps)), np.zeros(len(steps)), np.cumsum(steps), np.ones(len(steps)))
+    t = events["t"]  # strided: a field of the event array
+    assert len(t) < 2 or not t.flags.c_contiguous
+    expected = np.searchsorted(t.copy(), values, side=side)
+    np.testing.assert_array_equal(search_times(t, np.array(values), side), expected)
+    np.testing.assert_array_equal(search_times(t, np.array(values).reshape(-1, 1), side), expected[:, None])
+    assert [search_times(t, v, side) for v in values] == expected.tolist()
+    assert [search_times(t.copy(), v, side) for v in values] == expected.tolist()  # contiguous: numpy's own
+    assert all(isinstance(search_times(t, v, side), int) for v in values)
+
+
+def test_search_times_refuses_an_unknown_side():
+    with pytest.raises(ValueError, match="side must be"):
+        search_times(np.arange(3), 1, "middle")  # type: ignore[arg-type]
 
 
 @settings(max_examples=80, deadline=None)

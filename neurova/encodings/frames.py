@@ -14,7 +14,7 @@ import numpy as np
 
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, SensorSizeLike, window_ends
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, search_times
 
 __all__ = ["event_frames", "time_surface", "voxel_grid"]
 
@@ -48,7 +48,7 @@ def _prepare(
         frame_bytes=4 * channels * size.width * size.height,
         max_bytes=max_bytes,
     )
-    bounds = np.searchsorted(t, np.stack([ends - window_us, ends], axis=1), side="left")
+    bounds = search_times(t, np.stack([ends - window_us, ends], axis=1))
     return events, size, ends, bounds
 
 

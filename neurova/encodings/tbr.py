@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, search_times
 
 if TYPE_CHECKING:
     import torch
@@ -187,22 +187,6 @@ def _pixel_index(events: np.ndarray, width: int, height: int, channel_stride: in
     return index
 
 
-def _searchsorted(t: np.ndarray, values: np.ndarray, block: int = 64) -> np.ndarray:
-    """``np.searchsorted(t, values, side="left")`` for a sorted, possibly strided ``t``.
-
-    numpy copies a strided ``t`` (a field of the event array) before searching, which costs a full pass
-    over the timestamps; this searches every ``block``-th timestamp, then the ``block`` candidates.
-    """
-    if t.flags.c_contiguous or len(t) < 4 * block:
-        return np.searchsorted(t, values, side="left")
-    flat = values.reshape(-1)
-    coarse = np.searchsorted(t[block - 1 :: block], flat, side="left")  # samples t[j*block + block - 1] < v
-    candidates = coarse[:, None] * block + np.arange(block)
-    inside = candidates < len(t)
-    below = (t[np.minimum(candidates, len(t) - 1)] < flat[:, None]) & inside
-    return (coarse * block + below.sum(axis=1)).reshape(values.shape)
-
-
 def tbr(
     events: Any,
     sensor_size: SensorSizeLike,
@@ -262,7 +246,7 @@ def tbr(
     out = np.zeros((len(ends), channels, height, width), dtype=np.float32)
     if len(t) == 0 or len(ends) == 0:
         return out
-    bounds = _searchsorted(t, _bin_edges(ends, n_bits, bin_us))
+    bounds = search_times(t, _bin_edges(ends, n_bits, bin_us))
     codes = np.zeros(channels * n_pixels, dtype=np.uint8 if n_bits <= 8 else np.uint16)
     bits = [codes.dtype.type(1 << i) for i in range(n_bits)]
     scale = np.float32(2**n_bits - 1 if normalize == "max" else 1)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, empty_events
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, empty_events, search_times
 
 __all__ = ["DEFAULT_CHUNK_EVENTS", "Recording"]
 
@@ -194,7 +194,7 @@ def regroup(
         if end is None:
             end = int(batch["t"][0]) + window_us
         while batch["t"][-1] >= end:
-            i = int(np.searchsorted(batch["t"], end, side="left"))
+            i = search_times(batch["t"], end)
             parts.append(batch[:i])
             yield _concat(parts)
             parts, batch, end = [], batch[i:], end + window_us

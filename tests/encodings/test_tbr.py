@@ -150,16 +150,6 @@ def test_pixel_index_fallback_path_agrees(monkeypatch):
     np.testing.assert_array_equal(tbr(events[::3], (6, 5), n_bits=4, bin_us=7, polarity="split"), strided)
 
 
-def test_strided_searchsorted_matches_numpy():
-    rng = np.random.default_rng(3)
-    for n in (0, 1, 255, 256, 1000, 4099):
-        events = random_events(n, (2, 2), seed=rng, t0=0, span_us=500)
-        values = rng.integers(-5, 510, (9, 4))
-        np.testing.assert_array_equal(
-            tbr_module._searchsorted(events["t"], values), np.searchsorted(events["t"], values, side="left")
-        )
-
-
 def test_window_ends():
     np.testing.assert_array_equal(window_ends(10, t_range=(5, 25)), [15, 25, 35])
     np.testing.assert_array_equal(window_ends(10, t_range=None, n_frames=2), [10, 20])
