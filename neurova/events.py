@@ -305,7 +305,7 @@ def as_events(
             lo, hi = _number(values.min()), _number(values.max())
             raise EventFormatError(f"'{name}' coordinates must lie in [0, 32767], found {lo}..{hi}", path)
     events = make_events(x, y, t, _polarity(np.asarray(cols["p"]), path))
-    if sort and len(events) and np.any(np.diff(events["t"]) < 0):
+    if sort and len(events) and np.any(events["t"][1:] < events["t"][:-1]):
         events = events[np.argsort(events["t"], kind="stable")]
     if validate:
         validate_events(events, sensor_size=sensor_size, path=path)
@@ -325,11 +325,13 @@ def validate_events(
     if len(events) == 0:
         return
     t = events["t"]
-    if t[0] < 0 or t.min() < 0:
-        raise EventFormatError(f"timestamps must be non-negative, found {int(t.min())} µs", path)
-    steps = np.diff(t)
-    if np.any(steps < 0):
-        first = int(np.argmax(steps < 0)) + 1
+    decreasing = t[1:] < t[:-1]  # one bool per step: no int64 copy of the steps (240 MB for 30 M events)
+    unsorted = bool(decreasing.any())
+    lowest = int(t.min()) if unsorted else int(t[0])
+    if lowest < 0:
+        raise EventFormatError(f"timestamps must be non-negative, found {lowest} µs", path)
+    if unsorted:
+        first = int(np.argmax(decreasing)) + 1
         raise EventFormatError(
             f"timestamps are not sorted: event {first} at {int(t[first])} µs comes after {int(t[first - 1])} µs "
             "(pass sort=True to sort them)",

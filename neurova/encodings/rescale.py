@@ -144,7 +144,8 @@ def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
     live = live[counts[live] > 0]
     if len(live) == 0:
         return fired, polarity
-    order = np.argsort(pixel, kind="stable")
+    # grouped by pixel, time order kept: numpy radix-sorts 16-bit keys, 5x faster than int64 ones
+    order = np.argsort(pixel.astype(np.uint16) if len(area) <= 1 << 16 else pixel, kind="stable")
     starts = np.cumsum(counts) - counts
     live = live[np.argsort(-counts[live], kind="stable")]  # most events first
     live_counts, live_starts, threshold = counts[live], starts[live], area[live].astype(np.int64)
