@@ -226,6 +226,8 @@ class _Predictor:
         self.steps_one_frame = self._stepper.incremental and frames_independent(contract, self.fixed_box)
         self.frames_encoded = 0
         self._encoder: Any | None = None
+        # (box, events from some time on cropped to it, the time up to which they are complete)
+        self._crops: tuple[Any, np.ndarray, int] = (None, np.zeros(0, dtype=EVENT_DTYPE), 0)
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
         self.start_us: int | None = None
@@ -310,21 +312,43 @@ class _Predictor:
         self.fallback_predictions += 1
         return self.fixed_box
 
-    def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
-        """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``."""
+    def _encoder_for(self, box: tuple[int, int, int, int]) -> Any:
         if self._encoder is None or self._encoder.box != box:  # the tracked box may move or change size
             self._encoder = self._to_model_input(self.contract, box, num_frames=self.k)
-        return self._torch.from_numpy(self._encoder(events, t_end))
+        return self._encoder
+
+    def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
+        """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``, from ``events``."""
+        return self._torch.from_numpy(self._encoder_for(box)(events, t_end))
+
+    def _encode_buffered(self, t_end: int, box: tuple[int, int, int, int]) -> Any:
+        """:meth:`encode` of the buffered events, each cropped once while the box holds."""
+        encoder = self._encoder_for(box)
+        return self._torch.from_numpy(encoder.encode_cropped(self._cropped_window(t_end), t_end))
+
+    def _cropped_window(self, t_end: int) -> np.ndarray:
+        """The events of ``[t_end - history_us, t_end)`` cropped to the encoder's box, each event cropped once
+        while the box holds (consecutive windows overlap: 4 windows hold each event at the demo contract)."""
+        assert self._encoder is not None
+        start = t_end - self.history_us
+        box, cropped, upto = self._crops
+        if box != self._encoder.box or upto < start:  # a new box, or a gap since the last window: start afresh
+            box, cropped, upto = self._encoder.box, self._buffer[:0], start
+        if upto < t_end:
+            new = self._encoder.crop(slice_time(self._buffer, upto, t_end))
+            kept = slice_time(cropped, start, None)
+            cropped = np.concatenate([kept, new]) if len(kept) else new
+        self._crops = (box, cropped, max(upto, t_end))
+        return slice_time(cropped, start, t_end)
 
     def _emit(self, t_end: int) -> None:
         started = time.perf_counter()
         box = self._box(t_end)
-        events = slice_time(self._buffer, t_end - self.history_us, t_end)
         if self.streaming:
-            self._step(events, t_end, box)
+            self._step(slice_time(self._buffer, t_end - self.history_us, t_end), t_end, box)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
             return
-        self._pending.append((t_end, self.encode(events, t_end, box), box))
+        self._pending.append((t_end, self._encode_buffered(t_end, box), box))
         self.frames_encoded += self.k
         if len(self._pending) >= self.batch_size:
             self._flush()

@@ -323,16 +323,23 @@ class ToModelInput:
         steps = np.arange(self.frames - 1, -1, -1, dtype=np.int64)
         return int(t_end) - self.contract.frame_interval_us * steps
 
+    @property
+    def crop(self) -> Crop:
+        """The :class:`Crop` of the box."""
+        return Crop(*self.box)
+
     def __call__(self, events: Any, t_end: int) -> np.ndarray:
         """float32 ``(K, C, S, S)``."""
-        x0, y0, width, height = self.box
-        crop = Crop(x0, y0, width, height)
-        size = self.contract.image_size
-        cropped = crop(slice_time(_events(events), int(t_end) - self.history_us, int(t_end)))
+        return self.encode_cropped(self.crop(slice_time(_events(events), int(t_end) - self.history_us, int(t_end))), t_end)
+
+    def encode_cropped(self, cropped: np.ndarray, t_end: int) -> np.ndarray:
+        """:meth:`__call__` of the events of ``[t_end - history_us, t_end)`` already cropped by :attr:`crop`
+        (coordinates on the box), e.g. from a stream cropped once per event; float32 ``(K, C, S, S)``."""
+        output_size, size = self.crop.output_size, self.contract.image_size
         if self.contract.resize == "events":
-            resized = ResizeEvents(crop.output_size, size)(cropped)
+            resized = ResizeEvents(output_size, size)(cropped)
             return encoder_from_contract(self.contract, (size, size))(resized, ends_us=self.ends_us(t_end))
-        frames = encoder_from_contract(self.contract, crop.output_size)(cropped, ends_us=self.ends_us(t_end))
+        frames = encoder_from_contract(self.contract, output_size)(cropped, ends_us=self.ends_us(t_end))
         return image.crop_and_resize(frames, size=size, interpolation="area")
 
 

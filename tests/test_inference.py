@@ -293,6 +293,19 @@ def test_predict_uses_the_boxes_of_track_face_boxes(events, stream):
     np.testing.assert_array_equal(prediction.boxes, boxes)
 
 
+def test_each_prediction_is_the_operator_on_its_window_as_the_tracked_box_moves(events):
+    # the predictor crops each event once while the box holds; every window must equal ToModelInput on it
+    from neurova.transforms import ToModelInput
+
+    prediction = predict(LinearVA(), events, sensor_size=SENSOR, detect_face=blob_detector, detect_every_us=60_000,
+                         detect_window_us=30_000)  # fmt: skip
+    assert len(np.unique(prediction.boxes, axis=0)) > 3
+    for t_end, box, va in zip(prediction.timestamps_us, prediction.boxes, prediction.va):
+        x = torch.from_numpy(ToModelInput(CONTRACT, tuple(int(b) for b in box))(events, int(t_end)))
+        with torch.no_grad():
+            np.testing.assert_allclose(va, LinearVA()(x[None])[0].numpy(), atol=1e-6)
+
+
 # --- face detection and video sources ---------------------------------------------------------------
 
 cv2 = pytest.importorskip("cv2")
