@@ -49,11 +49,15 @@ DEFAULT_TOLERANCE = 2.0
 _STAT_KEYS = ("n_inputs", "nonzero_fraction", "nonzero_fraction_p10", "nonzero_fraction_p90", "nonzero_median",
               "mean")
 
-# (attribute, label, unit format) of the statistics compared; each is a ratio-scale quantity.
+# (attribute, label, unit format, power of the tolerance) of the statistics compared; each is a ratio-scale
+# quantity. The mean is about the product of the other two (how many pixels are active times how bright):
+# where each may move by the tolerance, the mean may move by its square. With the tolerance itself, content
+# simulated like the training data but moving more (high arousal) was flagged: non-zero pixels 1.86x and
+# median 1.00x gave a mean of 2.03x.
 _COMPARED = (
-    ("nonzero_fraction", "non-zero pixels", "percent"),
-    ("nonzero_median", "median non-zero value", "value"),
-    ("mean", "mean value", "value"),
+    ("nonzero_fraction", "non-zero pixels", "percent", 1),
+    ("nonzero_median", "median non-zero value", "value", 1),
+    ("mean", "mean value", "value", 2),
 )
 
 
@@ -276,7 +280,7 @@ class DomainComparison:
     Attributes:
         stats: the recording's (or any new data's) statistics.
         reference: the training inputs' statistics.
-        tolerance: the factor beyond which a statistic is out of range.
+        tolerance: the factor beyond which a statistic is out of range (its square for the mean).
         rows: ``(label, value, reference value, ratio or None, out of range)`` per compared statistic:
             non-zero pixel fraction, median non-zero value, mean value. The ratio is value / reference
             (None when the reference is 0 or a value is undefined).
@@ -295,7 +299,7 @@ class DomainComparison:
     def problems(self) -> list[str]:
         """One phrase per out-of-range statistic, naming both values and the ratio."""
         out = []
-        for (label, value, ref, ratio, bad), (_, _, unit) in zip(self.rows, _COMPARED):
+        for (label, value, ref, ratio, bad), (_, _, unit, _) in zip(self.rows, _COMPARED):
             if bad:
                 how = f" ({ratio:.2g}x)" if ratio is not None else ""
                 out.append(f"{label} {_fmt(value, unit)} vs {_fmt(ref, unit)} in training{how}")
@@ -305,7 +309,7 @@ class DomainComparison:
         """A plain-text table: statistic, recording, training, ratio, verdict."""
         header = ("statistic", "recording", "training", "ratio", "")
         lines = [header]
-        for (label, value, ref, ratio, bad), (_, _, unit) in zip(self.rows, _COMPARED):
+        for (label, value, ref, ratio, bad), (_, _, unit, _) in zip(self.rows, _COMPARED):
             lines.append((label, _fmt(value, unit), _fmt(ref, unit), "-" if ratio is None else f"{ratio:.2f}x",
                           "OUT OF RANGE" if bad else "ok"))
         spread = (f"{_fmt(self.stats.nonzero_fraction_p10, 'percent')}-{_fmt(self.stats.nonzero_fraction_p90, 'percent')}",
@@ -316,9 +320,10 @@ class DomainComparison:
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
         text.insert(1, "  ".join("-" * w for w in widths[:-1]))
-        verdict = ("within the training range (factor {:g})" if self.ok else
-                   "OUTSIDE the training range (factor {:g}): predictions may be meaningless")
-        return "\n".join([*text, "", "inputs are " + verdict.format(self.tolerance)])
+        factor = f"factor {self.tolerance:g}, {self.tolerance**2:g} for the mean"
+        verdict = (f"within the training range ({factor})" if self.ok else
+                   f"OUTSIDE the training range ({factor}): predictions may be meaningless")
+        return "\n".join([*text, "", "inputs are " + verdict])
 
     def __str__(self) -> str:
         return self.table()
@@ -335,13 +340,13 @@ def compare_stats(stats: InputStats, reference: InputStats, tolerance: float = D
     """Compare ``stats`` (new data) with ``reference`` (training inputs).
 
     A statistic is out of range when its ratio to the reference is above ``tolerance`` or below
-    ``1 / tolerance``. Inputs with no non-zero pixel at all (an undefined median) are out of range
-    unless the reference has none either.
+    ``1 / tolerance``; for the mean, the product of the other two, ``tolerance ** 2``. Inputs with no
+    non-zero pixel at all (an undefined median) are out of range unless the reference has none either.
     """
     if not tolerance > 1:
         raise ValueError(f"tolerance must be > 1, got {tolerance}")
     rows = []
-    for key, label, _ in _COMPARED:
+    for key, label, _, power in _COMPARED:
         value, ref = getattr(stats, key), getattr(reference, key)
         if value is None or ref is None:
             rows.append((label, value, ref, None, (value is None) != (ref is None)))
@@ -349,8 +354,8 @@ def compare_stats(stats: InputStats, reference: InputStats, tolerance: float = D
         if ref == 0:
             rows.append((label, value, ref, None, value != 0))
             continue
-        ratio = value / ref
-        rows.append((label, value, ref, ratio, not 1 / tolerance <= ratio <= tolerance))
+        ratio, limit = value / ref, tolerance**power
+        rows.append((label, value, ref, ratio, not 1 / limit <= ratio <= limit))
     return DomainComparison(stats, reference, float(tolerance), tuple(rows))
 
 
@@ -368,7 +373,8 @@ def check_inputs(stats: InputStats, reference: InputStats | None, *, source: str
     if not comparison.ok:
         where = f"{source}: " if source else ""
         warnings.warn(
-            f"{where}the model's inputs differ from its training inputs by more than {tolerance:g}x: "
+            f"{where}the model's inputs differ from its training inputs by more than {tolerance:g}x "
+            f"({tolerance**2:g}x for the mean): "
             f"{'; '.join(comparison.problems())} (over {stats.n_inputs} input(s)). Predictions may be meaningless "
             "(e.g. one emotion everywhere); check the face box (face_box=, detect_face=) and run "
             "'neurova check RECORDING --model MODEL' for a figure.",

@@ -108,6 +108,16 @@ def test_warning_for_a_three_times_denser_recording_and_not_for_a_matching_one()
     assert check_inputs(denser, None) is None  # a model saved without statistics: nothing to compare
 
 
+def test_the_mean_may_move_by_the_square_of_the_tolerance():
+    # the mean is about density x brightness: both within 2x may move it by up to 4x
+    training = input_stats(exact_inputs(8, 10, value=0.25))  # 5 % at 0.25
+    busier = compare_stats(input_stats(exact_inputs(8, 19, value=0.45)), training)  # 1.9x, 1.8x: mean 3.4x
+    assert busier.ok and busier.rows[2][3] == pytest.approx(19 * 0.45 / (10 * 0.25))
+    assert "4 for the mean" in busier.table()
+    beyond = compare_stats(input_stats(exact_inputs(8, 21, value=0.5)), training)  # 2.1x, 2x: mean 4.2x
+    assert [row[4] for row in beyond.rows] == [True, False, True]
+
+
 def test_faint_haze_and_empty_inputs_are_out_of_range():
     training = input_stats(exact_inputs(4, 13, value=0.25))  # 6.5 % non-zero, as the synthetic training inputs
     haze = input_stats(exact_inputs(4, 80, value=0.025))  # 40 % at 0.025, as the real recording
