@@ -56,6 +56,7 @@ from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
+from neurova.encodings.filters import drop_pixels, hot_pixels
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
 from neurova.faces import NoFaceWarning
@@ -486,6 +487,7 @@ def predict(
     preset: str = "clean",
     fps: float | None = None,
     threads: int | None = 1,
+    drop_hot_pixels: float | None = None,
 ) -> Prediction:
     """Predict valence, arousal and emotion over time from events.
 
@@ -524,6 +526,11 @@ def predict(
             caller set it; the setting is process-wide). With torch's default (one thread per core) predictions
             were 10-20x slower on a loaded 2-core machine, whose other processes the threads oversubscribe
             (docs/benchmarks.md, "Inference latency"). Offline runs keep the caller's setting.
+        drop_hot_pixels: drop the events of the pixels whose mean rate over the whole recording is above this
+            many Hz (:func:`neurova.encodings.hot_pixels`): the faulty, always-firing pixels of real sensors
+            (simulated training data has none). ``settings["hot_pixels"]`` lists them. Needs the whole
+            recording: not with ``stream=True`` or a chunk stream (drop a sensor's known pixels from the
+            chunks with :class:`neurova.transforms.DropPixel` instead).
 
     Returns:
         A :class:`Prediction`.
@@ -546,6 +553,15 @@ def predict(
     if hop <= 0:
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
+    hot = np.zeros((0, 2), dtype=np.int64)
+    if drop_hot_pixels is not None:
+        if streaming:
+            raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
+                             "whole (stream=False), or drop a sensor's known pixels from the chunks with "
+                             "neurova.transforms.DropPixel(pixels=...)")
+        (events,) = chunks
+        hot = hot_pixels(events, size, drop_hot_pixels)
+        chunks = [drop_pixels(events, hot)]
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us,
@@ -586,7 +602,8 @@ def predict(
                   "empty_windows_skipped": predictor.empty_windows,
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
-                  "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded},
+                  "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
+                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist()},
     )
 
 

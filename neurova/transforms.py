@@ -4,7 +4,7 @@ Encoders turn an event array into float32 frames ``(T, C, H, W)``:
 :class:`ToTBR`, :class:`ToFrame`, :class:`ToVoxelGrid`, :class:`ToTimeSurface`
 (each takes optional ``ends_us`` window ends, and has ``channels``).
 Event transforms return a new event array: :class:`Crop`, :class:`CenterCrop`,
-:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`. :class:`Compose` chains them, and
+:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`, :class:`DropPixel`. :class:`Compose` chains them, and
 :func:`encoder_from_contract` builds the encoder an :class:`~neurova.contract.InputContract` asks for.
 
 Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything else is passed through
@@ -22,7 +22,7 @@ import numpy as np
 
 from neurova import image
 from neurova.contract import InputContract
-from neurova.encodings.filters import crop_events, denoise_events, downsample_events
+from neurova.encodings.filters import crop_events, denoise_events, downsample_events, drop_pixels, hot_pixels
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
@@ -35,6 +35,7 @@ __all__ = [
     "Crop",
     "Denoise",
     "Downsample",
+    "DropPixel",
     "ResizeEvents",
     "ToFrame",
     "ToModelInput",
@@ -486,6 +487,40 @@ class Denoise:
     def __call__(self, events: Any) -> np.ndarray:
         """The events with a recent neighbour (:func:`~neurova.encodings.denoise_events`)."""
         return denoise_events(events, self.sensor_size, self.filter_time_us)
+
+
+@dataclass(frozen=True)
+class DropPixel:
+    """Drop the events of given pixels and/or of hot pixels (tonic's ``DropPixel``).
+
+    ``pixels``: ``(x, y)`` coordinates dropped from every call (a sensor's known faulty pixels);
+    ``max_rate_hz``: also drop the pixels whose mean event rate over each call's events is above it
+    (:func:`~neurova.encodings.hot_pixels`, which needs ``sensor_size``). The transform form of
+    :func:`neurova.encodings.drop_pixels`.
+    """
+
+    pixels: Sequence[tuple[int, int]] = ()
+    max_rate_hz: float | None = None
+    sensor_size: SensorSizeLike | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pixels", tuple((int(x), int(y)) for x, y in self.pixels))
+        if self.max_rate_hz is not None:
+            if not self.max_rate_hz > 0:
+                raise ValueError(f"max_rate_hz must be positive, got {self.max_rate_hz!r}")
+            if self.sensor_size is None:
+                raise ValueError("DropPixel(max_rate_hz=...) needs the sensor_size the hot pixels are counted on")
+        if self.sensor_size is not None:
+            _coerce_size(self)
+
+    def __call__(self, events: Any) -> np.ndarray:
+        """The events of the other pixels, in their input order (a new array)."""
+        events = _events(events)
+        dropped = np.asarray(self.pixels, dtype=np.int64).reshape(-1, 2)
+        if self.max_rate_hz is not None:
+            assert self.sensor_size is not None
+            dropped = np.concatenate([dropped, hot_pixels(events, self.sensor_size, self.max_rate_hz)])
+        return drop_pixels(events, dropped)
 
 
 @dataclass(frozen=True)

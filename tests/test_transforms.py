@@ -248,3 +248,20 @@ def test_to_model_input_reads_only_its_history():
     window = events[(events["t"] >= 300_000 - op.history_us) & (events["t"] < 300_000)]
     np.testing.assert_array_equal(op(events, 300_000), op(window, 300_000))  # the resize starts at the window
     assert op(window, 300_000).any()
+
+
+def test_drop_pixel_drops_listed_and_hot_pixels(make_events):
+    from neurova.encodings import drop_pixels, hot_pixels
+    from neurova.transforms import DropPixel
+
+    events = make_events(2000, (6, 4), t0=0, span_us=100_000)  # about 830 Hz per pixel
+    assert len(DropPixel()(events)) == len(events)
+    np.testing.assert_array_equal(DropPixel([(1, 1)])(events), drop_pixels(events, [(1, 1)]))
+    hot = DropPixel(max_rate_hz=800.0, sensor_size=(6, 4))
+    expected = drop_pixels(events, hot_pixels(events, (6, 4), 800.0))
+    assert 0 < len(expected) < len(events)
+    np.testing.assert_array_equal(hot(events), expected)
+    with pytest.raises(ValueError, match="sensor_size"):
+        DropPixel(max_rate_hz=10.0)
+    with pytest.raises(ValueError, match="positive"):
+        DropPixel(max_rate_hz=-1.0, sensor_size=(6, 4))

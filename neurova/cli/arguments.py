@@ -152,16 +152,22 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 
 def add_face_options(p: argparse.ArgumentParser) -> None:
-    """``--face-box``, ``--detect-face`` and ``--stream``: how a command finds the face in a recording."""
+    """``--face-box``, ``--detect-face``, ``--stream`` and ``--drop-hot-pixels``: how a command reads a recording
+    and finds the face in it."""
     p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
                    help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
                         "the box used until the first detection")
     p.add_argument("--detect-face", nargs="?", const="auto", default=None, choices=["auto", "learned", "haar"],
                    help="find and track the face with this detector (default auto); where none is found the "
                         "fallback box is used, with a warning")
-    p.add_argument("--stream", action="store_true", help="read the event file in windows, with bounded memory")
+    reading = p.add_mutually_exclusive_group()  # hot pixels are counted over the whole recording
+    reading.add_argument("--stream", action="store_true", help="read the event file in windows, with bounded memory")
+    reading.add_argument("--drop-hot-pixels", nargs="?", type=finite_positive_float, const=1000.0, default=None,
+                         metavar="HZ", help="drop the events of pixels firing above HZ on average over the recording "
+                                            "(default 1000; faulty pixels of real sensors, not with --stream)")
 
 
 def face_options(args: argparse.Namespace) -> dict[str, object]:
     """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
-    return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream}
+    return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream,
+            "drop_hot_pixels": args.drop_hot_pixels}

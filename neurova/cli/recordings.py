@@ -30,6 +30,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     model = from_pretrained(args.model)
     prediction = predict_file(args.path, model, args.output, plot=args.plot, **face_options(args))
+    _report_hot_pixels(prediction)
     print(f"{len(prediction.timestamps_us)} predictions -> {args.output}")
     if args.plot:
         print(f"figure -> {args.plot}")
@@ -56,6 +57,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DomainWarning)  # the table below says it in full
         prediction = predict(model, args.path, **face_options(args))
+    _report_hot_pixels(prediction)
     stats, reference = prediction.input_stats, model.input_stats
     boxes, counts = np.unique(prediction.boxes, axis=0, return_counts=True)
     print(f"recording: {args.path} ({prediction.sensor_size.width}x{prediction.sensor_size.height} sensor, "
@@ -77,6 +79,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
                                        title=f"{Path(args.path).name}: model inputs")
         print(f"figure -> {save_figure(figure, args.plot)}")
     return 0 if comparison is None or comparison.ok else 1
+
+
+def _report_hot_pixels(prediction: object) -> None:
+    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10)."""
+    settings = getattr(prediction, "settings", {})
+    if settings.get("drop_hot_pixels") is None:
+        return
+    hot = settings["hot_pixels"]
+    shown = ", ".join(f"({x}, {y})" for x, y in hot[:10]) + (", ..." if len(hot) > 10 else "")
+    print(f"dropped the events of {len(hot)} hot pixel(s) firing above {settings['drop_hot_pixels']:g} Hz on average"
+          + (f": {shown}" if hot else ""))
 
 
 def _tolerance(text: str) -> float:

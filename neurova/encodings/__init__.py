@@ -5,9 +5,10 @@
   size → a model's ``S x S`` input with the same statistics).
 - :func:`event_frames`, :func:`voxel_grid`, :func:`time_surface`: count frames, voxel grids and time
   surfaces for ablations.
-- :func:`crop_events`, :func:`downsample_events`, :func:`denoise_events`: events in, events out (the functional
-  twins of :class:`~neurova.transforms.Crop`, :class:`~neurova.transforms.Downsample`,
-  :class:`~neurova.transforms.Denoise`).
+- :func:`crop_events`, :func:`downsample_events`, :func:`denoise_events`, :func:`drop_pixels` (with
+  :func:`hot_pixels`): events in, events out (the functional twins of :class:`~neurova.transforms.Crop`,
+  :class:`~neurova.transforms.Downsample`, :class:`~neurova.transforms.Denoise`,
+  :class:`~neurova.transforms.DropPixel`).
 
 Every encoder shares the window convention of :func:`window_ends`: a frame ending at ``t_end`` covers
 ``[t_end - window, t_end)``.
@@ -15,7 +16,7 @@ Every encoder shares the window convention of :func:`window_ends`: a frame endin
 
 from __future__ import annotations
 
-from neurova.encodings.filters import crop_events, denoise_events, downsample_events
+from neurova.encodings.filters import crop_events, denoise_events, downsample_events, drop_pixels, hot_pixels
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events, resize_initial_levels, resize_pixel_areas
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
@@ -24,7 +25,9 @@ __all__ = [
     "crop_events",
     "denoise_events",
     "downsample_events",
+    "drop_pixels",
     "event_frames",
+    "hot_pixels",
     "resize_events",
     "resize_initial_levels",
     "resize_pixel_areas",

@@ -3,6 +3,9 @@
 - :func:`crop_events`: keep the events inside a box and shift them to its corner (:class:`~neurova.transforms.Crop`).
 - :func:`downsample_events`: scale coordinates and time (:class:`~neurova.transforms.Downsample`).
 - :func:`denoise_events`: the background-activity filter (:class:`~neurova.transforms.Denoise`).
+- :func:`hot_pixels`, :func:`drop_pixels`: find the pixels that fire above a rate over a recording (a faulty
+  pixel of a real sensor can fire at tens of kHz, which simulated training data never does) and drop their
+  events (:class:`~neurova.transforms.DropPixel`; tonic's ``identify_hot_pixel`` and ``drop_pixel``).
 
 Each takes an :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs), or anything
 :func:`~neurova.events.as_events` accepts, and returns a new array of that dtype; the input is never modified.
@@ -16,7 +19,7 @@ import numpy as np
 
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
 
-__all__ = ["crop_events", "denoise_events", "downsample_events"]
+__all__ = ["crop_events", "denoise_events", "downsample_events", "drop_pixels", "hot_pixels"]
 
 
 def _events(events: Any) -> np.ndarray:
@@ -151,3 +154,57 @@ def denoise_events(
             hit &= t[stream[found_clipped]] > limit
             keep[stream[hit]] = True
     return events[keep]
+
+
+def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max_rate_hz: float) -> np.ndarray:
+    """The pixels whose mean event rate over the events' span is above ``max_rate_hz`` (hot pixels).
+
+    Args:
+        events: ``(N,)`` events sorted by ``t`` (µs), on ``sensor_size``.
+        sensor_size: ``(width, height)`` of the events in pixels.
+        max_rate_hz: events per second a pixel may fire on average (> 0). Simulated face recordings stay below
+            100 Hz at every pixel, busy real scenes near 1 kHz at their busiest pixels; a faulty pixel of a real
+            sensor fires at up to tens of kHz (66 kHz in a Prophesee EVT 2.0 sample).
+
+    Returns:
+        ``(K, 2)`` int64 ``(x, y)`` of the hot pixels, in row-major order (``K = 0`` for fewer than 2 events).
+
+    Raises:
+        ValueError: ``max_rate_hz`` is not positive.
+        EventFormatError: events unsorted, negative, or outside ``sensor_size``.
+    """
+    if not max_rate_hz > 0:
+        raise ValueError(f"max_rate_hz must be positive, got {max_rate_hz!r}")
+    size = SensorSize.of(sensor_size)
+    events = _events(events)
+    validate_events(events, sensor_size=size)
+    if len(events) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    span_s = (int(events["t"][-1]) - int(events["t"][0]) + 1) * 1e-6
+    counts = np.bincount(events["y"].astype(np.int64) * size.width + events["x"], minlength=size.width * size.height)
+    hot = np.flatnonzero(counts > max_rate_hz * span_s)
+    return np.stack([hot % size.width, hot // size.width], axis=1)
+
+
+def drop_pixels(events: Any, pixels: Any) -> np.ndarray:
+    """The events that are not at any of ``pixels``, in their input order (tonic's ``drop_pixel``).
+
+    Args:
+        events: ``(N,)`` events.
+        pixels: ``(K, 2)`` ``(x, y)`` pixel coordinates (e.g. :func:`hot_pixels`); an empty list drops nothing.
+
+    Returns:
+        ``(M,)`` events, ``M <= N``, a new array.
+
+    Raises:
+        ValueError: ``pixels`` is not a ``(K, 2)`` array of integer coordinates.
+    """
+    events = _events(events)
+    pixels = np.asarray(pixels, dtype=np.int64).reshape(-1, 2) if len(pixels) else np.zeros((0, 2), dtype=np.int64)
+    if len(pixels) == 0:
+        return events.copy()
+    # a pixel as one int64 key (x, y are int16): the events' keys looked up in the sorted dropped keys
+    keys = np.unique((pixels[:, 1] << 16) | (pixels[:, 0] & 0xFFFF))
+    event_keys = (events["y"].astype(np.int64) << 16) | (events["x"].astype(np.int64) & 0xFFFF)
+    found = np.minimum(np.searchsorted(keys, event_keys), len(keys) - 1)
+    return events[keys[found] != event_keys]

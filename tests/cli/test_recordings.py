@@ -109,3 +109,25 @@ def test_predict_detect_face_falls_back_with_a_warning(check_setup, tmp_path, de
     with open(out) as fh:
         boxes = {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in csv.DictReader(fh)}
     assert boxes == {("20", "10", "24", "24")}  # the given box is the fallback
+
+
+def test_drop_hot_pixels_names_the_dropped_pixels(check_setup, tmp_path, capsys):
+    import numpy as np
+
+    from neurova.events import make_events
+    from neurova.io import get_sensor_size, read_events
+
+    source, matching, _ = check_setup
+    events = read_events(source)
+    n = 20_000  # one pixel firing ON at about 30-60 kHz over the recording
+    t = np.linspace(int(events["t"][0]), int(events["t"][-1]), n).astype(np.int64)
+    hot = np.concatenate([events, make_events(np.full(n, 3), np.full(n, 4), t, np.ones(n))])
+    recording = write_events(tmp_path / "hot.h5", hot[np.argsort(hot["t"], kind="stable")], get_sensor_size(source))
+    out = tmp_path / "pred.csv"
+    capsys.readouterr()
+    assert main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels"]) == 0
+    assert "dropped the events of 1 hot pixel(s) firing above 1000 Hz on average: (3, 4)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a rate must be a positive number
+        main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "-5"])
+    with pytest.raises(SystemExit):  # hot pixels are counted over the whole recording: not while streaming
+        main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "--stream"])

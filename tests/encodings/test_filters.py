@@ -35,3 +35,24 @@ def test_crop_events_keeps_exactly_the_box(make_events, box):
     np.testing.assert_array_equal(out["p"], events["p"][inside])
     np.testing.assert_array_equal(out["x"], x[inside] - x0)
     np.testing.assert_array_equal(out["y"], y[inside] - y0)
+
+
+def test_hot_pixels_are_those_above_the_mean_rate_and_drop_pixels_removes_them(make_events):
+    import numpy as np
+
+    from neurova.encodings import drop_pixels, hot_pixels
+    from neurova.events import make_events as build
+
+    scene = make_events(400, (8, 6), t0=0, span_us=1_000_000)  # about 8 events per pixel and second
+    faulty = build(np.full(3000, 5), np.full(3000, 2), np.linspace(0, 999_999, 3000).astype(np.int64), np.ones(3000))
+    events = np.concatenate([scene, faulty])
+    events = events[np.argsort(events["t"], kind="stable")]
+    np.testing.assert_array_equal(hot_pixels(events, (8, 6), 1000.0), [[5, 2]])  # 3 kHz
+    assert len(hot_pixels(events, (8, 6), 5000.0)) == 0
+    kept = drop_pixels(events, [[5, 2]])
+    np.testing.assert_array_equal(kept, events[(events["x"] != 5) | (events["y"] != 2)])
+    assert len(drop_pixels(events, [])) == len(events) and drop_pixels(events, []) is not events
+    np.testing.assert_array_equal(drop_pixels(events, [[5, 2], [5, 2], [7, 5]]), drop_pixels(kept, [[7, 5]]))
+    assert hot_pixels(events[:1], (8, 6), 1.0).shape == (0, 2)
+    with pytest.raises(ValueError, match="max_rate_hz"):
+        hot_pixels(events, (8, 6), 0)
