@@ -63,7 +63,19 @@ from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["NoFaceWarning", "Prediction", "predict", "predict_file"]
+__all__ = ["HOT_PIXEL_MIN_SPAN_US", "HOT_PIXEL_RATE_HZ", "HotPixelWarning", "NoFaceWarning", "Prediction", "predict", "predict_file"]
+
+HOT_PIXEL_RATE_HZ = 1000.0
+"""Mean event rate above which :func:`predict` calls a pixel hot (simulated faces stay below 100 Hz per pixel)."""
+HOT_PIXEL_MIN_SPAN_US = 1_000_000
+"""Recordings shorter than this get no :class:`HotPixelWarning`: over a few ms, a pixel on a moving edge can fire at
+kHz rates (29 events in the 8.8 ms of a real driving-scene sample)."""
+
+
+class HotPixelWarning(UserWarning):
+    """A whole recording of at least :data:`HOT_PIXEL_MIN_SPAN_US` has pixels firing above :data:`HOT_PIXEL_RATE_HZ`
+    on average (faulty sensor pixels, which the training data never has), and ``drop_hot_pixels`` was not given;
+    the message names them."""
 
 PathLike = str | os.PathLike[str]
 
@@ -528,9 +540,11 @@ def predict(
             (docs/benchmarks.md, "Inference latency"). Offline runs keep the caller's setting.
         drop_hot_pixels: drop the events of the pixels whose mean rate over the whole recording is above this
             many Hz (:func:`neurova.encodings.hot_pixels`): the faulty, always-firing pixels of real sensors
-            (simulated training data has none). ``settings["hot_pixels"]`` lists them. Needs the whole
-            recording: not with ``stream=True`` or a chunk stream (drop a sensor's known pixels from the
-            chunks with :class:`neurova.transforms.DropPixel` instead).
+            (simulated training data has none). Needs the whole recording: not with ``stream=True`` or a chunk
+            stream (drop a sensor's known pixels from the chunks with :class:`neurova.transforms.DropPixel`
+            instead). Without it, a whole recording (of at least :data:`HOT_PIXEL_MIN_SPAN_US`) with pixels
+            above :data:`HOT_PIXEL_RATE_HZ` gives a :class:`HotPixelWarning` naming them. ``settings["hot_pixels"]`` lists the pixels above the rate
+            (dropped or not; empty for streams).
 
     Returns:
         A :class:`Prediction`.
@@ -554,14 +568,23 @@ def predict(
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
     hot = np.zeros((0, 2), dtype=np.int64)
-    if drop_hot_pixels is not None:
-        if streaming:
-            raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
-                             "whole (stream=False), or drop a sensor's known pixels from the chunks with "
-                             "neurova.transforms.DropPixel(pixels=...)")
+    if streaming and drop_hot_pixels is not None:
+        raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
+                         "whole (stream=False), or drop a sensor's known pixels from the chunks with "
+                         "neurova.transforms.DropPixel(pixels=...)")
+    if not streaming:
         (events,) = chunks
-        hot = hot_pixels(events, size, drop_hot_pixels)
-        chunks = [drop_pixels(events, hot)]
+        hot = hot_pixels(events, size, HOT_PIXEL_RATE_HZ if drop_hot_pixels is None else drop_hot_pixels)
+        if drop_hot_pixels is not None:
+            chunks = [drop_pixels(events, hot)]
+        elif len(hot) and int(events["t"][-1]) - int(events["t"][0]) >= HOT_PIXEL_MIN_SPAN_US:
+            shown = ", ".join(f"({x}, {y})" for x, y in hot[:5].tolist()) + (", ..." if len(hot) > 5 else "")
+            warnings.warn(
+                f"{path or 'predict'}: {len(hot)} pixel(s) fire above {HOT_PIXEL_RATE_HZ:g} Hz on average over the "
+                f"recording, as faulty sensor pixels do ({shown}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
+                "('neurova predict --drop-hot-pixels') to drop their events",
+                HotPixelWarning, stacklevel=2,
+            )
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us,

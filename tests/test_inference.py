@@ -306,14 +306,18 @@ def test_each_prediction_is_the_operator_on_its_window_as_the_tracked_box_moves(
             np.testing.assert_allclose(va, LinearVA()(x[None])[0].numpy(), atol=1e-6)
 
 
-def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting(events, offline):
-    n = 3000  # a pixel inside the fallback box, away from the blob, firing at 10 kHz for the whole recording
+def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting():
+    events = recording(n=24_000, duration_us=1_200_000)
+    offline = predict(LinearVA(), events, sensor_size=SENSOR)
+    n = 12_000  # a pixel inside the fallback box, away from the blob, firing at 10 kHz for the whole recording
     assert not ((events["x"] == 30) & (events["y"] == 2)).any()
     t = np.linspace(int(events["t"][0]), int(events["t"][-1]), n).astype(np.int64)
     faulty = make_events(np.full(n, 30), np.full(n, 2), t, np.ones(n))  # ON only: alternating ones cancel in the resize
     with_hot = np.concatenate([events, faulty])
     with_hot = with_hot[np.argsort(with_hot["t"], kind="stable")]
-    disturbed = predict(LinearVA(), with_hot, sensor_size=SENSOR)
+    with pytest.warns(inference.HotPixelWarning, match=r"1 pixel\(s\) fire above 1000 Hz .*\(30, 2\)"):
+        disturbed = predict(LinearVA(), with_hot, sensor_size=SENSOR)
+    assert disturbed.settings["hot_pixels"] == [[30, 2]] and disturbed.settings["drop_hot_pixels"] is None
     assert np.abs(disturbed.va - offline.va).max() > 1e-3  # the faulty pixel changes the predictions
     cleaned = predict(LinearVA(), with_hot, sensor_size=SENSOR, drop_hot_pixels=5000.0)
     assert cleaned.settings["hot_pixels"] == [[30, 2]] and cleaned.settings["drop_hot_pixels"] == 5000.0
@@ -321,6 +325,10 @@ def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting(events, offlin
     assert offline.settings["hot_pixels"] == [] and offline.settings["drop_hot_pixels"] is None
     with pytest.raises(ValueError, match="whole recording"):
         predict(LinearVA(), iter([with_hot]), sensor_size=SENSOR, drop_hot_pixels=5000.0)
+    with warnings.catch_warnings():  # a recording under a second is too short to judge a pixel's mean rate
+        warnings.simplefilter("error", inference.HotPixelWarning)
+        short = predict(LinearVA(), with_hot[with_hot["t"] < 500_000], sensor_size=SENSOR)
+    assert short.settings["hot_pixels"] == [[30, 2]]
 
 
 # --- face detection and video sources ---------------------------------------------------------------
