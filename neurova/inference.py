@@ -63,7 +63,15 @@ from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["HOT_PIXEL_MIN_SPAN_US", "HOT_PIXEL_RATE_HZ", "HotPixelWarning", "NoFaceWarning", "Prediction", "predict", "predict_file"]
+__all__ = [
+    "HOT_PIXEL_MIN_SPAN_US",
+    "HOT_PIXEL_RATE_HZ",
+    "HotPixelWarning",
+    "NoFaceWarning",
+    "Prediction",
+    "predict",
+    "predict_file",
+]
 
 HOT_PIXEL_RATE_HZ = 1000.0
 """Mean event rate above which :func:`predict` calls a pixel hot (simulated faces stay below 100 Hz per pixel)."""
@@ -479,6 +487,31 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool, hop_us: int, pr
     return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False
 
 
+def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
+                drop_rate_hz: float | None) -> tuple[Iterable[np.ndarray], np.ndarray]:
+    """``(chunks, hot pixels)``: a whole recording's pixels above the rate, dropped with ``drop_rate_hz`` or else
+    named by a :class:`HotPixelWarning` (recordings of at least :data:`HOT_PIXEL_MIN_SPAN_US`); streams untouched."""
+    if streaming:
+        if drop_rate_hz is not None:
+            raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
+                             "whole (stream=False), or drop a sensor's known pixels from the chunks with "
+                             "neurova.transforms.DropPixel(pixels=...)")
+        return chunks, np.zeros((0, 2), dtype=np.int64)
+    (events,) = chunks
+    hot = hot_pixels(events, size, HOT_PIXEL_RATE_HZ if drop_rate_hz is None else drop_rate_hz)
+    if drop_rate_hz is not None:
+        return [drop_pixels(events, hot)], hot
+    if len(hot) and int(events["t"][-1]) - int(events["t"][0]) >= HOT_PIXEL_MIN_SPAN_US:
+        shown = ", ".join(f"({x}, {y})" for x, y in hot[:5].tolist()) + (", ..." if len(hot) > 5 else "")
+        warnings.warn(
+            f"{path or 'predict'}: {len(hot)} pixel(s) fire above {HOT_PIXEL_RATE_HZ:g} Hz on average over the "
+            f"recording, as faulty sensor pixels do ({shown}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
+            "('neurova predict --drop-hot-pixels') to drop their events",
+            HotPixelWarning, stacklevel=3,
+        )
+    return chunks, hot
+
+
 def predict(
     model: Any,
     source: Any,
@@ -543,8 +576,8 @@ def predict(
             (simulated training data has none). Needs the whole recording: not with ``stream=True`` or a chunk
             stream (drop a sensor's known pixels from the chunks with :class:`neurova.transforms.DropPixel`
             instead). Without it, a whole recording (of at least :data:`HOT_PIXEL_MIN_SPAN_US`) with pixels
-            above :data:`HOT_PIXEL_RATE_HZ` gives a :class:`HotPixelWarning` naming them. ``settings["hot_pixels"]`` lists the pixels above the rate
-            (dropped or not; empty for streams).
+            above :data:`HOT_PIXEL_RATE_HZ` gives a :class:`HotPixelWarning` naming them.
+            ``settings["hot_pixels"]`` lists the pixels above the rate (dropped or not; empty for streams).
 
     Returns:
         A :class:`Prediction`.
@@ -567,24 +600,7 @@ def predict(
     if hop <= 0:
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
-    hot = np.zeros((0, 2), dtype=np.int64)
-    if streaming and drop_hot_pixels is not None:
-        raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
-                         "whole (stream=False), or drop a sensor's known pixels from the chunks with "
-                         "neurova.transforms.DropPixel(pixels=...)")
-    if not streaming:
-        (events,) = chunks
-        hot = hot_pixels(events, size, HOT_PIXEL_RATE_HZ if drop_hot_pixels is None else drop_hot_pixels)
-        if drop_hot_pixels is not None:
-            chunks = [drop_pixels(events, hot)]
-        elif len(hot) and int(events["t"][-1]) - int(events["t"][0]) >= HOT_PIXEL_MIN_SPAN_US:
-            shown = ", ".join(f"({x}, {y})" for x, y in hot[:5].tolist()) + (", ..." if len(hot) > 5 else "")
-            warnings.warn(
-                f"{path or 'predict'}: {len(hot)} pixel(s) fire above {HOT_PIXEL_RATE_HZ:g} Hz on average over the "
-                f"recording, as faulty sensor pixels do ({shown}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
-                "('neurova predict --drop-hot-pixels') to drop their events",
-                HotPixelWarning, stacklevel=2,
-            )
+    chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us,
