@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from neurova.cli.arguments import (
     add_command,
@@ -20,6 +21,9 @@ from neurova.cli.arguments import (
     output_file,
 )
 from neurova.cli.models import describe_contract
+
+if TYPE_CHECKING:
+    from neurova.inference import Prediction
 
 __all__ = ["add_commands"]
 
@@ -81,14 +85,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if comparison is None or comparison.ok else 1
 
 
-def _report_hot_pixels(prediction: object) -> None:
+def _report_hot_pixels(prediction: Prediction) -> None:
     """Name the pixels ``--drop-hot-pixels`` dropped (at most 10)."""
-    settings = getattr(prediction, "settings", {})
-    if settings.get("drop_hot_pixels") is None:
+    rate, hot = prediction.settings["drop_hot_pixels"], prediction.settings["hot_pixels"]
+    if rate is None:
         return
-    hot = settings["hot_pixels"]
     shown = ", ".join(f"({x}, {y})" for x, y in hot[:10]) + (", ..." if len(hot) > 10 else "")
-    print(f"dropped the events of {len(hot)} hot pixel(s) firing above {settings['drop_hot_pixels']:g} Hz on average"
+    print(f"dropped the events of {len(hot)} hot pixel(s) firing above {rate:g} Hz on average"
           + (f": {shown}" if hot else ""))
 
 
