@@ -99,8 +99,11 @@ RECIPES: dict[str, Recipe] = {
     "vit": Recipe(lr=5e-4, weight_decay=0.05, warmup_steps=50, model_args=(("img_size", 64),),
                   why="transformers need warm-up, a lower learning rate and stronger weight decay; the position "
                       "grid is built for the 64 px input"),
-    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent/attention model: a lower learning rate "
-                                    "keeps the temporal model stable; cosine schedule, flips"),
+    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent model: a lower learning rate keeps the "
+                                    "temporal model stable; cosine schedule, flips"),
+    "attention": Recipe(lr=1e-3, warmup_steps=50,
+                        why="ResNet-18 per frame plus a Transformer encoder: the recurrent heads' learning rate with "
+                            "the warm-up transformers need (about one epoch); cosine schedule, flips"),
     "video3d": Recipe(lr=1e-3, why="3-D CNNs from scratch: the lower learning rate of video models; cosine, flips"),
     "default": Recipe(lr=1e-3, why="the library's defaults (no family recipe is known for this model)"),
 }
@@ -108,12 +111,15 @@ RECIPES: dict[str, Recipe] = {
 
 
 def recipe_for(model: str) -> Recipe:
-    """The :data:`RECIPES` entry of a registered model name (by family: tiny CNN, ViT, temporal, 3-D, ResNet)."""
+    """The :data:`RECIPES` entry of a registered model name (by family: tiny CNN, ViT, recurrent, attention, 3-D,
+    ResNet)."""
     if model.startswith("tiny_cnn"):
         return RECIPES["tiny_cnn"]
     if model.startswith("vit"):
         return RECIPES["vit"]
-    if model.endswith(("_lstm", "_gru", "_transformer")):
+    if model.endswith("_transformer"):
+        return RECIPES["attention"]
+    if model.endswith(("_lstm", "_gru")):
         return RECIPES["temporal"]
     if model.startswith(("r3d", "r2plus1d")):
         return RECIPES["video3d"]

@@ -34,6 +34,10 @@ def test_a_tag_per_registered_model_with_the_leaderboard_recipe() -> None:
         assert tag.protocol == zoo.SYNTHETIC_FACES and tag.seed == zoo.DEFAULT_SEED
     assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
     assert zoo.get_tag("vit_tiny.synthetic_faces").recipe.model_args == (("img_size", 64),)
+    # the attention head warms up (without it two of three seeds collapsed); the recurrent heads do not need it
+    assert zoo.recipe_for("resnet18_transformer") is zoo.RECIPES["attention"]
+    assert zoo.RECIPES["attention"].warmup_steps > 0
+    assert zoo.recipe_for("resnet18_lstm") is zoo.recipe_for("resnet18_gru") is zoo.RECIPES["temporal"]
     with pytest.raises(ValueError, match=r"known tags: .*tiny_cnn\.synthetic_faces"):
         zoo.get_tag("tiny_cnn.afew_va")
 

@@ -37,7 +37,7 @@ from neurova._atomic import atomic_dir, atomic_path
 from neurova.contract import InputContract
 from neurova.domain import InputStats
 from neurova.errors import CheckpointError, InputContractError
-from neurova.nets.registry import is_net
+from neurova.nets.registry import get_net_spec, is_net
 
 # The model classes live above this module (neurova.models.task imports it); they are typed loosely here.
 Model = Any
@@ -440,7 +440,7 @@ def _build(klass: ModelClass, init_args: Mapping[str, Any], weights: Mapping[str
     huge tensors (``in_chans: 2000000``) are refused by the shape check instead of being allocated.
     Errors name ``path`` (the arguments' file) or ``weights_path``.
     """
-    args = _constructor_args(klass, init_args, path)
+    args = _constructor_args(klass, _with_legacy_args(klass, init_args), path)
     try:
         with torch.device("meta"):
             skeleton = klass(**args)
@@ -513,6 +513,17 @@ def _accepted_args(klass: ModelClass) -> set[str]:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return names
+
+
+def _with_legacy_args(klass: ModelClass, init_args: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``init_args`` saved before their net gained arguments: the missing ones get the net's ``legacy_args``."""
+    variants = getattr(klass, "variants", ())
+    if variants:  # an entry point: the net's arguments are its own
+        return get_net_spec(variants[0]).stored_args(init_args)
+    net, net_args = init_args.get("net"), init_args.get("net_args")
+    if isinstance(net, str) and is_net(net) and isinstance(net_args, Mapping):
+        return {**init_args, "net_args": get_net_spec(net).stored_args(net_args)}
+    return init_args  # malformed arguments are reported by the constructor
 
 
 def _constructor_args(klass: ModelClass, init_args: Mapping[str, Any], path: Path) -> dict[str, Any]:

@@ -57,12 +57,15 @@ class ResNetGRU(_ResNetRecurrent):
 class ResNetTransformer(VARegressionTask):
     __doc__ = ("Per-frame timm ResNet → Transformer encoder (sinusoidal positions) → (valence, arousal) per frame: "
                "the net ``resnet18_transformer``." + _TEMPORAL_ARGS
-               + "        num_heads: attention heads (``hidden_size`` must be divisible by it).\n")
+               + "        num_heads: attention heads (``hidden_size`` must be divisible by it).\n"
+               + "        final_norm: a LayerNorm after the last layer (``False``: the net of checkpoints saved\n"
+               + "            before it was added).\n")
     variants = ("resnet18_transformer",)
 
     def __init__(self, in_chans: int = 1, backbone: str = "resnet18", pretrained: str | None = None,
                  hidden_size: int = 256, num_layers: int = 2, num_heads: int = 4, causal: bool = True,
-                 window: int = 16, bounded: bool = True, dropout: float = 0.0, **task_kwargs: Any) -> None:
+                 window: int = 16, bounded: bool = True, dropout: float = 0.0, final_norm: bool = True,
+                 **task_kwargs: Any) -> None:
         super().__init__(self.variants[0], entry_net_args(locals()), in_chans=in_chans, **task_kwargs)
 
 

@@ -60,6 +60,8 @@ class NetSpec:
         lr: the learning rate the task uses when none is given.
         contract: default input recipe, fields of :class:`neurova.contract.InputContract` (e.g. ``image_size``);
             :meth:`default_contract` completes it.
+        legacy_args: arguments added after the net was first registered, each with the value that rebuilds the
+            checkpoints saved before it (their stored arguments lack it); :meth:`stored_args` applies them.
     """
 
     name: str
@@ -68,6 +70,7 @@ class NetSpec:
     predicts_sequence: bool
     lr: float = 1e-3
     contract: Mapping[str, Any] = field(default_factory=dict)
+    legacy_args: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -88,6 +91,10 @@ class NetSpec:
                             f"{sorted(defaults)} (and in_chans)")
         return {**defaults, **args}
 
+    def stored_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """``args`` read from a checkpoint, with each of :attr:`legacy_args` they lack set to its legacy value."""
+        return {**{k: v for k, v in self.legacy_args.items() if k not in args}, **args}
+
     def frames_used(self, args: Mapping[str, Any] | None = None) -> int | None:
         """Frames read from the end of a clip by the net built with ``args``; ``None``: the whole clip."""
         if isinstance(self.frames, str):
@@ -105,7 +112,7 @@ _NETS: dict[str, NetSpec] = {}
 
 def register_net(fn: FactoryT | None = None, *, name: str | None = None, frames: int | str | None = 1,
                  predicts_sequence: bool = False, lr: float = 1e-3,
-                 contract: Mapping[str, Any] | None = None) -> Any:
+                 contract: Mapping[str, Any] | None = None, legacy_args: Mapping[str, Any] | None = None) -> Any:
     """Register a net factory under its ``__name__`` (or ``name``); usable bare or with arguments.
 
     The factory takes ``in_chans`` and keyword arguments with defaults, and returns an ``nn.Module`` with a
@@ -126,7 +133,10 @@ def register_net(fn: FactoryT | None = None, *, name: str | None = None, frames:
             raise ValueError(f"net factory {key!r}: arguments {no_default} need defaults")
         if isinstance(frames, str) and frames not in params:
             raise ValueError(f"net factory {key!r} has no argument {frames!r} giving its number of frames")
-        spec = NetSpec(key, factory, frames, predicts_sequence, lr, dict(contract or {}))
+        not_args = sorted(set(legacy_args or {}) - set(params))
+        if not_args:
+            raise ValueError(f"net factory {key!r}: legacy_args {not_args} are not arguments of it")
+        spec = NetSpec(key, factory, frames, predicts_sequence, lr, dict(contract or {}), dict(legacy_args or {}))
         if key in _NETS and _NETS[key].factory is not factory:
             raise ValueError(f"net {key!r} is already registered")
         _NETS[key] = spec
@@ -183,10 +193,10 @@ def _fusion(trunk: nn.Module, num_frames: int, fusion: FusionKind, bounded: bool
 
 def _temporal(in_chans: int, temporal: TemporalKind, backbone: str, pretrained: str | None, hidden_size: int,
               num_layers: int, num_heads: int, causal: bool, window: int, bounded: bool,
-              dropout: float) -> TemporalNet:
+              dropout: float, final_norm: bool = False) -> TemporalNet:
     return TemporalNet(create_backbone(backbone, in_chans, pretrained), temporal=temporal, hidden_size=hidden_size,
                        num_layers=num_layers, causal=causal, num_heads=num_heads, window=window, bounded=bounded,
-                       dropout=dropout)
+                       dropout=dropout, final_norm=final_norm)
 
 
 _FRAME = {"image_size": 112}
@@ -274,13 +284,15 @@ def resnet18_gru(in_chans: int = 1, backbone: str = "resnet18", pretrained: str 
                      dropout)
 
 
-@register_net(frames=None, predicts_sequence=True, contract=_FRAME)
+@register_net(frames=None, predicts_sequence=True, contract=_FRAME, legacy_args={"final_norm": False})
 def resnet18_transformer(in_chans: int = 1, backbone: str = "resnet18", pretrained: str | None = None,
                          hidden_size: int = 256, num_layers: int = 2, num_heads: int = 4, causal: bool = True,
-                         window: int = 16, bounded: bool = True, dropout: float = 0.0) -> TemporalNet:
-    """ResNet-18 per frame → 2-layer causal Transformer encoder, a prediction per frame."""
+                         window: int = 16, bounded: bool = True, dropout: float = 0.0,
+                         final_norm: bool = True) -> TemporalNet:
+    """ResNet-18 per frame → 2-layer causal pre-norm Transformer encoder with a final LayerNorm, a prediction per
+    frame (``final_norm=False``: without it, the net of checkpoints saved before it was added)."""
     return _temporal(in_chans, "transformer", backbone, pretrained, hidden_size, num_layers, num_heads, causal,
-                     window, bounded, dropout)
+                     window, bounded, dropout, final_norm)
 
 
 @register_net(frames=None, predicts_sequence=True, contract=_FRAME)

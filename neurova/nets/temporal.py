@@ -61,13 +61,16 @@ class TemporalNet(nn.Module):
         window: frames kept by :meth:`step` for the transformer and non-causal RNNs.
         bounded: ``tanh`` on the output.
         dropout: dropout in the temporal model and before the head.
+        final_norm: transformer only: a LayerNorm after the last (pre-norm) layer, as pre-norm stacks end
+            (ViT, GPT-2). Without it the unnormalised residual stream feeds the bounded head, which can
+            saturate its ``tanh`` and stop learning. ``False`` is the net of checkpoints saved before it existed.
 
     Shapes: ``(B, T, C, H, W)`` → ``(B, T, 2)``.
     """
 
     def __init__(self, trunk: nn.Module, temporal: TemporalKind = "gru", hidden_size: int = 256, num_layers: int = 1,
                  causal: bool = True, num_heads: int = 4, window: int = 16, bounded: bool = True,
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, final_norm: bool = True) -> None:
         super().__init__()
         if temporal not in ("lstm", "gru", "transformer"):
             raise ValueError(f"unknown temporal model {temporal!r}; expected 'lstm', 'gru' or 'transformer'")
@@ -84,7 +87,8 @@ class TemporalNet(nn.Module):
                 raise ValueError(f"hidden_size {hidden_size} must be divisible by num_heads {num_heads}")
             layer = nn.TransformerEncoderLayer(hidden_size, num_heads, dim_feedforward=2 * hidden_size,
                                                dropout=dropout, batch_first=True, norm_first=True)
-            self.encoder: nn.Module = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+            norm = nn.LayerNorm(hidden_size) if final_norm else None
+            self.encoder: nn.Module = nn.TransformerEncoder(layer, num_layers, norm=norm, enable_nested_tensor=False)
         else:
             rnn = nn.LSTM if temporal == "lstm" else nn.GRU
             self.encoder = rnn(hidden_size, hidden_size, num_layers, batch_first=True, bidirectional=not causal,

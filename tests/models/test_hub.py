@@ -370,6 +370,25 @@ def test_an_old_lightning_checkpoint_loads(tmp_path):
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in state.items())
 
 
+@pytest.mark.parametrize("entry_point", [True, False], ids=["ResNetTransformer", "VARegressionTask"])
+def test_a_checkpoint_saved_before_a_net_argument_existed_loads_with_its_legacy_value(tmp_path, entry_point):
+    """``resnet18_transformer`` gained ``final_norm`` (default True, an extra LayerNorm): a checkpoint whose stored
+    arguments lack it was saved without the norm, so it is rebuilt with ``final_norm=False`` and loads strictly."""
+    torch.manual_seed(0)
+    args = {"backbone": TINY, "hidden_size": 16, "final_norm": False}
+    old = ResNetTransformer(**args) if entry_point else VARegressionTask("resnet18_transformer", args)
+    folder = old.save_pretrained(tmp_path / "old")
+    config = json.loads((folder / "config.json").read_text())
+    for record in (config["net"]["args"], config["init_args"] if entry_point else config["init_args"]["net_args"]):
+        del record["final_norm"]  # as written before the argument existed
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = from_pretrained(folder)
+    assert loaded.net_args["final_norm"] is False and loaded.net.encoder.norm is None
+    x = torch.rand(1, 3, 1, 32, 32)
+    assert torch.equal(_outputs(loaded, x), _outputs(old, x))
+    assert create_model("resnet18_transformer", backbone=TINY).net.encoder.norm is not None  # new nets have it
+
+
 def test_the_task_and_its_net_record_round_trip(tmp_path):
     torch.manual_seed(0)
     model = VARegressionTask("resnet18_gru", {"backbone": TINY, "hidden_size": 8}, lr=2e-4,

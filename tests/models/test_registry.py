@@ -106,6 +106,12 @@ def test_register_net_makes_a_model_with_the_task(monkeypatch, tmp_path):
         register_net(lambda in_chans=1, *, width: nn.Identity(), name="no_default")
     with pytest.raises(ValueError, match="in_chans must be >= 1"):
         create_net("my_cnn", in_chans=0)
+    with pytest.raises(ValueError, match=r"legacy_args \['depth'\] are not arguments"):
+        register_net(lambda in_chans=1, width=2: nn.Identity(), name="bad_legacy", legacy_args={"depth": 1})
+    spec = get_net_spec("resnet18_transformer")  # stored arguments without final_norm predate it
+    assert spec.stored_args({"hidden_size": 8}) == {"final_norm": False, "hidden_size": 8}
+    assert spec.stored_args({"final_norm": True})["final_norm"] is True
+    assert spec.resolve_args({"hidden_size": 8})["final_norm"] is True  # new nets get the default
 
 
 def test_register_model_keeps_plain_factories(monkeypatch):

@@ -83,6 +83,21 @@ def test_other_models_step_over_a_window_of_features(temporal: str, causal: bool
     assert state.frames_seen == 6
 
 
+@pytest.mark.parametrize("final_norm", [True, False])
+def test_the_transformer_head_reads_normalised_features_unless_final_norm_is_off(final_norm: bool) -> None:
+    """Pre-norm layers leave the residual stream unnormalised: large trunk features reach the tanh head as they are
+    (saturating it, as two of three leaderboard seeds did) unless the final LayerNorm rescales each frame's."""
+    net = make_net("transformer", final_norm=final_norm)
+    with torch.no_grad():
+        net.proj.weight.mul_(1000.0)
+        encoded, _ = net._encode(net.forward_features(torch.rand(2, 4, 1, 16, 16)))
+    spread = encoded.std(dim=-1, correction=0)
+    if final_norm:
+        torch.testing.assert_close(spread, torch.ones_like(spread), rtol=0.01, atol=0.0)
+    else:
+        assert spread.min() > 10
+
+
 def test_bad_arguments_and_inputs_are_refused() -> None:
     trunk = TinyConvNet(1, (4, 8))
     with pytest.raises(ValueError, match="unknown temporal model 'tcn'"):
