@@ -73,6 +73,9 @@ class Recipe:
             (:class:`neurova.augment.RandomHorizontalFlip`).
         model_args: extra constructor arguments, as ``(name, value)`` pairs.
         why: the reason for these choices (shown in the docs and the model cards).
+
+    Every field, ``why`` included, goes into the leaderboard's job key
+    (:meth:`neurova.leaderboard.Entry.key`): editing a recipe reruns its entries' saved results.
     """
 
     lr: float
@@ -99,8 +102,9 @@ RECIPES: dict[str, Recipe] = {
     "vit": Recipe(lr=5e-4, weight_decay=0.05, warmup_steps=50, model_args=(("img_size", 64),),
                   why="transformers need warm-up, a lower learning rate and stronger weight decay; the position "
                       "grid is built for the 64 px input"),
-    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent model: a lower learning rate keeps the "
-                                    "temporal model stable; cosine schedule, flips"),
+    # the text of `why` is part of the leaderboard key too: this one predates the attention recipe, kept as it was
+    "temporal": Recipe(lr=1e-3, why="ResNet-18 per frame plus a recurrent/attention model: a lower learning rate "
+                                    "keeps the temporal model stable; cosine schedule, flips"),
     "attention": Recipe(lr=1e-3, warmup_steps=50,
                         why="ResNet-18 per frame plus a Transformer encoder: the recurrent heads' learning rate with "
                             "the warm-up transformers need (about one epoch); cosine schedule, flips"),
