@@ -22,7 +22,14 @@ import numpy as np
 
 from neurova import image
 from neurova.contract import InputContract
-from neurova.encodings.filters import crop_events, denoise_events, downsample_events, drop_pixels, hot_pixels
+from neurova.encodings.filters import (
+    _pixel_array,
+    crop_events,
+    denoise_events,
+    downsample_events,
+    drop_pixels,
+    hot_pixels,
+)
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
@@ -504,7 +511,7 @@ class DropPixel:
     sensor_size: SensorSizeLike | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pixels", tuple((int(x), int(y)) for x, y in self.pixels))
+        object.__setattr__(self, "pixels", tuple(map(tuple, _pixel_array(self.pixels).tolist())))
         if self.max_rate_hz is not None:
             if not self.max_rate_hz > 0:
                 raise ValueError(f"max_rate_hz must be positive, got {self.max_rate_hz!r}")
@@ -516,7 +523,7 @@ class DropPixel:
     def __call__(self, events: Any) -> np.ndarray:
         """The events of the other pixels, in their input order (a new array)."""
         events = _events(events)
-        dropped = np.asarray(self.pixels, dtype=np.int64).reshape(-1, 2)
+        dropped = _pixel_array(self.pixels)
         if self.max_rate_hz is not None:
             assert self.sensor_size is not None
             dropped = np.concatenate([dropped, hot_pixels(events, self.sensor_size, self.max_rate_hz)])

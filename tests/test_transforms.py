@@ -261,6 +261,9 @@ def test_drop_pixel_drops_listed_and_hot_pixels(make_events):
     expected = drop_pixels(events, hot_pixels(events, (6, 4), 800.0))
     assert 0 < len(expected) < len(events)
     np.testing.assert_array_equal(hot(events), expected)
+    assert DropPixel(np.array([[1, 1]])).pixels == ((1, 1),)
+    with pytest.raises(ValueError, match=r"\(K, 2\) integer"):
+        DropPixel([(1.5, 1)])
     with pytest.raises(ValueError, match="sensor_size"):
         DropPixel(max_rate_hz=10.0)
     with pytest.raises(ValueError, match="positive"):

@@ -200,7 +200,7 @@ def drop_pixels(events: Any, pixels: Any) -> np.ndarray:
         ValueError: ``pixels`` is not a ``(K, 2)`` array of integer coordinates.
     """
     events = _events(events)
-    pixels = np.asarray(pixels, dtype=np.int64).reshape(-1, 2) if len(pixels) else np.zeros((0, 2), dtype=np.int64)
+    pixels = _pixel_array(pixels)
     if len(pixels) == 0:
         return events.copy()
     # a pixel as one int64 key (x, y are int16): the events' keys looked up in the sorted dropped keys
@@ -208,3 +208,19 @@ def drop_pixels(events: Any, pixels: Any) -> np.ndarray:
     event_keys = (events["y"].astype(np.int64) << 16) | (events["x"].astype(np.int64) & 0xFFFF)
     found = np.minimum(np.searchsorted(keys, event_keys), len(keys) - 1)
     return events[keys[found] != event_keys]
+
+
+def _pixel_array(pixels: Any) -> np.ndarray:
+    """``pixels`` as a ``(K, 2)`` int64 array of ``(x, y)``; anything empty is ``K = 0``.
+
+    Raises:
+        ValueError: not ``(K, 2)``, or coordinates that are not whole numbers (nothing is truncated or reshaped).
+    """
+    array = np.asarray(pixels)
+    if array.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    whole = array.dtype.kind in "iu" or (array.dtype.kind == "f" and bool(np.all(array == np.round(array))))
+    if array.ndim != 2 or array.shape[1] != 2 or not whole:
+        raise ValueError(f"pixels must be (K, 2) integer (x, y) coordinates, got an array of shape {array.shape} "
+                         f"and dtype {array.dtype}")
+    return array.astype(np.int64)

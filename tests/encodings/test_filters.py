@@ -54,5 +54,9 @@ def test_hot_pixels_are_those_above_the_mean_rate_and_drop_pixels_removes_them(m
     assert len(drop_pixels(events, [])) == len(events) and drop_pixels(events, []) is not events
     np.testing.assert_array_equal(drop_pixels(events, [[5, 2], [5, 2], [7, 5]]), drop_pixels(kept, [[7, 5]]))
     assert hot_pixels(events[:1], (8, 6), 1.0).shape == (0, 2)
+    np.testing.assert_array_equal(drop_pixels(events, np.array([[5.0, 2.0]])), kept)  # whole floats are coordinates
+    for bad in (np.zeros((2, 3), dtype=np.int64), [[5.5, 2]], [5, 2], [["5", "2"]]):  # never reshaped or truncated
+        with pytest.raises(ValueError, match=r"\(K, 2\) integer"):
+            drop_pixels(events, bad)
     with pytest.raises(ValueError, match="max_rate_hz"):
         hot_pixels(events, (8, 6), 0)
