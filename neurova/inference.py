@@ -487,6 +487,12 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool, hop_us: int, pr
     return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False
 
 
+def _describe_pixels(pixels: Any, limit: int) -> str:
+    """``"(x, y), (x, y), ..."``: the first ``limit`` of ``(K, 2)`` pixels, with ``", ..."`` when there are more."""
+    shown = ", ".join(f"({x}, {y})" for x, y in np.asarray(pixels).reshape(-1, 2)[:limit].tolist())
+    return shown + (", ..." if len(pixels) > limit else "")
+
+
 def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
                 drop_rate_hz: float | None) -> tuple[Iterable[np.ndarray], np.ndarray]:
     """``(chunks, hot pixels)``: a whole recording's pixels above the rate, dropped with ``drop_rate_hz`` or else
@@ -502,10 +508,9 @@ def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None
     if drop_rate_hz is not None:
         return [drop_pixels(events, hot)], hot
     if len(hot) and int(events["t"][-1]) - int(events["t"][0]) >= HOT_PIXEL_MIN_SPAN_US:
-        shown = ", ".join(f"({x}, {y})" for x, y in hot[:5].tolist()) + (", ..." if len(hot) > 5 else "")
         warnings.warn(
             f"{path or 'predict'}: {len(hot)} pixel(s) fire above {HOT_PIXEL_RATE_HZ:g} Hz on average over the "
-            f"recording, as faulty sensor pixels do ({shown}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
+            f"recording, as faulty sensor pixels do ({_describe_pixels(hot, 5)}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
             "('neurova predict --drop-hot-pixels') to drop their events",
             HotPixelWarning, stacklevel=3,
         )

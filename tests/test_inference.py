@@ -306,6 +306,11 @@ def test_each_prediction_is_the_operator_on_its_window_as_the_tracked_box_moves(
             np.testing.assert_allclose(va, LinearVA()(x[None])[0].numpy(), atol=1e-6)
 
 
+def test_pixel_lists_in_messages_show_the_first_few() -> None:
+    assert inference._describe_pixels(np.array([[1, 2], [3, 4], [5, 6]]), 2) == "(1, 2), (3, 4), ..."
+    assert inference._describe_pixels([[1, 2], [3, 4]], 5) == "(1, 2), (3, 4)"
+
+
 def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting():
     events = recording(n=24_000, duration_us=1_200_000)
     offline = predict(LinearVA(), events, sensor_size=SENSOR)

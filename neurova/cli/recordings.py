@@ -87,12 +87,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _report_hot_pixels(prediction: Prediction) -> None:
     """Name the pixels ``--drop-hot-pixels`` dropped (at most 10)."""
+    from neurova.inference import _describe_pixels
+
     rate, hot = prediction.settings["drop_hot_pixels"], prediction.settings["hot_pixels"]
     if rate is None:
         return
-    shown = ", ".join(f"({x}, {y})" for x, y in hot[:10]) + (", ..." if len(hot) > 10 else "")
     print(f"dropped the events of {len(hot)} hot pixel(s) firing above {rate:g} Hz on average"
-          + (f": {shown}" if hot else ""))
+          + (f": {_describe_pixels(hot, 10)}" if hot else ""))
 
 
 def _tolerance(text: str) -> float:
