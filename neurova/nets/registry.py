@@ -193,7 +193,7 @@ def _fusion(trunk: nn.Module, num_frames: int, fusion: FusionKind, bounded: bool
 
 def _temporal(in_chans: int, temporal: TemporalKind, backbone: str, pretrained: str | None, hidden_size: int,
               num_layers: int, num_heads: int, causal: bool, window: int, bounded: bool,
-              dropout: float, final_norm: bool = False) -> TemporalNet:
+              dropout: float, final_norm: bool = True) -> TemporalNet:
     return TemporalNet(create_backbone(backbone, in_chans, pretrained), temporal=temporal, hidden_size=hidden_size,
                        num_layers=num_layers, causal=causal, num_heads=num_heads, window=window, bounded=bounded,
                        dropout=dropout, final_norm=final_norm)
