@@ -384,8 +384,32 @@ class VARegressionTask(L.LightningModule):
                 checkpoint["neurova"]["input_samples"] = torch.from_numpy(stats.samples)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Restore :attr:`input_stats` from a Lightning ``.ckpt`` (when resuming a fit)."""
+        """Restore :attr:`input_stats` from a Lightning ``.ckpt``, and rebuild the net as the checkpoint's weights need.
+
+        Lightning calls this before loading the weights, from ``load_from_checkpoint`` and when resuming a fit
+        (``--ckpt_path``). A checkpoint saved before its net gained an argument (see
+        :attr:`neurova.nets.NetSpec.legacy_args`) has weights of the net's former shape: the net is rebuilt
+        with the legacy values, whatever this model was constructed with.
+        """
         self.input_stats = hub.stats_from_checkpoint(checkpoint.get("neurova") or {})
+        stored = checkpoint.get("hyper_parameters") or {}
+        self._adopt_legacy_args(stored if self.variants else stored.get("net_args"))
+
+    def _adopt_legacy_args(self, stored_args: Any) -> None:
+        """Rebuild :attr:`net` with the :attr:`~neurova.nets.NetSpec.legacy_args` that ``stored_args`` (a
+        checkpoint's net arguments) lack, where they differ from the arguments this model was built with."""
+        if not isinstance(stored_args, Mapping):
+            return
+        legacy = {k: v for k, v in self._spec.stored_args(stored_args).items()
+                  if k not in stored_args and self._net_args.get(k) != v}
+        if not legacy:
+            return
+        self._net_args = {**self._net_args, **legacy}
+        self.net = create_net(self.architecture, self.hparams["in_chans"], **self._net_args)
+        if self.variants:
+            self.hparams.update(legacy)
+        else:
+            self.hparams["net_args"] = dict(self._net_args)
 
     def save_pretrained(self, directory: str | os.PathLike[str], *, metrics: Mapping[str, Any] | None = None,
                         data_description: str | None = None, overwrite: bool = False) -> Path:

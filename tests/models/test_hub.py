@@ -389,6 +389,35 @@ def test_a_checkpoint_saved_before_a_net_argument_existed_loads_with_its_legacy_
     assert create_model("resnet18_transformer", backbone=TINY).net.encoder.norm is not None  # new nets have it
 
 
+@pytest.mark.parametrize("entry_point", [True, False], ids=["ResNetTransformer", "VARegressionTask"])
+def test_lightning_loads_and_resumes_a_checkpoint_saved_before_a_net_argument_existed(tmp_path, entry_point):
+    """Lightning's own paths (``load_from_checkpoint``, ``fit(ckpt_path=...)``) build the model from the stored
+    hyper-parameters or from the caller's; ``on_load_checkpoint`` rebuilds the net with the legacy value first."""
+    torch.manual_seed(0)
+    args = {"backbone": TINY, "hidden_size": 16, "final_norm": False}
+    old = ResNetTransformer(**args) if entry_point else VARegressionTask("resnet18_transformer", args)
+    path = _fit_with_checkpoint(old, tmp_path)
+    checkpoint = torch.load(path, weights_only=True)
+    hparams = checkpoint["hyper_parameters"]
+    del (hparams if entry_point else hparams["net_args"])["final_norm"]  # as written before the argument existed
+    del checkpoint["neurova"]["net"]["args"]["final_norm"]
+    torch.save(checkpoint, path)
+    klass = ResNetTransformer if entry_point else VARegressionTask
+    loaded = klass.load_from_checkpoint(path)
+    assert loaded.net_args["final_norm"] is False and loaded.net.encoder.norm is None
+    x = torch.rand(1, 3, 1, 32, 32)
+    assert torch.equal(_outputs(loaded, x), _outputs(old, x))
+    resumed = ResNetTransformer(**{**args, "final_norm": True}) if entry_point else VARegressionTask(
+        "resnet18_transformer", {**args, "final_norm": True})  # as a config of today builds it
+    loader = DataLoader([{"frames": torch.rand(4, 1, 32, 32), "va": torch.rand(4, 2) * 2 - 1}] * 2, batch_size=2)
+    trainer = L.Trainer(accelerator="cpu", max_epochs=2, limit_train_batches=2, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(resumed, loader, ckpt_path=path)
+    assert trainer.current_epoch == 2 and resumed.net.encoder.norm is None
+    saved = resumed.hparams if entry_point else resumed.hparams["net_args"]
+    assert saved["final_norm"] is False  # what the next checkpoint records
+
+
 def test_the_task_and_its_net_record_round_trip(tmp_path):
     torch.manual_seed(0)
     model = VARegressionTask("resnet18_gru", {"backbone": TINY, "hidden_size": 8}, lr=2e-4,
