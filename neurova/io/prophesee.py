@@ -1,4 +1,4 @@
-"""Prophesee event files: ``.raw`` (EVT 2.0 and EVT 3.0) and ``.dat`` (CD events).
+"""Prophesee event files: ``.raw`` (EVT 2.0, EVT 2.1 and EVT 3.0) and ``.dat`` (CD events).
 
 Both start with a text header of lines beginning with ``%``. A ``.raw`` header names its
 encoding (``% evt 3.0`` or ``% format EVT3;height=720;width=1280``) and usually the sensor
@@ -13,6 +13,13 @@ geometry (``% geometry 1280x720``); older recordings only name the camera plugin
   ``EXT_TRIGGER`` (0xA), ``OTHERS`` (0xE) and ``CONTINUED`` (0xF) are skipped; any other
   type means corrupt data. CD events before the first ``EV_TIME_HIGH`` are dropped (their
   time is unknown), as Prophesee's decoders do.
+* **EVT 2.1** (64-bit words, vectorised) is decoded here too. Each word is two 32-bit halves: a *head*
+  laid out as an EVT 2.0 word (type, 6 low time bits, x, y) and, for ``EVT_POS`` / ``EVT_NEG``, a
+  *validity mask*: bit ``k`` set is an event at ``(x + k, y)``. Which half comes first is the header's
+  ``endianness``: ``legacy`` (IMX636: the head first) or ``little`` (GenX320: the whole word little-endian,
+  the mask first). When the header does not say, the layout is read from the data (the one whose word
+  types are all known, whose time words never step back and whose pixels lie on the sensor; OpenEB's
+  default, ``little``, on a tie).
 * **.dat** files hold, after the header, one byte event type and one byte event size (8),
   then 8-byte events: uint32 ``t`` (µs) and uint32 with x (bits 0..13), y (14..27) and
   polarity (28..31). They are memory-mapped.
@@ -80,7 +87,8 @@ _SIZE_BY_GENERATION = {
 _EVT_LINE = re.compile(r"^evt\s+(\S+)$", re.IGNORECASE)
 _FORMAT_LINE = re.compile(r"^format\s+([^;\s]+)", re.IGNORECASE)
 _FORMAT_NAMES = {"evt2": "2.0", "evt21": "2.1", "evt3": "3.0"}
-_SUPPORTED_EVT = ("2.0", "3.0")
+_SUPPORTED_EVT = ("2.0", "2.1", "3.0")
+_ENDIANNESS = re.compile(r"(?:^|;)\s*endianness\s*=\s*(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,14 +98,17 @@ class RawHeader:
     Attributes:
         lines: header lines without the leading ``%``.
         data_offset: byte offset of the first event word.
-        evt_version: ``"2.0"`` or ``"3.0"``.
+        evt_version: ``"2.0"``, ``"2.1"`` or ``"3.0"``.
         sensor_size: resolution from a geometry/format line or the camera plugin; ``None`` if unknown.
+        endianness: EVT 2.1's word layout as the header states it (``"legacy"`` or ``"little"``, from
+            ``% format EVT21;...;endianness=legacy`` or an ``% endianness`` line); ``None`` if it does not.
     """
 
     lines: tuple[str, ...]
     data_offset: int
     evt_version: str
     sensor_size: SensorSize | None
+    endianness: str | None = None
 
 
 def _header_value(lines: tuple[str, ...], key: str) -> str | None:
@@ -161,7 +172,24 @@ def read_raw_header(path: PathLike, *, sensor_size: SensorSize | tuple[int, int]
             path,
         )
     size = SensorSize.of(sensor_size) if sensor_size is not None else _known_sensor_size(lines_t, path)
-    return RawHeader(lines_t, offset, version, size)
+    return RawHeader(lines_t, offset, version, size, _header_endianness(lines_t, path) if version == "2.1" else None)
+
+
+def _header_endianness(lines: tuple[str, ...], path: Path) -> str | None:
+    """EVT 2.1's ``endianness`` from the ``format`` line or an ``endianness`` line; refuses what is not decoded."""
+    stated = _header_value(lines, "endianness")
+    for line in lines:
+        if _FORMAT_LINE.match(line):
+            match = _ENDIANNESS.search(line)
+            if match:
+                stated = match.group(1)
+    if stated is None:
+        return None
+    if stated.lower() not in _EVT21_HEAD_COLUMN:
+        raise EventFormatError(
+            f"EVT 2.1 with endianness {stated!r} is not supported (supported: {', '.join(_EVT21_HEAD_COLUMN)})", path
+        )
+    return stated.lower()
 
 
 class _Backward(Exception):
@@ -258,7 +286,14 @@ def _backward_error(
 
 
 class _Evt2Decoder:
-    """Stateful EVT 2.0 decoder over consecutive batches of the memory-mapped 32-bit words."""
+    """Stateful EVT 2.0 decoder over consecutive batches of the memory-mapped 32-bit words.
+
+    EVT 2.1 (:class:`_Evt21Decoder`) shares it: ``words`` are then the heads of its 64-bit words, laid out
+    as EVT 2.0 words, and each head stands for ``word_bytes`` = 8 bytes of the file.
+    """
+
+    version = "2.0"
+    word_bytes = 4
 
     def __init__(self, path: Path, words: np.ndarray, data_offset: int) -> None:
         self.path, self.words, self.data_offset = path, words, data_offset
@@ -277,13 +312,16 @@ class _Evt2Decoder:
 
     def __call__(self, start: int, stop: int) -> dict[str, np.ndarray]:
         words = np.asarray(self.words[start:stop])
-        byte_offset = self.data_offset + 4 * start
+        size = self.word_bytes
+        byte_offset = self.data_offset + size * start
         types = words >> 28
         bad = ~np.isin(types, _EVT2_KNOWN_TYPES)
         if bad.any():
             i = int(np.argmax(bad))
             raise EventFormatError(
-                f"corrupt EVT 2.0 data: unknown word type 0x{int(types[i]):X} at byte {byte_offset + 4 * i}", self.path
+                f"corrupt EVT {self.version} data: unknown word type 0x{int(types[i]):X} at byte "
+                f"{byte_offset + size * i}",
+                self.path,
             )
         high_index = np.flatnonzero(types == 0x8)
         values = (words[high_index] & 0x0FFFFFFF).astype(np.int64)
@@ -293,12 +331,12 @@ class _Evt2Decoder:
             raise _backward_error(
                 self.path,
                 "EV_TIME_HIGH word",
-                byte_offset + 4 * int(high_index[exc.index]),
+                byte_offset + size * int(high_index[exc.index]),
                 exc.before << 6,
                 exc.after << 6,
                 _EVT2_MAX_STEP << 6,
             ) from None
-        self.repaired.extend((byte_offset + 4 * high_index[outlier]).tolist())
+        self.repaired.extend((byte_offset + size * high_index[outlier]).tolist())
         is_high = np.zeros(len(words), dtype=bool)
         is_high[high_index[~outlier]] = True
         high_at = np.full(len(words), -1, dtype=np.int64)
@@ -307,14 +345,40 @@ class _Evt2Decoder:
         high = np.where(last_high >= 0, high_at[np.maximum(last_high, 0)], self.time_high)
         if is_high.any():
             self.time_high = int(high[-1])
-        cd = (types <= 0x1) & (high >= 0)
-        w = words[cd]
+        cd = ((types <= 0x1) & (high >= 0)).nonzero()[0]
+        return self._cd_events(words.take(cd), high.take(cd), start + cd)
+
+    def _cd_events(self, w: np.ndarray, high: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
+        """The events of the CD words ``w`` (heads), whose upper time bits are ``high``, at word ``index``."""
         return {
             "x": ((w >> 11) & 0x7FF).astype(np.int16),
             "y": (w & 0x7FF).astype(np.int16),
-            "t": (high[cd] << 6) | ((w >> 22) & 0x3F).astype(np.int64),
-            "p": types[cd] == 0x1,
+            "t": (high << 6) | ((w >> 22) & 0x3F).astype(np.int64),
+            "p": (w >> 28) == 0x1,
         }
+
+
+class _Evt21Decoder(_Evt2Decoder):
+    """EVT 2.1: the 64-bit words' heads decoded as EVT 2.0 words, each CD word expanded by its validity mask."""
+
+    version = "2.1"
+    word_bytes = 8
+
+    def __init__(self, path: Path, heads: np.ndarray, masks: np.ndarray, data_offset: int) -> None:
+        super().__init__(path, heads, data_offset)
+        self.masks = masks
+
+    def _cd_events(self, w: np.ndarray, high: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
+        if not len(index):
+            return super()._cd_events(w, high, index)
+        masks = np.asarray(self.masks[index[0] : index[-1] + 1]).take(index - index[0])
+        # bit k of each mask, k = 0..31 (little-endian bytes, little-endian bits): event k of the word at x + k
+        bits = np.unpackbits(masks.astype("<u4").view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+        word, k = bits.nonzero()  # word by word, k ascending: the decoders' order
+        heads = super()._cd_events(w, high, index)
+        events = {name: values.take(word) for name, values in heads.items()}
+        events["x"] += k.astype(np.int16)
+        return events
 
 
 def _body(path: Path, offset: int, item: int, what: str) -> int:
@@ -331,8 +395,11 @@ def _evt2_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[d
     if n_words == 0:
         return
     words = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words,))
-    decode = _Evt2Decoder(path, words, header.data_offset)
-    step = max(1, batch_bytes // 4)
+    yield from _decoded_batches(path, _Evt2Decoder(path, words, header.data_offset), n_words, max(1, batch_bytes // 4))
+
+
+def _decoded_batches(path: Path, decode: _Evt2Decoder, n_words: int, step: int) -> Iterator[dict[str, np.ndarray]]:
+    """``decode`` over the words ``step`` at a time; the repaired time words reported at the end."""
     try:
         for start in range(0, n_words, step):
             yield decode(start, min(n_words, start + step))
@@ -343,6 +410,45 @@ def _evt2_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[d
             decode.repaired,
             "the events after each keep the previous time base (off by at most 64 µs)",
         )
+
+
+_EVT21_HEAD_COLUMN = {"legacy": 0, "little": 1}  # which 32-bit half of a 64-bit word holds its head
+_EVT21_PROBE_WORDS = 1 << 16
+
+
+def _evt21_plausible(heads: np.ndarray, size: SensorSize | None) -> tuple[bool, bool, bool]:
+    """Checks of words ``heads`` read as EVT 2.1 heads: all types known, time words never stepping back (a
+    counter wrap aside), CD pixels' vector bases on the sensor (True when its size is unknown)."""
+    types = heads >> 28
+    high = (heads[types == 0x8] & 0x0FFFFFFF).astype(np.int64)
+    steps = np.diff(high)
+    forward = bool(((steps >= 0) | (steps < -(1 << 27))).all())
+    cd = heads[types <= 0x1]
+    inside = size is None or bool((((cd >> 11) & 0x7FF) < size.width).all() and ((cd & 0x7FF) < size.height).all())
+    return bool(np.isin(types, _EVT2_KNOWN_TYPES).all()), forward, inside
+
+
+def _evt21_head_column(header: RawHeader, pairs: np.ndarray) -> int:
+    """The half of each 64-bit word (``pairs``: ``(N, 2)`` little-endian 32-bit halves) that holds its head:
+    as the header states, else that of the layout passing more of :func:`_evt21_plausible`'s checks on the
+    first words (OpenEB's default, ``little``, on a tie)."""
+    if header.endianness is not None:
+        return _EVT21_HEAD_COLUMN[header.endianness]
+    probe = np.asarray(pairs[:_EVT21_PROBE_WORDS])
+    scores = {name: _evt21_plausible(probe[:, column], header.sensor_size)
+              for name, column in _EVT21_HEAD_COLUMN.items()}  # fmt: skip
+    best = max(scores, key=lambda name: (sum(scores[name]), name == "little"))
+    return _EVT21_HEAD_COLUMN[best]
+
+
+def _evt21_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
+    n_words = _body(path, header.data_offset, 8, "EVT 2.1")
+    if n_words == 0:
+        return
+    pairs = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words, 2))
+    head = _evt21_head_column(header, pairs)
+    decode = _Evt21Decoder(path, pairs[:, head], pairs[:, 1 - head], header.data_offset)
+    yield from _decoded_batches(path, decode, n_words, max(1, batch_bytes // 8))
 
 
 def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
@@ -357,9 +463,8 @@ def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[d
 
 
 def _raw_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
-    if header.evt_version == "2.0":
-        return _evt2_batches(path, header, batch_bytes)
-    return _evt3_batches(path, header, batch_bytes)
+    batches = {"2.0": _evt2_batches, "2.1": _evt21_batches, "3.0": _evt3_batches}[header.evt_version]
+    return batches(path, header, batch_bytes)
 
 
 def _merge(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -391,7 +496,7 @@ def _size_of(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorS
 
 
 def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
-    """Read a whole Prophesee ``.raw`` file (EVT 2.0 or 3.0).
+    """Read a whole Prophesee ``.raw`` file (EVT 2.0, 2.1 or 3.0).
 
     Args:
         path: the ``.raw`` file.

@@ -69,6 +69,23 @@ def encode_evt2(events: np.ndarray) -> bytes:
     return np.stack([high, cd], axis=1).astype("<u4").tobytes()
 
 
+def encode_evt21(events: np.ndarray, endianness: Literal["legacy", "little"] = "legacy") -> bytes:
+    """EVT 2.1 64-bit words as a camera vectorises them: runs of events with the same time, row and polarity and
+    increasing x within one 32-pixel-aligned group share a CD word (the group's base x, a mask bit per event),
+    each after an EV_TIME_HIGH. ``legacy`` (IMX636): each word's head half first; ``little``: the whole word
+    little-endian (the mask half first)."""
+    t, x, y, p = (events[name].astype(np.int64) for name in ("t", "x", "y", "p"))
+    new = np.ones(len(events), dtype=bool)
+    new[1:] = (t[1:] != t[:-1]) | (y[1:] != y[:-1]) | (p[1:] != p[:-1]) | (x[1:] >> 5 != x[:-1] >> 5) | (x[1:] <= x[:-1])
+    starts = np.flatnonzero(new)
+    mask = np.bitwise_or.reduceat(np.left_shift(1, x & 31), starts) if len(starts) else np.zeros(0, np.int64)
+    t, x, y, p = t[starts], x[starts] & ~31, y[starts], p[starts]
+    heads = np.stack([(0x8 << 28) | (t >> 6), (p << 28) | ((t & 0x3F) << 22) | (x << 11) | y], axis=1)
+    masks = np.stack([np.zeros_like(mask), mask], axis=1)
+    halves = (heads, masks) if endianness == "legacy" else (masks, heads)
+    return np.stack(halves, axis=-1).astype("<u4").tobytes()
+
+
 def encode_evt3(events: np.ndarray) -> bytes:
     """EVT 3.0 16-bit words per event: TIME_HIGH, TIME_LOW, ADDR_Y, ADDR_X (with polarity); t < 2**24."""
     t = events["t"].astype(np.uint32)
@@ -85,11 +102,11 @@ def encode_evt3(events: np.ndarray) -> bytes:
 
 
 def write_raw(path: Path, events: np.ndarray, *, evt: str = "2.0", lines: tuple[str, ...] | None = None) -> Path:
-    """A Prophesee ``.raw`` file of ``events`` in EVT ``evt`` ("2.0" or "3.0"); the header holds ``lines``
-    (default: the format and the :data:`SIZE` geometry)."""
+    """A Prophesee ``.raw`` file of ``events`` in EVT ``evt`` ("2.0", "2.1" (the IMX636's legacy layout) or "3.0");
+    the header holds ``lines`` (default: the format and the :data:`SIZE` geometry)."""
     if lines is None:
         lines = (f"evt {evt}", f"geometry {SIZE.width}x{SIZE.height}")
-    body = encode_evt2(events) if evt == "2.0" else encode_evt3(events)
+    body = {"2.0": encode_evt2, "2.1": encode_evt21, "3.0": encode_evt3}[evt](events)
     path.write_bytes(header(*lines, "end") + body)
     return path
 

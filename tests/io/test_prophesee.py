@@ -11,7 +11,17 @@ import pytest
 import neurova.io as nio
 from neurova.errors import MissingDependencyError
 from neurova.events import SensorSize, make_events
-from tests.helpers.events import SIZE, encode_evt2, header, raises_with_path, random_events, write_dat, write_raw
+from neurova.io.prophesee import iter_raw_events
+from tests.helpers.events import (
+    SIZE,
+    encode_evt2,
+    encode_evt21,
+    header,
+    raises_with_path,
+    random_events,
+    write_dat,
+    write_raw,
+)
 
 
 def test_raw_header_errors(tmp_path: Path) -> None:
@@ -21,13 +31,13 @@ def test_raw_header_errors(tmp_path: Path) -> None:
     raises_with_path(path, "does not start with a '%' text header")
     write_raw(path, events, lines=("date today", "geometry 64x48"))
     raises_with_path(path, "names no event encoding")
-    write_raw(path, events, lines=("format EVT21;height=48;width=64",))
-    raises_with_path(path, "EVT 2.1 encoding is not supported")
+    write_raw(path, events, lines=("format EVT4;height=48;width=64",))
+    raises_with_path(path, "EVT evt4 encoding is not supported")
     path.write_bytes(b"% evt 2.0\n% geometry 64x4")
     raises_with_path(path, "not terminated")
 
 
-@pytest.mark.parametrize("evt", ["2.0", "3.0"])
+@pytest.mark.parametrize("evt", ["2.0", "2.1", "3.0"])
 def test_truncated_raw(tmp_path: Path, evt: str) -> None:
     path = write_raw(tmp_path / "t.raw", random_events(50), evt=evt)
     path.write_bytes(path.read_bytes()[:-1])
@@ -108,6 +118,63 @@ def test_evt2_decoder_details(tmp_path: Path) -> None:
     np.testing.assert_array_equal(decoded[:-1], events)
     assert decoded[-1]["t"] == ((1 << 28) + 5) << 6 | 3
     assert (decoded[-1]["x"], decoded[-1]["y"], decoded[-1]["p"]) == (7, 9, True)
+
+
+def _clustered_events(n: int, seed: int = 0) -> np.ndarray:
+    """Events as a sensor emits them: bursts of neighbouring pixels of one row at one µs, so EVT 2.1 vectorises."""
+    rng = np.random.default_rng(seed)
+    bursts = [(t, int(rng.integers(0, SIZE.height)), bool(rng.integers(0, 2)),
+               np.unique(rng.integers(0, SIZE.width, int(rng.integers(1, 12)))))
+              for t in np.sort(rng.integers(1_000, 9_000_000, n))]  # fmt: skip
+    return make_events(np.concatenate([b[3] for b in bursts]), np.concatenate([np.full(len(b[3]), b[1]) for b in bursts]),
+                       np.concatenate([np.full(len(b[3]), b[0]) for b in bursts]),
+                       np.concatenate([np.full(len(b[3]), b[2]) for b in bursts]))  # fmt: skip
+
+
+@pytest.mark.parametrize("endianness", ["legacy", "little"])
+@pytest.mark.parametrize("stated", [True, False], ids=["stated", "detected"])
+def test_evt21_reads_both_word_layouts(tmp_path: Path, endianness: str, stated: bool) -> None:
+    """IMX636 ("legacy": each word's head half first) and GenX320 ("little") layouts, from the header or the data."""
+    events = _clustered_events(300)
+    lines = ("format EVT21;height=48;width=64" + (f";endianness={endianness}" if stated else ""),)
+    path = tmp_path / "v.raw"
+    path.write_bytes(header(*lines, "end") + encode_evt21(events, endianness))  # type: ignore[arg-type]
+    assert len(path.read_bytes()) < len(header(*lines, "end")) + 8 * len(events)  # vectorised: fewer words than events
+    np.testing.assert_array_equal(nio.read_events(path), events)
+    recording = nio.read_recording(path)
+    assert recording.sensor_size == SIZE and recording.attrs["evt_version"] == "2.1"
+    assert nio.read_raw_header(path).endianness == (endianness if stated else None)
+    chunks = list(nio.iter_events(path, chunk_events=97))
+    np.testing.assert_array_equal(np.concatenate(chunks), events)
+    decoded_in_batches = iter_raw_events(path, chunk_events=50, batch_bytes=40)  # 5 words at a time
+    np.testing.assert_array_equal(np.concatenate(list(decoded_in_batches)), events)
+
+
+def test_evt21_decoder_details(tmp_path: Path) -> None:
+    """A CD word's mask bit k is an event at x + k (ascending k); words before the first time word are dropped;
+    triggers and OTHERS are skipped; the header's endianness line is read; errors give 8-byte word offsets."""
+    def word(head: int, mask: int = 0) -> list[int]:
+        return [head, mask]  # the legacy layout: head half first
+
+    orphan = word((1 << 28) | (5 << 11) | 3, 0b1)
+    high = word((0x8 << 28) | 7)
+    cd = word((1 << 28) | (3 << 22) | (32 << 11) | 9, 0b101 | (1 << 31))
+    off = word((0 << 28) | (4 << 22) | (0 << 11) | 2, 0b1)
+    trigger, others = word((0xA << 28) | 1), word((0xE << 28) | 1, 0xFFFFFFFF)
+    body = np.array([orphan, high, cd, trigger, others, off], dtype="<u4").tobytes()
+    path = tmp_path / "d.raw"
+    path.write_bytes(header("evt 2.1", "endianness legacy", "geometry 64x48", "end") + body)
+    decoded = nio.read_events(path)
+    t = (7 << 6) | 3
+    assert decoded[["x", "y", "t", "p"]].tolist() == [(32, 9, t, True), (34, 9, t, True), (63, 9, t, True),
+                                                       (0, 2, (7 << 6) | 4, False)]  # fmt: skip
+    data_offset = len(header("evt 2.1", "endianness legacy", "geometry 64x48", "end"))
+    bad = bytearray(path.read_bytes())
+    bad[data_offset + 8 * 3 + 3] = 0x30  # the trigger's head: type 0x3
+    path.write_bytes(bytes(bad))
+    raises_with_path(path, f"corrupt EVT 2.1 data: unknown word type 0x3 at byte {data_offset + 24}")
+    path.write_bytes(header("format EVT21;height=48;width=64;endianness=big", "end") + body)
+    raises_with_path(path, "EVT 2.1 with endianness 'big' is not supported", nio.read_raw_header)
 
 
 def test_dat_reader(tmp_path: Path) -> None:

@@ -96,10 +96,10 @@ def _fixture_file(tmp_path: Path, kind: str, events: np.ndarray) -> Path:
         return tmp_path / "e.npy"
     if kind == "dat":
         return write_dat(tmp_path / "e.dat", events)
-    return write_raw(tmp_path / f"{kind}.raw", events, evt="2.0" if kind == "evt2" else "3.0")
+    return write_raw(tmp_path / f"{kind}.raw", events, evt={"evt2": "2.0", "evt21": "2.1", "evt3": "3.0"}[kind])
 
 
-KINDS = ["h5", "v2e", "npz", "npy", "dat", "evt2", "evt3"]
+KINDS = ["h5", "v2e", "npz", "npy", "dat", "evt2", "evt21", "evt3"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

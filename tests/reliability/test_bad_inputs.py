@@ -135,7 +135,8 @@ def raw_file(evt: str, damage: str) -> Callable[[Path], tuple[Call, Path]]:
         if damage == "truncated":
             path.write_bytes(data[:-1])
         elif damage == "word type":
-            path.write_bytes(data + np.array([0x5 << 28], "<u4").tobytes())
+            word = [0x5 << 28] if evt == "2.0" else [0x5 << 28, 0]  # EVT 2.1: a 64-bit word, its head half first
+            path.write_bytes(data + np.array(word, "<u4").tobytes())
         elif damage == "no encoding":
             path.write_bytes(header("geometry 64x48", "end") + data.split(b"% end\n", 1)[1])
         return lambda: nio.read_events(path), path
@@ -355,6 +356,9 @@ CASES = [
     Case("raw-evt2-corrupt-word", raw_file("2.0", "word type"), EventFormatError, "unknown word type 0x5"),
     Case("raw-no-encoding", raw_file("2.0", "no encoding"), EventFormatError, "names no event encoding"),
     Case("raw-evt2-outside-sensor", raw_file("2.0", "outside"), EventFormatError, "outside the 16x16 sensor"),
+    Case("raw-evt21-truncated", raw_file("2.1", "truncated"), EventFormatError, "truncated EVT 2.1"),
+    Case("raw-evt21-corrupt-word", raw_file("2.1", "word type"), EventFormatError, "unknown word type 0x5"),
+    Case("raw-evt21-outside-sensor", raw_file("2.1", "outside"), EventFormatError, "outside the 16x16 sensor"),
     Case("raw-evt3-outside-sensor", raw_file("3.0", "outside"), EventFormatError, "outside the 16x16 sensor"),
     # AEDAT4 (the real sample, damaged)
     Case("aedat4-truncated", truncated_aedat4, EventFormatError, "AEDAT4"),
