@@ -1,4 +1,4 @@
-"""HDF5 event files in two layouts: neurova's own and v2e's.
+"""HDF5 event files in three layouts: neurova's own, v2e's and Prophesee Metavision's.
 
 **neurova layout** (written by default): a group (the file's root, or any group of a cache
 file holding many clips) with attributes ``format="neurova-events"``, ``version=1``,
@@ -11,6 +11,14 @@ columns ``[t_us, x, y, p]``, p in {0, 1}; optional ``frame`` ``(N, H, W)`` uint8
 ``frame_ts`` (float seconds or integer µs, detected). v2e stores no resolution: it is read
 from ``width``/``height`` attributes when present (neurova writes them) and otherwise
 inferred from the events (``max + 1``).
+
+**Metavision layout** (what the Metavision SDK records or converts to, "HDF5 event files"): a group
+``CD`` with a compound dataset ``events`` (``x`` uint16, ``y`` uint16, ``p`` int16, ``t`` int64 µs,
+sorted), and the resolution as a root attribute ``geometry="1280x720"``; ``EXT_TRIGGER`` and the
+``indexes`` datasets are not read. The SDK compresses ``CD/events`` with Prophesee's ECF codec (HDF5
+filter 0x8ECF): HDF5 decodes it only with Prophesee's ``hdf5_ecf`` plugin on ``HDF5_PLUGIN_PATH``;
+without it, reading raises :class:`~neurova.errors.MissingDependencyError` saying so (before any event
+is read). Read-only.
 
 Time windows are read by binary search on the ``t`` dataset with partial reads, so a long
 recording is never loaded whole.
@@ -27,7 +35,7 @@ import h5py
 import numpy as np
 
 from neurova._atomic import atomic_path
-from neurova.errors import EventFormatError
+from neurova.errors import EventFormatError, MissingDependencyError
 from neurova.events import (
     EVENT_DTYPE,
     PathLike,
@@ -65,6 +73,8 @@ _T_BLOCK = 1 << 12  # timestamps read at once by the window search
 # gzip level 1: writing a clip's events took 0.60 s against 0.82 s at level 4, for 3-10 % more bytes (docs/io.md)
 _COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 _LAYOUTS = ("neurova", "v2e")
+_METAVISION_FIELDS = ("x", "y", "p", "t")
+_ECF_FILTER = 0x8ECF  # Prophesee's ECF codec, an HDF5 filter plugin (github.com/prophesee-ai/hdf5_ecf)
 
 
 # ----------------------------------------------------------------------------------------- groups
@@ -239,12 +249,56 @@ def _open(path: Path) -> Iterator[h5py.File]:
         raise EventFormatError(f"corrupt HDF5 data: {exc}", path) from exc
 
 
+def _metavision_events(f: h5py.File, path: Path) -> h5py.Dataset | None:
+    """``CD/events`` of a Metavision HDF5 event file (None in another layout), checked to be decodable here."""
+    group = f.get("CD")
+    table = group.get("events") if isinstance(group, h5py.Group) else None
+    if not isinstance(table, h5py.Dataset):
+        return None
+    names = table.dtype.names or ()
+    if table.ndim != 1 or not set(_METAVISION_FIELDS) <= set(names):
+        raise EventFormatError(
+            f"Metavision dataset 'CD/events' must be 1-D with fields {', '.join(_METAVISION_FIELDS)}; "
+            f"got shape {table.shape} and fields {', '.join(names) or 'none'}",
+            path,
+        )
+    plist = table.id.get_create_plist()
+    filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+    if _ECF_FILTER in filters and not h5py.h5z.filter_avail(_ECF_FILTER):
+        raise MissingDependencyError(
+            "a Metavision HDF5 event file compressed with Prophesee's ECF codec (HDF5 filter 0x8ECF), which this "
+            "HDF5 cannot decode: build Prophesee's hdf5_ecf plugin (github.com/prophesee-ai/hdf5_ecf) and point "
+            "HDF5_PLUGIN_PATH to it, or save the recording as .raw with the Metavision SDK",
+            path,
+        )
+    return table
+
+
+def _geometry(f: h5py.File, path: Path) -> SensorSize | None:
+    """The Metavision root attribute ``geometry`` (``"1280x720"``) as a sensor size; None when absent."""
+    if "geometry" not in f.attrs:
+        return None
+    value = f.attrs["geometry"]
+    text = value.decode() if isinstance(value, bytes) else str(value)
+    width, _, height = text.strip().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise EventFormatError(f"invalid sensor size: root attribute geometry={text!r} is not 'WIDTHxHEIGHT'", path)
+    return checked_sensor_size(int(width), int(height), path, source="root attribute 'geometry'")
+
+
 class _Source:
-    """Uniform partial-read access to the events of either layout in an open file."""
+    """Uniform partial-read access to the events of any layout in an open file."""
 
     def __init__(self, f: h5py.File, path: Path, sensor_size: SensorSize | tuple[int, int] | None = None) -> None:
         self.path = path
-        if "events" in f and not any(name in f for name in _FIELDS):
+        metavision = _metavision_events(f, path)
+        stored_size: SensorSize | None = None
+        if metavision is not None:
+            self.layout = "metavision"
+            self.table = metavision
+            self.n = len(metavision)
+            stored_size = _geometry(f, path)
+        elif "events" in f and not any(name in f for name in _FIELDS):
             self.layout = "v2e"
             self.table = f["events"]
             if not isinstance(self.table, h5py.Dataset) or self.table.ndim != 2 or self.table.shape[1] != 4:
@@ -253,8 +307,8 @@ class _Source:
             self.n = self.table.shape[0]
         elif not any(name in f for name in _FIELDS):
             raise EventFormatError(
-                "no event datasets: expected 'x', 'y', 't', 'p' (neurova layout) or 'events' (v2e layout); "
-                f"found: {', '.join(sorted(f.keys())) or 'nothing'}",
+                "no event datasets: expected 'x', 'y', 't', 'p' (neurova layout), 'events' (v2e layout) or "
+                f"'CD/events' (Metavision layout); found: {', '.join(sorted(f.keys())) or 'nothing'}",
                 path,
             )
         else:
@@ -264,7 +318,10 @@ class _Source:
             self.table = self.datasets["t"]
             self.n = len(self.table)
         # a given size replaces the stored one, which is then not read (nor checked)
-        self.sensor_size = SensorSize.of(sensor_size) if sensor_size is not None else _group_sensor_size(f, path)
+        if sensor_size is not None:
+            self.sensor_size: SensorSize | None = SensorSize.of(sensor_size)
+        else:
+            self.sensor_size = stored_size if self.layout == "metavision" else _group_sensor_size(f, path)
         self._block_start = 0
         self._block = np.zeros(0, dtype=np.int64)
 
@@ -274,8 +331,11 @@ class _Source:
         if not 0 <= offset < len(self._block):
             self._block_start = i - i % _T_BLOCK
             stop = min(self.n, self._block_start + _T_BLOCK)
-            rows = self.table[self._block_start : stop]
-            self._block = rows[:, 0] if self.layout == "v2e" else rows
+            if self.layout == "metavision":
+                self._block = self.table.fields("t")[self._block_start : stop]
+            else:
+                rows = self.table[self._block_start : stop]
+                self._block = rows[:, 0] if self.layout == "v2e" else rows
             offset = i - self._block_start
         return int(self._block[offset])
 
@@ -283,6 +343,8 @@ class _Source:
         if self.layout == "neurova":
             return _read_columns(self.datasets, start, stop)
         rows = self.table[start:stop]
+        if self.layout == "metavision":
+            return {"t": rows["t"], "x": rows["x"], "y": rows["y"], "p": rows["p"] > 0}
         return {"t": rows[:, 0], "x": rows[:, 1], "y": rows[:, 2], "p": rows[:, 3]}
 
     def read(self, start: int, stop: int, *, sort: bool = True) -> np.ndarray:
@@ -318,6 +380,8 @@ def _frame_ts_to_us(stamps: np.ndarray, events: np.ndarray) -> np.ndarray:
 
 
 def _frames(f: h5py.File, layout: str, events: np.ndarray, path: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if layout == "metavision":
+        return None, None
     frames_key, stamps_key = ("frames", "frame_timestamps_us") if layout == "neurova" else ("frame", "frame_ts")
     if frames_key not in f and stamps_key not in f:
         return None, None
@@ -338,7 +402,7 @@ def _attrs(f: h5py.File) -> dict[str, Any]:
 
 
 def read_hdf5(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
-    """Read an HDF5 event file in the neurova or the v2e layout (detected from its datasets).
+    """Read an HDF5 event file in the neurova, v2e or Metavision layout (detected from its datasets).
 
     Args:
         path: ``.h5`` / ``.hdf5`` file.
@@ -347,6 +411,7 @@ def read_hdf5(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | Non
 
     Raises:
         EventFormatError: not HDF5, truncated or corrupt, missing datasets, invalid events.
+        MissingDependencyError: a Metavision file compressed with the ECF codec, without its HDF5 plugin.
     """
     path = check_file(path)
     with _open(path) as f:

@@ -123,6 +123,29 @@ def write_dat(path: Path, events: np.ndarray, size: SensorSize | None = SIZE) ->
     return path
 
 
+def write_metavision_hdf5(path: Path, events: np.ndarray, size: SensorSize | None = SIZE, *, ecf: bool = False) -> Path:
+    """A Metavision SDK "HDF5 event file": ``CD/events`` compound (x u2, y u2, p i2, t i8), root ``geometry``.
+
+    The SDK compresses with Prophesee's ECF codec; ``ecf=True`` declares that filter (0x8ECF, optional, so HDF5
+    writes the chunks unfiltered here, where the plugin is absent), else gzip is used.
+    """
+    import h5py
+
+    records = np.empty(len(events), dtype=[("x", "<u2"), ("y", "<u2"), ("p", "<i2"), ("t", "<i8")])
+    for name in ("x", "y", "p", "t"):
+        records[name] = events[name]
+    compression = {"compression": 0x8ECF, "allow_unknown_filter": True} if ecf else {"compression": "gzip"}
+    with h5py.File(path, "w") as f:
+        if size is not None:
+            f.attrs["geometry"] = f"{size.width}x{size.height}"
+        f.attrs["camera_integrator_name"] = "Prophesee"
+        group = f.create_group("CD")
+        group.create_dataset("events", data=records, chunks=(max(1, min(len(records), 64)),), **compression)
+        group.create_dataset("indexes", data=np.zeros(0, dtype=[("id", "<u8"), ("ts", "<i8")]))
+        f.create_group("EXT_TRIGGER").create_dataset("events", data=np.zeros(0, dtype=[("p", "<i2"), ("t", "<i8")]))
+    return path
+
+
 def raises_with_path(path: Path, match: str, reader: Callable[[Path], object] = nio.read_events) -> EventFormatError:
     """Assert that ``reader(path)`` raises an :class:`EventFormatError` matching ``match`` that names ``path``."""
     with pytest.raises(EventFormatError, match=match) as info:

@@ -1,4 +1,4 @@
-"""neurova.io.hdf5: the neurova and v2e layouts on disk, clips in groups, bounded streaming, damaged files."""
+"""neurova.io.hdf5: the neurova, v2e and Metavision layouts on disk, clips in groups, bounded streaming, damaged files."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import neurova.io as nio
-from neurova.errors import EventFormatError
+from neurova.errors import EventFormatError, MissingDependencyError
 from neurova.events import SensorSize, slice_time
 from neurova.io import hdf5
-from tests.helpers.events import SIZE, raises_with_path, random_events
+from tests.helpers.events import SIZE, raises_with_path, random_events, write_metavision_hdf5
 
 
 def test_v2e_layout_on_disk(tmp_path: Path) -> None:
@@ -50,6 +50,39 @@ def test_v2e_frame_ts_units_are_detected(tmp_path: Path, stored: str, unit: type
     assert recording.sensor_size == SensorSize(int(events["x"].max()) + 1, int(events["y"].max()) + 1)
     assert nio.get_sensor_size(path) == recording.sensor_size
     assert nio.read_recording(path, sensor_size=SIZE).sensor_size == SIZE
+
+
+def test_metavision_layout_reads_like_any_event_file(tmp_path: Path) -> None:
+    """A Metavision SDK HDF5 event file: CD/events records, the size from the root 'geometry' attribute."""
+    events = random_events(300)
+    path = write_metavision_hdf5(tmp_path / "mv.hdf5", events)
+    recording = nio.read_recording(path)
+    np.testing.assert_array_equal(recording.events, events)
+    assert recording.sensor_size == SIZE and recording.frames is None
+    assert recording.attrs["camera_integrator_name"] == "Prophesee"
+    assert nio.get_sensor_size(path) == SIZE
+    windows = list(nio.iter_events(path, window_us=5_000))  # binary search on the t field
+    np.testing.assert_array_equal(np.concatenate(windows), events)
+    write_metavision_hdf5(path, events, size=None)  # no geometry: inferred from the events
+    assert nio.read_recording(path).sensor_size == SensorSize(int(events["x"].max()) + 1, int(events["y"].max()) + 1)
+
+
+def test_metavision_layout_errors(tmp_path: Path) -> None:
+    events = random_events(20)
+    path = write_metavision_hdf5(tmp_path / "ecf.hdf5", events, ecf=True)
+    with pytest.raises(MissingDependencyError, match=r"ECF codec .*hdf5_ecf plugin .*HDF5_PLUGIN_PATH") as caught:
+        nio.read_events(path)
+    assert str(path) in str(caught.value)
+    with pytest.raises(MissingDependencyError, match="ECF"):
+        list(nio.iter_events(path, window_us=1000))
+    path = write_metavision_hdf5(tmp_path / "geometry.hdf5", events)
+    with h5py.File(path, "r+") as f:
+        f.attrs["geometry"] = "wide"
+    raises_with_path(path, "geometry='wide' is not 'WIDTHxHEIGHT'")
+    with h5py.File(path, "r+") as f:
+        del f["CD/events"]
+        f["CD"].create_dataset("events", data=np.zeros((3, 4), np.uint32))
+    raises_with_path(path, "'CD/events' must be 1-D with fields x, y, p, t")
 
 
 def test_many_clips_in_one_file(tmp_path: Path) -> None:

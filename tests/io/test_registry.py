@@ -16,7 +16,7 @@ import neurova.io as nio
 from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, make_events
 from neurova.io import npz, prophesee
-from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_raw
+from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_metavision_hdf5, write_raw
 
 # ------------------------------------------------------------------------------------- round trips
 
@@ -96,10 +96,12 @@ def _fixture_file(tmp_path: Path, kind: str, events: np.ndarray) -> Path:
         return tmp_path / "e.npy"
     if kind == "dat":
         return write_dat(tmp_path / "e.dat", events)
+    if kind == "metavision":
+        return write_metavision_hdf5(tmp_path / "e.hdf5", events)
     return write_raw(tmp_path / f"{kind}.raw", events, evt={"evt2": "2.0", "evt21": "2.1", "evt3": "3.0"}[kind])
 
 
-KINDS = ["h5", "v2e", "npz", "npy", "dat", "evt2", "evt21", "evt3"]
+KINDS = ["h5", "v2e", "metavision", "npz", "npy", "dat", "evt2", "evt21", "evt3"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
