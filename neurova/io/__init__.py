@@ -1,7 +1,7 @@
 """Reading and writing event files.
 
-:func:`read_events` / :func:`read_recording` read ``.h5``/``.hdf5`` (neurova and v2e
-layouts), Prophesee ``.raw`` (EVT 2.0, 2.1 and 3.0) and ``.dat``, ``.aedat4``, ``.npz`` and
+:func:`read_events` / :func:`read_recording` read ``.h5``/``.hdf5`` (neurova, v2e and
+Metavision layouts), Prophesee ``.raw`` (EVT 2.0, 2.1 and 3.0) and ``.dat``, ``.aedat4``, ``.npz`` and
 ``.npy`` files, dispatching on the suffix; :func:`iter_events` streams long recordings in
 time windows or chunks with bounded memory; :func:`write_events` writes ``.h5`` and ``.npz``
 atomically. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;

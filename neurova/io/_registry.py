@@ -59,7 +59,7 @@ def read_recording(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] 
     """Read an event file whole: events, sensor size and, where the format has them, frames.
 
     Args:
-        path: ``.h5``/``.hdf5`` (neurova or v2e layout), ``.raw`` (EVT 2.0/2.1/3.0), ``.dat``,
+        path: ``.h5``/``.hdf5`` (neurova, v2e or Metavision layout), ``.raw`` (EVT 2.0/2.1/3.0), ``.dat``,
             ``.aedat4``, ``.npz`` or ``.npy``; the format is chosen by suffix.
         sensor_size: overrides the resolution stored in the file; events are checked against it.
 
