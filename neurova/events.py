@@ -226,10 +226,15 @@ def _check_whole_microseconds(t: np.ndarray, path: PathLike | None) -> None:
         return
     example = float(t[int(np.argmax(fractional))])
     span = float(t.max() - t.min())
+    where = (
+        "" if path is None else
+        " to neurova.events.as_events on the loaded array (and neurova.io.write_events the result to an .h5 file "
+        "for the readers and the CLI)"
+    )  # fmt: skip
     raise EventFormatError(
         f"timestamps are floats with fractions (e.g. {example!r}), spanning {span:g}: read as µs that is "
         f"{span / 1e3:g} ms. If they are seconds (as v2e's (N, 4) arrays and text files are) pass time_scale=1e6 "
-        "(milliseconds: 1e3); to round µs to whole µs pass time_scale=1.0",
+        f"(milliseconds: 1e3; to round µs to whole µs: time_scale=1.0){where}",
         path,
     )
 

@@ -346,7 +346,7 @@ def v2e_float_seconds_refused(tmp: Path) -> None:
 def npy_float_seconds_refused(tmp: Path) -> None:
     path = tmp / "v2e.npy"
     np.save(path, np.array([[0.0, 1, 1, 1], [0.25, 2, 2, 0]]))
-    with refused(EventFormatError, "time_scale", path=path):
+    with refused(EventFormatError, "time_scale", "neurova.events.as_events on the loaded array", path=path):
         nio.read_events(path)
 
 
