@@ -1,0 +1,231 @@
+"""The face path on a real photograph: a portrait animated into event recordings, then detected and predicted.
+
+The synthetic faces neurova trains on are procedural. This benchmark is the closest thing to a real face
+that this machine holds: matplotlib's sample portrait of Grace Hopper (``grace_hopper.jpg``, a real
+photograph, public domain) with glasses, a cap, wrinkles and a starred flag behind her. It is animated
+with the synthetic renderer's head-motion statistics, simulated by neurova's DVS emulator on three
+sensors, and each 200 ms window (every 40 ms) is given to the face detectors, whose boxes are scored
+against the true box moved with the photo. Then ``neurova.predict`` runs on one recording with
+``detect_face="auto"``, and its model inputs are compared with the model's training inputs.
+
+Two kinds of motion:
+
+* ``head``: only the head moves (a feathered ellipse around it is warped, the rest of the photo stays put),
+  as for a person sitting still in front of a fixed camera; the flag and the body fire almost no events;
+* ``camera``: the whole photo moves (a hand-held camera, or the person swaying with the background), so
+  the flag's stars fire as much as the face.
+
+What differs from a real recording: the face is rigid (no expression, no blink, no talking, no 3-D
+turn: a photo can only shift, roll and scale), its lighting is the photo's, and the events come from
+the emulator rather than a sensor. Real sensors add their own noise and bias settings.
+
+The true box follows :func:`neurova.datasets.scenes.face_box`'s definition: OpenCV's frontal Haar cascade on
+the photo (intensity, not events), mapped to a box of side 1.29 cascade sides centred 0.013 sides above the
+cascade's centre, the mapping :class:`neurova.faces.HaarEventDetector` fitted to that definition.
+
+    .venv/bin/python benchmarks/bench_photo_face.py [--seconds 4] [--model tiny_cnn_fusion.synthetic_faces]
+
+Needs the ``plot`` and ``faces`` extras (matplotlib for the photo, OpenCV for the cascade).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import neurova
+from neurova.domain import compare_stats
+from neurova.events import SensorSize, slice_time
+from neurova.faces import BoxTracker, HaarEventDetector, box_iou, get_face_detector
+from neurova.io import write_events
+from neurova.simulator import simulate
+
+FPS = 25.0
+WINDOW_US, HOP_US = 200_000, 40_000
+SENSORS = ((346, 260), (640, 480), (1280, 720))
+FACE_FRACTION = 0.45  # face-box side / sensor height: inside the detector's training range (0.2 .. 0.6)
+HAAR_EVERY = 5  # the Haar fallback takes 0.5-2 s per window: every 5th window is scored
+
+
+def load_portrait() -> np.ndarray:
+    """matplotlib's ``grace_hopper.jpg`` as ``(600, 512)`` uint8 grayscale."""
+    import cv2
+    import matplotlib.cbook
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
+        data = np.frombuffer(file.read(), dtype=np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def true_face_box(photo: np.ndarray) -> np.ndarray:
+    """``[x0, y0, w, h]`` of the face in the photo: the largest Haar face, mapped to the face-box definition."""
+    import cv2
+
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    found = cascade.detectMultiScale(photo, scaleFactor=1.1, minNeighbors=5)
+    if not len(found):
+        raise RuntimeError("the Haar cascade found no face in the photo")
+    x, y, w, h = (float(v) for v in max(found, key=lambda box: box[2] * box[3]))
+    mapping = HaarEventDetector()
+    side = mapping.box_scale * w
+    cx, cy = x + w / 2, y + h / 2 + mapping.box_shift * h
+    return np.array([cx - side / 2, cy - side / 2, side, side])
+
+
+def _smooth(rng: np.random.Generator, n: int, speed: float = 1.4) -> np.ndarray:
+    """``(n,)`` a sum of 4 sinusoids of 0.25-0.9 Hz (times ``speed``) with unit RMS, as the renderer's head motion."""
+    t = np.arange(n) / FPS * speed
+    freqs, phases = rng.uniform(0.25, 0.9, 4), rng.uniform(0, 2 * np.pi, 4)
+    weights = rng.dirichlet(np.ones(4))
+    waves = (weights * np.sin(2 * np.pi * freqs * t[:, None] + phases)).sum(axis=1)
+    return waves / math.sqrt(float((weights**2).sum()) / 2)
+
+
+def animate(photo: np.ndarray, box: np.ndarray, sensor: tuple[int, int], n: int, motion: str,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Frames ``(n, H, W)`` uint8 of the photo on the sensor with a moving head, and the true boxes ``(n, 4)``.
+
+    The photo is scaled so that the face box spans :data:`FACE_FRACTION` of the sensor height, centred a
+    little above the sensor's centre. The head shifts (RMS 6 % / 4 % of the box side across / down), rolls
+    (RMS 0.07 rad) and scales (RMS 3 %) about the box centre, the amplitudes of the synthetic renderer's head.
+    """
+    import cv2
+
+    width, height = sensor
+    side = box[2]
+    base_scale = FACE_FRACTION * height / side
+    centre = box[:2] + box[2:] / 2
+    target = np.array([width / 2, 0.45 * height])
+    base = np.array([[base_scale, 0, target[0] - base_scale * centre[0]],
+                     [0, base_scale, target[1] - base_scale * centre[1]]])  # fmt: skip
+    still = cv2.warpAffine(photo, base, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    mask_photo = np.zeros(photo.shape, np.float32)
+    axes = (int(0.62 * side), int(0.8 * side))  # the head with its cap and hair, not the shoulders
+    cv2.ellipse(mask_photo, (int(centre[0]), int(centre[1] - 0.05 * side)), axes, 0, 0, 360, 1.0, -1)
+    mask_photo = cv2.GaussianBlur(mask_photo, (0, 0), 0.08 * side)
+    dx, dy = 0.06 * side * _smooth(rng, n), 0.04 * side * _smooth(rng, n)
+    roll, zoom = 0.07 * _smooth(rng, n), 1 + 0.03 * _smooth(rng, n)
+    frames = np.empty((n, height, width), np.uint8)
+    boxes = np.empty((n, 4))
+    for i in range(n):
+        # about the face centre in the photo: scale and roll, then place it on the sensor, moved by (dx, dy)
+        c, s = math.cos(roll[i]) * zoom[i], math.sin(roll[i]) * zoom[i]
+        a = base_scale * np.array([[c, -s], [s, c]])
+        moved = target + np.array([dx[i], dy[i]]) * base_scale
+        warp = np.hstack([a, (moved - a @ centre)[:, None]])
+        frame = cv2.warpAffine(photo, warp, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        if motion == "head":
+            alpha = cv2.warpAffine(mask_photo, warp, (width, height), flags=cv2.INTER_LINEAR)
+            frame = np.rint(alpha * frame + (1 - alpha) * still).astype(np.uint8)
+        frames[i] = frame
+        box_side = side * base_scale * zoom[i]
+        boxes[i] = [moved[0] - box_side / 2, moved[1] - box_side / 2, box_side, box_side]
+    return frames, boxes
+
+
+def score(events: np.ndarray, sensor: SensorSize, boxes: np.ndarray) -> dict[str, list[float]]:
+    """IoU with the true box of each 200 ms window's detection (NaN: no face reported), per method."""
+    learned, haar = get_face_detector("learned"), get_face_detector("haar")
+    tracker = BoxTracker()
+    result: dict[str, list[float]] = {"learned": [], "learned + tracker": [], "haar": [], "auto": []}
+    for k, end in enumerate(range(WINDOW_US, int(events["t"][-1]) + 1, HOP_US)):
+        window = slice_time(events, end - WINDOW_US, end)
+        truth = boxes[min(len(boxes) - 1, end // int(1e6 / FPS))]  # the head where the window ends
+        found = learned.detect(window, sensor)
+        iou = box_iou(found.box, truth) if found.found else math.nan
+        result["learned"].append(iou)
+        held = tracker.update(found.box if found.found else None)
+        result["learned + tracker"].append(math.nan if held is None else box_iou(held, truth))
+        fallback = None
+        if not found.found or k % HAAR_EVERY == 0:
+            fallback = haar(window, sensor)
+        if k % HAAR_EVERY == 0:
+            result["haar"].append(math.nan if fallback is None else box_iou(fallback, truth))
+        auto = found.box if found.found else fallback
+        result["auto"].append(math.nan if auto is None else box_iou(auto, truth))
+    return result
+
+
+def summary(ious: list[float]) -> str:
+    values = np.asarray(ious)
+    answered = np.isfinite(values)
+    good = (values[answered] >= 0.5).mean() if answered.any() else math.nan
+    median = float(np.median(values[answered])) if answered.any() else math.nan
+    return (f"{100 * answered.mean():5.1f} % {100 * good:6.1f} % {100 * (np.nan_to_num(values) >= 0.5).mean():6.1f} % "
+            f"{median:6.2f}")  # fmt: skip
+
+
+def detection(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int) -> None:
+    n = round(seconds * FPS)
+    times = (np.arange(n) * 1e6 / FPS).astype(np.int64)
+    print(f"{'motion':7} {'sensor':9} {'preset':6} {'events':>9} {'method':18} answered IoU>=.5/ans IoU>=.5/all median")
+    pooled: dict[str, list[float]] = {}
+    for motion in ("head", "camera"):
+        for width, height in SENSORS:
+            rng = np.random.default_rng(seed)
+            frames, boxes = animate(photo, box, (width, height), n, motion, rng)
+            for preset in ("clean", "noisy"):
+                events = simulate(frames, times, preset=preset, seed=seed)
+                result = score(events, SensorSize(width, height), boxes)
+                for method, ious in result.items():
+                    pooled.setdefault(f"{motion} {method}", []).extend(ious)
+                    print(f"{motion:7} {width}x{height:<4} {preset:6} {len(events):9,} {method:18} {summary(ious)}")
+    print("\npooled over sensors and presets:")
+    for key, ious in pooled.items():
+        print(f"  {key:26} {summary(ious)}")
+
+
+def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str) -> None:
+    """``neurova.predict`` with ``detect_face="auto"`` on the head-motion recording at 640x480, noisy."""
+    n = round(seconds * FPS)
+    sensor = (640, 480)
+    frames, boxes = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
+    events = simulate(frames, (np.arange(n) * 1e6 / FPS).astype(np.int64), preset="noisy", seed=seed)
+    model = neurova.models.from_pretrained(model_name)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_events(Path(folder) / "portrait.h5", events, sensor)
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = neurova.predict(model, path, detect_face="auto")
+        elapsed = time.perf_counter() - start
+    truth = boxes[np.minimum(len(boxes) - 1, result.timestamps_us // int(1e6 / FPS))]
+    ious = [box_iou(b, t) for b, t in zip(result.boxes, truth)]
+    print(f"\nneurova.predict({model_name!r}, 640x480 head-motion recording, noisy, detect_face='auto'): "
+          f"{len(result)} predictions in {elapsed:.1f} s")  # fmt: skip
+    print(f"  face box IoU with the true box: median {statistics.median(ious):.2f}, minimum {min(ious):.2f}, "
+          f">= 0.5 for {100 * np.mean(np.asarray(ious) >= 0.5):.0f} %")
+    print(f"  valence {np.median(result.valence):+.2f} (median; {result.valence.min():+.2f} .. "
+          f"{result.valence.max():+.2f}), arousal {np.median(result.arousal):+.2f} ({result.arousal.min():+.2f} .. "
+          f"{result.arousal.max():+.2f})")
+    emotions, counts = np.unique(result.emotion, return_counts=True)
+    print("  emotions: " + ", ".join(f"{e} {c}" for e, c in sorted(zip(emotions, counts), key=lambda x: -x[1])))
+    print("  warnings: " + ("; ".join(str(w.message)[:160] for w in caught) or "none"))
+    assert result.input_stats is not None and model.input_stats is not None
+    print("  model inputs against the training inputs:\n" + compare_stats(result.input_stats, model.input_stats).table())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each recording")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="tiny_cnn_fusion.synthetic_faces", help="a tag or a model folder")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    photo = load_portrait()
+    box = true_face_box(photo)
+    print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
+    detection(photo, box, args.seconds, args.seed)
+    prediction(photo, box, args.seconds, args.seed, args.model)
+
+
+if __name__ == "__main__":
+    main()
