@@ -48,7 +48,7 @@ from torch import Tensor, nn
 
 from neurova._atomic import atomic_path
 from neurova.events import SensorSize, slice_time
-from neurova.faces import BoxTracker, box_iou, centre_square, event_image, letterbox
+from neurova.faces import BoxTracker, box_iou, centre_square, combine_detections, event_image, letterbox
 
 __all__ = [
     "FaceDetectorRecipe",
@@ -71,8 +71,13 @@ def data_sources() -> dict[str, str]:
     The data, hence the trained weights, depend on them: the hashes are part of the cache key and
     are stored with the weights, so a rerun of the recipe can tell whether it used the same code.
     """
-    root = Path(__file__).parent
-    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest()[:12] for name in _SOURCES}
+    return {name: _source_hash(name) for name in _SOURCES}
+
+
+def _source_hash(name: str) -> str:
+    """Short SHA-256 of the module ``name`` (relative to the package); the Haar boxes of the validation and test
+    splits also depend on ``faces.py``, so their cache keys include its hash."""
+    return hashlib.sha256((Path(__file__).parent / name).read_bytes()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -127,8 +132,9 @@ class FaceDetectorRecipe:
         """A short hash of the settings and the source files that shape a split's data (the cache key)."""
         keys = ("seed", "frames", "test_frames", "supersample", "fps", "windows_per_clip", "window_ms", "test_window_ms", "test_hop_ms",
                 "sensor_sizes", "noisy_fraction", "negative_fraction", "input_size", "clip_percentile")
+        sources = data_sources() | ({"haar": _source_hash("faces.py")} if split in ("val", "test") else {})
         blob = json.dumps({k: getattr(self, k) for k in keys} | {"split": split, "clips": self.clips[split],
-                                                                 "sources": data_sources()}, sort_keys=True)
+                                                                 "sources": sources}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
@@ -494,7 +500,7 @@ def evaluate_detector(net: nn.Module, test: WindowSet, recipe: FaceDetectorRecip
     learned = np.where(found[:, None], box, np.nan)
     haar = _mapped_haar(test.haar, *haar_mapping)
     haar_found = np.isfinite(haar).all(axis=1)
-    auto = np.where(found[:, None], box, haar)
+    auto = combine_detections(box, score, found, haar)
     centre = np.array([centre_square(tuple(s)) for s in test.sensors], np.float64)
     results: dict[str, Any] = {
         "learned_best_box": evaluate_boxes(box[pos], test.boxes[pos]),

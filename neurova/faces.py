@@ -13,8 +13,9 @@ sub-pixel precision; cropping rounds them to whole pixels.
   events of synthetic head-and-shoulders scenes, see docs/face_detection.md);
   ``"haar"`` is OpenCV's Haar cascade (shipped with ``opencv-python-headless``, so
   it works offline) on accumulated event images (:class:`HaarEventDetector` over
-  :func:`accumulate_events` and :func:`detect_face`); ``"auto"`` runs the learned
-  one and falls back to the cascade. :class:`BoxTracker` holds the box between
+  :func:`accumulate_events` and :func:`detect_face`); ``"auto"`` runs both and
+  combines them (:func:`combine_detections`: the learned detector is the better on
+  synthetic faces, the cascade on a real photographed face). :class:`BoxTracker` holds the box between
   detections and rejects jumps; :class:`FaceTrack` / :func:`track_face_boxes` follow
   the face over a recording (the rule of :func:`neurova.predict` and of NEFER's recordings).
 
@@ -42,6 +43,8 @@ from neurova.errors import CheckpointError, MissingDependencyError
 from neurova.events import SensorSize, search_times, slice_time, validate_events
 
 __all__ = [
+    "AGREE_IOU",
+    "CONFIDENT_SCORE",
     "DETECTOR_INPUT_SIZE",
     "DETECT_EVERY_US",
     "DETECT_WINDOW_US",
@@ -56,6 +59,7 @@ __all__ = [
     "accumulate_events",
     "box_iou",
     "centre_square",
+    "combine_detections",
     "crop_and_resize",
     "default_weights",
     "detect_face",
@@ -490,23 +494,32 @@ class HaarEventDetector:
     (centre, in units of the cascade box's side, positive = down); the defaults are the medians over the
     validation windows of the detector recipe (``haar_mapping`` in ``event_face_detector.json``).
 
+    Images of large sensors are shrunk before the cascade, by the whole factor ``k = shorter side //
+    cascade_side`` (``k``x``k`` pixel blocks averaged, boxes scaled back): 640x480 runs at 320x240, 1280x720 at
+    426x240, 320x240 .. 640x360 unshrunk. The smallest face the cascade looks for is a tenth of the shorter
+    side either way; the cascade's time falls with the image's area (about 1.7x faster per 1280x720 window).
+
     Args:
         fractions: trailing fractions of the window's duration to render.
         min_votes: renderings that must agree to report a face.
         box_scale: true side / cascade side.
         box_shift: vertical centre shift in cascade sides.
+        cascade_side: shorter side (pixels) below which images are not shrunk; ``None`` never shrinks.
     """
 
     def __init__(self, fractions: Sequence[float] = (1.0, 0.5, 0.25), *, min_votes: int = 1, box_scale: float = 1.29,
-                 box_shift: float = -0.013) -> None:
+                 box_shift: float = -0.013, cascade_side: int | None = 240) -> None:
         if not fractions or not all(0 < f <= 1 for f in fractions):
             raise ValueError(f"fractions must be a non-empty sequence in (0, 1], got {fractions}")
         if min_votes < 1 or box_scale <= 0:
             raise ValueError(f"min_votes must be >= 1 and box_scale > 0, got {min_votes}, {box_scale}")
+        if cascade_side is not None and cascade_side < 24:
+            raise ValueError(f"cascade_side must be >= 24 (the cascade's window) or None, got {cascade_side}")
         self.fractions = tuple(float(f) for f in fractions)
         self.min_votes = int(min_votes)
         self.box_scale = float(box_scale)
         self.box_shift = float(box_shift)
+        self.cascade_side = cascade_side
 
     def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
         """The cascade's face in one window, mapped to the face-box definition, and its vote share."""
@@ -514,14 +527,18 @@ class HaarEventDetector:
         validate_events(events, sensor_size=sensor)
         found: list[np.ndarray] = []
         attempts = 2 * len(self.fractions) if len(events) else 0
+        shrink = 1 if self.cascade_side is None else max(1, min(sensor.shape) // self.cascade_side)
         for part_counts in self._trailing_counts(events, sensor):
             if part_counts is None:
                 continue
             image = _activity_image(part_counts, 99.0, 1.0)  # accumulate_events' defaults
+            if shrink > 1:
+                cv2 = require("cv2", "faces", "detecting faces with the Haar cascade")
+                image = cv2.resize(image, (sensor.width // shrink, sensor.height // shrink), interpolation=cv2.INTER_AREA)
             for rendering in (255 - image, image):  # active pixels dark on white, then white on dark
                 box = detect_face(rendering)
                 if box is not None:
-                    found.append(box)
+                    found.append(box * shrink)
         if not found:
             return FaceDetection(None, 0.0, False, "none")
         first = found[0]
@@ -555,31 +572,81 @@ class HaarEventDetector:
         return detection.box if detection.found else None
 
 
-class AutoFaceDetector:
-    """The learned detector, with the Haar cascade as fallback when the learned one finds no face.
+AGREE_IOU = 0.3
+"""IoU above which :func:`combine_detections` takes the two detectors' boxes for the same face."""
+CONFIDENT_SCORE = 0.5
+"""Learned-detector score above which :func:`combine_detections` trusts it over a disagreeing cascade."""
+
+
+def combine_detections(learned_box: np.ndarray, learned_score: np.ndarray, learned_found: np.ndarray,
+                       haar_box: np.ndarray, *, agree_iou: float = AGREE_IOU,
+                       confident_score: float = CONFIDENT_SCORE) -> np.ndarray:
+    """The ``"auto"`` rule over the learned detector's and the Haar cascade's answers for ``N`` windows.
+
+    * one of them finds a face: its box;
+    * both, and their boxes overlap (IoU >= ``agree_iou``): the cascade's box, the tighter one (median IoU with
+      the true box 0.87 against 0.83 on the synthetic test windows, 0.81 against 0.55 on a real face);
+    * both, and they disagree: the learned box when its score is at least ``confident_score``, else the
+      cascade's. On synthetic faces the learned detector scores 0.68 or more on three quarters of the test
+      faces and is right on 98 % of them; on a real photographed face its scores were 0.08-0.43 (10th-90th
+      percentile) and its box had drifted to a cap or a starred flag where the cascade's had not.
 
     Args:
-        learned: a :class:`LearnedFaceDetector`, or ``None`` when its weights cannot be loaded
-            (then only the cascade runs).
+        learned_box: ``(N, 4)`` the learned detector's best box (NaN rows when it has none).
+        learned_score: ``(N,)`` its score; ``learned_found``: ``(N,)`` whether it reached its threshold.
+        haar_box: ``(N, 4)`` the cascade's box, NaN rows where it found no face.
+
+    Returns:
+        ``(N, 4)`` float64 boxes, NaN rows where neither found a face.
+    """
+    learned_box, haar_box = np.asarray(learned_box, np.float64), np.asarray(haar_box, np.float64)
+    learned_found = np.asarray(learned_found, bool)
+    haar_found = np.isfinite(haar_box).all(axis=1)
+    both = learned_found & haar_found
+    overlap = np.zeros(len(haar_box))
+    for i in np.flatnonzero(both):
+        overlap[i] = box_iou(learned_box[i], haar_box[i])
+    take_haar = haar_found & (~learned_found | (overlap >= agree_iou) | (np.asarray(learned_score) < confident_score))
+    return np.where(take_haar[:, None], haar_box, np.where(learned_found[:, None], learned_box, np.nan))
+
+
+class AutoFaceDetector:
+    """Both detectors on every window, their answers combined by :func:`combine_detections`.
+
+    The learned detector was trained on synthetic faces only and is the better on them; the cascade was trained
+    on real faces and is the better on a real photographed face (docs/face_detection.md). Without OpenCV the
+    learned detector answers alone; without the learned weights, the cascade.
+
+    Args:
+        learned: a :class:`LearnedFaceDetector`, or ``None`` when its weights cannot be loaded.
         haar: a :class:`HaarEventDetector`, or ``None`` when OpenCV is not installed.
+        agree_iou, confident_score: the rule's settings (:func:`combine_detections`).
     """
 
-    def __init__(self, learned: LearnedFaceDetector | None, haar: HaarEventDetector | None) -> None:
+    def __init__(self, learned: LearnedFaceDetector | None, haar: HaarEventDetector | None, *,
+                 agree_iou: float = AGREE_IOU, confident_score: float = CONFIDENT_SCORE) -> None:
         if learned is None and haar is None:
             raise ValueError("AutoFaceDetector needs at least one backend")
         self.learned = learned
         self.haar = haar
+        self.agree_iou, self.confident_score = float(agree_iou), float(confident_score)
 
     def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
-        """The learned detection when it finds a face, else the cascade's, else the learned (not found) one."""
+        """The detection :func:`combine_detections` picks; when neither finds a face, the learned one's (not found)."""
         first = self.learned.detect(events, sensor_size) if self.learned is not None else None
-        if first is not None and first.found:
-            return first
         second = self.haar.detect(events, sensor_size) if self.haar is not None else None
-        if second is not None and (second.found or first is None):
-            return second
-        assert first is not None
-        return first
+        if first is None or second is None:
+            answer = first if second is None else second
+            assert answer is not None
+            return answer
+        nan = np.full(4, np.nan)
+        learned_box = nan if first.box is None else first.box
+        haar_box = second.box if second.found and second.box is not None else nan
+        box = combine_detections(learned_box[None], np.array([first.score]), np.array([first.found]), haar_box[None],
+                                 agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
+        if not np.isfinite(box).all():
+            return first
+        return second if np.array_equal(box, haar_box) else first
 
     def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
         detection = self.detect(events, sensor_size)
@@ -591,8 +658,8 @@ def get_face_detector(name: str = "auto", **kwargs: Any) -> FaceDetector:
 
     Args:
         name: ``"learned"`` (:class:`LearnedFaceDetector`), ``"haar"`` (:class:`HaarEventDetector`, needs
-            the ``faces`` extra) or ``"auto"`` (:class:`AutoFaceDetector`: learned, cascade fallback when
-            OpenCV is installed).
+            the ``faces`` extra) or ``"auto"`` (:class:`AutoFaceDetector`: both, combined by
+            :func:`combine_detections`; the learned one alone when OpenCV is not installed).
         **kwargs: passed to the backend (``"auto"``: to the learned one).
 
     Returns:

@@ -12,6 +12,7 @@ from neurova.faces import (
     HaarEventDetector,
     accumulate_events,
     box_iou,
+    combine_detections,
     crop_and_resize,
     detect_face,
     event_image,
@@ -241,6 +242,36 @@ def test_haar_event_detector_finds_the_drawn_face_in_events():
     assert none.box is None and not none.found and detector(events[:0], (320, 240)) is None
     with pytest.raises(ValueError):
         HaarEventDetector(fractions=())
+    with pytest.raises(ValueError, match="cascade_side"):
+        HaarEventDetector(cascade_side=10)
+
+
+def test_haar_event_detector_shrinks_large_sensors_and_maps_the_box_back():
+    """The drawn face's events doubled onto a 640x480 sensor (2x2 pixels per event): the cascade runs on the image
+    shrunk back to 320x240 and its box, scaled back, is about twice the box found at 320x240."""
+    small = face_events(cx=160, cy=120)
+    offsets = [(dx, dy) for dx in (0, 1) for dy in (0, 1)]
+    big = make_events(np.concatenate([2 * small["x"].astype(int) + dx for dx, _ in offsets]),
+                      np.concatenate([2 * small["y"].astype(int) + dy for _, dy in offsets]),
+                      np.tile(small["t"], 4), np.tile(small["p"], 4))  # fmt: skip
+    big = big[np.argsort(big["t"], kind="stable")]
+    at_320 = HaarEventDetector().detect(small, (320, 240))
+    shrunk = HaarEventDetector().detect(big, (640, 480))
+    full = HaarEventDetector(cascade_side=None).detect(big, (640, 480))
+    assert at_320.found and shrunk.found and full.found
+    np.testing.assert_allclose(shrunk.box, 2 * at_320.box, atol=0.03 * shrunk.box[2])  # the blur differs a little
+    np.testing.assert_allclose(_centre(full.box), _centre(shrunk.box), atol=12)
+
+
+def test_combine_detections_over_many_windows():
+    nan = [np.nan] * 4
+    learned = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], nan], float)
+    score = np.array([0.9, 0.9, 0.2, 0.9, 0.0])
+    found = np.array([True, True, True, False, False])
+    haar = np.array([[1, 0, 10, 10], [50, 50, 10, 10], [50, 50, 10, 10], nan, nan], float)
+    combined = combine_detections(learned, score, found, haar)
+    np.testing.assert_array_equal(combined[:3], [[1, 0, 10, 10], [0, 0, 10, 10], [50, 50, 10, 10]])
+    assert np.isnan(combined[3:]).all()  # the learned box below its threshold is no answer
 
 
 def test_get_face_detector_names():
@@ -261,18 +292,28 @@ class _Fixed:
         return self.detection
 
 
-def test_auto_detector_falls_back_to_the_cascade_only_when_the_learned_one_finds_nothing():
+def test_auto_detector_combines_both_answers():
+    """One answer: it. Both agreeing: the cascade's box. Disagreeing: the learned box only when it is confident."""
     events = make_events([1], [1], [0], [1])
-    hit = FaceDetection(np.array([1.0, 2, 3, 3]), 0.9, True, "learned")
+    confident = FaceDetection(np.array([1.0, 2, 3, 3]), 0.9, True, "learned")
+    unsure = FaceDetection(np.array([1.0, 2, 3, 3]), 0.3, True, "learned")
     miss = FaceDetection(np.array([5.0, 5, 3, 3]), 0.1, False, "learned")
-    haar_hit = FaceDetection(np.array([7.0, 7, 4, 4]), 0.5, True, "haar")
+    haar_far = FaceDetection(np.array([7.0, 7, 4, 4]), 0.5, True, "haar")  # IoU 0 with the learned box
+    haar_near = FaceDetection(np.array([1.5, 2, 3, 3]), 0.5, True, "haar")  # IoU 0.71
     haar_miss = FaceDetection(None, 0.0, False, "none")
-    haar = _Fixed(haar_hit)
-    assert AutoFaceDetector(_Fixed(hit), haar).detect(events, (8, 8)) is hit and haar.calls == 0
-    assert AutoFaceDetector(_Fixed(miss), haar).detect(events, (8, 8)) is haar_hit
-    np.testing.assert_array_equal(AutoFaceDetector(_Fixed(miss), haar)(events, (8, 8)), [7, 7, 4, 4])
+
+    def auto(learned: FaceDetection, haar: FaceDetection | None) -> FaceDetection:
+        return AutoFaceDetector(_Fixed(learned), None if haar is None else _Fixed(haar)).detect(events, (8, 8))
+
+    assert auto(confident, haar_near) is haar_near and auto(unsure, haar_near) is haar_near
+    assert auto(confident, haar_far) is confident and auto(unsure, haar_far) is haar_far
+    assert auto(confident, haar_miss) is confident and auto(miss, haar_far) is haar_far
+    assert auto(confident, None) is confident  # no OpenCV: the learned one alone
+    np.testing.assert_array_equal(AutoFaceDetector(_Fixed(miss), _Fixed(haar_far))(events, (8, 8)), [7, 7, 4, 4])
     nothing = AutoFaceDetector(_Fixed(miss), _Fixed(haar_miss))
     assert nothing.detect(events, (8, 8)) is miss and nothing(events, (8, 8)) is None  # the learned best guess, not found
-    assert AutoFaceDetector(None, haar).detect(events, (8, 8)) is haar_hit
+    assert AutoFaceDetector(None, _Fixed(haar_far)).detect(events, (8, 8)) is haar_far
+    strict = AutoFaceDetector(_Fixed(unsure), _Fixed(haar_far), confident_score=0.2)
+    assert strict.detect(events, (8, 8)) is unsure
     with pytest.raises(ValueError, match="at least one backend"):
         AutoFaceDetector(None, None)
