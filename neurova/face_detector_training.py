@@ -20,7 +20,7 @@ Everything is deterministic from :attr:`FaceDetectorRecipe.seed` (on CPU):
 3. **Threshold.** The score threshold is the one that keeps ``target_recall`` of the validation
    faces; the test split is used only for the reported numbers.
 4. **Evaluation** (:func:`evaluate_boxes`): IoU with the true box on the held-out test clips, with
-   and without :class:`neurova.faces.BoxTracker`, for the learned detector, the Haar fallback and
+   and without :class:`neurova.faces.BoxTracker`, for the learned detector, the Haar cascade, ``auto`` and
    the centred square; the false-positive rate on the test negatives.
 
 ``neurova train-face-detector`` runs it (:func:`train_face_detector`); generated data is cached
@@ -152,7 +152,7 @@ class WindowSet:
         sensors: ``(N, 2)`` int64 sensor ``(width, height)``.
         clip: ``(N,)`` int64 clip index (consecutive windows of a test clip are in time order).
         noisy: ``(N,)`` bool, the ``noisy`` preset was used.
-        haar: ``(N, 5)`` float64 Haar fallback ``[x0, y0, w, h, score]`` (NaN box when none; test split only).
+        haar: ``(N, 5)`` float64 Haar cascade ``[x0, y0, w, h, score]`` (NaN box when none; test split only).
     """
 
     images: np.ndarray
@@ -490,7 +490,7 @@ def _mapped_haar(haar: np.ndarray, scale: float, shift: float) -> np.ndarray:
 
 def evaluate_detector(net: nn.Module, test: WindowSet, recipe: FaceDetectorRecipe, threshold: float,
                       haar_mapping: tuple[float, float] = (1.0, 0.0)) -> dict[str, Any]:
-    """IoU on the test windows for the learned detector, the Haar fallback and the centred square.
+    """IoU on the test windows for the learned detector, the Haar cascade, ``auto`` (:func:`neurova.faces.combine_detections`) and the centred square.
 
     ``haar_mapping`` is ``(box_scale, box_shift)`` applied to the raw cascade boxes (:func:`fit_haar_mapping`).
     """
