@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,19 +10,9 @@ import torch
 from torch import nn
 
 from neurova.models import create_model
+from tests.helpers.benchmarks import load_benchmark
 
-
-def _load_bench() -> Any:
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
-    spec = importlib.util.spec_from_file_location("bench_training", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their module's annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_benchmark("bench_training")
 
 
 def test_select_models_keeps_the_order_given_and_drops_repeats() -> None:
