@@ -23,9 +23,14 @@ The true box follows :func:`neurova.datasets.scenes.face_box`'s definition: Open
 the photo (intensity, not events), mapped to a box of side 1.29 cascade sides centred 0.013 sides above the
 cascade's centre, the mapping :class:`neurova.faces.HaarEventDetector` fitted to that definition.
 
-    .venv/bin/python benchmarks/bench_photo_face.py [--seconds 4] [--model tiny_cnn_fusion.synthetic_faces]
+    .venv/bin/python benchmarks/bench_photo_face.py [--photo PORTRAIT.jpg] [--seconds 4] [--model TAG_OR_FOLDER]
 
-Needs the ``plot`` and ``faces`` extras (matplotlib for the photo, OpenCV for the cascade).
+``--photo`` takes any portrait photograph with one frontal face (the cascade must find it in the photo); e.g.
+scikit-image's ``astronaut.png`` (Eileen Collins, public domain): ``python -c "import skimage.data, imageio;
+imageio.imwrite('astronaut.png', skimage.data.astronaut())"`` where scikit-image is installed, or unzip
+``skimage/data/astronaut.png`` from its wheel (``pip download scikit-image --no-deps``).
+
+Needs the ``plot`` and ``faces`` extras (matplotlib for the default photo, OpenCV for the cascade).
 """
 
 from __future__ import annotations
@@ -54,9 +59,15 @@ SENSORS = ((346, 260), (640, 480), (1280, 720))
 FACE_FRACTION = 0.45  # face-box side / sensor height: inside the detector's training range (0.2 .. 0.6)
 
 
-def load_portrait() -> np.ndarray:
-    """matplotlib's ``grace_hopper.jpg`` as ``(600, 512)`` uint8 grayscale."""
+def load_portrait(path: Path | None = None) -> np.ndarray:
+    """The photo at ``path`` (default: matplotlib's ``grace_hopper.jpg``, ``(600, 512)``) as uint8 grayscale."""
     import cv2
+
+    if path is not None:
+        photo = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if photo is None:
+            raise FileNotFoundError(f"{path}: not an image OpenCV can read")
+        return photo
     import matplotlib.cbook
 
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
@@ -219,12 +230,13 @@ def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photo", type=Path, default=None, help="a portrait (default: matplotlib's grace_hopper.jpg)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each recording")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="tiny_cnn_fusion.synthetic_faces", help="a tag or a model folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    photo = load_portrait()
+    photo = load_portrait(args.photo)
     box = true_face_box(photo)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
     detection(photo, box, args.seconds, args.seed)

@@ -575,7 +575,7 @@ class HaarEventDetector:
 AGREE_IOU = 0.3
 """IoU above which :func:`combine_detections` takes the two detectors' boxes for the same face."""
 CONFIDENT_SCORE = 0.5
-"""Learned-detector score above which :func:`combine_detections` trusts it over a disagreeing cascade."""
+"""Learned-detector score from which :func:`combine_detections` takes its box without the cascade's agreement."""
 
 
 def combine_detections(learned_box: np.ndarray, learned_score: np.ndarray, learned_found: np.ndarray,
@@ -583,13 +583,17 @@ def combine_detections(learned_box: np.ndarray, learned_score: np.ndarray, learn
                        confident_score: float = CONFIDENT_SCORE) -> np.ndarray:
     """The ``"auto"`` rule over the learned detector's and the Haar cascade's answers for ``N`` windows.
 
-    * one of them finds a face: its box;
-    * both, and their boxes overlap (IoU >= ``agree_iou``): the cascade's box, the tighter one (median IoU with
-      the true box 0.87 against 0.83 on the synthetic test windows, 0.81 against 0.55 on a real face);
-    * both, and they disagree: the learned box when its score is at least ``confident_score``, else the
-      cascade's. On synthetic faces the learned detector scores 0.68 or more on three quarters of the test
-      faces and is right on 98 % of them; on a real photographed face its scores were 0.08-0.43 (10th-90th
-      percentile) and its box had drifted to a cap or a starred flag where the cascade's had not.
+    * the cascade finds a face, and the learned detector agrees (boxes overlapping, IoU >= ``agree_iou``) or is not
+      confident (score below ``confident_score``): the cascade's box, the tighter one (median IoU with the true
+      box 0.87 against 0.83 on the synthetic test windows, 0.80 against 0.55 on a real photographed face);
+    * otherwise the learned box when its score is at least ``confident_score``;
+    * otherwise no face (a tracker then holds the previous box).
+
+    So the learned detector's box counts without the cascade's agreement only when it is confident. On synthetic
+    faces it scores 0.68 or more on three quarters of the test faces and is right on 98 % of them; on two real
+    photographed faces (docs/face_detection.md) it scored low (0.08-0.43 on the first, 10th-90th percentile)
+    and its box drifted to a cap, a starred flag or the shoulders, while the cascade, trained on real faces,
+    was right whenever it answered.
 
     Args:
         learned_box: ``(N, 4)`` the learned detector's best box (NaN rows when it has none).
@@ -600,14 +604,13 @@ def combine_detections(learned_box: np.ndarray, learned_score: np.ndarray, learn
         ``(N, 4)`` float64 boxes, NaN rows where neither found a face.
     """
     learned_box, haar_box = np.asarray(learned_box, np.float64), np.asarray(haar_box, np.float64)
-    learned_found = np.asarray(learned_found, bool)
+    confident = np.asarray(learned_found, bool) & (np.asarray(learned_score) >= confident_score)
     haar_found = np.isfinite(haar_box).all(axis=1)
-    both = learned_found & haar_found
-    overlap = np.zeros(len(haar_box))
-    for i in np.flatnonzero(both):
-        overlap[i] = box_iou(learned_box[i], haar_box[i])
-    take_haar = haar_found & (~learned_found | (overlap >= agree_iou) | (np.asarray(learned_score) < confident_score))
-    return np.where(take_haar[:, None], haar_box, np.where(learned_found[:, None], learned_box, np.nan))
+    agree = np.zeros(len(haar_box), bool)
+    for i in np.flatnonzero(confident & haar_found):
+        agree[i] = box_iou(learned_box[i], haar_box[i]) >= agree_iou
+    take_haar = haar_found & (~confident | agree)
+    return np.where(take_haar[:, None], haar_box, np.where(confident[:, None], learned_box, np.nan))
 
 
 class AutoFaceDetector:
@@ -632,7 +635,7 @@ class AutoFaceDetector:
         self.agree_iou, self.confident_score = float(agree_iou), float(confident_score)
 
     def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
-        """The detection :func:`combine_detections` picks; when neither finds a face, the learned one's (not found)."""
+        """The detection :func:`combine_detections` picks; when it picks none, the learned one's, marked not found."""
         first = self.learned.detect(events, sensor_size) if self.learned is not None else None
         second = self.haar.detect(events, sensor_size) if self.haar is not None else None
         if first is None or second is None:
@@ -645,7 +648,7 @@ class AutoFaceDetector:
         box = combine_detections(learned_box[None], np.array([first.score]), np.array([first.found]), haar_box[None],
                                  agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
         if not np.isfinite(box).all():
-            return first
+            return first if not first.found else FaceDetection(first.box, first.score, False, first.source)
         return second if np.array_equal(box, haar_box) else first
 
     def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:

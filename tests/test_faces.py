@@ -265,13 +265,14 @@ def test_haar_event_detector_shrinks_large_sensors_and_maps_the_box_back():
 
 def test_combine_detections_over_many_windows():
     nan = [np.nan] * 4
-    learned = np.array([[0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], [0, 0, 10, 10], nan], float)
-    score = np.array([0.9, 0.9, 0.2, 0.9, 0.0])
-    found = np.array([True, True, True, False, False])
-    haar = np.array([[1, 0, 10, 10], [50, 50, 10, 10], [50, 50, 10, 10], nan, nan], float)
+    box = [0, 0, 10, 10]
+    learned = np.array([box, box, box, box, box, box, nan], float)
+    score = np.array([0.9, 0.9, 0.2, 0.9, 0.9, 0.2, 0.0])
+    found = np.array([True, True, True, True, False, True, False])
+    haar = np.array([[1, 0, 10, 10], [50, 50, 10, 10], [50, 50, 10, 10], nan, nan, nan, nan], float)
     combined = combine_detections(learned, score, found, haar)
-    np.testing.assert_array_equal(combined[:3], [[1, 0, 10, 10], [0, 0, 10, 10], [50, 50, 10, 10]])
-    assert np.isnan(combined[3:]).all()  # the learned box below its threshold is no answer
+    np.testing.assert_array_equal(combined[:4], [[1, 0, 10, 10], box, [50, 50, 10, 10], box])
+    assert np.isnan(combined[4:]).all()  # below its own threshold, or not confident with no cascade: no answer
 
 
 def test_get_face_detector_names():
@@ -293,7 +294,7 @@ class _Fixed:
 
 
 def test_auto_detector_combines_both_answers():
-    """One answer: it. Both agreeing: the cascade's box. Disagreeing: the learned box only when it is confident."""
+    """The cascade's box unless a confident learned box disagrees with it; a learned box alone only if confident."""
     events = make_events([1], [1], [0], [1])
     confident = FaceDetection(np.array([1.0, 2, 3, 3]), 0.9, True, "learned")
     unsure = FaceDetection(np.array([1.0, 2, 3, 3]), 0.3, True, "learned")
@@ -308,12 +309,14 @@ def test_auto_detector_combines_both_answers():
     assert auto(confident, haar_near) is haar_near and auto(unsure, haar_near) is haar_near
     assert auto(confident, haar_far) is confident and auto(unsure, haar_far) is haar_far
     assert auto(confident, haar_miss) is confident and auto(miss, haar_far) is haar_far
-    assert auto(confident, None) is confident  # no OpenCV: the learned one alone
+    alone = auto(unsure, haar_miss)  # found by its own threshold, but not confident, and no cascade to agree
+    assert not alone.found and alone.score == 0.3 and np.array_equal(alone.box, unsure.box)
+    assert auto(confident, None) is confident and auto(unsure, None) is unsure  # no OpenCV: the learned one alone
     np.testing.assert_array_equal(AutoFaceDetector(_Fixed(miss), _Fixed(haar_far))(events, (8, 8)), [7, 7, 4, 4])
     nothing = AutoFaceDetector(_Fixed(miss), _Fixed(haar_miss))
     assert nothing.detect(events, (8, 8)) is miss and nothing(events, (8, 8)) is None  # the learned best guess, not found
     assert AutoFaceDetector(None, _Fixed(haar_far)).detect(events, (8, 8)) is haar_far
-    strict = AutoFaceDetector(_Fixed(unsure), _Fixed(haar_far), confident_score=0.2)
-    assert strict.detect(events, (8, 8)) is unsure
+    lenient = AutoFaceDetector(_Fixed(unsure), _Fixed(haar_far), confident_score=0.2)
+    assert lenient.detect(events, (8, 8)) is unsure
     with pytest.raises(ValueError, match="at least one backend"):
         AutoFaceDetector(None, None)
