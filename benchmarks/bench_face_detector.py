@@ -78,11 +78,12 @@ def accuracy(detector: LearnedFaceDetector, cache: Path | None, plot: Path | Non
     print(f"\nheld-out test split: {metrics['learned']['n']} face windows of {len(set(test.clip.tolist()))} clips, "
           f"{metrics['n_negative_windows']} windows without a face; threshold {detector.threshold:.3f}")
     print(f"{'method':<22}{'answered':>10}{'IoU>=0.5 (answered)':>22}{'IoU>=0.5 (all)':>16}{'median IoU':>12}")
-    for name in ("learned", "learned_tracked", "learned_best_box", "haar", "haar_tracked", "auto", "centre_square"):
+    for name in ("learned", "learned_tracked", "learned_best_box", "haar", "haar_tracked", "auto", "auto_tracked",
+                 "centre_square"):
         m = metrics[name]
         print(f"{name:<22}{m['answered']:>10.1%}{m['hit_rate']:>22.1%}{m['hit_rate_all']:>16.1%}{m['median_iou']:>12.2f}")
     print(f"false positives on face-less windows: learned {metrics['false_positive_rate']:.1%}, "
-          f"haar {metrics['haar_false_positive_rate']:.1%}")
+          f"haar {metrics['haar_false_positive_rate']:.1%}, auto {metrics['auto_false_positive_rate']:.1%}")
     print("learned, per sensor:")
     for sensor, m in metrics["learned_per_sensor"].items():
         print(f"  {sensor:<10} n={m['n']:<5} answered {m['answered']:.1%}  IoU>=0.5 {m['hit_rate']:.1%}  "

@@ -501,6 +501,7 @@ def evaluate_detector(net: nn.Module, test: WindowSet, recipe: FaceDetectorRecip
     haar = _mapped_haar(test.haar, *haar_mapping)
     haar_found = np.isfinite(haar).all(axis=1)
     auto = combine_detections(box, score, found, haar)
+    auto_found = np.isfinite(auto).all(axis=1)
     centre = np.array([centre_square(tuple(s)) for s in test.sensors], np.float64)
     results: dict[str, Any] = {
         "learned_best_box": evaluate_boxes(box[pos], test.boxes[pos]),
@@ -509,9 +510,11 @@ def evaluate_detector(net: nn.Module, test: WindowSet, recipe: FaceDetectorRecip
         "haar": evaluate_boxes(haar[pos], test.boxes[pos]),
         "haar_tracked": evaluate_boxes(_tracked(haar, haar_found, test.clip)[pos], test.boxes[pos]),
         "auto": evaluate_boxes(auto[pos], test.boxes[pos]),
+        "auto_tracked": evaluate_boxes(_tracked(auto, auto_found, test.clip)[pos], test.boxes[pos]),
         "centre_square": evaluate_boxes(centre[pos], test.boxes[pos]),
         "false_positive_rate": float(found[~pos].mean()) if (~pos).any() else float("nan"),
         "haar_false_positive_rate": float(haar_found[~pos].mean()) if (~pos).any() else float("nan"),
+        "auto_false_positive_rate": float(auto_found[~pos].mean()) if (~pos).any() else float("nan"),
         "n_negative_windows": int((~pos).sum()),
     }
     per_sensor = {}
