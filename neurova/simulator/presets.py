@@ -16,8 +16,9 @@ from typing import Any
 __all__ = ["PRESETS", "TIMESTAMP_MODES", "V2E_DEFAULTS", "DVSParams", "resolve_params"]
 
 TIMESTAMP_MODES = ("linear", "v2e")
-"""``"linear"``: each threshold crossing at the time the linearly interpolated brightness reaches it;
-``"v2e"``: v2e's shared grid of ``k`` evenly spaced times per frame interval."""
+"""``"linear"``: each threshold crossing at the time the linearly interpolated brightness reaches it, shot noise at
+uniform times of the interval; ``"v2e"``: v2e's shared grid of ``k`` evenly spaced times per frame interval, shot
+noise at the interval end."""
 
 
 @dataclass(frozen=True)

@@ -126,14 +126,34 @@ def test_refractory_suppressed_crossings_do_not_move_the_level() -> None:
     assert np.diff(events["t"]).min() > 150_000
 
 
-def test_shot_noise_rate_matches_parameter() -> None:
+@pytest.mark.parametrize("mode", ["linear", "v2e"])
+def test_shot_noise_rate_matches_parameter(mode: str) -> None:
     size, rate, seconds, fps = 24, 10.0, 1.0, 100
     clip = np.zeros((int(seconds * fps) + 1, size, size), dtype=np.uint8)
-    events = simulate(clip, fps=fps, **CLEAN0, shot_noise_rate_hz=rate, seed=5)
+    events = simulate(clip, fps=fps, **CLEAN0, shot_noise_rate_hz=rate, seed=5, timestamp_mode=mode)
     expected = rate * seconds * size * size * (1 - 0.75 * 20 / 275)  # v2e's intensity factor at black
     assert abs(len(events) - expected) < 5 * math.sqrt(expected)
     assert abs(events["p"].mean() - 0.5) < 0.05
-    assert np.isin(events["t"], np.arange(1, 101) * 10_000).all()  # stamped at the interval end
+    if mode == "v2e":
+        assert np.isin(events["t"], np.arange(1, 101) * 10_000).all()  # stamped at the interval end, as v2e does
+    else:  # a uniform µs tick of each interval: a Poisson process in time, spread over every TBR bin
+        assert np.all(np.diff(events["t"]) >= 0) and events["t"].min() >= 1 and events["t"].max() <= 1_000_000
+        phase = (events["t"] - 1) % 10_000
+        assert np.isin(events["t"], np.arange(1, 101) * 10_000).mean() < 0.01
+        counts = np.histogram(phase, bins=10, range=(0, 10_000))[0]
+        assert abs(counts - len(events) / 10).max() < 5 * math.sqrt(len(events) / 10)
+
+
+def test_linear_shot_noise_is_merged_in_time_order_with_the_signal_and_independent_of_threads() -> None:
+    rng = np.random.default_rng(0)
+    texture = (rng.random((140, 260)) * 200 + 20).astype(np.uint8)
+    clip = np.stack([texture[i : i + 120, 3 * i : 3 * i + 200] for i in range(12)])  # 24 000 pixels: two bands
+    one = simulate(clip, fps=30, preset="noisy", shot_noise_rate_hz=50.0, seed=3, threads=1)
+    two = simulate(clip, fps=30, preset="noisy", shot_noise_rate_hz=50.0, seed=3, threads=2)
+    np.testing.assert_array_equal(one, two)
+    assert np.all(np.diff(one["t"]) >= 0)
+    no_noise = simulate(clip, fps=30, preset="noisy", shot_noise_rate_hz=0.0, seed=3)
+    assert len(one) > len(no_noise) + 10_000  # the noise is there, among the signal events
 
 
 # -- v2e equivalence ------------------------------------------------------------------------------
