@@ -130,6 +130,7 @@ def run_demo(
     from lightning.pytorch.loggers import CSVLogger
 
     from neurova.datamodules import SyntheticFacesDataModule
+    from neurova.datasets.synthetic import CACHE_VERSION
     from neurova.models import create_model
     from neurova.plotting import plot_confusion_matrix, plot_tbr_gallery, plot_va_over_time, plot_va_wheel, save_figure
     from neurova.training import check_accelerator, resolve_precision
@@ -198,7 +199,7 @@ def run_demo(
     print(table)
     model_dir = model.save_pretrained(
         out / "model", metrics=metrics,
-        data_description=f"neurova synthetic faces: {config.n_subjects} subjects, seed {seed}",
+        data_description=f"neurova synthetic faces ({CACHE_VERSION}): {config.n_subjects} subjects, seed {seed}",
     )
 
     _stage("4/5 zero-shot emotion classification of emotion-labelled clips")

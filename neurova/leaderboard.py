@@ -126,7 +126,10 @@ class Entry:
 
     def key(self, protocol: Protocol) -> str:
         """Hash of everything that determines this entry's results (older results with another key are rerun)."""
-        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": asdict(protocol)}
+        from neurova.datasets.synthetic import CACHE_VERSION
+
+        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": asdict(protocol),
+                "data": CACHE_VERSION}
         spec["entry"].pop("skip_reason")
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -163,7 +163,8 @@ class _SplitDataset:
         return {"frames": self.split.frames[index], "va": self.split.va[index]}
 
 
-def _datamodule(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None) -> Any:
+def _datamodule(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None,
+                **data_options: Any) -> Any:
     from neurova.datamodules import SyntheticFacesDataModule
 
     p = protocol
@@ -173,20 +174,25 @@ def _datamodule(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | o
         emotion_clips=p.emotion_clips_per_emotion > 0, emotion_clips_per_emotion=p.emotion_clips_per_emotion,
         seed=p.data_seed,
         clip_length=p.clip_length, stride=p.stride, n_bits=n_bits, bin_us=bin_us, val_fraction=p.val_fraction,
-        test_fraction=p.test_fraction, batch_size=p.batch_size,
+        test_fraction=p.test_fraction, batch_size=p.batch_size, **data_options,
     )
 
 
 def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
-                cache_dir: str | os.PathLike[str] | None = None) -> tuple[dict[str, SplitTensors], InputContract]:
+                cache_dir: str | os.PathLike[str] | None = None, **data_options: Any
+                ) -> tuple[dict[str, SplitTensors], InputContract]:
     """Render/simulate the protocol's faces (cached), encode them once and return the three splits in memory.
+
+    ``data_options`` go to :class:`~neurova.datamodules.SyntheticFacesDataModule` over the protocol's data, e.g.
+    ``preset="noisy", dvs_params={"shot_noise_rate_hz": 20.0}`` for the same faces seen by a noisier sensor
+    (not the protocol of the tags: ``benchmarks/bench_sensor_noise.py`` trains on them).
 
     Returns:
         ``({"train": ..., "val": ..., "test": ...}, input_contract)``; splits are subject-disjoint.
     """
     import torch
 
-    datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir)
+    datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir, **data_options)
     datamodule.prepare_data()
     datamodule.setup(None)
     splits = {}

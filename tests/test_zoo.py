@@ -10,8 +10,10 @@ import torch
 
 from neurova import leaderboard as lb
 from neurova import zoo
+from neurova.datasets.synthetic import CACHE_VERSION
 from neurova.models import create_model, from_pretrained, list_models
 from neurova.models.hf_hub import PACKAGED_DIR
+from neurova.recipes import SYNTHETIC_FACES
 
 # A few seconds to render, simulate and train; the real protocol differs only in sizes.
 SMALL = zoo.Protocol(n_subjects=6, frames_per_clip=12, image_size=32, emotion_clips_per_emotion=0, clip_length=4,
@@ -58,7 +60,7 @@ def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, em
     assert {"test/ccc_valence", "test/rmse_arousal"} <= set(config["metrics"])
     card = (first / "README.md").read_text()
     for part in ("## Recipe", "lr 0.003", "cosine schedule", "random horizontal flips", "training seed 3",
-                 "neurova synthetic faces: 6 subjects", "## Test metrics", "| CCC valence |",
+                 f"neurova synthetic faces ({CACHE_VERSION}): 6 subjects", "## Test metrics", "| CCC valence |",
                  "## Intended use and limits", "Minimum recording length", zoo.weights_digest(first),
                  'from_pretrained("tiny_cnn_fusion.synthetic_faces")'):
         assert part in card, part
@@ -97,6 +99,8 @@ def test_shipped_tags_load_with_no_build(tag) -> None:
     state = zoo.status(tag)
     assert state.shipped == PACKAGED_DIR / tag and state.local is None
     assert state.metrics["test/ccc_valence"] > 0.5  # trained at the full recipe, not a test budget
+    # built from the synthetic faces of the current CACHE_VERSION: bumping it means rebuilding the shipped tags
+    assert json.loads((PACKAGED_DIR / tag / "config.json").read_text())["data"] == SYNTHETIC_FACES.describe()
     card = (PACKAGED_DIR / tag / "README.md").read_text()
     assert "## Recipe" in card and "leaderboard" in card and zoo.weights_digest(PACKAGED_DIR / tag) in card
 

@@ -49,6 +49,8 @@ class SyntheticFacesDataModule(EventDataModule):
         emotion_clips_per_emotion: emotion clips per emotion, each of another held-out identity.
         seed: seed of everything random (identities, trajectories, motion, sensor noise).
         preset: simulator preset (``"clean"`` or ``"noisy"``).
+        dvs_params: pixel-model parameters over the preset (e.g. ``{"shot_noise_rate_hz": 20.0}``; see
+            :class:`~neurova.datasets.SyntheticFacesConfig`).
         upsample: temporal upsampling factor of the simulator (None: the simulator decides).
         max_step_px: largest motion between interpolated frames in pixels.
         mode: ``"frame"`` (T = 1) or ``"clip"`` (T = ``clip_length``) [``"clip"``].
@@ -92,6 +94,7 @@ class SyntheticFacesDataModule(EventDataModule):
         emotion_clips_per_emotion: int = 2,
         seed: int = 0,
         preset: str = "clean",
+        dvs_params: dict[str, float] | None = None,
         upsample: int | None = None,
         max_step_px: float | None = 1.0,
         mode: Literal["frame", "clip"] | None = None,
@@ -128,7 +131,7 @@ class SyntheticFacesDataModule(EventDataModule):
             n_subjects=n_subjects, clips_per_subject=clips_per_subject, frames_per_clip=frames_per_clip,
             image_size=resolved.image_size, sensor_size=sensor_size, face_fraction=face_fraction,
             supersample=supersample, emotion_clips_per_emotion=emotion_clips_per_emotion if emotion_clips else 0,
-            seed=seed, preset=preset, upsample=upsample, max_step_px=max_step_px,
+            seed=seed, preset=preset, dvs_params=dvs_params, upsample=upsample, max_step_px=max_step_px,
         )
         self.test_split = test_split
         self.build_workers = build_workers

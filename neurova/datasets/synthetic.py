@@ -53,8 +53,12 @@ __all__ = [
 
 FPS = 25.0
 FRAME_INTERVAL_US = 40_000
-CACHE_VERSION = "synthetic_faces-2"
-"""Changes whenever rendering or simulation of the synthetic clips changes; part of the cache key."""
+CACHE_VERSION = "synthetic_faces-3"
+"""Changes whenever rendering or simulation of the synthetic clips changes; part of the cache key, of the leaderboard's
+job keys and of the data line of every model card. ``tests/datasets/test_synthetic.py`` pins the events of
+one clip per version, so a change to the renderer, the scenes or the simulator that moves them fails until this is
+bumped (then rebuild the shipped tags and rerun the leaderboard). 3: the version-2 caches of the 28 November
+leaderboard had been built by an intermediate state of the textured renderer that no commit reproduces."""
 
 SYNTHETIC_SPLITS = ("train", "val", "test", "emotion", "all")
 
@@ -83,7 +87,9 @@ class SyntheticFacesConfig:
         emotion_jitter: standard deviation of the VA wander around an emotion's point.
         smoothness_s: time scale of the regular VA trajectories in seconds.
         seed: seed of identities, trajectories, motion and simulator noise.
-        preset: simulator preset.
+        preset: simulator preset (``"clean"``, ``"noisy"``; :data:`neurova.simulator.PRESETS`).
+        dvs_params: pixel-model parameters over the preset (:class:`neurova.simulator.DVSParams` fields, e.g.
+            ``{"shot_noise_rate_hz": 20.0}`` for a camera noisier than ``"noisy"``); None or empty: the preset's.
         upsample: temporal upsampling factor passed to the simulator (None: the simulator decides).
         max_step_px: largest motion between interpolated frames, in pixels (ignored when ``upsample``
             is given; None with ``upsample=None``: no upsampling).
@@ -101,10 +107,15 @@ class SyntheticFacesConfig:
     smoothness_s: float = 2.0
     seed: int = 0
     preset: str = "clean"
+    dvs_params: Mapping[str, float] | None = None
     upsample: int | None = None
     max_step_px: float | None = 1.0
 
     def __post_init__(self) -> None:
+        from neurova.simulator import resolve_params
+
+        resolve_params(self.preset, **dict(self.dvs_params or {}))  # unknown names or bad values raise here
+        object.__setattr__(self, "dvs_params", dict(sorted((self.dvs_params or {}).items())) or None)
         if self.n_subjects < 3:
             raise ValueError(f"n_subjects must be at least 3 (train, val and test subjects), got {self.n_subjects}")
         for name in ("clips_per_subject", "frames_per_clip", "image_size", "supersample"):
@@ -124,6 +135,13 @@ class SyntheticFacesConfig:
         """Every parameter that changes the events (``image_size`` does not: it is applied at load time)."""
         params = asdict(self)
         del params["image_size"]
+        if params["dvs_params"] is None:
+            del params["dvs_params"]  # the preset alone: the key of the caches built before the field existed
+        from neurova.simulator import resolve_params
+
+        if resolve_params(self.preset, **(self.dvs_params or {})).shot_noise_rate_hz > 0:
+            # shot noise at uniform times of each interval, no longer at its end (the noisy caches before it differ)
+            params["shot_noise_times"] = "uniform"
         return {"version": CACHE_VERSION, **params}
 
     def jobs(self) -> tuple[dict[str, _Job], dict[str, str]]:
@@ -183,7 +201,8 @@ def _make_record(job: _Job, scale: int = 1) -> ClipRecord:
     seed = int(job.rng(3).integers(2**31))
     # 8-bit frames, as a camera delivers them (and the simulator's fast lin-log table lookup takes them).
     events = simulate(np.rint(frames * 255.0).astype(np.uint8), timestamps, preset=cfg.preset, upsample=cfg.upsample,
-                      max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed)
+                      max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed,
+                      **(cfg.dvs_params or {}))
     return ClipRecord(
         clip_id=job.clip_id,
         subject=job.subject,
@@ -302,7 +321,7 @@ class SyntheticFaces(EventCacheDataset):
         contract: the input recipe (:class:`~neurova.contract.InputContract` or its dict, e.g. a model's
             ``model.input_contract``); its ``frame_interval_us`` must be the clips' 40,000 µs.
         n_subjects, clips_per_subject, frames_per_clip, sensor_size, face_fraction, supersample,
-            emotion_clips, emotion_clips_per_emotion, seed, preset, upsample, max_step_px:
+            emotion_clips, emotion_clips_per_emotion, seed, preset, dvs_params, upsample, max_step_px:
             see :class:`SyntheticFacesConfig` (``emotion_clips=False`` sets ``emotion_clips_per_emotion`` to 0).
         mode: ``"frame"`` (one frame per sample) or ``"clip"`` (``clip_length`` frames; the default).
         clip_length: T in clip mode (default 4).
@@ -340,6 +359,7 @@ class SyntheticFaces(EventCacheDataset):
         emotion_clips_per_emotion: int = 2,
         seed: int = 0,
         preset: str = "clean",
+        dvs_params: dict[str, float] | None = None,
         upsample: int | None = None,
         max_step_px: float | None = 1.0,
         mode: Literal["frame", "clip"] | None = None,
@@ -363,8 +383,8 @@ class SyntheticFaces(EventCacheDataset):
         clips = _clip_config(config, n_subjects=n_subjects, clips_per_subject=clips_per_subject,
                              frames_per_clip=frames_per_clip, sensor_size=sensor_size, face_fraction=face_fraction,
                              supersample=supersample, emotion_clips_per_emotion=emotion_clips_per_emotion
-                             if emotion_clips else 0, seed=seed, preset=preset, upsample=upsample,
-                             max_step_px=max_step_px)
+                             if emotion_clips else 0, seed=seed, preset=preset, dvs_params=dvs_params,
+                             upsample=upsample, max_step_px=max_step_px)
         contract = synthetic_contract(contract, default_image_size=clips.image_size, image_size=image_size, mode=mode,
                                       clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                       polarity=polarity)

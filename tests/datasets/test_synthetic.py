@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import h5py
@@ -175,7 +176,8 @@ def test_cache_key_tracks_event_parameters(tmp_path) -> None:
     same = SyntheticFacesConfig(**{k: v for k, v in TINY.items()})
     assert synthetic_cache(tmp_path, base).key == synthetic_cache(tmp_path, same).key
     for change in ({"seed": 1}, {"sensor_size": (64, 48)}, {"face_fraction": (0.3, 0.5)}, {"supersample": 2},
-                   {"preset": "noisy"}, {"upsample": 2}, {"max_step_px": 0.5}):
+                   {"preset": "noisy"}, {"upsample": 2}, {"max_step_px": 0.5},
+                   {"dvs_params": {"shot_noise_rate_hz": 20.0}}):
         other = SyntheticFacesConfig(**{**TINY, **change})
         assert synthetic_cache(tmp_path, other).key != synthetic_cache(tmp_path, base).key, change
     # the model input side is applied at load time: the same events serve every image_size
@@ -184,6 +186,18 @@ def test_cache_key_tracks_event_parameters(tmp_path) -> None:
     # a config read back from JSON (lists) is the same config
     assert SyntheticFacesConfig(**{**TINY, "sensor_size": [48, 36]}) == base
     assert cache_key({"a": 1, "b": [1.0, 2]}) == cache_key({"b": [1, 2], "a": 1.0})
+
+
+def test_dvs_params_set_the_pixel_model_over_the_preset() -> None:
+    noisier = SyntheticFacesConfig(**{**TINY, "preset": "noisy", "dvs_params": {"shot_noise_rate_hz": 50.0}})
+    assert SyntheticFacesConfig(**{**TINY, "dvs_params": {}}) == SyntheticFacesConfig(**TINY)  # empty: the preset's
+    counts = [len(synthetic._make_record(config.jobs()[0]["s000-c00"]).events)
+              for config in (dataclasses.replace(noisier, dvs_params=None), noisier)]
+    assert counts[1] > 1.5 * counts[0]  # 50 Hz of shot noise against the preset's 5 Hz
+    with pytest.raises(ValueError, match="unknown DVS parameter"):
+        SyntheticFacesConfig(**{**TINY, "dvs_params": {"shot_noise": 1.0}})
+    with pytest.raises(ValueError, match="shot_noise_rate_hz must be >= 0"):
+        SyntheticFacesConfig(**{**TINY, "dvs_params": {"shot_noise_rate_hz": -1.0}})
 
 
 def test_missing_cache_without_build_raises(tmp_path) -> None:
@@ -224,3 +238,30 @@ def test_config_validation() -> None:
         SyntheticFacesConfig(face_fraction=(0.7, 0.2))
     with pytest.raises(ValueError, match="split"):
         SyntheticFaces(None, "bogus")  # type: ignore[arg-type]
+
+
+# The events of one default-sized clip, per CACHE_VERSION and preset: (events, ON events, mean x, mean y, mean t in
+# µs). Recorded with the code of that version; a renderer, scene or simulator change that moves them must bump
+# CACHE_VERSION (stale caches are then rebuilt, the leaderboard reruns its entries) and add its line here.
+FINGERPRINTS = {
+    ("synthetic_faces-3", "clean"): (15165, 6603, 76.5916, 63.1792, 215542.04),
+    ("synthetic_faces-3", "noisy"): (50082, 23786, 77.2667, 61.8992, 217944.79),
+}
+
+
+@pytest.mark.parametrize("preset", ["clean", "noisy"])
+def test_the_events_of_a_clip_match_the_fingerprint_of_the_cache_version(preset: str) -> None:
+    config = SyntheticFacesConfig(n_subjects=3, clips_per_subject=1, frames_per_clip=12, emotion_clips_per_emotion=0,
+                                  preset=preset)
+    jobs, _ = config.jobs()
+    events = synthetic._make_record(jobs["s000-c00"]).events
+    key = (synthetic.CACHE_VERSION, preset)
+    assert key in FINGERPRINTS, f"record the fingerprint of {key}"
+    n, n_on, *means = FINGERPRINTS[key]
+    measured = (len(events), int(events["p"].sum()), events["x"].mean(), events["y"].mean(), events["t"].mean())
+    # a few events may move between machines (floating point of the renderer's transcendental functions); a change
+    # of the data moves thousands (the textures of version 3 added 15 % to a clip)
+    message = (f"the synthetic events changed ({measured} against {FINGERPRINTS[key]}): "
+               "bump neurova.datasets.synthetic.CACHE_VERSION and record its fingerprint here")
+    assert measured[0] == pytest.approx(n, rel=2e-3) and measured[1] == pytest.approx(n_on, rel=3e-3), message
+    assert measured[2:] == pytest.approx(tuple(means), rel=2e-3), message
