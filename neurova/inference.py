@@ -56,7 +56,7 @@ from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
-from neurova.encodings.filters import drop_pixels, hot_pixels
+from neurova.encodings.filters import denoise_chunks, drop_pixels, hot_pixels
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
 from neurova.faces import NoFaceWarning
@@ -538,6 +538,7 @@ def predict(
     fps: float | None = None,
     threads: int | None = 1,
     drop_hot_pixels: float | None = None,
+    denoise_us: int | None = None,
 ) -> Prediction:
     """Predict valence, arousal and emotion over time from events.
 
@@ -583,6 +584,12 @@ def predict(
             instead). Without it, a whole recording (of at least :data:`HOT_PIXEL_MIN_SPAN_US`) with pixels
             above :data:`HOT_PIXEL_RATE_HZ` gives a :class:`HotPixelWarning` naming them.
             ``settings["hot_pixels"]`` lists the pixels above the rate (dropped or not; empty for streams).
+        denoise_us: drop the events with no event of a neighbouring pixel in the ``denoise_us`` µs before them
+            (:func:`neurova.encodings.denoise_chunks`, the background-activity filter; streams too), before the
+            face is searched and the inputs are encoded. For a noisy sensor: on synthetic test faces with 20 Hz of
+            shot noise per pixel, 5000 raised the shipped ``tiny_cnn_fusion`` model's CCC from 0.30 / 0.43 to
+            0.51 / 0.60; on clean events it lowered valence from 0.81 to 0.66, since it also removes some of the
+            face's own events (docs/inference.md, "Sensor noise"). Default: no filter.
 
     Returns:
         A :class:`Prediction`.
@@ -606,6 +613,8 @@ def predict(
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
+    if denoise_us is not None:
+        chunks = denoise_chunks(chunks, size, denoise_us)
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us,
@@ -647,7 +656,7 @@ def predict(
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
                   "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
-                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist()},
+                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist(), "denoise_us": denoise_us},
     )
 
 

@@ -14,6 +14,7 @@ import neurova
 from neurova import faces, inference
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
+from neurova.encodings import denoise_events
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
 from neurova.faces import centre_square
@@ -334,6 +335,28 @@ def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting():
         warnings.simplefilter("error", inference.HotPixelWarning)
         short = predict(LinearVA(), with_hot[with_hot["t"] < 500_000], sensor_size=SENSOR)
     assert short.settings["hot_pixels"] == [[30, 2]]
+
+
+def test_denoise_us_filters_the_events_before_predicting_offline_and_streaming():
+    events = recording(n=24_000, duration_us=1_200_000)
+    rng = np.random.default_rng(4)
+    n = 6_000  # isolated noise events over the whole sensor
+    noise = make_events(rng.integers(0, SENSOR[0], n), rng.integers(0, SENSOR[1], n),
+                        np.sort(rng.integers(int(events["t"][0]), int(events["t"][-1]), n)), rng.integers(0, 2, n))
+    noisy = np.concatenate([events, noise])
+    noisy = noisy[np.argsort(noisy["t"], kind="stable")]
+    expected = predict(LinearVA(), denoise_events(noisy, SENSOR, 5000), sensor_size=SENSOR)
+    offline = predict(LinearVA(), noisy, sensor_size=SENSOR, denoise_us=5000)
+    assert offline.settings["denoise_us"] == 5000 and predict(LinearVA(), noisy, sensor_size=SENSOR).settings[
+        "denoise_us"] is None
+    np.testing.assert_array_equal(offline.timestamps_us, expected.timestamps_us)
+    np.testing.assert_allclose(offline.va, expected.va, atol=1e-6)
+    chunks = np.array_split(noisy, 37)  # a live camera's chunks: the same filter across their boundaries
+    streamed = predict(LinearVA(), iter(chunks), sensor_size=SENSOR, denoise_us=5000)
+    np.testing.assert_allclose(streamed.va, expected.va, atol=1e-5)
+    assert np.abs(predict(LinearVA(), noisy, sensor_size=SENSOR).va - offline.va).max() > 1e-3  # it did filter
+    with pytest.raises(ValueError, match="filter_time_us"):
+        predict(LinearVA(), noisy, sensor_size=SENSOR, denoise_us=0)
 
 
 # --- face detection and video sources ---------------------------------------------------------------

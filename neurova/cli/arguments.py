@@ -152,8 +152,8 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 
 def add_face_options(p: argparse.ArgumentParser) -> None:
-    """``--face-box``, ``--detect-face``, ``--stream`` and ``--drop-hot-pixels``: how a command reads a recording
-    and finds the face in it."""
+    """``--face-box``, ``--detect-face``, ``--stream``, ``--drop-hot-pixels`` and ``--denoise``: how a command reads a
+    recording and finds the face in it."""
     p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
                    help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
                         "the box used until the first detection")
@@ -165,9 +165,12 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
     reading.add_argument("--drop-hot-pixels", nargs="?", type=finite_positive_float, const=1000.0, default=None,
                          metavar="HZ", help="drop the events of pixels firing above HZ on average over the recording "
                                             "(default 1000; faulty pixels of real sensors, not with --stream)")
+    p.add_argument("--denoise", nargs="?", type=positive_int, const=5000, default=None, metavar="US",
+                   help="drop the events with no neighbouring event in the US µs before them (default 5000; the "
+                        "background-activity filter, for a noisy sensor)")
 
 
 def face_options(args: argparse.Namespace) -> dict[str, object]:
     """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
     return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream,
-            "drop_hot_pixels": args.drop_hot_pixels}
+            "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise}

@@ -32,6 +32,8 @@ class AFEWVADataModule(EventDataModule):
         margin: landmark box margin on each side, as a fraction of the landmarks' extent.
         smooth_window: frames over which the crop box is averaged.
         preset: simulator preset (``"clean"`` or ``"noisy"``).
+        dvs_params: pixel-model parameters over the preset (e.g. ``{"shot_noise_rate_hz": 20.0}``; see
+            :class:`~neurova.datasets.AFEWVASimulation`).
         upsample: temporal upsampling factor (None: the simulator decides).
         max_step_px: largest motion between interpolated frames in pixels.
         seed: simulator noise seed.
@@ -66,6 +68,7 @@ class AFEWVADataModule(EventDataModule):
         margin: float = 0.25,
         smooth_window: int = 9,
         preset: str = "clean",
+        dvs_params: dict[str, float] | None = None,
         upsample: int | None = None,
         max_step_px: float | None = 1.0,
         seed: int = 0,
@@ -96,7 +99,8 @@ class AFEWVADataModule(EventDataModule):
         self._save_contract()
         self.root, self.cache_dir = root, cache_dir
         self.sim = AFEWVASimulation(image_size=resolved.image_size, margin=margin, smooth_window=smooth_window,
-                                    preset=preset, upsample=upsample, max_step_px=max_step_px, seed=seed)
+                                    preset=preset, dvs_params=dvs_params, upsample=upsample,
+                                    max_step_px=max_step_px, seed=seed)
         self.build_workers = build_workers
 
     def prepare_data(self) -> None:

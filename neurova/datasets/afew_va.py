@@ -299,6 +299,8 @@ class AFEWVASimulation:
         margin: landmark box margin on each side, as a fraction of the landmarks' extent.
         smooth_window: frames over which the crop box is averaged.
         preset: simulator preset (``"clean"``, ...).
+        dvs_params: pixel-model parameters over the preset (:class:`neurova.simulator.DVSParams` fields, e.g. a
+            camera's ``{"shot_noise_rate_hz": 20.0}``); None or empty: the preset's.
         upsample: temporal upsampling factor passed to the simulator (None: the simulator decides).
         max_step_px: largest motion between interpolated frames, in pixels (ignored when ``upsample``
             is given; None with ``upsample=None``: no upsampling).
@@ -309,12 +311,23 @@ class AFEWVASimulation:
     margin: float = 0.25
     smooth_window: int = 9
     preset: str = "clean"
+    dvs_params: Mapping[str, float] | None = None
     upsample: int | None = None
     max_step_px: float | None = 1.0
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        from neurova.simulator import simulation_key
+
+        simulation_key(self.preset, self.dvs_params)  # unknown names or bad values raise here
+        object.__setattr__(self, "dvs_params", dict(sorted((self.dvs_params or {}).items())) or None)
+
     def cache_params(self) -> dict[str, Any]:
-        return {"version": CACHE_VERSION, "crop": "landmarks", **self.__dict__}
+        from neurova.simulator import simulation_key
+
+        params = {k: v for k, v in self.__dict__.items() if k not in ("preset", "dvs_params")}
+        return {"version": CACHE_VERSION, "crop": "landmarks", **params,
+                **simulation_key(self.preset, self.dvs_params)}
 
     def simulate(self, frames: np.ndarray, timestamps_us: np.ndarray, clip_id: str) -> np.ndarray:
         """Events of ``frames`` ``(T, H, W)`` uint8 at ``timestamps_us`` ``(T,)``."""
@@ -322,7 +335,8 @@ class AFEWVASimulation:
 
         seed = (self.seed * 1_000_003 + zlib.crc32(clip_id.encode())) % 2**31
         return simulate(frames, timestamps_us, preset=self.preset, upsample=self.upsample,
-                        max_step_px=None if self.upsample is not None else self.max_step_px, seed=seed)
+                        max_step_px=None if self.upsample is not None else self.max_step_px, seed=seed,
+                        **(self.dvs_params or {}))
 
 
 @dataclass(frozen=True)

@@ -112,9 +112,9 @@ class SyntheticFacesConfig:
     max_step_px: float | None = 1.0
 
     def __post_init__(self) -> None:
-        from neurova.simulator import resolve_params
+        from neurova.simulator import simulation_key
 
-        resolve_params(self.preset, **dict(self.dvs_params or {}))  # unknown names or bad values raise here
+        simulation_key(self.preset, self.dvs_params)  # unknown names or bad values raise here
         object.__setattr__(self, "dvs_params", dict(sorted((self.dvs_params or {}).items())) or None)
         if self.n_subjects < 3:
             raise ValueError(f"n_subjects must be at least 3 (train, val and test subjects), got {self.n_subjects}")
@@ -133,16 +133,12 @@ class SyntheticFacesConfig:
 
     def cache_params(self) -> dict[str, Any]:
         """Every parameter that changes the events (``image_size`` does not: it is applied at load time)."""
-        params = asdict(self)
-        del params["image_size"]
-        if params["dvs_params"] is None:
-            del params["dvs_params"]  # the preset alone: the key of the caches built before the field existed
-        from neurova.simulator import resolve_params
+        from neurova.simulator import simulation_key
 
-        if resolve_params(self.preset, **(self.dvs_params or {})).shot_noise_rate_hz > 0:
-            # shot noise at uniform times of each interval, no longer at its end (the noisy caches before it differ)
-            params["shot_noise_times"] = "uniform"
-        return {"version": CACHE_VERSION, **params}
+        params = asdict(self)
+        for name in ("image_size", "preset", "dvs_params"):
+            del params[name]
+        return {"version": CACHE_VERSION, **params, **simulation_key(self.preset, self.dvs_params)}
 
     def jobs(self) -> tuple[dict[str, _Job], dict[str, str]]:
         """``({clip_id: job}, {clip_id: subject})`` of every clip."""

@@ -16,13 +16,21 @@ Every encoder shares the window convention of :func:`window_ends`: a frame endin
 
 from __future__ import annotations
 
-from neurova.encodings.filters import crop_events, denoise_events, downsample_events, drop_pixels, hot_pixels
+from neurova.encodings.filters import (
+    crop_events,
+    denoise_chunks,
+    denoise_events,
+    downsample_events,
+    drop_pixels,
+    hot_pixels,
+)
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events, resize_initial_levels, resize_pixel_areas
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
 
 __all__ = [
     "crop_events",
+    "denoise_chunks",
     "denoise_events",
     "downsample_events",
     "drop_pixels",

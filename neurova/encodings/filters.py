@@ -2,7 +2,8 @@
 
 - :func:`crop_events`: keep the events inside a box and shift them to its corner (:class:`~neurova.transforms.Crop`).
 - :func:`downsample_events`: scale coordinates and time (:class:`~neurova.transforms.Downsample`).
-- :func:`denoise_events`: the background-activity filter (:class:`~neurova.transforms.Denoise`).
+- :func:`denoise_events`: the background-activity filter (:class:`~neurova.transforms.Denoise`);
+  :func:`denoise_chunks` the same over a stream of chunks.
 - :func:`hot_pixels`, :func:`drop_pixels`: find the pixels that fire above a rate over a recording (a faulty
   pixel of a real sensor can fire at tens of kHz, which simulated training data never does) and drop their
   events (:class:`~neurova.transforms.DropPixel`; tonic's ``identify_hot_pixel`` and ``drop_pixel``).
@@ -13,13 +14,15 @@ Each takes an :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs), o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
+from neurova.errors import EventFormatError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
 
-__all__ = ["crop_events", "denoise_events", "downsample_events", "drop_pixels", "hot_pixels"]
+__all__ = ["crop_events", "denoise_chunks", "denoise_events", "downsample_events", "drop_pixels", "hot_pixels"]
 
 
 def _events(events: Any) -> np.ndarray:
@@ -124,11 +127,50 @@ def denoise_events(
         EventFormatError: events unsorted, negative, or outside ``sensor_size``.
     """
     _check_positive_int(filter_time_us, "filter_time_us")
-    size = SensorSize.of(sensor_size)
     events = _events(events)
+    return events[_denoise_keep(events, SensorSize.of(sensor_size), filter_time_us)]
+
+
+def denoise_chunks(
+    chunks: Iterable[Any], sensor_size: SensorSize | tuple[int, ...] | str, filter_time_us: int = 10_000
+) -> Iterator[np.ndarray]:
+    """:func:`denoise_events` over a stream of time-ordered chunks (a live camera, a file read in windows).
+
+    Each chunk is filtered together with the last ``filter_time_us`` of the events before it, so the output is the
+    same as :func:`denoise_events` of all the chunks at once, chunk by chunk, in bounded memory.
+
+    Returns:
+        an iterator of the kept events ``(M,)`` of each chunk (an empty array for a chunk with none).
+
+    Raises:
+        ValueError: ``filter_time_us`` is not a positive integer.
+        EventFormatError: a chunk unsorted, earlier than the one before it, or outside ``sensor_size``.
+    """
+    _check_positive_int(filter_time_us, "filter_time_us")  # now, not at the first chunk
+    return _denoise_stream(chunks, SensorSize.of(sensor_size), filter_time_us)
+
+
+def _denoise_stream(chunks: Iterable[Any], size: SensorSize, filter_time_us: int) -> Iterator[np.ndarray]:
+    tail = np.zeros(0, dtype=EVENT_DTYPE)
+    for chunk in chunks:
+        chunk = _events(chunk)
+        if not len(chunk):
+            yield chunk.copy()
+            continue
+        if len(tail) and chunk["t"][0] < tail["t"][-1]:
+            raise EventFormatError(f"event chunks out of order: a chunk starts at {chunk['t'][0]} µs, before the "
+                                   f"previous chunk's last event at {tail['t'][-1]} µs")
+        both = np.concatenate([tail, chunk]) if len(tail) else chunk
+        yield chunk[_denoise_keep(both, size, filter_time_us)[len(tail):]]
+        # the earlier events a later event's neighbourhood can still reach: t' > t - filter_time_us, t >= last
+        tail = both[np.searchsorted(both["t"], both["t"][-1] - filter_time_us, side="right"):]
+
+
+def _denoise_keep(events: np.ndarray, size: SensorSize, filter_time_us: int) -> np.ndarray:
+    """``(N,)`` bool: the events :func:`denoise_events` keeps."""
     n = len(events)
     if n == 0:
-        return events.copy()
+        return np.zeros(0, dtype=bool)
     width, height = size
     validate_events(events, sensor_size=size)
     pixel = events["y"].astype(np.int64) * width + events["x"]
@@ -153,7 +195,7 @@ def denoise_events(
             hit &= (x + dx >= 0) & (x + dx < width) & (y + dy >= 0) & (y + dy < height)
             hit &= t[stream[found_clipped]] > limit
             keep[stream[hit]] = True
-    return events[keep]
+    return keep
 
 
 def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max_rate_hz: float) -> np.ndarray:

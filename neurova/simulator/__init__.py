@@ -15,7 +15,14 @@ from neurova.image import to_gray
 from neurova.simulator.batch import simulate_dataset
 from neurova.simulator.dvs import DVSSimulator, inverse_lin_log, lin_log
 from neurova.simulator.pipeline import simulate, simulate_batch
-from neurova.simulator.presets import PRESETS, TIMESTAMP_MODES, V2E_DEFAULTS, DVSParams, resolve_params
+from neurova.simulator.presets import (
+    PRESETS,
+    TIMESTAMP_MODES,
+    V2E_DEFAULTS,
+    DVSParams,
+    resolve_params,
+    simulation_key,
+)
 from neurova.simulator.video import list_frame_files, read_video
 
 __all__ = [
@@ -32,5 +39,6 @@ __all__ = [
     "simulate",
     "simulate_batch",
     "simulate_dataset",
+    "simulation_key",
     "to_gray",
 ]

@@ -32,6 +32,7 @@ import numpy as np
 from neurova._atomic import remove_stale_temporaries
 from neurova.errors import NeurovaError, VideoFormatError
 from neurova.events import SensorSize
+from neurova.simulator.presets import simulation_key
 from neurova.simulator.video import FRAME_SUFFIXES
 
 __all__ = ["SETTINGS_ATTR", "VIDEO_SUFFIXES", "clip_seed", "find_clips", "resolve_rank", "simulate_dataset"]
@@ -71,7 +72,7 @@ class _Job:
             {
                 "source": self.name,
                 "seed": self.seed,
-                "preset": self.preset,
+                **simulation_key(self.preset),  # the preset; how its shot noise is timed
                 "fps": None if is_video else self.fps,  # video files keep their own frame rate
                 "size": None if self.size is None else list(self.size),
                 "upsample": self.upsample,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PRESETS", "TIMESTAMP_MODES", "V2E_DEFAULTS", "DVSParams", "resolve_params"]
+__all__ = ["PRESETS", "TIMESTAMP_MODES", "V2E_DEFAULTS", "DVSParams", "resolve_params", "simulation_key"]
 
 TIMESTAMP_MODES = ("linear", "v2e")
 """``"linear"``: each threshold crossing at the time the linearly interpolated brightness reaches it, shot noise at
@@ -118,3 +119,24 @@ def resolve_params(preset: str | None = None, **overrides: Any) -> DVSParams:
         raise ValueError(f"unknown DVS parameter(s) {unknown}; valid names: {sorted(values)}")
     values.update({name: value for name, value in overrides.items() if value is not None})
     return DVSParams(**values)
+
+
+def simulation_key(preset: str | None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The simulator settings a cache of simulated events is keyed by (the datasets' event caches).
+
+    ``{"preset": preset}``, plus ``"dvs_params"`` (sorted) when explicit parameters are given, plus
+    ``"shot_noise_times": "uniform"`` when the resolved parameters have shot noise in ``"linear"`` mode: since
+    29 Nov 2026 that mode spreads shot noise over each interval instead of stamping it at the interval end, so
+    the noisy caches built before hold other events and must not be reused. Noise-free settings keep the key
+    they always had.
+
+    Raises:
+        ValueError: an unknown preset or parameter, or an invalid value (:func:`resolve_params`).
+    """
+    resolved = resolve_params(preset, **dict(params or {}))
+    key: dict[str, Any] = {"preset": preset}
+    if params:
+        key["dvs_params"] = dict(sorted(params.items()))
+    if resolved.shot_noise_rate_hz > 0 and resolved.timestamp_mode == "linear":
+        key["shot_noise_times"] = "uniform"
+    return key

@@ -131,3 +131,16 @@ def test_drop_hot_pixels_names_the_dropped_pixels(check_setup, tmp_path, capsys)
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "-5"])
     with pytest.raises(SystemExit):  # hot pixels are counted over the whole recording: not while streaming
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "--stream"])
+
+
+def test_denoise_option_filters_the_events_before_predicting(check_setup, tmp_path):
+    source, matching, _ = check_setup
+    rows = {}
+    for flags in ([], ["--denoise"], ["--denoise", "20000"]):
+        out = tmp_path / f"pred{len(flags)}.csv"
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
+        with open(out) as fh:
+            rows[len(flags)] = [(r["valence"], r["arousal"]) for r in csv.DictReader(fh)]
+    assert rows[1] != rows[0] and rows[2] != rows[1]  # 5000 µs by default, or the time given
+    with pytest.raises(SystemExit):
+        main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"), "--denoise", "0"])

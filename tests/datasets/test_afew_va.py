@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -194,6 +195,11 @@ def test_stale_cache_is_not_reused(afew_root: Path, built: Path) -> None:
     ds = AFEWVA(afew_root, "all", cache_dir=built, sim=bigger, mode="frame", progress=False)
     assert ds.sensor_size == (32, 32) and ds[0]["frames"].shape[-1] == 32
     assert afew_va_cache(built, AFEWVASimulation(image_size=24, smooth_window=5, seed=1)).key != old.key
+    camera = AFEWVASimulation(image_size=24, smooth_window=5, preset="noisy", dvs_params={"shot_noise_rate_hz": 20.0})
+    assert afew_va_cache(built, camera).key not in {old.key, afew_va_cache(built, dataclasses.replace(
+        camera, dvs_params=None)).key}
+    with pytest.raises(ValueError, match="unknown DVS parameter"):
+        AFEWVASimulation(dvs_params={"noise": 1.0})
     # an unchanged configuration builds nothing
     assert old.build(_jobs(afew_root), _make_record, progress=False) == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neurova.encodings import crop_events, denoise_events, downsample_events
+from neurova.encodings import crop_events, denoise_chunks, denoise_events, downsample_events
 from neurova.errors import EventFormatError
 
 
@@ -60,3 +60,27 @@ def test_hot_pixels_are_those_above_the_mean_rate_and_drop_pixels_removes_them(m
             drop_pixels(events, bad)
     with pytest.raises(ValueError, match="max_rate_hz"):
         hot_pixels(events, (8, 6), 0)
+
+
+@pytest.mark.parametrize("n_chunks", [1, 2, 9, 80])
+def test_denoise_chunks_equals_denoise_events_of_the_whole_stream(make_events, n_chunks):
+    import numpy as np
+
+    events = make_events(4000, (12, 9), t0=1000, span_us=400_000)
+    whole = denoise_events(events, (12, 9), 5000)
+    assert 0 < len(whole) < len(events)  # the filter drops some and keeps some
+    cuts = np.linspace(0, len(events), n_chunks + 1).astype(int)[1:-1]
+    parts = list(denoise_chunks(np.split(events, cuts), (12, 9), 5000))
+    assert len(parts) == n_chunks
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_denoise_chunks_checks_its_arguments_at_once_and_the_order_of_chunks(make_events):
+    events = make_events(200, (8, 6), t0=0, span_us=1000)
+    with pytest.raises(ValueError, match="filter_time_us"):
+        denoise_chunks(iter([events]), (8, 6), 0)  # before the first chunk is read
+    stream = denoise_chunks(iter([events[100:], events[:100]]), (8, 6), 500)
+    next(stream)
+    with pytest.raises(EventFormatError, match="out of order"):
+        next(stream)
+    assert [len(c) for c in denoise_chunks([events[:0], events[:0]], (8, 6))] == [0, 0]

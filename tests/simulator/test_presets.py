@@ -6,7 +6,15 @@ import dataclasses
 
 import pytest
 
-from neurova.simulator import PRESETS, TIMESTAMP_MODES, V2E_DEFAULTS, DVSParams, DVSSimulator, resolve_params
+from neurova.simulator import (
+    PRESETS,
+    TIMESTAMP_MODES,
+    V2E_DEFAULTS,
+    DVSParams,
+    DVSSimulator,
+    resolve_params,
+    simulation_key,
+)
 
 
 def test_parameters_resolve_defaults_then_preset_then_arguments() -> None:
@@ -61,3 +69,18 @@ def test_invalid_values_are_refused_with_the_field_name(field: str, value: objec
 def test_params_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         V2E_DEFAULTS.pos_thres = 0.3  # type: ignore[misc]
+
+
+def test_simulation_key_keeps_noise_free_keys_and_marks_timed_shot_noise() -> None:
+    assert simulation_key("clean") == {"preset": "clean"}  # the key every clean cache always had
+    assert simulation_key("clean", {"leak_rate_hz": 0.5}) == {"preset": "clean", "dvs_params": {"leak_rate_hz": 0.5}}
+    noisy = simulation_key("noisy")
+    assert noisy == {"preset": "noisy", "shot_noise_times": "uniform"}  # its caches before the change differ
+    assert simulation_key("noisy", {"timestamp_mode": "v2e"}) == {  # v2e mode still stamps at the interval end
+        "preset": "noisy", "dvs_params": {"timestamp_mode": "v2e"}}
+    assert simulation_key("clean", {"shot_noise_rate_hz": 2.0, "cutoff_hz": 1.0})["dvs_params"] == {
+        "cutoff_hz": 1.0, "shot_noise_rate_hz": 2.0}  # sorted
+    with pytest.raises(ValueError, match="unknown DVS parameter"):
+        simulation_key("clean", {"shot_rate": 1.0})
+    with pytest.raises(ValueError, match="unknown DVS preset"):
+        simulation_key("loud")
