@@ -2,7 +2,8 @@
 
 The synthetic faces are simulated with the ``clean`` preset (no background activity), and every tag is trained
 on them. A real camera adds leak events and shot noise, more in dim light. This benchmark renders the
-protocol's test subjects once and simulates them under four sensors (the same frames, motion and labels):
+protocol's test subjects once and simulates them under the four sensors of :data:`neurova.recipes.SENSORS` (the
+same frames, motion and labels):
 
 * ``clean``: the training data's own preset;
 * ``noisy``: v2e's ``noisy`` preset (threshold spread 0.05, photoreceptor cutoff 30 Hz, leak 0.1 Hz, shot
@@ -29,6 +30,7 @@ that change the thresholds themselves.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -41,22 +43,9 @@ from neurova.domain import compare_stats, input_stats
 from neurova.encodings import denoise_events
 from neurova.events import slice_time
 from neurova.models import from_pretrained
-from neurova.recipes import SYNTHETIC_FACES, recipe_for
-from neurova.zoo import SplitTensors, load_splits, score, train
+from neurova.recipes import SENSORS, SYNTHETIC_FACES, recipe_for, sensor_options
+from neurova.zoo import load_splits, score, train
 from neurova.zoo import predict as predict_frames
-
-SENSORS: dict[str, tuple[str, dict[str, float] | None]] = {
-    "clean": ("clean", None),
-    "noisy": ("noisy", None),
-    "dim": ("noisy", {"shot_noise_rate_hz": 20.0, "leak_rate_hz": 0.5}),
-    "dark": ("noisy", {"shot_noise_rate_hz": 50.0, "leak_rate_hz": 1.0}),
-}
-"""Name → (simulator preset, pixel-model parameters over it)."""
-
-
-def data_options(sensor: str) -> dict[str, Any]:
-    preset, params = SENSORS[sensor]
-    return {"preset": preset, "dvs_params": params}
 
 
 def test_set(sensor: str, contract: Any, cache_dir: str | None) -> SyntheticFaces:
@@ -65,7 +54,7 @@ def test_set(sensor: str, contract: Any, cache_dir: str | None) -> SyntheticFace
     return SyntheticFaces(cache_dir, "test", n_subjects=p.n_subjects, clips_per_subject=p.clips_per_subject,
                           frames_per_clip=p.frames_per_clip, emotion_clips_per_emotion=p.emotion_clips_per_emotion,
                           seed=p.data_seed, contract=contract, stride=p.stride, val_fraction=p.val_fraction,
-                          test_fraction=p.test_fraction, progress=False, **data_options(sensor))
+                          test_fraction=p.test_fraction, progress=False, **sensor_options(sensor))
 
 
 def denoised(dataset: SyntheticFaces, filter_us: int) -> SyntheticFaces:
@@ -117,11 +106,11 @@ def main() -> None:
     if args.train:
         start = time.perf_counter()
         contract = shipped.input_contract
-        parts = [load_splits(SYNTHETIC_FACES, contract.n_bits, contract.bin_us, cache_dir=args.cache_dir,
-                             **data_options(sensor))[0]["train"] for sensor in args.train]
-        mixed = SplitTensors(torch.cat([p.frames for p in parts]), torch.cat([p.va for p in parts]))
-        trained = train(shipped.architecture, recipe_for(shipped.architecture), SYNTHETIC_FACES, {"train": mixed},
-                        contract, seed=0)
+        first, *more = args.train  # the first sensor's training split, then the others' (a protocol's train_sensors)
+        protocol = dataclasses.replace(SYNTHETIC_FACES, train_sensors=tuple(more))
+        splits, contract = load_splits(protocol, contract.n_bits, contract.bin_us, cache_dir=args.cache_dir,
+                                       **sensor_options(first))
+        trained = train(shipped.architecture, recipe_for(shipped.architecture), protocol, splits, contract, seed=0)
         models[f"{shipped.architecture} trained on {' + '.join(args.train)}"] = trained
         print(f"trained on {' + '.join(args.train)} in {time.perf_counter() - start:.0f} s (data, training)")
     print("| model | sensor | denoise | CCC valence / arousal | RMSE valence / arousal | non-zero pixels | "

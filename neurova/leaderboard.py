@@ -128,7 +128,10 @@ class Entry:
         """Hash of everything that determines this entry's results (older results with another key are rerun)."""
         from neurova.datasets.synthetic import CACHE_VERSION
 
-        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": asdict(protocol),
+        protocol_spec = asdict(protocol)
+        if not protocol_spec["train_sensors"]:
+            del protocol_spec["train_sensors"]  # the clean events only: the key of the results from before the field
+        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": protocol_spec,
                 "data": CACHE_VERSION}
         spec["entry"].pop("skip_reason")
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]

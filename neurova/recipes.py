@@ -14,7 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RECIPES", "SYNTHETIC_FACES", "Protocol", "Recipe", "recipe_for"]
+__all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_NOISE", "Protocol", "Recipe", "recipe_for",
+           "sensor_options"]
+
+SENSORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
+    "clean": ("clean", ()),
+    "noisy": ("noisy", ()),
+    "dim": ("noisy", (("shot_noise_rate_hz", 20.0), ("leak_rate_hz", 0.5))),
+    "dark": ("noisy", (("shot_noise_rate_hz", 50.0), ("leak_rate_hz", 1.0))),
+}
+"""Named simulated sensors: ``(simulator preset, pixel-model parameters over it)``. ``clean`` is the protocol's;
+``noisy`` is v2e's noisy preset (threshold spread 0.05, cutoff 30 Hz, leak 0.1 Hz, shot noise 5 Hz at black);
+``dim`` and ``dark`` add shot noise (20 and 50 Hz) and leak (0.5 and 1 Hz), as a sensor in dim light."""
+
+
+def sensor_options(name: str) -> dict[str, Any]:
+    """``{"preset": ..., "dvs_params": ...}`` of the sensor ``name`` (the synthetic datasets' keyword arguments)."""
+    if name not in SENSORS:
+        raise ValueError(f"unknown sensor {name!r}; choose from {sorted(SENSORS)}")
+    preset, params = SENSORS[name]
+    return {"preset": preset, "dvs_params": dict(params) or None}
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,9 @@ class Protocol:
         data_seed: seed of the faces, the events and the split.
         epochs: passes over the training set of every trained model (the fixed budget).
         batch_size: samples per optimiser step.
+        train_sensors: further :data:`SENSORS` the training subjects are simulated under, each adding one more copy
+            of the training split (the same faces and labels as another camera would record them); validation and
+            test stay on the ``clean`` events. ``()``: the clean events only.
     """
 
     n_subjects: int = 240
@@ -45,6 +67,12 @@ class Protocol:
     data_seed: int = 0
     epochs: int = 10
     batch_size: int = 32
+    train_sensors: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "train_sensors", tuple(self.train_sensors))
+        for name in self.train_sensors:
+            sensor_options(name)  # an unknown name raises here
 
     def describe(self) -> str:
         """One line for model cards and tables."""
@@ -54,11 +82,18 @@ class Protocol:
                 f"{self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
                 f"{self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
                 f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
-                f"frames every {self.stride} frames")
+                f"frames every {self.stride} frames"
+                + (f"; training subjects also simulated by the {', '.join(self.train_sensors)} sensor(s) "
+                   f"({1 + len(self.train_sensors)}x the training samples)" if self.train_sensors else ""))
 
 
 SYNTHETIC_FACES = Protocol()
 """The protocol of the ``synthetic_faces`` tags and of the leaderboard (the one definition of its sizes)."""
+SYNTHETIC_FACES_NOISE = Protocol(train_sensors=("noisy", "dim", "dark"))
+"""The protocol of the ``synthetic_faces_noise`` tags: the same faces, the training subjects also seen by three
+noisy sensors (``benchmarks/bench_sensor_noise.py``: robust to sensor noise, and better on clean events too)."""
+DATA: dict[str, Protocol] = {"synthetic_faces": SYNTHETIC_FACES, "synthetic_faces_noise": SYNTHETIC_FACES_NOISE}
+"""Data name of a tag (``<model>.<data>``) → its protocol."""
 
 
 @dataclass(frozen=True)

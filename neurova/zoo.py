@@ -6,7 +6,9 @@ that data with its family's :class:`Recipe` under the data's :class:`Protocol`, 
 here); the leaderboard (:mod:`neurova.leaderboard`) scores the same entries with them over several seeds, and
 ``neurova demo`` trains on the same data with the same recipe.
 
-* :func:`tags` / :func:`get_tag`: every tag (one per :func:`neurova.models.list_models` name) and its recipe;
+* :func:`tags` / :func:`get_tag`: every tag (one per :func:`neurova.models.list_models` name and data of
+  :data:`~neurova.recipes.DATA`: ``synthetic_faces``, and ``synthetic_faces_noise`` whose training subjects are also
+  seen by three noisy sensors) and its recipe;
 * :func:`build`: reproduce a tagged checkpoint from its recipe, bit for bit on CPU for a given seed, into
   ``$NEUROVA_HOME/models/<tag>`` (the first place ``from_pretrained("<tag>")`` looks);
 * :data:`SHIPPED_TAGS`: the small checkpoints inside the package (``neurova/weights/<tag>/``), which
@@ -27,13 +29,13 @@ import json
 import math
 import os
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurova._atomic import atomic_path
-from neurova.recipes import RECIPES, SYNTHETIC_FACES, Protocol, Recipe, recipe_for
+from neurova.recipes import DATA, RECIPES, SYNTHETIC_FACES, Protocol, Recipe, recipe_for, sensor_options
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,8 +79,10 @@ METRICS = ("ccc", "pcc", "rmse", "sagr")
 """The scores of every tag and leaderboard entry, per dimension (:func:`score`)."""
 DEFAULT_SEED = 0
 """Training seed of every published tag (the leaderboard also runs seeds 1 and 2)."""
-SHIPPED_TAGS = ("tiny_cnn.synthetic_faces", "tiny_cnn_fusion.synthetic_faces")
-"""Tags whose checkpoints ship inside the package (``neurova/weights/<tag>/``, about 260 kB each)."""
+SHIPPED_TAGS = ("tiny_cnn.synthetic_faces", "tiny_cnn_fusion.synthetic_faces",
+                "tiny_cnn_fusion.synthetic_faces_noise")
+"""Tags whose checkpoints ship inside the package (``neurova/weights/<tag>/``, about 260 kB each); the ``_noise`` one
+is the model for noisy real sensors (docs/zoo.md)."""
 
 
 def tag_name(model: str, data: str | None = None) -> str:
@@ -119,11 +123,12 @@ class Tag:
 
 
 def tags() -> dict[str, Tag]:
-    """``{tag: Tag}``, one per registered model (``"tiny_cnn.synthetic_faces"``, ...)."""
+    """``{tag: Tag}``, one per registered model and data (``"tiny_cnn.synthetic_faces"``,
+    ``"tiny_cnn.synthetic_faces_noise"``, ...; :data:`~neurova.recipes.DATA`)."""
     from neurova.models import list_models
-    from neurova.models.hf_hub import DEFAULT_DATA
 
-    return {tag_name(m): Tag(tag_name(m), m, DEFAULT_DATA, recipe_for(m)) for m in list_models()}
+    return {tag_name(m, data): Tag(tag_name(m, data), m, data, recipe_for(m), protocol)
+            for data, protocol in DATA.items() for m in list_models()}
 
 
 def get_tag(name: str) -> Tag:
@@ -185,11 +190,26 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
 
     ``data_options`` go to :class:`~neurova.datamodules.SyntheticFacesDataModule` over the protocol's data, e.g.
     ``preset="noisy", dvs_params={"shot_noise_rate_hz": 20.0}`` for the same faces seen by a noisier sensor
-    (not the protocol of the tags: ``benchmarks/bench_sensor_noise.py`` trains on them).
+    (``benchmarks/bench_sensor_noise.py`` scores models on them). A protocol with ``train_sensors`` appends the
+    training split as each of those sensors records it, in their order.
 
     Returns:
         ``({"train": ..., "val": ..., "test": ...}, input_contract)``; splits are subject-disjoint.
     """
+    import torch
+
+    splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options)
+    for sensor in protocol.train_sensors:  # the same training subjects as another sensor records them
+        more = _load_splits(protocol, n_bits, bin_us, cache_dir, {**data_options, **sensor_options(sensor)},
+                            ("train",))[0]["train"]
+        splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more.frames]),
+                                       torch.cat([splits["train"].va, more.va]))
+    return splits, contract
+
+
+def _load_splits(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None,
+                 data_options: Mapping[str, Any], names: Sequence[str] = ("train", "val", "test"),
+                 ) -> tuple[dict[str, SplitTensors], InputContract]:
     import torch
 
     datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir, **data_options)
@@ -198,6 +218,8 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     splits = {}
     for name, dataset in (("train", datamodule.train_set), ("val", datamodule.val_set),
                           ("test", datamodule.test_set)):
+        if name not in names:
+            continue
         if len(dataset) == 0:
             raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
         samples = [dataset[i] for i in range(len(dataset))]

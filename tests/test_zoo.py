@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,7 +14,6 @@ from neurova import zoo
 from neurova.datasets.synthetic import CACHE_VERSION
 from neurova.models import create_model, from_pretrained, list_models
 from neurova.models.hf_hub import PACKAGED_DIR
-from neurova.recipes import SYNTHETIC_FACES
 
 # A few seconds to render, simulate and train; the real protocol differs only in sizes.
 SMALL = zoo.Protocol(n_subjects=6, frames_per_clip=12, image_size=32, emotion_clips_per_emotion=0, clip_length=4,
@@ -28,12 +28,16 @@ def empty_home(tmp_path, monkeypatch):
     return home
 
 
-def test_a_tag_per_registered_model_with_the_leaderboard_recipe() -> None:
+def test_a_tag_per_registered_model_and_data_with_the_leaderboard_recipe() -> None:
     tags = zoo.tags()
-    assert set(tags) == {f"{name}.synthetic_faces" for name in list_models()} == set(lb.tags())
+    assert set(lb.tags()) == {f"{name}.synthetic_faces" for name in list_models()}
+    assert set(tags) == set(lb.tags()) | {f"{name}.synthetic_faces_noise" for name in list_models()}
     for name, tag in tags.items():
-        assert tag.recipe == lb.tags()[name].recipe == zoo.recipe_for(tag.model)
-        assert tag.protocol == zoo.SYNTHETIC_FACES and tag.seed == zoo.DEFAULT_SEED
+        assert tag.recipe == zoo.recipe_for(tag.model) and tag.seed == zoo.DEFAULT_SEED
+        if tag.data == "synthetic_faces":
+            assert tag.recipe == lb.tags()[name].recipe and tag.protocol == zoo.SYNTHETIC_FACES
+        else:  # the same faces, the training subjects also seen by noisy sensors
+            assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=("noisy", "dim", "dark"))
     assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
     assert zoo.get_tag("vit_tiny.synthetic_faces").recipe.model_args == (("img_size", 64),)
     # the attention head warms up (without it two of three seeds collapsed); the recurrent heads do not need it
@@ -42,6 +46,24 @@ def test_a_tag_per_registered_model_with_the_leaderboard_recipe() -> None:
     assert zoo.recipe_for("resnet18_lstm") is zoo.recipe_for("resnet18_gru") is zoo.RECIPES["temporal"]
     with pytest.raises(ValueError, match=r"known tags: .*tiny_cnn\.synthetic_faces"):
         zoo.get_tag("tiny_cnn.afew_va")
+
+
+def test_train_sensors_add_the_training_subjects_as_other_sensors_record_them(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown sensor"):
+        replace(SMALL, train_sensors=("bright",))
+    clean, contract = zoo.load_splits(SMALL, cache_dir=tmp_path)
+    mixed, same_contract = zoo.load_splits(replace(SMALL, train_sensors=("noisy", "dark")), cache_dir=tmp_path)
+    assert same_contract == contract
+    n = len(clean["train"].frames)
+    assert len(mixed["train"].frames) == 3 * n  # clean, then as the noisy and the dark sensors record them
+    for name in ("val", "test"):  # held out on the clean events
+        assert torch.equal(mixed[name].frames, clean[name].frames)
+    assert torch.equal(mixed["train"].frames[:n], clean["train"].frames)
+    assert all(torch.equal(mixed["train"].va[k * n:(k + 1) * n], clean["train"].va) for k in (1, 2))
+    density = [float((mixed["train"].frames[k * n:(k + 1) * n] > 0).float().mean()) for k in range(3)]
+    assert density[0] < density[1] < density[2]  # the noisier the sensor, the more pixels fire
+    assert "also simulated by the noisy, dark sensor(s) (3x the training samples)" in replace(
+        SMALL, train_sensors=("noisy", "dark")).describe()
 
 
 def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:
@@ -91,7 +113,8 @@ def test_shipped_tags_load_with_no_build(tag) -> None:
     name = tag.split(".")[0]
     assert model.architecture == name and not model.training
     assert model.input_contract.encoding == "tbr" and model.input_contract.n_bits == 8
-    same = create_model(name, pretrained=True)  # a registered name stands for its default tag
+    # a registered name stands for its default tag (synthetic_faces); another tag is asked for by name
+    same = create_model(name, pretrained=True if tag.endswith(".synthetic_faces") else tag)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), same.state_dict().values(),
                                                  strict=True))
     frames = torch.rand(2, model.input_contract.clip_length, 1, 64, 64)
@@ -100,7 +123,7 @@ def test_shipped_tags_load_with_no_build(tag) -> None:
     assert state.shipped == PACKAGED_DIR / tag and state.local is None
     assert state.metrics["test/ccc_valence"] > 0.5  # trained at the full recipe, not a test budget
     # built from the synthetic faces of the current CACHE_VERSION: bumping it means rebuilding the shipped tags
-    assert json.loads((PACKAGED_DIR / tag / "config.json").read_text())["data"] == SYNTHETIC_FACES.describe()
+    assert json.loads((PACKAGED_DIR / tag / "config.json").read_text())["data"] == zoo.get_tag(tag).protocol.describe()
     card = (PACKAGED_DIR / tag / "README.md").read_text()
     assert "## Recipe" in card and "leaderboard" in card and zoo.weights_digest(PACKAGED_DIR / tag) in card
 
