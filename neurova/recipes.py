@@ -2,11 +2,14 @@
 
 * :class:`Protocol` / :data:`SYNTHETIC_FACES`: the data (synthetic faces, their sizes, the subject split) and the
   training budget (epochs, batch) of every tag and leaderboard entry; ``neurova demo`` uses the same data;
+* :data:`SENSORS` / :func:`sensor_options`: named simulated sensors (clean, v2e's noisy, dim, dark);
+  :data:`SYNTHETIC_FACES_NOISE`, the protocol whose training subjects are also seen by the noisy ones, and
+  :data:`DATA`, the protocol of each tag's data name;
 * :class:`Recipe` / :data:`RECIPES` / :func:`recipe_for`: how each family of networks is trained (learning rate,
   weight decay, warm-up, flips, model arguments) and why.
 
-Plain data with no dependency, one definition each: :mod:`neurova.zoo` and :mod:`neurova.leaderboard` re-export
-them, :mod:`neurova.demo` takes its defaults from them.
+Plain data, one definition each (only :meth:`Protocol.describe` reads the synthetic faces' render version):
+:mod:`neurova.zoo` and :mod:`neurova.leaderboard` re-export them, :mod:`neurova.demo` takes its defaults from them.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ class Protocol:
         """One line for model cards and tables."""
         from neurova.datasets.synthetic import CACHE_VERSION
 
-        return (f"neurova synthetic faces ({CACHE_VERSION}): {self.n_subjects} subjects x {self.clips_per_subject} clip(s) of "
-                f"{self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
+        return (f"neurova synthetic faces ({CACHE_VERSION}): {self.n_subjects} subjects x {self.clips_per_subject} "
+                f"clip(s) of {self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
                 f"{self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
                 f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
                 f"frames every {self.stride} frames"
