@@ -541,12 +541,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
                            "shipped": None if s.shipped is None else str(s.shipped), "metrics": s.metrics}
                           for s in rows], indent=2))
         return 0
-    print(f"{'tag':<36} {'built':<6} {'shipped':<8} {'CCC V':>6} {'CCC A':>6}  recipe")
+    width = max(len("tag"), *(len(s.tag.name) for s in rows))
+    print(f"{'tag':<{width}} {'built':<6} {'shipped':<8} {'CCC V':>6} {'CCC A':>6}  recipe")
     for s in rows:
-        r = s.tag.recipe
-        print(f"{s.tag.name:<36} {'yes' if s.local else '-':<6} {'yes' if s.shipped else '-':<8} "
+        r, sensors = s.tag.recipe, s.tag.protocol.train_sensors
+        print(f"{s.tag.name:<{width}} {'yes' if s.local else '-':<6} {'yes' if s.shipped else '-':<8} "
               f"{_metric(s.metrics, 'ccc_valence'):>6} {_metric(s.metrics, 'ccc_arousal'):>6}  "
-              f"lr {r.lr:g}, wd {r.weight_decay:g}, {s.tag.protocol.epochs} epochs")
+              f"lr {r.lr:g}, wd {r.weight_decay:g}, {s.tag.protocol.epochs} epochs"
+              + (f", also trained as the {'/'.join(sensors)} sensors record the faces" if sensors else ""))
     print(f"\nbuilt: in {_home_models()} (neurova zoo build TAG); shipped: in the package; CCC: test subjects")
     return 0
 
