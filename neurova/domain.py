@@ -17,7 +17,9 @@ Model inputs are arrays ``(N, K, C, S, S)`` (N inputs of K frames, C channels, S
 * ``samples``: a few representative inputs' newest frames ``(n, C, S, S)``, for figures.
 
 :class:`InputStatsCollector` computes them over a stream of batches in bounded memory;
-:func:`compare_stats` puts two sets side by side with ratios, and :func:`check_inputs` /
+:func:`compare_stats` puts two sets side by side with ratios (the non-zero fraction and the mean against the
+span of the training inputs' own fractions, so a model trained on sparse and dense inputs accepts both), and
+:func:`check_inputs` /
 :class:`DomainMonitor` warn with :class:`DomainWarning` naming the numbers.
 """
 
@@ -340,12 +342,23 @@ def compare_stats(stats: InputStats, reference: InputStats, tolerance: float = D
     """Compare ``stats`` (new data) with ``reference`` (training inputs).
 
     A statistic is out of range when its ratio to the reference is above ``tolerance`` or below
-    ``1 / tolerance``; for the mean, the product of the other two, ``tolerance ** 2``. Inputs with no
-    non-zero pixel at all (an undefined median) are out of range unless the reference has none either.
+    ``1 / tolerance``; for the mean, the product of the other two, ``tolerance ** 2``. The non-zero pixel
+    fraction is compared with the span of the training inputs' own fractions instead (their 10th to 90th
+    percentile, widened to the overall fraction when that lies outside): out of range more than ``tolerance``
+    below its low end or above its high end, and the mean (density times brightness) likewise with the span
+    scaled to it. A model trained on sparse and dense inputs alike (e.g. on clean and noisy sensors) has seen
+    both, so neither is foreign to it; the ratios shown stay those to the overall values. Inputs with no non-zero
+    pixel at all (an undefined median) are out of range unless the reference has none either.
     """
     if not tolerance > 1:
         raise ValueError(f"tolerance must be > 1, got {tolerance}")
     rows = []
+    # the span of the training inputs' own non-zero fractions, as factors of the overall fraction (1, 1 when
+    # unknown); the mean, about density times brightness, may spread by the same factors
+    spread_low = spread_high = 1.0
+    if reference.nonzero_fraction > 0:
+        spread_low = min(1.0, reference.nonzero_fraction_p10 / reference.nonzero_fraction)
+        spread_high = max(1.0, reference.nonzero_fraction_p90 / reference.nonzero_fraction)
     for key, label, _, power in _COMPARED:
         value, ref = getattr(stats, key), getattr(reference, key)
         if value is None or ref is None:
@@ -355,7 +368,8 @@ def compare_stats(stats: InputStats, reference: InputStats, tolerance: float = D
             rows.append((label, value, ref, None, value != 0))
             continue
         ratio, limit = value / ref, tolerance**power
-        rows.append((label, value, ref, ratio, not 1 / limit <= ratio <= limit))
+        low, high = (ref * spread_low, ref * spread_high) if key != "nonzero_median" else (ref, ref)
+        rows.append((label, value, ref, ratio, not low / limit <= value <= high * limit))
     return DomainComparison(stats, reference, float(tolerance), tuple(rows))
 
 

@@ -118,6 +118,21 @@ def test_the_mean_may_move_by_the_square_of_the_tolerance():
     assert [row[4] for row in beyond.rows] == [True, False, True]
 
 
+def test_non_zero_pixels_are_compared_with_the_span_of_the_training_inputs():
+    # trained on sparse (2 %) and dense (40 %) inputs alike, as a model trained on clean and noisy sensors
+    mixed = input_stats(np.concatenate([exact_inputs(50, 4), exact_inputs(50, 80)]))
+    assert mixed.nonzero_fraction == pytest.approx(0.21)
+    assert (mixed.nonzero_fraction_p10, mixed.nonzero_fraction_p90) == pytest.approx((0.02, 0.40))
+    sparse = compare_stats(input_stats(exact_inputs(8, 6)), mixed)  # 3 %: 0.14x the overall fraction, but seen
+    assert sparse.ok and sparse.rows[0][3] == pytest.approx(0.03 / 0.21)
+    assert not compare_stats(input_stats(exact_inputs(8, 1)), mixed).ok  # 0.5 %: 4x below the sparsest inputs
+    assert compare_stats(input_stats(exact_inputs(8, 150)), mixed).ok  # 75 %: within 2x of the densest
+    # inputs all alike keep the plain rule: 2x either side of the overall fraction
+    alike = input_stats(exact_inputs(8, 10))
+    assert compare_stats(input_stats(exact_inputs(8, 19)), alike).ok
+    assert not compare_stats(input_stats(exact_inputs(8, 21)), alike).ok
+
+
 def test_faint_haze_and_empty_inputs_are_out_of_range():
     training = input_stats(exact_inputs(4, 13, value=0.25))  # 6.5 % non-zero, as the synthetic training inputs
     haze = input_stats(exact_inputs(4, 80, value=0.025))  # 40 % at 0.025, as the real recording
