@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, validate_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, search_times, validate_events
 
 __all__ = ["crop_events", "denoise_chunks", "denoise_events", "downsample_events", "drop_pixels", "hot_pixels"]
 
@@ -163,7 +163,7 @@ def _denoise_stream(chunks: Iterable[Any], size: SensorSize, filter_time_us: int
         both = np.concatenate([tail, chunk]) if len(tail) else chunk
         yield chunk[_denoise_keep(both, size, filter_time_us)[len(tail):]]
         # the earlier events a later event's neighbourhood can still reach: t' > t - filter_time_us, t >= last
-        tail = both[np.searchsorted(both["t"], both["t"][-1] - filter_time_us, side="right"):]
+        tail = both[search_times(both["t"], int(both["t"][-1]) - filter_time_us, side="right"):]
 
 
 def _denoise_keep(events: np.ndarray, size: SensorSize, filter_time_us: int) -> np.ndarray:
