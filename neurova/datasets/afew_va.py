@@ -317,10 +317,9 @@ class AFEWVASimulation:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from neurova.simulator import simulation_key
+        from neurova.simulator import checked_overrides
 
-        simulation_key(self.preset, self.dvs_params)  # unknown names or bad values raise here
-        object.__setattr__(self, "dvs_params", dict(sorted((self.dvs_params or {}).items())) or None)
+        object.__setattr__(self, "dvs_params", checked_overrides(self.preset, self.dvs_params))
 
     def cache_params(self) -> dict[str, Any]:
         from neurova.simulator import simulation_key

@@ -112,10 +112,9 @@ class SyntheticFacesConfig:
     max_step_px: float | None = 1.0
 
     def __post_init__(self) -> None:
-        from neurova.simulator import simulation_key
+        from neurova.simulator import checked_overrides
 
-        simulation_key(self.preset, self.dvs_params)  # unknown names or bad values raise here
-        object.__setattr__(self, "dvs_params", dict(sorted((self.dvs_params or {}).items())) or None)
+        object.__setattr__(self, "dvs_params", checked_overrides(self.preset, self.dvs_params))
         if self.n_subjects < 3:
             raise ValueError(f"n_subjects must be at least 3 (train, val and test subjects), got {self.n_subjects}")
         for name in ("clips_per_subject", "frames_per_clip", "image_size", "supersample"):

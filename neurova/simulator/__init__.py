@@ -20,6 +20,7 @@ from neurova.simulator.presets import (
     TIMESTAMP_MODES,
     V2E_DEFAULTS,
     DVSParams,
+    checked_overrides,
     resolve_params,
     simulation_key,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "V2E_DEFAULTS",
     "DVSParams",
     "DVSSimulator",
+    "checked_overrides",
     "inverse_lin_log",
     "lin_log",
     "list_frame_files",

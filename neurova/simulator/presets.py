@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PRESETS", "TIMESTAMP_MODES", "V2E_DEFAULTS", "DVSParams", "resolve_params", "simulation_key"]
+__all__ = ["PRESETS", "TIMESTAMP_MODES", "V2E_DEFAULTS", "DVSParams", "checked_overrides", "resolve_params",
+           "simulation_key"]
 
 TIMESTAMP_MODES = ("linear", "v2e")
 """``"linear"``: each threshold crossing at the time the linearly interpolated brightness reaches it, shot noise at
@@ -121,6 +122,18 @@ def resolve_params(preset: str | None = None, **overrides: Any) -> DVSParams:
     return DVSParams(**values)
 
 
+def checked_overrides(preset: str | None, params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``params``, pixel-model parameters over ``preset``, as a dict sorted by name; None when there are none.
+
+    The datasets' configs keep their ``dvs_params`` this way (one value per meaning, for equality and cache keys).
+
+    Raises:
+        ValueError: an unknown preset or parameter, or an invalid value (:func:`resolve_params`).
+    """
+    resolve_params(preset, **dict(params or {}))
+    return dict(sorted((params or {}).items())) or None
+
+
 def simulation_key(preset: str | None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The simulator settings a cache of simulated events is keyed by (the datasets' event caches).
 
@@ -133,10 +146,11 @@ def simulation_key(preset: str | None, params: Mapping[str, Any] | None = None) 
     Raises:
         ValueError: an unknown preset or parameter, or an invalid value (:func:`resolve_params`).
     """
-    resolved = resolve_params(preset, **dict(params or {}))
+    overrides = checked_overrides(preset, params)
+    resolved = resolve_params(preset, **(overrides or {}))
     key: dict[str, Any] = {"preset": preset}
-    if params:
-        key["dvs_params"] = dict(sorted(params.items()))
+    if overrides:
+        key["dvs_params"] = overrides
     if resolved.shot_noise_rate_hz > 0 and resolved.timestamp_mode == "linear":
         key["shot_noise_times"] = "uniform"
     return key

@@ -12,6 +12,7 @@ from neurova.simulator import (
     V2E_DEFAULTS,
     DVSParams,
     DVSSimulator,
+    checked_overrides,
     resolve_params,
     simulation_key,
 )
@@ -84,3 +85,7 @@ def test_simulation_key_keeps_noise_free_keys_and_marks_timed_shot_noise() -> No
         simulation_key("clean", {"shot_rate": 1.0})
     with pytest.raises(ValueError, match="unknown DVS preset"):
         simulation_key("loud")
+    assert checked_overrides("noisy", {}) is None and checked_overrides("noisy", None) is None
+    assert list(checked_overrides("noisy", {"leak_rate_hz": 1.0, "cutoff_hz": 2.0})) == ["cutoff_hz", "leak_rate_hz"]
+    with pytest.raises(ValueError, match="leak_rate_hz must be >= 0"):
+        checked_overrides("noisy", {"leak_rate_hz": -1.0})
