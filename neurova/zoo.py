@@ -199,9 +199,9 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     import torch
 
     splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options)
-    for sensor in protocol.train_sensors:  # the same training subjects as another sensor records them
-        more = _load_splits(protocol, n_bits, bin_us, cache_dir, {**data_options, **sensor_options(sensor)},
-                            ("train",))[0]["train"]
+    for sensor in protocol.train_sensors:  # the same training subjects as another sensor records them (only those)
+        options = {**data_options, **sensor_options(sensor), "build_splits": ["train"]}
+        more = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",))[0]["train"]
         splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more.frames]),
                                        torch.cat([splits["train"].va, more.va]))
     return splits, contract
@@ -214,12 +214,9 @@ def _load_splits(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | 
 
     datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir, **data_options)
     datamodule.prepare_data()
-    datamodule.setup(None)
     splits = {}
-    for name, dataset in (("train", datamodule.train_set), ("val", datamodule.val_set),
-                          ("test", datamodule.test_set)):
-        if name not in names:
-            continue
+    for name in names:
+        dataset = datamodule.make_dataset(name)
         if len(dataset) == 0:
             raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
         samples = [dataset[i] for i in range(len(dataset))]
