@@ -82,8 +82,8 @@ class Protocol:
         from neurova.datasets.synthetic import CACHE_VERSION
 
         return (f"neurova synthetic faces ({CACHE_VERSION}): {self.n_subjects} subjects x {self.clips_per_subject} "
-                f"clip(s) of {self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, data seed "
-                f"{self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
+                f"clip(s) of {self.frames_per_clip} frames at 25 fps, {self.image_size} x {self.image_size} px, "
+                f"data seed {self.data_seed}; split by subject {1 - self.val_fraction - self.test_fraction:.0%} train / "
                 f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
                 f"frames every {self.stride} frames"
                 + (f"; training subjects also simulated by the {', '.join(self.train_sensors)} sensor(s) "

@@ -118,7 +118,8 @@ def test_small_run_writes_results_table_checkpoint_and_resumes(tmp_path, cache_d
     folder = out / "checkpoints" / "tiny_cnn.synthetic_faces"
     card = (folder / "README.md").read_text()
     for section in ("## Recipe", "## Metrics", "test/ccc_valence", "## Test metrics", "over 2 training seed(s)",
-                    "## Intended use and limits", "Minimum recording length", f"neurova synthetic faces ({CACHE_VERSION}): 6 subjects"):
+                    "## Intended use and limits", "Minimum recording length",
+                    f"neurova synthetic faces ({CACHE_VERSION}): 6 subjects"):
         assert section in card
     seeds = [json.loads(f.read_text())["test"]["ccc_valence"] for f in _results(out, "tiny_cnn")]
     assert f"| CCC valence | {seeds[0]:.3f} | {np.mean(seeds):.3f} ± {np.std(seeds, ddof=1):.3f} |" in card
