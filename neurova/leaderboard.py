@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from neurova._atomic import atomic_path
-from neurova.models.hf_hub import DEFAULT_DATA
+from neurova.recipes import data_name
 from neurova.zoo import (
     DIMS,
     METRICS,
@@ -120,9 +120,15 @@ class Entry:
     @property
     def tag(self) -> str | None:
         """``<model>.synthetic_faces`` for an architecture at the default encoding, else None."""
-        if self.kind != "model" or self.model is None or (self.n_bits, self.bin_us) != (8, 5000):
+        return self.tag_for(SYNTHETIC_FACES)
+
+    def tag_for(self, protocol: Protocol) -> str | None:
+        """``<model>.<data>`` of an architecture at the default encoding trained under ``protocol`` (``<data>``:
+        :func:`neurova.recipes.data_name`); None for other entries and for training sensors no data name has."""
+        data = data_name(protocol)
+        if self.kind != "model" or self.model is None or (self.n_bits, self.bin_us) != (8, 5000) or data is None:
             return None
-        return tag_name(self.model)
+        return tag_name(self.model, data)
 
     def key(self, protocol: Protocol) -> str:
         """Hash of everything that determines this entry's results (older results with another key are rerun)."""
@@ -317,8 +323,9 @@ def _run_job(entry: Entry, seed: int, protocol: Protocol, data: _SplitCache, out
         "accelerator": accelerator, "threads": torch.get_num_threads(), "torch": torch.__version__, **extra,
         "samples": {name: int(s.frames.shape[0]) for name, s in splits.items()},
     }
-    if model is not None and entry.tag is not None and seed == SEEDS[0]:
-        save_tagged(model, _zoo_tag(entry, protocol, seed), result["test"], out / "checkpoints" / entry.tag)
+    tag = entry.tag_for(protocol)
+    if model is not None and tag is not None and seed == SEEDS[0]:
+        save_tagged(model, _zoo_tag(entry, protocol, seed), result["test"], out / "checkpoints" / tag)
     return result
 
 
@@ -372,8 +379,9 @@ def run_leaderboard(out: str | os.PathLike[str] = "runs/leaderboard", *, grid: G
 
 
 def _zoo_tag(entry: Entry, protocol: Protocol, seed: int) -> Tag:
-    assert entry.tag is not None and entry.model is not None and entry.recipe is not None
-    return Tag(entry.tag, entry.model, DEFAULT_DATA, entry.recipe, protocol, entry.n_bits, entry.bin_us, seed)
+    name, data = entry.tag_for(protocol), data_name(protocol)
+    assert name is not None and data is not None and entry.model is not None and entry.recipe is not None
+    return Tag(name, entry.model, data, entry.recipe, protocol, entry.n_bits, entry.bin_us, seed)
 
 
 def build_tag(tag: str, out: str | os.PathLike[str] | None = None, *, seed: int = SEEDS[0],
@@ -482,7 +490,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
         writer.writerow([e.name, e.model or e.kind, _encoding(e), n]
                         + [_pm(stats[k], 4).replace(" ", "") if stats[k] else "" for k in header[4:12]]
                         + [row.over_seeds("params"), row.over_seeds("macs"), latency, seconds, status])
-        if e.tag is not None:
+        if e.tag_for(protocol) is not None:
             _update_card(out, row, protocol, stats)
     lines = [f"# Leaderboard ({grid} grid)", "", protocol.describe() + f"; {protocol.epochs} epochs per trained "
              f"entry; test metrics on unseen subjects, mean ± sd over seeds {', '.join(map(str, seeds))}.", "",
@@ -503,7 +511,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
 def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, Any]) -> None:
     from neurova.models.hub import CARD_NAME, read_config
 
-    folder = out / "checkpoints" / str(row.entry.tag)
+    folder = out / "checkpoints" / str(row.entry.tag_for(protocol))
     seed0 = next((r for r in row.results if r["seed"] == SEEDS[0]), None)
     if seed0 is None or not (folder / CARD_NAME).is_file():
         return

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_NOISE", "Protocol", "Recipe", "recipe_for",
-           "sensor_options"]
+__all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_NOISE", "Protocol", "Recipe", "data_name",
+           "recipe_for", "sensor_options"]
 
 SENSORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "clean": ("clean", ()),
@@ -97,6 +97,13 @@ SYNTHETIC_FACES_NOISE = Protocol(train_sensors=("noisy", "dim", "dark"))
 noisy sensors (``benchmarks/bench_sensor_noise.py``: robust to sensor noise, and better on clean events too)."""
 DATA: dict[str, Protocol] = {"synthetic_faces": SYNTHETIC_FACES, "synthetic_faces_noise": SYNTHETIC_FACES_NOISE}
 """Data name of a tag (``<model>.<data>``) → its protocol."""
+
+
+def data_name(protocol: Protocol) -> str | None:
+    """The :data:`DATA` name of ``protocol``'s data: the one with the same training sensors (``"synthetic_faces"``
+    for the clean events only). A protocol of other sizes or budget is a variant of that data, as
+    ``neurova.zoo.build(tag, protocol=...)`` makes; None where no data name has its sensors."""
+    return next((name for name, known in DATA.items() if known.train_sensors == protocol.train_sensors), None)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,21 @@ def test_tags_are_the_architectures_at_the_default_encoding() -> None:
     assert all((e.n_bits, e.bin_us) == (8, 5000) for e in tags.values())
 
 
+def test_tags_follow_the_protocols_data() -> None:
+    from dataclasses import replace
+
+    from neurova.recipes import SYNTHETIC_FACES, SYNTHETIC_FACES_NOISE, data_name
+
+    assert data_name(SYNTHETIC_FACES) == "synthetic_faces" and data_name(SMALL) == "synthetic_faces"
+    assert data_name(replace(SYNTHETIC_FACES_NOISE, epochs=40)) == "synthetic_faces_noise"
+    assert data_name(lb.Protocol(train_sensors=("dim",))) is None
+    entry, variant = lb.tags()["tiny_cnn.synthetic_faces"], lb.entries("full")[-1]
+    assert entry.tag_for(SYNTHETIC_FACES_NOISE) == "tiny_cnn.synthetic_faces_noise"
+    assert entry.tag_for(lb.Protocol(train_sensors=("dim",))) is None
+    assert variant.n_bits != 8 or variant.bin_us != 5000
+    assert variant.tag_for(SYNTHETIC_FACES_NOISE) is None and lb.entries("full")[0].tag_for(SYNTHETIC_FACES) is None
+
+
 def test_parse_shard(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lb.parse_shard("1/3") == (1, 3)
     monkeypatch.setenv("RANK", "2")
@@ -137,6 +152,23 @@ def test_small_run_writes_results_table_checkpoint_and_resumes(tmp_path, cache_d
     assert stamps == {f: f.stat().st_mtime_ns for name in only for f in _results(out, name)}
 
 
+def test_a_noise_protocol_run_saves_its_data_tag(tmp_path, cache_dir) -> None:
+    from dataclasses import replace
+
+    from neurova.recipes import SYNTHETIC_FACES_NOISE
+
+    protocol = replace(SMALL, train_sensors=SYNTHETIC_FACES_NOISE.train_sensors)
+    out = tmp_path / "noise"
+    lb.run_leaderboard(out, grid="reduced", protocol=protocol, seeds=(0,), cache_dir=cache_dir, progress=False,
+                       only=["tiny_cnn"])
+    result = json.loads(_results(out, "tiny_cnn")[0].read_text())
+    assert result["samples"]["train"] == 4 * result["samples"]["val"]  # 2 training subjects, 4 sensors
+    assert [p.name for p in (out / "checkpoints").iterdir()] == ["tiny_cnn.synthetic_faces_noise"]
+    card = (out / "checkpoints" / "tiny_cnn.synthetic_faces_noise" / "README.md").read_text()
+    assert "also simulated by the noisy, dim, dark sensor(s)" in card
+    assert from_pretrained(out / "checkpoints" / "tiny_cnn.synthetic_faces_noise").architecture == "tiny_cnn"
+
+
 def test_shards_split_the_jobs(tmp_path, cache_dir) -> None:
     outs = [tmp_path / "a", tmp_path / "b"]
     for index, out in enumerate(outs):
@@ -164,12 +196,29 @@ def test_build_tag_is_zoo_build(tmp_path, monkeypatch) -> None:
                                                                "accelerator": "cpu", "progress": False})]
 
 
+def test_cli_passes_the_data_and_a_budget(tmp_path, monkeypatch, capsys) -> None:
+    from dataclasses import replace
+
+    from neurova.cli import main
+    from neurova.recipes import SYNTHETIC_FACES, SYNTHETIC_FACES_NOISE
+
+    calls = []
+    monkeypatch.setattr(lb, "run_leaderboard", lambda out, **kwargs: calls.append(kwargs) or tmp_path / "x.md")
+    assert main(["leaderboard", "--out", str(tmp_path), "--data", "synthetic_faces_noise"]) == 0
+    assert main(["leaderboard", "--out", str(tmp_path), "--epochs", "40", "--only", "tiny_cnn"]) == 0
+    assert [c["protocol"] for c in calls] == [SYNTHETIC_FACES_NOISE, replace(SYNTHETIC_FACES, epochs=40)]
+    assert calls[1]["only"] == ["tiny_cnn"]
+    capsys.readouterr()
+
+
 def test_cli_lists_entries_and_refuses_bad_shards(capsys) -> None:
     from neurova.cli import main
 
     assert main(["leaderboard", "--list", "--grid", "full"]) == 0
     listed = capsys.readouterr().out
     assert "tiny_cnn_fusion" in listed and "resnet50.synthetic_faces" in listed and "tiny_cnn-tbr_n16_dt5000" in listed
+    assert main(["leaderboard", "--list", "--data", "synthetic_faces_noise"]) == 0
+    assert "tiny_cnn_fusion.synthetic_faces_noise" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="shard"):
         main(["leaderboard", "--shard", "2/2"])
     with pytest.raises(SystemExit, match="known tags"):

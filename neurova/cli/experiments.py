@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from neurova.cli.arguments import (
@@ -13,6 +14,7 @@ from neurova.cli.arguments import (
     output_folder,
     positive_int,
 )
+from neurova.recipes import DATA
 
 __all__ = ["add_commands"]
 
@@ -70,7 +72,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
     if args.list:
         for entry in leaderboard.entries(args.grid):
-            print(f"{entry.name:<34} {entry.tag or ''}")
+            print(f"{entry.name:<34} {entry.tag_for(DATA[args.data]) or ''}")
         return 0
     if args.build:
         try:
@@ -84,8 +86,9 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         shard = leaderboard.parse_shard(args.shard)
     except ValueError as exc:
         raise SystemExit(f"neurova leaderboard: error: {exc}") from None
-    report = leaderboard.run_leaderboard(args.out, grid=args.grid, shard=shard, cache_dir=args.cache_dir,
-                                         accelerator=args.accelerator, only=args.only)
+    protocol = DATA[args.data] if args.epochs is None else replace(DATA[args.data], epochs=args.epochs)
+    report = leaderboard.run_leaderboard(args.out, grid=args.grid, shard=shard, protocol=protocol,
+                                         cache_dir=args.cache_dir, accelerator=args.accelerator, only=args.only)
     print(f"table -> {report} (and .csv, .png); tagged checkpoints -> {Path(args.out) / 'checkpoints'}")
     return 0
 
@@ -140,6 +143,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", default=None, metavar="I/N",
                    help="run every N-th job starting at I (default: $RANK/$WORLD_SIZE, else all)")
     p.add_argument("--only", nargs="+", default=None, metavar="ENTRY", help="run only these entries (see --list)")
+    p.add_argument("--data", choices=sorted(DATA), default="synthetic_faces",
+                   help="the protocol's data (default synthetic_faces; synthetic_faces_noise adds the training "
+                        "subjects as three noisy sensors record them); its tags are saved under OUT/checkpoints")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="another training budget than the protocol's (a control run: use another --out; its "
+                        "checkpoints' cards record the budget)")
     p.add_argument("--cache-dir", type=output_folder, default=None,
                    help="event cache of the synthetic faces (default OUT/cache; with --build, $NEUROVA_CACHE)")
     p.add_argument("--accelerator", type=accelerator, default="cpu", help="cpu, gpu, cuda, mps or auto")
