@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -57,18 +57,23 @@ def test_set(sensor: str, contract: Any, cache_dir: str | None) -> SyntheticFace
                           test_fraction=p.test_fraction, progress=False, **sensor_options(sensor))
 
 
-def denoised(dataset: SyntheticFaces, filter_us: int) -> SyntheticFaces:
-    """``dataset`` whose clips' events pass the background-activity filter (over the whole clip) first."""
+def filtered(dataset: SyntheticFaces, event_filter: Callable[[np.ndarray], np.ndarray]) -> SyntheticFaces:
+    """``dataset`` whose clips' events pass ``event_filter`` (over the whole clip) before they are encoded."""
     clips: dict[str, np.ndarray] = {}
     read = dataset.clip_events
 
     def clip_events(clip_id: str, start_us: int | None = None, end_us: int | None = None) -> np.ndarray:
         if clip_id not in clips:
-            clips[clip_id] = denoise_events(read(clip_id), dataset.sensor_size, filter_us)
+            clips[clip_id] = event_filter(read(clip_id))
         return slice_time(clips[clip_id], start_us, end_us)
 
     dataset.clip_events = clip_events  # type: ignore[method-assign]
     return dataset
+
+
+def denoised(dataset: SyntheticFaces, filter_us: int) -> SyntheticFaces:
+    """``dataset`` whose clips' events pass the background-activity filter (over the whole clip) first."""
+    return filtered(dataset, lambda events: denoise_events(events, dataset.sensor_size, filter_us))
 
 
 def evaluate(model: Any, dataset: SyntheticFaces) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
 from neurova.encodings.filters import denoise_chunks, drop_pixels, hot_pixels
+from neurova.encodings.flicker import FlickerFilter
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
 from neurova.faces import NoFaceWarning
@@ -64,8 +65,10 @@ from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
 
 __all__ = [
+    "FLICKER_WARN_FRACTION",
     "HOT_PIXEL_MIN_SPAN_US",
     "HOT_PIXEL_RATE_HZ",
+    "FlickerWarning",
     "HotPixelWarning",
     "NoFaceWarning",
     "Prediction",
@@ -78,12 +81,23 @@ HOT_PIXEL_RATE_HZ = 1000.0
 HOT_PIXEL_MIN_SPAN_US = 1_000_000
 """Recordings shorter than this get no :class:`HotPixelWarning`: over a few ms, a pixel on a moving edge can fire at
 kHz rates (29 events in the 8.8 ms of a real driving-scene sample)."""
+FLICKER_WARN_FRACTION = 0.02
+"""Share of a whole recording's events found to be flicker (:mod:`neurova.encodings.flicker`) above which
+:func:`predict` warns (simulated faces and a real driving scene: 0; a real DAVIS346 recording under mains light:
+0.24)."""
 
 
 class HotPixelWarning(UserWarning):
     """A whole recording of at least :data:`HOT_PIXEL_MIN_SPAN_US` has pixels firing above :data:`HOT_PIXEL_RATE_HZ`
     on average (faulty sensor pixels, which the training data never has), and ``drop_hot_pixels`` was not given;
     the message names them."""
+
+
+class FlickerWarning(UserWarning):
+    """A whole recording has more than :data:`FLICKER_WARN_FRACTION` of flicker events (a lamp flickering on mains
+    or a dimmer, which simulated training data never has), and ``deflicker`` was not given; the message names the
+    frequency."""
+
 
 PathLike = str | os.PathLike[str]
 
@@ -517,6 +531,35 @@ def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None
     return chunks, hot
 
 
+def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
+             deflicker: bool | float) -> tuple[Iterable[np.ndarray], FlickerFilter | None]:
+    """``(chunks, filter)``: the chunks without flicker with ``deflicker``; else, for a whole recording, the same
+    chunks and a :class:`FlickerWarning` when more than :data:`FLICKER_WARN_FRACTION` of its events are flicker."""
+    if deflicker is not False:
+        flicker = FlickerFilter(size, None if deflicker is True else float(deflicker))
+
+        def filtered() -> Iterator[np.ndarray]:
+            for chunk in chunks:
+                yield flicker(chunk)
+            yield flicker.finish()
+
+        return filtered(), flicker
+    if streaming:
+        return chunks, None
+    (events,) = chunks
+    flicker = FlickerFilter(size)
+    flicker.push(events)
+    flicker.push_finish()
+    if flicker.flicker_fraction > FLICKER_WARN_FRACTION:
+        warnings.warn(
+            f"{path or 'predict'}: {flicker.flicker_fraction:.0%} of the events are flicker of a light at "
+            f"{flicker.frequency_hz:.1f} Hz, which the training data never has; pass deflicker=True "
+            "('neurova predict --deflicker') to drop them",
+            FlickerWarning, stacklevel=3,
+        )
+    return chunks, flicker
+
+
 def predict(
     model: Any,
     source: Any,
@@ -539,6 +582,7 @@ def predict(
     threads: int | None = 1,
     drop_hot_pixels: float | None = None,
     denoise_us: int | None = None,
+    deflicker: bool | float = False,
 ) -> Prediction:
     """Predict valence, arousal and emotion over time from events.
 
@@ -590,6 +634,13 @@ def predict(
             shot noise per pixel, 5000 raised the shipped ``tiny_cnn_fusion`` model's CCC from 0.30 / 0.43 to
             0.51 / 0.60; on clean events it lowered valence from 0.81 to 0.66, since it also removes some of the
             face's own events (docs/inference.md, "Sensor noise"). Default: no filter.
+        deflicker: drop the events of a flickering lamp (:class:`neurova.encodings.FlickerFilter`): ``True``
+            estimates its frequency from the recording (a stream's first quarter second is then held back until
+            it is complete), a number gives it in Hz (100 or 120 for lamps on 50 or 60 Hz mains); streams too.
+            Applied after the hot pixels and before the background-activity filter. Without it, a whole
+            recording with more than :data:`FLICKER_WARN_FRACTION` of flicker events gives a
+            :class:`FlickerWarning`. ``settings["flicker_fraction"]`` / ``["flicker_hz"]``: the share of events
+            found to be flicker and the frequency (None for streams without the filter).
 
     Returns:
         A :class:`Prediction`.
@@ -613,6 +664,7 @@ def predict(
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
+    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker)
     if denoise_us is not None:
         chunks = denoise_chunks(chunks, size, denoise_us)
     predictor = _Predictor(
@@ -656,7 +708,10 @@ def predict(
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
                   "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
-                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist(), "denoise_us": denoise_us},
+                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist(), "denoise_us": denoise_us,
+                  "deflicker": deflicker,
+                  "flicker_fraction": None if flicker is None else flicker.flicker_fraction,
+                  "flicker_hz": None if flicker is None else flicker.frequency_hz},
     )
 
 

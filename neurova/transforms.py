@@ -4,7 +4,7 @@ Encoders turn an event array into float32 frames ``(T, C, H, W)``:
 :class:`ToTBR`, :class:`ToFrame`, :class:`ToVoxelGrid`, :class:`ToTimeSurface`
 (each takes optional ``ends_us`` window ends, and has ``channels``).
 Event transforms return a new event array: :class:`Crop`, :class:`CenterCrop`,
-:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`, :class:`DropPixel`. :class:`Compose` chains them, and
+:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`, :class:`Deflicker`, :class:`DropPixel`. :class:`Compose` chains them, and
 :func:`encoder_from_contract` builds the encoder an :class:`~neurova.contract.InputContract` asks for.
 
 Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything else is passed through
@@ -30,6 +30,7 @@ from neurova.encodings.filters import (
     drop_pixels,
     hot_pixels,
 )
+from neurova.encodings.flicker import deflicker_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
@@ -40,6 +41,7 @@ __all__ = [
     "CenterCrop",
     "Compose",
     "Crop",
+    "Deflicker",
     "Denoise",
     "Downsample",
     "DropPixel",
@@ -494,6 +496,27 @@ class Denoise:
     def __call__(self, events: Any) -> np.ndarray:
         """The events with a recent neighbour (:func:`~neurova.encodings.denoise_events`)."""
         return denoise_events(events, self.sensor_size, self.filter_time_us)
+
+
+@dataclass(frozen=True)
+class Deflicker:
+    """Drop the events of pixels flickering under a lamp (mains lights at 100 / 120 Hz, LED drivers).
+
+    The transform form of :func:`neurova.encodings.deflicker_events`: ``frequency_hz`` the lamp's flicker
+    frequency if known (None: estimated from each call's events, which then should span a quarter of a second).
+    """
+
+    sensor_size: SensorSizeLike
+    frequency_hz: float | None = None
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        if self.frequency_hz is not None and not self.frequency_hz > 0:
+            raise ValueError(f"frequency_hz must be positive, got {self.frequency_hz!r}")
+
+    def __call__(self, events: Any) -> np.ndarray:
+        """The events that are not flicker (:func:`~neurova.encodings.deflicker_events`)."""
+        return deflicker_events(events, self.sensor_size, self.frequency_hz)
 
 
 @dataclass(frozen=True)

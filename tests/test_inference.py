@@ -14,13 +14,15 @@ import neurova
 from neurova import faces, inference
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
-from neurova.encodings import denoise_events
+from neurova.encodings import deflicker_events, denoise_events
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
 from neurova.faces import centre_square
 from neurova.inference import Prediction, predict, predict_file
+from neurova.simulator import flickering_light, simulate
 from neurova.transforms import Crop, ResizeEvents, ToTBR
 from tests.helpers.paths import shared_sample
+from tests.helpers.scenes import moving_square
 
 CONTRACT = InputContract(encoding="tbr", n_bits=4, bin_us=5000, image_size=16, clip_length=2,
                          frame_interval_us=20_000, face_crop="box")
@@ -335,6 +337,34 @@ def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting():
         warnings.simplefilter("error", inference.HotPixelWarning)
         short = predict(LinearVA(), with_hot[with_hot["t"] < 500_000], sensor_size=SENSOR)
     assert short.settings["hot_pixels"] == [[30, 2]]
+
+
+def test_flicker_warns_and_deflicker_combs_it_out_offline_and_streaming():
+    frames, times = moving_square(SENSOR, n_frames=16)
+    lit = simulate(*flickering_light(frames, times, 100.0, 0.4), preset="clean")
+    with pytest.warns(inference.FlickerWarning, match=r"% of the events are flicker of a light at 100\.\d Hz"):
+        warned = predict(LinearVA(), lit, sensor_size=SENSOR)
+    assert warned.settings["flicker_fraction"] > 0.5 and warned.settings["flicker_hz"] == pytest.approx(100, abs=1)
+    assert warned.settings["deflicker"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", inference.FlickerWarning)
+        expected = predict(LinearVA(), deflicker_events(lit, SENSOR), sensor_size=SENSOR)
+        offline = predict(LinearVA(), lit, sensor_size=SENSOR, deflicker=True)
+        steady = predict(LinearVA(), simulate(frames, times, preset="clean"), sensor_size=SENSOR)
+    assert steady.settings["flicker_fraction"] < 0.01
+    assert offline.settings["deflicker"] is True and offline.settings["flicker_fraction"] > 0.5
+    np.testing.assert_array_equal(offline.timestamps_us, expected.timestamps_us)
+    np.testing.assert_allclose(offline.va, expected.va, atol=1e-6)
+    common = np.isin(warned.timestamps_us, offline.timestamps_us)
+    assert common.sum() >= 10  # the flicker changed the predictions:
+    assert np.abs(warned.va[common] - offline.va[np.isin(offline.timestamps_us, warned.timestamps_us)]).max() > 1e-3
+    streamed = predict(LinearVA(), iter(np.array_split(lit, 23)), sensor_size=SENSOR, deflicker=True)
+    np.testing.assert_array_equal(streamed.timestamps_us, expected.timestamps_us)
+    np.testing.assert_allclose(streamed.va, expected.va, atol=1e-5)
+    known = predict(LinearVA(), iter(np.array_split(lit, 23)), sensor_size=SENSOR, deflicker=100.0)
+    # a given frequency (100 Hz against the estimate's 100.0004) moves the combed events' times a little
+    assert known.settings["flicker_hz"] == 100.0 and abs(len(known.va) - len(expected.va)) <= 1
+    assert predict(LinearVA(), iter([lit]), sensor_size=SENSOR).settings["flicker_fraction"] is None  # a stream
 
 
 def test_denoise_us_filters_the_events_before_predicting_offline_and_streaming():

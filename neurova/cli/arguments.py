@@ -152,8 +152,8 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 
 def add_face_options(p: argparse.ArgumentParser) -> None:
-    """``--face-box``, ``--detect-face``, ``--stream``, ``--drop-hot-pixels`` and ``--denoise``: how a command reads a
-    recording and finds the face in it."""
+    """``--face-box``, ``--detect-face``, ``--stream``, ``--drop-hot-pixels``, ``--deflicker`` and ``--denoise``: how a
+    command reads a recording and finds the face in it."""
     p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
                    help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
                         "the box used until the first detection")
@@ -165,6 +165,9 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
     reading.add_argument("--drop-hot-pixels", nargs="?", type=finite_positive_float, const=1000.0, default=None,
                          metavar="HZ", help="drop the events of pixels firing above HZ on average over the recording "
                                             "(default 1000; faulty pixels of real sensors, not with --stream)")
+    p.add_argument("--deflicker", nargs="?", type=finite_positive_float, const=True, default=False, metavar="HZ",
+                   help="drop the events of a flickering lamp (mains lights, LED drivers): its frequency HZ "
+                        "(100 or 120 for 50 or 60 Hz mains), or found in the recording when not given; streams too")
     p.add_argument("--denoise", nargs="?", type=positive_int, const=5000, default=None, metavar="US",
                    help="drop the events with no neighbouring event in the US µs before them (default 5000; the "
                         "background-activity filter, for a noisy sensor)")
@@ -173,4 +176,4 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
 def face_options(args: argparse.Namespace) -> dict[str, object]:
     """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
     return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream,
-            "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise}
+            "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise, "deflicker": args.deflicker}

@@ -34,7 +34,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     model = from_pretrained(args.model)
     prediction = predict_file(args.path, model, args.output, plot=args.plot, **face_options(args))
-    _report_hot_pixels(prediction)
+    _report_filters(prediction)
     print(f"{len(prediction.timestamps_us)} predictions -> {args.output}")
     if args.plot:
         print(f"figure -> {args.plot}")
@@ -61,7 +61,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DomainWarning)  # the table below says it in full
         prediction = predict(model, args.path, **face_options(args))
-    _report_hot_pixels(prediction)
+    _report_filters(prediction)
     stats, reference = prediction.input_stats, model.input_stats
     boxes, counts = np.unique(prediction.boxes, axis=0, return_counts=True)
     print(f"recording: {args.path} ({prediction.sensor_size.width}x{prediction.sensor_size.height} sensor, "
@@ -85,15 +85,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if comparison is None or comparison.ok else 1
 
 
-def _report_hot_pixels(prediction: Prediction) -> None:
-    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10)."""
+def _report_filters(prediction: Prediction) -> None:
+    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10) and the flicker ``--deflicker`` dropped."""
     from neurova.inference import _describe_pixels
 
-    rate, hot = prediction.settings["drop_hot_pixels"], prediction.settings["hot_pixels"]
-    if rate is None:
-        return
-    print(f"dropped the events of {len(hot)} hot pixel(s) firing above {rate:g} Hz on average"
-          + (f": {_describe_pixels(hot, 10)}" if hot else ""))
+    settings = prediction.settings
+    rate, hot = settings["drop_hot_pixels"], settings["hot_pixels"]
+    if rate is not None:
+        print(f"dropped the events of {len(hot)} hot pixel(s) firing above {rate:g} Hz on average"
+              + (f": {_describe_pixels(hot, 10)}" if hot else ""))
+    if settings["deflicker"] is not False:
+        frequency = settings["flicker_hz"]
+        print("no flickering light found" if frequency is None else
+              f"dropped {settings['flicker_fraction']:.1%} of the events as the flicker of a light at "
+              f"{frequency:.1f} Hz")
 
 
 def _tolerance(text: str) -> float:

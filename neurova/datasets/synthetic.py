@@ -93,6 +93,9 @@ class SyntheticFacesConfig:
         upsample: temporal upsampling factor passed to the simulator (None: the simulator decides).
         max_step_px: largest motion between interpolated frames, in pixels (ignored when ``upsample``
             is given; None with ``upsample=None``: no upsampling).
+        light_flicker: ``(frequency_hz, depth)`` of a flickering lamp lighting the scene
+            (:func:`neurova.simulator.flickering_light`: the clip is upsampled to 20 frames per flicker period,
+            replacing ``upsample`` / ``max_step_px``); None: steady light. Part of the cache key only when set.
     """
 
     n_subjects: int = 12
@@ -110,6 +113,7 @@ class SyntheticFacesConfig:
     dvs_params: Mapping[str, float] | None = None
     upsample: int | None = None
     max_step_px: float | None = 1.0
+    light_flicker: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         from neurova.simulator import checked_overrides
@@ -129,6 +133,11 @@ class SyntheticFacesConfig:
             raise ValueError(f"face_fraction must satisfy 0 < low <= high <= 1, got {self.face_fraction}")
         if self.emotion_clips_per_emotion < 0:
             raise ValueError(f"emotion_clips_per_emotion must be >= 0, got {self.emotion_clips_per_emotion}")
+        if self.light_flicker is not None:
+            frequency_hz, depth = (float(v) for v in self.light_flicker)
+            if not (frequency_hz > 0 and 0 <= depth <= 1):
+                raise ValueError(f"light_flicker must be (frequency_hz > 0, depth in [0, 1]), got {self.light_flicker}")
+            object.__setattr__(self, "light_flicker", (frequency_hz, depth))
 
     def cache_params(self) -> dict[str, Any]:
         """Every parameter that changes the events (``image_size`` does not: it is applied at load time)."""
@@ -137,6 +146,8 @@ class SyntheticFacesConfig:
         params = asdict(self)
         for name in ("image_size", "preset", "dvs_params"):
             del params[name]
+        if self.light_flicker is None:
+            del params["light_flicker"]  # steady light: the key of the caches from before the field
         return {"version": CACHE_VERSION, **params, **simulation_key(self.preset, self.dvs_params)}
 
     def jobs(self) -> tuple[dict[str, _Job], dict[str, str]]:
@@ -176,7 +187,7 @@ def _make_record(job: _Job, scale: int = 1) -> ClipRecord:
     """
     from neurova.datasets.render import emotion_trajectory, sample_identity, sample_va_trajectory
     from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
-    from neurova.simulator import simulate
+    from neurova.simulator import flickering_light, simulate
 
     cfg = job.config
     kind = zlib.crc32(job.identity_key[0].encode())
@@ -195,9 +206,14 @@ def _make_record(job: _Job, scale: int = 1) -> ClipRecord:
     timestamps = np.arange(n, dtype=np.int64) * FRAME_INTERVAL_US
     seed = int(job.rng(3).integers(2**31))
     # 8-bit frames, as a camera delivers them (and the simulator's fast lin-log table lookup takes them).
-    events = simulate(np.rint(frames * 255.0).astype(np.uint8), timestamps, preset=cfg.preset, upsample=cfg.upsample,
-                      max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed,
-                      **(cfg.dvs_params or {}))
+    frames8 = np.rint(frames * 255.0).astype(np.uint8)
+    if cfg.light_flicker is None:
+        events = simulate(frames8, timestamps, preset=cfg.preset, upsample=cfg.upsample,
+                          max_step_px=None if cfg.upsample is not None else cfg.max_step_px, seed=seed,
+                          **(cfg.dvs_params or {}))
+    else:
+        lit, lit_timestamps = flickering_light(frames8, timestamps, *cfg.light_flicker)
+        events = simulate(lit, lit_timestamps, preset=cfg.preset, seed=seed, **(cfg.dvs_params or {}))
     return ClipRecord(
         clip_id=job.clip_id,
         subject=job.subject,

@@ -9,6 +9,8 @@
   :func:`hot_pixels`): events in, events out (the functional twins of :class:`~neurova.transforms.Crop`,
   :class:`~neurova.transforms.Downsample`, :class:`~neurova.transforms.Denoise`,
   :class:`~neurova.transforms.DropPixel`).
+- :func:`estimate_flicker_frequency`, :func:`flicker_mask`, :func:`deflicker_events`, :class:`FlickerFilter` /
+  :func:`deflicker_chunks`: a flickering lamp's frequency and events (:mod:`neurova.encodings.flicker`; :class:`~neurova.transforms.Deflicker`).
 
 Every encoder shares the window convention of :func:`window_ends`: a frame ending at ``t_end`` covers
 ``[t_end - window, t_end)``.
@@ -24,17 +26,29 @@ from neurova.encodings.filters import (
     drop_pixels,
     hot_pixels,
 )
+from neurova.encodings.flicker import (
+    FlickerFilter,
+    deflicker_chunks,
+    deflicker_events,
+    estimate_flicker_frequency,
+    flicker_mask,
+)
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
 from neurova.encodings.rescale import resize_events, resize_initial_levels, resize_pixel_areas
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
 
 __all__ = [
+    "FlickerFilter",
     "crop_events",
+    "deflicker_chunks",
+    "deflicker_events",
     "denoise_chunks",
     "denoise_events",
     "downsample_events",
     "drop_pixels",
+    "estimate_flicker_frequency",
     "event_frames",
+    "flicker_mask",
     "hot_pixels",
     "resize_events",
     "resize_initial_levels",

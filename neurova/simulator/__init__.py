@@ -4,6 +4,7 @@
 * :func:`simulate` / :func:`simulate_batch` (:mod:`~neurova.simulator.pipeline`) — whole clips (arrays, video
   files, frame folders): reading, cropping and resizing, upsampling, then the pixel model;
 * :func:`simulate_dataset` — many clips to HDF5, resumable, in worker processes and across ranks;
+* :func:`flickering_light` (:mod:`~neurova.simulator.light`) — the frames of a scene lit by a flickering lamp;
 * :mod:`~neurova.simulator.video`, :mod:`~neurova.simulator.interpolate`, :mod:`~neurova.simulator.noise`,
   :mod:`~neurova.simulator.v2e` — reading videos, temporal upsampling, shot-noise sampling, the optional
   v2e backend.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from neurova.image import to_gray
 from neurova.simulator.batch import simulate_dataset
 from neurova.simulator.dvs import DVSSimulator, inverse_lin_log, lin_log
+from neurova.simulator.light import flicker_gain, flickering_light
 from neurova.simulator.pipeline import simulate, simulate_batch
 from neurova.simulator.presets import (
     PRESETS,
@@ -33,6 +35,8 @@ __all__ = [
     "DVSParams",
     "DVSSimulator",
     "checked_overrides",
+    "flicker_gain",
+    "flickering_light",
     "inverse_lin_log",
     "lin_log",
     "list_frame_files",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 
 from neurova.cli import main
 from neurova.datasets.synthetic import SyntheticFacesConfig, synthetic_cache
+from neurova.inference import FlickerWarning
 from neurova.io import write_events
+from neurova.simulator import flickering_light, simulate
 from tests.helpers.events import random_events
+from tests.helpers.scenes import moving_square
 
 
 def test_predict_and_zero_shot_with_the_trained_model(trained, tmp_path, capsys):
@@ -131,6 +135,23 @@ def test_drop_hot_pixels_names_the_dropped_pixels(check_setup, tmp_path, capsys)
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "-5"])
     with pytest.raises(SystemExit):  # hot pixels are counted over the whole recording: not while streaming
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "--stream"])
+
+
+def test_deflicker_option_drops_a_lamps_flicker(check_setup, tmp_path, capsys):
+    _, matching, _ = check_setup
+    frames, times = moving_square((64, 48), n_frames=16)
+    lit = simulate(*flickering_light(frames, times, 100.0, 0.4), preset="clean")
+    recording = write_events(tmp_path / "lit.h5", lit, (64, 48))
+    out = tmp_path / "pred.csv"
+    with pytest.warns(FlickerWarning, match="--deflicker"):
+        assert main(["predict", str(recording), "--model", str(matching), "-o", str(out)]) == 0
+    for flags in (["--deflicker"], ["--deflicker", "100"], ["--deflicker", "--stream"]):
+        capsys.readouterr()
+        assert main(["predict", str(recording), "--model", str(matching), "-o", str(out), *flags]) == 0
+        assert re.search(r"dropped \d+\.\d% of the events as the flicker of a light at 100\.\d Hz",
+                         capsys.readouterr().out), flags
+    with pytest.raises(SystemExit):  # a frequency must be a positive number
+        main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--deflicker", "-100"])
 
 
 def test_denoise_option_filters_the_events_before_predicting(check_setup, tmp_path):

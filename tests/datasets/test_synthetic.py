@@ -200,6 +200,22 @@ def test_dvs_params_set_the_pixel_model_over_the_preset() -> None:
         SyntheticFacesConfig(**{**TINY, "dvs_params": {"shot_noise_rate_hz": -1.0}})
 
 
+def test_light_flicker_lights_the_scene_with_a_flickering_lamp() -> None:
+    from neurova.encodings import estimate_flicker_frequency
+
+    steady = SyntheticFacesConfig(**TINY)
+    lit = SyntheticFacesConfig(**{**TINY, "light_flicker": (120, 0.5)})
+    assert lit.light_flicker == (120.0, 0.5) and "light_flicker" not in steady.cache_params()  # old keys kept
+    assert lit.cache_params()["light_flicker"] == (120.0, 0.5)
+    records = [synthetic._make_record(config.jobs()[0]["s000-c00"]) for config in (steady, lit)]
+    assert len(records[1].events) > 5 * len(records[0].events)
+    assert estimate_flicker_frequency(records[1].events) == pytest.approx(120.0, abs=1.0)
+    np.testing.assert_array_equal(records[1].va, records[0].va)  # the same faces and labels
+    for bad in ((0, 0.5), (100, 1.5), (100, -0.1)):
+        with pytest.raises(ValueError, match="light_flicker"):
+            SyntheticFacesConfig(**{**TINY, "light_flicker": bad})
+
+
 def test_missing_cache_without_build_raises(tmp_path) -> None:
     with pytest.raises(DatasetNotFoundError, match="prepare_data"):
         SyntheticFaces(tmp_path, "train", build=False, **TINY)
