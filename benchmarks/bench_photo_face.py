@@ -6,7 +6,9 @@ photograph, public domain) with glasses, a cap, wrinkles and a starred flag behi
 with the synthetic renderer's head-motion statistics, simulated by neurova's DVS emulator on three
 sensors, and each 200 ms window (every 80 ms) is given to the face detectors, whose boxes are scored
 against the true box moved with the photo. Then ``neurova.predict`` runs on one recording with
-``detect_face="auto"``, and its model inputs are compared with the model's training inputs.
+``detect_face="auto"``, and its model inputs are compared with the model's training inputs. Last, the
+head-motion recording at 346x260 under a flickering lamp (``--flicker 100:0.35``), predicted without and with
+``deflicker=True``.
 
 Two kinds of motion:
 
@@ -51,7 +53,7 @@ from neurova.domain import compare_stats
 from neurova.events import SensorSize, slice_time
 from neurova.faces import BoxTracker, HaarEventDetector, box_iou, combine_detections, get_face_detector
 from neurova.io import write_events
-from neurova.simulator import simulate
+from neurova.simulator import flickering_light, simulate
 
 FPS = 25.0
 WINDOW_US, HOP_US = 200_000, 80_000
@@ -228,19 +230,67 @@ def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mo
     print("  model inputs against the training inputs:\n" + compare_stats(result.input_stats, model.input_stats).table())
 
 
+def flicker(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
+            light: tuple[float, float]) -> None:
+    """``neurova.predict`` (``detect_face="auto"``) on the head-motion recording at 346x260 (a DAVIS346) under
+    steady light and under a flickering lamp, without and with ``deflicker=True``: the face box against the true
+    box, and the predictions against the steady recording's (a photo has no labels). The clean preset: the noisy
+    one's 30 Hz photoreceptor cutoff would filter the flicker out, which a real pixel in bright light does not."""
+    n = round(seconds * FPS)
+    sensor = (346, 260)
+    frames, boxes = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
+    times = (np.arange(n) * 1e6 / FPS).astype(np.int64)
+    recordings = {"steady": simulate(frames, times, preset="clean", seed=seed),
+                  "flickering": simulate(*flickering_light(frames, times, *light), preset="clean", seed=seed)}
+    model = neurova.models.from_pretrained(model_name)
+    print(f"\nneurova.predict({model_name!r}, 346x260 head-motion recording, clean sensor, detect_face='auto'), "
+          f"steady light and a {light[0]:g} Hz lamp of depth {light[1]:g}:")
+    steady = None
+    for name, deflicker in (("steady", False), ("flickering", False), ("flickering", True)):
+        events = recordings[name]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start = time.perf_counter()
+            result = neurova.predict(model, events, sensor_size=sensor, detect_face="auto", deflicker=deflicker)
+            elapsed = time.perf_counter() - start
+        truth = boxes[np.minimum(len(boxes) - 1, result.timestamps_us // int(1e6 / FPS))]
+        ious = np.array([box_iou(b, t) for b, t in zip(result.boxes, truth)])
+        line = (f"  {name:10} {'deflicker' if deflicker else '–':9} {len(events):>11,} events  box IoU >= 0.5: "
+                f"{100 * np.mean(ious >= 0.5):3.0f} %  non-zero inputs {result.input_stats.nonzero_fraction:6.1%}  "
+                f"{elapsed:5.1f} s")
+        if steady is None:
+            steady = result
+        else:
+            # the steady recording's predictions at these times (the runs' first events differ)
+            ref = np.stack([np.interp(result.timestamps_us, steady.timestamps_us, v)
+                            for v in (steady.valence, steady.arousal)], 1)
+            va = np.stack([result.valence, result.arousal], 1)
+            corr = [np.corrcoef(va[:, k], ref[:, k])[0, 1] for k in (0, 1)]
+            line += (f"  vs steady: mean |difference| {np.abs(va - ref).mean(0).round(3).tolist()}, "
+                     f"correlation {np.round(corr, 2).tolist()}")
+        kinds = sorted({type(w.message).__name__ for w in caught if "Warning" in type(w.message).__name__})
+        print(line + (f"  warnings: {', '.join(kinds)}" if kinds else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=None, help="a portrait (default: matplotlib's grace_hopper.jpg)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each recording")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="tiny_cnn_fusion.synthetic_faces", help="a tag or a model folder")
+    parser.add_argument("--flicker", default="100:0.35", metavar="HZ:DEPTH",
+                        help="the flickering lamp of the last run (default 100:0.35)")
+    parser.add_argument("--only-flicker", action="store_true", help="run only the flickering-lamp part")
     args = parser.parse_args()
     torch.set_num_threads(1)
     photo = load_portrait(args.photo)
     box = true_face_box(photo)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
-    detection(photo, box, args.seconds, args.seed)
-    prediction(photo, box, args.seconds, args.seed, args.model)
+    if not args.only_flicker:
+        detection(photo, box, args.seconds, args.seed)
+        prediction(photo, box, args.seconds, args.seed, args.model)
+    frequency, _, depth = args.flicker.partition(":")
+    flicker(photo, box, args.seconds, args.seed, args.model, (float(frequency), float(depth)))
 
 
 if __name__ == "__main__":

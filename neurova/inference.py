@@ -543,7 +543,7 @@ def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, s
                 yield flicker(chunk)
             yield flicker.finish()
 
-        return filtered(), flicker
+        return (filtered() if streaming else [np.concatenate(list(filtered()))]), flicker
     if streaming:
         return chunks, None
     (events,) = chunks
@@ -637,7 +637,8 @@ def predict(
         deflicker: drop the events of a flickering lamp (:class:`neurova.encodings.FlickerFilter`): ``True``
             estimates its frequency from the recording (a stream's first quarter second is then held back until
             it is complete), a number gives it in Hz (100 or 120 for lamps on 50 or 60 Hz mains); streams too.
-            Applied after the hot pixels and before the background-activity filter. Without it, a whole
+            Applied first (a flickering pixel can fire above the hot-pixel rate), then the hot pixels and the
+            background-activity filter. Without it, a whole
             recording with more than :data:`FLICKER_WARN_FRACTION` of flicker events gives a
             :class:`FlickerWarning`. ``settings["flicker_fraction"]`` / ``["flicker_hz"]``: the share of events
             found to be flicker and the frequency (None for streams without the filter).
@@ -663,8 +664,8 @@ def predict(
     if hop <= 0:
         raise ValueError(f"hop_us must be positive, got {hop_us}")
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
+    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker)  # first: flickering pixels look hot
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
-    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker)
     if denoise_us is not None:
         chunks = denoise_chunks(chunks, size, denoise_us)
     predictor = _Predictor(

@@ -353,6 +353,7 @@ def test_flicker_warns_and_deflicker_combs_it_out_offline_and_streaming():
         steady = predict(LinearVA(), simulate(frames, times, preset="clean"), sensor_size=SENSOR)
     assert steady.settings["flicker_fraction"] < 0.01
     assert offline.settings["deflicker"] is True and offline.settings["flicker_fraction"] > 0.5
+    assert offline.settings["hot_pixels"] == []  # combed first: flickering pixels are not taken for hot ones
     np.testing.assert_array_equal(offline.timestamps_us, expected.timestamps_us)
     np.testing.assert_allclose(offline.va, expected.va, atol=1e-6)
     common = np.isin(warned.timestamps_us, offline.timestamps_us)
