@@ -333,6 +333,7 @@ class FlickerFilter:
 
     @property
     def combed_events(self) -> int:
+        """Events of the flickering pixels (from their first flicker event on) that the comb filter replaced."""
         return 0 if self._demodulator is None else self._demodulator.replaced
 
     def __call__(self, chunk: Any) -> np.ndarray:
