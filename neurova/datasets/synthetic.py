@@ -116,7 +116,7 @@ class SyntheticFacesConfig:
     light_flicker: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
-        from neurova.simulator import checked_overrides
+        from neurova.simulator import check_lamp, checked_overrides
 
         object.__setattr__(self, "dvs_params", checked_overrides(self.preset, self.dvs_params))
         if self.n_subjects < 3:
@@ -134,10 +134,10 @@ class SyntheticFacesConfig:
         if self.emotion_clips_per_emotion < 0:
             raise ValueError(f"emotion_clips_per_emotion must be >= 0, got {self.emotion_clips_per_emotion}")
         if self.light_flicker is not None:
-            frequency_hz, depth = (float(v) for v in self.light_flicker)
-            if not (frequency_hz > 0 and 0 <= depth <= 1):
-                raise ValueError(f"light_flicker must be (frequency_hz > 0, depth in [0, 1]), got {self.light_flicker}")
-            object.__setattr__(self, "light_flicker", (frequency_hz, depth))
+            try:
+                object.__setattr__(self, "light_flicker", check_lamp(*self.light_flicker))
+            except ValueError as exc:
+                raise ValueError(f"light_flicker must be (frequency_hz, depth): {exc}") from None
 
     def cache_params(self) -> dict[str, Any]:
         """Every parameter that changes the events (``image_size`` does not: it is applied at load time)."""

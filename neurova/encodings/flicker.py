@@ -48,8 +48,9 @@ from typing import Any
 
 import numpy as np
 
+from neurova.encodings.filters import _check_positive_int, _events
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, search_times, validate_events
+from neurova.events import EVENT_DTYPE, SensorSize, search_times, validate_events
 
 __all__ = [
     "FlickerFilter",
@@ -65,12 +66,6 @@ MIN_PEAK = 8.0
 """A spectral peak must stand this many times above the spectrum around it to count as flicker."""
 ESTIMATE_US = 250_000
 _PAD = 8  # zero-padding of the rate spectrum: a finer grid for the peak
-
-
-def _events(events: Any) -> np.ndarray:
-    if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
-        return events
-    return as_events(events)
 
 
 def _check_band(min_freq_hz: float, max_freq_hz: float) -> None:
@@ -311,8 +306,7 @@ class FlickerFilter:
             raise ValueError(f"span must be an integer >= cycles ({cycles}), got {span!r}")
         if not 0 < coherence <= 1:
             raise ValueError(f"coherence must be in (0, 1], got {coherence!r}")
-        if isinstance(estimate_us, bool) or not isinstance(estimate_us, int | np.integer) or estimate_us <= 0:
-            raise ValueError(f"estimate_us must be a positive integer, got {estimate_us!r}")
+        _check_positive_int(estimate_us, "estimate_us")
         self.size = SensorSize.of(sensor_size)
         self.frequency_hz = None if frequency_hz is None else float(frequency_hz)
         self.band = (float(min_freq_hz), float(max_freq_hz), float(min_peak))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from neurova.image import to_gray
 from neurova.simulator.batch import simulate_dataset
 from neurova.simulator.dvs import DVSSimulator, inverse_lin_log, lin_log
-from neurova.simulator.light import flicker_gain, flickering_light
+from neurova.simulator.light import check_lamp, flicker_gain, flickering_light
 from neurova.simulator.pipeline import simulate, simulate_batch
 from neurova.simulator.presets import (
     PRESETS,
@@ -34,6 +34,7 @@ __all__ = [
     "V2E_DEFAULTS",
     "DVSParams",
     "DVSSimulator",
+    "check_lamp",
     "checked_overrides",
     "flicker_gain",
     "flickering_light",

@@ -20,7 +20,21 @@ import numpy as np
 
 from neurova.simulator.interpolate import iter_frames
 
-__all__ = ["flicker_gain", "flickering_light"]
+__all__ = ["check_lamp", "flicker_gain", "flickering_light"]
+
+
+def check_lamp(frequency_hz: float, depth: float) -> tuple[float, float]:
+    """``(frequency_hz, depth)`` as floats.
+
+    Raises:
+        ValueError: ``frequency_hz`` not positive, or ``depth`` outside ``[0, 1]``.
+    """
+    frequency_hz, depth = float(frequency_hz), float(depth)
+    if not frequency_hz > 0:
+        raise ValueError(f"frequency_hz must be positive, got {frequency_hz!r}")
+    if not 0 <= depth <= 1:
+        raise ValueError(f"depth must be in [0, 1], got {depth!r}")
+    return frequency_hz, depth
 
 
 def flicker_gain(t_us: np.ndarray, frequency_hz: float, depth: float) -> np.ndarray:
@@ -51,14 +65,11 @@ def flickering_light(
         dtype (uint8 rounded), ready for :func:`neurova.simulator.simulate` without further upsampling.
 
     Raises:
-        ValueError: a bad frequency, depth, sample count or clip.
+        ValueError: a bad frequency or depth (:func:`check_lamp`), sample count or clip.
     """
     frames = np.asarray(frames)
     timestamps_us = np.asarray(timestamps_us, dtype=np.int64)
-    if not frequency_hz > 0:
-        raise ValueError(f"frequency_hz must be positive, got {frequency_hz!r}")
-    if not 0 <= depth <= 1:
-        raise ValueError(f"depth must be in [0, 1], got {depth!r}")
+    frequency_hz, depth = check_lamp(frequency_hz, depth)
     if int(samples_per_period) != samples_per_period or samples_per_period < 2:
         raise ValueError(f"samples_per_period must be an integer >= 2, got {samples_per_period!r}")
     if frames.ndim != 3 or len(frames) < 2 or timestamps_us.shape != (len(frames),):
