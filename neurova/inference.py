@@ -554,7 +554,7 @@ def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, s
         warnings.warn(
             f"{path or 'predict'}: {flicker.flicker_fraction:.0%} of the events are flicker of a light at "
             f"{flicker.frequency_hz:.1f} Hz, which the training data never has; pass deflicker=True "
-            "('neurova predict --deflicker') to drop them",
+            "('neurova predict --deflicker') to comb them out",
             FlickerWarning, stacklevel=3,
         )
     return chunks, flicker
@@ -634,7 +634,7 @@ def predict(
             shot noise per pixel, 5000 raised the shipped ``tiny_cnn_fusion`` model's CCC from 0.30 / 0.43 to
             0.51 / 0.60; on clean events it lowered valence from 0.81 to 0.66, since it also removes some of the
             face's own events (docs/inference.md, "Sensor noise"). Default: no filter.
-        deflicker: drop the events of a flickering lamp (:class:`neurova.encodings.FlickerFilter`): ``True``
+        deflicker: comb a flickering lamp's events out (:class:`neurova.encodings.FlickerFilter`): ``True``
             estimates its frequency from the recording (a stream's first quarter second is then held back until
             it is complete), a number gives it in Hz (100 or 120 for lamps on 50 or 60 Hz mains); streams too.
             Applied first (a flickering pixel can fire above the hot-pixel rate), then the hot pixels and the

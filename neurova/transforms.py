@@ -500,7 +500,8 @@ class Denoise:
 
 @dataclass(frozen=True)
 class Deflicker:
-    """Drop the events of pixels flickering under a lamp (mains lights at 100 / 120 Hz, LED drivers).
+    """Comb out the flicker of a lamp (mains lights at 100 / 120 Hz, LED drivers): flickering pixels' events become
+    those of their brightness averaged over each flicker period.
 
     The transform form of :func:`neurova.encodings.deflicker_events`: ``frequency_hz`` the lamp's flicker
     frequency if known (None: estimated from each call's events, which then should span a quarter of a second).
@@ -515,7 +516,7 @@ class Deflicker:
             raise ValueError(f"frequency_hz must be positive, got {self.frequency_hz!r}")
 
     def __call__(self, events: Any) -> np.ndarray:
-        """The events that are not flicker (:func:`~neurova.encodings.deflicker_events`)."""
+        """The events with the flicker combed out (:func:`~neurova.encodings.deflicker_events`)."""
         return deflicker_events(events, self.sensor_size, self.frequency_hz)
 
 

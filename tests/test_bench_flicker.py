@@ -18,7 +18,7 @@ def test_lights_parse() -> None:
         bench.parse_light("100")
 
 
-def test_the_rate_spectrum_peak_falls_when_the_flicker_is_dropped() -> None:
+def test_the_rate_spectrum_peak_falls_when_the_flicker_is_combed_out() -> None:
     frames, times = moving_square((40, 30))
     steady = simulate(frames, times, preset="clean", max_step_px=1.0)
     lit = simulate(*flickering_light(frames, times, 100.0, 0.4), preset="clean")

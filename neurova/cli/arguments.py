@@ -166,7 +166,7 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
                          metavar="HZ", help="drop the events of pixels firing above HZ on average over the recording "
                                             "(default 1000; faulty pixels of real sensors, not with --stream)")
     p.add_argument("--deflicker", nargs="?", type=finite_positive_float, const=True, default=False, metavar="HZ",
-                   help="drop the events of a flickering lamp (mains lights, LED drivers): its frequency HZ "
+                   help="comb out the flicker of a lamp (mains lights, LED drivers): its frequency HZ "
                         "(100 or 120 for 50 or 60 Hz mains), or found in the recording when not given; streams too")
     p.add_argument("--denoise", nargs="?", type=positive_int, const=5000, default=None, metavar="US",
                    help="drop the events with no neighbouring event in the US µs before them (default 5000; the "

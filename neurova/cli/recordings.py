@@ -86,7 +86,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _report_filters(prediction: Prediction) -> None:
-    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10) and the flicker ``--deflicker`` dropped."""
+    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10) and the flicker ``--deflicker`` combed out."""
     from neurova.inference import _describe_pixels
 
     settings = prediction.settings
@@ -97,8 +97,8 @@ def _report_filters(prediction: Prediction) -> None:
     if settings["deflicker"] is not False:
         frequency = settings["flicker_hz"]
         print("no flickering light found" if frequency is None else
-              f"dropped {settings['flicker_fraction']:.1%} of the events as the flicker of a light at "
-              f"{frequency:.1f} Hz")
+              f"combed out the flicker of a light at {frequency:.1f} Hz ({settings['flicker_fraction']:.1%} of the "
+              f"events were flicker)")
 
 
 def _tolerance(text: str) -> float:

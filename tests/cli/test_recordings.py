@@ -137,7 +137,7 @@ def test_drop_hot_pixels_names_the_dropped_pixels(check_setup, tmp_path, capsys)
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--drop-hot-pixels", "--stream"])
 
 
-def test_deflicker_option_drops_a_lamps_flicker(check_setup, tmp_path, capsys):
+def test_deflicker_option_combs_out_a_lamps_flicker(check_setup, tmp_path, capsys):
     _, matching, _ = check_setup
     frames, times = moving_square((64, 48), n_frames=16)
     lit = simulate(*flickering_light(frames, times, 100.0, 0.4), preset="clean")
@@ -148,7 +148,7 @@ def test_deflicker_option_drops_a_lamps_flicker(check_setup, tmp_path, capsys):
     for flags in (["--deflicker"], ["--deflicker", "100"], ["--deflicker", "--stream"]):
         capsys.readouterr()
         assert main(["predict", str(recording), "--model", str(matching), "-o", str(out), *flags]) == 0
-        assert re.search(r"dropped \d+\.\d% of the events as the flicker of a light at 100\.\d Hz",
+        assert re.search(r"combed out the flicker of a light at 100\.\d Hz \(\d+\.\d% of the events were flicker\)",
                          capsys.readouterr().out), flags
     with pytest.raises(SystemExit):  # a frequency must be a positive number
         main(["predict", str(recording), "--model", str(matching), "-o", str(out), "--deflicker", "-100"])
