@@ -18,7 +18,8 @@ How a prediction at time ``t`` is made (``t`` = end of the newest frame):
    :class:`neurova.transforms.ToModelInput`, the operator the training samples went through:
    crop to the box, bring it to ``image_size x image_size`` as the contract's ``resize`` says
    (``"events"``: :func:`neurova.encodings.resize_events`, the events of a sensor with
-   ``image_size`` pixels across the box) and encode as the contract says;
+   ``image_size`` pixels across the box, which runs on while the box holds: it starts at the
+   first window of each box, ``Prediction.box_start_us``) and encode as the contract says;
 3. the model maps ``(1, K, C, S, S)`` to valence/arousal (a video model's last frame).
 
 The first prediction is at ``t0 + history_us`` (``t0`` = the first event), so every
@@ -30,12 +31,12 @@ The same rule holds offline and streaming, so both give the same predictions on
 the same events; streaming keeps only the last ``history_us`` (or, with face
 detection, ``detect_window_us``) of events in memory.
 
-Streaming predicts one window at a time and reuses what consecutive windows share
-(:mod:`neurova.streaming`): when the box is unchanged and the prediction is a whole number of frame
-intervals after the previous one, only the new frames are encoded, and a frame-fusion model runs its trunk
+Each event is cropped and resized once while the box holds. Streaming predicts one window at a time and reuses
+what consecutive windows share (:mod:`neurova.streaming`): when the box is unchanged and the prediction is a
+whole number of frame intervals after the previous one, only the new frames are encoded, and a frame-fusion model runs its trunk
 on them only (:meth:`neurova.nets.FrameFusionNet.step`); the outputs are those of the full computation.
-It runs at a fixed torch thread count (``threads``, default 1), restored afterwards, and, where the face box
-lets frames be reused, with the model's convolution weights channels-last (faster one frame at a time).
+It runs at a fixed torch thread count (``threads``, default 1), restored afterwards, and, where the model's
+trunk runs on new frames only, with its convolution weights channels-last (faster one frame at a time).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
 from neurova.encodings.filters import denoise_chunks, drop_pixels, hot_pixels
-from neurova.encodings.flicker import FlickerFilter
+from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
 from neurova.faces import NoFaceWarning
@@ -111,6 +112,10 @@ class Prediction:
         valence, arousal: ``(N,)`` float32 predictions.
         emotion: ``(N,)`` str, :func:`neurova.zero_shot.classify_emotion` of each prediction.
         boxes: ``(N, 4)`` int64 face box ``(x0, y0, width, height)`` on the sensor used for each prediction.
+        box_start_us: ``(N,)`` int64 time from which each prediction's box was held, µs: the start of the
+            emulated input sensor over the box (the event-domain resize runs on while a box holds), so
+            ``ToModelInput(contract, boxes[i])(events, timestamps_us[i], since_us=box_start_us[i])`` is the
+            model's input of prediction ``i``.
         latency_ms: ``(N,)`` float64 wall time from the moment a prediction's events were complete to its
             output (detection, encoding and model) when streaming; ``None`` offline, where
             predictions are computed in batches.
@@ -141,6 +146,7 @@ class Prediction:
     settings: dict[str, Any] = field(default_factory=dict)
     start_us: int | None = None
     input_stats: InputStats | None = None
+    box_start_us: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.timestamps_us)
@@ -158,6 +164,7 @@ class Prediction:
             "arousal": self.arousal.tolist(),
             "emotion": self.emotion.tolist(),
             "boxes": self.boxes.tolist(),
+            "box_start_us": None if self.box_start_us is None else self.box_start_us.tolist(),
             "latency_ms": None if self.latency_ms is None else self.latency_ms.tolist(),
             "sensor_size": list(self.sensor_size),
             "input_contract": self.contract.to_dict(),
@@ -230,7 +237,7 @@ class _Predictor:
     ) -> None:
         import torch
 
-        from neurova.streaming import FrameStepper, IncrementalModelInput, frames_independent
+        from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput
         from neurova.transforms import ToModelInput
 
         self._torch = torch
@@ -257,22 +264,22 @@ class _Predictor:
         self.domain = DomainMonitor(getattr(model, "input_stats", None), source=source)
         self._incremental = IncrementalModelInput(contract, self.k)
         self._stepper = FrameStepper(model)
-        # one new frame per prediction (where channels-last weights pay) when the expected box lets frames be reused
-        self.steps_one_frame = self._stepper.incremental and frames_independent(contract, self.fixed_box)
+        # one new frame per prediction, where channels-last weights pay
+        self.steps_one_frame = self._stepper.incremental
         self.frames_encoded = 0
         self._encoder: Any | None = None
-        # (box, events from some time on cropped to it, the time up to which they are complete)
-        self._crops: tuple[Any, np.ndarray, int] = (None, np.zeros(0, dtype=EVENT_DTYPE), 0)
+        self._box_stream = BoxStream()
         self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
         self._next_end: int | None = None
         self.start_us: int | None = None
         self._last_t: int | None = None
         self.empty_windows = 0
         self.fallback_predictions = 0
-        self._pending: list[tuple[int, Any, tuple[int, int, int, int]]] = []
+        self._pending: list[tuple[int, Any, tuple[int, int, int, int], int]] = []
         self.times: list[int] = []
         self.outputs: list[np.ndarray] = []
         self.boxes: list[tuple[int, int, int, int]] = []
+        self.box_starts: list[int] = []
         self.latency_ms: list[float] = []
 
     # -- event intake ------------------------------------------------------------------------------------
@@ -352,76 +359,62 @@ class _Predictor:
             self._encoder = self._to_model_input(self.contract, box, num_frames=self.k)
         return self._encoder
 
-    def encode(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> Any:
-        """``(K, C, S, S)`` float32 tensor of the frames ending at ``t_end`` inside ``box``, from ``events``."""
-        return self._torch.from_numpy(self._encoder_for(box)(events, t_end))
-
-    def _encode_buffered(self, t_end: int, box: tuple[int, int, int, int]) -> Any:
-        """:meth:`encode` of the buffered events, each cropped once while the box holds."""
-        encoder = self._encoder_for(box)
-        return self._torch.from_numpy(encoder.encode_cropped(self._cropped_window(t_end), t_end))
-
-    def _cropped_window(self, t_end: int) -> np.ndarray:
-        """The events of ``[t_end - history_us, t_end)`` cropped to the encoder's box, each event cropped once
-        while the box holds (consecutive windows overlap: 4 windows hold each event at the demo contract)."""
-        assert self._encoder is not None
-        start = t_end - self.history_us
-        box, cropped, upto = self._crops
-        if box != self._encoder.box or upto < start:  # a new box, or a gap since the last window: start afresh
-            box, cropped, upto = self._encoder.box, self._buffer[:0], start
-        if upto < t_end:
-            new = self._encoder.crop(slice_time(self._buffer, upto, t_end))
-            kept = slice_time(cropped, start, None)
-            cropped = np.concatenate([kept, new]) if len(kept) else new
-        self._crops = (box, cropped, max(upto, t_end))
-        return slice_time(cropped, start, t_end)
+    def _window(self, t_end: int, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int]:
+        """The buffered events of the window ending at ``t_end`` resized for ``box`` (:class:`~neurova.streaming.BoxStream`:
+        each event cropped and resized once while the box holds) and the start of the box's sensor."""
+        window = self._box_stream.window(self._encoder_for(box), self._buffer, t_end)
+        assert self._box_stream.start_us is not None
+        return window, self._box_stream.start_us
 
     def _emit(self, t_end: int) -> None:
         started = time.perf_counter()
         box = self._box(t_end)
+        sized, since = self._window(t_end, box)
         if self.streaming:
-            self._step(slice_time(self._buffer, t_end - self.history_us, t_end), t_end, box)
+            self._step(sized, t_end, box, since)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
             return
-        self._pending.append((t_end, self._encode_buffered(t_end, box), box))
+        assert self._encoder is not None
+        self._pending.append((t_end, self._torch.from_numpy(self._encoder.encode_sized(sized, t_end)), box, since))
         self.frames_encoded += self.k
         if len(self._pending) >= self.batch_size:
             self._flush()
 
-    def _step(self, events: np.ndarray, t_end: int, box: tuple[int, int, int, int]) -> None:
+    def _step(self, sized: np.ndarray, t_end: int, box: tuple[int, int, int, int], since: int) -> None:
         """One streaming prediction: the window's new frames encoded, the model stepped over them."""
         torch = self._torch
-        frames, new = self._incremental(events, t_end, box)
+        frames, new = self._incremental(sized, t_end, box, since)
         self.frames_encoded += new
         x = torch.from_numpy(frames)[None]
         self.domain.update(x)
         with torch.inference_mode():
             out = self._stepper(x.to(self.device), new)
-        self._record([(t_end, box)], out)
+        self._record([(t_end, box, since)], out)
 
     def _flush(self) -> None:
         if not self._pending:
             return
         torch = self._torch
-        x = torch.stack([frames for _, frames, _ in self._pending])
+        x = torch.stack([frames for _, frames, _, _ in self._pending])
         self.domain.update(x)
         x = x.to(self.device)
         with torch.inference_mode():
             out = self.model(x)
         if out.ndim == 3:
             out = out[:, -1]
-        self._record([(t_end, box) for t_end, _, box in self._pending], out)
+        self._record([(t_end, box, since) for t_end, _, box, since in self._pending], out)
         self._pending.clear()
 
-    def _record(self, made: list[tuple[int, tuple[int, int, int, int]]], out: Any) -> None:
-        """Keep the ``(B, 2)`` outputs ``out`` of the predictions ``made`` (``(t_end, box)`` each)."""
+    def _record(self, made: list[tuple[int, tuple[int, int, int, int], int]], out: Any) -> None:
+        """Keep the ``(B, 2)`` outputs ``out`` of the predictions ``made`` (``(t_end, box, box_start)`` each)."""
         va = out.float().cpu().numpy().reshape(len(made), 2)
-        for (t_end, box), row in zip(made, va):
+        for (t_end, box, since), row in zip(made, va):
             if not np.isfinite(row).all():
                 raise ValueError(f"the model predicted NaN or infinite valence/arousal at {t_end} µs")
             self.times.append(t_end)
             self.outputs.append(row)
             self.boxes.append(box)
+            self.box_starts.append(since)
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -532,9 +525,11 @@ def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None
 
 
 def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
-             deflicker: bool | float) -> tuple[Iterable[np.ndarray], FlickerFilter | None]:
-    """``(chunks, filter)``: the chunks without flicker with ``deflicker``; else, for a whole recording, the same
-    chunks and a :class:`FlickerWarning` when more than :data:`FLICKER_WARN_FRACTION` of its events are flicker."""
+             deflicker: bool | float) -> tuple[Iterable[np.ndarray], Callable[[], tuple[float | None, float | None]]]:
+    """``(chunks, measured)``: the chunks without flicker with ``deflicker``; else, for a whole recording, the same
+    chunks (:func:`~neurova.encodings.flicker_share` measures them) and a :class:`FlickerWarning` when more than
+    :data:`FLICKER_WARN_FRACTION` of its events are flicker. ``measured()`` gives the share of flicker events and
+    the frequency once the chunks are consumed (None, None: a stream without ``deflicker``)."""
     if deflicker is not False:
         flicker = FlickerFilter(size, None if deflicker is True else float(deflicker))
 
@@ -543,21 +538,19 @@ def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, s
                 yield flicker(chunk)
             yield flicker.finish()
 
-        return (filtered() if streaming else [np.concatenate(list(filtered()))]), flicker
+        combed = filtered() if streaming else [np.concatenate(list(filtered()))]
+        return combed, lambda: (flicker.flicker_fraction, flicker.frequency_hz)
     if streaming:
-        return chunks, None
+        return chunks, lambda: (None, None)
     (events,) = chunks
-    flicker = FlickerFilter(size)
-    flicker.push(events)
-    flicker.push_finish()
-    if flicker.flicker_fraction > FLICKER_WARN_FRACTION:
+    share, frequency = flicker_share(events, size)
+    if share > FLICKER_WARN_FRACTION:
         warnings.warn(
-            f"{path or 'predict'}: {flicker.flicker_fraction:.0%} of the events are flicker of a light at "
-            f"{flicker.frequency_hz:.1f} Hz, which the training data never has; pass deflicker=True "
-            "('neurova predict --deflicker') to comb them out",
+            f"{path or 'predict'}: {share:.0%} of the events are flicker of a light at {frequency:.1f} Hz, which "
+            "the training data never has; pass deflicker=True ('neurova predict --deflicker') to comb them out",
             FlickerWarning, stacklevel=3,
         )
-    return chunks, flicker
+    return chunks, lambda: (share, frequency)
 
 
 def predict(
@@ -641,7 +634,8 @@ def predict(
             background-activity filter. Without it, a whole
             recording with more than :data:`FLICKER_WARN_FRACTION` of flicker events gives a
             :class:`FlickerWarning`. ``settings["flicker_fraction"]`` / ``["flicker_hz"]``: the share of events
-            found to be flicker and the frequency (None for streams without the filter).
+            found to be flicker and the frequency (None for streams without the filter; a recording longer than
+            1 s without the filter is measured on 4 windows of 250 ms, :func:`neurova.encodings.flicker_share`).
 
     Returns:
         A :class:`Prediction`.
@@ -702,6 +696,7 @@ def predict(
         source=path,
         start_us=predictor.start_us,
         input_stats=predictor.domain.finish(),
+        box_start_us=np.array(predictor.box_starts, dtype=np.int64),
         settings={"hop_us": hop, "detect_face": detect_face if isinstance(detect_face, bool | str) else
                   type(detect_face).__name__, "face_box": None if face_box is None else list(predictor.fixed_box),
                   "fallback_box": list(predictor.fixed_box), "fallback_predictions": predictor.fallback_predictions,
@@ -711,8 +706,7 @@ def predict(
                   "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
                   "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist(), "denoise_us": denoise_us,
                   "deflicker": deflicker,
-                  "flicker_fraction": None if flicker is None else flicker.flicker_fraction,
-                  "flicker_hz": None if flicker is None else flicker.frequency_hz},
+                  "flicker_fraction": flicker()[0], "flicker_hz": flicker()[1]},
     )
 
 
@@ -747,22 +741,24 @@ def _frames_for_plot(model: Any, path: PathLike, prediction: Prediction, kwargs:
                      n: int = 8) -> tuple[np.ndarray, np.ndarray | None]:
     """Indices of ``n`` evenly spaced predictions and their newest input frame, re-encoded from the file.
 
-    The frames are ``None`` for videos (their events are not kept).
+    The frames are ``None`` for videos (their events are not kept). Each box's events are resized once, from its
+    start (``Prediction.box_start_us``) to its last pick.
     """
     from neurova import io
+    from neurova.transforms import ToModelInput
 
     picks = np.unique(np.linspace(0, len(prediction) - 1, min(n, len(prediction))).round().astype(int))
     if Path(path).is_dir() or Path(path).suffix.lower() not in io.supported_suffixes():
         return picks, None
     events = io.read_events(path, sensor_size=prediction.sensor_size)
-    predictor = _Predictor(
-        model, prediction.contract, prediction.sensor_size, hop_us=prediction.settings["hop_us"], face_box=None,
-        detector=None, detect_every_us=1, detect_window_us=0, face_margin=0.0, batch_size=1,
-        device=str(kwargs.get("device", "cpu")), streaming=False,
-    )
-    frames = []
+    holds: dict[tuple[tuple[int, ...], int], list[int]] = {}
     for i in picks:
-        t_end = int(prediction.timestamps_us[i])
-        window = slice_time(events, t_end - predictor.history_us, t_end)
-        frames.append(predictor.encode(window, t_end, tuple(int(b) for b in prediction.boxes[i]))[-1].numpy())
-    return picks, np.stack(frames)
+        holds.setdefault((tuple(int(b) for b in prediction.boxes[i]), int(prediction.box_start_us[i])), []).append(i)
+    frames = {}
+    for (box, since), members in holds.items():
+        encoder = ToModelInput(prediction.contract, box)
+        last = int(prediction.timestamps_us[members[-1]])
+        sized = encoder.resizer()(encoder.crop(slice_time(events, since, last)))
+        for i in members:
+            frames[i] = encoder.encode_sized(sized, int(prediction.timestamps_us[i]))[-1]
+    return picks, np.stack([frames[i] for i in picks])

@@ -1,17 +1,19 @@
-"""The pieces of streaming inference: frames encoded once, trunks run once per frame, a fixed thread count.
+"""The pieces of streaming inference: events resized once, frames encoded once, trunks run once per frame.
 
 Consecutive predictions of :func:`neurova.predict` one frame interval apart share K-1 of their K frames.
-:class:`IncrementalModelInput` encodes only the new frames and reuses the others, :class:`FrameStepper`
-runs a net's trunk on the new frames only (:meth:`neurova.nets.FrameFusionNet.step`, or the per-frame
-features of a :class:`neurova.nets.TemporalNet`), and :func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
-oversubscribe its cores. Each piece gives what the full computation gives, and falls back to it where reuse
-would not: reuse needs frames that depend on their own window's events only (:func:`frames_independent`).
+:class:`BoxStream` crops and resizes each event once while the face box holds (one emulated input sensor
+over the box runs on, :class:`neurova.encodings.EventResizer`), :class:`IncrementalModelInput` encodes only
+the new frames and reuses the others, :class:`FrameStepper` runs a net's trunk on the new frames only
+(:meth:`neurova.nets.FrameFusionNet.step`, or the per-frame features of a :class:`neurova.nets.TemporalNet`),
+and :func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
+oversubscribe its cores. Each piece gives what the full computation gives
+(:class:`~neurova.transforms.ToModelInput` with the box's start as ``since_us``, the model on the whole window).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,36 +21,66 @@ import numpy as np
 import torch
 
 from neurova.contract import InputContract
-from neurova.encodings.rescale import resize_pixel_areas
+from neurova.events import EVENT_DTYPE, slice_time
 from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["FrameStepper", "IncrementalModelInput", "channels_last", "frames_independent", "intra_op_threads"]
+__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "channels_last", "intra_op_threads"]
 
 Box = tuple[int, int, int, int]
 
 
-def frames_independent(contract: InputContract, box: Box) -> bool:
-    """Whether each frame :class:`~neurova.transforms.ToModelInput` makes in ``box`` depends only on its own events.
+class BoxStream:
+    """The events of a face box as the model's input sensor records them, each event cropped and resized once.
 
-    Every encoding reads one window per frame, but the event-domain resize (``resize="events"``) of a box
-    larger than ``image_size`` integrates each output pixel over the whole history from its start
-    (:func:`neurova.encodings.resize_events`), so a frame's values depend on when the history started:
-    the same frame differs between two overlapping windows. Replication (a box no larger than
-    ``image_size``) and ``resize="area"`` map each frame on its own.
+    Asked for the window of a prediction ending at ``t_end`` (times non-decreasing from call to call), it crops
+    the events that arrived since the previous call to the box and resizes them
+    (:meth:`ToModelInput.resizer <neurova.transforms.ToModelInput.resizer>`), keeping those of the last history.
+    One emulated sensor over the box runs while the box holds; a new box, or a window that does not overlap the
+    previous one (it starts at or after the previous one's end: predictions more than a history apart, or a gap of
+    skipped windows), starts a new one at the window's start (:attr:`start_us`;
+    :func:`~neurova.transforms.box_sensor_starts` gives the same starts for a whole recording).
+    So the window's frames are ``ToModelInput(contract, box)(events, t_end, since_us=start_us)``.
     """
-    if contract.resize != "events":
-        return True
-    return int(resize_pixel_areas((box[2], box[3]), contract.image_size).max()) == 1
+
+    def __init__(self) -> None:
+        self.box: Box | None = None
+        self.start_us: int | None = None
+        """µs at which the current box's sensor started (the start of its first window)."""
+        self._resize: Callable[[np.ndarray], np.ndarray] | None = None
+        self._sized = np.zeros(0, dtype=EVENT_DTYPE)
+        self._upto = 0
+
+    def window(self, encoder: ToModelInput, events: np.ndarray, t_end: int) -> np.ndarray:
+        """The resized events of ``[t_end - encoder.history_us, t_end)`` in ``encoder.box``.
+
+        Args:
+            encoder: the :class:`~neurova.transforms.ToModelInput` of the box.
+            events: time-ordered events holding at least those since the previous call's ``t_end`` (all of the
+                window's when the box is new) up to ``t_end``; others are ignored.
+            t_end: end of the window, µs.
+        """
+        t_end = int(t_end)
+        start = t_end - encoder.history_us
+        if encoder.box != self.box or self._resize is None or start >= self._upto:  # box_sensor_starts' rule
+            self.box, self.start_us, self._resize = encoder.box, start, encoder.resizer()
+            self._sized, self._upto = self._sized[:0], start
+        if self._upto < t_end:
+            new = self._resize(encoder.crop(slice_time(events, self._upto, t_end)))
+            kept = slice_time(self._sized, start, None)
+            self._sized = np.concatenate([kept, new]) if len(kept) else new
+            self._upto = t_end
+        return slice_time(self._sized, start, t_end)
 
 
 class IncrementalModelInput:
-    """:class:`~neurova.transforms.ToModelInput` over consecutive windows, encoding only the new frames.
+    """:class:`~neurova.transforms.ToModelInput` over consecutive windows of a :class:`BoxStream`, encoding only
+    the new frames.
 
-    A call for a window ending at ``t_end`` reuses the previous window's frames when the box is the same,
-    frames are independent (:func:`frames_independent`) and ``t_end`` is ``m`` frame intervals after the
-    previous end, ``0 < m < K``: the K-m frames the windows share are kept and the m new ones encoded.
-    Otherwise the whole window is encoded. Either way the frames equal ``ToModelInput(contract, box, K)``.
+    A call for a window ending at ``t_end`` reuses the previous window's frames when the box and its sensor's
+    start are the same and ``t_end`` is ``m`` frame intervals after the previous end, ``0 < m < K``: the K-m
+    frames the windows share are kept and the m new ones encoded. Otherwise the whole window is encoded.
+    Either way the frames equal ``ToModelInput(contract, box, K)(events, t_end, since_us=start_us)``.
 
     Args:
         contract: the model's input contract.
@@ -60,12 +92,12 @@ class IncrementalModelInput:
         self.num_frames = int(num_frames)
         self._frames: np.ndarray | None = None
         self._t_end: int | None = None
-        self._box: Box | None = None
-        self._reusable = False
+        self._key: tuple[Box, int] | None = None
 
-    def new_frames(self, t_end: int, box: Box) -> int:
-        """How many frames a window ending at ``t_end`` in ``box`` has to encode (K: all)."""
-        if self._frames is None or box != self._box or not self._reusable:
+    def new_frames(self, t_end: int, box: Box, start_us: int) -> int:
+        """How many frames a window ending at ``t_end`` in ``box``, whose sensor started at ``start_us``, has to
+        encode (K: all)."""
+        if self._frames is None or (box, int(start_us)) != self._key:
             return self.num_frames
         shift = int(t_end) - int(self._t_end or 0)
         interval = self.contract.frame_interval_us
@@ -73,23 +105,21 @@ class IncrementalModelInput:
             return self.num_frames
         return min(shift // interval, self.num_frames)
 
-    def __call__(self, events: np.ndarray, t_end: int, box: Box) -> tuple[np.ndarray, int]:
+    def __call__(self, sized: np.ndarray, t_end: int, box: Box, start_us: int) -> tuple[np.ndarray, int]:
         """``(frames, new)``: float32 ``(K, C, S, S)`` frames ending at ``t_end`` and how many were encoded.
 
-        ``events`` must hold every event of the window (``ToModelInput(...).history_us`` before ``t_end``; others
-        are ignored).
+        ``sized`` holds the window's events as :meth:`BoxStream.window` gives them (at least those of the new
+        frames' windows; others are ignored).
         """
         box = tuple(int(v) for v in box)  # type: ignore[assignment]
-        new = self.new_frames(t_end, box)
-        encoded = ToModelInput(self.contract, box, num_frames=new)(events, t_end)
+        new = self.new_frames(t_end, box, start_us)
+        encoded = ToModelInput(self.contract, box, num_frames=new).encode_sized(sized, t_end)
         if new < self.num_frames:
             assert self._frames is not None
             frames = np.concatenate([self._frames[new:], encoded])
         else:
             frames = encoded
-        if box != self._box:
-            self._reusable = frames_independent(self.contract, box)
-        self._frames, self._t_end, self._box = frames, int(t_end), box
+        self._frames, self._t_end, self._key = frames, int(t_end), (box, int(start_us))
         return frames, new
 
 

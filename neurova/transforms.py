@@ -32,7 +32,7 @@ from neurova.encodings.filters import (
 )
 from neurova.encodings.flicker import deflicker_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
-from neurova.encodings.rescale import resize_events
+from neurova.encodings.rescale import EventResizer, resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
 from neurova.errors import InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, slice_time
@@ -51,6 +51,7 @@ __all__ = [
     "ToTBR",
     "ToTimeSurface",
     "ToVoxelGrid",
+    "box_sensor_starts",
     "encoder_from_contract",
 ]
 
@@ -298,9 +299,13 @@ class ToModelInput:
     * ``"area"``: encoded at the box's resolution, then the frames are area-averaged to ``S x S`` (the
       behaviour of contracts saved before ``resize`` existed).
 
-    Only the events of ``[t_end - history_us, t_end)`` are used (the call slices them out), so the output
-    does not depend on how much more the caller passes: the event-domain resize integrates from the first
-    event it sees, and every path must start it at the same time.
+    The event-domain resize emulates a sensor over the box that starts at ``since_us``: by default the start of
+    the history, ``t_end - history_us`` (a training sample's window, whose sensor state is unknown: the
+    output pixels start at dithered levels, :func:`~neurova.encodings.resize_initial_levels`); earlier when
+    the box has held for longer (:func:`neurova.predict` keeps one emulated sensor running while its face box
+    holds, as a real sensor runs, so consecutive windows share their frames). Only the events of
+    ``[since_us, t_end)`` are used (the call slices them out), so the output does not depend on how much more
+    the caller passes.
 
     Args:
         contract: the model's input contract.
@@ -338,19 +343,64 @@ class ToModelInput:
         """The :class:`Crop` of the box."""
         return Crop(*self.box)
 
-    def __call__(self, events: Any, t_end: int) -> np.ndarray:
-        """float32 ``(K, C, S, S)``."""
-        return self.encode_cropped(self.crop(slice_time(_events(events), int(t_end) - self.history_us, int(t_end))), t_end)
+    def __call__(self, events: Any, t_end: int, since_us: int | None = None) -> np.ndarray:
+        """float32 ``(K, C, S, S)`` frames ending at ``t_end`` of the box's sensor started at ``since_us`` (default
+        ``t_end - history_us``; a later start is refused)."""
+        start = int(t_end) - self.history_us if since_us is None else int(since_us)
+        if start > int(t_end) - self.history_us:
+            raise ValueError(f"since_us={start} starts after the history of the frames ending at {t_end} µs "
+                             f"(which starts at {int(t_end) - self.history_us} µs)")
+        return self.encode_cropped(self.crop(slice_time(_events(events), start, int(t_end))), t_end)
 
     def encode_cropped(self, cropped: np.ndarray, t_end: int) -> np.ndarray:
-        """:meth:`__call__` of the events of ``[t_end - history_us, t_end)`` already cropped by :attr:`crop`
-        (coordinates on the box), e.g. from a stream cropped once per event; float32 ``(K, C, S, S)``."""
-        output_size, size = self.crop.output_size, self.contract.image_size
+        """:meth:`__call__` of events already cropped by :attr:`crop` (coordinates on the box), from the start of
+        the box's sensor up to ``t_end``; float32 ``(K, C, S, S)``."""
+        return self.encode_sized(self.resizer()(cropped), t_end)
+
+    def resizer(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A fresh map from cropped events to the events the encoder reads, to call on consecutive chunks.
+
+        With ``resize="events"`` an :class:`~neurova.encodings.EventResizer` (its output pixels keep their levels
+        from chunk to chunk: the box's sensor runs on); with ``"area"`` the events as they are.
+        """
         if self.contract.resize == "events":
-            resized = ResizeEvents(output_size, size)(cropped)
-            return encoder_from_contract(self.contract, (size, size))(resized, ends_us=self.ends_us(t_end))
-        frames = encoder_from_contract(self.contract, output_size)(cropped, ends_us=self.ends_us(t_end))
+            return EventResizer(self.crop.output_size, self.contract.image_size)
+        return _identity
+
+    def encode_sized(self, sized: np.ndarray, t_end: int) -> np.ndarray:
+        """The frames ending at ``t_end`` of events from :meth:`resizer` (only the frames' windows are read);
+        float32 ``(K, C, S, S)``."""
+        size = self.contract.image_size
+        if self.contract.resize == "events":
+            return encoder_from_contract(self.contract, (size, size))(sized, ends_us=self.ends_us(t_end))
+        frames = encoder_from_contract(self.contract, self.crop.output_size)(sized, ends_us=self.ends_us(t_end))
         return image.crop_and_resize(frames, size=size, interpolation="area")
+
+
+def box_sensor_starts(ends_us: Any, boxes: Any, history_us: int) -> np.ndarray:
+    """``(N,)`` int64 ``since_us`` of each window of a recording: when the emulated sensor over its box started.
+
+    The rule of :func:`neurova.predict` (:class:`neurova.streaming.BoxStream`): a window whose box differs from
+    the previous window's, or which starts at or after the previous window's end (the windows do not overlap),
+    starts a new sensor at its own start ``end - history_us``; any other window keeps the previous one's.
+
+    Args:
+        ends_us: ``(N,)`` non-decreasing window ends, µs (the windows :func:`~neurova.predict` makes: it skips
+            those without events).
+        boxes: ``(N, 4)`` box of each window.
+        history_us: µs of events one window covers (:attr:`ToModelInput.history_us`).
+    """
+    ends = np.asarray(ends_us, dtype=np.int64).reshape(-1)
+    boxes = np.asarray(boxes, dtype=np.int64).reshape(len(ends), 4)
+    starts = ends - int(history_us)
+    new = np.ones(len(ends), dtype=bool)
+    new[1:] = (boxes[1:] != boxes[:-1]).any(axis=1) | (starts[1:] >= ends[:-1])
+    first = np.maximum.accumulate(np.where(new, np.arange(len(ends)), 0))
+    return starts[first]
+
+
+def _identity(events: np.ndarray) -> np.ndarray:
+    return events
 
 
 # ----------------------------------------------------------------------------------------- event transforms

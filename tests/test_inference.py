@@ -79,9 +79,11 @@ def test_prediction_times_boxes_and_values(events, offline):
     assert offline.valence.dtype == np.float32 and offline.va.shape == (len(offline), 2)
     assert np.ptp(offline.valence) > 0.01  # the predictions follow the data
 
-    # the prediction at index 3, computed by hand from the documented recipe
+    # the prediction at index 3, computed by hand from the documented recipe: the box held from the first window
+    # on, so its emulated 16x16 sensor has run since the first event
     t_end = int(expected_times[3])
-    window = Crop(8, 0, 48, 48)(slice_time(events, t_end - history, t_end))
+    assert (offline.box_start_us == t0).all()
+    window = Crop(8, 0, 48, 48)(slice_time(events, t0, t_end))
     window = ResizeEvents((48, 48), 16)(window)  # the contract's resize="events"
     frames = ToTBR((16, 16), n_bits=4, bin_us=5000)(window, ends_us=[t_end - 20_000, t_end])
     x = torch.from_numpy(frames)
@@ -297,14 +299,18 @@ def test_predict_uses_the_boxes_of_track_face_boxes(events, stream):
 
 
 def test_each_prediction_is_the_operator_on_its_window_as_the_tracked_box_moves(events):
-    # the predictor crops each event once while the box holds; every window must equal ToModelInput on it
-    from neurova.transforms import ToModelInput
+    # the predictor crops and resizes each event once while the box holds; every window must equal ToModelInput on
+    # it, from the start of the box's sensor
+    from neurova.transforms import ToModelInput, box_sensor_starts
 
     prediction = predict(LinearVA(), events, sensor_size=SENSOR, detect_face=blob_detector, detect_every_us=60_000,
                          detect_window_us=30_000)  # fmt: skip
     assert len(np.unique(prediction.boxes, axis=0)) > 3
-    for t_end, box, va in zip(prediction.timestamps_us, prediction.boxes, prediction.va):
-        x = torch.from_numpy(ToModelInput(CONTRACT, tuple(int(b) for b in box))(events, int(t_end)))
+    starts = box_sensor_starts(prediction.timestamps_us, prediction.boxes, ToModelInput(CONTRACT, (0, 0, 1, 1)).history_us)
+    np.testing.assert_array_equal(prediction.box_start_us, starts)
+    assert len(np.unique(starts)) < len(starts)  # the sensor ran on while the box held
+    for t_end, box, since, va in zip(prediction.timestamps_us, prediction.boxes, starts, prediction.va):
+        x = torch.from_numpy(ToModelInput(CONTRACT, tuple(int(b) for b in box))(events, int(t_end), since_us=int(since)))
         with torch.no_grad():
             np.testing.assert_allclose(va, LinearVA()(x[None])[0].numpy(), atol=1e-6)
 

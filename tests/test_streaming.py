@@ -14,10 +14,10 @@ from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
 from neurova.simulator import simulate
 from neurova.streaming import (
+    BoxStream,
     FrameStepper,
     IncrementalModelInput,
     channels_last,
-    frames_independent,
     intra_op_threads,
 )
 from neurova.transforms import ToModelInput
@@ -96,45 +96,70 @@ def test_stepper_runs_other_models_whole():
 # --- incremental encoding ---------------------------------------------------------------------------------
 
 
-def test_frames_independent_follows_the_resize():
-    assert frames_independent(CONTRACT, (0, 0, 32, 32))  # passed through
-    assert frames_independent(CONTRACT, (5, 5, 20, 27))  # replicated
-    assert not frames_independent(CONTRACT, (0, 0, 40, 40))  # integrated from the window's start
-    assert not frames_independent(CONTRACT, (0, 0, 20, 33))  # along one axis is enough
-    assert frames_independent(InputContract.from_dict({**CONTRACT.to_dict(), "resize": "area"}), (0, 0, 40, 40))
+def test_box_stream_runs_one_sensor_while_the_box_holds(scene):
+    events, _ = scene
+    box = (10, 0, 50, 50)  # larger than 32: the resize integrates
+    encoder = ToModelInput(CONTRACT, box, num_frames=4)
+    stream = BoxStream()
+    t0 = int(events["t"][0]) + encoder.history_us
+    for t_end, start in [(t0, t0 - encoder.history_us), (t0 + 40_000, t0 - encoder.history_us),
+                         (t0 + 130_000, t0 - encoder.history_us),
+                         (t0 + 400_000, t0 + 400_000 - encoder.history_us)]:  # after a gap: a new sensor
+        window = stream.window(encoder, events, t_end)
+        assert stream.start_us == start
+        assert window["t"].min() >= t_end - encoder.history_us and window["t"].max() < t_end
+        np.testing.assert_array_equal(encoder.encode_sized(window, t_end), encoder(events, t_end, since_us=start))
+    other = ToModelInput(CONTRACT, (12, 0, 50, 50), num_frames=4)
+    stream.window(other, events, t0 + 440_000)
+    assert stream.start_us == t0 + 440_000 - encoder.history_us  # a new box: a new sensor
 
 
-@pytest.mark.parametrize(("box", "resize", "reused"), [
-    ((20, 10, 28, 28), "events", True),  # smaller than 32: replicated per event
-    ((10, 0, 50, 50), "events", False),  # larger: the resize integrates from the window's start
-    ((10, 0, 50, 50), "area", True),
+def test_the_continued_sensor_differs_from_a_fresh_one(scene):
+    events, _ = scene
+    encoder = ToModelInput(CONTRACT, (10, 0, 50, 50), num_frames=4)
+    t_end = int(events["t"][0]) + encoder.history_us + 200_000
+    assert not np.array_equal(encoder(events, t_end, since_us=int(events["t"][0])), encoder(events, t_end))
+    with pytest.raises(ValueError, match="starts after the history"):
+        encoder(events, t_end, since_us=t_end - encoder.history_us + 1)
+
+
+@pytest.mark.parametrize(("box", "resize"), [
+    ((20, 10, 28, 28), "events"),  # smaller than 32: replicated per event
+    ((10, 0, 50, 50), "events"),  # larger: integrated by the box's sensor, which runs on
+    ((10, 0, 50, 50), "area"),
 ])
-def test_incremental_input_equals_whole_windows(scene, box, resize, reused):
+def test_incremental_input_equals_whole_windows(scene, box, resize):
     events, _ = scene
     contract = InputContract.from_dict({**CONTRACT.to_dict(), "resize": resize})
     encoder = IncrementalModelInput(contract, 4)
     whole = ToModelInput(contract, box, num_frames=4)
+    stream = BoxStream()
     t0 = int(events["t"][0]) + whole.history_us
     ends = [t0, t0 + 40_000, t0 + 80_000, t0 + 200_000, t0 + 210_000, t0 + 250_000]
     news = []
     for t_end in ends:
-        frames, new = encoder(events, t_end, box)
+        frames, new = encoder(stream.window(whole, events, t_end), t_end, box, stream.start_us)
         news.append(new)
-        np.testing.assert_allclose(frames, whole(events, t_end), atol=1e-6, rtol=0)
+        np.testing.assert_allclose(frames, whole(events, t_end, since_us=stream.start_us), atol=1e-6, rtol=0)
     # first window whole; one frame per interval; 3 intervals; not a whole number of intervals; one interval
-    assert news == ([4, 1, 1, 3, 4, 1] if reused else [4] * 6)
-    frames, new = encoder(events, ends[-1] + 40_000, (0, 0, 28, 28))  # a new box: encoded whole
-    assert new == 4
-    np.testing.assert_allclose(frames, ToModelInput(contract, (0, 0, 28, 28), 4)(events, ends[-1] + 40_000))
+    assert news == [4, 1, 1, 3, 4, 1]
+    other, t_end = ToModelInput(contract, (0, 0, 28, 28), 4), ends[-1] + 40_000
+    frames, new = encoder(stream.window(other, events, t_end), t_end, other.box, stream.start_us)
+    assert new == 4  # a new box: encoded whole
+    np.testing.assert_allclose(frames, other(events, t_end))
+    t_end += 40_000
+    assert encoder(stream.window(other, events, t_end), t_end, other.box, 0)[1] == 4  # another start: whole
 
 
 # --- predict(stream=True) against the offline path ----------------------------------------------------
 
 
-def test_streaming_equals_offline_with_a_fixed_box(scene, model):
+@pytest.mark.parametrize("grow", [0, 14])
+def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
     events, boxes = scene
-    box = fixed_box(boxes)
-    assert box[2] <= CONTRACT.image_size  # frames can be reused
+    x0, y0, w, h = fixed_box(boxes)
+    box = (x0 - grow // 2, y0 - grow // 2, w + grow, h + grow)
+    assert (box[2] > CONTRACT.image_size) == (grow > 0)  # replicated, or integrated by the box's sensor
     offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box)
     streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box)
     np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
@@ -143,6 +168,14 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model):
     assert offline.settings["frames_encoded"] == 4 * len(offline)
     assert streamed.settings["frames_encoded"] == 4 + len(streamed) - 1  # one new frame per prediction
     np.testing.assert_allclose(streamed.input_stats.nonzero_fraction, offline.input_stats.nonzero_fraction)
+    # one sensor over the box from the first window on; each prediction is the model on ToModelInput from there
+    first = int(offline.timestamps_us[0]) - ToModelInput(CONTRACT, box, 4).history_us
+    assert set(offline.box_start_us.tolist()) == set(streamed.box_start_us.tolist()) == {first}
+    encoder = ToModelInput(CONTRACT, box, 4)
+    with torch.inference_mode():
+        for i in (0, 5, len(offline) - 1):
+            x = torch.from_numpy(encoder(events, int(offline.timestamps_us[i]), since_us=first))[None]
+            np.testing.assert_allclose(model(x)[0].numpy(), offline.va[i], atol=1e-5, rtol=0)
 
 
 def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model):
@@ -165,6 +198,10 @@ def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model):
     np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
     assert 4 * len(streamed) > streamed.settings["frames_encoded"] > 4 + len(streamed) - 1  # reuse between moves
     assert t0 < int(streamed.timestamps_us[0])
+    np.testing.assert_array_equal(streamed.box_start_us, offline.box_start_us)
+    moved = np.flatnonzero((np.diff(offline.boxes, axis=0) != 0).any(axis=1)) + 1
+    history = ToModelInput(CONTRACT, tuple(offline.boxes[0]), 4).history_us
+    np.testing.assert_array_equal(offline.box_start_us[moved], offline.timestamps_us[moved] - history)
 
 
 # --- threads -----------------------------------------------------------------------------------------------

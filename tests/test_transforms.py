@@ -33,6 +33,7 @@ from neurova.transforms import (
     ToTBR,
     ToTimeSurface,
     ToVoxelGrid,
+    box_sensor_starts,
     encoder_from_contract,
 )
 from tests.helpers.events import random_events
@@ -248,6 +249,22 @@ def test_to_model_input_reads_only_its_history():
     window = events[(events["t"] >= 300_000 - op.history_us) & (events["t"] < 300_000)]
     np.testing.assert_array_equal(op(events, 300_000), op(window, 300_000))  # the resize starts at the window
     assert op(window, 300_000).any()
+    # an earlier start: the box's sensor integrates from there (its output pixels' levels carry into the window)
+    since = events[(events["t"] >= 100_000) & (events["t"] < 300_000)]
+    np.testing.assert_array_equal(op(events, 300_000, since_us=100_000), op(since, 300_000, since_us=100_000))
+    expected = ToTBR((16, 16), n_bits=4, bin_us=10_000)(resize_events(since, (64, 64), 16), ends_us=[260_000, 300_000])
+    np.testing.assert_array_equal(op(events, 300_000, since_us=100_000), expected)
+    assert not np.array_equal(expected, op(events, 300_000))
+
+
+def test_box_sensor_starts_restart_on_a_new_box_or_without_overlap():
+    box, other = (0, 0, 8, 8), (1, 0, 8, 8)
+    ends = [100, 140, 180, 220, 260, 500, 540]
+    boxes = [box, box, other, other, box, box, box]
+    # history 100: a new box at 180 and 260; the window ending at 500 starts at 400 >= 260, after the previous one
+    np.testing.assert_array_equal(box_sensor_starts(ends, boxes, 100), [0, 0, 80, 80, 160, 400, 400])
+    np.testing.assert_array_equal(box_sensor_starts(ends, boxes, 40), [60, 100, 140, 180, 220, 460, 500])
+    assert box_sensor_starts([], np.zeros((0, 4)), 100).shape == (0,)
 
 
 def test_drop_pixel_drops_listed_and_hot_pixels(make_events):

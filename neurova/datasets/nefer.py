@@ -43,7 +43,7 @@ from neurova._paths import join_inside
 from neurova.contract import InputContract, Resize, as_contract, channels_for
 from neurova.emotions import EKMAN7_NAMES
 from neurova.errors import AnnotationError, DatasetNotFoundError, InputContractError, NeurovaError, VideoFormatError
-from neurova.events import SensorSize
+from neurova.events import SensorSize, search_times, slice_time
 from neurova.image import crop_and_resize, read_image
 
 __all__ = [
@@ -254,6 +254,7 @@ class NEFER(Dataset):
         self.clips, self.sources = self._resolve(read_nefer_csv(self.csv_path))
         self._recording_cache: tuple[Path, Any] | None = None
         self._boxes: dict[int, np.ndarray] = {}
+        self._sized: tuple[tuple[int, int, tuple[int, ...]], np.ndarray] | None = None  # one box sensor's events
         self.index: list[tuple[int, int, int]] = []
         for c, clip in enumerate(self.clips):
             n = len(clip.frame_tails)
@@ -339,12 +340,14 @@ class NEFER(Dataset):
         return len(clip.frame_tails) if self.length is None else self.length
 
     def _face_boxes(self, c: int, path: Path, events: np.ndarray, sensor: SensorSize) -> np.ndarray:
-        """``(T - first_stop + 1, 4)`` int64 face boxes of clip ``c`` at every possible sample end, tracked once."""
+        """``(T - first_stop + 1, 4)`` int64 face boxes of clip ``c`` at every possible sample end, tracked once
+        (the centred square without ``detect_face``)."""
         if c not in self._boxes:
             clip = self.clips[c]
-            stops = np.arange(self._first_stop(clip), len(clip.frame_tails) + 1, dtype=np.int64)
-            ends = int(events["t"][0]) + stops * self.frame_interval_us
-            assert self._detector is not None
+            ends = self._sample_ends(clip, events)
+            if self._detector is None:
+                self._boxes[c] = np.tile(np.asarray(faces.centre_square(sensor), dtype=np.int64), (len(ends), 1))
+                return self._boxes[c]
             boxes, found = faces.track_face_boxes(events, sensor, ends, detector=self._detector)
             if not found.all():
                 missed = np.flatnonzero(~found)
@@ -358,6 +361,11 @@ class NEFER(Dataset):
             self._boxes[c] = boxes
         return self._boxes[c]
 
+    def _sample_ends(self, clip: NEFERClip, events: np.ndarray) -> np.ndarray:
+        """``(T - first_stop + 1,)`` int64 µs: the end of every possible sample's last frame."""
+        stops = np.arange(self._first_stop(clip), len(clip.frame_tails) + 1, dtype=np.int64)
+        return int(events["t"][0]) + stops * self.frame_interval_us
+
     def sample_box(self, i: int) -> tuple[int, int, int, int] | None:
         """The crop ``(x0, y0, width, height)`` in sensor pixels of sample ``i``; ``None`` for PNG frames.
 
@@ -369,22 +377,31 @@ class NEFER(Dataset):
         if path.is_dir():
             return None
         events, sensor = self._read_recording(path)
-        if self._detector is None:
-            return faces.centre_square(sensor)
         box = self._face_boxes(c, path, events, sensor)[stop - self._first_stop(self.clips[c])]
         return tuple(int(v) for v in box)
 
     def _load_recording(self, i: int) -> torch.Tensor:
-        """The frames of sample ``i`` from its clip's recording, encoded as :func:`neurova.predict` would."""
-        from neurova.transforms import ToModelInput
+        """The frames of sample ``i`` from its clip's recording, encoded as :func:`neurova.predict` would: the box's
+        sensor runs from the start :func:`~neurova.transforms.box_sensor_starts` gives over the samples' windows
+        that hold events (``predict`` skips the others), and its events are resized once per clip and start."""
+        from neurova.transforms import ToModelInput, box_sensor_starts
 
         c, start, stop = self.index[i]
-        events, _ = self._read_recording(self.sources[c])
+        clip, path = self.clips[c], self.sources[c]
+        events, sensor = self._read_recording(path)
         box = self.sample_box(i)
         assert box is not None
-        contract = self._contract(self.image_size or box[2])
-        t_end = int(events["t"][0]) + stop * self.frame_interval_us
-        frames = ToModelInput(contract, box, num_frames=stop - start)(events, t_end)
+        encoder = ToModelInput(self._contract(self.image_size or box[2]), box, num_frames=stop - start)
+        ends, boxes = self._sample_ends(clip, events), self._face_boxes(c, path, events, sensor)
+        held = search_times(events["t"], ends) > search_times(events["t"], ends - encoder.history_us)
+        since = np.where(held, 0, ends - encoder.history_us)
+        since[held] = box_sensor_starts(ends[held], boxes[held], encoder.history_us)
+        j = stop - self._first_stop(clip)
+        key = (c, int(since[j]), box)
+        if self._sized is None or self._sized[0] != key:
+            last = int(ends[(since == since[j]) & (boxes == boxes[j]).all(axis=1)].max())
+            self._sized = (key, encoder.resizer()(encoder.crop(slice_time(events, int(since[j]), last))))
+        frames = encoder.encode_sized(self._sized[1], int(ends[j]))
         return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
 
     def __getitem__(self, i: int) -> dict[str, Any]:

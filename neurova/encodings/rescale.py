@@ -19,6 +19,8 @@ pattern, so the same events always give the same output). Starting every pixel a
 all had just fired) delays every first event: on a face clip simulated at 256 pixels and resized to 64, it left
 36 % fewer pixels active in a 40 ms TBR frame than a 64-pixel simulation of the same clip (the dithered start:
 19 %).
+The emulated sensor can also run on over a stream (:class:`EventResizer`, which keeps the levels from one chunk
+to the next), as :func:`neurova.predict` runs it while a face box holds.
 Along an axis where the box is smaller than ``S`` there is nothing to integrate: each source pixel's
 events are replicated onto the output pixels nearest to it (``a`` counts 1 along that axis); a box of exactly
 ``S x S`` passes its events through unchanged.
@@ -30,7 +32,7 @@ import numpy as np
 
 from neurova.events import EVENT_DTYPE, SensorSize, as_events
 
-__all__ = ["resize_events", "resize_initial_levels", "resize_pixel_areas"]
+__all__ = ["EventResizer", "resize_events", "resize_initial_levels", "resize_pixel_areas"]
 
 
 def _axis_map(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,6 +71,66 @@ def resize_initial_levels(area: np.ndarray) -> np.ndarray:
     return np.floor(draw * (2 * area - 1)).astype(np.int64) - (area - 1)
 
 
+class EventResizer:
+    """:func:`resize_events` over a stream: the output pixels keep their levels from one call to the next.
+
+    A sensor with ``size`` pixels over the box runs continuously, as a real one does: calling the resizer on
+    consecutive time-ordered chunks gives exactly what :func:`resize_events` gives on their concatenation (the
+    pixels start at :func:`resize_initial_levels` at the first event). :func:`neurova.predict` resizes each
+    event once this way while a face box holds, so consecutive windows share their frames.
+
+    Args:
+        sensor_size: ``(width, height)`` of the input events (e.g. a face box).
+        size: ``S`` or ``(width, height)`` of the output sensor.
+
+    Raises:
+        ValueError: a non-positive size.
+    """
+
+    def __init__(self, sensor_size: SensorSize | tuple[int, int], size: int | tuple[int, int]) -> None:
+        width, height = SensorSize.of(sensor_size)
+        out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
+        self.sensor_size = SensorSize(int(width), int(height))
+        self.size = SensorSize(int(out_w), int(out_h))
+        if min(*self.sensor_size, *self.size) <= 0:
+            raise ValueError(f"sizes must be positive, got sensor {tuple(self.sensor_size)} and output {tuple(self.size)}")
+        self._x = _axis_map(self.sensor_size.width, self.size.width)
+        self._y = _axis_map(self.sensor_size.height, self.size.height)
+        self._area = (self._y[2][:, None] * self._x[2][None, :]).reshape(-1)
+        self.levels = resize_initial_levels(self._area)
+        """``(H_out * W_out,)`` int64 level of each output pixel (net source events since its last event)."""
+
+    def __call__(self, events: np.ndarray) -> np.ndarray:
+        """The output sensor's events for the next chunk ``events`` (sorted by ``t``, after the previous chunk's).
+
+        Raises:
+            ValueError: events outside :attr:`sensor_size`.
+        """
+        width, height = self.sensor_size
+        events = events if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE else as_events(events)
+        x = events["x"].astype(np.int64)
+        y = events["y"].astype(np.int64)
+        if len(events) and (x.min() < 0 or y.min() < 0 or x.max() >= width or y.max() >= height):
+            raise ValueError(f"events lie outside the {width}x{height} sensor they are said to come from")
+        if self.sensor_size == self.size:
+            return events.copy()
+        (first_x, count_x, _), (first_y, count_y, _) = self._x, self._y
+        ox, oy, nx, ny = first_x[x], first_y[y], count_x[x], count_y[y]
+        if width < self.size.width or height < self.size.height:  # replicate along growing axes
+            copies = nx * ny
+            src = np.repeat(np.arange(len(events)), copies)
+            k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
+            events, ox, oy = events[src], ox[src] + k % nx[src], oy[src] + k // nx[src]
+        out = events.copy()
+        out["x"], out["y"] = ox, oy
+        if width <= self.size.width and height <= self.size.height:
+            return out
+        fired, polarity = _integrate(oy * self.size.width + ox, np.where(out["p"], 1, -1), self._area, self.levels)
+        out = out[fired]
+        out["p"] = polarity[fired]
+        return out
+
+
 def resize_events(
     events: np.ndarray,
     sensor_size: SensorSize | tuple[int, int],
@@ -77,7 +139,8 @@ def resize_events(
     """Resize events recorded on ``sensor_size`` to a ``size`` sensor (int: square), in the event domain.
 
     See the module docstring for the pixel model. Integration is exact per event (the hysteresis of each
-    output pixel is run event by event in time order) and vectorised over pixels.
+    output pixel is run event by event in time order) and vectorised over pixels; the output pixels start at
+    :func:`resize_initial_levels` (:class:`EventResizer` continues over a stream).
 
     Args:
         events: :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs), coordinates on ``sensor_size``
@@ -92,47 +155,19 @@ def resize_events(
     Raises:
         ValueError: a non-positive size, or events outside ``sensor_size``.
     """
-    width, height = SensorSize.of(sensor_size)
-    out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
-    out_w, out_h = int(out_w), int(out_h)
-    if min(width, height, out_w, out_h) <= 0:
-        raise ValueError(f"sizes must be positive, got sensor {(width, height)} and output {(out_w, out_h)}")
-    events = events if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE else as_events(events)
-    x = events["x"].astype(np.int64)
-    y = events["y"].astype(np.int64)
-    if len(events) and (x.min() < 0 or y.min() < 0 or x.max() >= width or y.max() >= height):
-        raise ValueError(f"events lie outside the {width}x{height} sensor they are said to come from")
-    if (width, height) == (out_w, out_h):
-        return events.copy()
-    first_x, count_x, area_x = _axis_map(width, out_w)
-    first_y, count_y, area_y = _axis_map(height, out_h)
-    ox, oy, nx, ny = first_x[x], first_y[y], count_x[x], count_y[y]
-    if width < out_w or height < out_h:  # replicate along growing axes: one copy per covered output pixel
-        copies = nx * ny
-        src = np.repeat(np.arange(len(events)), copies)
-        k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
-        events, ox, oy = events[src], ox[src] + k % nx[src], oy[src] + k // nx[src]
-    out = events.copy()
-    out["x"], out["y"] = ox, oy
-    if width <= out_w and height <= out_h:
-        return out
-    pixel = oy * out_w + ox
-    area = (area_y[:, None] * area_x[None, :]).reshape(-1)
-    fired, polarity = _integrate(pixel, np.where(out["p"], 1, -1), area, resize_initial_levels(area))
-    out = out[fired]
-    out["p"] = polarity[fired]
-    return out
+    return EventResizer(sensor_size, size)(events)
 
 
 def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
-               initial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which events fire their output pixel, and with which polarity (True = ON).
 
     ``pixel`` ``(N,)`` output pixel of each event in time order, ``sign`` ``(N,)`` ±1, ``area`` the threshold
-    ``a`` and ``initial`` the starting level of every output pixel. Events are grouped by pixel (a stable sort
-    keeps time order inside a pixel); pixels whose events cannot reach a threshold are dropped, then the
-    hysteresis runs over the rank of the events within their pixel, all pixels at once (pixels ordered by
-    event count, so the pixels still active at rank ``r`` are a prefix).
+    ``a`` and ``levels`` the level of every output pixel before the events, updated in place to its level
+    after them. Events are grouped by pixel (a stable sort keeps time order inside a pixel); pixels whose
+    events cannot reach a threshold only add their net count, then the hysteresis runs over the rank of the
+    events within their pixel, all pixels at once (pixels ordered by event count, so the pixels still active
+    at rank ``r`` are a prefix).
     """
     n = len(pixel)
     fired = np.zeros(n, dtype=bool)
@@ -140,8 +175,12 @@ def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
     if n == 0:
         return fired, polarity
     counts = np.bincount(pixel, minlength=len(area))
-    live = np.flatnonzero(counts + np.abs(initial) >= area)
+    live = np.flatnonzero(counts + np.abs(levels) >= area)
     live = live[counts[live] > 0]
+    quiet = counts > 0
+    quiet[live] = False
+    if quiet.any():
+        levels[quiet] += np.bincount(pixel, weights=sign, minlength=len(area)).astype(np.int64)[quiet]
     if len(live) == 0:
         return fired, polarity
     # grouped by pixel, time order kept: numpy radix-sorts 16-bit keys, 5x faster than int64 ones
@@ -149,7 +188,7 @@ def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
     starts = np.cumsum(counts) - counts
     live = live[np.argsort(-counts[live], kind="stable")]  # most events first
     live_counts, live_starts, threshold = counts[live], starts[live], area[live].astype(np.int64)
-    level = initial[live].astype(np.int64)  # signed sum minus the reference level
+    level = levels[live].astype(np.int64)  # signed sum minus the reference level
     active = len(live)
     for rank in range(int(live_counts[0])):
         while live_counts[active - 1] <= rank:
@@ -163,4 +202,5 @@ def _integrate(pixel: np.ndarray, sign: np.ndarray, area: np.ndarray,
             level[:active] -= np.where(up, threshold[:active], 0) - np.where(down, threshold[:active], 0)
             fired[idx[hit]] = True
             polarity[idx[hit]] = up[hit]
+    levels[live] = level
     return fired, polarity

@@ -228,18 +228,23 @@ def scene_dataset(root: Path, **kwargs: object) -> NEFER:
 
 def test_recording_samples_are_cropped_to_the_detected_face(scene_nefer) -> None:
     from neurova.faces import box_iou, centre_square
-    from neurova.transforms import ToModelInput
+    from neurova.transforms import ToModelInput, box_sensor_starts
 
     root, _, events, true_boxes = scene_nefer
     ds = scene_dataset(root, detect_face="learned")
     assert len(ds) == SCENE_FRAMES - 5 + 1 and ds.input_contract.face_crop == "detector"
     t0 = int(events["t"][0])
+    # each box's emulated sensor runs from the first window of its hold, as in predict
+    ends = [t0 + ds.index[i][2] * 40_000 for i in range(len(ds))]
+    history = ToModelInput(ds.input_contract, (0, 0, 1, 1), num_frames=5).history_us
+    starts = box_sensor_starts(ends, [ds.sample_box(i) for i in range(len(ds))], history)
+    assert len(np.unique(starts)) < len(starts)
     for i in (0, len(ds) // 2, len(ds) - 1):
         stop = ds.index[i][2]
         box = ds.sample_box(i)
         assert box != centre_square(SCENE_SENSOR)
         assert box_iou(box, true_boxes[min(stop, SCENE_FRAMES - 1)]) > 0.5  # the face of the sample's last frame
-        expected = ToModelInput(ds.input_contract, box, num_frames=5)(events, t0 + stop * 40_000)
+        expected = ToModelInput(ds.input_contract, box, num_frames=5)(events, ends[i], since_us=int(starts[i]))
         torch.testing.assert_close(ds[i]["frames"], torch.from_numpy(expected))
     plain = scene_dataset(root)
     assert plain.sample_box(0) == centre_square(SCENE_SENSOR) == (40, 0, 240, 240)

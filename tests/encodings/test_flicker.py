@@ -12,6 +12,7 @@ from neurova.encodings import (
     deflicker_events,
     estimate_flicker_frequency,
     flicker_mask,
+    flicker_share,
 )
 from neurova.errors import EventFormatError
 from neurova.io import read_recording
@@ -119,6 +120,25 @@ def test_the_first_window_is_held_only_while_the_frequency_is_estimated(lit) -> 
     short = FlickerFilter(SIZE)  # a stream shorter than one window: its events come out at the end
     assert len(short(lit[lit["t"] < 200_000])) == 0
     assert len(short.finish()) > 0 and short.frequency_hz == pytest.approx(100.0, abs=2.0)
+
+
+def test_the_share_of_a_long_recording_is_measured_on_samples(steady, lit) -> None:
+    whole = FlickerFilter(SIZE)
+    whole.push(lit)
+    whole.push_finish()
+    assert flicker_share(lit, SIZE) == (whole.flicker_fraction, whole.frequency_hz)  # 1 s: measured whole
+    frames, times = scene(80)  # 3.2 s: 4 windows of 250 ms
+    long = simulate(*flickering_light(frames, times, 100.0, 0.5), preset="clean")
+    share, frequency = flicker_share(long, SIZE)
+    measured = FlickerFilter(SIZE)
+    measured.push(long)
+    measured.push_finish()
+    assert frequency == pytest.approx(100, abs=1) and share == pytest.approx(measured.flicker_fraction, abs=0.1)
+    assert share > 0.5
+    assert flicker_share(simulate(frames, times, preset="clean", max_step_px=1.0), SIZE) == (0.0, None)
+    assert flicker_share(long[:0], SIZE) == (0.0, None)
+    with pytest.raises(ValueError, match="samples"):
+        flicker_share(long, SIZE, samples=0)
 
 
 def test_bad_streams_and_arguments_are_refused(lit) -> None:

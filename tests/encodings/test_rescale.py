@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurova.encodings import resize_events, resize_initial_levels, resize_pixel_areas
+from neurova.encodings import EventResizer, resize_events, resize_initial_levels, resize_pixel_areas
 from neurova.events import EVENT_DTYPE, make_events
 from tests.helpers.events import random_events
 
@@ -38,6 +38,21 @@ def test_resize_events_matches_the_per_event_definition(width, height, size, see
     assert out.dtype == EVENT_DTYPE and (np.diff(out["t"]) >= 0).all()
     got = [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out]
     assert got == reference_resize(events, width, height, size)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(5, 90), st.integers(5, 90), st.integers(1, 40), st.integers(0, 10_000),
+       st.lists(st.integers(0, 3000), max_size=6))
+def test_event_resizer_over_chunks_equals_one_resize(width, height, size, seed, cuts):
+    """The emulated sensor runs on: its pixels keep their levels (quiet ones too) from chunk to chunk."""
+    events = random_events(3000, (width, height), seed=seed, t0=0, span_us=10**5, polarity=0.6)
+    resizer = EventResizer((width, height), size)
+    streamed = np.concatenate([resizer(chunk) for chunk in np.split(events, sorted(cuts))])
+    np.testing.assert_array_equal(streamed, resize_events(events, (width, height), size))
+    whole = EventResizer((width, height), size)
+    whole(events)
+    np.testing.assert_array_equal(resizer.levels, whole.levels)
+    assert (np.abs(resizer.levels) < resize_pixel_areas((width, height), size).reshape(-1)).all()
 
 
 def test_resize_events_fires_once_per_threshold_of_the_mean_change():
