@@ -6,7 +6,8 @@ photograph, public domain) with glasses, a cap, wrinkles and a starred flag behi
 with the synthetic renderer's head-motion statistics, simulated by neurova's DVS emulator on three
 sensors, and each 200 ms window (every 80 ms) is given to the face detectors, whose boxes are scored
 against the true box moved with the photo. Then ``neurova.predict`` runs on one recording with
-``detect_face="auto"``, and its model inputs are compared with the model's training inputs. Last, the
+``detect_face="auto"``, and its model inputs are compared with the model's training inputs; the same recording
+is streamed in 40 ms chunks to measure each prediction's latency (``--only-stream``). Last, the
 head-motion recording at 346x260 under a flickering lamp (``--flicker 100:0.35``), predicted without and with
 ``deflicker=True``.
 
@@ -44,6 +45,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,7 +53,7 @@ import torch
 import neurova
 from neurova.domain import compare_stats
 from neurova.events import SensorSize, slice_time
-from neurova.faces import BoxTracker, HaarEventDetector, box_iou, combine_detections, get_face_detector
+from neurova.faces import DETECT_EVERY_US, BoxTracker, HaarEventDetector, box_iou, combine_detections, get_face_detector
 from neurova.io import write_events
 from neurova.simulator import flickering_light, simulate
 
@@ -230,6 +232,43 @@ def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mo
     print("  model inputs against the training inputs:\n" + compare_stats(result.input_stats, model.input_stats).table())
 
 
+def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str) -> None:
+    """Live-camera latency: ``neurova.predict`` fed the 640x480 head-motion recording (noisy) in chunks of one
+    hop (40 ms), one torch thread, with each detector: per-prediction latency (``Prediction.latency_ms``: face
+    box, detection when due, encoding, model), the share of frames encoded, and the process CPU time per
+    prediction (which also counts taking in the chunks)."""
+    n = round(seconds * FPS)
+    sensor = (640, 480)
+    frames, _ = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
+    events = simulate(frames, (np.arange(n) * 1e6 / FPS).astype(np.int64), preset="noisy", seed=seed)
+    model = neurova.models.from_pretrained(model_name)
+    hop = model.input_contract.frame_interval_us
+
+    def chunks() -> Any:
+        for start in range(int(events["t"][0]), int(events["t"][-1]) + 1, hop):
+            yield slice_time(events, start, start + hop)
+
+    print(f"\nstreaming neurova.predict({model_name!r}, 640x480 head-motion recording, noisy, "
+          f"{len(events) / seconds / 1e6:.1f} M events/s, chunks of {hop // 1000} ms, 1 thread):")
+    for detector in ("learned", "auto"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cpu = time.process_time()
+            result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face=detector, threads=1)
+            cpu = time.process_time() - cpu
+        ms = np.asarray(result.latency_ms)
+        detected, last = [], None  # the predictions a detection fell on (FaceTrack's rule)
+        for t in result.timestamps_us:
+            detected.append(last is None or t - last >= DETECT_EVERY_US)
+            last = t if detected[-1] else last
+        between = ms[~np.asarray(detected)]
+        encoded = result.settings["frames_encoded"] / (len(result) * model.input_contract.clip_length)
+        print(f"  detect_face={detector!r:9} {len(result)} predictions: median {np.median(ms):6.2f} ms, p90 "
+              f"{np.percentile(ms, 90):6.2f}, max {ms.max():6.2f}; without a detection {np.median(between):5.2f} ms "
+              f"median, {between.max():5.2f} max; {encoded:.0%} of the frames encoded; process CPU "
+              f"{1e3 * cpu / len(result):.1f} ms per prediction (chunk intake included)")
+
+
 def flicker(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
             light: tuple[float, float]) -> None:
     """``neurova.predict`` (``detect_face="auto"``) on the head-motion recording at 346x260 (a DAVIS346) under
@@ -281,14 +320,19 @@ def main() -> None:
     parser.add_argument("--flicker", default="100:0.35", metavar="HZ:DEPTH",
                         help="the flickering lamp of the last run (default 100:0.35)")
     parser.add_argument("--only-flicker", action="store_true", help="run only the flickering-lamp part")
+    parser.add_argument("--only-stream", action="store_true", help="run only the live-camera latency part")
     args = parser.parse_args()
     torch.set_num_threads(1)
     photo = load_portrait(args.photo)
     box = true_face_box(photo)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
+    if args.only_stream:
+        streaming(photo, box, args.seconds, args.seed, args.model)
+        return
     if not args.only_flicker:
         detection(photo, box, args.seconds, args.seed)
         prediction(photo, box, args.seconds, args.seed, args.model)
+        streaming(photo, box, args.seconds, args.seed, args.model)
     frequency, _, depth = args.flicker.partition(":")
     flicker(photo, box, args.seconds, args.seed, args.model, (float(frequency), float(depth)))
 

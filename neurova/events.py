@@ -25,6 +25,7 @@ from neurova.errors import EventFormatError
 __all__ = [
     "EVENT_DTYPE",
     "MAX_SENSOR_SIDE",
+    "EventBuffer",
     "SensorSize",
     "as_events",
     "checked_sensor_size",
@@ -406,3 +407,53 @@ def slice_time(events: np.ndarray, start_us: int | None = None, end_us: int | No
     """Events with ``start_us <= t < end_us`` as a view (binary search; events must be sorted by t)."""
     i, j = time_window_indices(events, start_us, end_us)
     return events[i:j]
+
+
+class EventBuffer:
+    """The latest events of a stream, held as the chunks they came in: appending copies nothing.
+
+    A live camera delivers a chunk every few ms, and a predictor needs the last few hundred ms of events
+    (the history of a prediction, or a face detector's window). Concatenating each chunk onto one array
+    copies that whole history every time: 26 MB per 40 ms chunk at 10 M events/s over 200 ms. The buffer
+    keeps the chunks instead and copies only the events a caller asks for (:meth:`between`).
+
+    Chunks must be sorted by ``t`` and come in time order (the caller checks); empty ones are skipped. Over
+    :data:`MAX_CHUNKS` small chunks are joined into one.
+    """
+
+    MAX_CHUNKS = 64
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self._chunks)
+
+    def append(self, chunk: np.ndarray) -> None:
+        """Hold ``chunk`` (events sorted by ``t``, none earlier than the held ones) without copying it."""
+        if len(chunk):
+            self._chunks.append(chunk)
+        if len(self._chunks) > self.MAX_CHUNKS:
+            self._chunks = [np.concatenate(self._chunks)]
+
+    def next_time(self, t_us: int) -> int | None:
+        """The time of the first held event at or after ``t_us`` (µs), or None."""
+        for chunk in self._chunks:
+            if int(chunk["t"][-1]) >= t_us:
+                return int(chunk["t"][search_times(chunk["t"], t_us)])
+        return None
+
+    def between(self, start_us: int, end_us: int) -> np.ndarray:
+        """The held events with ``start_us <= t < end_us``: a view when one chunk holds them, else a copy."""
+        parts = [slice_time(chunk, start_us, end_us) for chunk in self._chunks
+                 if int(chunk["t"][-1]) >= start_us and int(chunk["t"][0]) < end_us]
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=EVENT_DTYPE)
+
+    def drop_before(self, t_us: int) -> None:
+        """Forget the events before ``t_us``."""
+        kept = [chunk for chunk in self._chunks if int(chunk["t"][-1]) >= t_us]
+        if kept and int(kept[0]["t"][0]) < t_us:
+            kept[0] = slice_time(kept[0], t_us, None)
+        self._chunks = kept

@@ -854,17 +854,22 @@ class FaceTrack:
             self.tracker.update(initial_box)
         self.last_detection_us: int | None = None
 
+    def due(self, t_us: int) -> bool:
+        """Whether :meth:`box_at` at ``t_us`` runs the detector (the first call, or ``every_us`` since the last)."""
+        return self.last_detection_us is None or int(t_us) - self.last_detection_us >= self.every_us
+
     def box_at(self, events: np.ndarray, t_us: int) -> tuple[int, int, int, int] | None:
-        """The pixel box (:func:`pixel_box`) held at ``t_us``, detecting first when due.
+        """The pixel box (:func:`pixel_box`) held at ``t_us``, detecting first when due (:meth:`due`).
 
         Args:
-            events: time-ordered events holding at least ``[t_us - window_us, t_us)`` (more is fine).
+            events: time-ordered events holding at least ``[t_us - window_us, t_us)`` (more is fine); read only
+                when a detection is due.
             t_us: the time, µs; not earlier than the previous call's.
         """
         t_us = int(t_us)
         if self.last_detection_us is not None and t_us < self.last_detection_us:
             raise ValueError(f"face track times must not decrease: {t_us} µs after {self.last_detection_us} µs")
-        if self.last_detection_us is None or t_us - self.last_detection_us >= self.every_us:
+        if self.due(t_us):
             self.last_detection_us = t_us
             recent = slice_time(events, t_us - self.window_us, t_us)
             found = self.detector(recent, self.sensor_size) if len(recent) else None

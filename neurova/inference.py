@@ -60,7 +60,7 @@ from neurova.domain import DomainMonitor, InputStats
 from neurova.encodings.filters import denoise_chunks, drop_pixels, hot_pixels
 from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.errors import EventFormatError, InputContractError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, infer_sensor_size, search_times, slice_time
+from neurova.events import EventBuffer, SensorSize, as_events, empty_events, infer_sensor_size, slice_time
 from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
@@ -269,7 +269,7 @@ class _Predictor:
         self.frames_encoded = 0
         self._encoder: Any | None = None
         self._box_stream = BoxStream()
-        self._buffer = np.zeros(0, dtype=EVENT_DTYPE)
+        self._buffer = EventBuffer()
         self._next_end: int | None = None
         self.start_us: int | None = None
         self._last_t: int | None = None
@@ -295,7 +295,7 @@ class _Predictor:
         if self._next_end is None:
             self.start_us = int(chunk["t"][0])
             self._next_end = self.start_us + self.history_us
-        self._buffer = np.concatenate([self._buffer, chunk]) if len(self._buffer) else chunk
+        self._buffer.append(chunk)
         self._last_t = int(chunk["t"][-1])
         # every event before next_end has arrived once an event at or after it has been seen
         self._advance(self._last_t)
@@ -317,10 +317,9 @@ class _Predictor:
     def _advance(self, until: int) -> None:
         assert self._next_end is not None
         while self._next_end <= until:
-            first = search_times(self._buffer["t"], self._next_end - self.history_us)
-            if first == len(self._buffer):
+            following = self._buffer.next_time(self._next_end - self.history_us)
+            if following is None:
                 break
-            following = int(self._buffer["t"][first])
             if following >= self._next_end:  # no event in this window: jump to the first window that may hold one
                 skip = -(-(following + 1 - self._next_end) // self.hop_us)
                 self.empty_windows += skip
@@ -329,15 +328,16 @@ class _Predictor:
             self._emit(self._next_end)
             self._next_end += self.hop_us
         start = self._next_end - self.keep_us
-        if len(self._buffer) and int(self._buffer["t"][0]) < start:
-            self._buffer = slice_time(self._buffer, start, None)
+        self._buffer.drop_before(start)
 
     # -- one prediction ----------------------------------------------------------------------------------
 
     def _box(self, t_end: int) -> tuple[int, int, int, int]:
         if self.track is None:
             return self.fixed_box if self.user_box else self._fallback(t_end, "no face_box was given and detect_face is off")
-        box = self.track.box_at(self._buffer, t_end)
+        due = self.track.due(t_end)  # the buffer copies a detection window only when one is due
+        recent = self._buffer.between(t_end - self.track.window_us, t_end) if due else empty_events()
+        box = self.track.box_at(recent, t_end)
         if box is not None:
             return box
         return self._fallback(t_end, f"no face found in the events up to {t_end} µs")

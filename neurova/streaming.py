@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from neurova.contract import InputContract
-from neurova.events import EVENT_DTYPE, slice_time
+from neurova.events import EVENT_DTYPE, EventBuffer, slice_time
 from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
@@ -51,13 +51,14 @@ class BoxStream:
         self._sized = np.zeros(0, dtype=EVENT_DTYPE)
         self._upto = 0
 
-    def window(self, encoder: ToModelInput, events: np.ndarray, t_end: int) -> np.ndarray:
+    def window(self, encoder: ToModelInput, events: np.ndarray | EventBuffer, t_end: int) -> np.ndarray:
         """The resized events of ``[t_end - encoder.history_us, t_end)`` in ``encoder.box``.
 
         Args:
             encoder: the :class:`~neurova.transforms.ToModelInput` of the box.
-            events: time-ordered events holding at least those since the previous call's ``t_end`` (all of the
-                window's when the box is new) up to ``t_end``; others are ignored.
+            events: time-ordered events (an array or an :class:`~neurova.events.EventBuffer`) holding at least
+                those since the previous call's ``t_end`` (all of the window's when the box is new) up to
+                ``t_end``; others are ignored.
             t_end: end of the window, µs.
         """
         t_end = int(t_end)
@@ -66,7 +67,9 @@ class BoxStream:
             self.box, self.start_us, self._resize = encoder.box, start, encoder.resizer()
             self._sized, self._upto = self._sized[:0], start
         if self._upto < t_end:
-            new = self._resize(encoder.crop(slice_time(events, self._upto, t_end)))
+            arrived = events.between(self._upto, t_end) if isinstance(events, EventBuffer) else slice_time(
+                events, self._upto, t_end)
+            new = self._resize(encoder.crop(arrived))
             kept = slice_time(self._sized, start, None)
             self._sized = np.concatenate([kept, new]) if len(kept) else new
             self._upto = t_end

@@ -296,3 +296,28 @@ def test_as_events_on_a_real_prophesee_recording():
     assert set(np.unique(source["p"]).tolist()) <= {0, 1}
     assert events["p"].sum() == int((source["p"] > 0).sum())
     assert events["x"].max() < 1280 and events["y"].max() < 720
+
+
+def test_event_buffer_holds_chunks_and_copies_only_what_is_asked() -> None:
+    from neurova.events import EventBuffer
+
+    events = make_events(np.arange(100) % 7, np.arange(100) % 5, np.arange(100, dtype=np.int64) * 10, np.ones(100))
+    chunks = np.split(events, [0, 13, 13, 40, 77])  # empty chunks among them
+    buffer = EventBuffer()
+    for chunk in chunks:
+        buffer.append(chunk)
+    assert len(buffer) == 100 and len(buffer._chunks) == 4
+    one = buffer.between(200, 300)  # inside one chunk: a view
+    assert one.base is not None and np.shares_memory(one, events)
+    np.testing.assert_array_equal(buffer.between(95, 805), events[10:81])  # across chunks: a copy
+    assert len(buffer.between(2000, 3000)) == 0 and len(buffer.between(300, 300)) == 0
+    assert buffer.next_time(401) == 410 and buffer.next_time(0) == 0 and buffer.next_time(991) is None
+    buffer.drop_before(395)
+    assert len(buffer) == 60 and buffer.next_time(0) == 400
+    np.testing.assert_array_equal(buffer.between(0, 10_000), events[40:])
+    buffer.drop_before(10_000)
+    assert len(buffer) == 0 and buffer.next_time(0) is None
+    for i in range(EventBuffer.MAX_CHUNKS + 1):  # many small chunks are joined
+        buffer.append(events[i : i + 1])
+    assert len(buffer._chunks) == 1
+    np.testing.assert_array_equal(buffer.between(0, 10_000), events[: EventBuffer.MAX_CHUNKS + 1])
