@@ -57,7 +57,7 @@ from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
-from neurova.encodings.filters import denoise_chunks, drop_pixels, hot_pixels
+from neurova.encodings.filters import _above_rate, denoise_chunks, drop_pixels, hot_pixels
 from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EventBuffer, SensorSize, as_events, empty_events, infer_sensor_size, slice_time
@@ -69,8 +69,10 @@ __all__ = [
     "FLICKER_WARN_FRACTION",
     "HOT_PIXEL_MIN_SPAN_US",
     "HOT_PIXEL_RATE_HZ",
+    "MEMORY_PER_FILE_BYTE",
     "FlickerWarning",
     "HotPixelWarning",
+    "LargeRecordingWarning",
     "NoFaceWarning",
     "Prediction",
     "predict",
@@ -92,6 +94,11 @@ class HotPixelWarning(UserWarning):
     """A whole recording of at least :data:`HOT_PIXEL_MIN_SPAN_US` has pixels firing above :data:`HOT_PIXEL_RATE_HZ`
     on average (faulty sensor pixels, which the training data never has), and ``drop_hot_pixels`` was not given;
     the message names them."""
+
+
+class LargeRecordingWarning(UserWarning):
+    """An event file too large to read whole in the available memory (:data:`MEMORY_PER_FILE_BYTE`) is read in
+    windows instead: ``stream`` was not given."""
 
 
 class FlickerWarning(UserWarning):
@@ -461,7 +468,42 @@ def _is_chunk_stream(source: Any) -> bool:
     )
 
 
-def _open_source(source: Any, sensor_size: Any, *, stream: bool, hop_us: int, preset: str,
+MEMORY_PER_FILE_BYTE = 16
+"""Bytes of memory :func:`predict` may need per byte of an event file it reads whole: event files hold 1.5-13 bytes
+per event (EVT 3.0 to plain arrays), an event takes 13 bytes in memory, and the whole-recording checks add
+temporary arrays of up to 8 bytes per event."""
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _too_large_to_read_whole(path: Path) -> bool:
+    """Whether reading ``path`` whole could take more than half the available memory (then it is streamed, with
+    a warning); False where the available memory is unknown."""
+    available = _available_memory()
+    need = path.stat().st_size * MEMORY_PER_FILE_BYTE
+    if available is None or need <= available // 2:
+        return False
+    warnings.warn(
+        f"{path}: reading this {path.stat().st_size / 2**30:.1f} GiB event file whole could take about "
+        f"{need / 2**30:.0f} GiB of memory, more than half the {available / 2**30:.1f} GiB available: reading it in "
+        "windows instead (stream=True; the same predictions, with bounded memory). Pass stream=False to read it "
+        "whole (needed for drop_hot_pixels and the flicker warning)",
+        LargeRecordingWarning, stacklevel=4,
+    )
+    return True
+
+
+def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: int, preset: str,
                  fps: float | None) -> tuple[Iterable[np.ndarray], SensorSize, str | None, bool]:
     """``(event chunks, sensor size, source path, streaming)`` for any supported source."""
     if hasattr(source, "events") and hasattr(source, "sensor_size") and not isinstance(source, np.ndarray):
@@ -480,6 +522,8 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool, hop_us: int, pr
             events = simulate(frames, stamps, preset=preset)
             return [events], SensorSize(frames.shape[2], frames.shape[1]), str(path), False
         size = SensorSize.of(sensor_size) if sensor_size is not None else io.get_sensor_size(path)
+        if stream is None:
+            stream = _too_large_to_read_whole(path)
         if stream:
             return io.iter_events(path, window_us=hop_us), size, str(path), True
         return [io.read_events(path, sensor_size=size)], size, str(path), False
@@ -501,27 +545,49 @@ def _describe_pixels(pixels: Any, limit: int) -> str:
 
 
 def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
-                drop_rate_hz: float | None) -> tuple[Iterable[np.ndarray], np.ndarray]:
-    """``(chunks, hot pixels)``: a whole recording's pixels above the rate, dropped with ``drop_rate_hz`` or else
-    named by a :class:`HotPixelWarning` (recordings of at least :data:`HOT_PIXEL_MIN_SPAN_US`); streams untouched."""
+                drop_rate_hz: float | None) -> tuple[Iterable[np.ndarray], Callable[[], np.ndarray]]:
+    """``(chunks, hot)``: a whole recording's pixels above the rate, dropped with ``drop_rate_hz`` or else named by
+    a :class:`HotPixelWarning` (recordings of at least :data:`HOT_PIXEL_MIN_SPAN_US`); a stream's pixels counted as
+    its chunks pass, the warning at its end. ``hot()`` gives the ``(K, 2)`` pixels once the chunks are consumed."""
     if streaming:
         if drop_rate_hz is not None:
             raise ValueError("drop_hot_pixels= needs the whole recording (the pixels' mean rates over it): read it "
                              "whole (stream=False), or drop a sensor's known pixels from the chunks with "
                              "neurova.transforms.DropPixel(pixels=...)")
-        return chunks, np.zeros((0, 2), dtype=np.int64)
+        counts = np.zeros(size.width * size.height, dtype=np.int64)
+        span = [0, 0]  # first and last event times, µs
+        found: list[np.ndarray] = [np.zeros((0, 2), dtype=np.int64)]
+
+        def counted() -> Iterator[np.ndarray]:
+            seen = False
+            for chunk in chunks:
+                if len(chunk):
+                    counts[:] += np.bincount(chunk["y"].astype(np.int64) * size.width + chunk["x"],
+                                             minlength=len(counts))
+                    span[:] = [span[0] if seen else int(chunk["t"][0]), int(chunk["t"][-1])]
+                    seen = True
+                yield chunk
+            found[0] = _above_rate(counts, span[1] - span[0] + 1, size.width, HOT_PIXEL_RATE_HZ)
+            _warn_hot(found[0], span[1] - span[0], path)
+
+        return counted(), lambda: found[0]
     (events,) = chunks
     hot = hot_pixels(events, size, HOT_PIXEL_RATE_HZ if drop_rate_hz is None else drop_rate_hz)
     if drop_rate_hz is not None:
-        return [drop_pixels(events, hot)], hot
-    if len(hot) and int(events["t"][-1]) - int(events["t"][0]) >= HOT_PIXEL_MIN_SPAN_US:
+        return [drop_pixels(events, hot)], lambda: hot
+    _warn_hot(hot, int(events["t"][-1]) - int(events["t"][0]) if len(events) else 0, path)
+    return chunks, lambda: hot
+
+
+def _warn_hot(hot: np.ndarray, span_us: int, path: str | None) -> None:
+    if len(hot) and span_us >= HOT_PIXEL_MIN_SPAN_US:
         warnings.warn(
             f"{path or 'predict'}: {len(hot)} pixel(s) fire above {HOT_PIXEL_RATE_HZ:g} Hz on average over the "
-            f"recording, as faulty sensor pixels do ({_describe_pixels(hot, 5)}); pass drop_hot_pixels={HOT_PIXEL_RATE_HZ:g} "
-            "('neurova predict --drop-hot-pixels') to drop their events",
-            HotPixelWarning, stacklevel=3,
+            f"recording, as faulty sensor pixels do ({_describe_pixels(hot, 5)}); pass drop_hot_pixels="
+            f"{HOT_PIXEL_RATE_HZ:g} ('neurova predict --drop-hot-pixels') to drop their events (or, on a stream, "
+            "neurova.transforms.DropPixel(pixels=...) on its chunks)",
+            HotPixelWarning, stacklevel=4,
         )
-    return chunks, hot
 
 
 def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
@@ -567,7 +633,7 @@ def predict(
     emotions: Table = "ekman7",
     method: Method = "angle",
     neutral_radius: float | None = None,
-    stream: bool = False,
+    stream: bool | None = None,
     batch_size: int = 16,
     device: str = "cpu",
     preset: str = "clean",
@@ -587,7 +653,8 @@ def predict(
             * an event array (any form :func:`neurova.events.as_events` reads; ``sensor_size``
               inferred from the events when not given) or a :class:`neurova.io.Recording`;
             * an event file (``.raw``, ``.aedat4``, ``.h5``, ``.dat``, ``.npz``, ``.npy``), read whole, or
-              in windows of ``hop_us`` with bounded memory when ``stream=True``;
+              in windows of ``hop_us`` with bounded memory (``stream``; by default when it is too large to
+              read whole);
             * a video file or a folder of frames, simulated first with :func:`neurova.simulator.simulate`
               (``preset``, ``fps``);
             * an iterator of time-ordered event chunks (a live camera, a file read in pieces):
@@ -606,7 +673,10 @@ def predict(
         face_margin: enlarge each detection by this fraction of its side on each side (default 0: detectors
             return the box definition the training crops use).
         emotions, method, neutral_radius: emotion mapping (:func:`neurova.zero_shot.classify_emotion`).
-        stream: read an event file in windows instead of whole.
+        stream: read an event file in windows (True) or whole (False); None (the default): whole, unless that could
+            take more than half the available memory (:data:`MEMORY_PER_FILE_BYTE` per byte of the file), then
+            in windows, with a :class:`LargeRecordingWarning`. Both give the same predictions; reading whole
+            adds ``drop_hot_pixels`` and the flicker warning.
         batch_size: predictions per forward pass offline (streaming runs one at a time).
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
@@ -618,9 +688,9 @@ def predict(
             many Hz (:func:`neurova.encodings.hot_pixels`): the faulty, always-firing pixels of real sensors
             (simulated training data has none). Needs the whole recording: not with ``stream=True`` or a chunk
             stream (drop a sensor's known pixels from the chunks with :class:`neurova.transforms.DropPixel`
-            instead). Without it, a whole recording (of at least :data:`HOT_PIXEL_MIN_SPAN_US`) with pixels
-            above :data:`HOT_PIXEL_RATE_HZ` gives a :class:`HotPixelWarning` naming them.
-            ``settings["hot_pixels"]`` lists the pixels above the rate (dropped or not; empty for streams).
+            instead). Without it, a recording (of at least :data:`HOT_PIXEL_MIN_SPAN_US`) with pixels above
+            :data:`HOT_PIXEL_RATE_HZ` on average gives a :class:`HotPixelWarning` naming them (a stream's at its
+            end). ``settings["hot_pixels"]`` lists the pixels above the rate (dropped or not).
         denoise_us: drop the events with no event of a neighbouring pixel in the ``denoise_us`` µs before them
             (:func:`neurova.encodings.denoise_chunks`, the background-activity filter; streams too), before the
             face is searched and the inputs are encoded. For a noisy sensor: on synthetic test faces with 20 Hz of
@@ -657,6 +727,8 @@ def predict(
     hop = int(hop_us if hop_us is not None else contract.frame_interval_us)
     if hop <= 0:
         raise ValueError(f"hop_us must be positive, got {hop_us}")
+    if stream is None and drop_hot_pixels is not None:
+        stream = False  # dropping hot pixels needs the whole recording's rates
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
     chunks, flicker = _flicker(chunks, size, path, streaming, deflicker)  # first: flickering pixels look hot
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
@@ -704,7 +776,7 @@ def predict(
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
                   "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
-                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot.tolist(), "denoise_us": denoise_us,
+                  "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot().tolist(), "denoise_us": denoise_us,
                   "deflicker": deflicker,
                   "flicker_fraction": flicker()[0], "flicker_hz": flicker()[1]},
     )

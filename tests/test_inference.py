@@ -139,6 +139,29 @@ def test_files_of_every_writable_type(tmp_path, events, offline, suffix):
         assert streamed.latency_ms is not None
 
 
+def test_a_file_too_large_for_memory_is_streamed(tmp_path, events, offline, monkeypatch):
+    path = neurova.io.write_events(tmp_path / "rec.h5", events, SENSOR)
+    size = path.stat().st_size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", inference.LargeRecordingWarning)
+        assert inference._available_memory() > 0  # MemAvailable, on Linux
+        assert not predict(LinearVA(), path).settings["streaming"]  # this machine has room for it
+        monkeypatch.setattr(inference, "_available_memory", lambda: None)  # unknown: read whole
+        assert not predict(LinearVA(), path).settings["streaming"]
+        monkeypatch.setattr(inference, "_available_memory", lambda: 2 * size * inference.MEMORY_PER_FILE_BYTE)
+        assert not predict(LinearVA(), path).settings["streaming"]  # half the memory or less: whole
+    monkeypatch.setattr(inference, "_available_memory", lambda: size * inference.MEMORY_PER_FILE_BYTE // 3)
+    with pytest.warns(inference.LargeRecordingWarning, match=r"rec\.h5: reading this .* in windows instead"):
+        streamed = predict(LinearVA(), path)
+    assert streamed.settings["streaming"] and streamed.latency_ms is not None
+    np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", inference.LargeRecordingWarning)
+        assert not predict(LinearVA(), path, stream=False).settings["streaming"]  # asked for
+        assert not predict(LinearVA(), path, drop_hot_pixels=5000.0).settings["streaming"]  # needs the whole
+
+
 @pytest.mark.parametrize(("name", "size"), [("davis346_with_frames.aedat4", (346, 260)),
                                             ("prophesee_evt3_sample.raw", (1280, 720)),
                                             ("prophesee_evt2_sample.raw", (640, 480))])
@@ -339,6 +362,10 @@ def test_drop_hot_pixels_removes_a_faulty_pixel_before_predicting():
     assert offline.settings["hot_pixels"] == [] and offline.settings["drop_hot_pixels"] is None
     with pytest.raises(ValueError, match="whole recording"):
         predict(LinearVA(), iter([with_hot]), sensor_size=SENSOR, drop_hot_pixels=5000.0)
+    with pytest.warns(inference.HotPixelWarning, match=r"1 pixel\(s\) fire above 1000 Hz .*\(30, 2\).*DropPixel"):
+        streamed = predict(LinearVA(), iter(np.array_split(with_hot, 17)), sensor_size=SENSOR)  # counted as it passes
+    assert streamed.settings["hot_pixels"] == [[30, 2]] and streamed.settings["streaming"]
+    np.testing.assert_allclose(streamed.va, disturbed.va, atol=1e-6)
     with warnings.catch_warnings():  # a recording under a second is too short to judge a pixel's mean rate
         warnings.simplefilter("error", inference.HotPixelWarning)
         short = predict(LinearVA(), with_hot[with_hot["t"] < 500_000], sensor_size=SENSOR)

@@ -161,7 +161,9 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
                    help="find and track the face with this detector (default auto); where none is found the "
                         "fallback box is used, with a warning")
     reading = p.add_mutually_exclusive_group()  # hot pixels are counted over the whole recording
-    reading.add_argument("--stream", action="store_true", help="read the event file in windows, with bounded memory")
+    reading.add_argument("--stream", action="store_true",
+                         help="read the event file in windows, with bounded memory (default: only when reading it "
+                              "whole could take more than half the available memory)")
     reading.add_argument("--drop-hot-pixels", nargs="?", type=finite_positive_float, const=1000.0, default=None,
                          metavar="HZ", help="drop the events of pixels firing above HZ on average over the recording "
                                             "(default 1000; faulty pixels of real sensors, not with --stream)")
@@ -175,5 +177,5 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
 
 def face_options(args: argparse.Namespace) -> dict[str, object]:
     """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
-    return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": args.stream,
+    return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": True if args.stream else None,
             "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise, "deflicker": args.deflicker}

@@ -222,10 +222,15 @@ def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max
     validate_events(events, sensor_size=size)
     if len(events) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    span_s = (int(events["t"][-1]) - int(events["t"][0]) + 1) * 1e-6
     counts = np.bincount(events["y"].astype(np.int64) * size.width + events["x"], minlength=size.width * size.height)
-    hot = np.flatnonzero(counts > max_rate_hz * span_s)
-    return np.stack([hot % size.width, hot // size.width], axis=1)
+    return _above_rate(counts, int(events["t"][-1]) - int(events["t"][0]) + 1, size.width, max_rate_hz)
+
+
+def _above_rate(counts: np.ndarray, span_us: int, width: int, max_rate_hz: float) -> np.ndarray:
+    """``(K, 2)`` int64 ``(x, y)`` of the pixels whose ``counts`` (row-major, ``width`` wide) over ``span_us`` µs
+    exceed ``max_rate_hz``: :func:`hot_pixels`' rule, also for counts gathered over a stream."""
+    hot = np.flatnonzero(counts > max_rate_hz * span_us * 1e-6)
+    return np.stack([hot % width, hot // width], axis=1)
 
 
 def drop_pixels(events: Any, pixels: Any) -> np.ndarray:
