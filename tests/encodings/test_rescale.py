@@ -12,8 +12,9 @@ from neurova.events import EVENT_DTYPE, make_events
 from tests.helpers.events import random_events
 
 
-def reference_resize(events, width, height, size):
-    """Per-event definition of a shrinking resize: each output pixel integrates ±1 and fires at ±a."""
+def reference_resize(events, width, height, size, levels_out=None):
+    """Per-event definition of a shrinking resize: each output pixel integrates ±1 and fires at ±a (its final
+    levels copied into ``levels_out`` when given)."""
     area_x = np.bincount(np.arange(width) * size // width, minlength=size)
     area_y = np.bincount(np.arange(height) * size // height, minlength=size)
     level = resize_initial_levels(np.outer(area_y, area_x))
@@ -25,6 +26,8 @@ def reference_resize(events, width, height, size):
         if abs(level[oy, ox]) >= a:
             out.append((ox, oy, int(t), bool(level[oy, ox] > 0)))
             level[oy, ox] -= a if level[oy, ox] > 0 else -a
+    if levels_out is not None:
+        levels_out[:] = level.reshape(-1)
     return out
 
 
@@ -37,7 +40,11 @@ def test_resize_events_matches_the_per_event_definition(width, height, size, see
     out = resize_events(events, (width, height), size)
     assert out.dtype == EVENT_DTYPE and (np.diff(out["t"]) >= 0).all()
     got = [(int(e["x"]), int(e["y"]), int(e["t"]), bool(e["p"])) for e in out]
-    assert got == reference_resize(events, width, height, size)
+    levels = np.zeros(size * size, dtype=np.int64)
+    assert got == reference_resize(events, width, height, size, levels)
+    resizer = EventResizer((width, height), size)
+    resizer(events)
+    np.testing.assert_array_equal(resizer.levels, levels)  # the levels the stream carries on with
 
 
 @settings(max_examples=25, deadline=None)
