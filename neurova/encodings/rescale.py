@@ -138,8 +138,8 @@ def resize_events(
 ) -> np.ndarray:
     """Resize events recorded on ``sensor_size`` to a ``size`` sensor (int: square), in the event domain.
 
-    See the module docstring for the pixel model. Integration is exact per event (the hysteresis of each
-    output pixel is run event by event in time order) and vectorised over pixels; the output pixels start at
+    See the module docstring for the pixel model. Integration is exact per event (each output pixel's hysteresis
+    in time order) and vectorised, without a loop over events; the output pixels start at
     :func:`resize_initial_levels` (:class:`EventResizer` continues over a stream).
 
     Args:
