@@ -140,6 +140,9 @@ class Entry:
         spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": protocol_spec,
                 "data": CACHE_VERSION}
         spec["entry"].pop("skip_reason")
+        recipe = spec["entry"]["recipe"]
+        if recipe is not None and recipe["box_jitter"] is None:
+            del recipe["box_jitter"]  # the key of the results from before the field
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

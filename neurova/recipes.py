@@ -120,9 +120,12 @@ class Recipe:
             (:class:`neurova.augment.RandomHorizontalFlip`).
         model_args: extra constructor arguments, as ``(name, value)`` pairs.
         why: the reason for these choices (shown in the docs and the model cards).
+        box_jitter: ``(shift, scale)`` of :class:`neurova.augment.RandomBoxJitter` (crops moved and scaled as a
+            face detector's error does), or None.
 
     Every field, ``why`` included, goes into the leaderboard's job key
-    (:meth:`neurova.leaderboard.Entry.key`): editing a recipe reruns its entries' saved results.
+    (:meth:`neurova.leaderboard.Entry.key`; ``box_jitter`` only when set): editing a recipe reruns its entries'
+    saved results.
     """
 
     lr: float
@@ -131,13 +134,17 @@ class Recipe:
     hflip: bool = True
     model_args: tuple[tuple[str, Any], ...] = ()
     why: str = ""
+    box_jitter: tuple[float, float] | None = None
 
     def describe(self) -> str:
         """One line: optimiser, schedule, augmentation, model arguments."""
         args = ", ".join(f"{k}={v!r}" for k, v in self.model_args)
+        augmentation = [*(["random horizontal flips (p = 0.5)"] if self.hflip else []),
+                        *([f"face-box jitter (shift sd {self.box_jitter[0]:g}, log-scale sd {self.box_jitter[1]:g})"]
+                          if self.box_jitter else [])]
         return (f"AdamW (lr {self.lr:g}, weight decay {self.weight_decay:g}, {self.warmup_steps} warm-up steps), "
                 f"cosine schedule to 0 stepped per batch, "
-                f"{'random horizontal flips (p = 0.5)' if self.hflip else 'no augmentation'}"
+                f"{' and '.join(augmentation) or 'no augmentation'}"
                 f"{'; model arguments ' + args if args else ''}")
 
 

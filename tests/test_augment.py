@@ -42,3 +42,29 @@ def test_augmented_dataset_transforms_frames_only() -> None:
     assert sample["va"] is samples[0]["va"] and sample["meta"] == {"clip_id": "a"}
     with pytest.raises(TypeError, match="'frames' key"):
         AugmentedDataset([torch.rand(2)], RandomHorizontalFlip())[0]
+
+
+def test_box_jitter_moves_and_scales_whole_clips_as_a_detector_box_would() -> None:
+    from neurova.augment import RandomBoxJitter
+
+    clip = torch.zeros(3, 2, 64, 64)
+    clip[:, :, 30:34, 40:44] = torch.tensor([0.25, 0.5, 1.0])[:, None, None, None]  # a blob, one value per frame
+    assert torch.equal(RandomBoxJitter(0.0, 0.0)(clip), clip)  # no error: the true crop
+    jitter = RandomBoxJitter(0.04, 0.09)
+    moved = jitter(clip, torch.Generator().manual_seed(1))
+    assert moved.shape == clip.shape and moved.dtype == clip.dtype
+    assert set(moved.unique().tolist()) <= {0.0, 0.25, 0.5, 1.0}  # nearest neighbour: values are not blended
+    masks = [(moved[k, 0] > 0) for k in range(3)]
+    assert all(torch.equal(masks[0], m) for m in masks[1:])  # every frame of the clip moved alike
+    assert not torch.equal(masks[0], clip[0, 0] > 0)
+    again = jitter(clip, torch.Generator().manual_seed(1))
+    assert torch.equal(moved, again)  # the generator decides
+    # the blob's centre moves by about shift * 64 pixels (sd) over many draws; a single frame (C, H, W) works too
+    g = torch.Generator().manual_seed(0)
+    centres = torch.stack([torch.nonzero(jitter(clip[0], g)[0] > 0).float().mean(0) for _ in range(400)])
+    spread = (centres - centres.mean(0)).std(0)
+    assert 2.0 < float(spread[0]) < 5.0 and 2.0 < float(spread[1]) < 6.0
+    with pytest.raises(ValueError, match="shift and scale"):
+        RandomBoxJitter(-0.1, 0.0)
+    with pytest.raises(TypeError, match="RandomBoxJitter expects"):
+        jitter(torch.zeros(8, 8))

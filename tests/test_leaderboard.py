@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -80,6 +81,11 @@ def test_entry_key_changes_with_protocol_and_recipe() -> None:
     assert entry.key(lb.Protocol()) == entry.key(lb.Protocol())
     assert entry.key(lb.Protocol()) != entry.key(lb.Protocol(epochs=11))
     assert entry.key(lb.Protocol()) != lb.Entry(entry.name, "model", entry.model, lb.Recipe(lr=1.0)).key(lb.Protocol())
+    jittered = dataclasses.replace(entry, recipe=dataclasses.replace(entry.recipe, box_jitter=(0.04, 0.09)))
+    assert jittered.key(lb.Protocol()) != entry.key(lb.Protocol())
+    # fields added later count only when set, so older results keep their keys: this one was saved on 29 Nov
+    assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].key(lb.SYNTHETIC_FACES) == "32eb1cef4917bcb0"
+    assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].recipe.box_jitter is None
 
 
 def test_score_values(rng: np.random.Generator) -> None:
