@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["AugmentedDataset", "RandomBoxJitter", "RandomHorizontalFlip"]
+__all__ = ["AugmentedDataset", "RandomBoxJitter", "RandomHorizontalFlip", "augmented"]
 
 
 @dataclass(frozen=True)
@@ -117,3 +117,13 @@ class AugmentedDataset(Dataset):
         if not isinstance(sample, Mapping) or "frames" not in sample:
             raise TypeError(f"AugmentedDataset expects dict samples with a 'frames' key, got {type(sample).__name__}")
         return {**sample, "frames": self.transform(sample["frames"])}
+
+
+def augmented(dataset: Dataset, hflip: float = 0.0, box_jitter: tuple[float, float] | None = None) -> Dataset:
+    """``dataset`` with the training augmentations: flips with probability ``hflip``, then
+    :class:`RandomBoxJitter` with ``box_jitter = (shift, scale)``; ``dataset`` itself when there are none."""
+    from neurova.transforms import Compose
+
+    transforms = [*([RandomHorizontalFlip(hflip)] if hflip > 0 else []),
+                  *([RandomBoxJitter(*box_jitter)] if box_jitter is not None else [])]
+    return AugmentedDataset(dataset, Compose(transforms)) if transforms else dataset

@@ -270,19 +270,14 @@ def train(model_name: str, recipe: Recipe, protocol: Protocol, splits: Mapping[s
     import torch
     from torch.utils.data import DataLoader
 
-    from neurova.augment import AugmentedDataset, RandomBoxJitter, RandomHorizontalFlip
+    from neurova.augment import augmented
     from neurova.models import create_model
-    from neurova.transforms import Compose
 
     L.seed_everything(seed, workers=True, verbose=False)
     model = create_model(model_name, in_chans=contract.channels, input_contract=contract.to_dict(), lr=recipe.lr,
                          weight_decay=recipe.weight_decay, warmup_steps=recipe.warmup_steps, scheduler="cosine",
                          **dict(recipe.model_args))
-    train_set: Any = _SplitDataset(splits["train"])
-    augmentations = [*([RandomHorizontalFlip(0.5)] if recipe.hflip else []),
-                     *([RandomBoxJitter(*recipe.box_jitter)] if recipe.box_jitter else [])]
-    if augmentations:
-        train_set = AugmentedDataset(train_set, Compose(augmentations))
+    train_set = augmented(_SplitDataset(splits["train"]), 0.5 if recipe.hflip else 0.0, recipe.box_jitter)
     loader = DataLoader(train_set, batch_size=protocol.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))
     trainer = L.Trainer(max_epochs=protocol.epochs, accelerator=accelerator, devices=1, logger=False,

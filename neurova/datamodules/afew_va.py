@@ -54,6 +54,7 @@ class AFEWVADataModule(EventDataModule):
         in_memory: keep the events of each split in RAM.
         pin_memory: pin host memory (None: when CUDA is available).
         hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
+        box_jitter: ``(shift, scale)`` of the face-box jitter of training samples (see :class:`EventDataModule`).
     """
 
     dataset_class: ClassVar[type[AFEWVA]] = AFEWVA
@@ -89,12 +90,13 @@ class AFEWVADataModule(EventDataModule):
         in_memory: bool = False,
         pin_memory: bool | None = None,
         hflip: float = 0.0,
+        box_jitter: tuple[float, float] | None = None,
     ) -> None:
         resolved = afew_va_contract(contract, owner=type(self).__name__, image_size=image_size, mode=mode,
                                     clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                     polarity=polarity)
         super().__init__(resolved, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                         hflip=hflip)
+                         hflip=hflip, box_jitter=box_jitter)
         self.save_hyperparameters()
         self._save_contract()
         self.root, self.cache_dir = root, cache_dir

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from neurova.augment import AugmentedDataset, RandomHorizontalFlip
+from neurova.augment import RandomBoxJitter, augmented
 from neurova.contract import InputContract
 from neurova.errors import InputContractError
 
@@ -34,6 +34,9 @@ class EventDataModule(L.LightningDataModule):
         hflip: probability of flipping each training sample left-right (all its frames together, by
             :class:`neurova.augment.RandomHorizontalFlip`); a mirrored face has the same valence and
             arousal. 0 disables it; validation, test and prediction samples are never flipped.
+        box_jitter: ``(shift, scale)`` of :class:`neurova.augment.RandomBoxJitter`: each training sample's crop moved
+            and scaled as a face detector's box error does (for models that will run on detected faces); None
+            (the default) disables it. Applied after the flip, to training samples only.
     """
 
     dataset_class: ClassVar[type[Dataset] | None] = None
@@ -44,7 +47,8 @@ class EventDataModule(L.LightningDataModule):
     """Split of the test (and predict) loader; when it is :attr:`val_split` the validation set is reused."""
 
     def __init__(self, contract: InputContract | None = None, *, batch_size: int = 16, num_workers: int = 0,
-                 pin_memory: bool | None = None, hflip: float = 0.0) -> None:
+                 pin_memory: bool | None = None, hflip: float = 0.0,
+                 box_jitter: tuple[float, float] | None = None) -> None:
         super().__init__()
         if not 0.0 <= hflip <= 1.0:
             raise ValueError(f"hflip must be a probability in [0, 1], got {hflip}")
@@ -56,6 +60,9 @@ class EventDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.hflip = float(hflip)
+        self.box_jitter = None if box_jitter is None else (float(box_jitter[0]), float(box_jitter[1]))
+        if self.box_jitter is not None:
+            RandomBoxJitter(*self.box_jitter)  # refuses bad values now rather than at the first batch
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -142,8 +149,8 @@ class EventDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         train_set = self.train_set
-        if self.hflip > 0 and train_set is not None:
-            train_set = AugmentedDataset(train_set, RandomHorizontalFlip(self.hflip))
+        if train_set is not None:
+            train_set = augmented(train_set, self.hflip, self.box_jitter)
         return self._loader(train_set, "train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -75,6 +75,7 @@ class SyntheticFacesDataModule(EventDataModule):
             4 frames of 64x64): later epochs skip cropping and encoding.
         pin_memory: pin host memory (None: when CUDA is available).
         hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
+        box_jitter: ``(shift, scale)`` of the face-box jitter of training samples (see :class:`EventDataModule`).
     """
 
     dataset_class: ClassVar[type[SyntheticFaces]] = SyntheticFaces
@@ -115,6 +116,7 @@ class SyntheticFacesDataModule(EventDataModule):
         cache_frames: bool = False,
         pin_memory: bool | None = None,
         hflip: float = 0.0,
+        box_jitter: tuple[float, float] | None = None,
     ) -> None:
         if test_split == "emotion" and not (emotion_clips and emotion_clips_per_emotion > 0):
             raise ValueError("test_split='emotion' needs emotion_clips=True and emotion_clips_per_emotion > 0")
@@ -123,7 +125,7 @@ class SyntheticFacesDataModule(EventDataModule):
                                       clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                       polarity=polarity)
         super().__init__(resolved, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                         hflip=hflip)
+                         hflip=hflip, box_jitter=box_jitter)
         self.save_hyperparameters()
         self._save_contract()
         self.cache_dir = cache_dir

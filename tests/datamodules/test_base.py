@@ -159,3 +159,21 @@ def test_hflip_flips_training_samples_only() -> None:
         EventDataModule(hflip=1.5)
     with pytest.raises(InputContractError, match="without an input contract"):
         _ = dm.input_contract
+
+
+def test_box_jitter_moves_training_crops_only() -> None:
+    frames = torch.zeros(8, 2, 1, 32, 32)
+    frames[..., 12:20, 12:20] = 1.0
+    samples = [{"frames": f, "va": torch.zeros(2, 2)} for f in frames]
+    dm = EventDataModule(batch_size=8, box_jitter=(0.1, 0.1))
+    assert dm.box_jitter == (0.1, 0.1)
+    dm.train_set = dm.val_set = samples
+    torch.manual_seed(0)
+    moved = next(iter(dm.train_dataloader()))["frames"]
+    assert not torch.equal(moved, frames) and torch.equal(moved[:, 0], moved[:, 1])  # a clip moves as a whole
+    assert torch.equal(next(iter(dm.val_dataloader()))["frames"], frames)
+    plain = EventDataModule(batch_size=8)  # no augmentation by default
+    plain.train_set = samples
+    assert torch.equal(next(iter(plain.train_dataloader()))["frames"], frames)
+    with pytest.raises(ValueError, match="shift and scale"):
+        EventDataModule(box_jitter=(-0.1, 0.0))
