@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -523,10 +523,17 @@ class HaarEventDetector:
 
     def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
         """The cascade's face in one window, mapped to the face-box definition, and its vote share."""
+        found = list(self._cascade_boxes(events, sensor_size))
+        if not found:
+            return FaceDetection(None, 0.0, False, "none")
+        first = found[0]
+        votes = sum(box_iou(first, other) >= 0.3 for other in found)
+        return FaceDetection(self._mapped(first), votes / (2 * len(self.fractions)), votes >= self.min_votes, "haar")
+
+    def _cascade_boxes(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> Iterator[np.ndarray]:
+        """The cascade's face in each rendering that has one, in order (sensor pixels, cascade definition), lazily."""
         sensor = SensorSize.of(sensor_size)
         validate_events(events, sensor_size=sensor)
-        found: list[np.ndarray] = []
-        attempts = 2 * len(self.fractions) if len(events) else 0
         shrink = 1 if self.cascade_side is None else max(1, min(sensor.shape) // self.cascade_side)
         for part_counts in self._trailing_counts(events, sensor):
             if part_counts is None:
@@ -538,15 +545,13 @@ class HaarEventDetector:
             for rendering in (255 - image, image):  # active pixels dark on white, then white on dark
                 box = detect_face(rendering)
                 if box is not None:
-                    found.append(box * shrink)
-        if not found:
-            return FaceDetection(None, 0.0, False, "none")
-        first = found[0]
-        votes = sum(box_iou(first, other) >= 0.3 for other in found)
-        centre = first[:2] + first[2:] / 2 + np.array([0.0, self.box_shift * first[3]])
-        side = self.box_scale * first[2:]
-        box = np.concatenate([centre - side / 2, side])
-        return FaceDetection(box, votes / attempts, votes >= self.min_votes, "haar")
+                    yield box * shrink
+
+    def _mapped(self, cascade_box: np.ndarray) -> np.ndarray:
+        """A cascade box mapped to the face-box definition (``box_scale``, ``box_shift``)."""
+        centre = cascade_box[:2] + cascade_box[2:] / 2 + np.array([0.0, self.box_shift * cascade_box[3]])
+        side = self.box_scale * cascade_box[2:]
+        return np.concatenate([centre - side / 2, side])
 
     def _trailing_counts(self, events: np.ndarray, sensor: SensorSize) -> list[np.ndarray | None]:
         """Per-pixel counts of the trailing part of the window for each of :attr:`fractions` (None: no event).
@@ -568,6 +573,11 @@ class HaarEventDetector:
         return counts
 
     def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
+        """:meth:`detect`'s box when found, else None. With ``min_votes=1`` the first rendering that finds a face
+        decides, so the cascade stops there (up to 6x less work on a window with a clear face)."""
+        if self.min_votes == 1:
+            first = next(self._cascade_boxes(events, sensor_size), None)
+            return None if first is None else self._mapped(first)
         detection = self.detect(events, sensor_size)
         return detection.box if detection.found else None
 
@@ -652,8 +662,19 @@ class AutoFaceDetector:
         return second if np.array_equal(box, haar_box) else first
 
     def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
-        detection = self.detect(events, sensor_size)
-        return detection.box if detection.found else None
+        """:meth:`detect`'s box when it is found, else None; the cascade answers through its own call (which
+        stops at its first face), since the rule needs only its box."""
+        if self.learned is None or self.haar is None:
+            backend = self.learned if self.learned is not None else self.haar
+            assert backend is not None
+            return backend(events, sensor_size)
+        first = self.learned.detect(events, sensor_size)
+        haar_box = self.haar(events, sensor_size)
+        box = combine_detections(np.full((1, 4), np.nan) if first.box is None else first.box[None],
+                                 np.array([first.score]), np.array([first.found]),
+                                 np.full((1, 4), np.nan) if haar_box is None else np.asarray(haar_box)[None],
+                                 agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
+        return box if np.isfinite(box).all() else None
 
 
 def get_face_detector(name: str = "auto", **kwargs: Any) -> FaceDetector:

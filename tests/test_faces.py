@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neurova import faces as faces_module
 from neurova.errors import EventFormatError
 from neurova.events import make_events
 from neurova.faces import (
@@ -292,6 +293,10 @@ class _Fixed:
         self.calls += 1
         return self.detection
 
+    def __call__(self, events, sensor_size):
+        detection = self.detect(events, sensor_size)
+        return detection.box if detection.found else None
+
 
 def test_auto_detector_combines_both_answers():
     """The cascade's box unless a confident learned box disagrees with it; a learned box alone only if confident."""
@@ -320,3 +325,30 @@ def test_auto_detector_combines_both_answers():
     assert lenient.detect(events, (8, 8)) is unsure
     with pytest.raises(ValueError, match="at least one backend"):
         AutoFaceDetector(None, None)
+    # the call answers what detect() finds, asking the cascade for its box only
+    for learned in (confident, unsure, miss):
+        for haar in (haar_far, haar_near, haar_miss, None):
+            for rule in ({}, {"confident_score": 0.2}):
+                detector = AutoFaceDetector(_Fixed(learned), None if haar is None else _Fixed(haar), **rule)
+                found = detector.detect(events, (8, 8))
+                answer = detector(events, (8, 8))
+                assert (answer is None) if not found.found else np.array_equal(answer, found.box)
+
+
+def test_haar_call_stops_at_the_first_face_and_answers_as_detect(monkeypatch):
+    events = face_events(cx=160, cy=120)
+    detector = HaarEventDetector()
+    calls = []
+    original = faces_module.detect_face
+    monkeypatch.setattr(faces_module, "detect_face", lambda image: calls.append(1) or original(image))
+    detection = detector.detect(events, (320, 240))
+    assert detection.found and len(calls) == 6  # every rendering, for the vote
+    calls.clear()
+    np.testing.assert_allclose(detector(events, (320, 240)), detection.box)
+    assert len(calls) < 6  # stopped at the first rendering with a face
+    calls.clear()
+    strict = HaarEventDetector(min_votes=2)  # votes decide: every rendering again
+    found = strict.detect(events, (320, 240))
+    calls.clear()
+    answer = strict(events, (320, 240))
+    assert len(calls) == 6 and ((answer is None) if not found.found else np.allclose(answer, found.box))
