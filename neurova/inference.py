@@ -503,6 +503,16 @@ def _too_large_to_read_whole(path: Path) -> bool:
     return True
 
 
+def _is_video(source: Any) -> bool:
+    """Whether ``source`` is a video file or a folder of frames (simulated to events by :func:`predict`)."""
+    if not isinstance(source, str | os.PathLike):
+        return False
+    from neurova import io
+
+    path = Path(source)
+    return path.is_dir() or path.suffix.lower() in _VIDEO_SUFFIXES or path.suffix.lower() not in io.supported_suffixes()
+
+
 def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: int, preset: str,
                  fps: float | None) -> tuple[Iterable[np.ndarray], SensorSize, str | None, bool]:
     """``(event chunks, sensor size, source path, streaming)`` for any supported source."""
@@ -515,7 +525,7 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: 
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such event file, video or frame folder")
-        if path.is_dir() or path.suffix.lower() in _VIDEO_SUFFIXES or path.suffix.lower() not in io.supported_suffixes():
+        if _is_video(path):
             from neurova.simulator import read_video, simulate
 
             frames, stamps = read_video(path, fps=fps)
@@ -591,11 +601,13 @@ def _warn_hot(hot: np.ndarray, span_us: int, path: str | None) -> None:
 
 
 def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, streaming: bool,
-             deflicker: bool | float) -> tuple[Iterable[np.ndarray], Callable[[], tuple[float | None, float | None]]]:
+             deflicker: bool | float, simulated: bool = False
+             ) -> tuple[Iterable[np.ndarray], Callable[[], tuple[float | None, float | None]]]:
     """``(chunks, measured)``: the chunks without flicker with ``deflicker``; else, for a whole recording, the same
     chunks (:func:`~neurova.encodings.flicker_share` measures them) and a :class:`FlickerWarning` when more than
     :data:`FLICKER_WARN_FRACTION` of its events are flicker. ``measured()`` gives the share of flicker events and
-    the frequency once the chunks are consumed (None, None: a stream without ``deflicker``)."""
+    the frequency once the chunks are consumed (None, None: a stream, or events ``simulated`` from a video, without
+    ``deflicker``)."""
     if deflicker is not False:
         flicker = FlickerFilter(size, None if deflicker is True else float(deflicker))
 
@@ -606,7 +618,7 @@ def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, s
 
         combed = filtered() if streaming else [np.concatenate(list(filtered()))]
         return combed, lambda: (flicker.flicker_fraction, flicker.frequency_hz)
-    if streaming:
+    if streaming or simulated:  # events simulated from frames carry no lamp flicker, only the frame clock's rhythm
         return chunks, lambda: (None, None)
     (events,) = chunks
     share, frequency = flicker_share(events, size)
@@ -704,8 +716,9 @@ def predict(
             background-activity filter. Without it, a whole
             recording with more than :data:`FLICKER_WARN_FRACTION` of flicker events gives a
             :class:`FlickerWarning`. ``settings["flicker_fraction"]`` / ``["flicker_hz"]``: the share of events
-            found to be flicker and the frequency (None for streams without the filter; a recording longer than
-            1 s without the filter is measured on 4 windows of 250 ms, :func:`neurova.encodings.flicker_share`).
+            found to be flicker and the frequency (None for streams and videos without the filter: events simulated
+            from frames carry no lamp flicker, but their frame clock's harmonics can look like it; a recording
+            longer than 1 s without the filter is measured on 4 windows of 250 ms, :func:`neurova.encodings.flicker_share`).
 
     Returns:
         A :class:`Prediction`.
@@ -730,7 +743,7 @@ def predict(
     if stream is None and drop_hot_pixels is not None:
         stream = False  # dropping hot pixels needs the whole recording's rates
     chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
-    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker)  # first: flickering pixels look hot
+    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker, _is_video(source))  # first: they look hot
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
     if denoise_us is not None:
         chunks = denoise_chunks(chunks, size, denoise_us)

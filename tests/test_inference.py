@@ -473,6 +473,10 @@ def test_video_folder_is_simulated_first(tmp_path):
     prediction = predict(LinearVA(contract, frames_used=1), folder)
     assert prediction.sensor_size == (200, 150) and prediction.source == str(folder)
     assert len(prediction) >= 8  # 12 frames at 25 fps: 440 ms of events
+    # events simulated from frames carry no lamp flicker (their frame clock's harmonics are not measured as one)
+    assert prediction.settings["flicker_fraction"] is None and prediction.settings["flicker_hz"] is None
+    assert inference._is_video(folder) and not inference._is_video(tmp_path / "rec.h5")
+    assert not inference._is_video(np.zeros(3))
 
 
 def test_gaps_between_bursts_produce_no_predictions():
