@@ -39,6 +39,7 @@ import numpy as np
 
 from neurova import image
 from neurova._optional import require
+from neurova.encodings import filters
 from neurova.errors import CheckpointError, MissingDependencyError
 from neurova.events import SensorSize, search_times, slice_time, validate_events
 
@@ -231,8 +232,7 @@ def accumulate_events(
 
 def _pixel_counts(events: np.ndarray, size: SensorSize) -> np.ndarray:
     """``(H, W)`` int64 events per pixel, both polarities."""
-    index = events["y"].astype(np.int64) * size.width + events["x"].astype(np.int64)
-    return np.bincount(index, minlength=size.width * size.height).reshape(size.shape)
+    return filters._pixel_counts(events, size).reshape(size.shape)
 
 
 def _activity_image(counts: np.ndarray, clip_percentile: float, blur_sigma: float) -> np.ndarray:
@@ -652,14 +652,19 @@ class AutoFaceDetector:
             answer = first if second is None else second
             assert answer is not None
             return answer
-        nan = np.full(4, np.nan)
-        learned_box = nan if first.box is None else first.box
-        haar_box = second.box if second.found and second.box is not None else nan
-        box = combine_detections(learned_box[None], np.array([first.score]), np.array([first.found]), haar_box[None],
-                                 agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
-        if not np.isfinite(box).all():
+        haar_box = second.box if second.found else None
+        box = self._combine(first, haar_box)
+        if box is None:
             return first if not first.found else FaceDetection(first.box, first.score, False, first.source)
-        return second if np.array_equal(box, haar_box) else first
+        return second if haar_box is not None and np.array_equal(box, haar_box) else first
+
+    def _combine(self, learned: FaceDetection, haar_box: np.ndarray | None) -> np.ndarray | None:
+        """:func:`combine_detections` of one window's learned detection and cascade box (None: no face)."""
+        nan = np.full(4, np.nan)
+        box = combine_detections((nan if learned.box is None else learned.box)[None], np.array([learned.score]),
+                                 np.array([learned.found]), (nan if haar_box is None else np.asarray(haar_box))[None],
+                                 agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
+        return box if np.isfinite(box).all() else None
 
     def __call__(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> np.ndarray | None:
         """:meth:`detect`'s box when it is found, else None; the cascade answers through its own call (which
@@ -668,13 +673,7 @@ class AutoFaceDetector:
             backend = self.learned if self.learned is not None else self.haar
             assert backend is not None
             return backend(events, sensor_size)
-        first = self.learned.detect(events, sensor_size)
-        haar_box = self.haar(events, sensor_size)
-        box = combine_detections(np.full((1, 4), np.nan) if first.box is None else first.box[None],
-                                 np.array([first.score]), np.array([first.found]),
-                                 np.full((1, 4), np.nan) if haar_box is None else np.asarray(haar_box)[None],
-                                 agree_iou=self.agree_iou, confident_score=self.confident_score)[0]
-        return box if np.isfinite(box).all() else None
+        return self._combine(self.learned.detect(events, sensor_size), self.haar(events, sensor_size))
 
 
 def get_face_detector(name: str = "auto", **kwargs: Any) -> FaceDetector:

@@ -57,7 +57,7 @@ from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
-from neurova.encodings.filters import _above_rate, denoise_chunks, drop_pixels, hot_pixels
+from neurova.encodings.filters import _above_rate, _pixel_counts, denoise_chunks, drop_pixels, hot_pixels
 from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import EventBuffer, SensorSize, as_events, empty_events, infer_sensor_size, slice_time
@@ -490,11 +490,12 @@ def _too_large_to_read_whole(path: Path) -> bool:
     """Whether reading ``path`` whole could take more than half the available memory (then it is streamed, with
     a warning); False where the available memory is unknown."""
     available = _available_memory()
-    need = path.stat().st_size * MEMORY_PER_FILE_BYTE
+    size = path.stat().st_size
+    need = size * MEMORY_PER_FILE_BYTE
     if available is None or need <= available // 2:
         return False
     warnings.warn(
-        f"{path}: reading this {path.stat().st_size / 2**30:.1f} GiB event file whole could take about "
+        f"{path}: reading this {size / 2**30:.1f} GiB event file whole could take about "
         f"{need / 2**30:.0f} GiB of memory, more than half the {available / 2**30:.1f} GiB available: reading it in "
         "windows instead (stream=True; the same predictions, with bounded memory). Pass stream=False to read it "
         "whole (needed for drop_hot_pixels and the flicker warning)",
@@ -572,8 +573,7 @@ def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None
             seen = False
             for chunk in chunks:
                 if len(chunk):
-                    counts[:] += np.bincount(chunk["y"].astype(np.int64) * size.width + chunk["x"],
-                                             minlength=len(counts))
+                    counts[:] += _pixel_counts(chunk, size)
                     span[:] = [span[0] if seen else int(chunk["t"][0]), int(chunk["t"][-1])]
                     seen = True
                 yield chunk

@@ -222,8 +222,13 @@ def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max
     validate_events(events, sensor_size=size)
     if len(events) < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    counts = np.bincount(events["y"].astype(np.int64) * size.width + events["x"], minlength=size.width * size.height)
-    return _above_rate(counts, int(events["t"][-1]) - int(events["t"][0]) + 1, size.width, max_rate_hz)
+    return _above_rate(_pixel_counts(events, size), int(events["t"][-1]) - int(events["t"][0]) + 1, size.width,
+                       max_rate_hz)
+
+
+def _pixel_counts(events: np.ndarray, size: SensorSize) -> np.ndarray:
+    """``(H * W,)`` int64 events per pixel (row-major), both polarities; events on the ``size`` sensor."""
+    return np.bincount(events["y"].astype(np.int64) * size.width + events["x"], minlength=size.width * size.height)
 
 
 def _above_rate(counts: np.ndarray, span_us: int, width: int, max_rate_hz: float) -> np.ndarray:
