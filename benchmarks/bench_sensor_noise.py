@@ -1,4 +1,4 @@
-"""Sensor noise: a model trained on clean simulated events, scored on the same faces seen by noisier sensors.
+"""Sensor noise and thresholds: a model trained on clean simulated events, scored on the same faces seen by other sensors.
 
 The synthetic faces are simulated with the ``clean`` preset (no background activity), and every tag is trained
 on them. A real camera adds leak events and shot noise, more in dim light. This benchmark renders the
@@ -9,22 +9,28 @@ same frames, motion and labels):
 * ``noisy``: v2e's ``noisy`` preset (threshold spread 0.05, photoreceptor cutoff 30 Hz, leak 0.1 Hz, shot
   noise 5 Hz at black);
 * ``dim``: ``noisy`` with 20 Hz of shot noise and 0.5 Hz of leak;
-* ``dark``: ``noisy`` with 50 Hz of shot noise and 1 Hz of leak.
+* ``dark``: ``noisy`` with 50 Hz of shot noise and 1 Hz of leak;
+
+and, with ``--sensors``, any ``threshold_ON[_OFF]`` sensor (:func:`neurova.recipes.sensor_options`: the clean
+pixel with other contrast thresholds; the training data's are 0.2 log units, real cameras' biases set them from
+about 0.1 to 0.5).
 
 For each it scores the model (CCC and RMSE per dimension, on the test subjects, the last frame of each sample),
 measures its inputs (:func:`neurova.domain.input_stats`: non-zero pixels, median non-zero value) and says
 whether ``neurova.predict``'s domain check would warn. ``--denoise-us`` adds rows with
 :func:`neurova.encodings.denoise_events` (the background-activity filter) applied to each clip's events before
-they are encoded. ``--train noisy`` (or any of the sensors, several for a mix) also trains the model's recipe,
+they are encoded, and ``--raise-threshold 2`` rows with :func:`neurova.encodings.raise_threshold` (the events of
+thresholds twice the sensor's: ``neurova.predict(raise_threshold=2)``). ``--train noisy`` (or any of the sensors, several for a mix) also trains the model's recipe,
 seed 0, on the training subjects simulated with those sensors (each subject once per sensor, the same epochs)
 and scores it the same way. The training mean scores CCC 0 on
 every sensor (RMSE 0.43 / 0.42 on the test subjects).
 
     .venv/bin/python benchmarks/bench_sensor_noise.py [--model TAG] [--denoise-us 5000 10000] [--train noisy [dim ...]]
+    .venv/bin/python benchmarks/bench_sensor_noise.py --sensors clean threshold_0.1 threshold_0.4 --raise-threshold 2
 
 What differs from a real camera: the noise is v2e's model (Poisson shot noise, leak at a per-pixel rate), not
-a particular sensor's; no hot pixels (``neurova predict --drop-hot-pixels`` removes those), no bias settings
-that change the thresholds themselves.
+a particular sensor's; no hot pixels (``neurova predict --drop-hot-pixels`` removes those); the threshold sensors
+keep v2e's threshold mismatch (sd 0.03) at every threshold, where a real sensor's mismatch grows with it.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import torch
 
 from neurova.datasets import SyntheticFaces
 from neurova.domain import compare_stats, input_stats
-from neurova.encodings import denoise_events
+from neurova.encodings import denoise_events, raise_threshold
 from neurova.events import slice_time
 from neurova.models import from_pretrained
 from neurova.recipes import SENSORS, SYNTHETIC_FACES, recipe_for, sensor_options
@@ -76,6 +82,11 @@ def denoised(dataset: SyntheticFaces, filter_us: int) -> SyntheticFaces:
     return filtered(dataset, lambda events: denoise_events(events, dataset.sensor_size, filter_us))
 
 
+def thinned(dataset: SyntheticFaces, factor: int) -> SyntheticFaces:
+    """``dataset`` whose clips' events are those of thresholds ``factor`` times the sensor's (over the whole clip)."""
+    return filtered(dataset, lambda events: raise_threshold(events, dataset.sensor_size, factor))
+
+
 def evaluate(model: Any, dataset: SyntheticFaces) -> dict[str, Any]:
     samples = [dataset[i] for i in range(len(dataset))]
     frames = torch.stack([s["frames"] for s in samples]).float()
@@ -87,20 +98,32 @@ def evaluate(model: Any, dataset: SyntheticFaces) -> dict[str, Any]:
             "warns": None if comparison is None else not comparison.ok}
 
 
-def row(model_name: str, sensor: str, filter_us: int, result: Mapping[str, Any]) -> str:
+def row(model_name: str, sensor: str, remedy: str, result: Mapping[str, Any]) -> str:
     warns = {None: "–", True: "warns", False: "no"}[result["warns"]]
-    return (f"| {model_name} | {sensor} | {f'{filter_us / 1000:g} ms' if filter_us else '–'} | "
+    return (f"| {model_name} | {sensor} | {remedy} | "
             f"{result['ccc_valence']:.3f} / {result['ccc_arousal']:.3f} | "
             f"{result['rmse_valence']:.3f} / {result['rmse_arousal']:.3f} | {result['nonzero']:.1%} | "
             f"{result['median']:.3f} | {warns} |")
 
 
+def sensor_name(name: str) -> str:
+    """An argparse type: a name :func:`neurova.recipes.sensor_options` knows."""
+    try:
+        sensor_options(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="tiny_cnn_fusion.synthetic_faces", help="tag or folder")
-    parser.add_argument("--sensors", nargs="+", default=list(SENSORS), choices=list(SENSORS))
+    parser.add_argument("--sensors", nargs="+", default=list(SENSORS), type=sensor_name,
+                        help=f"{', '.join(SENSORS)} or threshold_ON[_OFF] (default: the first four)")
     parser.add_argument("--denoise-us", nargs="*", type=int, default=[], help="background-activity filter times")
-    parser.add_argument("--train", nargs="+", choices=list(SENSORS), default=None,
+    parser.add_argument("--raise-threshold", nargs="*", type=int, default=[],
+                        help="also score with thresholds raised by these whole factors")
+    parser.add_argument("--train", nargs="+", type=sensor_name, default=None,
                         help="also train the model's recipe (seed 0) on the training subjects of these sensors")
     parser.add_argument("--skip-shipped", action="store_true", help="score only the model trained by --train")
     parser.add_argument("--cache-dir", default=None, help="event cache (default: neurova's)")
@@ -118,16 +141,17 @@ def main() -> None:
         trained = train(shipped.architecture, recipe_for(shipped.architecture), protocol, splits, contract, seed=0)
         models[f"{shipped.architecture} trained on {' + '.join(args.train)}"] = trained
         print(f"trained on {' + '.join(args.train)} in {time.perf_counter() - start:.0f} s (data, training)")
-    print("| model | sensor | denoise | CCC valence / arousal | RMSE valence / arousal | non-zero pixels | "
+    remedies = {"–": lambda dataset: dataset,
+                 **{f"denoise {us / 1000:g} ms": (lambda dataset, us=us: denoised(dataset, us)) for us in args.denoise_us},
+                 **{f"threshold x{k}": (lambda dataset, k=k: thinned(dataset, k)) for k in args.raise_threshold}}
+    print("| model | sensor | remedy | CCC valence / arousal | RMSE valence / arousal | non-zero pixels | "
           "median non-zero | domain check |")
     print("|---|---|---|---|---|---|---|---|")
     for name, model in models.items():
         for sensor in args.sensors:
-            for filter_us in [0, *args.denoise_us]:
-                dataset = test_set(sensor, model.input_contract, args.cache_dir)
-                if filter_us:
-                    dataset = denoised(dataset, filter_us)
-                print(row(name, sensor, filter_us, evaluate(model, dataset)), flush=True)
+            for remedy, apply in remedies.items():
+                dataset = apply(test_set(sensor, model.input_contract, args.cache_dir))
+                print(row(name, sensor, remedy, evaluate(model, dataset)), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 * :class:`Protocol` / :data:`SYNTHETIC_FACES`: the data (synthetic faces, their sizes, the subject split) and the
   training budget (epochs, batch) of every tag and leaderboard entry; ``neurova demo`` uses the same data;
-* :data:`SENSORS` / :func:`sensor_options`: named simulated sensors (clean, v2e's noisy, dim, dark);
-  :data:`SYNTHETIC_FACES_NOISE`, the protocol whose training subjects are also seen by the noisy ones, and
+* :data:`SENSORS` / :func:`sensor_options`: named simulated sensors (clean, v2e's noisy, dim, dark; and
+  ``threshold_ON[_OFF]``, the clean pixel with other contrast thresholds);
+  :data:`SYNTHETIC_FACES_NOISE`, the protocol whose training subjects are also seen by the noisy ones,
+  :data:`SYNTHETIC_FACES_CAMERAS`, by the noisy ones and by sensors of other contrast thresholds, and
   :data:`DATA`, the protocol of each tag's data name;
 * :class:`Recipe` / :data:`RECIPES` / :func:`recipe_for`: how each family of networks is trained (learning rate,
   weight decay, warm-up, flips, model arguments) and why.
@@ -14,11 +16,12 @@ Plain data, one definition each (only :meth:`Protocol.describe` reads the synthe
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_NOISE", "Protocol", "Recipe", "data_name",
-           "recipe_for", "sensor_options"]
+__all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_CAMERAS", "SYNTHETIC_FACES_NOISE",
+           "Protocol", "Recipe", "data_name", "recipe_for", "sensor_options"]
 
 SENSORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "clean": ("clean", ()),
@@ -28,15 +31,27 @@ SENSORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
 }
 """Named simulated sensors: ``(simulator preset, pixel-model parameters over it)``. ``clean`` is the protocol's;
 ``noisy`` is v2e's noisy preset (threshold spread 0.05, cutoff 30 Hz, leak 0.1 Hz, shot noise 5 Hz at black);
-``dim`` and ``dark`` add shot noise (20 and 50 Hz) and leak (0.5 and 1 Hz), as a sensor in dim light."""
+``dim`` and ``dark`` add shot noise (20 and 50 Hz) and leak (0.5 and 1 Hz), as a sensor in dim light.
+:func:`sensor_options` also knows ``threshold_ON[_OFF]``: the ``clean`` pixel with other contrast thresholds."""
+
+_THRESHOLD_SENSOR = re.compile(r"threshold_(\d+(?:\.\d+)?)(?:_(\d+(?:\.\d+)?))?")
 
 
 def sensor_options(name: str) -> dict[str, Any]:
-    """``{"preset": ..., "dvs_params": ...}`` of the sensor ``name`` (the synthetic datasets' keyword arguments)."""
-    if name not in SENSORS:
-        raise ValueError(f"unknown sensor {name!r}; choose from {sorted(SENSORS)}")
-    preset, params = SENSORS[name]
-    return {"preset": preset, "dvs_params": dict(params) or None}
+    """``{"preset": ..., "dvs_params": ...}`` of the sensor ``name`` (the synthetic datasets' keyword arguments).
+
+    ``name`` is a :data:`SENSORS` key, or ``threshold_ON`` / ``threshold_ON_OFF``: the ``clean`` pixel with ON and
+    OFF contrast thresholds ``ON`` and ``OFF`` (log units; the training data's are 0.2; real cameras are set from
+    about 0.1 to 0.5 by their biases), e.g. ``threshold_0.1`` or ``threshold_0.3_0.15``.
+    """
+    if name in SENSORS:
+        preset, params = SENSORS[name]
+        return {"preset": preset, "dvs_params": dict(params) or None}
+    match = _THRESHOLD_SENSOR.fullmatch(name)
+    if match is None or float(match[1]) <= 0 or float(match[2] or match[1]) <= 0:
+        raise ValueError(f"unknown sensor {name!r}; choose from {sorted(SENSORS)} or threshold_ON[_OFF] (contrast "
+                         f"thresholds > 0 in log units, e.g. threshold_0.1)")
+    return {"preset": "clean", "dvs_params": {"pos_thres": float(match[1]), "neg_thres": float(match[2] or match[1])}}
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,13 @@ SYNTHETIC_FACES = Protocol()
 SYNTHETIC_FACES_NOISE = Protocol(train_sensors=("noisy", "dim", "dark"))
 """The protocol of the ``synthetic_faces_noise`` tags: the same faces, the training subjects also seen by three
 noisy sensors (``benchmarks/bench_sensor_noise.py``: robust to sensor noise, and better on clean events too)."""
-DATA: dict[str, Protocol] = {"synthetic_faces": SYNTHETIC_FACES, "synthetic_faces_noise": SYNTHETIC_FACES_NOISE}
+SYNTHETIC_FACES_CAMERAS = Protocol(train_sensors=("noisy", "dim", "dark", "threshold_0.1", "threshold_0.15",
+                                                  "threshold_0.3", "threshold_0.4"))
+"""The protocol of the ``synthetic_faces_cameras`` tags: the noise protocol's sensors and four clean sensors with
+contrast thresholds of 0.1, 0.15, 0.3 and 0.4 (the others' are 0.2), as cameras set more or less sensitive by their
+biases record the same faces (``benchmarks/bench_sensor_noise.py``: robust to both)."""
+DATA: dict[str, Protocol] = {"synthetic_faces": SYNTHETIC_FACES, "synthetic_faces_noise": SYNTHETIC_FACES_NOISE,
+                             "synthetic_faces_cameras": SYNTHETIC_FACES_CAMERAS}
 """Data name of a tag (``<model>.<data>``) → its protocol."""
 
 

@@ -4,7 +4,8 @@ Encoders turn an event array into float32 frames ``(T, C, H, W)``:
 :class:`ToTBR`, :class:`ToFrame`, :class:`ToVoxelGrid`, :class:`ToTimeSurface`
 (each takes optional ``ends_us`` window ends, and has ``channels``).
 Event transforms return a new event array: :class:`Crop`, :class:`CenterCrop`,
-:class:`ResizeEvents`, :class:`Downsample`, :class:`Denoise`, :class:`Deflicker`, :class:`DropPixel`. :class:`Compose` chains them, and
+:class:`ResizeEvents`, :class:`RaiseThreshold`, :class:`Downsample`, :class:`Denoise`, :class:`Deflicker`,
+:class:`DropPixel`. :class:`Compose` chains them, and
 :func:`encoder_from_contract` builds the encoder an :class:`~neurova.contract.InputContract` asks for.
 
 Event arrays are :data:`~neurova.events.EVENT_DTYPE` sorted by ``t``; anything else is passed through
@@ -32,7 +33,7 @@ from neurova.encodings.filters import (
 )
 from neurova.encodings.flicker import deflicker_events
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
-from neurova.encodings.rescale import EventResizer, resize_events
+from neurova.encodings.rescale import EventResizer, raise_threshold, resize_events
 from neurova.encodings.tbr import DEFAULT_MAX_BYTES, MAX_BITS, tbr
 from neurova.errors import InputContractError
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, slice_time
@@ -45,6 +46,7 @@ __all__ = [
     "Denoise",
     "Downsample",
     "DropPixel",
+    "RaiseThreshold",
     "ResizeEvents",
     "ToFrame",
     "ToModelInput",
@@ -497,6 +499,30 @@ class ResizeEvents:
 
     def __call__(self, events: Any) -> np.ndarray:
         return resize_events(_events(events), self.sensor_size, self.size)
+
+
+@dataclass(frozen=True)
+class RaiseThreshold:
+    """The events the same sensor would have given with contrast thresholds ``factor`` times higher.
+
+    The transform form of :func:`neurova.encodings.raise_threshold`: each pixel fires once its signed events have
+    moved ``factor`` net events from its reference. For a camera set more sensitive than the sensor a model was
+    trained on (``factor`` = training threshold / camera threshold, a whole number).
+
+    Attributes:
+        sensor_size: ``(width, height)`` of the events.
+        factor: a whole number >= 1.
+    """
+
+    sensor_size: SensorSizeLike
+    factor: int
+
+    def __post_init__(self) -> None:
+        _coerce_size(self)
+        _positive_int(self.factor, "factor")
+
+    def __call__(self, events: Any) -> np.ndarray:
+        return raise_threshold(_events(events), self.sensor_size, self.factor)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import neurova
 from neurova import faces, inference
 from neurova.contract import InputContract
 from neurova.emotions import EKMAN7_NAMES
-from neurova.encodings import deflicker_events, denoise_events
+from neurova.encodings import deflicker_events, denoise_events, raise_threshold
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
 from neurova.faces import centre_square
@@ -401,26 +401,36 @@ def test_flicker_warns_and_deflicker_combs_it_out_offline_and_streaming():
     assert predict(LinearVA(), iter([lit]), sensor_size=SENSOR).settings["flicker_fraction"] is None  # a stream
 
 
-def test_denoise_us_filters_the_events_before_predicting_offline_and_streaming():
+def _noisy_recording() -> np.ndarray:
     events = recording(n=24_000, duration_us=1_200_000)
     rng = np.random.default_rng(4)
     n = 6_000  # isolated noise events over the whole sensor
     noise = make_events(rng.integers(0, SENSOR[0], n), rng.integers(0, SENSOR[1], n),
                         np.sort(rng.integers(int(events["t"][0]), int(events["t"][-1]), n)), rng.integers(0, 2, n))
     noisy = np.concatenate([events, noise])
-    noisy = noisy[np.argsort(noisy["t"], kind="stable")]
-    expected = predict(LinearVA(), denoise_events(noisy, SENSOR, 5000), sensor_size=SENSOR)
-    offline = predict(LinearVA(), noisy, sensor_size=SENSOR, denoise_us=5000)
-    assert offline.settings["denoise_us"] == 5000 and predict(LinearVA(), noisy, sensor_size=SENSOR).settings[
-        "denoise_us"] is None
+    return noisy[np.argsort(noisy["t"], kind="stable")]
+
+
+@pytest.mark.parametrize(("option", "value", "apply", "bad", "message"), [
+    ("denoise_us", 5000, lambda events: denoise_events(events, SENSOR, 5000), 0, "filter_time_us"),
+    ("raise_threshold", 2, lambda events: raise_threshold(events, SENSOR, 2), 1.5, "whole number >= 1"),
+])
+def test_event_filters_apply_before_predicting_offline_and_streaming(option, value, apply, bad, message):
+    """``denoise_us`` (the background-activity filter) and ``raise_threshold`` (a less sensitive sensor's events):
+    predictions on the filtered events, the same streamed (chunk boundaries included), recorded in the settings."""
+    noisy = _noisy_recording()
+    expected = predict(LinearVA(), apply(noisy), sensor_size=SENSOR)
+    offline = predict(LinearVA(), noisy, sensor_size=SENSOR, **{option: value})
+    plain = predict(LinearVA(), noisy, sensor_size=SENSOR)
+    assert offline.settings[option] == value and plain.settings[option] is None
     np.testing.assert_array_equal(offline.timestamps_us, expected.timestamps_us)
     np.testing.assert_allclose(offline.va, expected.va, atol=1e-6)
     chunks = np.array_split(noisy, 37)  # a live camera's chunks: the same filter across their boundaries
-    streamed = predict(LinearVA(), iter(chunks), sensor_size=SENSOR, denoise_us=5000)
+    streamed = predict(LinearVA(), iter(chunks), sensor_size=SENSOR, **{option: value})
     np.testing.assert_allclose(streamed.va, expected.va, atol=1e-5)
-    assert np.abs(predict(LinearVA(), noisy, sensor_size=SENSOR).va - offline.va).max() > 1e-3  # it did filter
-    with pytest.raises(ValueError, match="filter_time_us"):
-        predict(LinearVA(), noisy, sensor_size=SENSOR, denoise_us=0)
+    assert np.abs(plain.va - offline.va).max() > 1e-3  # it did filter
+    with pytest.raises(ValueError, match=message):
+        predict(LinearVA(), noisy, sensor_size=SENSOR, **{option: bad})
 
 
 # --- face detection and video sources ---------------------------------------------------------------

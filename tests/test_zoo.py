@@ -31,13 +31,17 @@ def empty_home(tmp_path, monkeypatch):
 def test_a_tag_per_registered_model_and_data_with_the_leaderboard_recipe() -> None:
     tags = zoo.tags()
     assert set(lb.tags()) == {f"{name}.synthetic_faces" for name in list_models()}
-    assert set(tags) == set(lb.tags()) | {f"{name}.synthetic_faces_noise" for name in list_models()}
+    assert set(tags) == set(lb.tags()) | {f"{name}.{data}" for name in list_models()
+                                          for data in ("synthetic_faces_noise", "synthetic_faces_cameras")}
     for name, tag in tags.items():
         assert tag.recipe == zoo.recipe_for(tag.model) and tag.seed == zoo.DEFAULT_SEED
         if tag.data == "synthetic_faces":
             assert tag.recipe == lb.tags()[name].recipe and tag.protocol == zoo.SYNTHETIC_FACES
-        else:  # the same faces, the training subjects also seen by noisy sensors
+        elif tag.data == "synthetic_faces_noise":  # the same faces, the training subjects also seen by noisy sensors
             assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=("noisy", "dim", "dark"))
+        else:  # and by sensors of other contrast thresholds
+            assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=(
+                "noisy", "dim", "dark", "threshold_0.1", "threshold_0.15", "threshold_0.3", "threshold_0.4"))
     assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
     assert zoo.get_tag("vit_tiny.synthetic_faces").recipe.model_args == (("img_size", 64),)
     # the attention head warms up (without it two of three seeds collapsed); the recurrent heads do not need it

@@ -152,8 +152,8 @@ def _box(text: str) -> tuple[float, float, float, float]:
 
 
 def add_face_options(p: argparse.ArgumentParser) -> None:
-    """``--face-box``, ``--detect-face``, ``--stream``, ``--drop-hot-pixels``, ``--deflicker`` and ``--denoise``: how a
-    command reads a recording and finds the face in it."""
+    """``--face-box``, ``--detect-face``, ``--stream``, ``--drop-hot-pixels``, ``--deflicker``, ``--denoise`` and
+    ``--raise-threshold``: how a command reads a recording and finds the face in it."""
     p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
                    help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
                         "the box used until the first detection")
@@ -173,9 +173,14 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoise", nargs="?", type=positive_int, const=5000, default=None, metavar="US",
                    help="drop the events with no neighbouring event in the US µs before them (default 5000; the "
                         "background-activity filter, for a noisy sensor)")
+    p.add_argument("--raise-threshold", type=positive_int, default=None, metavar="K",
+                   help="for a camera K times as sensitive as the model's training sensor (2 for contrast "
+                        "thresholds of 0.1 log units: the shipped models were trained at 0.2): emulate thresholds "
+                        "K times the camera's")
 
 
 def face_options(args: argparse.Namespace) -> dict[str, object]:
     """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
     return {"face_box": args.face_box, "detect_face": args.detect_face or False, "stream": True if args.stream else None,
-            "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise, "deflicker": args.deflicker}
+            "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise, "deflicker": args.deflicker,
+            "raise_threshold": args.raise_threshold}

@@ -86,7 +86,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _report_filters(prediction: Prediction) -> None:
-    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10) and the flicker ``--deflicker`` combed out."""
+    """Name the pixels ``--drop-hot-pixels`` dropped (at most 10), the flicker ``--deflicker`` combed out and the
+    thresholds ``--raise-threshold`` emulated."""
     from neurova.inference import _describe_pixels
 
     settings = prediction.settings
@@ -99,6 +100,8 @@ def _report_filters(prediction: Prediction) -> None:
         print("no flickering light found" if frequency is None else
               f"combed out the flicker of a light at {frequency:.1f} Hz ({settings['flicker_fraction']:.1%} of the "
               f"events were flicker)")
+    if settings["raise_threshold"] is not None:
+        print(f"predicted on the events of contrast thresholds {settings['raise_threshold']}x the recording's")
 
 
 def _tolerance(text: str) -> float:

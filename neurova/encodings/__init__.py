@@ -2,7 +2,8 @@
 
 - :func:`tbr` / :func:`tbr_torch`: Temporal Binary Representation (the paper's encoding).
 - :func:`resize_events`: the events a sensor with another resolution would have produced (a face box of any
-  size → a model's ``S x S`` input with the same statistics); :class:`EventResizer` continues it over a stream.
+  size → a model's ``S x S`` input with the same statistics); :class:`EventResizer` continues it over a stream;
+  :func:`raise_threshold`: the events of the same sensor with higher contrast thresholds.
 - :func:`event_frames`, :func:`voxel_grid`, :func:`time_surface`: count frames, voxel grids and time
   surfaces for ablations.
 - :func:`crop_events`, :func:`downsample_events`, :func:`denoise_events`, :func:`drop_pixels` (with
@@ -35,7 +36,13 @@ from neurova.encodings.flicker import (
     flicker_share,
 )
 from neurova.encodings.frames import event_frames, time_surface, voxel_grid
-from neurova.encodings.rescale import EventResizer, resize_events, resize_initial_levels, resize_pixel_areas
+from neurova.encodings.rescale import (
+    EventResizer,
+    raise_threshold,
+    resize_events,
+    resize_initial_levels,
+    resize_pixel_areas,
+)
 from neurova.encodings.tbr import tbr, tbr_torch, window_ends
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "flicker_mask",
     "flicker_share",
     "hot_pixels",
+    "raise_threshold",
     "resize_events",
     "resize_initial_levels",
     "resize_pixel_areas",

@@ -1,4 +1,4 @@
-"""Event-domain resize: the events a sensor with larger (or smaller) pixels would have produced.
+"""Event-domain resize: the events a sensor with larger (or smaller) pixels, or higher thresholds, would have produced.
 
 A model takes an ``S x S`` input, but a face covers 64 pixels of one sensor and 240 of another. Resizing
 encoded frames (area averaging) changes their statistics with the face's size: a 240-pixel face averaged down
@@ -24,6 +24,11 @@ to the next), as :func:`neurova.predict` runs it while a face box holds.
 Along an axis where the box is smaller than ``S`` there is nothing to integrate: each source pixel's
 events are replicated onto the output pixels nearest to it (``a`` counts 1 along that axis); a box of exactly
 ``S x S`` passes its events through unchanged.
+
+The emulated sensor's contrast threshold can also be a whole number ``k`` of the source's (``threshold=k``): an
+output pixel then fires when its sum has moved ``k * a`` net events. :func:`raise_threshold` applies that alone
+(same pixels): the events a sensor ``k`` times less sensitive would have given, for a camera set more sensitive
+than the sensor a model was trained on.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ import numpy as np
 
 from neurova.events import EVENT_DTYPE, SensorSize, as_events
 
-__all__ = ["EventResizer", "resize_events", "resize_initial_levels", "resize_pixel_areas"]
+__all__ = ["EventResizer", "check_threshold_factor", "raise_threshold", "resize_events", "resize_initial_levels",
+           "resize_pixel_areas"]
+
+
+def check_threshold_factor(factor: object) -> int:
+    """``factor`` as an int, or ValueError unless it is a whole number >= 1 (a threshold in thresholds of a sensor)."""
+    if isinstance(factor, bool) or not isinstance(factor, int | np.integer) or factor < 1:
+        raise ValueError(f"a threshold factor must be a whole number >= 1 (thresholds of the input sensor), "
+                         f"got {factor!r}")
+    return int(factor)
 
 
 def _axis_map(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,21 +96,24 @@ class EventResizer:
     Args:
         sensor_size: ``(width, height)`` of the input events (e.g. a face box).
         size: ``S`` or ``(width, height)`` of the output sensor.
+        threshold: the output sensor's contrast threshold in thresholds of the input's (a whole number >= 1).
 
     Raises:
-        ValueError: a non-positive size.
+        ValueError: a non-positive size, or a threshold that is not a whole number >= 1.
     """
 
-    def __init__(self, sensor_size: SensorSize | tuple[int, int], size: int | tuple[int, int]) -> None:
+    def __init__(self, sensor_size: SensorSize | tuple[int, int], size: int | tuple[int, int],
+                 threshold: int = 1) -> None:
         width, height = SensorSize.of(sensor_size)
         out_w, out_h = (size, size) if isinstance(size, int | np.integer) else size
         self.sensor_size = SensorSize(int(width), int(height))
         self.size = SensorSize(int(out_w), int(out_h))
         if min(*self.sensor_size, *self.size) <= 0:
             raise ValueError(f"sizes must be positive, got sensor {tuple(self.sensor_size)} and output {tuple(self.size)}")
+        self.threshold = check_threshold_factor(threshold)
         self._x = _axis_map(self.sensor_size.width, self.size.width)
         self._y = _axis_map(self.sensor_size.height, self.size.height)
-        self._area = (self._y[2][:, None] * self._x[2][None, :]).reshape(-1)
+        self._area = (self._y[2][:, None] * self._x[2][None, :]).reshape(-1) * self.threshold
         self.levels = resize_initial_levels(self._area)
         """``(H_out * W_out,)`` int64 level of each output pixel (net source events since its last event)."""
 
@@ -112,16 +129,19 @@ class EventResizer:
         y = events["y"].astype(np.int64)
         if len(events) and (x.min() < 0 or y.min() < 0 or x.max() >= width or y.max() >= height):
             raise ValueError(f"events lie outside the {width}x{height} sensor they are said to come from")
-        if self.sensor_size == self.size:
-            return events.copy()
-        (first_x, count_x, _), (first_y, count_y, _) = self._x, self._y
-        ox, oy, nx, ny = first_x[x], first_y[y], count_x[x], count_y[y]
+        if self.sensor_size == self.size:  # the pixels stay; only a raised threshold changes the events
+            if self.threshold == 1:
+                return events.copy()
+            ox, oy = x, y
+        else:
+            ox, oy = self._x[0][x], self._y[0][y]
         if width < self.size.width or height < self.size.height:  # replicate along growing axes
+            nx, ny = self._x[1][x], self._y[1][y]
             copies = nx * ny
             src = np.repeat(np.arange(len(events)), copies)
             k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
             events, ox, oy = events[src], ox[src] + k % nx[src], oy[src] + k // nx[src]
-        if width <= self.size.width and height <= self.size.height:
+        if width <= self.size.width and height <= self.size.height and self.threshold == 1:
             out = events.copy()
             out["x"], out["y"] = ox, oy
             return out
@@ -135,6 +155,7 @@ def resize_events(
     events: np.ndarray,
     sensor_size: SensorSize | tuple[int, int],
     size: int | tuple[int, int],
+    threshold: int = 1,
 ) -> np.ndarray:
     """Resize events recorded on ``sensor_size`` to a ``size`` sensor (int: square), in the event domain.
 
@@ -147,15 +168,51 @@ def resize_events(
             (e.g. events cropped to a face box with :class:`neurova.transforms.Crop`).
         sensor_size: ``(width, height)`` of the events.
         size: ``S`` or ``(width, height)`` of the output sensor.
+        threshold: the output sensor's contrast threshold in thresholds of the input's (a whole number >= 1).
 
     Returns:
         Events on the output sensor, sorted by ``t``: a subset of the input events (times unchanged) with new
         coordinates and polarities where shrinking, copies of them where growing.
 
     Raises:
-        ValueError: a non-positive size, or events outside ``sensor_size``.
+        ValueError: a non-positive size, a threshold that is not a whole number >= 1, or events outside
+            ``sensor_size``.
     """
-    return EventResizer(sensor_size, size)(events)
+    return EventResizer(sensor_size, size, threshold)(events)
+
+
+def raise_threshold(events: np.ndarray, sensor_size: SensorSize | tuple[int, int], factor: int) -> np.ndarray:
+    """The events the same sensor would have given with contrast thresholds ``factor`` times higher.
+
+    Each pixel integrates its signed events and fires when they have moved ``factor`` net events from its
+    reference (the pixel model of :func:`resize_events` with ``a = 1``; pixels start at dithered levels). A camera
+    whose biases make it twice as sensitive as the sensor a model was trained on (thresholds 0.1 against the
+    training's 0.2 log units) gives, with ``factor=2``, events of the training sensor's sensitivity
+    (docs/inference.md, "Contrast threshold"). Over a stream, call ``EventResizer(size, size, factor)`` on each
+    chunk.
+
+    Args:
+        events: :data:`~neurova.events.EVENT_DTYPE` array sorted by ``t`` (µs) on ``sensor_size``.
+        sensor_size: ``(width, height)`` of the sensor.
+        factor: a whole number >= 1 (1 returns a copy).
+
+    Returns:
+        A subset of the events (times and coordinates unchanged; a polarity may change where the pixel's net
+        change crosses its reference), sorted by ``t``.
+    """
+    return resize_events(events, sensor_size, tuple(SensorSize.of(sensor_size)), threshold=factor)
+
+
+def _group_order(pixel: np.ndarray, n_pixels: int) -> np.ndarray:
+    """The stable order that groups events by ``pixel`` (in ``[0, n_pixels)``), time order kept within a pixel.
+
+    numpy radix-sorts 16-bit keys, 5x faster than int64 ones; above 65 536 pixels (a whole HD sensor) two stable
+    16-bit passes, low half then high half (3.6x faster than one int64 sort on 220 k events of a 1280x720 sensor).
+    """
+    if n_pixels <= 1 << 16:
+        return np.argsort(pixel.astype(np.uint16), kind="stable")
+    low = np.argsort((pixel & 0xFFFF).astype(np.uint16), kind="stable")
+    return low[np.argsort((pixel[low] >> 16).astype(np.uint16), kind="stable")]
 
 
 def _integrate(pixel: np.ndarray, on: np.ndarray, area: np.ndarray,
@@ -177,8 +234,7 @@ def _integrate(pixel: np.ndarray, on: np.ndarray, area: np.ndarray,
     polarity = np.zeros(n, dtype=bool)
     if n == 0:
         return fired, polarity
-    # grouped by pixel, time order kept: numpy radix-sorts 16-bit keys, 5x faster than int64 ones
-    order = np.argsort(pixel.astype(np.uint16) if len(area) <= 1 << 16 else pixel, kind="stable")
+    order = _group_order(pixel, len(area))
     grouped = pixel[order]
     steps = on[order].astype(np.int64)
     steps *= 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 
+import numpy as np
 import pytest
 
 from neurova.cli import main
@@ -165,3 +166,21 @@ def test_denoise_option_filters_the_events_before_predicting(check_setup, tmp_pa
     assert rows[1] != rows[0] and rows[2] != rows[1]  # 5000 µs by default, or the time given
     with pytest.raises(SystemExit):
         main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"), "--denoise", "0"])
+
+
+def test_raise_threshold_option_predicts_on_a_less_sensitive_sensors_events(check_setup, tmp_path, capsys):
+    source, matching, _ = check_setup
+    rows = {}
+    for flags in ([], ["--raise-threshold", "2"], ["--raise-threshold", "2", "--stream"]):
+        out = tmp_path / f"pred{len(flags)}.csv"
+        capsys.readouterr()
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(out), *flags]) == 0
+        assert ("thresholds 2x the recording's" in capsys.readouterr().out) == bool(flags)
+        with open(out) as fh:
+            rows[len(flags)] = [(float(r["valence"]), float(r["arousal"])) for r in csv.DictReader(fh)]
+    assert rows[2] != rows[0]
+    np.testing.assert_allclose(rows[3], rows[2], atol=1e-5)  # streamed: the same events
+    for bad in ("0", "1.5"):
+        with pytest.raises(SystemExit):
+            main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "x.csv"),
+                  "--raise-threshold", bad])
