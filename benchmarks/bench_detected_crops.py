@@ -10,6 +10,11 @@ by about 9 % (sd). This benchmark runs ``neurova.predict`` over each of the prot
     .venv/bin/python benchmarks/bench_detected_crops.py [--models TAG_OR_FOLDER ...] [--detectors learned auto]
                                                         [--every-ms 500] [--cache-dir DIR]
     .venv/bin/python benchmarks/bench_detected_crops.py --train-jitter 0.04,0.09 [--seed 0]   # 10 min here
+    .venv/bin/python benchmarks/bench_detected_crops.py --sensors clean threshold_0.1 threshold_0.4 noisy
+
+``--sensors`` simulates the test clips by other sensors (``bench_sensor_noise.py``'s names: noise, or
+``threshold_ON[_OFF]`` for other contrast thresholds), so the detectors and the models meet them together, as on
+a real camera.
 
 ``--train-jitter SHIFT,SCALE`` first trains the noise tag's recipe (``tiny_cnn_fusion`` on
 ``neurova.recipes.SYNTHETIC_FACES_NOISE``) with :class:`neurova.augment.RandomBoxJitter` of that size, prints its
@@ -30,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from bench_sensor_noise import test_set
+from bench_sensor_noise import sensor_name, test_set
 
 import neurova
 from neurova.faces import DETECT_EVERY_US
@@ -71,6 +76,8 @@ def main() -> None:
     parser.add_argument("--train-jitter", default=None, metavar="SHIFT,SCALE",
                         help="also train the noise tag's recipe with this box jitter and score it")
     parser.add_argument("--seed", type=int, default=0, help="training seed of --train-jitter")
+    parser.add_argument("--sensors", nargs="+", type=sensor_name, default=["clean"],
+                        help="sensors of the test clips (default clean; noise presets or threshold_ON[_OFF])")
     args = parser.parse_args()
     torch.set_num_threads(1)
     models: dict[str, Any] = {name: from_pretrained(name) for name in args.models}
@@ -83,17 +90,19 @@ def main() -> None:
         name = f"tiny_cnn_fusion, noise protocol, box jitter {jitter}, seed {args.seed}"
         print(f"{name}: protocol test CCC {s['ccc_valence']:.3f} / {s['ccc_arousal']:.3f}", flush=True)
         models[name] = trained
-    print("| model | face box | CCC valence / arousal | RMSE valence / arousal | predictions | CPU s |")
-    print("|---|---|---|---|---|---|")
+    print("| model | sensor | face box | CCC valence / arousal | RMSE valence / arousal | predictions | CPU s |")
+    print("|---|---|---|---|---|---|---|")
     for name, model in models.items():
-        dataset = test_set("clean", model.input_contract, args.cache_dir)
-        for detector in [None, *args.detectors]:
-            start = time.process_time()
-            pred, true = predict_clips(model, dataset, detector, args.every_ms * 1000)
-            s = score(pred, true)
-            box = "true (median of the clip)" if detector is None else f"`{detector}` every {args.every_ms} ms"
-            print(f"| `{name}` | {box} | {s['ccc_valence']:.3f} / {s['ccc_arousal']:.3f} | {s['rmse_valence']:.3f} / "
-                  f"{s['rmse_arousal']:.3f} | {len(pred)} | {time.process_time() - start:.0f} |", flush=True)
+        for sensor in args.sensors:
+            dataset = test_set(sensor, model.input_contract, args.cache_dir)
+            for detector in [None, *args.detectors]:
+                start = time.process_time()
+                pred, true = predict_clips(model, dataset, detector, args.every_ms * 1000)
+                s = score(pred, true)
+                box = "true (median of the clip)" if detector is None else f"`{detector}` every {args.every_ms} ms"
+                print(f"| `{name}` | {sensor} | {box} | {s['ccc_valence']:.3f} / {s['ccc_arousal']:.3f} | "
+                      f"{s['rmse_valence']:.3f} / {s['rmse_arousal']:.3f} | {len(pred)} | "
+                      f"{time.process_time() - start:.0f} |", flush=True)
 
 
 if __name__ == "__main__":
