@@ -376,14 +376,17 @@ def leaderboard_summary(out: str | os.PathLike[str], tag: Tag) -> tuple[dict[str
     """
     from dataclasses import asdict
 
+    def as_stored(value: Any) -> Any:  # as the results' JSON holds it (tuples become lists)
+        return json.loads(json.dumps(asdict(value)))
+
     results = []
     for path in sorted((Path(out) / "results" / tag.model).glob("seed*.json")):
         try:
             result = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if (isinstance(result, dict) and result.get("recipe") == json.loads(json.dumps(asdict(tag.recipe)))
-                and result.get("protocol") == asdict(tag.protocol)
+        if (isinstance(result, dict) and result.get("recipe") == as_stored(tag.recipe)
+                and result.get("protocol") == as_stored(tag.protocol)
                 and (result.get("n_bits"), result.get("bin_us")) == (tag.n_bits, tag.bin_us)):
             results.append(result["test"])
     if not results:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -95,6 +95,24 @@ def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, em
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.state_dict().values(),
                                                  strict=True))
     assert zoo.status("tiny_cnn_fusion.synthetic_faces").local == first
+
+
+@pytest.mark.parametrize("data", ["synthetic_faces", "synthetic_faces_cameras"])
+def test_leaderboard_summary_reads_the_seeds_of_the_tags_recipe_and_data(tmp_path, data) -> None:
+    """Results as the leaderboard writes them (JSON: a protocol's training sensors become a list) are matched."""
+    tag = zoo.get_tag(f"tiny_cnn_fusion.{data}")
+    results = tmp_path / "results" / "tiny_cnn_fusion"
+    results.mkdir(parents=True)
+    for seed, ccc in enumerate([0.8, 0.9]):
+        (results / f"seed{seed}.json").write_text(json.dumps({
+            "recipe": asdict(tag.recipe), "protocol": asdict(tag.protocol), "n_bits": tag.n_bits,
+            "bin_us": tag.bin_us, "test": {"ccc_valence": ccc}}))
+    other = replace(tag.protocol, epochs=40)  # another budget: not this tag's seeds
+    (results / "seed2.json").write_text(json.dumps({
+        "recipe": asdict(tag.recipe), "protocol": asdict(other), "n_bits": tag.n_bits, "bin_us": tag.bin_us,
+        "test": {"ccc_valence": 0.1}}))
+    summary, n = zoo.leaderboard_summary(tmp_path, tag)
+    assert n == 2 and summary["ccc_valence"] == pytest.approx((0.85, 0.0707), abs=1e-4)
 
 
 def test_card_shows_the_leaderboard_mean_and_sd_and_is_rewritten_not_appended(tmp_path) -> None:
