@@ -34,12 +34,13 @@ def _cmd_zero_shot(args: argparse.Namespace) -> int:
             raise SystemExit("neurova zero-shot --data nefer needs --root, the NEFER folder")
         datamodule = NEFERDataModule(root=args.root, raw_dir=args.raw_dir, label_set=args.label_set,
                                      batch_size=args.batch_size, detect_face=args.detect_face or False,
-                                     contract=contract)
+                                     raise_threshold=args.raise_threshold, contract=contract)
     else:
         from neurova.datamodules import SyntheticFacesDataModule
 
-        if args.raw_dir is not None or args.detect_face is not None:
-            raise SystemExit("neurova zero-shot: --raw-dir and --detect-face apply to --data nefer only")
+        if args.raw_dir is not None or args.detect_face is not None or args.raise_threshold is not None:
+            raise SystemExit("neurova zero-shot: --raw-dir, --detect-face and --raise-threshold apply to --data nefer "
+                             "only")
 
         # only the emotion clips are scored: render and simulate only them (the training clips stay unbuilt)
         datamodule = SyntheticFacesDataModule(cache_dir=args.root, batch_size=args.batch_size, test_split="emotion",
@@ -106,6 +107,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--detect-face", nargs="?", const="auto", default=None, choices=["auto", "learned", "haar"],
                    help="NEFER recordings: crop to the face found and tracked in the events, as predict does "
                         "(default auto), instead of the centred square; PNG frames cannot be re-cropped")
+    p.add_argument("--raise-threshold", type=positive_int, default=None, metavar="K",
+                   help="NEFER recordings: read them at contrast thresholds K times their camera's, as predict "
+                        "--raise-threshold does (a camera K times as sensitive as the model's training sensor)")
     p.add_argument("--label-set", choices=["expected", "reported"], default="expected")
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--plot-dir", type=output_folder, default="runs/zero_shot",

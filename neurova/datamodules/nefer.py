@@ -38,6 +38,8 @@ class NEFERDataModule(EventDataModule):
             [40,000].
         detect_face: crop recordings to the face found in their events (``True`` or ``"auto"``, ``"learned"``,
             ``"haar"``) as :func:`neurova.predict` does, instead of the centred square; PNG frames are unchanged.
+        raise_threshold: read recordings at contrast thresholds this many times their camera's
+            (:func:`neurova.encodings.raise_threshold`), as ``neurova.predict(raise_threshold=...)`` does.
         batch_size: samples per batch.
         num_workers: dataloader worker processes.
         pin_memory: pin host memory (None: when CUDA is available).
@@ -63,6 +65,7 @@ class NEFERDataModule(EventDataModule):
         bin_us: int | None = None,
         frame_interval_us: int | None = None,
         detect_face: bool | str = False,
+        raise_threshold: int | None = None,
         batch_size: int = 16,
         num_workers: int = 0,
         pin_memory: bool | None = None,
@@ -81,4 +84,5 @@ class NEFERDataModule(EventDataModule):
     def dataset_options(self) -> dict[str, Any]:
         hp = self.hparams
         return {"root": hp.root, "label_set": hp.label_set, "modality": hp.modality, "stride": hp.stride,
-                "annotations_dir": hp.annotations_dir, "raw_dir": hp.raw_dir, "detect_face": hp.detect_face}
+                "annotations_dir": hp.annotations_dir, "raw_dir": hp.raw_dir, "detect_face": hp.detect_face,
+                "raise_threshold": hp.raise_threshold}

@@ -42,6 +42,7 @@ from neurova import faces
 from neurova._paths import join_inside
 from neurova.contract import InputContract, Resize, as_contract, channels_for
 from neurova.emotions import EKMAN7_NAMES
+from neurova.encodings import rescale
 from neurova.errors import AnnotationError, DatasetNotFoundError, InputContractError, NeurovaError, VideoFormatError
 from neurova.events import SensorSize, search_times, slice_time
 from neurova.image import crop_and_resize, read_image
@@ -195,10 +196,15 @@ class NEFER(Dataset):
             :func:`neurova.predict` (every :data:`neurova.faces.DETECT_EVERY_US` on the last
             :data:`neurova.faces.DETECT_WINDOW_US`, tracked); sample ends without a face use the centred
             square, with one :class:`neurova.faces.NoFaceWarning` per recording. Needs ``image_size``.
+        raise_threshold: a whole number ``k``: read each recording as the events of contrast thresholds ``k`` times
+            its camera's (:func:`neurova.encodings.raise_threshold`, before the face is searched), as
+            ``neurova.predict(raise_threshold=k)`` does; for a camera ``k`` times as sensitive as a model's
+            training sensor.
 
     Raises:
         DatasetNotFoundError: no root, no annotation CSV, or no clip with its frames or recording.
-        ValueError: ``raw_dir`` or ``detect_face`` with ``modality="rgb"``; ``detect_face`` without ``image_size``.
+        ValueError: ``raw_dir``, ``detect_face`` or ``raise_threshold`` with ``modality="rgb"``; ``detect_face``
+            without ``image_size``; a ``raise_threshold`` that is not a whole number >= 1.
         InputContractError: ``contract`` with recipe keyword arguments, or a recipe NEFER's frames do not follow.
     """
 
@@ -220,6 +226,7 @@ class NEFER(Dataset):
         frame_interval_us: int = 40_000,
         detect_face: bool | str | faces.FaceDetector = False,
         contract: InputContract | Mapping[str, Any] | None = None,
+        raise_threshold: int | None = None,
     ) -> None:
         self.resize: Resize = "events"
         if contract is not None:
@@ -235,8 +242,10 @@ class NEFER(Dataset):
         self.label_set, self.modality = label_set, modality
         self.annotations_dir = Path(annotations_dir) if annotations_dir is not None else self.root / "annotations"
         self.raw_dir = Path(raw_dir) if raw_dir is not None else None
-        if modality == "rgb" and (raw_dir is not None or detect_face):
-            raise ValueError("raw recordings hold events: raw_dir and detect_face need modality='event'")
+        if modality == "rgb" and (raw_dir is not None or detect_face or raise_threshold is not None):
+            raise ValueError("raw recordings hold events: raw_dir, detect_face and raise_threshold need "
+                             "modality='event'")
+        self.raise_threshold = None if raise_threshold is None else rescale.check_threshold_factor(raise_threshold)
         if detect_face and image_size is None:
             raise ValueError("detect_face needs image_size: the tracked face boxes differ in size")
         self.detect_face = detect_face
@@ -325,15 +334,19 @@ class NEFER(Dataset):
         return torch.stack(frames).float().div_(255.0)
 
     def _read_recording(self, path: Path) -> tuple[np.ndarray, SensorSize]:
-        """The events and sensor size of a recording, cached (frame mode reads one recording 51 times)."""
+        """The events (at the raised threshold, if any) and sensor size of a recording, cached (frame mode reads one
+        recording 51 times)."""
         from neurova.io import read_recording
 
         if self._recording_cache is None or self._recording_cache[0] != path:
-            self._recording_cache = (path, read_recording(path))
-        recording = self._recording_cache[1]
-        if len(recording.events) == 0:
-            raise NeurovaError("the recording holds no events", path)
-        return recording.events, SensorSize.of(recording.sensor_size)
+            recording = read_recording(path)
+            events, sensor = recording.events, SensorSize.of(recording.sensor_size)
+            if len(events) == 0:
+                raise NeurovaError("the recording holds no events", path)
+            if self.raise_threshold is not None:
+                events = rescale.raise_threshold(events, sensor, self.raise_threshold)
+            self._recording_cache = (path, (events, sensor))
+        return self._recording_cache[1]
 
     def _first_stop(self, clip: NEFERClip) -> int:
         """``stop`` of a clip's first sample: its samples end at frames ``first_stop - 1 .. T - 1``."""

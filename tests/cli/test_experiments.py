@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from neurova.cli import main
 from tests.data.nefer.data import make_nefer
 
@@ -18,3 +20,10 @@ def test_zero_shot_on_a_nefer_tree(trained, tmp_path, capsys, monkeypatch):
     assert "majority" in printed and "None" in printed
     figures = tmp_path / "runs" / "zero_shot"  # the default --plot-dir
     assert (figures / "confusion_matrix.png").is_file() and (figures / "zero_shot_report.json").is_file()
+
+
+def test_zero_shot_nefer_only_options_are_refused_for_synthetic_data(trained, tmp_path):
+    _, model_dir, _ = trained
+    for flags in (["--detect-face"], ["--raise-threshold", "2"]):
+        with pytest.raises(SystemExit, match="apply to --data nefer only"):
+            main(["zero-shot", "--model", str(model_dir), "--data", "synthetic", "--root", str(tmp_path), *flags])

@@ -43,6 +43,7 @@ def test_contract_is_known_before_any_data(tmp_path: Path) -> None:
     nefer = NEFERDataModule(tmp_path / "nefer", modality="rgb", clip_length=8, image_size=32)
     assert nefer.num_channels == 3 and nefer.clip_length == 8 and nefer.input_contract.encoding == "rgb"
     assert NEFERDataModule(tmp_path / "nefer", detect_face=True).input_contract.face_crop == "detector"
+    assert NEFERDataModule(tmp_path / "nefer", raise_threshold=2).dataset_options()["raise_threshold"] == 2
     assert not any(tmp_path.iterdir())  # nothing simulated or read yet
 
 

@@ -186,6 +186,10 @@ def test_clip_from_a_recording_is_encoded_with_tbr(nefer_root: Path, tmp_path: P
     assert sample["frames"].shape == (5, 1, 30, 30) and float(sample["frames"].sum()) > 0
     with pytest.raises(ValueError, match="modality='event'"):
         NEFER(root, "validation", modality="rgb", raw_dir=tmp_path / "raw")
+    with pytest.raises(ValueError, match="modality='event'"):
+        NEFER(root, "validation", modality="rgb", raise_threshold=2)
+    with pytest.raises(ValueError, match="whole number >= 1"):
+        NEFER(root, "validation", raw_dir=tmp_path / "raw", raise_threshold=0)
 
 
 # ------------------------------------------------------------------------------------ face detection on recordings
@@ -253,14 +257,16 @@ def test_recording_samples_are_cropped_to_the_detected_face(scene_nefer) -> None
     assert plain.input_contract.face_crop is None
 
 
-def test_dataset_and_predict_use_the_same_face_boxes(scene_nefer) -> None:
+@pytest.mark.parametrize("raise_threshold", [None, 2])
+def test_dataset_and_predict_use_the_same_face_boxes(scene_nefer, raise_threshold) -> None:
+    """The same boxes and inputs as predict's, at the camera's thresholds or raised ones."""
     from neurova.contract import InputContract
     from neurova.faces import get_face_detector
     from neurova.inference import predict
 
     root, recording, _, _ = scene_nefer
     detector = get_face_detector("learned")
-    ds = scene_dataset(root, detect_face=detector)
+    ds = scene_dataset(root, detect_face=detector, raise_threshold=raise_threshold)
 
     class Mean(torch.nn.Module):
         input_contract = InputContract(n_bits=8, bin_us=5000, image_size=32, clip_length=5, frame_interval_us=40_000,
@@ -269,7 +275,7 @@ def test_dataset_and_predict_use_the_same_face_boxes(scene_nefer) -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x.mean(dim=(1, 2, 3, 4))[:, None].repeat(1, 2)
 
-    prediction = predict(Mean(), recording, detect_face=detector)
+    prediction = predict(Mean(), recording, detect_face=detector, raise_threshold=raise_threshold)
     n = len(prediction)  # predict stops at the last event; the annotation's 20 frames end 2 frames later
     assert n == len(ds) - 2
     t0 = prediction.start_us
