@@ -40,3 +40,14 @@ def test_predictions_are_paired_with_their_frames_labels() -> None:
     # each label is that of the frame at the prediction's time: labels step by one frame's change
     np.testing.assert_allclose(np.diff(true[:, 0]), 2 / 19, atol=1e-9)
     assert set(np.round(true[:, 0], 6)) <= set(np.round(va[:17, 0], 6))
+
+
+def test_from_phase_starts_the_windows_at_the_given_time() -> None:
+    frames, stamps = moving_square((40, 30), n_frames=12)
+    events = simulate(frames, stamps, preset="clean")
+    start = int(stamps[0]) + 20_000
+    shifted = bench.from_phase(events, start)
+    assert shifted["t"][0] == start and (shifted["x"][0], shifted["y"][0]) == (0, 0)
+    np.testing.assert_array_equal(shifted[1:], events[events["t"] >= start])
+    result = bench.neurova.predict(MeanActivity(), shifted, sensor_size=(40, 30), face_box=(0, 0, 30, 30))
+    assert result.timestamps_us[0] == start + 2 * 40_000  # the first window starts at the marker
