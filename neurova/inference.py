@@ -516,11 +516,13 @@ def _is_video(source: Any) -> bool:
 
 
 def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: int, preset: str,
-                 fps: float | None) -> tuple[Iterable[np.ndarray], SensorSize, str | None, bool]:
-    """``(event chunks, sensor size, source path, streaming)`` for any supported source."""
+                 fps: float | None) -> tuple[Iterable[np.ndarray], SensorSize, str | None, bool, bool]:
+    """``(event chunks, sensor size, source path, streaming, simulated)`` for any supported source (``simulated``:
+    a video or frame folder, simulated to events here)."""
     if hasattr(source, "events") and hasattr(source, "sensor_size") and not isinstance(source, np.ndarray):
         path = getattr(source, "path", None)
-        return [source.events], SensorSize.of(sensor_size or source.sensor_size), None if path is None else str(path), False
+        return ([source.events], SensorSize.of(sensor_size or source.sensor_size), None if path is None else str(path),
+                False, False)
     if isinstance(source, str | os.PathLike):
         from neurova import io
 
@@ -532,22 +534,22 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: 
 
             frames, stamps = read_video(path, fps=fps)
             events = simulate(frames, stamps, preset=preset)
-            return [events], SensorSize(frames.shape[2], frames.shape[1]), str(path), False
+            return [events], SensorSize(frames.shape[2], frames.shape[1]), str(path), False, True
         size = SensorSize.of(sensor_size) if sensor_size is not None else io.get_sensor_size(path)
         if stream is None:
             stream = _too_large_to_read_whole(path)
         if stream:
-            return io.iter_events(path, window_us=hop_us), size, str(path), True
-        return [io.read_events(path, sensor_size=size)], size, str(path), False
+            return io.iter_events(path, window_us=hop_us), size, str(path), True, False
+        return [io.read_events(path, sensor_size=size)], size, str(path), False, False
     if _is_chunk_stream(source):
         if sensor_size is None:
             raise ValueError("predicting on a stream of event chunks needs sensor_size=(width, height)")
         size = SensorSize.of(sensor_size)
-        return (as_events(chunk, sensor_size=size) for chunk in source), size, None, True
+        return (as_events(chunk, sensor_size=size) for chunk in source), size, None, True, False
     events = as_events(source, sensor_size=sensor_size)
     if len(events) == 0:
         raise EventFormatError("the event array is empty: nothing to predict")
-    return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False
+    return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False, False
 
 
 def _describe_pixels(pixels: Any, limit: int) -> str:
@@ -753,8 +755,9 @@ def predict(
         check_threshold_factor(raise_threshold)
     if stream is None and drop_hot_pixels is not None:
         stream = False  # dropping hot pixels needs the whole recording's rates
-    chunks, size, path, streaming = _open_source(source, sensor_size, stream=stream, hop_us=hop, preset=preset, fps=fps)
-    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker, _is_video(source))  # first: they look hot
+    chunks, size, path, streaming, simulated = _open_source(source, sensor_size, stream=stream, hop_us=hop,
+                                                            preset=preset, fps=fps)
+    chunks, flicker = _flicker(chunks, size, path, streaming, deflicker, simulated)  # first: they look hot
     chunks, hot = _hot_pixels(chunks, size, path, streaming, drop_hot_pixels)
     if denoise_us is not None:
         chunks = denoise_chunks(chunks, size, denoise_us)
