@@ -2,8 +2,8 @@
 
 The synthetic faces are simulated with the ``clean`` preset (no background activity), and every tag is trained
 on them. A real camera adds leak events and shot noise, more in dim light. This benchmark renders the
-protocol's test subjects once and simulates them under the four sensors of :data:`neurova.recipes.SENSORS` (the
-same frames, motion and labels):
+protocol's test subjects once and simulates them under the first four sensors of :data:`neurova.recipes.SENSORS`
+(the same frames, motion and labels):
 
 * ``clean``: the training data's own preset;
 * ``noisy``: v2e's ``noisy`` preset (threshold spread 0.05, photoreceptor cutoff 30 Hz, leak 0.1 Hz, shot
@@ -11,7 +11,8 @@ same frames, motion and labels):
 * ``dim``: ``noisy`` with 20 Hz of shot noise and 0.5 Hz of leak;
 * ``dark``: ``noisy`` with 50 Hz of shot noise and 1 Hz of leak;
 
-and, with ``--sensors``, any ``threshold_ON[_OFF]`` sensor (:func:`neurova.recipes.sensor_options`: the clean
+and, with ``--sensors``, the two fitted to a real DAVIS346 (``davis346_dark``, ``davis346_lit``:
+``bench_real_threshold.py``) or any ``threshold_ON[_OFF]`` sensor (:func:`neurova.recipes.sensor_options`: the clean
 pixel with other contrast thresholds; the training data's are 0.2 log units, real cameras' biases set them from
 about 0.1 to 0.5).
 
@@ -118,7 +119,7 @@ def sensor_name(name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="tiny_cnn_fusion.synthetic_faces", help="tag or folder")
-    parser.add_argument("--sensors", nargs="+", default=list(SENSORS), type=sensor_name,
+    parser.add_argument("--sensors", nargs="+", default=list(SENSORS)[:4], type=sensor_name,
                         help=f"{', '.join(SENSORS)} or threshold_ON[_OFF] (default: the first four)")
     parser.add_argument("--denoise-us", nargs="*", type=int, default=[], help="background-activity filter times")
     parser.add_argument("--raise-threshold", nargs="*", type=int, default=[],

@@ -135,8 +135,9 @@ class Entry:
         from neurova.datasets.synthetic import CACHE_VERSION
 
         protocol_spec = asdict(protocol)
-        if not protocol_spec["train_sensors"]:
-            del protocol_spec["train_sensors"]  # the clean events only: the key of the results from before the field
+        for name in ("train_sensors", "train_phases_us"):
+            if not protocol_spec[name]:
+                del protocol_spec[name]  # unset: the key of the results from before the field
         spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": protocol_spec,
                 "data": CACHE_VERSION}
         spec["entry"].pop("skip_reason")

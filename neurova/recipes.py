@@ -28,10 +28,18 @@ SENSORS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "noisy": ("noisy", ()),
     "dim": ("noisy", (("shot_noise_rate_hz", 20.0), ("leak_rate_hz", 0.5))),
     "dark": ("noisy", (("shot_noise_rate_hz", 50.0), ("leak_rate_hz", 1.0))),
+    "davis346_dark": ("noisy", (("shot_noise_rate_hz", 28.0), ("leak_rate_hz", 0.15), ("pos_thres", 0.22),
+                                ("neg_thres", 0.22))),
+    "davis346_lit": ("noisy", (("shot_noise_rate_hz", 0.8), ("leak_rate_hz", 0.15), ("pos_thres", 0.22),
+                               ("neg_thres", 0.22))),
 }
 """Named simulated sensors: ``(simulator preset, pixel-model parameters over it)``. ``clean`` is the protocol's;
 ``noisy`` is v2e's noisy preset (threshold spread 0.05, cutoff 30 Hz, leak 0.1 Hz, shot noise 5 Hz at black);
-``dim`` and ``dark`` add shot noise (20 and 50 Hz) and leak (0.5 and 1 Hz), as a sensor in dim light.
+``dim`` and ``dark`` add shot noise (20 and 50 Hz) and leak (0.5 and 1 Hz), as a sensor in dim light;
+``davis346_dark`` and ``davis346_lit`` are fitted to a real DAVIS346 recording of a lit lab
+(``benchmarks/bench_real_threshold.py``: its events against its own APS frames): thresholds 0.22, leak 0.15 Hz,
+and shot noise of 28 Hz (what its still dark pixels fire) or 0.8 Hz (its still lit ones). The real camera's noise
+falls far more steeply with brightness than v2e's model, which no single rate reproduces: the two bracket it.
 :func:`sensor_options` also knows ``threshold_ON[_OFF]``: the ``clean`` pixel with other contrast thresholds."""
 
 _THRESHOLD_SENSOR = re.compile(r"threshold_(\d+(?:\.\d+)?)(?:_(\d+(?:\.\d+)?))?")
@@ -71,6 +79,12 @@ class Protocol:
         train_sensors: further :data:`SENSORS` the training subjects are simulated under, each adding one more copy
             of the training split (the same faces and labels as another camera would record them); validation and
             test stay on the ``clean`` events. ``()``: the clean events only.
+        train_phases_us: where the training samples' windows end, in µs before their frame. The events are
+            simulated from 25 fps video, and windows that always end on its frames teach a model that frame clock,
+            which a real camera does not have (``benchmarks/bench_detected_crops.py --phase-ms``). Each copy's
+            samples take the phases in turn, each copy starting one phase later than the last, so every sample
+            meets every phase across the sensors (:meth:`train_copies`); no extra samples. ``()``: every window on
+            its frame. Validation and test stay on the frames.
     """
 
     n_subjects: int = 240
@@ -86,11 +100,23 @@ class Protocol:
     epochs: int = 10
     batch_size: int = 32
     train_sensors: tuple[str, ...] = ()
+    train_phases_us: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "train_sensors", tuple(self.train_sensors))
         for name in self.train_sensors:
             sensor_options(name)  # an unknown name raises here
+        object.__setattr__(self, "train_phases_us", tuple(self.train_phases_us))
+        if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in self.train_phases_us):
+            raise ValueError(f"train_phases_us must be whole numbers of µs >= 0, got {self.train_phases_us}")
+
+    def train_copies(self) -> list[tuple[str, tuple[int, ...]]]:
+        """``(sensor, phases_us)`` of each copy of the training split, in order: ``"clean"``, then
+        :attr:`train_sensors`; copy ``k``'s samples take :attr:`train_phases_us` (``(0,)`` when there are none)
+        rotated by ``k`` in turn (:class:`~neurova.datasets.cache.EventCacheDataset`'s ``phase_us``)."""
+        phases = self.train_phases_us or (0,)
+        return [(sensor, phases[k % len(phases):] + phases[:k % len(phases)])
+                for k, sensor in enumerate(("clean", *self.train_sensors))]
 
     def describe(self) -> str:
         """One line for model cards and tables."""
@@ -102,7 +128,9 @@ class Protocol:
                 f"{self.val_fraction:.0%} validation / {self.test_fraction:.0%} test; samples of {self.clip_length} "
                 f"frames every {self.stride} frames"
                 + (f"; training subjects also simulated by the {', '.join(self.train_sensors)} sensor(s) "
-                   f"({1 + len(self.train_sensors)}x the training samples)" if self.train_sensors else ""))
+                   f"({1 + len(self.train_sensors)}x the training samples)" if self.train_sensors else "")
+                + (f"; training windows ending {', '.join(f'{p / 1000:g}' for p in self.train_phases_us)} ms before "
+                   f"their frame, the samples' in turn" if self.train_phases_us else ""))
 
 
 SYNTHETIC_FACES = Protocol()
@@ -124,7 +152,8 @@ def data_name(protocol: Protocol) -> str | None:
     """The :data:`DATA` name of ``protocol``'s data: the one with the same training sensors (``"synthetic_faces"``
     for the clean events only). A protocol of other sizes or budget is a variant of that data, as
     ``neurova.zoo.build(tag, protocol=...)`` makes; None where no data name has its sensors."""
-    return next((name for name, known in DATA.items() if known.train_sensors == protocol.train_sensors), None)
+    return next((name for name, known in DATA.items() if (known.train_sensors, known.train_phases_us)
+                 == (protocol.train_sensors, protocol.train_phases_us)), None)
 
 
 @dataclass(frozen=True)

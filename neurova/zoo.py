@@ -192,32 +192,35 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     ``data_options`` go to :class:`~neurova.datamodules.SyntheticFacesDataModule` over the protocol's data, e.g.
     ``preset="noisy", dvs_params={"shot_noise_rate_hz": 20.0}`` for the same faces seen by a noisier sensor
     (``benchmarks/bench_sensor_noise.py`` scores models on them). A protocol with ``train_sensors`` appends the
-    training split as each of those sensors records it, in their order.
+    training split as each of those sensors records it, in their order; with ``train_phases_us``, the training
+    windows end at those phases before their frames (:meth:`~neurova.recipes.Protocol.train_copies`).
 
     Returns:
         ``({"train": ..., "val": ..., "test": ...}, input_contract)``; splits are subject-disjoint.
     """
     import torch
 
-    splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options)
-    for sensor in protocol.train_sensors:  # the same training subjects as another sensor records them (only those)
+    (_, first_phases), *more_copies = protocol.train_copies()
+    splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options, train_phases_us=first_phases)
+    for sensor, phases in more_copies:  # the same training subjects as another sensor records them (only those)
         options = {**data_options, **sensor_options(sensor), "build_splits": ["train"]}
-        more = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",))[0]["train"]
+        more = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",), train_phases_us=phases)
+        more = more[0]["train"]
         splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more.frames]),
                                        torch.cat([splits["train"].va, more.va]))
     return splits, contract
 
 
 def _load_splits(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None,
-                 data_options: Mapping[str, Any], names: Sequence[str] = ("train", "val", "test"),
-                 ) -> tuple[dict[str, SplitTensors], InputContract]:
+                 data_options: Mapping[str, Any], names: Sequence[str] = ("train", "val", "test"), *,
+                 train_phases_us: tuple[int, ...] = (0,)) -> tuple[dict[str, SplitTensors], InputContract]:
     import torch
 
     datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir, **data_options)
     datamodule.prepare_data()
     splits = {}
     for name in names:
-        dataset = datamodule.make_dataset(name)
+        dataset = datamodule.make_dataset(name, train_phases_us if name == "train" else 0)
         if len(dataset) == 0:
             raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
         samples = [dataset[i] for i in range(len(dataset))]

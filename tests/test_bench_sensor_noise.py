@@ -20,10 +20,13 @@ TINY = {"n_subjects": 3, "clips_per_subject": 1, "frames_per_clip": 8, "image_si
 
 
 def test_the_sensors_are_valid_and_each_noisier_than_the_last() -> None:
-    params = [resolve_params(preset, **dict(extra)) for preset, extra in SENSORS.values()]
-    assert next(iter(SENSORS)) == "clean" and params[0].shot_noise_rate_hz == 0 == params[0].leak_rate_hz
-    rates = [(p.shot_noise_rate_hz, p.leak_rate_hz) for p in params]
+    params = {name: resolve_params(preset, **dict(extra)) for name, (preset, extra) in SENSORS.items()}
+    assert next(iter(SENSORS)) == "clean" and params["clean"].shot_noise_rate_hz == 0 == params["clean"].leak_rate_hz
+    rates = [(params[n].shot_noise_rate_hz, params[n].leak_rate_hz) for n in ("clean", "noisy", "dim", "dark")]
     assert rates == sorted(rates) and len(set(rates)) == len(rates)
+    dark, lit = params["davis346_dark"], params["davis346_lit"]  # one measured camera, its dark and lit pixels
+    assert (dark.pos_thres, dark.neg_thres) == (lit.pos_thres, lit.neg_thres) == (0.22, 0.22)
+    assert dark.shot_noise_rate_hz > 30 * lit.shot_noise_rate_hz
     for sensor in SENSORS:
         SyntheticFacesConfig(**sensor_options(sensor))  # accepted by the dataset
     with pytest.raises(ValueError, match="unknown sensor"):

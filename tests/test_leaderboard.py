@@ -59,6 +59,7 @@ def test_tags_follow_the_protocols_data() -> None:
     assert data_name(SYNTHETIC_FACES) == "synthetic_faces" and data_name(SMALL) == "synthetic_faces"
     assert data_name(replace(SYNTHETIC_FACES_NOISE, epochs=40)) == "synthetic_faces_noise"
     assert data_name(lb.Protocol(train_sensors=("dim",))) is None
+    assert data_name(replace(SYNTHETIC_FACES_NOISE, train_phases_us=(0, 10_000))) is None  # another data
     entry, variant = lb.tags()["tiny_cnn.synthetic_faces"], lb.entries("full")[-1]
     assert entry.tag_for(SYNTHETIC_FACES_NOISE) == "tiny_cnn.synthetic_faces_noise"
     assert entry.tag_for(lb.Protocol(train_sensors=("dim",))) is None
@@ -86,6 +87,7 @@ def test_entry_key_changes_with_protocol_and_recipe() -> None:
     # fields added later count only when set, so older results keep their keys: this one was saved on 29 Nov
     assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].key(lb.SYNTHETIC_FACES) == "32eb1cef4917bcb0"
     assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].recipe.box_jitter is None
+    assert entry.key(lb.Protocol(train_phases_us=(10_000,))) != entry.key(lb.Protocol())
 
 
 def test_score_values(rng: np.random.Generator) -> None:

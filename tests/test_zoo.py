@@ -70,6 +70,27 @@ def test_train_sensors_add_the_training_subjects_as_other_sensors_record_them(tm
         SMALL, train_sensors=("noisy", "dark")).describe()
 
 
+def test_train_phases_end_the_training_windows_at_each_phase_in_turn(tmp_path) -> None:
+    protocol = replace(SMALL, train_sensors=("noisy",), train_phases_us=(0, 20_000))
+    # each copy's samples take the phases in turn, the next copy one phase later: no extra samples
+    assert protocol.train_copies() == [("clean", (0, 20_000)), ("noisy", (20_000, 0))]
+    assert "(2x the training samples); training windows ending 0, 20 ms before their frame, the samples' in turn" in (
+        protocol.describe())
+    clean, _ = zoo.load_splits(SMALL, cache_dir=tmp_path)
+    mixed, _ = zoo.load_splits(protocol, cache_dir=tmp_path)
+    expected = [zoo._datamodule(SMALL, 8, 5000, tmp_path, **options).make_dataset("train", phase_us=phases)
+                for options, phases in (({}, (0, 20_000)), ({"preset": "noisy"}, (20_000, 0)))]
+    frames = torch.cat([torch.stack([s["frames"] for s in d]) for d in expected])
+    assert torch.equal(mixed["train"].frames, frames)
+    assert torch.equal(mixed["train"].va, torch.cat([torch.stack([s["va"] for s in d]) for d in expected]))
+    assert not torch.equal(mixed["train"].frames[:len(clean["train"].frames)], clean["train"].frames)
+    for name in ("val", "test"):  # held out on the frames
+        assert torch.equal(mixed[name].frames, clean[name].frames)
+    assert replace(SMALL, train_phases_us=(0, 20_000)).train_copies() == [("clean", (0, 20_000))]
+    with pytest.raises(ValueError, match="whole numbers of µs >= 0"):
+        replace(SMALL, train_phases_us=(-5,))
+
+
 def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:
     cache = tmp_path / "cache"
     first = zoo.build("tiny_cnn_fusion.synthetic_faces", seed=3, protocol=SMALL, cache_dir=cache, progress=False)

@@ -55,6 +55,8 @@ class AFEWVADataModule(EventDataModule):
         pin_memory: pin host memory (None: when CUDA is available).
         hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
         box_jitter: ``(shift, scale)`` of the face-box jitter of training samples (see :class:`EventDataModule`).
+        train_phases_us: the training samples' windows end these many µs before their frames, the samples' in
+            turn (see :class:`EventDataModule`).
     """
 
     dataset_class: ClassVar[type[AFEWVA]] = AFEWVA
@@ -91,12 +93,13 @@ class AFEWVADataModule(EventDataModule):
         pin_memory: bool | None = None,
         hflip: float = 0.0,
         box_jitter: tuple[float, float] | None = None,
+        train_phases_us: tuple[int, ...] = (),
     ) -> None:
         resolved = afew_va_contract(contract, owner=type(self).__name__, image_size=image_size, mode=mode,
                                     clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                     polarity=polarity)
         super().__init__(resolved, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                         hflip=hflip, box_jitter=box_jitter)
+                         hflip=hflip, box_jitter=box_jitter, train_phases_us=train_phases_us)
         self.save_hyperparameters()
         self._save_contract()
         self.root, self.cache_dir = root, cache_dir

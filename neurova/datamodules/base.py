@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import lightning as L
@@ -10,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurova.augment import RandomBoxJitter, augmented
 from neurova.contract import InputContract
+from neurova.datasets.cache import check_phases
 from neurova.errors import InputContractError
 
 __all__ = ["EventDataModule"]
@@ -37,6 +39,10 @@ class EventDataModule(L.LightningDataModule):
         box_jitter: ``(shift, scale)`` of :class:`neurova.augment.RandomBoxJitter`: each training sample's crop moved
             and scaled as a face detector's box error does (for models that will run on detected faces); None
             (the default) disables it. Applied after the flip, to training samples only.
+        train_phases_us: for datasets simulated from video (their ``phase_us``): the training samples' windows end
+            these many µs before their frames, sample ``i`` at the ``i``-th phase in turn (e.g. ``(0, 10_000,
+            20_000, 30_000)`` at 25 fps), so that a model does not learn the video's frame clock, which a real camera
+            does not have. ``()`` (the default): on the frames. Validation and test stay on the frames.
     """
 
     dataset_class: ClassVar[type[Dataset] | None] = None
@@ -48,7 +54,7 @@ class EventDataModule(L.LightningDataModule):
 
     def __init__(self, contract: InputContract | None = None, *, batch_size: int = 16, num_workers: int = 0,
                  pin_memory: bool | None = None, hflip: float = 0.0,
-                 box_jitter: tuple[float, float] | None = None) -> None:
+                 box_jitter: tuple[float, float] | None = None, train_phases_us: Sequence[int] = ()) -> None:
         super().__init__()
         if not 0.0 <= hflip <= 1.0:
             raise ValueError(f"hflip must be a probability in [0, 1], got {hflip}")
@@ -63,6 +69,7 @@ class EventDataModule(L.LightningDataModule):
         self.box_jitter = None if box_jitter is None else (float(box_jitter[0]), float(box_jitter[1]))
         if self.box_jitter is not None:
             RandomBoxJitter(*self.box_jitter)  # refuses bad values now rather than at the first batch
+        self.train_phases_us = check_phases(train_phases_us) if len(train_phases_us) else ()
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -106,11 +113,13 @@ class EventDataModule(L.LightningDataModule):
         """Keyword arguments of :attr:`dataset_class` besides ``split`` and ``contract`` (root, settings)."""
         return {}
 
-    def make_dataset(self, split: str) -> Dataset:
-        """The dataset of ``split``: ``dataset_class(split=split, contract=self.input_contract, **dataset_options())``."""
+    def make_dataset(self, split: str, phase_us: int | Sequence[int] = 0) -> Dataset:
+        """The dataset of ``split``: ``dataset_class(split=split, contract=self.input_contract, **dataset_options())``,
+        with ``phase_us`` unless it is 0 (see :class:`~neurova.datasets.cache.EventCacheDataset`)."""
         if self.dataset_class is None:
             raise TypeError(f"{type(self).__name__} declares no dataset_class; assign its sets by hand")
-        return self.dataset_class(split=split, contract=self.input_contract, **self.dataset_options())  # type: ignore[call-arg]
+        options = {**self.dataset_options(), **({} if phase_us in (0, (0,)) else {"phase_us": phase_us})}
+        return self.dataset_class(split=split, contract=self.input_contract, **options)  # type: ignore[call-arg]
 
     def setup(self, stage: str | None = None) -> None:
         """Make the sets ``stage`` needs (``"fit"``, ``"validate"``, ``"test"``, ``"predict"`` or None: all).
@@ -122,7 +131,7 @@ class EventDataModule(L.LightningDataModule):
             raise ValueError(f"unknown stage {stage!r}; choose 'fit', 'validate', 'test', 'predict' or None")
         testing = stage in (None, "test", "predict")
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self.make_dataset(self.train_split)
+            self.train_set = self.make_dataset(self.train_split, self.train_phases_us or 0)
         needs_val = stage in (None, "fit", "validate") or (testing and self.test_split == self.val_split)
         if needs_val and self.val_set is None:
             self.val_set = self.make_dataset(self.val_split)

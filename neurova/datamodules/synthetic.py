@@ -76,6 +76,8 @@ class SyntheticFacesDataModule(EventDataModule):
         pin_memory: pin host memory (None: when CUDA is available).
         hflip: probability of flipping a training sample left-right (see :class:`EventDataModule`).
         box_jitter: ``(shift, scale)`` of the face-box jitter of training samples (see :class:`EventDataModule`).
+        train_phases_us: the training samples' windows end these many µs before their frames, the samples' in
+            turn (see :class:`EventDataModule`).
     """
 
     dataset_class: ClassVar[type[SyntheticFaces]] = SyntheticFaces
@@ -117,6 +119,7 @@ class SyntheticFacesDataModule(EventDataModule):
         pin_memory: bool | None = None,
         hflip: float = 0.0,
         box_jitter: tuple[float, float] | None = None,
+        train_phases_us: tuple[int, ...] = (),
     ) -> None:
         if test_split == "emotion" and not (emotion_clips and emotion_clips_per_emotion > 0):
             raise ValueError("test_split='emotion' needs emotion_clips=True and emotion_clips_per_emotion > 0")
@@ -125,7 +128,7 @@ class SyntheticFacesDataModule(EventDataModule):
                                       clip_length=clip_length, encoding=encoding, n_bits=n_bits, bin_us=bin_us,
                                       polarity=polarity)
         super().__init__(resolved, batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
-                         hflip=hflip, box_jitter=box_jitter)
+                         hflip=hflip, box_jitter=box_jitter, train_phases_us=train_phases_us)
         self.save_hyperparameters()
         self._save_contract()
         self.cache_dir = cache_dir

@@ -24,7 +24,7 @@ import json
 import os
 import warnings
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -420,6 +420,8 @@ class AFEWVA(EventCacheDataset):
         build: simulate missing clips now (else raise :class:`DatasetNotFoundError`).
         num_workers: processes used to simulate while building.
         in_memory: keep all events of the split in RAM.
+        phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several
+            taken by the samples in turn (see :class:`~neurova.datasets.cache.EventCacheDataset`).
     """
 
     def __init__(
@@ -446,6 +448,7 @@ class AFEWVA(EventCacheDataset):
         num_workers: int = 0,
         progress: bool = True,
         in_memory: bool = False,
+        phase_us: int | Sequence[int] = 0,
     ) -> None:
         self.root = Path(root).expanduser()
         self.sim = sim or AFEWVASimulation()
@@ -469,7 +472,7 @@ class AFEWVA(EventCacheDataset):
             if split not in splits:
                 raise ValueError(f"unknown split {split!r}; choose 'all' or one of {sorted(splits)}")
             clip_ids = splits[split]
-        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory)
+        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory, phase_us=phase_us)
         self.split = split
 
 

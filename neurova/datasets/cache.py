@@ -456,6 +456,18 @@ class EventCache:
             yield from pool.imap_unordered(make_clip, jobs)
 
 
+def check_phases(phase_us: int | Sequence[int]) -> tuple[int, ...]:
+    """``phase_us`` as a non-empty tuple of whole µs >= 0 (one value or several).
+
+    Raises:
+        ValueError: an empty sequence, or a value that is not a whole number >= 0.
+    """
+    phases = tuple(phase_us) if isinstance(phase_us, Sequence) else (phase_us,)
+    if not phases or any(isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0 for p in phases):
+        raise ValueError(f"phase_us must be whole numbers of µs >= 0 (one or several), got {phase_us!r}")
+    return tuple(int(p) for p in phases)
+
+
 class EventCacheDataset(Dataset):
     """Samples of encoded frames from an :class:`EventCache`, encoded at load time.
 
@@ -469,6 +481,12 @@ class EventCacheDataset(Dataset):
     and encoded as the contract says, one frame every ``frame_interval_us`` ending at ``t``. So a model never
     sees at inference a representation it did not see in training.
 
+    With ``phase_us > 0`` every window ends that long before its frame instead (``t = timestamp - phase_us``; the
+    labels stay the frame's); with several phases, sample ``i`` takes ``phase_us[i % len(phase_us)]``. Events
+    simulated from video carry the video's frame clock (a burst of events at each frame), and windows that always
+    end on it teach a model that clock; a real camera has none. Training samples at several phases (e.g. 0, 10, 20
+    and 30 ms at 25 fps; :attr:`neurova.recipes.Protocol.train_phases_us`) remove it.
+
     The HDF5 files are opened lazily in each worker process (h5py handles are not
     fork-safe) and only the needed time window is read (binary search). With
     ``in_memory=True`` every event of the selected clips is loaded once per process; with
@@ -478,7 +496,8 @@ class EventCacheDataset(Dataset):
 
     Sample dict: ``frames`` ``(T, C, H, W)`` float32, ``va`` ``(T, 2)``
     float32, ``label`` int64 ``()`` (the last frame's label), ``meta`` with
-    ``clip_id``, ``subject``, ``frame_indices`` ``(T,)`` and ``timestamps_us`` ``(T,)``.
+    ``clip_id``, ``subject``, ``frame_indices`` ``(T,)`` and ``timestamps_us`` ``(T,)`` (where each frame's window
+    ends: its source frame's time minus ``phase_us``).
 
     Args:
         cache: the built cache.
@@ -487,6 +506,8 @@ class EventCacheDataset(Dataset):
         stride: step between the first frames of consecutive samples of a clip.
         in_memory: load all events of ``clip_ids`` into RAM on first use.
         cache_frames: keep every sample's frames in RAM after their first use (per process).
+        phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several,
+            taken by the samples in turn.
     """
 
     def __init__(
@@ -498,9 +519,11 @@ class EventCacheDataset(Dataset):
         stride: int = 1,
         in_memory: bool = False,
         cache_frames: bool = False,
+        phase_us: int | Sequence[int] = 0,
     ) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
+        self.phases_us = check_phases(phase_us)
         self.cache = cache
         self.contract = contract = as_contract(contract)
         self.stride = stride
@@ -530,7 +553,7 @@ class EventCacheDataset(Dataset):
         for clip_id, meta in self.clips.items():
             # a frame is usable when labelled and its whole window lies after the clip's first frame
             ts = meta.frame_timestamps_us
-            valid = meta.valid & (ts - self.window_us >= ts[0]) if len(ts) else meta.valid
+            valid = meta.valid & (ts - max(self.phases_us) - self.window_us >= ts[0]) if len(ts) else meta.valid
             if len(valid) < length:
                 continue
             # a window is usable when all its frames are valid (sliding sum over the mask) and consecutive
@@ -595,7 +618,7 @@ class EventCacheDataset(Dataset):
         clip_id, start = self.index[i]
         meta = self.clips[clip_id]
         stop = start + self.contract.clip_length
-        ends = meta.frame_timestamps_us[start:stop]
+        ends = meta.frame_timestamps_us[start:stop] - self.phases_us[i % len(self.phases_us)]
         frames = self._frames.get(i)
         if frames is None:
             frames = self._encode(clip_id, meta, stop, int(ends[-1]))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -347,6 +347,8 @@ class SyntheticFaces(EventCacheDataset):
         in_memory: keep all events of the split in RAM (a few MB at the defaults).
         cache_frames: keep every sample's encoded frames in RAM after their first use (see
             :class:`~neurova.datasets.cache.EventCacheDataset`).
+        phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several
+            taken by the samples in turn (see :class:`~neurova.datasets.cache.EventCacheDataset`).
 
     Raises:
         ValueError: an unknown split, or ``config`` with clip keyword arguments.
@@ -388,6 +390,7 @@ class SyntheticFaces(EventCacheDataset):
         progress: bool = True,
         in_memory: bool = False,
         cache_frames: bool = False,
+        phase_us: int | Sequence[int] = 0,
     ) -> None:
         if split not in SYNTHETIC_SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SYNTHETIC_SPLITS}")
@@ -412,7 +415,7 @@ class SyntheticFaces(EventCacheDataset):
                                                    test_fraction=test_fraction, seed=self.config.seed)
         clip_ids = sorted(subjects) if split == "all" else splits[split]
         super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory,
-                         cache_frames=cache_frames)
+                         cache_frames=cache_frames, phase_us=phase_us)
         self.split = split
 
 

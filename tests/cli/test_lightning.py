@@ -111,3 +111,11 @@ def test_predict_with_lightning_options_is_the_former_predict_loop(capsys):
     with pytest.warns(FutureWarning, match="predict-dataset"), pytest.raises(SystemExit) as exit_:
         main(["predict", "--config", str(CONFIGS[0]), "--print_config"])
     assert exit_.value.code in (0, None) and "ckpt_path" in capsys.readouterr().out  # Lightning's predict options
+
+
+def test_train_phases_reach_the_datamodule_from_the_command_line(capsys):
+    config = next(c for c in CONFIGS if c.name == "synthetic_tiny_cnn_fusion.yaml")
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "--config", str(config), "--data.train_phases_us", "[0, 20000]", "--print_config"])
+    assert exit_.value.code in (0, None)
+    assert "train_phases_us:\n    - 0\n    - 20000" in capsys.readouterr().out

@@ -60,3 +60,19 @@ def test_build_splits_prepares_only_their_clips(synthetic: SyntheticFacesDataMod
         dm.setup("fit")  # the training clips were not built
     with pytest.raises(ValueError, match="build_splits"):
         SyntheticFacesDataModule(tmp_path, build_splits=["bogus"])
+
+
+def test_train_phases_end_the_training_windows_at_each_phase_in_turn(synthetic: SyntheticFacesDataModule) -> None:
+    dm = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, train_phases_us=(0, 20_000), **TINY)
+    dm.setup(None)
+    assert dm.train_set.phases_us == (0, 20_000)
+    assert dm.val_set.phases_us == dm.test_set.phases_us == (0,)  # scored on the frames
+    late = dm.train_set[1]["meta"]
+    same = next(s for s in synthetic.train_set if s["meta"]["clip_id"] == late["clip_id"]
+                and torch.equal(s["meta"]["frame_indices"], late["frame_indices"]))
+    assert torch.equal(late["timestamps_us"], same["meta"]["timestamps_us"] - 20_000)
+    for batch in dm.train_dataloader():
+        check_batch(batch, dm.input_contract)
+    for bad in ((-1,), (0.5,)):
+        with pytest.raises(ValueError, match="phase_us"):
+            SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, train_phases_us=bad, **TINY)

@@ -44,6 +44,44 @@ def test_sample_contract(cache_dir) -> None:
     assert ds.contract.clip_length == 3 and ds.contract.channels == 1 and ds.contract.image_size == 16
 
 
+def test_phase_ends_each_window_that_long_before_its_frame(cache_dir) -> None:
+    from neurova.transforms import ToModelInput
+
+    on = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, **TINY)
+    off = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, phase_us=30_000, **TINY)
+    by_frames = {(s["meta"]["clip_id"], tuple(s["meta"]["frame_indices"].tolist())): s for s in on}
+    changed = 0
+    for sample in off:
+        meta = sample["meta"]
+        same = by_frames[meta["clip_id"], tuple(meta["frame_indices"].tolist())]  # the same frames and labels
+        assert torch.equal(sample["va"], same["va"])
+        np.testing.assert_array_equal(meta["timestamps_us"].numpy(), same["meta"]["timestamps_us"].numpy() - 30_000)
+        end = int(meta["timestamps_us"][-1])
+        clip = off.clips[meta["clip_id"]]
+        # the window lies after the clip's first frame, and is made by the operator predict applies
+        assert end - off.window_us >= clip.frame_timestamps_us[0]
+        box = clip.face_boxes[int(np.flatnonzero(clip.frame_indices == int(meta["frame_indices"][-1]))[0])]
+        events = off.clip_events(meta["clip_id"], end - off.history_us, end)
+        torch.testing.assert_close(sample["frames"], torch.from_numpy(ToModelInput(off.contract, box)(events, end)))
+        changed += not torch.equal(sample["frames"], same["frames"])
+    assert 0 < len(off) < len(on) and changed > 0  # the phase moves the first usable frame later
+    # several phases: the samples take them in turn, over the frames usable at the largest
+    mixed = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, phase_us=(0, 30_000), **TINY)
+    assert mixed.index == off.index and mixed.phases_us == (0, 30_000)
+    for i in range(4):
+        shift = int(mixed[i]["meta"]["timestamps_us"][-1]) - int(mixed[i]["meta"]["frame_indices"][-1]) * 40_000
+        assert shift == (0, -30_000)[i % 2]
+        assert torch.equal(mixed[i]["frames"], (on if i % 2 == 0 else off)[by_index(on, off, i)]["frames"])
+    for bad in (-1, 2.5, True, (), (0, -1)):
+        with pytest.raises(ValueError, match="phase_us"):
+            SyntheticFaces(cache_dir, "all", build=False, phase_us=bad, **TINY)
+
+
+def by_index(on: SyntheticFaces, off: SyntheticFaces, i: int) -> int:
+    """The index in ``on`` (i even) or ``off`` (i odd) of the sample ``off.index[i]`` (the same clip and frames)."""
+    return on.index.index(off.index[i]) if i % 2 == 0 else i
+
+
 def test_frames_hold_events(cache_dir) -> None:
     ds = SyntheticFaces(cache_dir, "all", mode="frame", build=False, **TINY)
     total = sum(float(ds[i]["frames"].sum()) for i in range(0, len(ds), 3))
