@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,11 @@ def count_map(events: np.ndarray, width: int, height: int) -> np.ndarray:
     return counts
 
 
+def clean_at(theta: float) -> dict[str, Any]:
+    """:func:`neurova.recipes.sensor_options` of the ``clean`` pixel at ON and OFF thresholds ``theta``."""
+    return {"preset": "clean", "dvs_params": {"pos_thres": theta, "neg_thres": theta}}
+
+
 def simulated_rates(frames: np.ndarray, stamps_us: np.ndarray, sources: dict[str, dict]) -> dict[str, np.ndarray]:
     """``{name: (H, W) events per pixel}`` of ``frames`` ``(T, H, W)`` uint8 at ``stamps_us`` simulated by each
     sensor of ``sources`` (``{name: {"preset": ..., "dvs_params": ...}}``, :func:`neurova.recipes.sensor_options`)."""
@@ -69,18 +75,25 @@ def fit_threshold(frames: np.ndarray, stamps_us: np.ndarray, events: np.ndarray,
     ``stamps_us``, fires as many events as ``events`` do between the first and the last frame, over the pixels
     whose mean brightness lies in ``band``."""
     grid = np.asarray(thresholds, dtype=np.float64)
-    sources = {f"{t:g}": {"preset": "clean", "dvs_params": {"pos_thres": t, "neg_thres": t}} for t in grid}
-    maps = simulated_rates(frames, stamps_us, sources)
-    pixels = in_band(frames, band)
+    maps = simulated_rates(frames, stamps_us, {f"{t:g}": clean_at(t) for t in grid})
     real = count_map(between(events, stamps_us), frames.shape[2], frames.shape[1])
-    return fitted(grid, np.asarray([m[pixels].sum() for m in maps.values()], dtype=np.float64),
-                  float(real[pixels].sum()))
+    return fit_maps(grid, list(maps.values()), real, in_band(brightness(frames), band))
 
 
-def in_band(frames: np.ndarray, band: tuple[int, int]) -> np.ndarray:
-    """``(H, W)`` bool: pixels whose mean over ``frames`` lies in ``[band[0], band[1])``."""
-    brightness = frames.astype(np.float64).mean(axis=0)
-    return (brightness >= band[0]) & (brightness < band[1])
+def fit_maps(grid: np.ndarray, simulated: list[np.ndarray], real: np.ndarray, pixels: np.ndarray) -> float:
+    """:func:`fitted` over ``pixels`` of the ``(H, W)`` count maps ``simulated`` (one per threshold of ``grid``)
+    and ``real``."""
+    return fitted(grid, np.asarray([m[pixels].sum() for m in simulated], dtype=np.float64), float(real[pixels].sum()))
+
+
+def brightness(frames: np.ndarray) -> np.ndarray:
+    """``(H, W)`` mean of ``frames`` ``(T, H, W)``, 0–255."""
+    return frames.astype(np.float64).mean(axis=0)
+
+
+def in_band(bright: np.ndarray, band: tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` bool: pixels whose ``bright`` (:func:`brightness`) lies in ``[band[0], band[1])``."""
+    return (bright >= band[0]) & (bright < band[1])
 
 
 def between(events: np.ndarray, stamps_us: np.ndarray) -> np.ndarray:
@@ -116,29 +129,29 @@ def main() -> None:
     span_s = (stamps[-1] - stamps[0]) / 1e6
     real = between(recording.events, stamps)
     grid = np.asarray(args.thresholds)
-    sources = {f"θ = {t:g}": {"preset": "clean", "dvs_params": {"pos_thres": t, "neg_thres": t}} for t in grid}
+    sources = {f"θ = {t:g}": clean_at(t) for t in grid}
     sources.update({f"`{name}`": sensor_options(name) for name in args.sensors})
     maps = {"real": count_map(real, width, height), **simulated_rates(frames, stamps, sources)}
-    brightness, still = frames.astype(np.float64).mean(axis=0), np.ptp(frames.astype(np.int16), axis=0) <= STILL_DN
+    bright, still = brightness(frames), np.ptp(frames.astype(np.int16), axis=0) <= STILL_DN
     print(f"{args.recording.name}: {width}x{height}, {len(frames)} APS frames over {span_s * 1000:.0f} ms, "
           f"{len(real)} real events between the first and the last ({(real['p'] > 0).mean():.0%} ON)\n")
     print("events per pixel per second, by APS brightness (mean of the frames, 0–255):\n")
     print("| brightness | pixels | " + " | ".join(maps) + " |")
     print("|---|---|" + "---|" * len(maps))
     for low, high in itertools.pairwise(BANDS):
-        band = (brightness >= low) & (brightness < high)
+        band = in_band(bright, (low, high))
         if band.any():
             print(f"| {low}–{high} | {int(band.sum())} | "
                   + " | ".join(f"{m[band].sum() / band.sum() / span_s:.1f}" for m in maps.values()) + " |")
-    band = in_band(frames, tuple(args.fit_band))
-    theta = fit_threshold(frames, stamps, recording.events, grid, tuple(args.fit_band))
+    band = in_band(bright, tuple(args.fit_band))
+    theta = fit_maps(grid, [maps[f"θ = {t:g}"] for t in grid], maps["real"], band)
     print(f"\nfitted threshold over brightness {args.fit_band[0]}–{args.fit_band[1]}: {theta:.3f} log units "
           f"(training 0.2)\n")
     shown = ["real", *(f"`{n}`" for n in args.sensors)]
     print("background activity on still pixels (frames within 2 of 255), events per pixel per second:\n")
     print("| still pixels | pixels | " + " | ".join(shown) + " |")
     print("|---|---|" + "---|" * len(shown))
-    for name, pixels in (("dark (below 20)", still & (brightness < 20)),
+    for name, pixels in (("dark (below 20)", still & (bright < 20)),
                          (f"lit ({args.fit_band[0]}–{args.fit_band[1]})", still & band)):
         per_s = max(int(pixels.sum()), 1) * span_s
         print(f"| {name} | {int(pixels.sum())} | " + " | ".join(f"{maps[k][pixels].sum() / per_s:.1f}" for k in shown)

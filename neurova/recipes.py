@@ -106,9 +106,12 @@ class Protocol:
         object.__setattr__(self, "train_sensors", tuple(self.train_sensors))
         for name in self.train_sensors:
             sensor_options(name)  # an unknown name raises here
-        object.__setattr__(self, "train_phases_us", tuple(self.train_phases_us))
-        if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in self.train_phases_us):
-            raise ValueError(f"train_phases_us must be whole numbers of µs >= 0, got {self.train_phases_us}")
+        phases = tuple(self.train_phases_us)
+        if phases:
+            from neurova.datasets.cache import check_phases  # only then: the protocols without phases import no torch
+
+            phases = check_phases(phases, "train_phases_us")
+        object.__setattr__(self, "train_phases_us", phases)
 
     def train_copies(self) -> list[tuple[str, tuple[int, ...]]]:
         """``(sensor, phases_us)`` of each copy of the training split, in order: ``"clean"``, then

@@ -204,10 +204,9 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options, train_phases_us=first_phases)
     for sensor, phases in more_copies:  # the same training subjects as another sensor records them (only those)
         options = {**data_options, **sensor_options(sensor), "build_splits": ["train"]}
-        more = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",), train_phases_us=phases)
-        more = more[0]["train"]
-        splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more.frames]),
-                                       torch.cat([splits["train"].va, more.va]))
+        more, _ = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",), train_phases_us=phases)
+        splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more["train"].frames]),
+                                       torch.cat([splits["train"].va, more["train"].va]))
     return splits, contract
 
 
@@ -220,7 +219,7 @@ def _load_splits(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | 
     datamodule.prepare_data()
     splits = {}
     for name in names:
-        dataset = datamodule.make_dataset(name, train_phases_us if name == "train" else 0)
+        dataset = datamodule.make_dataset(name, train_phases_us if name == "train" else None)
         if len(dataset) == 0:
             raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
         samples = [dataset[i] for i in range(len(dataset))]

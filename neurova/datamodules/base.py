@@ -69,7 +69,7 @@ class EventDataModule(L.LightningDataModule):
         self.box_jitter = None if box_jitter is None else (float(box_jitter[0]), float(box_jitter[1]))
         if self.box_jitter is not None:
             RandomBoxJitter(*self.box_jitter)  # refuses bad values now rather than at the first batch
-        self.train_phases_us = check_phases(train_phases_us) if len(train_phases_us) else ()
+        self.train_phases_us = check_phases(train_phases_us, "train_phases_us") if len(train_phases_us) else ()
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
@@ -113,12 +113,13 @@ class EventDataModule(L.LightningDataModule):
         """Keyword arguments of :attr:`dataset_class` besides ``split`` and ``contract`` (root, settings)."""
         return {}
 
-    def make_dataset(self, split: str, phase_us: int | Sequence[int] = 0) -> Dataset:
+    def make_dataset(self, split: str, phase_us: int | Sequence[int] | None = None) -> Dataset:
         """The dataset of ``split``: ``dataset_class(split=split, contract=self.input_contract, **dataset_options())``,
-        with ``phase_us`` unless it is 0 (see :class:`~neurova.datasets.cache.EventCacheDataset`)."""
+        with ``phase_us`` when given (see :class:`~neurova.datasets.cache.EventCacheDataset`; None: the dataset's
+        default, for datasets without it)."""
         if self.dataset_class is None:
             raise TypeError(f"{type(self).__name__} declares no dataset_class; assign its sets by hand")
-        options = {**self.dataset_options(), **({} if phase_us in (0, (0,)) else {"phase_us": phase_us})}
+        options = {**self.dataset_options(), **({} if phase_us is None else {"phase_us": phase_us})}
         return self.dataset_class(split=split, contract=self.input_contract, **options)  # type: ignore[call-arg]
 
     def setup(self, stage: str | None = None) -> None:
@@ -131,7 +132,7 @@ class EventDataModule(L.LightningDataModule):
             raise ValueError(f"unknown stage {stage!r}; choose 'fit', 'validate', 'test', 'predict' or None")
         testing = stage in (None, "test", "predict")
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self.make_dataset(self.train_split, self.train_phases_us or 0)
+            self.train_set = self.make_dataset(self.train_split, self.train_phases_us or None)
         needs_val = stage in (None, "fit", "validate") or (testing and self.test_split == self.val_split)
         if needs_val and self.val_set is None:
             self.val_set = self.make_dataset(self.val_split)

@@ -456,15 +456,16 @@ class EventCache:
             yield from pool.imap_unordered(make_clip, jobs)
 
 
-def check_phases(phase_us: int | Sequence[int]) -> tuple[int, ...]:
-    """``phase_us`` as a non-empty tuple of whole µs >= 0 (one value or several).
+def check_phases(phase_us: int | Sequence[int], name: str = "phase_us") -> tuple[int, ...]:
+    """``phase_us`` as a non-empty tuple of whole µs >= 0 (one value or several); ``name`` is the argument's name
+    in the error.
 
     Raises:
         ValueError: an empty sequence, or a value that is not a whole number >= 0.
     """
     phases = tuple(phase_us) if isinstance(phase_us, Sequence) else (phase_us,)
     if not phases or any(isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0 for p in phases):
-        raise ValueError(f"phase_us must be whole numbers of µs >= 0 (one or several), got {phase_us!r}")
+        raise ValueError(f"{name} must be whole numbers of µs >= 0 (one or several), got {phase_us!r}")
     return tuple(int(p) for p in phases)
 
 

@@ -74,5 +74,5 @@ def test_train_phases_end_the_training_windows_at_each_phase_in_turn(synthetic: 
     for batch in dm.train_dataloader():
         check_batch(batch, dm.input_contract)
     for bad in ((-1,), (0.5,)):
-        with pytest.raises(ValueError, match="phase_us"):
+        with pytest.raises(ValueError, match="train_phases_us must be whole numbers"):
             SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, train_phases_us=bad, **TINY)
