@@ -15,7 +15,6 @@ dataloader workers, by the worker seed), or from an explicit ``torch.Generator``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
+
+from neurova.faces import BoxJitter
 
 __all__ = ["AugmentedDataset", "RandomBoxJitter", "RandomHorizontalFlip", "augmented"]
 
@@ -55,15 +56,16 @@ class RandomHorizontalFlip:
 
 
 @dataclass(frozen=True)
-class RandomBoxJitter:
+class RandomBoxJitter(BoxJitter):
     """Move and scale the face crop as a face detector's error does (all frames of one clip together).
 
-    At inference the face box comes from a detector (:func:`neurova.faces.get_face_detector`), whose box differs
-    from the true box the training crops were cut with: on the synthetic test faces the learned detector's centre
-    is off by 4 % of the side (sd, each axis) and its side by 9 % (sd of the ratio), and a model trained on true
-    crops loses 0.09 CCC of valence on them. This draws a box error of that size, ``dx, dy ~ N(0, shift)`` (in
-    box sides) and ``side ratio = exp(N(0, scale))``, and resamples the frames as a crop with that box would show
-    them: nearest neighbour (encoded values such as TBR codes are not blended), zeros outside the frame.
+    Draws a box error (:class:`neurova.faces.BoxJitter`: ``dx, dy ~ N(0, shift)`` box sides, side ratio
+    ``exp(N(0, scale))``) and resamples the frames as a crop with that box would show them: nearest neighbour
+    (encoded values such as TBR codes are not blended), zeros outside the frame. That is an approximation: a
+    detector's box brings other events to the model's input size (the contract's event-domain resize keeps their
+    statistics at any box size), which resampling the encoded frames does not. Datasets of events apply the error
+    to the box itself, before the crop (``box_jitter`` of :class:`neurova.datasets.cache.EventCacheDataset`), which
+    is exact; this is for frames without their events.
 
     Args:
         shift: sd of the centre's error along each axis, in box sides (>= 0).
@@ -73,23 +75,15 @@ class RandomBoxJitter:
     the same shape and dtype.
     """
 
-    shift: float = 0.04
-    scale: float = 0.09
-
-    def __post_init__(self) -> None:
-        if not (self.shift >= 0 and self.scale >= 0):
-            raise ValueError(f"shift and scale must be >= 0, got {self.shift!r}, {self.scale!r}")
-
     def __call__(self, frames: Tensor, generator: torch.Generator | None = None) -> Tensor:
         if not isinstance(frames, Tensor) or frames.ndim not in (3, 4):
             raise TypeError(f"RandomBoxJitter expects a tensor (T, C, H, W) or (C, H, W), got "
                             f"{type(frames).__name__} {tuple(getattr(frames, 'shape', ()))}")
         clip = frames if frames.ndim == 4 else frames[None]
-        dx, dy, log_ratio = torch.randn(3, generator=generator).tolist()
-        ratio = math.exp(self.scale * log_ratio)
-        # output pixel at normalised position u shows the input at the detected box's u: ratio * u + shift * 2
-        theta = torch.tensor([[ratio, 0.0, 2 * self.shift * dx], [0.0, ratio, 2 * self.shift * dy]],
-                             dtype=torch.float32)
+        dx, dy, ratio = self.draw(generator)
+        # output pixel at normalised position u (-1..1 over the box) shows the input at the detected box's u:
+        # ratio * u + 2 * (dx, dy)
+        theta = torch.tensor([[ratio, 0.0, 2 * dx], [0.0, ratio, 2 * dy]], dtype=torch.float32)
         grid = torch.nn.functional.affine_grid(theta[None].expand(len(clip), 2, 3), list(clip.shape),
                                                align_corners=False)
         out = torch.nn.functional.grid_sample(clip.float(), grid, mode="nearest", padding_mode="zeros",

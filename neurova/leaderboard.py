@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from neurova._atomic import atomic_path
-from neurova.recipes import data_name
+from neurova.recipes import data_name, stored_spec
 from neurova.zoo import (
     DIMS,
     METRICS,
@@ -134,16 +134,12 @@ class Entry:
         """Hash of everything that determines this entry's results (older results with another key are rerun)."""
         from neurova.datasets.synthetic import CACHE_VERSION
 
-        protocol_spec = asdict(protocol)
-        for name in ("train_sensors", "train_phases_us"):
-            if not protocol_spec[name]:
-                del protocol_spec[name]  # unset: the key of the results from before the field
-        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self), "protocol": protocol_spec,
-                "data": CACHE_VERSION}
+        # fields added later count only when set: results saved before them keep their keys
+        spec = {"version": PROTOCOL_VERSION, "entry": asdict(self),
+                "protocol": stored_spec(asdict(protocol), Protocol), "data": CACHE_VERSION}
         spec["entry"].pop("skip_reason")
-        recipe = spec["entry"]["recipe"]
-        if recipe is not None and recipe["box_jitter"] is None:
-            del recipe["box_jitter"]  # the key of the results from before the field
+        if self.recipe is not None:
+            spec["entry"]["recipe"] = stored_spec(spec["entry"]["recipe"], Recipe)
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -17,8 +17,9 @@ Plain data, one definition each (only :meth:`Protocol.describe` reads the synthe
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_CAMERAS", "SYNTHETIC_FACES_NOISE",
            "Protocol", "Recipe", "data_name", "recipe_for", "sensor_options"]
@@ -85,6 +86,11 @@ class Protocol:
             samples take the phases in turn, each copy starting one phase later than the last, so every sample
             meets every phase across the sensors (:meth:`train_copies`); no extra samples. ``()``: every window on
             its frame. Validation and test stay on the frames.
+        train_box_jitter: ``(shift, scale)`` of a face detector's box error (:class:`neurova.faces.BoxJitter`),
+            applied to each training sample's face box before its events are cropped and encoded (exact: a
+            detector's box at inference gives the same input). Each sample's error is drawn once, copy ``k``'s
+            with ``jitter_seed=k`` (:class:`~neurova.datasets.cache.EventCacheDataset`), so every copy sees the
+            face another way and training costs nothing more. None: the true boxes.
     """
 
     n_subjects: int = 240
@@ -101,6 +107,10 @@ class Protocol:
     batch_size: int = 32
     train_sensors: tuple[str, ...] = ()
     train_phases_us: tuple[int, ...] = ()
+    train_box_jitter: tuple[float, float] | None = None
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("train_sensors", "train_phases_us", "train_box_jitter")
+    """Fields added after results were first saved: unset, they are left out of job keys and comparisons
+    (:func:`stored_spec`), so older results keep matching."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "train_sensors", tuple(self.train_sensors))
@@ -112,6 +122,11 @@ class Protocol:
 
             phases = check_phases(phases, "train_phases_us")
         object.__setattr__(self, "train_phases_us", phases)
+        if self.train_box_jitter is not None:
+            from neurova.faces import BoxJitter
+
+            jitter = BoxJitter(*(float(v) for v in self.train_box_jitter))  # refuses bad values
+            object.__setattr__(self, "train_box_jitter", (jitter.shift, jitter.scale))
 
     def train_copies(self) -> list[tuple[str, tuple[int, ...]]]:
         """``(sensor, phases_us)`` of each copy of the training split, in order: ``"clean"``, then
@@ -133,7 +148,10 @@ class Protocol:
                 + (f"; training subjects also simulated by the {', '.join(self.train_sensors)} sensor(s) "
                    f"({1 + len(self.train_sensors)}x the training samples)" if self.train_sensors else "")
                 + (f"; training windows ending {', '.join(f'{p / 1000:g}' for p in self.train_phases_us)} ms before "
-                   f"their frame, the samples' in turn" if self.train_phases_us else ""))
+                   f"their frame, the samples' in turn" if self.train_phases_us else "")
+                + (f"; training face boxes moved by N(0, {self.train_box_jitter[0]:g}) sides and scaled by "
+                   f"exp(N(0, {self.train_box_jitter[1]:g})) before the crop, one draw per sample and copy"
+                   if self.train_box_jitter else ""))
 
 
 SYNTHETIC_FACES = Protocol()
@@ -142,21 +160,32 @@ SYNTHETIC_FACES_NOISE = Protocol(train_sensors=("noisy", "dim", "dark"))
 """The protocol of the ``synthetic_faces_noise`` tags: the same faces, the training subjects also seen by three
 noisy sensors (``benchmarks/bench_sensor_noise.py``: robust to sensor noise, and better on clean events too)."""
 SYNTHETIC_FACES_CAMERAS = Protocol(train_sensors=("noisy", "dim", "dark", "threshold_0.1", "threshold_0.15",
-                                                  "threshold_0.3", "threshold_0.4"))
+                                                  "threshold_0.3", "threshold_0.4"),
+                                   train_phases_us=(0, 10_000, 20_000, 30_000))
 """The protocol of the ``synthetic_faces_cameras`` tags: the noise protocol's sensors and four clean sensors with
 contrast thresholds of 0.1, 0.15, 0.3 and 0.4 (the others' are 0.2), as cameras set more or less sensitive by their
-biases record the same faces (``benchmarks/bench_sensor_noise.py``: robust to both)."""
+biases record the same faces (``benchmarks/bench_sensor_noise.py``: robust to both); the training windows end 0,
+10, 20 or 30 ms before their video frame, as a real camera's windows do not follow the video's frame clock
+(``benchmarks/bench_detected_crops.py --phase-ms``)."""
 DATA: dict[str, Protocol] = {"synthetic_faces": SYNTHETIC_FACES, "synthetic_faces_noise": SYNTHETIC_FACES_NOISE,
                              "synthetic_faces_cameras": SYNTHETIC_FACES_CAMERAS}
 """Data name of a tag (``<model>.<data>``) → its protocol."""
+
+
+def stored_spec(spec: Mapping[str, Any], kind: type[Protocol] | type[Recipe]) -> dict[str, Any]:
+    """``spec`` (a :class:`Protocol` or :class:`Recipe` as a dict, e.g. ``dataclasses.asdict`` or read back from a
+    results JSON) without ``kind.LATER_FIELDS`` that are unset (empty or None): the form job keys hash and saved
+    results are compared in, the same for results saved before those fields existed."""
+    return {name: value for name, value in spec.items() if name not in kind.LATER_FIELDS or value}
 
 
 def data_name(protocol: Protocol) -> str | None:
     """The :data:`DATA` name of ``protocol``'s data: the one with the same training sensors (``"synthetic_faces"``
     for the clean events only). A protocol of other sizes or budget is a variant of that data, as
     ``neurova.zoo.build(tag, protocol=...)`` makes; None where no data name has its sensors."""
-    return next((name for name, known in DATA.items() if (known.train_sensors, known.train_phases_us)
-                 == (protocol.train_sensors, protocol.train_phases_us)), None)
+    return next((name for name, known in DATA.items()
+                 if (known.train_sensors, known.train_phases_us, known.train_box_jitter)
+                 == (protocol.train_sensors, protocol.train_phases_us, protocol.train_box_jitter)), None)
 
 
 @dataclass(frozen=True)
@@ -188,6 +217,8 @@ class Recipe:
     model_args: tuple[tuple[str, Any], ...] = ()
     why: str = ""
     box_jitter: tuple[float, float] | None = None
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("box_jitter",)
+    """Fields added after results were first saved (see :attr:`Protocol.LATER_FIELDS`)."""
 
     def describe(self) -> str:
         """One line: optimiser, schedule, augmentation, model arguments."""

@@ -36,7 +36,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurova._atomic import atomic_path
-from neurova.recipes import DATA, RECIPES, SYNTHETIC_FACES, Protocol, Recipe, recipe_for, sensor_options
+from neurova.recipes import (
+    DATA,
+    RECIPES,
+    SYNTHETIC_FACES,
+    Protocol,
+    Recipe,
+    recipe_for,
+    sensor_options,
+    stored_spec,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -193,7 +202,9 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
     ``preset="noisy", dvs_params={"shot_noise_rate_hz": 20.0}`` for the same faces seen by a noisier sensor
     (``benchmarks/bench_sensor_noise.py`` scores models on them). A protocol with ``train_sensors`` appends the
     training split as each of those sensors records it, in their order; with ``train_phases_us``, the training
-    windows end at those phases before their frames (:meth:`~neurova.recipes.Protocol.train_copies`).
+    windows end at those phases before their frames (:meth:`~neurova.recipes.Protocol.train_copies`); with
+    ``train_box_jitter``, each training sample's face box takes a drawn error before its crop (copy ``k``'s drawn
+    with ``jitter_seed=k``).
 
     Returns:
         ``({"train": ..., "val": ..., "test": ...}, input_contract)``; splits are subject-disjoint.
@@ -202,9 +213,10 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
 
     (_, first_phases), *more_copies = protocol.train_copies()
     splits, contract = _load_splits(protocol, n_bits, bin_us, cache_dir, data_options, train_phases_us=first_phases)
-    for sensor, phases in more_copies:  # the same training subjects as another sensor records them (only those)
+    for copy, (sensor, phases) in enumerate(more_copies, 1):  # the training subjects as another sensor records them
         options = {**data_options, **sensor_options(sensor), "build_splits": ["train"]}
-        more, _ = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",), train_phases_us=phases)
+        more, _ = _load_splits(protocol, n_bits, bin_us, cache_dir, options, ("train",), train_phases_us=phases,
+                               copy=copy)
         splits["train"] = SplitTensors(torch.cat([splits["train"].frames, more["train"].frames]),
                                        torch.cat([splits["train"].va, more["train"].va]))
     return splits, contract
@@ -212,14 +224,17 @@ def load_splits(protocol: Protocol, n_bits: int = 8, bin_us: int = 5000, *,
 
 def _load_splits(protocol: Protocol, n_bits: int, bin_us: int, cache_dir: str | os.PathLike[str] | None,
                  data_options: Mapping[str, Any], names: Sequence[str] = ("train", "val", "test"), *,
-                 train_phases_us: tuple[int, ...] = (0,)) -> tuple[dict[str, SplitTensors], InputContract]:
+                 train_phases_us: tuple[int, ...] = (0,), copy: int = 0
+                 ) -> tuple[dict[str, SplitTensors], InputContract]:
     import torch
 
     datamodule = _datamodule(protocol, n_bits, bin_us, cache_dir, **data_options)
     datamodule.prepare_data()
     splits = {}
+    jitter = {"box_jitter": protocol.train_box_jitter, "jitter_seed": copy} if protocol.train_box_jitter else {}
     for name in names:
-        dataset = datamodule.make_dataset(name, train_phases_us if name == "train" else None)
+        dataset = (datamodule.make_dataset(name, train_phases_us, **jitter) if name == "train"
+                   else datamodule.make_dataset(name))
         if len(dataset) == 0:
             raise ValueError(f"the {name} split of the protocol is empty; use more subjects or larger fractions")
         samples = [dataset[i] for i in range(len(dataset))]
@@ -378,8 +393,8 @@ def leaderboard_summary(out: str | os.PathLike[str], tag: Tag) -> tuple[dict[str
     """
     from dataclasses import asdict
 
-    def as_stored(value: Any) -> Any:  # as the results' JSON holds it (tuples become lists)
-        return json.loads(json.dumps(asdict(value)))
+    def as_stored(spec: Any, kind: type[Protocol] | type[Recipe]) -> Any:  # as the results' JSON holds it
+        return stored_spec(json.loads(json.dumps(spec)), kind) if isinstance(spec, dict) else None
 
     results = []
     for path in sorted((Path(out) / "results" / tag.model).glob("seed*.json")):
@@ -387,8 +402,8 @@ def leaderboard_summary(out: str | os.PathLike[str], tag: Tag) -> tuple[dict[str
             result = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if (isinstance(result, dict) and result.get("recipe") == as_stored(tag.recipe)
-                and result.get("protocol") == as_stored(tag.protocol)
+        if (isinstance(result, dict) and as_stored(result.get("recipe"), Recipe) == as_stored(asdict(tag.recipe), Recipe)
+                and as_stored(result.get("protocol"), Protocol) == as_stored(asdict(tag.protocol), Protocol)
                 and (result.get("n_bits"), result.get("bin_us")) == (tag.n_bits, tag.bin_us)):
             results.append(result["test"])
     if not results:
@@ -417,7 +432,7 @@ def card_section(tag: Tag, metrics: Mapping[str, float | None], summary: Summary
     """
     recipe, protocol = tag.recipe, tag.protocol
     rebuild = f"neurova zoo build {tag.name}" + ("" if tag.seed == DEFAULT_SEED else f" --seed {tag.seed}")
-    if protocol != SYNTHETIC_FACES:
+    if protocol != tags().get(tag.name, tag).protocol:  # not the tag's own data: the call that gives it
         rebuild = f"neurova.zoo.build({tag.name!r}, seed={tag.seed}, protocol={protocol!r})"
     lines = [_CARD_START, "## Recipe", "",
              f"Tag `{tag.name}`: the registered model `{tag.model}` trained on `{tag.data}`, training seed {tag.seed}.",
@@ -549,7 +564,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{s.tag.name:<{width}} {'yes' if s.local else '-':<6} {'yes' if s.shipped else '-':<8} "
               f"{_metric(s.metrics, 'ccc_valence'):>6} {_metric(s.metrics, 'ccc_arousal'):>6}  "
               f"lr {r.lr:g}, wd {r.weight_decay:g}, {s.tag.protocol.epochs} epochs"
-              + (f", also trained as the {'/'.join(sensors)} sensors record the faces" if sensors else ""))
+              + (f", also trained as the {'/'.join(sensors)} sensors record the faces" if sensors else "")
+              + (", windows off the frame clock" if s.tag.protocol.train_phases_us else "")
+              + (", jittered face boxes" if s.tag.protocol.train_box_jitter else ""))
     print(f"\nbuilt: in {_home_models()} (neurova zoo build TAG); shipped: in the package; CCC: test subjects")
     return 0
 

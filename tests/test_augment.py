@@ -68,3 +68,26 @@ def test_box_jitter_moves_and_scales_whole_clips_as_a_detector_box_would() -> No
         RandomBoxJitter(-0.1, 0.0)
     with pytest.raises(TypeError, match="RandomBoxJitter expects"):
         jitter(torch.zeros(8, 8))
+
+
+def test_jitter_box_is_the_same_error_applied_to_the_box() -> None:
+    """The box a detector with the drawn error returns: the frames' resampling shows what this box would crop."""
+    from neurova.augment import RandomBoxJitter
+
+    jitter = RandomBoxJitter(0.04, 0.09)
+    dx, dy, ratio = jitter.draw(torch.Generator().manual_seed(5))
+    x0, y0, w, h = jitter.jitter_box((10.0, 20.0, 60.0, 40.0), torch.Generator().manual_seed(5))
+    assert (x0 + w / 2, y0 + h / 2) == pytest.approx((40.0 + 60.0 * dx, 40.0 + 40.0 * dy))
+    assert (w, h) == pytest.approx((60.0 * ratio, 40.0 * ratio)) and ratio != 1.0
+    assert RandomBoxJitter(0.0, 0.0).jitter_box((10, 20, 60, 40)) == (10.0, 20.0, 60.0, 40.0)
+    # a blob at the jittered box's centre lands at the centre of the frames resampled with the same draw
+    clip = torch.zeros(1, 64, 64)
+    cx, cy = 32 + 64 * dx, 32 + 64 * dy
+    clip[0, round(cy) - 1:round(cy) + 1, round(cx) - 1:round(cx) + 1] = 1.0
+    centre = torch.nonzero(jitter(clip, torch.Generator().manual_seed(5))[0] > 0).float().mean(0)
+    assert centre.tolist() == pytest.approx([31.5, 31.5], abs=1.5)
+    # spreads over many draws: the centre's sd is shift sides, the log side ratio's is scale
+    g = torch.Generator().manual_seed(0)
+    draws = torch.tensor([jitter.draw(g) for _ in range(2000)])
+    assert draws[:, :2].std(0).tolist() == pytest.approx([0.04, 0.04], rel=0.1)
+    assert float(draws[:, 2].log().std()) == pytest.approx(0.09, rel=0.1)

@@ -88,6 +88,7 @@ def test_entry_key_changes_with_protocol_and_recipe() -> None:
     assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].key(lb.SYNTHETIC_FACES) == "32eb1cef4917bcb0"
     assert lb.tags()["tiny_cnn_fusion.synthetic_faces"].recipe.box_jitter is None
     assert entry.key(lb.Protocol(train_phases_us=(10_000,))) != entry.key(lb.Protocol())
+    assert entry.key(lb.Protocol(train_box_jitter=(0.04, 0.09))) != entry.key(lb.Protocol())
 
 
 def test_score_values(rng: np.random.Generator) -> None:

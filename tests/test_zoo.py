@@ -14,6 +14,7 @@ from neurova import zoo
 from neurova.datasets.synthetic import CACHE_VERSION
 from neurova.models import create_model, from_pretrained, list_models
 from neurova.models.hf_hub import PACKAGED_DIR
+from neurova.recipes import data_name
 
 # A few seconds to render, simulate and train; the real protocol differs only in sizes.
 SMALL = zoo.Protocol(n_subjects=6, frames_per_clip=12, image_size=32, emotion_clips_per_emotion=0, clip_length=4,
@@ -41,7 +42,8 @@ def test_a_tag_per_registered_model_and_data_with_the_leaderboard_recipe() -> No
             assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=("noisy", "dim", "dark"))
         else:  # and by sensors of other contrast thresholds
             assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=(
-                "noisy", "dim", "dark", "threshold_0.1", "threshold_0.15", "threshold_0.3", "threshold_0.4"))
+                "noisy", "dim", "dark", "threshold_0.1", "threshold_0.15", "threshold_0.3", "threshold_0.4"),
+                train_phases_us=(0, 10_000, 20_000, 30_000))  # and off the video frame clock
     assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
     assert zoo.get_tag("vit_tiny.synthetic_faces").recipe.model_args == (("img_size", 64),)
     # the attention head warms up (without it two of three seeds collapsed); the recurrent heads do not need it
@@ -91,6 +93,24 @@ def test_train_phases_end_the_training_windows_at_each_phase_in_turn(tmp_path) -
         replace(SMALL, train_phases_us=(-5,))
 
 
+def test_train_box_jitter_moves_each_copys_face_boxes_once(tmp_path) -> None:
+    protocol = replace(SMALL, train_sensors=("noisy",), train_box_jitter=(0.05, 0.1))
+    assert "face boxes moved by N(0, 0.05) sides and scaled by exp(N(0, 0.1))" in protocol.describe()
+    clean, _ = zoo.load_splits(SMALL, cache_dir=tmp_path)
+    jittered, _ = zoo.load_splits(protocol, cache_dir=tmp_path)
+    # copy k: the dataset with that box error and jitter_seed=k (fixed: the build stays deterministic)
+    expected = [zoo._datamodule(SMALL, 8, 5000, tmp_path, **options).make_dataset(
+        "train", (0,), box_jitter=(0.05, 0.1), jitter_seed=k) for k, options in enumerate(({}, {"preset": "noisy"}))]
+    assert torch.equal(jittered["train"].frames, torch.cat([torch.stack([s["frames"] for s in d]) for d in expected]))
+    assert expected[0].face_box(0) != expected[1].face_box(0)  # each copy sees its own error
+    assert not torch.equal(jittered["train"].frames[:len(clean["train"].frames)], clean["train"].frames)
+    for name in ("val", "test"):  # scored on the true boxes
+        assert torch.equal(jittered[name].frames, clean[name].frames)
+    assert data_name(protocol) is None  # a variant of the data, not a tag's
+    with pytest.raises(ValueError, match="shift and scale"):
+        replace(SMALL, train_box_jitter=(0.05, -1.0))
+
+
 def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:
     cache = tmp_path / "cache"
     first = zoo.build("tiny_cnn_fusion.synthetic_faces", seed=3, protocol=SMALL, cache_dir=cache, progress=False)
@@ -124,9 +144,12 @@ def test_leaderboard_summary_reads_the_seeds_of_the_tags_recipe_and_data(tmp_pat
     tag = zoo.get_tag(f"tiny_cnn_fusion.{data}")
     results = tmp_path / "results" / "tiny_cnn_fusion"
     results.mkdir(parents=True)
+    older_protocol = {k: v for k, v in asdict(tag.protocol).items() if k != "train_box_jitter"}
+    older_recipe = {k: v for k, v in asdict(tag.recipe).items() if k != "box_jitter"}
     for seed, ccc in enumerate([0.8, 0.9]):
-        (results / f"seed{seed}.json").write_text(json.dumps({
-            "recipe": asdict(tag.recipe), "protocol": asdict(tag.protocol), "n_bits": tag.n_bits,
+        (results / f"seed{seed}.json").write_text(json.dumps({  # seed 1 saved before the later, unset fields
+            "recipe": older_recipe if seed else asdict(tag.recipe),
+            "protocol": older_protocol if seed else asdict(tag.protocol), "n_bits": tag.n_bits,
             "bin_us": tag.bin_us, "test": {"ccc_valence": ccc}}))
     other = replace(tag.protocol, epochs=40)  # another budget: not this tag's seeds
     (results / "seed2.json").write_text(json.dumps({
@@ -134,6 +157,14 @@ def test_leaderboard_summary_reads_the_seeds_of_the_tags_recipe_and_data(tmp_pat
         "test": {"ccc_valence": 0.1}}))
     summary, n = zoo.leaderboard_summary(tmp_path, tag)
     assert n == 2 and summary["ccc_valence"] == pytest.approx((0.85, 0.0707), abs=1e-4)
+
+
+def test_card_gives_the_command_that_rebuilds_it() -> None:
+    tag = zoo.get_tag("tiny_cnn_fusion.synthetic_faces_cameras")
+    assert "Rebuild: `neurova zoo build tiny_cnn_fusion.synthetic_faces_cameras`" in zoo.card_section(tag, {})
+    variant = replace(tag, protocol=replace(tag.protocol, train_box_jitter=(0.04, 0.09)), seed=2)
+    assert ("Rebuild: `neurova.zoo.build('tiny_cnn_fusion.synthetic_faces_cameras', seed=2, protocol=Protocol("
+            in zoo.card_section(variant, {}))
 
 
 def test_card_shows_the_leaderboard_mean_and_sd_and_is_rewritten_not_appended(tmp_path) -> None:
@@ -190,6 +221,9 @@ def test_cli_lists_tags_and_refuses_bad_builds(capsys) -> None:
     shipped_row = next(line for line in listed.splitlines() if line.startswith("tiny_cnn_fusion.synthetic_faces"))
     assert shipped_row.split()[1:3] == ["-", "yes"] and "lr 0.003" in shipped_row
     assert "resnet18_fusion.synthetic_faces" in listed
+    cameras_row = next(line for line in listed.splitlines()
+                       if line.startswith("tiny_cnn_fusion.synthetic_faces_cameras"))
+    assert "threshold_0.4 sensors" in cameras_row and "windows off the frame clock" in cameras_row
     assert main(["zoo", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["name"] for r in rows} == set(zoo.tags()) and rows[0]["recipe"]["lr"] > 0

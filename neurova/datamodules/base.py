@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from neurova.augment import RandomBoxJitter, augmented
 from neurova.contract import InputContract
-from neurova.datasets.cache import check_phases
+from neurova.datasets.cache import EventCacheDataset, check_phases
 from neurova.errors import InputContractError
 
 __all__ = ["EventDataModule"]
@@ -36,9 +36,12 @@ class EventDataModule(L.LightningDataModule):
         hflip: probability of flipping each training sample left-right (all its frames together, by
             :class:`neurova.augment.RandomHorizontalFlip`); a mirrored face has the same valence and
             arousal. 0 disables it; validation, test and prediction samples are never flipped.
-        box_jitter: ``(shift, scale)`` of :class:`neurova.augment.RandomBoxJitter`: each training sample's crop moved
-            and scaled as a face detector's box error does (for models that will run on detected faces); None
-            (the default) disables it. Applied after the flip, to training samples only.
+        box_jitter: ``(shift, scale)`` of :class:`neurova.faces.BoxJitter`: each training sample's crop moved
+            and scaled as a face detector's box error does (for models that will run on detected faces), a new
+            error at every epoch; None (the default) disables it. Training samples only. Datasets of events
+            (:class:`~neurova.datasets.cache.EventCacheDataset`: the synthetic faces, AFEW-VA) move the face box
+            before the crop, which is exact (so their frames cannot be cached with it); others resample the
+            encoded frames after the flip.
         train_phases_us: for datasets simulated from video (their ``phase_us``): the training samples' windows end
             these many µs before their frames, sample ``i`` at the ``i``-th phase in turn (e.g. ``(0, 10_000,
             20_000, 30_000)`` at 25 fps), so that a model does not learn the video's frame clock, which a real camera
@@ -113,14 +116,24 @@ class EventDataModule(L.LightningDataModule):
         """Keyword arguments of :attr:`dataset_class` besides ``split`` and ``contract`` (root, settings)."""
         return {}
 
-    def make_dataset(self, split: str, phase_us: int | Sequence[int] | None = None) -> Dataset:
+    def make_dataset(self, split: str, phase_us: int | Sequence[int] | None = None, *,
+                     box_jitter: tuple[float, float] | None = None, jitter_seed: int | None = None) -> Dataset:
         """The dataset of ``split``: ``dataset_class(split=split, contract=self.input_contract, **dataset_options())``,
-        with ``phase_us`` when given (see :class:`~neurova.datasets.cache.EventCacheDataset`; None: the dataset's
-        default, for datasets without it)."""
+        with ``phase_us``, ``box_jitter`` and ``jitter_seed`` when given (see
+        :class:`~neurova.datasets.cache.EventCacheDataset`; None: the dataset's default, for datasets without
+        them)."""
         if self.dataset_class is None:
             raise TypeError(f"{type(self).__name__} declares no dataset_class; assign its sets by hand")
-        options = {**self.dataset_options(), **({} if phase_us is None else {"phase_us": phase_us})}
+        given = {"phase_us": phase_us, "box_jitter": box_jitter, "jitter_seed": jitter_seed}
+        options = {**self.dataset_options(), **{name: value for name, value in given.items() if value is not None}}
         return self.dataset_class(split=split, contract=self.input_contract, **options)  # type: ignore[call-arg]
+
+    @property
+    def jitters_events(self) -> bool:
+        """Whether :attr:`box_jitter` moves the face box of the training samples' events (exact: datasets of
+        events) rather than resampling their encoded frames."""
+        return (self.box_jitter is not None and self.dataset_class is not None
+                and issubclass(self.dataset_class, EventCacheDataset))
 
     def setup(self, stage: str | None = None) -> None:
         """Make the sets ``stage`` needs (``"fit"``, ``"validate"``, ``"test"``, ``"predict"`` or None: all).
@@ -132,7 +145,8 @@ class EventDataModule(L.LightningDataModule):
             raise ValueError(f"unknown stage {stage!r}; choose 'fit', 'validate', 'test', 'predict' or None")
         testing = stage in (None, "test", "predict")
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self.make_dataset(self.train_split, self.train_phases_us or None)
+            self.train_set = self.make_dataset(self.train_split, self.train_phases_us or None,
+                                               box_jitter=self.box_jitter if self.jitters_events else None)
         needs_val = stage in (None, "fit", "validate") or (testing and self.test_split == self.val_split)
         if needs_val and self.val_set is None:
             self.val_set = self.make_dataset(self.val_split)
@@ -160,7 +174,7 @@ class EventDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         train_set = self.train_set
         if train_set is not None:
-            train_set = augmented(train_set, self.hflip, self.box_jitter)
+            train_set = augmented(train_set, self.hflip, None if self.jitters_events else self.box_jitter)
         return self._loader(train_set, "train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -422,6 +422,8 @@ class AFEWVA(EventCacheDataset):
         in_memory: keep all events of the split in RAM.
         phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several
             taken by the samples in turn (see :class:`~neurova.datasets.cache.EventCacheDataset`).
+        box_jitter, jitter_seed: the face box's error, a new one at every call or fixed per sample (see
+            :class:`~neurova.datasets.cache.EventCacheDataset`).
     """
 
     def __init__(
@@ -449,6 +451,8 @@ class AFEWVA(EventCacheDataset):
         progress: bool = True,
         in_memory: bool = False,
         phase_us: int | Sequence[int] = 0,
+        box_jitter: tuple[float, float] | None = None,
+        jitter_seed: int | None = None,
     ) -> None:
         self.root = Path(root).expanduser()
         self.sim = sim or AFEWVASimulation()
@@ -472,7 +476,8 @@ class AFEWVA(EventCacheDataset):
             if split not in splits:
                 raise ValueError(f"unknown split {split!r}; choose 'all' or one of {sorted(splits)}")
             clip_ids = splits[split]
-        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory, phase_us=phase_us)
+        super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory, phase_us=phase_us,
+                         box_jitter=box_jitter, jitter_seed=jitter_seed)
         self.split = split
 
 

@@ -52,6 +52,7 @@ from neurova._paths import cache_dir
 from neurova.contract import Encoding, InputContract, as_contract, resolve_contract
 from neurova.errors import DatasetNotFoundError, NeurovaError
 from neurova.events import EVENT_DTYPE, SensorSize, slice_time
+from neurova.faces import BoxJitter
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
@@ -495,6 +496,12 @@ class EventCacheDataset(Dataset):
     deterministic), so later epochs skip the crop, resize and encoding: ``T * C * S * S * 4`` bytes per
     sample (64 KiB at the demo's 4 x 1 x 64 x 64).
 
+    With ``box_jitter=(shift, scale)`` each sample's face box is moved and scaled as a face detector's error does
+    (:meth:`neurova.faces.BoxJitter.jitter_box`) before its events are cropped, resized and encoded: the
+    input a detector's box gives at inference, exactly. With ``jitter_seed`` None every call draws a new error from
+    ``torch``'s global generator (a new one each epoch; not with ``cache_frames``); with an int, sample ``i``'s
+    error is fixed, drawn from a generator seeded by ``(jitter_seed, i)``.
+
     Sample dict: ``frames`` ``(T, C, H, W)`` float32, ``va`` ``(T, 2)``
     float32, ``label`` int64 ``()`` (the last frame's label), ``meta`` with
     ``clip_id``, ``subject``, ``frame_indices`` ``(T,)`` and ``timestamps_us`` ``(T,)`` (where each frame's window
@@ -509,6 +516,8 @@ class EventCacheDataset(Dataset):
         cache_frames: keep every sample's frames in RAM after their first use (per process).
         phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several,
             taken by the samples in turn.
+        box_jitter: ``(shift, scale)`` of the face box's error (:class:`neurova.faces.BoxJitter`), or None.
+        jitter_seed: None (a new error at every call) or the seed of each sample's fixed error.
     """
 
     def __init__(
@@ -521,10 +530,17 @@ class EventCacheDataset(Dataset):
         in_memory: bool = False,
         cache_frames: bool = False,
         phase_us: int | Sequence[int] = 0,
+        box_jitter: tuple[float, float] | None = None,
+        jitter_seed: int | None = None,
     ) -> None:
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.phases_us = check_phases(phase_us)
+        self.box_jitter = None if box_jitter is None else BoxJitter(*box_jitter)
+        self.jitter_seed = jitter_seed
+        if self.box_jitter is not None and jitter_seed is None and cache_frames:
+            raise ValueError("box_jitter without a jitter_seed draws a new box at every call, so the frames cannot be "
+                             "cached: pass cache_frames=False, or a jitter_seed for a fixed box per sample")
         self.cache = cache
         self.contract = contract = as_contract(contract)
         self.stride = stride
@@ -607,13 +623,27 @@ class EventCacheDataset(Dataset):
             return slice_time(events, start_us, end_us)
         return _io().group_time_slice(self._group(clip_id), start_us, end_us)
 
-    def _encode(self, clip_id: str, meta: ClipMeta, stop: int, t_end: int) -> np.ndarray:
-        """The ``(T, C, S, S)`` float32 frames of the sample of ``clip_id`` whose last frame is ``stop - 1``."""
+    def face_box(self, i: int) -> tuple[float, float, float, float]:
+        """The box ``(x0, y0, width, height)`` (sensor pixels) sample ``i`` is cropped to: its last frame's face box
+        (the whole sensor for clips without one), with its drawn error when ``box_jitter`` is set."""
+        clip_id, start = self.index[i]
+        boxes = self.clips[clip_id].face_boxes
+        box = (0, 0, *self.sensor_size) if boxes is None else boxes[start + self.contract.clip_length - 1]
+        if self.box_jitter is None:
+            return tuple(float(v) for v in box)  # type: ignore[return-value]
+        generator = None
+        if self.jitter_seed is not None:
+            seed = np.random.SeedSequence([self.jitter_seed, i]).generate_state(1, dtype=np.uint64)[0]
+            generator = torch.Generator().manual_seed(int(seed))
+        return self.box_jitter.jitter_box(box, generator)
+
+    def _encode(self, i: int, clip_id: str, meta: ClipMeta, t_end: int) -> np.ndarray:
+        """The ``(T, C, S, S)`` float32 frames of sample ``i`` (of ``clip_id``), ending at ``t_end``."""
         events = self.clip_events(clip_id, t_end - self.history_us, t_end)
         if events.dtype != EVENT_DTYPE:
             raise NeurovaError(f"clip {clip_id}: cached events have dtype {events.dtype}", meta.file)
-        box = (0, 0, *self.sensor_size) if meta.face_boxes is None else meta.face_boxes[stop - 1]
-        return np.ascontiguousarray(self._to_model_input(self.contract, box)(events, t_end), dtype=np.float32)
+        frames = self._to_model_input(self.contract, self.face_box(i))(events, t_end)
+        return np.ascontiguousarray(frames, dtype=np.float32)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         clip_id, start = self.index[i]
@@ -622,7 +652,7 @@ class EventCacheDataset(Dataset):
         ends = meta.frame_timestamps_us[start:stop] - self.phases_us[i % len(self.phases_us)]
         frames = self._frames.get(i)
         if frames is None:
-            frames = self._encode(clip_id, meta, stop, int(ends[-1]))
+            frames = self._encode(i, clip_id, meta, int(ends[-1]))
             if self.cache_frames:
                 self._frames[i] = frames
         return {

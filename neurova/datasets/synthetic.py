@@ -349,6 +349,8 @@ class SyntheticFaces(EventCacheDataset):
             :class:`~neurova.datasets.cache.EventCacheDataset`).
         phase_us: µs between each sample's last frame and the end of its window (0: on the frame), or several
             taken by the samples in turn (see :class:`~neurova.datasets.cache.EventCacheDataset`).
+        box_jitter, jitter_seed: the face box's error, a new one at every call or fixed per sample (see
+            :class:`~neurova.datasets.cache.EventCacheDataset`).
 
     Raises:
         ValueError: an unknown split, or ``config`` with clip keyword arguments.
@@ -391,6 +393,8 @@ class SyntheticFaces(EventCacheDataset):
         in_memory: bool = False,
         cache_frames: bool = False,
         phase_us: int | Sequence[int] = 0,
+        box_jitter: tuple[float, float] | None = None,
+        jitter_seed: int | None = None,
     ) -> None:
         if split not in SYNTHETIC_SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SYNTHETIC_SPLITS}")
@@ -415,7 +419,8 @@ class SyntheticFaces(EventCacheDataset):
                                                    test_fraction=test_fraction, seed=self.config.seed)
         clip_ids = sorted(subjects) if split == "all" else splits[split]
         super().__init__(cache, clip_ids, contract, stride=stride, in_memory=in_memory,
-                         cache_frames=cache_frames, phase_us=phase_us)
+                         cache_frames=cache_frames, phase_us=phase_us, box_jitter=box_jitter,
+                         jitter_seed=jitter_seed)
         self.split = split
 
 

@@ -76,3 +76,21 @@ def test_train_phases_end_the_training_windows_at_each_phase_in_turn(synthetic: 
     for bad in ((-1,), (0.5,)):
         with pytest.raises(ValueError, match="train_phases_us must be whole numbers"):
             SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, train_phases_us=bad, **TINY)
+
+
+def test_box_jitter_moves_the_training_face_boxes_of_the_events(synthetic: SyntheticFacesDataModule) -> None:
+    """Datasets of events take the box error before the crop (exact), a new one each epoch; not the frames."""
+    dm = SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, box_jitter=(0.1, 0.2), **TINY)
+    dm.setup(None)
+    assert dm.jitters_events and dm.train_set.box_jitter.shift == 0.1 and dm.train_set.jitter_seed is None
+    assert dm.val_set.box_jitter is None and dm.test_set.box_jitter is None  # scored on the true boxes
+    loader = dm.train_dataloader()
+    assert loader.dataset is dm.train_set  # no resampling of the encoded frames on top
+    torch.manual_seed(0)
+    first = dm.train_set.face_box(0)
+    assert first != dm.train_set.face_box(0) and first != synthetic.train_set.face_box(0)
+    for batch in loader:
+        check_batch(batch, dm.input_contract)
+    with pytest.raises(ValueError, match="cache_frames=False"):
+        SyntheticFacesDataModule(synthetic.cache_dir, contract=CONTRACT, box_jitter=(0.1, 0.2), cache_frames=True,
+                                 **TINY).setup("fit")

@@ -77,6 +77,38 @@ def test_phase_ends_each_window_that_long_before_its_frame(cache_dir) -> None:
             SyntheticFaces(cache_dir, "all", build=False, phase_us=bad, **TINY)
 
 
+def test_box_jitter_moves_each_face_box_before_the_crop(cache_dir) -> None:
+    """The error of a detector's box, applied to the events: frames exactly as ``predict`` makes them with that box."""
+    from neurova.augment import RandomBoxJitter
+    from neurova.transforms import ToModelInput
+
+    true = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, **TINY)
+    fixed = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, box_jitter=(0.1, 0.2), jitter_seed=3, **TINY)
+    moved = 0
+    for i in range(0, len(fixed), 7):
+        sample, box, true_box = fixed[i], fixed.face_box(i), true.face_box(i)
+        meta = sample["meta"]
+        end = int(meta["timestamps_us"][-1])
+        events = fixed.clip_events(meta["clip_id"], end - fixed.history_us, end)
+        torch.testing.assert_close(sample["frames"], torch.from_numpy(ToModelInput(fixed.contract, box)(events, end)))
+        assert torch.equal(fixed[i]["frames"], sample["frames"]) and fixed.face_box(i) == box  # fixed per sample
+        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([3, i]).generate_state(
+            1, dtype=np.uint64)[0]))
+        assert box == pytest.approx(RandomBoxJitter(0.1, 0.2).jitter_box(true_box, generator))
+        moved += not torch.equal(sample["frames"], true[i]["frames"])
+    assert moved > 0
+    other_seed = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, box_jitter=(0.1, 0.2), jitter_seed=4,
+                                **TINY)
+    assert other_seed.face_box(0) != fixed.face_box(0)
+    fresh = SyntheticFaces(cache_dir, "all", clip_length=2, build=False, box_jitter=(0.1, 0.2), **TINY)
+    torch.manual_seed(0)
+    assert fresh.face_box(0) != fresh.face_box(0)  # without a seed: a new error at every call
+    with pytest.raises(ValueError, match="cache_frames=False"):
+        SyntheticFaces(cache_dir, "all", build=False, box_jitter=(0.1, 0.2), cache_frames=True, **TINY)
+    with pytest.raises(ValueError, match="shift and scale"):
+        SyntheticFaces(cache_dir, "all", build=False, box_jitter=(-0.1, 0.2), **TINY)
+
+
 def by_index(on: SyntheticFaces, off: SyntheticFaces, i: int) -> int:
     """The index in ``on`` (i even) or ``off`` (i odd) of the sample ``off.index[i]`` (the same clip and frames)."""
     return on.index.index(off.index[i]) if i % 2 == 0 else i
