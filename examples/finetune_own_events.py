@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backbone-lr", type=float, default=1e-4, help="learning rate of the backbone")
     parser.add_argument("--freeze-backbone", action="store_true", help="train the head only")
     parser.add_argument("--val-fraction", type=float, default=0.2, help="share of subjects held out")
+    parser.add_argument("--box-jitter", default=None, metavar="SHIFT,SCALE",
+                        help="train on face boxes moved and scaled as a face detector's error does, e.g. 0.04,0.09 "
+                             "(for a model that will run with --detect-face); validation keeps the boxes given")
     parser.add_argument("--accelerator", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
@@ -64,7 +67,12 @@ def main(argv: list[str] | None = None) -> Path:
     index = {name: [int(i) for i in ids] for name, ids in split.items()}
     print(f"{len(dataset)} labelled samples from {len(set(subjects))} subjects: "
           f"{len(index['train'])} train, {len(index['val'])} validation")
-    train = DataLoader(Subset(dataset, index["train"]), batch_size=args.batch_size, shuffle=True)
+    if args.box_jitter is not None:  # a second view of the same rows, its boxes jittered: training only
+        jitter = tuple(float(v) for v in args.box_jitter.split(","))
+        train_set = LabelledEventFiles(args.events, args.labels, model.input_contract, box_jitter=jitter)
+    else:
+        train_set = dataset
+    train = DataLoader(Subset(train_set, index["train"]), batch_size=args.batch_size, shuffle=True)
     val = DataLoader(Subset(dataset, index["val"]), batch_size=args.batch_size) if index["val"] else None
 
     trainer = L.Trainer(max_epochs=args.epochs, accelerator=args.accelerator, devices=1, logger=False,

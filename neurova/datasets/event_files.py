@@ -38,7 +38,7 @@ from neurova._paths import join_inside
 from neurova.contract import InputContract
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
-from neurova.faces import centre_square
+from neurova.faces import BoxJitter, centre_square
 from neurova.io import read_recording
 from neurova.transforms import ToModelInput
 
@@ -107,6 +107,10 @@ class LabelledEventFiles(Dataset):
         labels: the label CSV, or already parsed rows.
         contract: the model's input contract (``model.input_contract``).
         num_frames: frames per sample (default ``contract.clip_length``).
+        box_jitter: ``(shift, scale)`` of a face detector's box error (:class:`neurova.faces.BoxJitter`): each
+            sample's box (the row's, else the centred square) moved and scaled by a new drawn error at every call
+            before its events are cropped and encoded, for fine-tuning a model that will run on detected faces;
+            None (the default): the box as given.
 
     Samples follow neurova's contract: ``frames`` ``(K, C, S, S)`` float32; ``va`` ``(K, 2)``, the
     label on the last frame and NaN before it; ``label`` -1; ``meta`` with ``clip_id`` (the file),
@@ -121,8 +125,10 @@ class LabelledEventFiles(Dataset):
         contract: InputContract,
         *,
         num_frames: int | None = None,
+        box_jitter: tuple[float, float] | None = None,
     ) -> None:
         self.root = Path(root)
+        self.box_jitter = None if box_jitter is None else BoxJitter(*box_jitter)
         self.labels_path = Path(labels) if isinstance(labels, str | os.PathLike) else None
         self.rows = read_label_csv(labels) if self.labels_path is not None else list(labels)
         self.contract = contract
@@ -166,7 +172,10 @@ class LabelledEventFiles(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
         events, sensor_size = self._recording(row.file)
-        encode = ToModelInput(self.contract, row.box or centre_square(sensor_size), num_frames=self.num_frames)
+        box = row.box or centre_square(sensor_size)
+        if self.box_jitter is not None:
+            box = self.box_jitter.jitter_box(box)
+        encode = ToModelInput(self.contract, box, num_frames=self.num_frames)
         frames = encode(events, row.t_us)
         va = torch.full((self.num_frames, 2), float("nan"))
         va[-1] = torch.tensor([row.valence, row.arousal])

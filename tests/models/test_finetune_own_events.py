@@ -66,6 +66,19 @@ def test_dataset_encodes_the_contract_at_the_labelled_time(recordings):
     np.testing.assert_array_equal(sample["frames"].numpy(), expected)
 
 
+def test_box_jitter_moves_each_samples_box_before_the_crop(recordings):
+    folder, labels = recordings
+    plain = LabelledEventFiles(folder, labels, CONTRACT)
+    jittered = LabelledEventFiles(folder, labels, CONTRACT, box_jitter=(0.2, 0.3))
+    torch.manual_seed(0)
+    first, again = jittered[1]["frames"], jittered[1]["frames"]
+    assert not torch.equal(first, plain[1]["frames"]) and not torch.equal(first, again)  # a new box every call
+    assert torch.equal(LabelledEventFiles(folder, labels, CONTRACT, box_jitter=(0.0, 0.0))[1]["frames"],
+                       plain[1]["frames"])
+    with pytest.raises(ValueError, match="shift and scale"):
+        LabelledEventFiles(folder, labels, CONTRACT, box_jitter=(0.1, -0.1))
+
+
 def test_label_csv_errors_name_the_file(tmp_path):
     bad = tmp_path / "labels.csv"
     bad.write_text("file,t_us,valence\nx.h5,1,0.1\n")
@@ -86,7 +99,8 @@ def test_example_finetunes_a_saved_model(recordings, tmp_path, monkeypatch):
     base = model.save_pretrained(tmp_path / "base")
     out = tmp_path / "finetuned"
     argv = ["finetune_own_events.py", "--model", str(base), "--events", str(folder), "--labels", str(labels),
-            "--out", str(out), "--epochs", "2", "--batch-size", "4", "--val-fraction", "0.25"]
+            "--out", str(out), "--epochs", "2", "--batch-size", "4", "--val-fraction", "0.25",
+            "--box-jitter", "0.04,0.09"]
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(EXAMPLE), run_name="__main__")
     tuned = from_pretrained(out)
