@@ -737,6 +737,19 @@ class BoxJitter:
         if not (self.shift >= 0 and self.scale >= 0):
             raise ValueError(f"shift and scale must be >= 0, got {self.shift!r}, {self.scale!r}")
 
+    @classmethod
+    def of(cls, pair: Any, name: str = "box_jitter") -> BoxJitter:
+        """The jitter of a ``(shift, scale)`` pair given as argument ``name``.
+
+        Raises:
+            ValueError: not two numbers, or a negative one (the message names ``name``).
+        """
+        try:
+            shift, scale = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be (shift, scale), two numbers >= 0, got {pair!r}") from None
+        return cls(shift, scale)
+
     def draw(self, generator: Any = None) -> tuple[float, float, float]:
         """One error ``(dx, dy, ratio)`` from ``torch``'s global generator or an explicit ``torch.Generator``."""
         import torch

@@ -125,7 +125,7 @@ class Protocol:
         if self.train_box_jitter is not None:
             from neurova.faces import BoxJitter
 
-            jitter = BoxJitter(*(float(v) for v in self.train_box_jitter))  # refuses bad values
+            jitter = BoxJitter.of(self.train_box_jitter, "train_box_jitter")
             object.__setattr__(self, "train_box_jitter", (jitter.shift, jitter.scale))
 
     def train_copies(self) -> list[tuple[str, tuple[int, ...]]]:

@@ -80,6 +80,12 @@ def test_jitter_box_is_the_same_error_applied_to_the_box() -> None:
     assert (x0 + w / 2, y0 + h / 2) == pytest.approx((40.0 + 60.0 * dx, 40.0 + 40.0 * dy))
     assert (w, h) == pytest.approx((60.0 * ratio, 40.0 * ratio)) and ratio != 1.0
     assert RandomBoxJitter(0.0, 0.0).jitter_box((10, 20, 60, 40)) == (10.0, 20.0, 60.0, 40.0)
+    from neurova.faces import BoxJitter
+
+    assert BoxJitter.of([0.04, "0.09"]) == BoxJitter(0.04, 0.09)
+    for bad in ((0.1,), (0.1, 0.2, 0.3), 0.1, ("a", 0.1)):
+        with pytest.raises(ValueError, match=r"my_jitter must be \(shift, scale\)"):
+            BoxJitter.of(bad, "my_jitter")
     # a blob at the jittered box's centre lands at the centre of the frames resampled with the same draw
     clip = torch.zeros(1, 64, 64)
     cx, cy = 32 + 64 * dx, 32 + 64 * dy

@@ -109,6 +109,8 @@ def test_train_box_jitter_moves_each_copys_face_boxes_once(tmp_path) -> None:
     assert data_name(protocol) is None  # a variant of the data, not a tag's
     with pytest.raises(ValueError, match="shift and scale"):
         replace(SMALL, train_box_jitter=(0.05, -1.0))
+    with pytest.raises(ValueError, match=r"train_box_jitter must be \(shift, scale\)"):
+        replace(SMALL, train_box_jitter=(0.05,))
 
 
 def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:

@@ -9,10 +9,11 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from neurova.augment import RandomBoxJitter, augmented
+from neurova.augment import augmented
 from neurova.contract import InputContract
 from neurova.datasets.cache import EventCacheDataset, check_phases
 from neurova.errors import InputContractError
+from neurova.faces import BoxJitter
 
 __all__ = ["EventDataModule"]
 
@@ -69,9 +70,8 @@ class EventDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.hflip = float(hflip)
-        self.box_jitter = None if box_jitter is None else (float(box_jitter[0]), float(box_jitter[1]))
-        if self.box_jitter is not None:
-            RandomBoxJitter(*self.box_jitter)  # refuses bad values now rather than at the first batch
+        jitter = None if box_jitter is None else BoxJitter.of(box_jitter)  # refuses bad values now, not at a batch
+        self.box_jitter = None if jitter is None else (jitter.shift, jitter.scale)
         self.train_phases_us = check_phases(train_phases_us, "train_phases_us") if len(train_phases_us) else ()
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else pin_memory
         self.train_set: Dataset | None = None

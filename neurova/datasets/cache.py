@@ -536,7 +536,7 @@ class EventCacheDataset(Dataset):
         if stride < 1:
             raise ValueError(f"stride must be >= 1, got {stride}")
         self.phases_us = check_phases(phase_us)
-        self.box_jitter = None if box_jitter is None else BoxJitter(*box_jitter)
+        self.box_jitter = None if box_jitter is None else BoxJitter.of(box_jitter)
         self.jitter_seed = jitter_seed
         if self.box_jitter is not None and jitter_seed is None and cache_frames:
             raise ValueError("box_jitter without a jitter_seed draws a new box at every call, so the frames cannot be "

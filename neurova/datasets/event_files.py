@@ -128,7 +128,7 @@ class LabelledEventFiles(Dataset):
         box_jitter: tuple[float, float] | None = None,
     ) -> None:
         self.root = Path(root)
-        self.box_jitter = None if box_jitter is None else BoxJitter(*box_jitter)
+        self.box_jitter = None if box_jitter is None else BoxJitter.of(box_jitter)
         self.labels_path = Path(labels) if isinstance(labels, str | os.PathLike) else None
         self.rows = read_label_csv(labels) if self.labels_path is not None else list(labels)
         self.contract = contract
