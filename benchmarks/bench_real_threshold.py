@@ -53,8 +53,9 @@ def count_map(events: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def clean_at(theta: float) -> dict[str, Any]:
-    """:func:`neurova.recipes.sensor_options` of the ``clean`` pixel at ON and OFF thresholds ``theta``."""
-    return {"preset": "clean", "dvs_params": {"pos_thres": theta, "neg_thres": theta}}
+    """:func:`neurova.recipes.sensor_options` of the ``clean`` pixel at ON and OFF thresholds ``theta``
+    (the ``threshold_θ`` sensor)."""
+    return sensor_options(f"threshold_{float(theta)}")
 
 
 def simulated_rates(frames: np.ndarray, stamps_us: np.ndarray, sources: dict[str, dict]) -> dict[str, np.ndarray]:
