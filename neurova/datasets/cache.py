@@ -63,6 +63,7 @@ __all__ = [
     "cache_key",
     "default_cache_dir",
     "event_contract",
+    "open_cache_file",
 ]
 
 CACHE_FORMAT_VERSION = 1
@@ -282,13 +283,10 @@ class EventCache:
         """``{clip_id: file}`` of every complete clip (the first file wins if a clip is in two)."""
         found: dict[str, Path] = {}
         for path in self.files() if files is None else files:
-            try:
-                with h5py.File(path, "r") as f:
-                    for name, group in f.get("clips", {}).items():
-                        if group.attrs.get("complete", False) and name not in found:
-                            found[name] = path
-            except OSError as exc:
-                raise NeurovaError(f"cannot read the event cache ({exc}); delete it to rebuild", path) from exc
+            with open_cache_file(path) as f:
+                for name, group in f.get("clips", {}).items():
+                    if group.attrs.get("complete", False) and name not in found:
+                        found[name] = path
         return found
 
     def has(self, clip_ids: Sequence[str]) -> bool:
@@ -314,7 +312,7 @@ class EventCache:
             by_file.setdefault(where[clip_id], []).append(clip_id)
         metas: dict[str, ClipMeta] = {}
         for path, ids in by_file.items():
-            with h5py.File(path, "r") as f:
+            with open_cache_file(path) as f:
                 for clip_id in ids:
                     g = f["clips"][clip_id]
                     metas[clip_id] = ClipMeta(
@@ -426,11 +424,7 @@ class EventCache:
             # its first clip is complete would be unreadable. Create it complete, then append to it.
             with atomic_path(own) as tmp, h5py.File(tmp, "w") as new:
                 new.create_group("clips")
-        try:
-            f = h5py.File(own, "a")
-        except OSError as exc:
-            raise NeurovaError(f"cannot open the event cache for writing ({exc}); delete it to rebuild", own) from exc
-        with f:
+        with open_cache_file(own, "a") as f:
             clips = f.require_group("clips")
             for name in list(clips):
                 if not clips[name].attrs.get("complete", False):
@@ -455,6 +449,25 @@ class EventCache:
         # the platform's default start method, as torch's DataLoader workers (fork on Linux: no re-import)
         with multiprocessing.get_context().Pool(min(num_workers, len(jobs)), initializer=_limit_threads) as pool:
             yield from pool.imap_unordered(make_clip, jobs)
+
+
+def open_cache_file(path: Path, mode: str = "r") -> h5py.File:
+    """``h5py.File(path, mode)`` of an event-cache file, with an error that says what to do.
+
+    Raises:
+        NeurovaError: the file is locked because another process is writing it (wait for that process, or give
+            this one its own cache folder; nothing is wrong with the file), or it cannot be read at all (then
+            it is damaged: delete it to rebuild).
+    """
+    try:
+        return h5py.File(path, mode)
+    except BlockingIOError as exc:  # HDF5's file lock: a writer holds it
+        raise NeurovaError("the event cache is being written by another process (its file is locked); wait for "
+                           "that process to finish, or give this one another cache folder (cache_dir / "
+                           "--cache-dir)", path) from exc
+    except OSError as exc:
+        action = "read" if mode == "r" else "open for writing"
+        raise NeurovaError(f"cannot {action} the event cache ({exc}); delete it to rebuild", path) from exc
 
 
 def check_phases(phase_us: int | Sequence[int], name: str = "phase_us") -> tuple[int, ...]:
@@ -609,7 +622,7 @@ class EventCacheDataset(Dataset):
             path = self.clips[clip_id].file
             handle = self._handles.get(path)
             if handle is None:
-                handle = self._handles[path] = h5py.File(path, "r")
+                handle = self._handles[path] = open_cache_file(path)
             group = self._groups[clip_id] = handle["clips"][clip_id]["events"]
         return group
 

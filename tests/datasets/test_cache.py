@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neurova.datasets.cache import ClipRecord, EventCache
+from neurova.errors import NeurovaError
 from neurova.events import SensorSize, make_events
 from tests.helpers.events import random_events
 
@@ -30,6 +32,24 @@ def test_face_boxes_round_trip_through_the_cache(tmp_path: Path) -> None:
     np.testing.assert_array_equal(metas["a"].face_boxes, boxes)
     assert metas["a"].face_boxes.dtype == np.float32
     assert metas["b"].face_boxes is None
+
+
+def test_a_cache_file_another_process_is_writing_is_reported_as_busy_not_damaged(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """HDF5 locks a file while a process writes it (flock, as this test does): a reader in another job must be told
+    to wait or use its own cache folder, not to delete a good cache."""
+    monkeypatch.delenv("HDF5_USE_FILE_LOCKING", raising=False)
+    cache = EventCache(tmp_path, "toy", {"v": 1})
+    cache.build({"a": _record("a", None)}, lambda r: r, progress=False)
+    with open(cache.part_path(), "rb") as writer:
+        fcntl.flock(writer, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for action in (cache.complete_clips, lambda: cache.build({"b": _record("b", None)}, lambda r: r,
+                                                                  progress=False)):
+            with pytest.raises(NeurovaError, match=r"events\.h5: the event cache is being written by another "
+                                                   r"process .*cache_dir") as caught:
+                action()
+            assert "delete" not in str(caught.value)
+    assert set(cache.complete_clips()) == {"a"}  # untouched, readable again once the writer is done
 
 
 @pytest.mark.parametrize("bad", [np.zeros((3, 4)), np.array([[0, 0, 0, 4]] * 4), np.full((4, 4), np.nan)])
