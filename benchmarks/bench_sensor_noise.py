@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from neurova.cli.arguments import sensor_name
 from neurova.datasets import SyntheticFaces
 from neurova.domain import compare_stats, input_stats
 from neurova.encodings import denoise_events, raise_threshold
@@ -105,15 +106,6 @@ def row(model_name: str, sensor: str, remedy: str, result: Mapping[str, Any]) ->
             f"{result['ccc_valence']:.3f} / {result['ccc_arousal']:.3f} | "
             f"{result['rmse_valence']:.3f} / {result['rmse_arousal']:.3f} | {result['nonzero']:.1%} | "
             f"{result['median']:.3f} | {warns} |")
-
-
-def sensor_name(name: str) -> str:
-    """An argparse type: a name :func:`neurova.recipes.sensor_options` knows."""
-    try:
-        sensor_options(name)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return name
 
 
 def main() -> None:

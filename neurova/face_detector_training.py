@@ -49,6 +49,7 @@ from torch import Tensor, nn
 from neurova._atomic import atomic_path
 from neurova.events import SensorSize, slice_time
 from neurova.faces import BoxTracker, box_iou, centre_square, combine_detections, event_image, letterbox
+from neurova.recipes import sensor_options
 
 __all__ = [
     "FaceDetectorRecipe",
@@ -97,7 +98,10 @@ class FaceDetectorRecipe:
         test_window_ms: window length of the test windows (the recommended detection window).
         test_hop_ms: hop between consecutive test windows (tracking is evaluated over them).
         sensor_sizes: sensors drawn uniformly per clip.
-        noisy_fraction: share of clips simulated with the ``noisy`` preset (else ``clean``).
+        noisy_fraction: share of clips simulated by a noisy sensor (else the ``clean`` preset).
+        noisy_sensors: the noisy sensors (:func:`neurova.recipes.sensor_options` names), one drawn per noisy clip;
+            the default is v2e's ``noisy`` preset (5 Hz of shot noise). Stronger ones (``dim``, ``dark``,
+            ``davis346_dark``: 20-50 Hz) teach the detector the noise of dark pixels.
         negative_fraction: share of clips with the face moved out of the sensor.
         input_size: ``(width, height)`` of the net's input (:func:`neurova.faces.event_image`).
         clip_percentile: normalisation percentile of :func:`neurova.faces.event_image`.
@@ -118,6 +122,7 @@ class FaceDetectorRecipe:
     test_hop_ms: float = 40.0
     sensor_sizes: tuple[tuple[int, int], ...] = ((320, 240), (346, 260), (640, 480), (640, 360), (1280, 720))
     noisy_fraction: float = 0.5
+    noisy_sensors: tuple[str, ...] = ("noisy",)
     negative_fraction: float = 0.25
     input_size: tuple[int, int] = (128, 96)
     clip_percentile: float = 99.0
@@ -128,10 +133,18 @@ class FaceDetectorRecipe:
     weight_decay: float = 1e-4
     target_recall: float = 0.97
 
+    def __post_init__(self) -> None:
+        if not self.noisy_sensors:
+            raise ValueError("noisy_sensors must name at least one sensor")
+        for name in self.noisy_sensors:
+            sensor_options(name)  # an unknown name fails here, before any data is made
+
     def data_key(self, split: str) -> str:
         """A short hash of the settings and the source files that shape a split's data (the cache key)."""
         keys = ("seed", "frames", "test_frames", "supersample", "fps", "windows_per_clip", "window_ms", "test_window_ms", "test_hop_ms",
                 "sensor_sizes", "noisy_fraction", "negative_fraction", "input_size", "clip_percentile")
+        if self.noisy_sensors != ("noisy",):  # added later: the default keeps the keys of the shipped weights' data
+            keys += ("noisy_sensors",)
         sources = data_sources() | ({"haar": _source_hash("faces.py")} if split in ("val", "test") else {})
         blob = json.dumps({k: getattr(self, k) for k in keys} | {"split": split, "clips": self.clips[split],
                                                                  "sources": sources}, sort_keys=True)
@@ -215,9 +228,14 @@ def _render_clip(recipe: FaceDetectorRecipe, split: str, index: int, n_frames: i
     va = sample_va_trajectory(n_frames, rng, fps=recipe.fps)
     frames, boxes = render_scene_clip(identity, layout, va, fps=recipe.fps, rng=rng, supersample=recipe.supersample)
     noisy = bool(rng.random() < recipe.noisy_fraction)
+    sensor_name = "clean"
+    if noisy:  # one sensor: no draw, so the default recipe's clips are those the shipped weights were trained on
+        many = len(recipe.noisy_sensors) > 1
+        sensor_name = recipe.noisy_sensors[int(rng.integers(len(recipe.noisy_sensors))) if many else 0]
+    options = sensor_options(sensor_name)
     timestamps = np.round(np.arange(n_frames) * 1e6 / recipe.fps).astype(np.int64)
-    events = simulate(np.asarray(frames, np.float32) * 255.0, timestamps, preset="noisy" if noisy else "clean",
-                      seed=int(rng.integers(2**31)))
+    events = simulate(np.asarray(frames, np.float32) * 255.0, timestamps, preset=options["preset"],
+                      seed=int(rng.integers(2**31)), **(options["dvs_params"] or {}))
     boxes = np.asarray(boxes, np.float64)
     if negative:
         boxes = np.full_like(boxes, np.nan)
@@ -620,9 +638,12 @@ def finish_detector(out_dir: str | Path, net: nn.Module, recipe: FaceDetectorRec
     return settings
 
 
-def recipe_from_args(seed: int, clips: Sequence[int] | None, epochs: int | None) -> FaceDetectorRecipe:
+def recipe_from_args(seed: int, clips: Sequence[int] | None, epochs: int | None,
+                     noisy_sensors: Sequence[str] | None = None) -> FaceDetectorRecipe:
     """The default recipe with the command line's overrides (``clips`` = train, val, test)."""
     recipe = FaceDetectorRecipe(seed=seed)
+    if noisy_sensors:
+        recipe = dataclasses.replace(recipe, noisy_sensors=tuple(noisy_sensors))
     if clips is not None:
         recipe = dataclasses.replace(recipe, clips=dict(zip(("train", "val", "test"), (int(c) for c in clips))))
     if epochs is not None:

@@ -25,6 +25,7 @@ __all__ = [
     "output_folder",
     "output_path",
     "positive_int",
+    "sensor_name",
     "sensor_size",
 ]
 
@@ -127,6 +128,18 @@ def accelerator(text: str) -> str:
         return check_accelerator(key)
     except NeurovaError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def sensor_name(text: str) -> str:
+    """An argparse type: a simulated sensor's name that :func:`neurova.recipes.sensor_options` knows
+    (:data:`neurova.recipes.SENSORS`, or ``threshold_ON[_OFF]``)."""
+    from neurova.recipes import sensor_options
+
+    try:
+        sensor_options(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def sensor_size(text: str) -> tuple[int, int]:

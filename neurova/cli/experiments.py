@@ -13,6 +13,7 @@ from neurova.cli.arguments import (
     non_negative_int,
     output_folder,
     positive_int,
+    sensor_name,
 )
 from neurova.recipes import DATA
 
@@ -62,7 +63,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_train_face_detector(args: argparse.Namespace) -> int:
     from neurova.face_detector_training import recipe_from_args, train_face_detector
 
-    recipe = recipe_from_args(args.seed, args.clips, args.epochs)
+    recipe = recipe_from_args(args.seed, args.clips, args.epochs, args.noisy_sensors)
     train_face_detector(args.out, recipe, cache_dir=args.cache, workers=args.workers)
     print(f"weights and settings -> {args.out}/event_face_detector.safetensors, .json")
     return 0
@@ -132,6 +133,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--clips", type=positive_int, nargs=3, default=None, metavar=("TRAIN", "VAL", "TEST"),
                    help="clips per split (default 700 60 40)")
     p.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default 20)")
+    p.add_argument("--noisy-sensors", nargs="+", type=sensor_name, default=None, metavar="SENSOR",
+                   help="sensors of the noisy clips, one drawn per clip (default: v2e's noisy preset); e.g. noisy "
+                        "dim dark davis346_dark for a camera's dark-pixel noise (neurova.recipes.SENSORS)")
     p.add_argument("--cache", type=output_folder, default=None,
                    help="cache of the generated windows (default $NEUROVA_CACHE/face_detector)")
     p.add_argument("--workers", type=positive_int, default=1,
