@@ -164,13 +164,12 @@ def under_sensors(weights: str, sensors: list[str], cache_dir: str | None,
     from bench_sensor_noise import test_set
 
     from neurova.events import slice_time
-    from neurova.faces import AutoFaceDetector, box_iou
+    from neurova.faces import box_iou, get_face_detector
     from neurova.models import from_pretrained
 
     contract = from_pretrained("tiny_cnn_fusion.synthetic_faces_cameras").input_contract  # the events ignore it
-    learned = LearnedFaceDetector(weights)
-    detectors = {"learned": learned, "auto": AutoFaceDetector(learned, HaarEventDetector())}
-    window = int(learned.settings["recommended_window_us"])
+    detectors = {name: get_face_detector(name, weights=weights) for name in ("learned", "auto")}
+    window = int(LearnedFaceDetector(weights).settings["recommended_window_us"])
     print("| sensor | detector | windows | IoU >= 0.5 | median IoU |\n|---|---|---|---|---|")
     for sensor in sensors:
         dataset = test_set(sensor, contract, cache_dir)
