@@ -27,6 +27,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -156,15 +157,32 @@ def real_files(detector: LearnedFaceDetector, length_us: int = 50_000, hop_us: i
               f"haar {classic}/{len(ends)}")
 
 
-def under_sensors(weights: str, sensors: list[str], cache_dir: str | None,
-                  ends_us: tuple[int, ...] = (500_000, 1_000_000, 1_500_000)) -> None:
-    """IoU of the learned detector and ``auto`` on the protocol's test faces as each of ``sensors`` records them."""
+def box_ious(detector: Any, dataset: Any, window_us: int,
+             ends_us: tuple[int, ...] = (500_000, 1_000_000, 1_500_000)) -> np.ndarray:
+    """IoU of ``detector``'s box (0 where it finds none) with the true box of the frame nearest each window's end,
+    for windows of ``window_us`` ending at ``ends_us`` in every clip of ``dataset`` (a synthetic faces split)."""
     import warnings
 
+    from neurova.events import slice_time
+    from neurova.faces import box_iou
+
+    ious = []
+    for clip_id, meta in dataset.clips.items():
+        events = dataset.clip_events(clip_id)
+        for end in ends_us:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found = detector.detect(slice_time(events, end - window_us, end), dataset.sensor_size)
+            frame = int(np.abs(meta.frame_timestamps_us - end).argmin())
+            ious.append(box_iou(np.asarray(found.box, float), meta.face_boxes[frame]) if found.found else 0.0)
+    return np.asarray(ious)
+
+
+def under_sensors(weights: str, sensors: list[str], cache_dir: str | None) -> None:
+    """IoU of the learned detector and ``auto`` on the protocol's test faces as each of ``sensors`` records them."""
     from bench_sensor_noise import test_set
 
-    from neurova.events import slice_time
-    from neurova.faces import box_iou, get_face_detector
+    from neurova.faces import get_face_detector
     from neurova.models import from_pretrained
 
     contract = from_pretrained("tiny_cnn_fusion.synthetic_faces_cameras").input_contract  # the events ignore it
@@ -174,18 +192,9 @@ def under_sensors(weights: str, sensors: list[str], cache_dir: str | None,
     for sensor in sensors:
         dataset = test_set(sensor, contract, cache_dir)
         for name, detector in detectors.items():
-            ious = []
-            for clip_id, meta in dataset.clips.items():
-                events = dataset.clip_events(clip_id)
-                for end in ends_us:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        found = detector.detect(slice_time(events, end - window, end), dataset.sensor_size)
-                    frame = int(np.abs(meta.frame_timestamps_us - end).argmin())
-                    ious.append(box_iou(np.asarray(found.box, float), meta.face_boxes[frame]) if found.found else 0.0)
-            ious_arr = np.asarray(ious)
-            print(f"| {sensor} | {name} | {len(ious_arr)} | {np.mean(ious_arr >= 0.5):.1%} | "
-                  f"{np.median(ious_arr):.2f} |", flush=True)
+            ious = box_ious(detector, dataset, window)
+            print(f"| {sensor} | {name} | {len(ious)} | {np.mean(ious >= 0.5):.1%} | {np.median(ious):.2f} |",
+                  flush=True)
 
 
 def main() -> None:
