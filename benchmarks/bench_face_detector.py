@@ -187,7 +187,7 @@ def under_sensors(weights: str, sensors: list[str], cache_dir: str | None) -> No
 
     contract = from_pretrained("tiny_cnn_fusion.synthetic_faces_cameras").input_contract  # the events ignore it
     detectors = {name: get_face_detector(name, weights=weights) for name in ("learned", "auto")}
-    window = int(LearnedFaceDetector(weights).settings["recommended_window_us"])
+    window = int(detectors["learned"].settings["recommended_window_us"])
     print("| sensor | detector | windows | IoU >= 0.5 | median IoU |\n|---|---|---|---|---|")
     for sensor in sensors:
         dataset = test_set(sensor, contract, cache_dir)

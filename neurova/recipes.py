@@ -182,9 +182,10 @@ def stored_spec(spec: Mapping[str, Any], kind: type[Protocol] | type[Recipe]) ->
 
 
 def data_name(protocol: Protocol) -> str | None:
-    """The :data:`DATA` name of ``protocol``'s data: the one with the same training sensors (``"synthetic_faces"``
-    for the clean events only). A protocol of other sizes or budget is a variant of that data, as
-    ``neurova.zoo.build(tag, protocol=...)`` makes; None where no data name has its sensors."""
+    """The :data:`DATA` name of ``protocol``'s data: the one with the same training sensors, phases and box error
+    (``"synthetic_faces"`` for the clean events only, on the frames, with the true boxes). A protocol of other
+    sizes or budget is a variant of that data, as ``neurova.zoo.build(tag, protocol=...)`` makes; None where no
+    data name has its training data."""
     return next((name for name, known in DATA.items()
                  if (known.train_sensors, known.train_phases_us, known.train_box_jitter)
                  == (protocol.train_sensors, protocol.train_phases_us, protocol.train_box_jitter)), None)

@@ -396,14 +396,15 @@ def leaderboard_summary(out: str | os.PathLike[str], tag: Tag) -> tuple[dict[str
     def as_stored(spec: Any, kind: type[Protocol] | type[Recipe]) -> Any:  # as the results' JSON holds it
         return stored_spec(json.loads(json.dumps(spec)), kind) if isinstance(spec, dict) else None
 
+    recipe, protocol = as_stored(asdict(tag.recipe), Recipe), as_stored(asdict(tag.protocol), Protocol)
     results = []
     for path in sorted((Path(out) / "results" / tag.model).glob("seed*.json")):
         try:
             result = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if (isinstance(result, dict) and as_stored(result.get("recipe"), Recipe) == as_stored(asdict(tag.recipe), Recipe)
-                and as_stored(result.get("protocol"), Protocol) == as_stored(asdict(tag.protocol), Protocol)
+        if (isinstance(result, dict) and as_stored(result.get("recipe"), Recipe) == recipe
+                and as_stored(result.get("protocol"), Protocol) == protocol
                 and (result.get("n_bits"), result.get("bin_us")) == (tag.n_bits, tag.bin_us)):
             results.append(result["test"])
     if not results:
