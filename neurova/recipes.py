@@ -160,12 +160,13 @@ SYNTHETIC_FACES_NOISE = Protocol(train_sensors=("noisy", "dim", "dark"))
 """The protocol of the ``synthetic_faces_noise`` tags: the same faces, the training subjects also seen by three
 noisy sensors (``benchmarks/bench_sensor_noise.py``: robust to sensor noise, and better on clean events too)."""
 SYNTHETIC_FACES_CAMERAS = Protocol(train_sensors=("noisy", "dim", "dark", "threshold_0.1", "threshold_0.15",
-                                                  "threshold_0.3", "threshold_0.4"),
+                                                  "threshold_0.3", "threshold_0.4", "davis346_lit", "davis346_dark"),
                                    train_phases_us=(0, 10_000, 20_000, 30_000), train_box_jitter=(0.04, 0.09))
 """The protocol of the ``synthetic_faces_cameras`` tags: the noise protocol's sensors and four clean sensors with
 contrast thresholds of 0.1, 0.15, 0.3 and 0.4 (the others' are 0.2), as cameras set more or less sensitive by their
-biases record the same faces (``benchmarks/bench_sensor_noise.py``: robust to both); the training windows end 0,
-10, 20 or 30 ms before their video frame, as a real camera's windows do not follow the video's frame clock
+biases record the same faces (``benchmarks/bench_sensor_noise.py``: robust to both), and the two sensors fitted
+to a real DAVIS346 (``davis346_lit``, ``davis346_dark``: ``benchmarks/bench_real_threshold.py``); the training
+windows end 0, 10, 20 or 30 ms before their video frame, as a real camera's windows do not follow the video's frame clock
 (``benchmarks/bench_detected_crops.py --phase-ms``); and the training face boxes carry a face detector's error
 (shift sd 0.04 of a side, log-scale sd 0.09, one draw per sample and copy), as a real recording's crops come from
 a detector, not from the renderer (``benchmarks/bench_detected_crops.py --detectors learned``)."""

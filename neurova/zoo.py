@@ -8,8 +8,8 @@ here); the leaderboard (:mod:`neurova.leaderboard`) scores the same entries with
 
 * :func:`tags` / :func:`get_tag`: every tag (one per :func:`neurova.models.list_models` name and data of
   :data:`~neurova.recipes.DATA`: ``synthetic_faces``, ``synthetic_faces_noise`` whose training subjects are also
-  seen by three noisy sensors, and ``synthetic_faces_cameras``, by those and by four sensors of other contrast
-  thresholds) and its recipe;
+  seen by three noisy sensors, and ``synthetic_faces_cameras``, by those, by four sensors of other contrast
+  thresholds and by two fitted to a real DAVIS346) and its recipe;
 * :func:`build`: reproduce a tagged checkpoint from its recipe, bit for bit on CPU for a given seed, into
   ``$NEUROVA_HOME/models/<tag>`` (the first place ``from_pretrained("<tag>")`` looks);
 * :data:`SHIPPED_TAGS`: the small checkpoints inside the package (``neurova/weights/<tag>/``), which
@@ -92,7 +92,8 @@ DEFAULT_SEED = 0
 SHIPPED_TAGS = ("tiny_cnn.synthetic_faces", "tiny_cnn_fusion.synthetic_faces",
                 "tiny_cnn_fusion.synthetic_faces_noise", "tiny_cnn_fusion.synthetic_faces_cameras")
 """Tags whose checkpoints ship inside the package (``neurova/weights/<tag>/``, about 260 kB each); the ``_cameras``
-one, trained on noisy sensors and sensors of other contrast thresholds, is the model for real cameras (docs/zoo.md)."""
+one, trained on noisy sensors, sensors of other contrast thresholds and two fitted to a real DAVIS346, is the model
+for real cameras (docs/zoo.md)."""
 
 
 def tag_name(model: str, data: str | None = None) -> str:

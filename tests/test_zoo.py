@@ -42,7 +42,8 @@ def test_a_tag_per_registered_model_and_data_with_the_leaderboard_recipe() -> No
             assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=("noisy", "dim", "dark"))
         else:  # and by sensors of other contrast thresholds
             assert tag.protocol == replace(zoo.SYNTHETIC_FACES, train_sensors=(
-                "noisy", "dim", "dark", "threshold_0.1", "threshold_0.15", "threshold_0.3", "threshold_0.4"),
+                "noisy", "dim", "dark", "threshold_0.1", "threshold_0.15", "threshold_0.3", "threshold_0.4",
+                "davis346_lit", "davis346_dark"),  # and by the two sensors fitted to a real DAVIS346
                 train_phases_us=(0, 10_000, 20_000, 30_000),  # and off the video frame clock
                 train_box_jitter=(0.04, 0.09))  # and cropped with a face detector's error
     assert lb.Protocol is zoo.Protocol and lb.Recipe is zoo.Recipe  # one definition of sizes and recipes
@@ -228,7 +229,8 @@ def test_cli_lists_tags_and_refuses_bad_builds(capsys) -> None:
     assert "resnet18_fusion.synthetic_faces" in listed
     cameras_row = next(line for line in listed.splitlines()
                        if line.startswith("tiny_cnn_fusion.synthetic_faces_cameras"))
-    assert "threshold_0.4 sensors" in cameras_row and "windows off the frame clock" in cameras_row
+    assert "threshold_0.4/davis346_lit/davis346_dark sensors" in cameras_row
+    assert "windows off the frame clock" in cameras_row
     assert "jittered face boxes" in cameras_row
     assert main(["zoo", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -154,7 +154,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data", choices=sorted(DATA), default="synthetic_faces",
                    help="the protocol's data (default synthetic_faces; synthetic_faces_noise adds the training "
                         "subjects as three noisy sensors record them, synthetic_faces_cameras also as four sensors of "
-                        "other contrast thresholds); its tags are saved under OUT/checkpoints")
+                        "other contrast thresholds and two fitted to a real DAVIS346); its tags are saved under "
+                        "OUT/checkpoints")
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="another training budget than the protocol's (a control run: use another --out; its "
                         "checkpoints' cards record the budget)")
