@@ -19,6 +19,7 @@ from neurova.faces import (
     event_image,
     get_face_detector,
     letterbox,
+    remove_noise_floor,
     smooth_boxes,
     square_box_from_landmarks,
 )
@@ -230,6 +231,37 @@ def test_event_image_bins_polarities_into_the_letterboxed_input():
         event_image(events, (320, 240))  # events outside the sensor
 
 
+def test_remove_noise_floor_takes_poisson_noise_out_and_leaves_scenes_alone():
+    rng = np.random.default_rng(0)
+    noise = rng.poisson(30.0, (2, 96, 128))  # a dark pixel's noise everywhere, and a face firing on top of it
+    face = np.zeros_like(noise)
+    face[:, 30:60, 40:70] = 60
+    cleaned = remove_noise_floor(noise + face)
+    assert cleaned.dtype == np.float32 and cleaned.shape == noise.shape
+    outside = np.ones(noise.shape, bool)
+    outside[:, 30:60, 40:70] = False
+    assert (cleaned[outside] == 0).mean() > 0.95 and (cleaned[~outside] > 0).mean() > 0.95
+    np.testing.assert_allclose(remove_noise_floor(noise[0] + face[0], sd=0), np.maximum(noise[0] + face[0] - 30, 0))
+    sparse = face.copy()  # clean events: the median pixel has none, nothing changes
+    assert remove_noise_floor(sparse) is sparse
+    scene = rng.poisson(rng.gamma(0.5, 60.0, (2, 96, 128)))  # a moving textured scene: uneven, not noise
+    assert np.median(scene) > 0 and remove_noise_floor(scene) is scene
+    with pytest.raises(ValueError, match="sd"):
+        remove_noise_floor(noise, sd=-1)
+
+
+def test_event_image_noise_floor_spares_clean_windows_and_the_padding():
+    rng = np.random.default_rng(1)
+    face = face_events(cx=160, cy=120)
+    assert np.array_equal(event_image(face, (320, 240), noise_floor_sd=2), event_image(face, (320, 240)))
+    n = 40 * 1280 * 720  # 40 noise events per pixel on a letterboxed sensor
+    noisy = make_events(rng.integers(0, 1280, n), rng.integers(0, 720, n), np.sort(rng.integers(0, 200_000, n)),
+                        rng.integers(0, 2, n))
+    image = event_image(noisy, (1280, 720), noise_floor_sd=2)
+    assert image[:, :12].sum() == 0 and image[:, 84:].sum() == 0  # the padding is not part of the floor
+    assert (image[:, 12:84] == 0).mean() > 0.95 and (event_image(noisy, (1280, 720))[:, 12:84] > 0).all()
+
+
 def test_haar_event_detector_finds_the_drawn_face_in_events():
     detector = HaarEventDetector(box_scale=1.0)
     events = face_events(cx=160, cy=120)
@@ -245,6 +277,8 @@ def test_haar_event_detector_finds_the_drawn_face_in_events():
         HaarEventDetector(fractions=())
     with pytest.raises(ValueError, match="cascade_side"):
         HaarEventDetector(cascade_side=10)
+    with pytest.raises(ValueError, match="noise_floor_sd"):
+        HaarEventDetector(noise_floor_sd=-1)
 
 
 def test_haar_event_detector_shrinks_large_sensors_and_maps_the_box_back():
@@ -278,6 +312,9 @@ def test_combine_detections_over_many_windows():
 
 def test_get_face_detector_names():
     assert isinstance(get_face_detector("haar"), HaarEventDetector)
+    auto = get_face_detector("auto", noise_floor_sd=None)  # the noise floor's setting reaches both backends
+    assert auto.learned.noise_floor_sd is None and auto.haar.noise_floor_sd is None
+    assert get_face_detector("auto").haar.noise_floor_sd == faces_module.NOISE_FLOOR_SD
     with pytest.raises(ValueError, match="unknown face detector"):
         get_face_detector("yolo")
 
