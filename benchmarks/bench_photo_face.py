@@ -27,6 +27,12 @@ the photo (intensity, not events), mapped to a box of side 1.29 cascade sides ce
 cascade's centre, the mapping :class:`neurova.faces.HaarEventDetector` fitted to that definition.
 
     .venv/bin/python benchmarks/bench_photo_face.py [--photo PORTRAIT.jpg] [--seconds 4] [--model TAG_OR_FOLDER]
+    .venv/bin/python benchmarks/bench_photo_face.py --only-detection --sensors davis346_dark --sizes 346x260 \
+        [--noise-floor-sd none]    # the detectors under a real DAVIS346's dark-pixel noise
+
+``--sensors`` names the simulated sensors of the detection part (``neurova.recipes.SENSORS``; default the clean
+pixel and v2e's ``noisy`` preset), ``--sizes`` its sensor sizes, and ``--noise-floor-sd`` the learned detector's
+``noise_floor_sd`` (``none``: off).
 
 ``--photo`` takes any portrait photograph with one frontal face (the cascade must find it in the photo); e.g.
 scikit-image's ``astronaut.png`` (Eileen Collins, public domain): ``python -c "import skimage.data, imageio;
@@ -51,10 +57,20 @@ import numpy as np
 import torch
 
 import neurova
+from neurova.cli.arguments import sensor_name, sensor_size
 from neurova.domain import compare_stats
 from neurova.events import SensorSize, slice_time
-from neurova.faces import DETECT_EVERY_US, BoxTracker, HaarEventDetector, box_iou, combine_detections, get_face_detector
+from neurova.faces import (
+    DETECT_EVERY_US,
+    NOISE_FLOOR_SD,
+    BoxTracker,
+    HaarEventDetector,
+    box_iou,
+    combine_detections,
+    get_face_detector,
+)
 from neurova.io import write_events
+from neurova.recipes import sensor_options
 from neurova.simulator import flickering_light, simulate
 
 FPS = 25.0
@@ -145,13 +161,15 @@ def animate(photo: np.ndarray, box: np.ndarray, sensor: tuple[int, int], n: int,
     return frames, boxes
 
 
-def score(events: np.ndarray, sensor: SensorSize, boxes: np.ndarray) -> dict[str, list[float]]:
+def score(events: np.ndarray, sensor: SensorSize, boxes: np.ndarray,
+          noise_floor_sd: float | None = NOISE_FLOOR_SD) -> dict[str, list[float]]:
     """IoU with the true box of each 200 ms window's detection (NaN: no face reported), per method.
 
     ``auto`` is :func:`neurova.faces.combine_detections` of the two detections, as ``get_face_detector("auto")``
     answers; ``+ tracker`` follows the answers with :class:`neurova.faces.BoxTracker`, as ``neurova.predict`` does.
     """
-    learned, haar = get_face_detector("learned"), get_face_detector("haar")
+    learned = get_face_detector("learned", noise_floor_sd=noise_floor_sd)  # as "auto" builds its two backends
+    haar = get_face_detector("haar")
     trackers = {"learned + tracker": BoxTracker(), "auto + tracker": BoxTracker()}
     result: dict[str, list[float]] = {"learned": [], "haar": [], "auto": [], "learned + tracker": [], "auto + tracker": []}
     for end in range(WINDOW_US, int(events["t"][-1]) + 1, HOP_US):
@@ -182,21 +200,24 @@ def summary(ious: list[float]) -> str:
             f"{median:6.2f}")  # fmt: skip
 
 
-def detection(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int) -> None:
+def detection(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int,
+              sensors: tuple[str, ...] = ("clean", "noisy"), sizes: tuple[tuple[int, int], ...] = SENSORS,
+              noise_floor_sd: float | None = NOISE_FLOOR_SD) -> None:
     n = round(seconds * FPS)
     times = (np.arange(n) * 1e6 / FPS).astype(np.int64)
-    print(f"{'motion':7} {'sensor':9} {'preset':6} {'events':>9} {'method':18} answered IoU>=.5/ans IoU>=.5/all median")
+    print(f"{'motion':7} {'sensor':9} {'preset':13} {'events':>10} {'method':18} answered IoU>=.5/ans IoU>=.5/all median")
     pooled: dict[str, list[float]] = {}
     for motion in ("head", "camera"):
-        for width, height in SENSORS:
+        for width, height in sizes:
             rng = np.random.default_rng(seed)
             frames, boxes = animate(photo, box, (width, height), n, motion, rng)
-            for preset in ("clean", "noisy"):
-                events = simulate(frames, times, preset=preset, seed=seed)
-                result = score(events, SensorSize(width, height), boxes)
+            for name in sensors:
+                options = sensor_options(name)
+                events = simulate(frames, times, preset=options["preset"], seed=seed, **(options["dvs_params"] or {}))
+                result = score(events, SensorSize(width, height), boxes, noise_floor_sd)
                 for method, ious in result.items():
                     pooled.setdefault(f"{motion} {method}", []).extend(ious)
-                    print(f"{motion:7} {width}x{height:<4} {preset:6} {len(events):9,} {method:18} {summary(ious)}")
+                    print(f"{motion:7} {width}x{height:<4} {name:13} {len(events):10,} {method:18} {summary(ious)}")
     print("\npooled over sensors and presets:")
     for key, ious in pooled.items():
         print(f"  {key:26} {summary(ious)}")
@@ -311,6 +332,19 @@ def flicker(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model
         print(line + (f"  warnings: {', '.join(kinds)}" if kinds else ""))
 
 
+def _noise_floor_sd(text: str) -> float | None:
+    """An argparse type: ``none`` or a number of standard deviations >= 0."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or 'none', got {text!r}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=None, help="a portrait (default: matplotlib's grace_hopper.jpg)")
@@ -321,6 +355,14 @@ def main() -> None:
                         help="the flickering lamp of the last run (default 100:0.35)")
     parser.add_argument("--only-flicker", action="store_true", help="run only the flickering-lamp part")
     parser.add_argument("--only-stream", action="store_true", help="run only the live-camera latency part")
+    parser.add_argument("--only-detection", action="store_true", help="run only the detectors' part")
+    parser.add_argument("--sensors", nargs="+", type=sensor_name, default=["clean", "noisy"], metavar="SENSOR",
+                        help="simulated sensors of the detectors' part (default clean noisy)")
+    parser.add_argument("--sizes", nargs="+", type=sensor_size, default=list(SENSORS), metavar="WxH",
+                        help="sensor sizes of the detectors' part (default 346x260 640x480 1280x720)")
+    parser.add_argument("--noise-floor-sd", type=_noise_floor_sd, default=NOISE_FLOOR_SD, metavar="SD",
+                        help=f"the learned detector's noise_floor_sd in the detectors' part (default {NOISE_FLOOR_SD:g}; "
+                             "none: off)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     photo = load_portrait(args.photo)
@@ -330,7 +372,9 @@ def main() -> None:
         streaming(photo, box, args.seconds, args.seed, args.model)
         return
     if not args.only_flicker:
-        detection(photo, box, args.seconds, args.seed)
+        detection(photo, box, args.seconds, args.seed, tuple(args.sensors), tuple(args.sizes), args.noise_floor_sd)
+        if args.only_detection:
+            return
         prediction(photo, box, args.seconds, args.seed, args.model)
         streaming(photo, box, args.seconds, args.seed, args.model)
     frequency, _, depth = args.flicker.partition(":")

@@ -30,3 +30,24 @@ def test_the_animated_true_box_follows_the_face_in_the_frames(motion: str) -> No
         centre = np.array([x + w / 2, y + h / 2 + mapping.box_shift * h])
         assert box_iou(np.r_[centre - side / 2, side, side], truth) > 0.75
     np.testing.assert_allclose(boxes[:, 2] / (bench.FACE_FRACTION * 260), 1, atol=0.15)  # the scale's wobble
+
+
+def test_score_gives_the_learned_detector_the_noise_floor_setting(monkeypatch) -> None:
+    """``--noise-floor-sd`` reaches the learned detector that :func:`score` compares, not the cascade (as in "auto")."""
+    made, real = [], bench.get_face_detector
+
+    def fake_detector(name, **kwargs):
+        made.append((name, kwargs))
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(bench, "get_face_detector", fake_detector)
+    photo = bench.load_portrait()
+    frames, boxes = bench.animate(photo, bench.true_face_box(photo), (346, 260), 6, "head", np.random.default_rng(0))
+    events = bench.simulate(frames, (np.arange(6) * 40_000).astype(np.int64), preset="clean", seed=0)
+    result = bench.score(events, bench.SensorSize(346, 260), boxes, noise_floor_sd=None)
+    assert made == [("learned", {"noise_floor_sd": None}), ("haar", {})]
+    assert set(result) == {"learned", "haar", "auto", "learned + tracker", "auto + tracker"}
+    assert bench._noise_floor_sd("none") is None and bench._noise_floor_sd("1.5") == 1.5
+    for bad in ("-1", "x"):
+        with pytest.raises(bench.argparse.ArgumentTypeError):
+            bench._noise_floor_sd(bad)

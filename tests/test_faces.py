@@ -312,9 +312,9 @@ def test_combine_detections_over_many_windows():
 
 def test_get_face_detector_names():
     assert isinstance(get_face_detector("haar"), HaarEventDetector)
-    auto = get_face_detector("auto", noise_floor_sd=None)  # the noise floor's setting reaches both backends
-    assert auto.learned.noise_floor_sd is None and auto.haar.noise_floor_sd is None
-    assert get_face_detector("auto").haar.noise_floor_sd == faces_module.NOISE_FLOOR_SD
+    auto = get_face_detector("auto", noise_floor_sd=1.0)  # the learned backend's setting; the cascade keeps counts
+    assert auto.learned.noise_floor_sd == 1.0 and auto.haar.noise_floor_sd is None
+    assert get_face_detector("auto").learned.noise_floor_sd == faces_module.NOISE_FLOOR_SD
     with pytest.raises(ValueError, match="unknown face detector"):
         get_face_detector("yolo")
 
