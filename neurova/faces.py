@@ -205,7 +205,6 @@ def accumulate_events(
     clip_percentile: float = 99.0,
     blur_sigma: float = 1.0,
     invert: bool = True,
-    noise_floor_sd: float | None = None,
 ) -> np.ndarray:
     """Grey image of event activity, for face detection on event recordings.
 
@@ -224,18 +223,13 @@ def accumulate_events(
         clip_percentile: percentile of non-zero counts mapped to 255.
         blur_sigma: Gaussian blur in pixels; 0 disables it (and the OpenCV import).
         invert: dark activity on a white background (``255 - image``).
-        noise_floor_sd: subtract the window's noise floor first (:func:`remove_noise_floor`); None keeps
-            the counts.
 
     Returns:
         ``(height, width)`` uint8 image; blank (all 255 with ``invert``, else 0) for zero events.
     """
     size = SensorSize.of(sensor_size)
     validate_events(events, sensor_size=size)
-    counts = _pixel_counts(events, size)
-    if noise_floor_sd is not None:
-        counts = remove_noise_floor(counts, noise_floor_sd)
-    image = _activity_image(counts, clip_percentile, blur_sigma)
+    image = _activity_image(_pixel_counts(events, size), clip_percentile, blur_sigma)
     return 255 - image if invert else image
 
 
@@ -460,15 +454,6 @@ class FaceDetector(Protocol):
     def __call__(self, events: np.ndarray, sensor_size: SensorSize) -> np.ndarray | None: ...
 
 
-def _noise_floor_sd(value: float | None) -> float | None:
-    """A detector's ``noise_floor_sd`` checked: None or a number >= 0."""
-    if value is None:
-        return None
-    if not float(value) >= 0:
-        raise ValueError(f"noise_floor_sd must be None or a number >= 0, got {value!r}")
-    return float(value)
-
-
 def default_weights() -> Path:
     """Path of the event-face detector weights shipped inside the package (``neurova/weights/``)."""
     return Path(str(resources.files("neurova") / "weights" / "event_face_detector.safetensors"))
@@ -516,7 +501,9 @@ class LearnedFaceDetector:
         self.threshold = default_threshold if threshold is None else float(threshold)
         if not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
-        self.noise_floor_sd = _noise_floor_sd(noise_floor_sd)
+        if noise_floor_sd is not None and not float(noise_floor_sd) >= 0:
+            raise ValueError(f"noise_floor_sd must be None or a number >= 0, got {noise_floor_sd!r}")
+        self.noise_floor_sd = None if noise_floor_sd is None else float(noise_floor_sd)
         self.settings = settings
         self.device = torch.device(device)
         self.net = EventFaceNet(in_chans=2, widths=widths)  # type: ignore[arg-type]
@@ -574,15 +561,14 @@ class HaarEventDetector:
         box_scale: true side / cascade side.
         box_shift: vertical centre shift in cascade sides.
         cascade_side: shorter side (pixels) below which images are not shrunk; ``None`` never shrinks.
-        noise_floor_sd: subtract each rendering's noise floor first (:func:`remove_noise_floor`); None, the
-            default, keeps the counts: on a real photographed face under a real DAVIS346's dark-pixel noise the
-            cascade finds the face as often without it, and less often with it when the whole camera moves
-            (docs/face_detection.md).
+
+    The cascade sees the counts as they are, without :func:`remove_noise_floor`: on a real photographed face under
+    a real DAVIS346's dark-pixel noise it finds the face as often without it, and less often with it when the
+    whole camera moves (docs/face_detection.md).
     """
 
     def __init__(self, fractions: Sequence[float] = (1.0, 0.5, 0.25), *, min_votes: int = 1, box_scale: float = 1.29,
-                 box_shift: float = -0.013, cascade_side: int | None = 240,
-                 noise_floor_sd: float | None = None) -> None:
+                 box_shift: float = -0.013, cascade_side: int | None = 240) -> None:
         if not fractions or not all(0 < f <= 1 for f in fractions):
             raise ValueError(f"fractions must be a non-empty sequence in (0, 1], got {fractions}")
         if min_votes < 1 or box_scale <= 0:
@@ -594,7 +580,6 @@ class HaarEventDetector:
         self.box_scale = float(box_scale)
         self.box_shift = float(box_shift)
         self.cascade_side = cascade_side
-        self.noise_floor_sd = _noise_floor_sd(noise_floor_sd)
 
     def detect(self, events: np.ndarray, sensor_size: SensorSize | tuple[int, ...]) -> FaceDetection:
         """The cascade's face in one window, mapped to the face-box definition, and its vote share."""
@@ -613,8 +598,6 @@ class HaarEventDetector:
         for part_counts in self._trailing_counts(events, sensor):
             if part_counts is None:
                 continue
-            if self.noise_floor_sd is not None:
-                part_counts = remove_noise_floor(part_counts, self.noise_floor_sd)
             image = _activity_image(part_counts, 99.0, 1.0)  # accumulate_events' defaults
             if shrink > 1:
                 cv2 = require("cv2", "faces", "detecting faces with the Haar cascade")

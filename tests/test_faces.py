@@ -277,8 +277,6 @@ def test_haar_event_detector_finds_the_drawn_face_in_events():
         HaarEventDetector(fractions=())
     with pytest.raises(ValueError, match="cascade_side"):
         HaarEventDetector(cascade_side=10)
-    with pytest.raises(ValueError, match="noise_floor_sd"):
-        HaarEventDetector(noise_floor_sd=-1)
 
 
 def test_haar_event_detector_shrinks_large_sensors_and_maps_the_box_back():
@@ -312,8 +310,8 @@ def test_combine_detections_over_many_windows():
 
 def test_get_face_detector_names():
     assert isinstance(get_face_detector("haar"), HaarEventDetector)
-    auto = get_face_detector("auto", noise_floor_sd=1.0)  # the learned backend's setting; the cascade keeps counts
-    assert auto.learned.noise_floor_sd == 1.0 and auto.haar.noise_floor_sd is None
+    auto = get_face_detector("auto", noise_floor_sd=1.0)  # the learned backend's setting
+    assert auto.learned.noise_floor_sd == 1.0 and isinstance(auto.haar, HaarEventDetector)
     assert get_face_detector("auto").learned.noise_floor_sd == faces_module.NOISE_FLOOR_SD
     with pytest.raises(ValueError, match="unknown face detector"):
         get_face_detector("yolo")
