@@ -72,6 +72,7 @@ __all__ = [
     "RECIPES",
     "SEEDS",
     "Entry",
+    "PlotPoint",
     "Protocol",
     "Recipe",
     "SplitTensors",
@@ -79,6 +80,7 @@ __all__ = [
     "entries",
     "load_splits",
     "parse_shard",
+    "plot_leaderboard",
     "predict",
     "profile_model",
     "recipe_for",
@@ -504,7 +506,9 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
         tmp.write_text("\n".join(lines))
     with atomic_path(out / "leaderboard.csv") as tmp:
         tmp.write_text(buffer.getvalue())
-    _plot(out / "leaderboard.png", rows)
+    plot_leaderboard(out / "leaderboard.png", [
+        PlotPoint(row.entry, {d: stat for d in DIMS if (stat := row.stat("test", f"ccc_{d}")) is not None},
+                  row.over_seeds("macs") or 0.0) for row in rows if row.results])
     return out / "leaderboard.md"
 
 
@@ -521,7 +525,31 @@ def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, A
                                             len(row.results), weights_digest(folder)))
 
 
-def _plot(path: Path, rows: Sequence[_Row]) -> None:
+@dataclass(frozen=True)
+class PlotPoint:
+    """One entry of the leaderboard figure.
+
+    Attributes:
+        entry: the leaderboard entry (its name, model and TBR encoding place it in the figure).
+        ccc: test CCC per dimension (``"valence"``, ``"arousal"``): ``(mean, sd)`` over seeds, sd None for one seed.
+        macs: multiply-accumulates per prediction at batch 1 (0 for the training mean).
+    """
+
+    entry: Entry
+    ccc: Mapping[str, tuple[float, float | None]]
+    macs: float
+
+
+def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) -> Path | None:
+    """Draw the leaderboard figure at ``path`` (atomic): test CCC against MACs, and the TBR variants.
+
+    Left: every baseline and architecture at the default encoding (log MACs; o valence, s arousal, bars one sd);
+    middle and right: the :data:`TBR_VARIANT_MODEL` variants over bit depth N (Δt = 5 ms) and bin Δt (N = 8).
+    :func:`write_report` draws it from its results; ``docs/make_leaderboard_figure.py`` from a documented table.
+
+    Returns:
+        ``path``, or None without matplotlib (the ``plot`` extra).
+    """
     from neurova._optional import require
     from neurova.errors import MissingDependencyError
     from neurova.plotting import save_figure
@@ -529,31 +557,30 @@ def _plot(path: Path, rows: Sequence[_Row]) -> None:
     try:
         mpl_figure = require("matplotlib.figure", "plot", "drawing the leaderboard figure")
     except MissingDependencyError:
-        return
+        return None
     fig = mpl_figure.Figure(figsize=(14, 4.2), layout="constrained")
     ax_cost, ax_bits, ax_bins = fig.subplots(1, 3)
     colours = {"valence": "tab:blue", "arousal": "tab:orange"}
-    for row in rows:
-        e = row.entry
-        if not row.results or (e.kind == "model" and e.tag is None):
+    for point in points:
+        if point.entry.kind == "model" and point.entry.tag is None:
             continue
-        macs = max(row.over_seeds("macs") or 1.0, 1.0)
+        macs = max(point.macs, 1.0)
         for dim, marker in zip(DIMS, ("o", "s"), strict=True):
-            stat = row.stat("test", f"ccc_{dim}")
-            if stat is not None:
-                ax_cost.errorbar(macs, stat[0], yerr=stat[1] or 0.0, fmt=marker, color=colours[dim], capsize=2)
-        top = max((s[0] for d in DIMS if (s := row.stat("test", f"ccc_{d}")) is not None), default=0.0)
-        ax_cost.annotate(e.name, (macs, top), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            if dim in point.ccc:
+                mean, sd = point.ccc[dim]
+                ax_cost.errorbar(macs, mean, yerr=sd or 0.0, fmt=marker, color=colours[dim], capsize=2)
+        top = max((point.ccc[d][0] for d in DIMS if d in point.ccc), default=0.0)
+        ax_cost.annotate(point.entry.name, (macs, top), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax_cost.set(xscale="log", xlabel="MACs per prediction (batch 1)", ylabel="test CCC (o valence, s arousal)",
                 title="architectures and baselines")
-    variants = [row for row in rows if row.results and row.entry.model == TBR_VARIANT_MODEL]
+    variants = [p for p in points if p.entry.model == TBR_VARIANT_MODEL]
     for ax, axis, fixed, scale, label in ((ax_bits, "n_bits", ("bin_us", 5000), 1, "TBR bits N (Δt = 5 ms)"),
                                           (ax_bins, "bin_us", ("n_bits", 8), 1000, "TBR bin Δt in ms (N = 8)")):
-        chosen = sorted((r for r in variants if getattr(r.entry, fixed[0]) == fixed[1]),
-                        key=lambda r: getattr(r.entry, axis))
-        xs = [getattr(r.entry, axis) / scale for r in chosen]
+        chosen = sorted((p for p in variants if getattr(p.entry, fixed[0]) == fixed[1]),
+                        key=lambda p: getattr(p.entry, axis))
+        xs = [getattr(p.entry, axis) / scale for p in chosen]
         for dim, style in zip(DIMS, ("-", "--"), strict=True):
-            ys = [r.stat("test", f"ccc_{dim}") for r in chosen]
+            ys = [p.ccc.get(dim) for p in chosen]
             ax.errorbar(xs, [y[0] if y else math.nan for y in ys], yerr=[(y[1] or 0.0) if y else 0.0 for y in ys],
                         linestyle=style, marker="o", capsize=2, color=colours[dim], label=dim)
         ax.set(xscale="log", xlabel=label, ylabel="test CCC", title=f"TBR variants ({TBR_VARIANT_MODEL})")
@@ -561,5 +588,5 @@ def _plot(path: Path, rows: Sequence[_Row]) -> None:
             ax.set_xticks(xs, [f"{x:g}" for x in xs])
             ax.minorticks_off()
             ax.legend(fontsize=7)
-    save_figure(fig, path)
+    return save_figure(fig, path)
 

@@ -137,6 +137,7 @@ def test_small_run_writes_results_table_checkpoint_and_resumes(tmp_path, cache_d
     assert "`tiny_cnn_fusion`" in next(line for line in missing if "(not run yet)" in line)
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert {r["entry"] for r in rows} == set(only)
+    assert (out / "leaderboard.png").stat().st_size > 0
     assert all("±" in r["ccc_valence"] for r in rows if r["entry"] != "mean")
 
     folder = out / "checkpoints" / "tiny_cnn.synthetic_faces"
@@ -232,3 +233,23 @@ def test_cli_lists_entries_and_refuses_bad_shards(capsys) -> None:
         main(["leaderboard", "--shard", "2/2"])
     with pytest.raises(SystemExit, match="known tags"):
         main(["leaderboard", "--build", "nothing.synthetic_faces"])
+
+
+def test_the_docs_figure_is_drawn_from_the_documented_version_3_table(tmp_path) -> None:
+    """docs/images/leaderboard_v3.png comes from docs/leaderboard.md's table: every row must read as an entry."""
+    import importlib.util
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    spec = importlib.util.spec_from_file_location("make_leaderboard_figure", docs / "make_leaderboard_figure.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    points = script.table_points((docs / "leaderboard.md").read_text())
+    by_name = {p.entry.name: p for p in points}
+    assert len(by_name) == len(points)  # each entry once
+    assert {"mean", "ridge", "tiny_cnn", "tiny_cnn_fusion", "resnet18_fusion", "tiny_cnn-tbr_n1_dt5000",
+            "tiny_cnn-tbr_n8_dt10000"} <= set(by_name)
+    fusion = by_name["resnet18_fusion"]
+    assert fusion.ccc["valence"] == (0.849, 0.011) and fusion.macs == 567e6
+    assert by_name["mean"].ccc["arousal"] == (0.0, None) and by_name["ridge"].macs == 16.9e3
+    assert lb.plot_leaderboard(tmp_path / "figure.png", points).stat().st_size > 0
