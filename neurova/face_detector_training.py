@@ -105,6 +105,9 @@ class FaceDetectorRecipe:
         negative_fraction: share of clips with the face moved out of the sensor.
         input_size: ``(width, height)`` of the net's input (:func:`neurova.faces.event_image`).
         clip_percentile: normalisation percentile of :func:`neurova.faces.event_image`.
+        noise_floor_sd: each window's noise floor is removed before it is rendered
+            (:func:`neurova.faces.remove_noise_floor`, as :class:`neurova.faces.LearnedFaceDetector` does when it
+            detects); None (the shipped weights' recipe) renders the counts as they are.
         widths: channels of :class:`neurova.nets.EventFaceNet`'s stages.
         epochs, batch_size, lr, weight_decay: optimisation.
         target_recall: share of validation faces the threshold keeps.
@@ -126,6 +129,7 @@ class FaceDetectorRecipe:
     negative_fraction: float = 0.25
     input_size: tuple[int, int] = (128, 96)
     clip_percentile: float = 99.0
+    noise_floor_sd: float | None = None
     widths: tuple[int, int, int] = (16, 32, 48)
     epochs: int = 20
     batch_size: int = 64
@@ -143,8 +147,9 @@ class FaceDetectorRecipe:
         """A short hash of the settings and the source files that shape a split's data (the cache key)."""
         keys = ("seed", "frames", "test_frames", "supersample", "fps", "windows_per_clip", "window_ms", "test_window_ms", "test_hop_ms",
                 "sensor_sizes", "noisy_fraction", "negative_fraction", "input_size", "clip_percentile")
-        if self.noisy_sensors != ("noisy",):  # added later: the default keeps the keys of the shipped weights' data
-            keys += ("noisy_sensors",)
+        # added later, counted only when set: the default keeps the keys of the shipped weights' data
+        keys += tuple(k for k, default in (("noisy_sensors", ("noisy",)), ("noise_floor_sd", None))
+                      if getattr(self, k) != default)
         sources = data_sources() | ({"haar": _source_hash("faces.py")} if split in ("val", "test") else {})
         blob = json.dumps({k: getattr(self, k) for k in keys} | {"split": split, "clips": self.clips[split],
                                                                  "sources": sources}, sort_keys=True)
@@ -272,7 +277,8 @@ def _clip_windows(recipe: FaceDetectorRecipe, split: str, index: int, haar: bool
     rows: dict[str, list[Any]] = {k: [] for k in ("images", "boxes", "sensors", "clip", "noisy", "haar")}
     for length, end in zip(lengths, ends):
         window = slice_time(events, int(end - length), int(end))
-        image = event_image(window, sensor, recipe.input_size, clip_percentile=recipe.clip_percentile)
+        image = event_image(window, sensor, recipe.input_size, clip_percentile=recipe.clip_percentile,
+                            noise_floor_sd=recipe.noise_floor_sd)
         rows["images"].append(np.rint(image * 255).astype(np.uint8))
         rows["boxes"].append(_window_box(boxes, recipe.fps, end - length, end))
         rows["sensors"].append(tuple(sensor))
@@ -639,9 +645,10 @@ def finish_detector(out_dir: str | Path, net: nn.Module, recipe: FaceDetectorRec
 
 
 def recipe_from_args(seed: int, clips: Sequence[int] | None, epochs: int | None,
-                     noisy_sensors: Sequence[str] | None = None) -> FaceDetectorRecipe:
+                     noisy_sensors: Sequence[str] | None = None,
+                     noise_floor_sd: float | None = None) -> FaceDetectorRecipe:
     """The default recipe with the command line's overrides (``clips`` = train, val, test)."""
-    recipe = FaceDetectorRecipe(seed=seed)
+    recipe = FaceDetectorRecipe(seed=seed, noise_floor_sd=noise_floor_sd)
     if noisy_sensors:
         recipe = dataclasses.replace(recipe, noisy_sensors=tuple(noisy_sensors))
     if clips is not None:

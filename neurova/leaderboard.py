@@ -540,6 +540,20 @@ class PlotPoint:
     macs: float
 
 
+def _spread_labels(labels: Sequence[tuple[str, float, float]], gap: float = 0.024,
+                   decade: float = 1.5) -> list[tuple[str, float, float, float]]:
+    """``(name, x, y, label_y)``: each label at its point's height, moved up just enough to keep ``gap`` (CCC)
+    from the labels below it within ``decade`` decades of x, so that points of similar cost stay readable."""
+    placed: list[tuple[str, float, float, float]] = []
+    for name, x, y in sorted(labels, key=lambda label: label[2]):
+        label_y = y
+        for _, other_x, _, other_y in placed:
+            if abs(math.log10(x) - math.log10(other_x)) < decade and label_y < other_y + gap:
+                label_y = other_y + gap
+        placed.append((name, x, y, label_y))
+    return placed
+
+
 def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) -> Path | None:
     """Draw the leaderboard figure at ``path`` (atomic): test CCC against MACs, and the TBR variants.
 
@@ -558,9 +572,10 @@ def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) 
         mpl_figure = require("matplotlib.figure", "plot", "drawing the leaderboard figure")
     except MissingDependencyError:
         return None
-    fig = mpl_figure.Figure(figsize=(14, 4.2), layout="constrained")
-    ax_cost, ax_bits, ax_bins = fig.subplots(1, 3)
+    fig = mpl_figure.Figure(figsize=(16, 4.8), layout="constrained")
+    ax_cost, ax_bits, ax_bins = fig.subplots(1, 3, width_ratios=(1.6, 1, 1))
     colours = {"valence": "tab:blue", "arousal": "tab:orange"}
+    labels = []
     for point in points:
         if point.entry.kind == "model" and point.entry.tag is None:
             continue
@@ -569,8 +584,10 @@ def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) 
             if dim in point.ccc:
                 mean, sd = point.ccc[dim]
                 ax_cost.errorbar(macs, mean, yerr=sd or 0.0, fmt=marker, color=colours[dim], capsize=2)
-        top = max((point.ccc[d][0] for d in DIMS if d in point.ccc), default=0.0)
-        ax_cost.annotate(point.entry.name, (macs, top), fontsize=6, xytext=(3, 3), textcoords="offset points")
+        labels.append((point.entry.name, macs, max((point.ccc[d][0] for d in DIMS if d in point.ccc), default=0.0)))
+    for name, macs, top, label_y in _spread_labels(labels):
+        ax_cost.annotate(name, (macs, top), (macs * 1.3, label_y), fontsize=6, va="center",
+                         arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if label_y != top else None)
     ax_cost.set(xscale="log", xlabel="MACs per prediction (batch 1)", ylabel="test CCC (o valence, s arousal)",
                 title="architectures and baselines")
     variants = [p for p in points if p.entry.model == TBR_VARIANT_MODEL]

@@ -15,6 +15,7 @@ from neurova.events import make_events
 from neurova.face_detector_training import (
     FaceDetectorRecipe,
     WindowSet,
+    _clip_windows,
     _render_clip,
     evaluate_boxes,
     generate_windows,
@@ -258,8 +259,25 @@ def test_train_face_detector_takes_noisy_sensors_by_name():
     from neurova.cli import build_parser
     from neurova.face_detector_training import recipe_from_args
 
-    args = build_parser().parse_args(["train-face-detector", "--noisy-sensors", "noisy", "davis346_dark"])
-    recipe = recipe_from_args(args.seed, args.clips, args.epochs, args.noisy_sensors)
-    assert recipe.noisy_sensors == ("noisy", "davis346_dark")
+    args = build_parser().parse_args(["train-face-detector", "--noisy-sensors", "noisy", "davis346_dark",
+                                      "--noise-floor-sd", "2"])
+    recipe = recipe_from_args(args.seed, args.clips, args.epochs, args.noisy_sensors, args.noise_floor_sd)
+    assert recipe.noisy_sensors == ("noisy", "davis346_dark") and recipe.noise_floor_sd == 2.0
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train-face-detector", "--noisy-sensors", "darkest"])
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train-face-detector", "--noise-floor-sd", "-1"])
+
+
+def test_training_windows_can_have_their_noise_floor_removed():
+    """``noise_floor_sd`` renders each window as the learned detector sees it when it detects: under ``dark``
+    noise the background's floor is gone, and the setting enters the data key only when it is set."""
+    small = dataclasses.replace(FaceDetectorRecipe(seed=3), frames=6, sensor_sizes=((160, 120),), noisy_fraction=1.0,
+                                negative_fraction=0.0, windows_per_clip=2, noisy_sensors=("dark",))
+    floored = dataclasses.replace(small, noise_floor_sd=2.0)
+    plain, removed = _clip_windows(small, "train", 0, False), _clip_windows(floored, "train", 0, False)
+    np.testing.assert_array_equal(plain["boxes"], removed["boxes"])  # the same windows
+    for image, image_floored in zip(plain["images"], removed["images"], strict=True):
+        assert np.median(image) > 0 and np.median(image_floored) == 0
+    assert floored.data_key("train") != small.data_key("train")
+    assert dataclasses.replace(small, noise_floor_sd=None).data_key("train") == small.data_key("train")

@@ -10,6 +10,7 @@ from neurova.cli.arguments import (
     accelerator,
     add_command,
     existing_path,
+    finite_positive_float,
     non_negative_int,
     output_folder,
     positive_int,
@@ -63,7 +64,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_train_face_detector(args: argparse.Namespace) -> int:
     from neurova.face_detector_training import recipe_from_args, train_face_detector
 
-    recipe = recipe_from_args(args.seed, args.clips, args.epochs, args.noisy_sensors)
+    recipe = recipe_from_args(args.seed, args.clips, args.epochs, args.noisy_sensors, args.noise_floor_sd)
     train_face_detector(args.out, recipe, cache_dir=args.cache, workers=args.workers)
     print(f"weights and settings -> {args.out}/event_face_detector.safetensors, .json")
     return 0
@@ -136,6 +137,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--noisy-sensors", nargs="+", type=sensor_name, default=None, metavar="SENSOR",
                    help="sensors of the noisy clips, one drawn per clip (default: v2e's noisy preset); e.g. noisy "
                         "dim dark davis346_dark for a camera's dark-pixel noise (neurova.recipes.SENSORS)")
+    p.add_argument("--noise-floor-sd", type=finite_positive_float, default=None, metavar="SD",
+                   help="remove each training window's noise floor as the learned detector does when it detects "
+                        "(neurova.faces.remove_noise_floor; default: the counts as they are)")
     p.add_argument("--cache", type=output_folder, default=None,
                    help="cache of the generated windows (default $NEUROVA_CACHE/face_detector)")
     p.add_argument("--workers", type=positive_int, default=1,
