@@ -4,15 +4,17 @@
 the version-3 table ran over several sessions and machines' caches, and not every row's per-seed results are
 kept, so the docs' figure is drawn from the documented table itself: the figure cannot disagree with it.
 
-Usage::
+Usage (the second draws the figure of a shipped tag's card, its entry marked)::
 
     .venv/bin/python docs/make_leaderboard_figure.py docs/leaderboard.md docs/images/leaderboard_v3.png
+    .venv/bin/python docs/make_leaderboard_figure.py docs/leaderboard.md \
+        neurova/weights/tiny_cnn_fusion.synthetic_faces/leaderboard.png --highlight tiny_cnn_fusion
 """
 
 from __future__ import annotations
 
+import argparse
 import re
-import sys
 from pathlib import Path
 
 from neurova.leaderboard import TBR_VARIANT_MODEL, PlotPoint, entries, plot_leaderboard
@@ -60,9 +62,14 @@ def table_points(markdown: str, section: str = SECTION) -> list[PlotPoint]:
     return points
 
 
-def main(page: str, out: str) -> None:
-    plot_leaderboard(out, table_points(Path(page).read_text()))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("page", type=Path, help="the leaderboard page (docs/leaderboard.md)")
+    parser.add_argument("out", type=Path, help="the image to write")
+    parser.add_argument("--highlight", default=None, metavar="ENTRY", help="mark this entry (a tag's card)")
+    args = parser.parse_args()
+    plot_leaderboard(args.out, table_points(args.page.read_text()), highlight=args.highlight)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    main()

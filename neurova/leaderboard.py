@@ -94,6 +94,8 @@ __all__ = [
 PROTOCOL_VERSION = 1
 """Changes whenever the protocol's meaning changes; part of every result's key (older results are rerun)."""
 SEEDS = (0, 1, 2)
+CARD_FIGURE = "leaderboard.png"
+"""The figure a tagged checkpoint's folder holds beside its card: the leaderboard with its entry marked."""
 GRIDS = ("reduced", "full")
 Grid = Literal["reduced", "full"]
 
@@ -475,6 +477,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     missing: dict[str, list[str]] = {}
+    cards: list[tuple[_Row, dict[str, Any]]] = []
     for row in rows:
         e = row.entry
         n = len(row.results)
@@ -493,7 +496,7 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
                         + [_pm(stats[k], 4).replace(" ", "") if stats[k] else "" for k in header[4:12]]
                         + [row.over_seeds("params"), row.over_seeds("macs"), latency, seconds, status])
         if e.tag_for(protocol) is not None:
-            _update_card(out, row, protocol, stats)
+            cards.append((row, stats))
     lines = [f"# Leaderboard ({grid} grid)", "", protocol.describe() + f"; {protocol.epochs} epochs per trained "
              f"entry; test metrics on unseen subjects, mean ± sd over seeds {', '.join(map(str, seeds))}.", "",
              *table, ""]
@@ -506,13 +509,17 @@ def write_report(out: str | os.PathLike[str], *, grid: Grid = "reduced", protoco
         tmp.write_text("\n".join(lines))
     with atomic_path(out / "leaderboard.csv") as tmp:
         tmp.write_text(buffer.getvalue())
-    plot_leaderboard(out / "leaderboard.png", [
-        PlotPoint(row.entry, {d: stat for d in DIMS if (stat := row.stat("test", f"ccc_{d}")) is not None},
-                  row.over_seeds("macs") or 0.0) for row in rows if row.results])
+    points = [PlotPoint(row.entry, {d: stat for d in DIMS if (stat := row.stat("test", f"ccc_{d}")) is not None},
+                        row.over_seeds("macs") or 0.0) for row in rows if row.results]
+    plot_leaderboard(out / "leaderboard.png", points)
+    for row, stats in cards:
+        _update_card(out, row, protocol, stats, points)
     return out / "leaderboard.md"
 
 
-def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, Any]) -> None:
+def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, Any],
+                 points: Sequence[PlotPoint]) -> None:
+    """The card of ``row``'s tagged checkpoint gets the row and, beside other entries, the figure with it marked."""
     from neurova.models.hub import CARD_NAME, read_config
 
     folder = out / "checkpoints" / str(row.entry.tag_for(protocol))
@@ -521,8 +528,11 @@ def _update_card(out: Path, row: _Row, protocol: Protocol, stats: Mapping[str, A
         return
     own = {k.removeprefix("test/"): v for k, v in (read_config(folder).get("metrics") or {}).items()}
     summary = {k: v for k, v in stats.items() if v is not None}
+    figure = None
+    if len(points) > 1 and plot_leaderboard(folder / CARD_FIGURE, points, highlight=row.entry.name) is not None:
+        figure = CARD_FIGURE
     write_card_section(folder, card_section(_zoo_tag(row.entry, protocol, SEEDS[0]), own, summary,
-                                            len(row.results), weights_digest(folder)))
+                                            len(row.results), weights_digest(folder), figure=figure))
 
 
 @dataclass(frozen=True)
@@ -554,12 +564,19 @@ def _spread_labels(labels: Sequence[tuple[str, float, float]], gap: float = 0.02
     return placed
 
 
-def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) -> Path | None:
+def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint], *,
+                     highlight: str | None = None) -> Path | None:
     """Draw the leaderboard figure at ``path`` (atomic): test CCC against MACs, and the TBR variants.
 
     Left: every baseline and architecture at the default encoding (log MACs; o valence, s arousal, bars one sd);
     middle and right: the :data:`TBR_VARIANT_MODEL` variants over bit depth N (Δt = 5 ms) and bin Δt (N = 8).
-    :func:`write_report` draws it from its results; ``docs/make_leaderboard_figure.py`` from a documented table.
+    :func:`write_report` draws it from its results (and, with ``highlight``, for each tagged checkpoint's card);
+    ``docs/make_leaderboard_figure.py`` from a documented table.
+
+    Args:
+        path: the image file (format from the suffix).
+        points: the entries to draw.
+        highlight: an entry name drawn larger, edged in black and labelled in bold (a model card's own entry).
 
     Returns:
         ``path``, or None without matplotlib (the ``plot`` extra).
@@ -580,13 +597,15 @@ def plot_leaderboard(path: str | os.PathLike[str], points: Sequence[PlotPoint]) 
         if point.entry.kind == "model" and point.entry.tag is None:
             continue
         macs = max(point.macs, 1.0)
+        own = {"markersize": 9, "markeredgecolor": "black", "zorder": 3} if point.entry.name == highlight else {}
         for dim, marker in zip(DIMS, ("o", "s"), strict=True):
             if dim in point.ccc:
                 mean, sd = point.ccc[dim]
-                ax_cost.errorbar(macs, mean, yerr=sd or 0.0, fmt=marker, color=colours[dim], capsize=2)
+                ax_cost.errorbar(macs, mean, yerr=sd or 0.0, fmt=marker, color=colours[dim], capsize=2, **own)
         labels.append((point.entry.name, macs, max((point.ccc[d][0] for d in DIMS if d in point.ccc), default=0.0)))
     for name, macs, top, label_y in _spread_labels(labels):
         ax_cost.annotate(name, (macs, top), (macs * 1.3, label_y), fontsize=6, va="center",
+                         fontweight="bold" if name == highlight else "normal",
                          arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if label_y != top else None)
     ax_cost.set(xscale="log", xlabel="MACs per prediction (batch 1)", ylabel="test CCC (o valence, s arousal)",
                 title="architectures and baselines")

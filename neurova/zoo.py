@@ -423,7 +423,7 @@ def _fmt(value: float | None) -> str:
 
 
 def card_section(tag: Tag, metrics: Mapping[str, float | None], summary: Summary | None = None,
-                 n_seeds: int = 0, digest: str | None = None) -> str:
+                 n_seeds: int = 0, digest: str | None = None, figure: str | None = None) -> str:
     """The zoo's part of a model card (Markdown): tag, recipe and why, metrics, how to load and rebuild, limits.
 
     Args:
@@ -431,6 +431,7 @@ def card_section(tag: Tag, metrics: Mapping[str, float | None], summary: Summary
         metrics: this checkpoint's test metrics (``"ccc_valence"`` ... or ``"test/ccc_valence"`` ...).
         summary: the leaderboard's mean ± sd over ``n_seeds`` training seeds, when known.
         digest: :func:`weights_digest` of the checkpoint, to compare a rebuild with.
+        figure: an image in the checkpoint's folder showing where it stands on the leaderboard (its file name).
     """
     recipe, protocol = tag.recipe, tag.protocol
     rebuild = f"neurova zoo build {tag.name}" + ("" if tag.seed == DEFAULT_SEED else f" --seed {tag.seed}")
@@ -463,6 +464,10 @@ def card_section(tag: Tag, metrics: Mapping[str, float | None], summary: Summary
                 row += " – |" if stat is None else (f" {stat[0]:.3f}" + ("" if stat[1] is None else
                                                                           f" ± {stat[1]:.3f}") + " |")
             lines.append(row)
+    if figure:
+        lines += ["", f"![the leaderboard: test CCC against MACs per prediction, this entry in bold]({figure})", "",
+                  "The leaderboard's entries on the same protocol: test CCC (o valence, s arousal, bars one sd over "
+                  "seeds) against multiply-accumulates per prediction; this entry is marked."]
     lines += ["", "## Use", "", "```python", "from neurova.models import create_model, from_pretrained", "",
               f'model = from_pretrained("{tag.name}")  # eval mode, on CPU',
               f'model = create_model("{tag.model}", pretrained="{tag.name}")  # the same, through the registry',

@@ -149,6 +149,7 @@ def test_small_run_writes_results_table_checkpoint_and_resumes(tmp_path, cache_d
     seeds = [json.loads(f.read_text())["test"]["ccc_valence"] for f in _results(out, "tiny_cnn")]
     assert f"| CCC valence | {seeds[0]:.3f} | {np.mean(seeds):.3f} ± {np.std(seeds, ddof=1):.3f} |" in card
     assert card.count("## Recipe") == 1  # the report rewrites the section, never appends a second one
+    assert f"]({lb.CARD_FIGURE})" in card and (folder / lb.CARD_FIGURE).stat().st_size > 0  # it among the others
     model = from_pretrained(folder)
     assert model.architecture == "tiny_cnn" and model.input_contract.clip_length == 4
 
