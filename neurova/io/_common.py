@@ -1,11 +1,13 @@
 """Pieces shared by the event-file readers: the :class:`Recording` type, file checks,
-Prophesee-style ``%`` text headers, and regrouping of decoded batches into windows or chunks."""
+Prophesee-style ``%`` text headers, regrouping of decoded batches into windows or chunks, and what the
+binary decoders share (unwrapping timestamp counters, merging decoded columns, the sensor size)."""
 
 from __future__ import annotations
 
 import errno
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, empty_events, search_times
+from neurova.events import (
+    PathLike,
+    SensorSize,
+    as_events,
+    checked_sensor_size,
+    empty_events,
+    infer_sensor_size,
+    search_times,
+)
 
 __all__ = ["DEFAULT_CHUNK_EVENTS", "Recording"]
 
@@ -237,3 +247,130 @@ def check_frames(
             raise EventFormatError("frame timestamps must be finite", path)
         stamps = np.rint(stamps)
     return frames, stamps.astype(np.int64)
+
+
+# -- shared by the binary decoders -------------------------------------------------------------------------------
+
+
+class BackwardStep(Exception):
+    """A counter value steps back without a plausible wrap (raised by :class:`CounterUnwrapper`)."""
+
+    def __init__(self, index: int, before: int, after: int) -> None:
+        super().__init__(index, before, after)
+        self.index, self.before, self.after = index, before, after
+
+
+class CounterUnwrapper:
+    """Unwrap a counter that wraps at ``2**bits``, across consecutive batches, telling wraps from corruption.
+
+    A value is *consistent* with the one before it when it lies at most ``max_step`` ahead of it (across
+    the wrap too) or at most ``jitter`` behind it. So a wrap is plausible only from a value within
+    ``max_step`` of the counter's end to one near its start. A value whose two neighbours are consistent
+    with each other but not both with it is an *outlier* (one corrupt word): it is reported and left out.
+    A forward jump beyond ``max_step`` that the next value confirms is a gap in the data, kept. Any other
+    backward step is corruption: :class:`BackwardStep` names its index.
+    """
+
+    def __init__(self, bits: int, max_step: int, jitter: int = 0) -> None:
+        self.period = 1 << bits
+        self.max_step, self.jitter = max_step, jitter
+        self.prev_raw: int | None = None  # the raw value before the next batch (the outlier test's neighbour)
+        self.last: int | None = None  # the last accepted raw value
+        self.offset = 0  # wraps so far x period
+
+    def _consistent(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        step = (b - a) % self.period
+        return (step <= self.max_step) | (step >= self.period - self.jitter)
+
+    def __call__(self, values: np.ndarray, next_raw: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(unwrapped accepted values, outlier mask over values)``; ``next_raw`` is the value after the batch.
+
+        Raises:
+            BackwardStep: an accepted value steps back without a plausible wrap.
+        """
+        n = len(values)
+        if not n:
+            return values, np.zeros(0, dtype=bool)
+        before = np.concatenate([[values[0] if self.prev_raw is None else self.prev_raw], values[:-1]])
+        after = np.concatenate([values[1:], [values[-1] if next_raw is None else next_raw]])
+        outlier = self._consistent(before, after) & ~(
+            self._consistent(before, values) & self._consistent(values, after)
+        )
+        if self.prev_raw is None:
+            outlier[0] = False
+        if next_raw is None:
+            outlier[-1] = False
+        self.prev_raw = int(values[-1])
+        kept = values[~outlier]
+        if not len(kept):
+            return kept, outlier
+        previous = np.concatenate([[kept[0] if self.last is None else self.last], kept[:-1]])
+        step = (kept - previous) % self.period
+        forward_wrap = (kept < previous) & (step <= self.max_step)
+        backward_wrap = (kept > previous) & (step >= self.period - self.jitter) if self.jitter else np.zeros(1, bool)
+        broken = (kept < previous) & ~forward_wrap & (previous - kept > self.jitter)
+        if broken.any():
+            i = int(np.argmax(broken))
+            raise BackwardStep(int(np.flatnonzero(~outlier)[i]), int(previous[i]), int(kept[i]))
+        wraps = np.cumsum(forward_wrap.astype(np.int64) - backward_wrap)
+        out = kept + self.offset + wraps * self.period
+        self.offset += int(wraps[-1]) * self.period
+        self.last = int(kept[-1])
+        return out, outlier
+
+
+def report_repairs(path: Path, what: str, offsets: list[int], consequence: str) -> None:
+    if offsets:
+        shown = ", ".join(str(o) for o in offsets[:5]) + (", ..." if len(offsets) > 5 else "")
+        warnings.warn(
+            f"{path}: repaired corrupt data: ignored {len(offsets)} {what} inconsistent with their neighbours "
+            f"(at byte {shown}); {consequence}",
+            stacklevel=3,
+        )
+
+
+def backward_error(
+    path: Path, what: str, byte: int, before_us: int, after_us: int, max_step_us: int
+) -> EventFormatError:
+    return EventFormatError(
+        f"corrupt data: the {what} at byte {byte} moves time back from {before_us} µs to {after_us} µs; "
+        f"a counter wrap is plausible only within {max_step_us / 1e6:g} s of the counter's end",
+        path,
+    )
+
+
+def whole_items(path: Path, offset: int, item: int, what: str) -> int:
+    size = path.stat().st_size - offset
+    if size % item:
+        raise EventFormatError(
+            f"truncated {what} data: {size} bytes after the header is not a whole number of {item}-byte words", path
+        )
+    return size // item
+
+
+def merge_columns(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if not batches:
+        return {name: empty_events()[name] for name in ("x", "y", "t", "p")}
+    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+
+
+def _no_size(path: Path) -> EventFormatError:
+    return EventFormatError("the header gives no sensor size and the file holds no events to infer it from", path)
+
+
+def scan_sensor_size(batches: Iterator[dict[str, np.ndarray]], path: Path) -> SensorSize:
+    width = height = 0
+    for batch in batches:
+        if len(batch["x"]):
+            width, height = max(width, int(batch["x"].max()) + 1), max(height, int(batch["y"].max()) + 1)
+    if width == 0:
+        raise _no_size(path)
+    return SensorSize(width, height)
+
+
+def sensor_size_or_inferred(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
+    if size is not None:
+        return size
+    if not len(events):
+        raise _no_size(path)
+    return infer_sensor_size(events)

@@ -34,7 +34,6 @@ time is reported as corrupt data with its byte offset.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,15 +43,23 @@ import numpy as np
 
 from neurova._optional import require
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, empty_events, infer_sensor_size
+from neurova.events import PathLike, SensorSize
 from neurova.io._common import (
+    BackwardStep,
+    CounterUnwrapper,
     Recording,
+    backward_error,
     check_file,
     check_grouping,
     header_sensor_size,
+    merge_columns,
     read_percent_header,
     regroup,
+    report_repairs,
+    scan_sensor_size,
+    sensor_size_or_inferred,
     to_events,
+    whole_items,
 )
 
 __all__ = [
@@ -192,97 +199,10 @@ def _header_endianness(lines: tuple[str, ...], path: Path) -> str | None:
     return stated.lower()
 
 
-class _Backward(Exception):
-    """A counter value steps back without a plausible wrap (raised by :class:`_Unwrapper`)."""
-
-    def __init__(self, index: int, before: int, after: int) -> None:
-        super().__init__(index, before, after)
-        self.index, self.before, self.after = index, before, after
-
-
-class _Unwrapper:
-    """Unwrap a counter that wraps at ``2**bits``, across consecutive batches, telling wraps from corruption.
-
-    A value is *consistent* with the one before it when it lies at most ``max_step`` ahead of it (across
-    the wrap too) or at most ``jitter`` behind it. So a wrap is plausible only from a value within
-    ``max_step`` of the counter's end to one near its start. A value whose two neighbours are consistent
-    with each other but not both with it is an *outlier* (one corrupt word): it is reported and left out.
-    A forward jump beyond ``max_step`` that the next value confirms is a gap in the data, kept. Any other
-    backward step is corruption: :class:`_Backward` names its index.
-    """
-
-    def __init__(self, bits: int, max_step: int, jitter: int = 0) -> None:
-        self.period = 1 << bits
-        self.max_step, self.jitter = max_step, jitter
-        self.prev_raw: int | None = None  # the raw value before the next batch (the outlier test's neighbour)
-        self.last: int | None = None  # the last accepted raw value
-        self.offset = 0  # wraps so far x period
-
-    def _consistent(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        step = (b - a) % self.period
-        return (step <= self.max_step) | (step >= self.period - self.jitter)
-
-    def __call__(self, values: np.ndarray, next_raw: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(unwrapped accepted values, outlier mask over values)``; ``next_raw`` is the value after the batch.
-
-        Raises:
-            _Backward: an accepted value steps back without a plausible wrap.
-        """
-        n = len(values)
-        if not n:
-            return values, np.zeros(0, dtype=bool)
-        before = np.concatenate([[values[0] if self.prev_raw is None else self.prev_raw], values[:-1]])
-        after = np.concatenate([values[1:], [values[-1] if next_raw is None else next_raw]])
-        outlier = self._consistent(before, after) & ~(
-            self._consistent(before, values) & self._consistent(values, after)
-        )
-        if self.prev_raw is None:
-            outlier[0] = False
-        if next_raw is None:
-            outlier[-1] = False
-        self.prev_raw = int(values[-1])
-        kept = values[~outlier]
-        if not len(kept):
-            return kept, outlier
-        previous = np.concatenate([[kept[0] if self.last is None else self.last], kept[:-1]])
-        step = (kept - previous) % self.period
-        forward_wrap = (kept < previous) & (step <= self.max_step)
-        backward_wrap = (kept > previous) & (step >= self.period - self.jitter) if self.jitter else np.zeros(1, bool)
-        broken = (kept < previous) & ~forward_wrap & (previous - kept > self.jitter)
-        if broken.any():
-            i = int(np.argmax(broken))
-            raise _Backward(int(np.flatnonzero(~outlier)[i]), int(previous[i]), int(kept[i]))
-        wraps = np.cumsum(forward_wrap.astype(np.int64) - backward_wrap)
-        out = kept + self.offset + wraps * self.period
-        self.offset += int(wraps[-1]) * self.period
-        self.last = int(kept[-1])
-        return out, outlier
-
-
 _EVT2_KNOWN_TYPES = np.array([0x0, 0x1, 0x8, 0xA, 0xE, 0xF], dtype=np.uint32)
 _EVT2_MAX_STEP = 1 << 16  # EV_TIME_HIGH ticks of 64 µs: 4.2 s; a wrap is plausible only that close to 2**34 µs
 _DAT_MAX_STEP = 1 << 22  # µs (4.2 s), for the .dat reader's 32-bit timestamps, which may jitter back as much
 _LOOKAHEAD_WORDS = 1 << 12
-
-
-def _report_repairs(path: Path, what: str, offsets: list[int], consequence: str) -> None:
-    if offsets:
-        shown = ", ".join(str(o) for o in offsets[:5]) + (", ..." if len(offsets) > 5 else "")
-        warnings.warn(
-            f"{path}: repaired corrupt data: ignored {len(offsets)} {what} inconsistent with their neighbours "
-            f"(at byte {shown}); {consequence}",
-            stacklevel=3,
-        )
-
-
-def _backward_error(
-    path: Path, what: str, byte: int, before_us: int, after_us: int, max_step_us: int
-) -> EventFormatError:
-    return EventFormatError(
-        f"corrupt data: the {what} at byte {byte} moves time back from {before_us} µs to {after_us} µs; "
-        f"a counter wrap is plausible only within {max_step_us / 1e6:g} s of the counter's end",
-        path,
-    )
 
 
 class _Evt2Decoder:
@@ -298,7 +218,7 @@ class _Evt2Decoder:
     def __init__(self, path: Path, words: np.ndarray, data_offset: int) -> None:
         self.path, self.words, self.data_offset = path, words, data_offset
         self.time_high = -1  # unwrapped upper timestamp bits of the last EV_TIME_HIGH, -1 before the first
-        self.unwrap = _Unwrapper(28, _EVT2_MAX_STEP)
+        self.unwrap = CounterUnwrapper(28, _EVT2_MAX_STEP)
         self.repaired: list[int] = []  # byte offsets of EV_TIME_HIGH words left out as corrupt
 
     def _next_time_high(self, stop: int) -> int | None:
@@ -327,8 +247,8 @@ class _Evt2Decoder:
         values = (words[high_index] & 0x0FFFFFFF).astype(np.int64)
         try:
             unwrapped, outlier = self.unwrap(values, self._next_time_high(stop) if len(values) else None)
-        except _Backward as exc:
-            raise _backward_error(
+        except BackwardStep as exc:
+            raise backward_error(
                 self.path,
                 "EV_TIME_HIGH word",
                 byte_offset + size * int(high_index[exc.index]),
@@ -381,17 +301,8 @@ class _Evt21Decoder(_Evt2Decoder):
         return events
 
 
-def _body(path: Path, offset: int, item: int, what: str) -> int:
-    size = path.stat().st_size - offset
-    if size % item:
-        raise EventFormatError(
-            f"truncated {what} data: {size} bytes after the header is not a whole number of {item}-byte words", path
-        )
-    return size // item
-
-
 def _evt2_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
-    n_words = _body(path, header.data_offset, 4, "EVT 2.0")
+    n_words = whole_items(path, header.data_offset, 4, "EVT 2.0")
     if n_words == 0:
         return
     words = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words,))
@@ -404,7 +315,7 @@ def _decoded_batches(path: Path, decode: _Evt2Decoder, n_words: int, step: int) 
         for start in range(0, n_words, step):
             yield decode(start, min(n_words, start + step))
     finally:
-        _report_repairs(
+        report_repairs(
             path,
             "EV_TIME_HIGH word(s)",
             decode.repaired,
@@ -442,7 +353,7 @@ def _evt21_head_column(header: RawHeader, pairs: np.ndarray) -> int:
 
 
 def _evt21_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
-    n_words = _body(path, header.data_offset, 8, "EVT 2.1")
+    n_words = whole_items(path, header.data_offset, 8, "EVT 2.1")
     if n_words == 0:
         return
     pairs = np.memmap(path, dtype="<u4", mode="r", offset=header.data_offset, shape=(n_words, 2))
@@ -452,7 +363,7 @@ def _evt21_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[
 
 
 def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
-    if _body(path, header.data_offset, 2, "EVT 3.0") == 0:
+    if whole_items(path, header.data_offset, 2, "EVT 3.0") == 0:
         return
     evt3 = require("evt3", "io", "reading Prophesee EVT 3.0 files")
     try:
@@ -465,34 +376,6 @@ def _evt3_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[d
 def _raw_batches(path: Path, header: RawHeader, batch_bytes: int) -> Iterator[dict[str, np.ndarray]]:
     batches = {"2.0": _evt2_batches, "2.1": _evt21_batches, "3.0": _evt3_batches}[header.evt_version]
     return batches(path, header, batch_bytes)
-
-
-def _merge(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    if not batches:
-        return {name: empty_events()[name] for name in ("x", "y", "t", "p")}
-    return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
-
-
-def _no_size(path: Path) -> EventFormatError:
-    return EventFormatError("the header gives no sensor size and the file holds no events to infer it from", path)
-
-
-def _scan_size(batches: Iterator[dict[str, np.ndarray]], path: Path) -> SensorSize:
-    width = height = 0
-    for batch in batches:
-        if len(batch["x"]):
-            width, height = max(width, int(batch["x"].max()) + 1), max(height, int(batch["y"].max()) + 1)
-    if width == 0:
-        raise _no_size(path)
-    return SensorSize(width, height)
-
-
-def _size_of(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
-    if size is not None:
-        return size
-    if not len(events):
-        raise _no_size(path)
-    return infer_sensor_size(events)
 
 
 def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
@@ -508,9 +391,9 @@ def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     header = read_raw_header(path, sensor_size=sensor_size)
     path = Path(path)
     size = header.sensor_size
-    events = to_events(_merge(list(_raw_batches(path, header, _BATCH_BYTES))), size, path)
+    events = to_events(merge_columns(list(_raw_batches(path, header, _BATCH_BYTES))), size, path)
     return Recording(
-        events=events, sensor_size=_size_of(events, size, path), path=path, attrs={"evt_version": header.evt_version}
+        events=events, sensor_size=sensor_size_or_inferred(events, size, path), path=path, attrs={"evt_version": header.evt_version}
     )
 
 
@@ -519,7 +402,7 @@ def raw_sensor_size(path: PathLike) -> SensorSize:
     header = read_raw_header(path)
     if header.sensor_size is not None:
         return header.sensor_size
-    return _scan_size(_raw_batches(Path(path), header, _BATCH_BYTES), Path(path))
+    return scan_sensor_size(_raw_batches(Path(path), header, _BATCH_BYTES), Path(path))
 
 
 def iter_raw_events(
@@ -562,7 +445,7 @@ def _dat_layout(path: PathLike, sensor_size: Any = None) -> tuple[Path, int, int
             f"(expected CD events: type 12 or 0, size {_DAT_DTYPE.itemsize})",
             path,
         )
-    n_events = _body(path, offset + 2, _DAT_DTYPE.itemsize, ".dat")
+    n_events = whole_items(path, offset + 2, _DAT_DTYPE.itemsize, ".dat")
     size = SensorSize.of(sensor_size) if sensor_size is not None else header_sensor_size(lines, path)
     return path, offset + 2, n_events, size
 
@@ -571,7 +454,7 @@ def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> It
     if n_events == 0:
         return
     records = np.memmap(path, dtype=_DAT_DTYPE, mode="r", offset=offset, shape=(n_events,))
-    unwrap = _Unwrapper(32, _DAT_MAX_STEP, jitter=_DAT_MAX_STEP)
+    unwrap = CounterUnwrapper(32, _DAT_MAX_STEP, jitter=_DAT_MAX_STEP)
     step = max(1, batch_bytes // _DAT_DTYPE.itemsize)
     repaired: list[int] = []
     try:
@@ -580,9 +463,9 @@ def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> It
             batch = np.asarray(records[start:stop])
             try:
                 t, outlier = unwrap(batch["t"].astype(np.int64), int(records[stop]["t"]) if stop < n_events else None)
-            except _Backward as exc:
+            except BackwardStep as exc:
                 byte = offset + _DAT_DTYPE.itemsize * (start + exc.index)
-                raise _backward_error(path, "event", byte, exc.before, exc.after, _DAT_MAX_STEP) from None
+                raise backward_error(path, "event", byte, exc.before, exc.after, _DAT_MAX_STEP) from None
             repaired.extend((offset + _DAT_DTYPE.itemsize * (start + np.flatnonzero(outlier))).tolist())
             data = batch["data"][~outlier]
             yield {
@@ -592,7 +475,7 @@ def _dat_batches(path: Path, offset: int, n_events: int, batch_bytes: int) -> It
                 "p": (data >> 28).astype(np.int8),
             }
     finally:
-        _report_repairs(path, "event timestamp(s)", repaired, "those events are dropped")
+        report_repairs(path, "event timestamp(s)", repaired, "those events are dropped")
 
 
 def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
@@ -607,8 +490,8 @@ def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
             events outside the sensor.
     """
     path, offset, n_events, size = _dat_layout(path, sensor_size)
-    events = to_events(_merge(list(_dat_batches(path, offset, n_events, _BATCH_BYTES))), size, path)
-    return Recording(events=events, sensor_size=_size_of(events, size, path), path=path)
+    events = to_events(merge_columns(list(_dat_batches(path, offset, n_events, _BATCH_BYTES))), size, path)
+    return Recording(events=events, sensor_size=sensor_size_or_inferred(events, size, path), path=path)
 
 
 def dat_sensor_size(path: PathLike) -> SensorSize:
@@ -616,7 +499,7 @@ def dat_sensor_size(path: PathLike) -> SensorSize:
     path, offset, n_events, header_size = _dat_layout(path)
     if header_size is not None:
         return header_size
-    return _scan_size(_dat_batches(path, offset, n_events, _BATCH_BYTES), path)
+    return scan_sensor_size(_dat_batches(path, offset, n_events, _BATCH_BYTES), path)
 
 
 def iter_dat_events(
