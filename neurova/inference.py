@@ -668,7 +668,7 @@ def predict(
 
             * an event array (any form :func:`neurova.events.as_events` reads; ``sensor_size``
               inferred from the events when not given) or a :class:`neurova.io.Recording`;
-            * an event file (``.raw``, ``.aedat4``, ``.h5``, ``.dat``, ``.npz``, ``.npy``), read whole, or
+            * an event file (``.raw``, ``.aedat4``, ``.aedat``, ``.h5``, ``.dat``, ``.npz``, ``.npy``), read whole, or
               in windows of ``hop_us`` with bounded memory (``stream``; by default when it is too large to
               read whole);
             * a video file or a folder of frames, simulated first with :func:`neurova.simulator.simulate`

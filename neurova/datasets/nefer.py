@@ -65,7 +65,7 @@ NEFER_CLASSES: tuple[str, ...] = (*EKMAN7_NAMES, "None")
 NEFER_FRAMES_PER_CLIP = 51
 """Frames per NEFER clip, as published."""
 
-RECORDING_SUFFIXES = (".raw", ".dat", ".aedat4", ".h5", ".hdf5", ".npz")
+RECORDING_SUFFIXES = (".raw", ".dat", ".aedat4", ".aedat", ".h5", ".hdf5", ".npz")
 """Suffixes of per-clip recordings looked up as ``<raw_dir>/user_XX/<clip_id><suffix>``, in this order."""
 
 _CLASS_INDEX = {name: i for i, name in enumerate(NEFER_CLASSES)}

@@ -81,17 +81,23 @@ def check_file(path: PathLike) -> Path:
 
 
 def read_percent_header(path: Path) -> tuple[list[str], int]:
-    """Read the ``%`` text header of a Prophesee ``.raw`` or ``.dat`` file.
+    """Read the ``%`` text header of a Prophesee ``.raw`` or ``.dat`` file (:func:`read_text_header`, ending at
+    ``% end``)."""
+    return read_text_header(path, b"%", "end")
+
+
+def read_text_header(path: Path, marker: bytes, end: str) -> tuple[list[str], int]:
+    """Read a text header of lines beginning with ``marker`` (``b"%"`` Prophesee, ``b"#"`` AEDAT).
 
     Returns:
-        The header lines without their leading ``%`` (stripped), and the byte
-        offset where the binary data begins. The header ends after a ``% end``
-        line, or before the first line that does not start with ``%`` or is not
-        printable ASCII (binary data whose first byte happens to be ``%``).
+        The header lines without their leading marker (stripped), and the byte offset where the binary
+        data begins. The header ends after a line reading ``end`` (any case), or before the first line
+        that does not start with ``marker`` or is not printable ASCII (binary data whose first byte happens
+        to be the marker).
     """
     lines: list[str] = []
     with open(path, "rb") as f:
-        while f.peek(1)[:1] == b"%":
+        while f.peek(1)[:1] == marker:
             start = f.tell()
             raw = f.readline(_MAX_HEADER_LINE)
             body = raw.rstrip(b"\r\n")
@@ -102,7 +108,7 @@ def read_percent_header(path: Path) -> tuple[list[str], int]:
                 raise EventFormatError("header line is not terminated by a newline (corrupt or truncated header)", path)
             text = body[1:].decode("ascii").strip()
             lines.append(text)
-            if text.lower() == "end":
+            if text.lower() == end.lower():
                 break
         return lines, f.tell()
 

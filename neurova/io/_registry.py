@@ -12,7 +12,7 @@ import numpy as np
 
 from neurova.errors import EventFormatError
 from neurova.events import PathLike, SensorSize
-from neurova.io import aedat, hdf5, npz, prophesee
+from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee
 from neurova.io._common import Recording, check_file, check_grouping
 
 __all__ = ["get_sensor_size", "iter_events", "read_events", "read_recording", "supported_suffixes", "write_events"]
@@ -32,6 +32,8 @@ for _suffixes, _reader in (
     ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events)),
     ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events)),
     ((".aedat4",), _Reader("AEDAT4", aedat.read_aedat4, aedat.aedat4_sensor_size, aedat.iter_aedat4_events)),
+    ((".aedat",), _Reader("AEDAT", aedat_legacy.read_aedat, aedat_legacy.aedat_sensor_size,
+                          aedat_legacy.iter_aedat_events)),
     ((".npz",), _Reader("NumPy archive", npz.read_npz, npz.npz_sensor_size, npz.iter_npz_events)),
     ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events)),
 ):
@@ -60,7 +62,8 @@ def read_recording(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] 
 
     Args:
         path: ``.h5``/``.hdf5`` (neurova, v2e or Metavision layout), ``.raw`` (EVT 2.0/2.1/3.0), ``.dat``,
-            ``.aedat4``, ``.npz`` or ``.npy``; the format is chosen by suffix.
+            ``.aedat4``, ``.aedat`` (AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz`` or ``.npy``; the format is
+            chosen by suffix.
         sensor_size: overrides the resolution stored in the file; events are checked against it.
 
     Returns:

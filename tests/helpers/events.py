@@ -1,7 +1,7 @@
-"""The one random event generator of the tests, and numpy writers of Prophesee files.
+"""The one random event generator of the tests, and numpy writers of Prophesee and older iniVation files.
 
-The writers encode EVT 2.0 / EVT 3.0 ``.raw`` and CD ``.dat`` files word by word, so the readers of
-:mod:`neurova.io` are tested without any third-party sample or package.
+The writers encode EVT 2.0 / EVT 3.0 ``.raw``, CD ``.dat`` and AEDAT 2.0 / 3.1 ``.aedat`` files word by word,
+so the readers of :mod:`neurova.io` are tested without any third-party sample or package.
 """
 
 from __future__ import annotations
@@ -120,6 +120,49 @@ def write_dat(path: Path, events: np.ndarray, size: SensorSize | None = SIZE) ->
         events["x"].astype(np.uint32) | (events["y"].astype(np.uint32) << 14) | (events["p"].astype(np.uint32) << 28)
     )
     path.write_bytes(header(*lines) + bytes([12, 8]) + records.tobytes())
+    return path
+
+
+def write_aedat2(path: Path, events: np.ndarray, size: SensorSize, *, chip: str | None = None,
+                 extra: np.ndarray | None = None) -> Path:
+    """An AEDAT 2.0 file as v2e's ``--dvs_aedat2`` writes one (jAER's DAVIS layout, x and y mirrored, CRLF header).
+
+    ``chip`` adds jAER's ``# AEChip:`` header line; ``extra`` are raw ``(address, timestamp)`` records (APS samples,
+    special events) appended after the events.
+    """
+    lines = ["#!AER-DAT2.0", "# This is a raw AE data file", "# Data format is int32 address, int32 timestamp"]
+    lines += [f"# AEChip: {chip}"] if chip else []
+    x = (size.width - 1 - events["x"].astype(np.uint32))
+    y = (size.height - 1 - events["y"].astype(np.uint32))
+    records = np.empty(len(events), dtype=[("address", ">u4"), ("t", ">u4")])
+    records["address"] = (y << 22) | (x << 12) | (events["p"].astype(np.uint32) << 11)
+    records["t"] = events["t"] % (1 << 32)
+    if extra is not None:
+        records = np.concatenate([records, extra]).astype(records.dtype)  # concatenate gives native byte order
+    path.write_bytes("".join(line + "\r\n" for line in lines).encode() + records.tobytes())
+    return path
+
+
+def aedat3_packet(kind: int, events: np.ndarray | None = None, *, overflow: int = 0, body: bytes = b"",
+                  size: int = 8) -> bytes:
+    """One AEDAT 3.1 packet: the 28-byte header and its events (``events`` as polarity events, else ``body``)."""
+    import struct
+
+    if events is not None:
+        records = np.empty(len(events), dtype=[("data", "<u4"), ("t", "<i4")])
+        records["data"] = (1 | (events["p"].astype(np.uint32) << 1) | (events["y"].astype(np.uint32) << 2)
+                           | (events["x"].astype(np.uint32) << 17))
+        records["t"] = events["t"] - (overflow << 31)
+        body = records.tobytes()
+    count = len(body) // size
+    return struct.pack("<hhiiiiii", kind, 1, size, 4, overflow, count, count, count) + body
+
+
+def write_aedat3(path: Path, packets: list[bytes], *, source: str | None = "DAVIS346B") -> Path:
+    """An AEDAT 3.1 file: the header (with ``#Source 1: source`` when given) and ``packets``."""
+    lines = ["#!AER-DAT3.1", "#Format: RAW"] + ([f"#Source 1: {source}"] if source else []) + [
+        "#Start-Time: 2026-11-30 08:00:00 (TZ+0000)", "#!END-HEADER"]
+    path.write_bytes("".join(line + "\r\n" for line in lines).encode() + b"".join(packets))
     return path
 
 

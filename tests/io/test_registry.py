@@ -232,10 +232,10 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
     err = raises_with_path(tmp_path / "x.csv", "unknown event file suffix '.csv'")
     for suffix in nio.supported_suffixes():
         assert suffix in str(err)
-    assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".npz", ".npy"}
+    assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy"}
 
 
-@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".npz", ".npy"])
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy"])
 def test_empty_file(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"empty{suffix}"
     path.write_bytes(b"")
