@@ -668,9 +668,9 @@ def predict(
 
             * an event array (any form :func:`neurova.events.as_events` reads; ``sensor_size``
               inferred from the events when not given) or a :class:`neurova.io.Recording`;
-            * an event file (``.raw``, ``.aedat4``, ``.aedat``, ``.h5``, ``.dat``, ``.npz``, ``.npy``), read whole, or
-              in windows of ``hop_us`` with bounded memory (``stream``; by default when it is too large to
-              read whole);
+            * an event file (``.raw``, ``.aedat4``, ``.aedat``, ``.h5``, ``.dat``, ``.npz``, ``.npy``, ``.txt``,
+              ``.csv``), read whole, or in windows of ``hop_us`` with bounded memory (``stream``; by default
+              when it is too large to read whole);
             * a video file or a folder of frames, simulated first with :func:`neurova.simulator.simulate`
               (``preset``, ``fps``);
             * an iterator of time-ordered event chunks (a live camera, a file read in pieces):

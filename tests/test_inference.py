@@ -139,6 +139,27 @@ def test_files_of_every_writable_type(tmp_path, events, offline, suffix):
         assert streamed.latency_ms is not None
 
 
+@pytest.mark.parametrize("kind", ["aedat2", "aedat3", "txt", "csv"])
+def test_files_of_the_read_only_event_formats(tmp_path, events, offline, kind):
+    """v2e's and jAER's AEDAT 2.0, cAER's AEDAT 3.1, RPG text and CSV recordings predict as the events do."""
+    from tests.helpers.events import aedat3_packet, write_aedat2, write_aedat3
+
+    size = neurova.events.SensorSize(*SENSOR)
+    rows = zip((events["t"] / 1e6).tolist(), events["x"].tolist(), events["y"].tolist(), events["p"].astype(int).tolist())
+    if kind == "aedat2":
+        path = write_aedat2(tmp_path / "rec.aedat", events, size)
+    elif kind == "aedat3":
+        path = write_aedat3(tmp_path / "rec.aedat", [aedat3_packet(1, events)], source=None)
+    else:
+        path = tmp_path / f"rec.{kind}"
+        sep = "," if kind == "csv" else " "
+        path.write_text(("t,x,y,p\n" if kind == "csv" else "") + "".join(f"{t:.6f}{sep}{x}{sep}{y}{sep}{p}\n"
+                                                                      for t, x, y, p in rows))
+    from_file = predict(LinearVA(), path, sensor_size=SENSOR)
+    np.testing.assert_array_equal(from_file.timestamps_us, offline.timestamps_us)
+    np.testing.assert_allclose(from_file.va, offline.va, atol=1e-6)
+
+
 def test_a_file_too_large_for_memory_is_streamed(tmp_path, events, offline, monkeypatch):
     path = neurova.io.write_events(tmp_path / "rec.h5", events, SENSOR)
     size = path.stat().st_size

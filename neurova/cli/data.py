@@ -80,7 +80,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add_command(subparsers, "encode", _cmd_encode, "Encode an event file as TBR frames (.npz)")
-    p.add_argument("input", type=existing_path, help="event file (.h5, .raw, .aedat4, .aedat, .dat, .npz, .npy)")
+    p.add_argument("input", type=existing_path, help="event file (.h5, .raw, .aedat4, .aedat, .dat, .npz, .npy, .txt, .csv)")
     p.add_argument("-o", "--output", type=output_file, required=True,
                    help="output .npz with a 'frames' array (T, C, H, W)")
     p.add_argument("--n-bits", type=int_in_range(1, MAX_BITS), default=8, help=f"bins per frame N (1..{MAX_BITS})")

@@ -2,7 +2,8 @@
 
 :func:`read_events` / :func:`read_recording` read ``.h5``/``.hdf5`` (neurova, v2e and
 Metavision layouts), Prophesee ``.raw`` (EVT 2.0, 2.1 and 3.0) and ``.dat``, ``.aedat4``, ``.aedat``
-(AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz`` and ``.npy`` files, dispatching on the suffix; :func:`iter_events` streams long recordings in
+(AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz``, ``.npy`` and text (``.txt``, ``.csv``) files,
+dispatching on the suffix; :func:`iter_events` streams long recordings in
 time windows or chunks with bounded memory; :func:`write_events` writes ``.h5`` and ``.npz``
 atomically. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;
 p bool), sorted by time. The HDF5 group helpers let a dataset cache many clips in one file.

@@ -12,7 +12,7 @@ import numpy as np
 
 from neurova.errors import EventFormatError
 from neurova.events import PathLike, SensorSize
-from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee
+from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee, text
 from neurova.io._common import Recording, check_file, check_grouping
 
 __all__ = ["get_sensor_size", "iter_events", "read_events", "read_recording", "supported_suffixes", "write_events"]
@@ -36,6 +36,7 @@ for _suffixes, _reader in (
                           aedat_legacy.iter_aedat_events)),
     ((".npz",), _Reader("NumPy archive", npz.read_npz, npz.npz_sensor_size, npz.iter_npz_events)),
     ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events)),
+    ((".txt", ".csv"), _Reader("text", text.read_text, text.text_sensor_size, text.iter_text_events)),
 ):
     _READERS.update(dict.fromkeys(_suffixes, _reader))
 
@@ -62,8 +63,8 @@ def read_recording(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] 
 
     Args:
         path: ``.h5``/``.hdf5`` (neurova, v2e or Metavision layout), ``.raw`` (EVT 2.0/2.1/3.0), ``.dat``,
-            ``.aedat4``, ``.aedat`` (AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz`` or ``.npy``; the format is
-            chosen by suffix.
+            ``.aedat4``, ``.aedat`` (AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz``, ``.npy``, or ``.txt`` /
+            ``.csv`` (one event per line: RPG, v2e and rpg_e2vid text, CSV); the format is chosen by suffix.
         sensor_size: overrides the resolution stored in the file; events are checked against it.
 
     Returns:

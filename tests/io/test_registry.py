@@ -228,14 +228,14 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
         nio.read_events(tmp_path / "missing.raw")
     with pytest.raises(FileNotFoundError, match=r"missing\.h5"):
         nio.get_sensor_size(tmp_path / "missing.h5")
-    (tmp_path / "x.csv").write_text("t,x,y,p\n")
-    err = raises_with_path(tmp_path / "x.csv", "unknown event file suffix '.csv'")
+    (tmp_path / "x.evt").write_text("t,x,y,p\n")
+    err = raises_with_path(tmp_path / "x.evt", "unknown event file suffix '.evt'")
     for suffix in nio.supported_suffixes():
         assert suffix in str(err)
-    assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy"}
+    assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy", ".txt", ".csv"}
 
 
-@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy"])
+@pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy", ".txt", ".csv"])
 def test_empty_file(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"empty{suffix}"
     path.write_bytes(b"")
