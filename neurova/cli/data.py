@@ -1,4 +1,5 @@
-"""``neurova simulate`` and ``neurova encode``: events from videos, frames from events."""
+"""``neurova simulate``, ``neurova convert`` and ``neurova encode``: events from videos, event files from event
+files, frames from events."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from neurova.io import read_recording, write_events
+
+    recording = read_recording(args.input, sensor_size=args.sensor_size)
+    write_events(args.output, recording.events, recording.sensor_size, frames=recording.frames,
+                 frame_timestamps_us=recording.frame_timestamps_us,
+                 attrs={"converted_from": Path(args.input).name, **recording.attrs})
+    width, height = recording.sensor_size
+    print(f"wrote {len(recording.events):,} events ({width}x{height})"
+          + (f" and {len(recording.frames)} frames" if recording.frames is not None else "") + f" -> {args.output}")
+    return 0
+
+
 def _cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -62,7 +76,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``simulate`` and ``encode``."""
+    """Add ``simulate``, ``convert`` and ``encode``."""
     from neurova.encodings.tbr import MAX_BITS
 
     p = add_command(subparsers, "simulate", _cmd_simulate,
@@ -79,8 +93,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=1, help="parallel worker processes (>= 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    events_help = "event file (.h5, .raw, .aedat4, .aedat, .dat, .npz, .npy, .txt, .csv)"
+    p = add_command(subparsers, "convert", _cmd_convert,
+                    "Convert an event file to .h5 or .npz (events, sensor size and frames, when it has them)")
+    p.add_argument("input", type=existing_path, help=events_help)
+    p.add_argument("-o", "--output", type=output_file, required=True, help="OUT.h5 (neurova layout) or OUT.npz")
+    p.add_argument("--sensor-size", type=sensor_size, default=None, metavar="WxH",
+                   help="the sensor, in place of what the file says or its events imply")
+
     p = add_command(subparsers, "encode", _cmd_encode, "Encode an event file as TBR frames (.npz)")
-    p.add_argument("input", type=existing_path, help="event file (.h5, .raw, .aedat4, .aedat, .dat, .npz, .npy, .txt, .csv)")
+    p.add_argument("input", type=existing_path, help=events_help)
     p.add_argument("-o", "--output", type=output_file, required=True,
                    help="output .npz with a 'frames' array (T, C, H, W)")
     p.add_argument("--n-bits", type=int_in_range(1, MAX_BITS), default=8, help=f"bins per frame N (1..{MAX_BITS})")

@@ -1,4 +1,5 @@
-"""neurova.cli.data: `neurova simulate` (events from frame folders) and `neurova encode` (TBR frames)."""
+"""neurova.cli.data: `neurova simulate` (events from frame folders), `neurova convert` (event files) and
+`neurova encode` (TBR frames)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ def test_encode_writes_tbr_frames(tmp_path):
     assert main(["encode", str(source), "-o", str(tmp_path / "frames.npz"), "--n-bits", "4"]) == 0
     frames = np.load(tmp_path / "frames.npz")["frames"]
     assert frames.shape[1:] == (1, 30, 40) and frames.max() <= 1 and frames.max() > 0
+
+
+def test_convert_writes_any_readable_event_file_as_h5(tmp_path, capsys):
+    from neurova.events import SensorSize
+    from neurova.io import read_recording
+    from tests.helpers.events import write_aedat2
+
+    events = random_events(3000, (346, 260), t0=0, span_us=200_000)
+    source = write_aedat2(tmp_path / "v2e-dvs-events.aedat", events, SensorSize(346, 260))
+    assert main(["convert", str(source), "-o", str(tmp_path / "rec.h5")]) == 0
+    assert "wrote 3,000 events (346x260)" in capsys.readouterr().out
+    converted = read_recording(tmp_path / "rec.h5")
+    assert converted.sensor_size == (346, 260) and converted.attrs["converted_from"] == "v2e-dvs-events.aedat"
+    np.testing.assert_array_equal(converted.events, events)
+    assert main(["convert", str(source), "-o", str(tmp_path / "rec.npz"), "--sensor-size", "400x300"]) == 0
+    assert read_recording(tmp_path / "rec.npz").sensor_size == (400, 300)
 
 
 def test_simulate_writes_events_of_a_frame_folder(tmp_path):
