@@ -65,12 +65,12 @@ class AedatSensorWarning(UserWarning):
 
 _BATCH_EVENTS = 1 << 19
 _AEDAT2_DTYPE = np.dtype([("address", ">u4"), ("t", ">u4")])
-_AEDAT2_MAX_STEP = 1 << 22  # µs (4.2 s): a wrap is plausible only this close to 2**32 µs; DVS events may lag as much
+_AEDAT2_MAX_STEP = 1 << 22  # µs (4.2 s): a wrap is plausible only this close to 2**32 µs (as for .dat)
 _DAVIS_SIZES = (SensorSize(240, 180), SensorSize(346, 260))
 _PACKET_HEADER = struct.Struct("<hhiiiiii")
 _POLARITY_TYPE = 1
 _AEDAT3_DTYPE = np.dtype([("data", "<u4"), ("t", "<i4")])
-_CAMERAS = (  # (pattern in a jAER AEChip class or a cAER source name, sensor size); None: a layout not read
+_CAMERAS = (  # (pattern in a jAER AEChip class or a cAER source name, its sensor)
     (re.compile(r"davis\s*_?346", re.IGNORECASE), SensorSize(346, 260)),
     (re.compile(r"davis\s*_?240", re.IGNORECASE), SensorSize(240, 180)),
     (re.compile(r"dvxplorer", re.IGNORECASE), SensorSize(640, 480)),
@@ -180,7 +180,8 @@ def _aedat3_batches(layout: _Layout) -> Iterator[dict[str, np.ndarray]]:
     while offset < end:
         if end - offset < _PACKET_HEADER.size:
             raise EventFormatError(f"truncated AEDAT 3.1 packet header at byte {offset}", layout.path)
-        kind, _, size, _, overflow, capacity, number, _ = _PACKET_HEADER.unpack(data[offset:offset + _PACKET_HEADER.size])
+        header = data[offset:offset + _PACKET_HEADER.size]
+        kind, _, size, _, overflow, capacity, number, _ = _PACKET_HEADER.unpack(header)
         body = offset + _PACKET_HEADER.size
         if size <= 0 or capacity < 0 or not 0 <= number <= capacity or body + size * capacity > end:
             raise EventFormatError(f"corrupt or truncated AEDAT 3.1 packet at byte {offset} (event size {size}, "
@@ -193,12 +194,13 @@ def _aedat3_batches(layout: _Layout) -> Iterator[dict[str, np.ndarray]]:
             events = events[(events["data"] & 1) == 1]
             word = events["data"]
             yield {"x": (word >> 17).astype(np.int16), "y": ((word >> 2) & 0x7FFF).astype(np.int16),
-                   "t": (np.int64(overflow) << 31) | events["t"].astype(np.int64), "p": ((word >> 1) & 1).astype(np.int8)}
+                   "t": (np.int64(overflow) << 31) | events["t"].astype(np.int64),
+                   "p": ((word >> 1) & 1).astype(np.int8)}
         offset = body + size * capacity
 
 
 def read_aedat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
-    """Read the polarity events of an AEDAT 2.0 or 3.1 ``.aedat`` file (AEDAT 4.0: :func:`neurova.io.aedat.read_aedat4`).
+    """Read the polarity events of an AEDAT 2.0 or 3.1 ``.aedat`` file (4.0: :func:`neurova.io.aedat.read_aedat4`).
 
     Args:
         path: the ``.aedat`` file.
