@@ -86,14 +86,15 @@ def read_percent_header(path: Path) -> tuple[list[str], int]:
     return read_text_header(path, b"%", "end")
 
 
-def read_text_header(path: Path, marker: bytes, end: str) -> tuple[list[str], int]:
+def read_text_header(path: Path, marker: bytes, end: str, *, utf8: bool = False) -> tuple[list[str], int]:
     """Read a text header of lines beginning with ``marker`` (``b"%"`` Prophesee, ``b"#"`` AEDAT).
 
     Returns:
         The header lines without their leading marker (stripped), and the byte offset where the binary
         data begins. The header ends after a line reading ``end`` (any case), or before the first line
         that does not start with ``marker`` or is not printable ASCII (binary data whose first byte happens
-        to be the marker).
+        to be the marker); with ``utf8``, bytes above 127 count as printable too (jAER writes its settings,
+        units such as µs included, into the header).
     """
     lines: list[str] = []
     with open(path, "rb") as f:
@@ -101,12 +102,12 @@ def read_text_header(path: Path, marker: bytes, end: str) -> tuple[list[str], in
             start = f.tell()
             raw = f.readline(_MAX_HEADER_LINE)
             body = raw.rstrip(b"\r\n")
-            if not all(0x20 <= byte < 0x7F or byte == 0x09 for byte in body):
+            if not all(0x20 <= byte < 0x7F or byte == 0x09 or (utf8 and byte >= 0x80) for byte in body):
                 f.seek(start)
                 break
             if not raw.endswith(b"\n"):
                 raise EventFormatError("header line is not terminated by a newline (corrupt or truncated header)", path)
-            text = body[1:].decode("ascii").strip()
+            text = body[1:].decode("utf-8", errors="replace").strip()
             lines.append(text)
             if text.lower() == end.lower():
                 break

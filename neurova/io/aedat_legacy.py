@@ -83,7 +83,7 @@ class _Layout:
 
     def __init__(self, path: PathLike) -> None:
         self.path = check_file(path)
-        lines, self.offset = read_text_header(self.path, b"#", "!END-HEADER")
+        lines, self.offset = read_text_header(self.path, b"#", "!END-HEADER", utf8=True)
         match = re.fullmatch(r"!AER-DAT(\d+\.\d+)", lines[0]) if lines else None
         if match is None:
             raise EventFormatError("not an AEDAT file: the first line is not '#!AER-DAT<version>'", self.path)

@@ -130,7 +130,8 @@ def write_aedat2(path: Path, events: np.ndarray, size: SensorSize, *, chip: str 
     ``chip`` adds jAER's ``# AEChip:`` header line; ``extra`` are raw ``(address, timestamp)`` records (APS samples,
     special events) appended after the events.
     """
-    lines = ["#!AER-DAT2.0", "# This is a raw AE data file", "# Data format is int32 address, int32 timestamp"]
+    lines = ["#!AER-DAT2.0", "# This is a raw AE data file", "# Data format is int32 address, int32 timestamp",
+             "# Timestamps tick is 1 µs"]  # jAER's settings in the header are UTF-8
     lines += [f"# AEChip: {chip}"] if chip else []
     x = (size.width - 1 - events["x"].astype(np.uint32))
     y = (size.height - 1 - events["y"].astype(np.uint32))
@@ -139,7 +140,7 @@ def write_aedat2(path: Path, events: np.ndarray, size: SensorSize, *, chip: str 
     records["t"] = events["t"] % (1 << 32)
     if extra is not None:
         records = np.concatenate([records, extra]).astype(records.dtype)  # concatenate gives native byte order
-    path.write_bytes("".join(line + "\r\n" for line in lines).encode() + records.tobytes())
+    path.write_bytes("".join(line + "\r\n" for line in lines).encode("utf-8") + records.tobytes())
     return path
 
 
