@@ -78,7 +78,8 @@ def _layout(path: Path) -> _Layout:
                 continue
             if any(_NAME.match(v) for v in fields):
                 if columns != ("t", "x", "y", "p") or not all(_NAME.match(v) for v in fields):
-                    raise EventFormatError(f"line {number} is not an event of numbers: {line.strip()[:80]!r}", path)
+                    raise EventFormatError(f"line {number} is neither an event (numbers) nor a first line of column "
+                                           f"names: {line.strip()[:80]!r}", path)
                 columns = tuple(v.lower() for v in fields)
                 continue
             if len(fields) != len(columns):

@@ -80,3 +80,5 @@ def test_bad_text_files_name_the_file_and_the_line(tmp_path: Path, events: np.nd
     raises_with_path(path, "polarity must be")
     path.write_text("x,y,p\n1,2,1\n")
     raises_with_path(path, "no time column")
+    path.write_text("t x y p\n0.1 1 2 on\n")
+    raises_with_path(path, "line 2 is neither an event")
