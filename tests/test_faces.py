@@ -308,6 +308,18 @@ def test_combine_detections_over_many_windows():
     assert np.isnan(combined[4:]).all()  # below its own threshold, or not confident with no cascade: no answer
 
 
+def test_auto_without_opencv_warns_that_it_runs_the_learned_detector_alone(monkeypatch):
+    from neurova.errors import MissingDependencyError
+
+    def missing(module, extra, purpose):
+        raise MissingDependencyError(f"{module} is missing")
+
+    monkeypatch.setattr(faces_module, "require", missing)
+    with pytest.warns(faces_module.DetectorFallbackWarning, match=r"neurova-va\[faces\]"):
+        auto = get_face_detector("auto")
+    assert auto.haar is None and isinstance(auto.learned, faces_module.LearnedFaceDetector)
+
+
 def test_get_face_detector_names():
     assert isinstance(get_face_detector("haar"), HaarEventDetector)
     auto = get_face_detector("auto", noise_floor_sd=1.0)  # the learned backend's setting
