@@ -24,6 +24,7 @@ from neurova.errors import EventFormatError
 
 __all__ = [
     "EVENT_DTYPE",
+    "FIELD_ALIASES",
     "MAX_SENSOR_SIDE",
     "EventBuffer",
     "SensorSize",
@@ -41,13 +42,14 @@ __all__ = [
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
 """tonic's ``events_struct``: ``x, y`` int16; ``t`` int64 µs; ``p`` bool (True = ON)."""
 
-# Accepted source names for each field, matched case-insensitively.
-_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("x",),
     "y": ("y",),
     "t": ("t", "ts", "timestamp", "timestamps", "time", "t_us"),
     "p": ("p", "pol", "polarity", "on", "polarities"),
 }
+"""The source names :func:`as_events` (and every reader: archive fields, text column names) accepts for each
+field, matched case-insensitively."""
 
 _COLUMN_LAYOUTS = ("txyp", "xytp", "xypt", "tpxy")
 
@@ -144,7 +146,7 @@ def make_events(x: Any, y: Any, t: Any, p: Any) -> np.ndarray:
 def _field_map(names: tuple[str, ...], *, allow_extra: bool, path: PathLike | None) -> dict[str, str]:
     lower = {name.lower(): name for name in names}
     mapping: dict[str, str] = {}
-    for field, aliases in _FIELD_ALIASES.items():
+    for field, aliases in FIELD_ALIASES.items():
         found = [lower[a] for a in aliases if a in lower]
         if not found:
             raise EventFormatError(f"events have no '{field}' field (fields: {', '.join(names)})", path)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import struct
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -118,13 +118,8 @@ def _is_polarity(address: np.ndarray) -> np.ndarray:
     return (address >> 31 == 0) & ((address >> 10) & 1 == 0)
 
 
-def _aedat2_size(layout: _Layout, records: np.ndarray, sensor_size: Any) -> SensorSize:
-    """``sensor_size``, the header's camera, else a DAVIS346 (v2e's default) or, when events reach beyond it, no
-    DAVIS: an error. A DAVIS346 is assumed with a warning when the events would fit a DAVIS240 too."""
-    if sensor_size is not None:
-        return SensorSize.of(sensor_size)
-    if layout.camera is not None:
-        return layout.camera
+def _address_extent(records: np.ndarray) -> tuple[int, int]:
+    """``(width, height)`` the polarity events' address coordinates reach (``max + 1``), by one scan of the file."""
     width = height = 0
     for start in range(0, len(records), _BATCH_EVENTS):
         address = np.asarray(records["address"][start:start + _BATCH_EVENTS]).astype(np.uint32)
@@ -132,6 +127,18 @@ def _aedat2_size(layout: _Layout, records: np.ndarray, sensor_size: Any) -> Sens
         if len(address):
             width = max(width, int(((address >> 12) & 0x3FF).max()) + 1)
             height = max(height, int(((address >> 22) & 0x1FF).max()) + 1)
+    return width, height
+
+
+def _aedat2_size(layout: _Layout, sensor_size: Any, extent: Callable[[], tuple[int, int]]) -> SensorSize:
+    """``sensor_size``, the header's camera, else a DAVIS346 (v2e's default) or, when the events' ``extent``
+    reaches beyond it, no DAVIS: an error. A DAVIS346 is assumed with a warning when the events would fit a DAVIS240
+    too. ``extent`` is called only when neither names the sensor."""
+    if sensor_size is not None:
+        return SensorSize.of(sensor_size)
+    if layout.camera is not None:
+        return layout.camera
+    width, height = extent()
     small, large = _DAVIS_SIZES
     if width > large.width or height > large.height:
         raise EventFormatError(f"events reach x = {width - 1}, y = {height - 1}, beyond the DAVIS sensors AEDAT 2.0 "
@@ -145,7 +152,8 @@ def _aedat2_size(layout: _Layout, records: np.ndarray, sensor_size: Any) -> Sens
     return large
 
 
-def _aedat2_batches(layout: _Layout, records: np.ndarray, size: SensorSize) -> Iterator[dict[str, np.ndarray]]:
+def _aedat2_batches(layout: _Layout, records: np.ndarray) -> Iterator[dict[str, np.ndarray]]:
+    """The polarity events in batches, ``x`` and ``y`` as their addresses hold them (mirrored: :func:`_upright`)."""
     unwrap = CounterUnwrapper(32, _AEDAT2_MAX_STEP, jitter=_AEDAT2_MAX_STEP)
     repaired: list[int] = []
     n = len(records)
@@ -165,13 +173,18 @@ def _aedat2_batches(layout: _Layout, records: np.ndarray, size: SensorSize) -> I
             repaired.extend((layout.offset + _AEDAT2_DTYPE.itemsize * (start + polarity[outlier])).tolist())
             address = batch["address"][~outlier]
             yield {
-                "x": (size.width - 1 - ((address >> 12) & 0x3FF).astype(np.int32)).astype(np.int16),
-                "y": (size.height - 1 - ((address >> 22) & 0x1FF).astype(np.int32)).astype(np.int16),
+                "x": ((address >> 12) & 0x3FF).astype(np.int32),
+                "y": ((address >> 22) & 0x1FF).astype(np.int32),
                 "t": t,
                 "p": ((address >> 11) & 1).astype(np.int8),
             }
     finally:
         report_repairs(layout.path, "event timestamp(s)", repaired, "those events are dropped")
+
+
+def _upright(columns: dict[str, np.ndarray], size: SensorSize) -> dict[str, np.ndarray]:
+    """jAER's mirrored, lower-left address coordinates turned to the upper-left origin of ``size``."""
+    return columns | {"x": size.width - 1 - columns["x"], "y": size.height - 1 - columns["y"]}
 
 
 def _aedat3_batches(layout: _Layout) -> Iterator[dict[str, np.ndarray]]:
@@ -215,9 +228,10 @@ def read_aedat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | No
     if layout.version == "4.0":
         return aedat.read_aedat4(layout.path, sensor_size=sensor_size)
     if layout.version == "2.0":
-        records = _aedat2_records(layout)
-        size = _aedat2_size(layout, records, sensor_size)
-        columns = merge_columns(list(_aedat2_batches(layout, records, size)))
+        columns = merge_columns(list(_aedat2_batches(layout, _aedat2_records(layout))))
+        size = _aedat2_size(layout, sensor_size, lambda: (int(columns["x"].max(initial=-1)) + 1,
+                                                          int(columns["y"].max(initial=-1)) + 1))
+        columns = _upright(columns, size)
     else:
         size = SensorSize.of(sensor_size) if sensor_size is not None else layout.camera
         columns = merge_columns(list(_aedat3_batches(layout)))
@@ -232,7 +246,8 @@ def aedat_sensor_size(path: PathLike) -> SensorSize:
     if layout.version == "4.0":
         return aedat.aedat4_sensor_size(layout.path)
     if layout.version == "2.0":
-        return _aedat2_size(layout, _aedat2_records(layout), None)
+        records = _aedat2_records(layout)
+        return _aedat2_size(layout, None, lambda: _address_extent(records))
     return layout.camera or scan_sensor_size(_aedat3_batches(layout), layout.path)
 
 
@@ -246,8 +261,8 @@ def iter_aedat_events(
         return aedat.iter_aedat4_events(layout.path, window_us=window_us, chunk_events=chunk_events)
     if layout.version == "2.0":
         records = _aedat2_records(layout)
-        size: SensorSize | None = _aedat2_size(layout, records, None)
-        batches = _aedat2_batches(layout, records, size)
+        size: SensorSize | None = _aedat2_size(layout, None, lambda: _address_extent(records))
+        batches = (_upright(b, size) for b in _aedat2_batches(layout, records))
     else:
         size = layout.camera
         batches = _aedat3_batches(layout)

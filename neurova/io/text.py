@@ -7,8 +7,8 @@ then ``t x y p``), and CSV exports (comma separated, often a first line naming t
 * Lines starting with ``#`` are comments; blank lines are skipped.
 * A first line of two integers is the sensor's ``width height`` (rpg_e2vid); without it the size comes
   from ``sensor_size=`` or is inferred from the events.
-* A first line of names (``t,x,y,p``, ``timestamp,x,y,polarity``, ``x,y,p,t`` ...: the aliases
-  :func:`neurova.events.as_events` knows) gives the column order; otherwise it is ``t x y p``.
+* A first line of names (``t,x,y,p``, ``timestamp,x,y,polarity``, ``x,y,p,t`` ...:
+  :data:`neurova.events.FIELD_ALIASES`) gives the column order; otherwise it is ``t x y p``.
 * Columns are separated by whitespace or by commas (a comma in the first data line).
 * Timestamps written with a decimal point or an exponent are seconds, scaled to µs and rounded; integer
   timestamps are µs. Polarity is 0/1 or -1/+1.
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, checked_sensor_size
+from neurova.events import FIELD_ALIASES, PathLike, SensorSize, checked_sensor_size
 from neurova.io._common import (
     Recording,
     check_file,
@@ -46,7 +46,6 @@ __all__ = ["iter_text_events", "read_text", "text_sensor_size"]
 _BLOCK_LINES = 1 << 18
 _SECONDS = re.compile(r"[.eE]")
 _NAME = re.compile(r"[A-Za-z_]")
-_TIME_NAMES = ("t", "ts", "timestamp", "timestamps", "time", "t_us")  # as neurova.events.as_events reads them
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,7 @@ def _layout(path: Path) -> _Layout:
     """Read the comments, an optional ``width height`` line and an optional line of column names."""
     size: SensorSize | None = None
     columns: tuple[str, ...] = ("t", "x", "y", "p")
+    named = False  # a line of column names was read
     with open(path, encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, 1):
             fields = _fields(line)
@@ -77,15 +77,15 @@ def _layout(path: Path) -> _Layout:
                 size = checked_sensor_size(fields[0], fields[1], path, source="the first line's width and height")
                 continue
             if any(_NAME.match(v) for v in fields):
-                if columns != ("t", "x", "y", "p") or not all(_NAME.match(v) for v in fields):
+                if named or not all(_NAME.match(v) for v in fields):
                     raise EventFormatError(f"line {number} is neither an event (numbers) nor a first line of column "
                                            f"names: {line.strip()[:80]!r}", path)
-                columns = tuple(v.lower() for v in fields)
+                columns, named = tuple(v.lower() for v in fields), True
                 continue
             if len(fields) != len(columns):
                 raise EventFormatError(f"line {number} has {len(fields)} values, expected {len(columns)} "
                                        f"({', '.join(columns)})", path)
-            times = [i for i, c in enumerate(columns) if c in _TIME_NAMES]
+            times = [i for i, c in enumerate(columns) if c in FIELD_ALIASES["t"]]
             if not times:
                 raise EventFormatError(f"no time column among {', '.join(columns)}", path)
             seconds = _SECONDS.search(fields[times[0]]) is not None

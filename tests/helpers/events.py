@@ -7,6 +7,7 @@ so the readers of :mod:`neurova.io` are tested without any third-party sample or
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -147,8 +148,6 @@ def write_aedat2(path: Path, events: np.ndarray, size: SensorSize, *, chip: str 
 def aedat3_packet(kind: int, events: np.ndarray | None = None, *, overflow: int = 0, body: bytes = b"",
                   size: int = 8) -> bytes:
     """One AEDAT 3.1 packet: the 28-byte header and its events (``events`` as polarity events, else ``body``)."""
-    import struct
-
     if events is not None:
         records = np.empty(len(events), dtype=[("data", "<u4"), ("t", "<i4")])
         records["data"] = (1 | (events["p"].astype(np.uint32) << 1) | (events["y"].astype(np.uint32) << 2)
