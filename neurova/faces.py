@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -475,6 +476,9 @@ class LearnedFaceDetector:
         threshold: score needed to report a face; default the one stored in the settings.
         noise_floor_sd: each window's noise floor is subtracted before the net sees it
             (:func:`remove_noise_floor`: no change where the median pixel has no event); None turns it off.
+            ``"auto"`` (default): the ``noise_floor_sd`` the weights were trained with
+            (``neurova train-face-detector --noise-floor-sd``, the settings' ``recipe``), else
+            :data:`NOISE_FLOOR_SD` (the shipped weights, trained on unfloored windows, detect best with it).
         device: torch device.
 
     Raises:
@@ -482,7 +486,7 @@ class LearnedFaceDetector:
     """
 
     def __init__(self, weights: str | os.PathLike[str] | None = None, *, threshold: float | None = None,
-                 noise_floor_sd: float | None = NOISE_FLOOR_SD, device: str = "cpu") -> None:
+                 noise_floor_sd: float | Literal["auto"] | None = "auto", device: str = "cpu") -> None:
         import torch
 
         from neurova.nets.backbone import load_weights_file
@@ -498,13 +502,17 @@ class LearnedFaceDetector:
             widths = tuple(int(w) for w in settings["widths"])
             self.clip_percentile = float(settings["clip_percentile"])
             default_threshold = float(settings["threshold"])
+            trained_sd = dict(settings.get("recipe", {})).get("noise_floor_sd")
+            trained_sd = None if trained_sd is None else float(trained_sd)
         except (ValueError, KeyError, TypeError) as err:
             raise CheckpointError(f"bad detector settings ({type(err).__name__}: {err})", path=settings_path) from err
         self.threshold = default_threshold if threshold is None else float(threshold)
         if not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must lie in [0, 1], got {self.threshold}")
-        if noise_floor_sd is not None and not float(noise_floor_sd) >= 0:
-            raise ValueError(f"noise_floor_sd must be None or a number >= 0, got {noise_floor_sd!r}")
+        if noise_floor_sd == "auto":
+            noise_floor_sd = NOISE_FLOOR_SD if trained_sd is None else trained_sd
+        if noise_floor_sd is not None and not (isinstance(noise_floor_sd, numbers.Real) and noise_floor_sd >= 0):
+            raise ValueError(f"noise_floor_sd must be 'auto', None or a number >= 0, got {noise_floor_sd!r}")
         self.noise_floor_sd = None if noise_floor_sd is None else float(noise_floor_sd)
         self.settings = settings
         self.device = torch.device(device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -176,6 +177,26 @@ def test_shipped_detector_finds_faces_under_a_real_davis346s_dark_noise_with_the
     assert hits[0] >= 3 and hits[0] > hits[1], hits
     with pytest.raises(ValueError, match="noise_floor_sd"):
         LearnedFaceDetector(noise_floor_sd=-0.5)
+
+
+def test_learned_detector_detects_with_the_noise_floor_it_was_trained_with(tmp_path):
+    """``noise_floor_sd="auto"`` (the default) reads the SD of ``train-face-detector --noise-floor-sd`` from the
+    settings; weights trained on unfloored windows (the shipped ones) take NOISE_FLOOR_SD."""
+    from neurova.faces import NOISE_FLOOR_SD
+
+    assert LearnedFaceDetector().noise_floor_sd == NOISE_FLOOR_SD
+    settings = json.loads(default_weights().with_suffix(".json").read_text())
+    assert settings["recipe"].get("noise_floor_sd") is None  # recorded since the option came
+    settings["recipe"]["noise_floor_sd"] = 1.5
+    weights = tmp_path / "floored.safetensors"
+    shutil.copyfile(default_weights(), weights)
+    weights.with_suffix(".json").write_text(json.dumps(settings))
+    assert LearnedFaceDetector(weights).noise_floor_sd == 1.5
+    assert LearnedFaceDetector(weights, noise_floor_sd=3).noise_floor_sd == 3.0
+    assert LearnedFaceDetector(weights, noise_floor_sd=None).noise_floor_sd is None
+    for bad in ("trained", float("nan"), -1):
+        with pytest.raises(ValueError, match="noise_floor_sd must be 'auto', None or a number"):
+            LearnedFaceDetector(weights, noise_floor_sd=bad)
 
 
 def test_learned_detector_rejects_bad_weights(tmp_path):

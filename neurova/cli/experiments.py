@@ -139,8 +139,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                         "dim dark davis346_dark for a camera's dark-pixel noise (neurova.recipes.SENSORS)")
     p.add_argument("--noise-floor-sd", type=finite_positive_float, default=None, metavar="SD",
                    help="remove each training window's noise floor as the learned detector does when it detects "
-                        "(neurova.faces.remove_noise_floor; default: the counts as they are); detect with the same "
-                        "SD (LearnedFaceDetector(..., noise_floor_sd=SD))")
+                        "(neurova.faces.remove_noise_floor; default: the counts as they are); the weights' settings "
+                        "keep SD and LearnedFaceDetector detects with it")
     p.add_argument("--cache", type=output_folder, default=None,
                    help="cache of the generated windows (default $NEUROVA_CACHE/face_detector)")
     p.add_argument("--workers", type=positive_int, default=1,
