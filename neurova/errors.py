@@ -13,6 +13,7 @@ __all__ = [
     "CheckpointError",
     "DatasetNotFoundError",
     "EventFormatError",
+    "EventOrderError",
     "InputContractError",
     "MissingDependencyError",
     "NeurovaError",
@@ -30,6 +31,11 @@ class NeurovaError(Exception):
 
 class EventFormatError(NeurovaError, ValueError):
     """Events, or an event file, are malformed (bad fields, ranges, order, or a corrupt file)."""
+
+
+class EventOrderError(EventFormatError):
+    """Events read or written batch by batch go back in time from one batch to the next (each batch may be sorted;
+    reading the recording whole sorts it)."""
 
 
 class VideoFormatError(NeurovaError, ValueError):

@@ -41,15 +41,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from neurova.io import read_recording, write_events
+    from neurova.io import convert_events
 
-    recording = read_recording(args.input, sensor_size=args.sensor_size)
-    write_events(args.output, recording.events, recording.sensor_size, frames=recording.frames,
-                 frame_timestamps_us=recording.frame_timestamps_us,
-                 attrs={"converted_from": Path(args.input).name, **recording.attrs})
-    width, height = recording.sensor_size
-    print(f"wrote {len(recording.events):,} events ({width}x{height})"
-          + (f" and {len(recording.frames)} frames" if recording.frames is not None else "") + f" -> {args.output}")
+    done = convert_events(args.input, args.output, sensor_size=args.sensor_size)
+    width, height = done.sensor_size
+    print(f"wrote {done.events:,} events ({width}x{height})" + (f" and {done.frames} frames" if done.frames else "")
+          + f" -> {done.path}" + (" (copied batch by batch)" if done.streamed else ""))
     return 0
 
 
@@ -95,7 +92,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
     events_help = "event file (.h5, .raw, .aedat4, .aedat, .dat, .npz, .npy, .txt, .csv)"
     p = add_command(subparsers, "convert", _cmd_convert,
-                    "Convert an event file to .h5 or .npz (events, sensor size and frames, when it has them)")
+                    "Convert an event file to .h5 or .npz (events, sensor size and frames, when it has them; "
+                    "files without frames batch by batch, in bounded memory)")
     p.add_argument("input", type=existing_path, help=events_help)
     p.add_argument("-o", "--output", type=output_file, required=True, help="OUT.h5 (neurova layout) or OUT.npz")
     p.add_argument("--sensor-size", type=sensor_size, default=None, metavar="WxH",

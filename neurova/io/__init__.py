@@ -5,7 +5,7 @@ Metavision layouts), Prophesee ``.raw`` (EVT 2.0, 2.1 and 3.0) and ``.dat``, ``.
 (AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz``, ``.npy`` and text (``.txt``, ``.csv``) files,
 dispatching on the suffix; :func:`iter_events` streams long recordings in
 time windows or chunks with bounded memory; :func:`write_events` writes ``.h5`` and ``.npz``
-atomically. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;
+atomically (``.h5`` also batch by batch), and :func:`convert_events` copies any readable file into them. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;
 p bool), sorted by time. The HDF5 group helpers let a dataset cache many clips in one file.
 
 The optional readers (``evt3`` for EVT 3.0, ``aedat`` for AEDAT4) come with
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from neurova.io._common import Recording
 from neurova.io._registry import (
+    Conversion,
+    convert_events,
     get_sensor_size,
     iter_events,
     read_events,
@@ -29,8 +31,10 @@ from neurova.io.prophesee import RawHeader, read_raw_header
 
 __all__ = [
     "AedatSensorWarning",
+    "Conversion",
     "RawHeader",
     "Recording",
+    "convert_events",
     "get_sensor_size",
     "group_time_slice",
     "iter_events",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from neurova.errors import EventFormatError
+from neurova.errors import EventFormatError, EventOrderError
 from neurova.events import (
     PathLike,
     SensorSize,
@@ -147,10 +147,30 @@ def to_events(
     return as_events(dict(columns), sensor_size=sensor_size, sort=True, time_scale=time_scale, path=path)
 
 
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
+def concat_events(parts: list[np.ndarray]) -> np.ndarray:
+    """One event array of ``parts`` (no copy for a single part; empty events for none)."""
     if not parts:
         return empty_events()
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def in_time_order(batches: Iterable[np.ndarray], path: PathLike) -> Iterator[np.ndarray]:
+    """``batches`` (each sorted by ``t``) as they come, checked to follow each other in time.
+
+    Raises:
+        EventOrderError: a batch starts before the batch before it ends, naming ``path``.
+    """
+    last_t: int | None = None
+    for batch in batches:
+        if len(batch):
+            if last_t is not None and batch["t"][0] < last_t:
+                raise EventOrderError(
+                    f"events are not time-ordered across batches: {int(batch['t'][0])} µs comes after {last_t} µs; "
+                    "read_events() sorts a whole recording",
+                    path,
+                )
+            last_t = int(batch["t"][-1])
+        yield batch
 
 
 def regroup(
@@ -170,42 +190,29 @@ def regroup(
         path: the file, named in errors.
 
     Raises:
-        EventFormatError: an event is older than an event of an earlier batch (the file is not
+        EventOrderError: an event is older than an event of an earlier batch (the file is not
             time-ordered across batches; ``read_events`` sorts the whole recording instead).
     """
     window_us, chunk_events = check_grouping(window_us, chunk_events)
-    last_t: int | None = None
-
-    def ordered(batch: np.ndarray) -> np.ndarray:
-        nonlocal last_t
-        if len(batch):
-            if last_t is not None and batch["t"][0] < last_t:
-                raise EventFormatError(
-                    f"events are not time-ordered across the file: {int(batch['t'][0])} µs comes after {last_t} µs; "
-                    "read_events() sorts the whole recording",
-                    path,
-                )
-            last_t = int(batch["t"][-1])
-        return batch
-
+    batches = in_time_order(batches, path)
     parts: list[np.ndarray] = []
     if chunk_events is not None:
         count = 0
-        for batch in map(ordered, batches):
+        for batch in batches:
             parts.append(batch)
             count += len(batch)
             if count >= chunk_events:
-                merged = _concat(parts)
+                merged = concat_events(parts)
                 stop = len(merged) - len(merged) % chunk_events
                 for i in range(0, stop, chunk_events):
                     yield merged[i : i + chunk_events]
                 parts, count = [merged[stop:]], len(merged) - stop
         if count:
-            yield _concat(parts)
+            yield concat_events(parts)
         return
 
     end: int | None = None
-    for batch in map(ordered, batches):
+    for batch in batches:
         if not len(batch):
             continue
         if end is None:
@@ -213,11 +220,11 @@ def regroup(
         while batch["t"][-1] >= end:
             i = search_times(batch["t"], end)
             parts.append(batch[:i])
-            yield _concat(parts)
+            yield concat_events(parts)
             parts, batch, end = [], batch[i:], end + window_us
         parts.append(batch)
     if end is not None:
-        yield _concat(parts)
+        yield concat_events(parts)
 
 
 def check_grouping(window_us: int | None, chunk_events: int | None) -> tuple[int | None, int | None]:

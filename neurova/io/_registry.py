@@ -10,12 +10,29 @@ from typing import Any
 
 import numpy as np
 
-from neurova.errors import EventFormatError
+from neurova.errors import EventFormatError, EventOrderError
 from neurova.events import PathLike, SensorSize
 from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee, text
 from neurova.io._common import Recording, check_file, check_grouping
 
-__all__ = ["get_sensor_size", "iter_events", "read_events", "read_recording", "supported_suffixes", "write_events"]
+__all__ = [
+    "Conversion",
+    "convert_events",
+    "get_sensor_size",
+    "iter_events",
+    "read_events",
+    "read_recording",
+    "supported_suffixes",
+    "write_events",
+]
+
+
+def _no_attrs(path: PathLike, sensor_size: Any = None) -> dict[str, Any]:
+    return {}
+
+
+def _raw_attrs(path: PathLike, sensor_size: Any = None) -> dict[str, Any]:
+    return {"evt_version": prophesee.read_raw_header(path).evt_version}
 
 
 @dataclass(frozen=True)
@@ -24,19 +41,24 @@ class _Reader:
     read: Callable[..., Recording]
     sensor_size: Callable[[PathLike], SensorSize]
     iterate: Callable[..., Iterator[np.ndarray]]
+    # (path, sensor_size) -> the attrs `read` gives, from the header alone, where `iterate` gives the events `read`
+    # does with that sensor_size; None there (or as the field) where it may not: files that may hold frames
+    stream_attrs: Callable[[PathLike, Any], dict[str, Any] | None] | None = None
 
 
 _READERS: dict[str, _Reader] = {}
 for _suffixes, _reader in (
     ((".h5", ".hdf5"), _Reader("HDF5", hdf5.read_hdf5, hdf5.hdf5_sensor_size, hdf5.iter_hdf5_events)),
-    ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events)),
-    ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events)),
+    ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events,
+                        _raw_attrs)),
+    ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events,
+                        _no_attrs)),
     ((".aedat4",), _Reader("AEDAT4", aedat.read_aedat4, aedat.aedat4_sensor_size, aedat.iter_aedat4_events)),
     ((".aedat",), _Reader("AEDAT", aedat_legacy.read_aedat, aedat_legacy.aedat_sensor_size,
-                          aedat_legacy.iter_aedat_events)),
+                          aedat_legacy.iter_aedat_events, aedat_legacy.aedat_stream_attrs)),
     ((".npz",), _Reader("NumPy archive", npz.read_npz, npz.npz_sensor_size, npz.iter_npz_events)),
-    ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events)),
-    ((".txt", ".csv"), _Reader("text", text.read_text, text.text_sensor_size, text.iter_text_events)),
+    ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events, _no_attrs)),
+    ((".txt", ".csv"), _Reader("text", text.read_text, text.text_sensor_size, text.iter_text_events, _no_attrs)),
 ):
     _READERS.update(dict.fromkeys(_suffixes, _reader))
 
@@ -143,7 +165,9 @@ def write_events(
 
     Args:
         path: target file; the suffix picks the format.
-        events: events of :data:`~neurova.events.EVENT_DTYPE` or anything :func:`~neurova.events.as_events` accepts.
+        events: events of :data:`~neurova.events.EVENT_DTYPE` or anything :func:`~neurova.events.as_events` accepts;
+            or an iterator of event arrays that follow each other in time (:func:`iter_events`), which ``.h5`` files
+            (``"neurova"`` layout) take one by one in bounded memory and ``.npz`` files join first.
         sensor_size: ``(width, height)``; events must lie inside it.
         layout: HDF5 layout, ``"neurova"`` (default) or ``"v2e"``; ``.npz`` has only ``"neurova"``.
         frames: optional ``(N, H, W)`` uint8 frames.
@@ -154,7 +178,8 @@ def write_events(
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        EventFormatError: unsupported suffix, invalid events or frames.
+        EventFormatError: unsupported suffix, invalid events or frames; :class:`~neurova.errors.EventOrderError`:
+            batches that go back in time.
         ValueError: unknown layout, or a layout the format does not have.
     """
     path = Path(path)
@@ -170,3 +195,72 @@ def write_events(
     elif layout != "neurova":
         raise ValueError(f"layout {layout!r} applies to HDF5 files only; {path.suffix} files use 'neurova'")
     return writer(path, events, sensor_size, **kwargs)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What :func:`convert_events` wrote.
+
+    Attributes:
+        path: the file written.
+        events: number of events.
+        sensor_size: the sensor ``(width, height)`` stored.
+        frames: number of frames (APS frames of the source), 0 without.
+        streamed: True when the events were copied batch by batch (bounded memory), False when read whole.
+    """
+
+    path: Path
+    events: int
+    sensor_size: SensorSize
+    frames: int
+    streamed: bool
+
+
+def convert_events(
+    source: PathLike, target: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None
+) -> Conversion:
+    """Copy an event file that :func:`read_events` reads into a ``.h5`` (neurova layout) or ``.npz`` file.
+
+    Files of formats that hold no frames (``.raw``, ``.dat``, ``.aedat`` 2.0 and 3.1, ``.npy``, ``.txt``,
+    ``.csv``) are copied batch by batch: a recording larger than memory converts into ``.h5``. HDF5, AEDAT4 and
+    ``.npz`` files, which may hold frames, are read whole and keep their frames; so is a file whose events go back
+    in time from one decoding batch to the next (:func:`read_events` sorts a whole recording), and an AEDAT 2.0
+    file given a ``sensor_size`` (it decides how jAER's coordinates are turned). The target's attributes are the
+    source's (``attrs`` of :func:`read_recording`) and ``converted_from``, the source's name.
+
+    Args:
+        source: the event file.
+        target: ``.h5``/``.hdf5`` or ``.npz``; written atomically (:func:`write_events`).
+        sensor_size: the sensor, in place of what the file says or its events imply.
+
+    Returns:
+        A :class:`Conversion`.
+
+    Raises:
+        As :func:`read_recording` and :func:`write_events`.
+    """
+    path, reader = _reader(source)
+    target = Path(target)
+    attrs = reader.stream_attrs(path, sensor_size) if reader.stream_attrs is not None else None
+    if attrs is not None:
+        size = SensorSize.of(sensor_size) if sensor_size is not None else reader.sensor_size(path)
+        count = 0
+
+        def counted(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+            nonlocal count
+            for batch in batches:
+                count += len(batch)
+                yield batch
+
+        try:
+            write_events(target, counted(reader.iterate(path, window_us=None, chunk_events=None)), size,
+                         attrs={"converted_from": path.name, **attrs})
+            return Conversion(target, count, size, 0, streamed=True)
+        except EventOrderError:
+            pass  # read whole below: read_recording sorts it
+    recording = reader.read(path, sensor_size=sensor_size)
+    write_events(target, recording.events, recording.sensor_size, frames=recording.frames,
+                 frame_timestamps_us=recording.frame_timestamps_us,
+                 attrs={"converted_from": path.name, **recording.attrs})
+    frames = 0 if recording.frames is None else len(recording.frames)
+    return Conversion(target, len(recording.events), recording.sensor_size, frames, streamed=False)

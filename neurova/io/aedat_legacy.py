@@ -56,7 +56,7 @@ from neurova.io._common import (
     whole_items,
 )
 
-__all__ = ["AedatSensorWarning", "aedat_sensor_size", "iter_aedat_events", "read_aedat"]
+__all__ = ["AedatSensorWarning", "aedat_sensor_size", "aedat_stream_attrs", "iter_aedat_events", "read_aedat"]
 
 
 class AedatSensorWarning(UserWarning):
@@ -238,6 +238,16 @@ def read_aedat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | No
     events = to_events(columns, size, layout.path)
     return Recording(events=events, sensor_size=sensor_size_or_inferred(events, size, layout.path), path=layout.path,
                      attrs={"aedat_version": layout.version})
+
+
+def aedat_stream_attrs(path: PathLike, sensor_size: SensorSize | tuple[int, int] | None = None) -> dict[str, Any] | None:
+    """The ``attrs`` of :func:`read_aedat` from the header alone, where :func:`iter_aedat_events` gives the events
+    ``read_aedat(path, sensor_size=sensor_size)`` does; None where it may not: AEDAT 4.0 (its files may hold APS
+    frames) and AEDAT 2.0 with a ``sensor_size`` (which decides how jAER's coordinates are turned upright)."""
+    layout = _Layout(path)
+    if layout.version == "4.0" or (layout.version == "2.0" and sensor_size is not None):
+        return None
+    return {"aedat_version": layout.version}
 
 
 def aedat_sensor_size(path: PathLike) -> SensorSize:

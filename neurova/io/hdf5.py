@@ -27,7 +27,7 @@ recording is never loaded whole.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,15 @@ from neurova.events import (
     infer_sensor_size,
     validate_events,
 )
-from neurova.io._common import Recording, check_file, check_frames, check_grouping, regroup, to_events
+from neurova.io._common import (
+    Recording,
+    check_file,
+    check_frames,
+    check_grouping,
+    in_time_order,
+    regroup,
+    to_events,
+)
 
 __all__ = [
     "NEUROVA_FORMAT",
@@ -140,7 +148,9 @@ def write_events_to_group(
         ValueError: a reserved attribute name, or the group already holds events.
     """
     size = SensorSize.of(sensor_size)
-    _write_group(group, _valid_events(events, size, _group_path(group, None)), size, attrs)
+    path = _group_path(group, None)
+    events = _valid_events(events, size, path)
+    _write_group(group, [events], size, attrs, path, chunk=min(len(events), _CHUNK))
 
 
 def _valid_events(events: Any, size: SensorSize, path: PathLike) -> np.ndarray:
@@ -152,22 +162,44 @@ def _valid_events(events: Any, size: SensorSize, path: PathLike) -> np.ndarray:
     return as_events(events, sensor_size=size, path=path)
 
 
-def _write_group(group: h5py.Group, events: np.ndarray, size: SensorSize, attrs: Mapping[str, Any]) -> None:
-    """:func:`write_events_to_group` of events already checked (:func:`_valid_events`)."""
+def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorSize, attrs: Mapping[str, Any],
+                 path: PathLike, *, chunk: int = _CHUNK) -> int:
+    """:func:`write_events_to_group` of batches of events already checked (:func:`_valid_events`), appended in
+    turn; returns the number of events written.
+
+    Raises:
+        EventOrderError: a batch starts before the end of the batch before it.
+    """
     clash = sorted(_RESERVED_ATTRS & attrs.keys())
     if clash:
         raise ValueError(f"attribute names {clash} are reserved by the neurova layout")
     present = [name for name in _FIELDS if name in group]
     if present:
         raise ValueError(f"group '{group.name}' already holds event datasets {present}")
-    chunk = (min(max(len(events), 1), _CHUNK),)
-    for name, dtype in _FIELDS.items():
-        group.create_dataset(name, data=events[name].astype(dtype), chunks=chunk, maxshape=(None,), **_COMPRESSION)
+    written = 0
+    for batch in in_time_order(batches, path):
+        if not len(batch):
+            continue
+        for name, dtype in _FIELDS.items():
+            # no Dataset object is kept: closing one writes its cached chunks, so each column's data follows its
+            # metadata in the file, as when a whole array is written at once
+            if written:
+                column = group[name]
+                column.resize((written + len(batch),))
+                column[written:] = batch[name].astype(dtype, copy=False)
+            else:
+                group.create_dataset(name, data=batch[name].astype(dtype), chunks=(max(chunk, 1),), maxshape=(None,),
+                                     **_COMPRESSION)
+        written += len(batch)
+    if not written:
+        for name, dtype in _FIELDS.items():
+            group.create_dataset(name, shape=(0,), dtype=dtype, chunks=(1,), maxshape=(None,), **_COMPRESSION)
     group.attrs.update(
         {"format": NEUROVA_FORMAT, "version": NEUROVA_VERSION, "width": size.width, "height": size.height}
     )
     group.attrs["time_unit"] = "us"
     group.attrs.update(attrs)
+    return written
 
 
 def _read_columns(datasets: Mapping[str, h5py.Dataset], start: int, stop: int) -> dict[str, np.ndarray]:
@@ -479,7 +511,9 @@ def write_hdf5(
 
     Args:
         path: target ``.h5`` / ``.hdf5`` file; replaced only once the new file is complete.
-        events: events (anything :func:`~neurova.events.as_events` accepts).
+        events: events (anything :func:`~neurova.events.as_events` accepts), or an iterator of event arrays
+            following each other in time (``iter_events(...)``), appended one by one with bounded memory
+            (``"neurova"`` layout).
         sensor_size: ``(width, height)``, stored as ``width``/``height`` attributes in both layouts.
         layout: ``"neurova"`` or ``"v2e"`` (``events`` ``(N, 4)`` uint32 ``[t, x, y, p]``; t must fit in 32 bits).
         frames: optional ``(N, H, W)`` uint8 frames.
@@ -488,17 +522,29 @@ def write_hdf5(
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        EventFormatError: invalid events or frames; :class:`~neurova.errors.EventOrderError` when a batch of
+            ``events`` starts before the one before it ends. Nothing is left at ``path`` then.
+        ValueError: an unknown layout, or batches of events in the ``"v2e"`` layout.
     """
     if layout not in _LAYOUTS:
         raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}")
     path = Path(path)
     size = SensorSize.of(sensor_size)
-    events = _valid_events(events, size, path)
+    if isinstance(events, Iterator):
+        if layout != "neurova":
+            raise ValueError(f"batches of events are written in the 'neurova' layout only, not {layout!r}")
+        batches: Iterable[np.ndarray] = (_valid_events(batch, size, path) for batch in events)
+        chunk = _CHUNK
+    else:
+        events = _valid_events(events, size, path)
+        batches, chunk = [events], min(len(events), _CHUNK)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     attrs = dict(attrs or {})
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         if layout == "neurova":
-            _write_group(f, events, size, attrs)
+            _write_group(f, batches, size, attrs, path, chunk=chunk)
             if frames is not None:
                 f.create_dataset("frames", data=frames, **_frame_options(frames))
                 f.create_dataset("frame_timestamps_us", data=stamps)

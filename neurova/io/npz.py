@@ -25,7 +25,15 @@ import numpy as np
 from neurova._atomic import atomic_path
 from neurova.errors import EventFormatError
 from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, infer_sensor_size
-from neurova.io._common import Recording, check_file, check_frames, check_grouping, regroup
+from neurova.io._common import (
+    Recording,
+    check_file,
+    check_frames,
+    check_grouping,
+    concat_events,
+    in_time_order,
+    regroup,
+)
 
 __all__ = [
     "iter_npy_events",
@@ -189,7 +197,9 @@ def write_npz(
 
     Args:
         path: target ``.npz`` file.
-        events: events (anything :func:`~neurova.events.as_events` accepts), checked against ``sensor_size``.
+        events: events (anything :func:`~neurova.events.as_events` accepts), checked against ``sensor_size``,
+            or an iterator of event arrays following each other in time (joined in memory: an archive is written
+            whole).
         sensor_size: ``(width, height)``.
         frames: optional ``(N, H, W)`` uint8 frames, with ``frame_timestamps_us`` ``(N,)`` µs.
         attrs: extra metadata, stored as JSON (must be JSON-serialisable).
@@ -199,6 +209,8 @@ def write_npz(
     """
     path = Path(path)
     size = SensorSize.of(sensor_size)
+    if isinstance(events, Iterator):
+        events = concat_events(list(in_time_order(events, path)))
     events = as_events(events, sensor_size=size, path=path)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     arrays: dict[str, np.ndarray] = {name: events[name] for name in ("x", "y", "t", "p")}

@@ -6,6 +6,9 @@ The Prophesee fixtures are written by the numpy encoders of :mod:`tests.helpers.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import tracemalloc
 from pathlib import Path
 
 import h5py
@@ -13,7 +16,7 @@ import numpy as np
 import pytest
 
 import neurova.io as nio
-from neurova.errors import EventFormatError
+from neurova.errors import EventFormatError, EventOrderError
 from neurova.events import EVENT_DTYPE, make_events
 from neurova.io import npz, prophesee
 from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_metavision_hdf5, write_raw
@@ -218,6 +221,97 @@ def test_failed_write_leaves_no_file_and_keeps_old_one(tmp_path: Path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
     monkeypatch.undo()
     np.testing.assert_array_equal(nio.read_events(target), old)
+
+
+# ------------------------------------------------------------------------------ batches and conversion
+
+STREAMED_KINDS = {"npy", "dat", "evt2", "evt21", "evt3"}  # formats without frames: copied batch by batch
+
+
+def test_write_events_takes_batches_that_follow_each_other_in_time(tmp_path: Path) -> None:
+    events = random_events(1000)
+    for suffix in (".h5", ".npz"):
+        target = nio.write_events(tmp_path / f"b{suffix}", iter([*np.array_split(events, 7), events[:0]]), SIZE)
+        np.testing.assert_array_equal(nio.read_events(target), events)
+        assert nio.get_sensor_size(target) == SIZE
+    old = nio.read_events(tmp_path / "b.h5")
+    for suffix in (".h5", ".npz"):
+        backwards = iter([events[500:], events[:500]])
+        with pytest.raises(EventOrderError, match="not time-ordered across batches") as info:
+            nio.write_events(tmp_path / f"b{suffix}", backwards, SIZE)
+        assert str(tmp_path / f"b{suffix}") in str(info.value)
+    np.testing.assert_array_equal(nio.read_events(tmp_path / "b.h5"), old)  # the old file is kept whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.h5", "b.npz"]  # no temporary left behind
+    with pytest.raises(ValueError, match="'neurova' layout only"):
+        nio.write_events(tmp_path / "v.h5", iter([events]), SIZE, layout="v2e")
+    with pytest.raises(EventFormatError, match="outside"):
+        nio.write_events(tmp_path / "small.h5", iter([events]), (4, 4))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_convert_events_copies_every_format(tmp_path: Path, kind: str) -> None:
+    if kind == "evt3":
+        pytest.importorskip("evt3")
+    events = _gappy_events()
+    source = _fixture_file(tmp_path, kind, events)
+    for target in (tmp_path / "out.h5", tmp_path / "out.npz"):
+        done = nio.convert_events(source, target)
+        assert done.streamed == (kind in STREAMED_KINDS) and done.events == len(events) and done.frames == 0
+        converted = nio.read_recording(target)
+        np.testing.assert_array_equal(converted.events, events)
+        assert converted.sensor_size == done.sensor_size == nio.read_recording(source).sensor_size
+        assert converted.attrs["converted_from"] == source.name
+        if kind.startswith("evt"):
+            assert converted.attrs["evt_version"] == {"evt2": "2.0", "evt21": "2.1", "evt3": "3.0"}[kind]
+    bigger = nio.convert_events(source, tmp_path / "big.h5", sensor_size=(500, 400))
+    assert nio.get_sensor_size(bigger.path) == (500, 400) == bigger.sensor_size
+    with pytest.raises(EventFormatError, match="outside"):
+        nio.convert_events(source, tmp_path / "small.h5", sensor_size=(4, 4))
+    assert not (tmp_path / "small.h5").exists()
+
+
+def test_convert_events_keeps_frames(tmp_path: Path) -> None:
+    events = random_events(300)
+    frames = np.random.default_rng(0).integers(0, 255, (3, SIZE.height, SIZE.width), dtype=np.uint8)
+    source = nio.write_events(tmp_path / "s.h5", events, SIZE, frames=frames, frame_timestamps_us=np.arange(3) * 1000)
+    done = nio.convert_events(source, tmp_path / "t.npz")
+    assert not done.streamed and done.frames == 3
+    np.testing.assert_array_equal(nio.read_recording(done.path).frames, frames)
+
+
+def test_convert_events_reads_whole_a_file_that_goes_back_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from neurova.io import _registry
+
+    events = random_events(40)
+    source = write_dat(tmp_path / "back.dat", np.concatenate([events[20:], events[:20]]))
+    small_batches = functools.partial(prophesee.iter_dat_events, batch_bytes=80)
+    monkeypatch.setitem(_registry._READERS, ".dat", dataclasses.replace(_registry._READERS[".dat"],
+                                                                        iterate=small_batches))
+    done = nio.convert_events(source, tmp_path / "sorted.h5")
+    assert not done.streamed and done.events == 40
+    np.testing.assert_array_equal(nio.read_events(done.path), events)  # sorted, as read_events sorts
+
+
+def test_convert_events_memory_does_not_grow_with_the_recording(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A recording converts batch by batch: three times the events take about the same peak memory (batches of
+    65 536 events here, 1 048 576 by default)."""
+    from neurova.io import _common
+
+    monkeypatch.setattr(npz, "_BATCH_EVENTS", 1 << 16)
+    monkeypatch.setattr(_common, "DEFAULT_CHUNK_EVENTS", 1 << 16)
+    peaks = []
+    for n in (400_000, 1_200_000):
+        source = tmp_path / f"e{n}.npy"
+        np.save(source, random_events(n, (640, 480), t0=0, span_us=10_000_000))
+        tracemalloc.start()
+        try:
+            done = nio.convert_events(source, tmp_path / f"e{n}.h5")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert done.streamed and done.events == n
+    assert peaks[1] < 1.25 * peaks[0], peaks
+    assert peaks[1] < 0.25 * 1_200_000 * EVENT_DTYPE.itemsize, peaks  # far less than the events themselves
 
 
 # -------------------------------------------------------------------------------- malformed inputs
