@@ -130,3 +130,22 @@ def test_real_recording_round_trips_through_hdf5(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.events, recording.events)
     np.testing.assert_array_equal(again.frames, recording.frames)
     np.testing.assert_array_equal(again.frame_timestamps_us, recording.frame_timestamps_us)
+
+
+@pytest.mark.parametrize(("name", "streamed"), [(EVT2.name, True), (EVT3.name, True), (AEDAT4.name, False)])
+def test_real_recordings_convert_to_h5(tmp_path: Path, name: str, streamed: bool) -> None:
+    """Prophesee recordings are copied batch by batch; the DAVIS346 file, which holds APS frames, whole, frames kept."""
+    source = sample(DATA / name)
+    if source.suffix == ".raw" and name == EVT3.name:
+        pytest.importorskip("evt3")
+    if source.suffix == ".aedat4":
+        pytest.importorskip("aedat")
+    done = nio.convert_events(source, tmp_path / "out.h5")
+    original, converted = nio.read_recording(source), nio.read_recording(done.path)
+    assert done.streamed == streamed and done.events == len(original.events) > 0
+    np.testing.assert_array_equal(converted.events, original.events)
+    assert converted.sensor_size == original.sensor_size == done.sensor_size
+    assert done.frames == (0 if original.frames is None else len(original.frames))
+    if original.frames is not None:
+        np.testing.assert_array_equal(converted.frames, original.frames)
+    assert converted.attrs["converted_from"] == name
