@@ -18,6 +18,7 @@ other busy processes (``--load 2``).
     python benchmarks/bench_streaming.py                          # both models, 1 and 2 threads, quiet
     python benchmarks/bench_streaming.py --load 2                 # with 2 busy processes beside it
     python benchmarks/bench_streaming.py --box 96                 # a box larger than 64: resized once per event
+    python benchmarks/bench_streaming.py --unfolded               # adds the trunk with batch norm unfolded (A/B)
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from unittest import mock
 
 import numpy as np
 import torch
 
 import neurova
+import neurova.streaming
 from neurova.contract import InputContract
 from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
@@ -112,6 +115,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0, help="length of the simulated recording")
     parser.add_argument("--box", type=float, default=60.0, help="face box side in sensor pixels (image_size 64)")
     parser.add_argument("--load", type=int, default=0, help="busy processes started beside the benchmark")
+    parser.add_argument("--unfolded", action="store_true",
+                        help="also run the streaming path with the trunk's batch norms left unfolded (the A/B of "
+                             "neurova.streaming.fold_batch_norm)")
     args = parser.parse_args()
 
     events, box = simulated_recording(args.seconds, args.box)
@@ -130,6 +136,10 @@ def main() -> None:
                                     threads=threads)  # warm-up
                     new, new_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR, face_box=box,
                                          threads=threads)
+                    if args.unfolded:
+                        with mock.patch.object(neurova.streaming, "fold_batch_norm", lambda module: module):
+                            unfolded, unfolded_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR,
+                                                           face_box=box, threads=threads)
                     (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)
                 assert new.latency_ms is not None
                 diff = float(np.abs(new.va - old_va).max())
@@ -137,6 +147,12 @@ def main() -> None:
                 print(f"{name:16} {threads:3d} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f}  "
                       f"{len(new)} predictions, "
                       f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff:.1e}")
+                if args.unfolded:
+                    assert unfolded.latency_ms is not None
+                    print(f"{name:16} {threads:3d} unf  {stats(unfolded.latency_ms)} "
+                          f"{1e3 * unfolded_cpu / len(new):6.2f}  batch norm unfolded: max |diff| vs new "
+                          f"{float(np.abs(new.va - unfolded.va).max()):.1e}, unfolded/new median "
+                          f"{np.median(unfolded.latency_ms) / np.median(new.latency_ms):.2f}x")
                 print(f"{name:16} {threads:3d} old  {stats(old_ms)} {1e3 * old_cpu / len(new):6.2f}  old/new median "
                       f"{np.median(old_ms) / np.median(new.latency_ms):.1f}x")
     print(f"loadavg after {os.getloadavg()[0]:.2f}")

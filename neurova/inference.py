@@ -741,7 +741,7 @@ def predict(
             >= 1.
         ValueError: the model predicts NaN.
     """
-    from neurova.streaming import channels_last, intra_op_threads
+    from neurova.streaming import channels_last, folded_trunk, intra_op_threads
 
     model = _load_model(model)
     contract = _contract_of(model)
@@ -773,8 +773,10 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        layout = channels_last(model) if streaming and predictor.steps_one_frame else nullcontext()
-        with intra_op_threads(threads if streaming else None), layout:
+        one_frame = streaming and predictor.steps_one_frame  # the trunk runs on one frame at a time
+        layout = channels_last(model) if one_frame else nullcontext()
+        folded = folded_trunk(getattr(model, "net", None)) if one_frame else nullcontext()
+        with intra_op_threads(threads if streaming else None), layout, folded:
             for chunk in chunks:
                 predictor.push(chunk)
             predictor.finish()

@@ -18,6 +18,8 @@ from neurova.streaming import (
     FrameStepper,
     IncrementalModelInput,
     channels_last,
+    fold_batch_norm,
+    folded_trunk,
     intra_op_threads,
 )
 from neurova.transforms import ToModelInput
@@ -259,5 +261,63 @@ def test_channels_last_holds_for_the_block_and_is_undone():
 def test_streaming_leaves_the_model_as_it_was(scene, model):
     events, boxes = scene
     layouts = {name: p.is_contiguous() for name, p in model.named_parameters()}
+    trunk = model.net.trunk
     neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
     assert {name: p.is_contiguous() for name, p in model.named_parameters()} == layouts
+    assert model.net.trunk is trunk
+
+
+# --- batch norm folded ---------------------------------------------------------------------------------------
+
+
+def _trained_batch_norms(module: torch.nn.Module) -> torch.nn.Module:
+    """``module`` in eval mode with batch-norm statistics and affine parameters away from their defaults."""
+    generator = torch.Generator().manual_seed(0)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            for tensor in (m.running_mean, m.weight, m.bias):
+                tensor.data = torch.randn(tensor.shape, generator=generator)
+            m.running_var.data = torch.rand(m.running_var.shape, generator=generator) + 0.5
+    return module.eval()
+
+
+@pytest.mark.parametrize("name", ["resnet18_fusion", "tiny_cnn_fusion"])
+def test_fold_batch_norm_gives_the_trunks_output_without_batch_norm(name):
+    options = TINY_TRUNK if name.startswith("resnet") else {}
+    trunk = _trained_batch_norms(create_model(name, **options).net.trunk)
+    folded = fold_batch_norm(trunk)
+    assert folded is not trunk
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in trunk.modules())  # the trunk itself is unchanged
+    x = torch.rand(3, next(m for m in trunk.modules() if isinstance(m, torch.nn.Conv2d)).in_channels, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(x), trunk(x), atol=1e-5, rtol=1e-5)
+
+
+def test_fold_batch_norm_leaves_what_it_cannot_fold():
+    plain = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU()).eval()
+    assert fold_batch_norm(plain) is plain  # nothing to fold
+    training = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
+    assert fold_batch_norm(training) is training  # batch statistics are not fixed in training mode
+
+    class DataDependent(torch.nn.Module):  # control flow on a value: torch.fx cannot trace it
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.bn(self.conv(x)) if x.sum() > 0 else x
+
+    untraceable = DataDependent().eval()
+    assert fold_batch_norm(untraceable) is untraceable
+
+
+def test_folded_trunk_holds_for_the_block_and_is_undone():
+    net = create_model("tiny_cnn_fusion").net.eval()
+    trunk = net.trunk
+    with pytest.raises(RuntimeError), folded_trunk(net):
+        assert net.trunk is not trunk and not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.trunk.modules())
+        raise RuntimeError
+    assert net.trunk is trunk
+    with folded_trunk(torch.nn.Linear(2, 2)):  # no trunk: nothing to do
+        pass
