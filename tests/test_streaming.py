@@ -312,6 +312,27 @@ def test_fold_batch_norm_leaves_what_it_cannot_fold():
     assert fold_batch_norm(untraceable) is untraceable
 
 
+@pytest.mark.parametrize("name", ["resnet18_fusion", "resnet18_gru"])
+def test_streaming_with_folded_batch_norm_equals_offline(scene, name, monkeypatch):
+    """Frame-fusion and video models stream with the trunk's batch norms folded (statistics away from their
+    defaults here, so that folding changes the weights) and give the offline path's outputs."""
+    import neurova.streaming
+
+    events, boxes = scene
+    torch.manual_seed(0)
+    model = create_model(name, input_contract=CONTRACT.to_dict(), **TINY_TRUNK)
+    _trained_batch_norms(model.net.trunk)
+    model.eval()
+    folded = []
+    monkeypatch.setattr(neurova.streaming, "fold_batch_norm", lambda m: folded.append(fold_batch_norm(m)) or folded[-1])
+    offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
+    assert not folded  # offline runs the model as it is
+    streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    assert len(folded) == 1 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded[0].modules())
+    assert np.ptp(offline.va) > 0
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+
+
 def test_folded_trunk_holds_for_the_block_and_is_undone():
     net = create_model("tiny_cnn_fusion").net.eval()
     trunk = net.trunk
