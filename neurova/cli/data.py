@@ -45,7 +45,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
     done = convert_events(args.input, args.output, sensor_size=args.sensor_size)
     width, height = done.sensor_size
-    print(f"wrote {done.events:,} events ({width}x{height})" + (f" and {done.frames} frames" if done.frames else "")
+    print(f"wrote {done.n_events:,} events ({width}x{height})" + (f" and {done.n_frames} frames" if done.n_frames else "")
           + f" -> {done.path}" + (" (copied batch by batch)" if done.streamed else ""))
     return 0
 

@@ -203,16 +203,16 @@ class Conversion:
 
     Attributes:
         path: the file written.
-        events: number of events.
+        n_events: number of events.
         sensor_size: the sensor ``(width, height)`` stored.
-        frames: number of frames (APS frames of the source), 0 without.
+        n_frames: number of frames (APS frames of the source), 0 without.
         streamed: True when the events were copied batch by batch (bounded memory), False when read whole.
     """
 
     path: Path
-    events: int
+    n_events: int
     sensor_size: SensorSize
-    frames: int
+    n_frames: int
     streamed: bool
 
 

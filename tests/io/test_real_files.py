@@ -142,10 +142,10 @@ def test_real_recordings_convert_to_h5(tmp_path: Path, name: str, streamed: bool
         pytest.importorskip("aedat")
     done = nio.convert_events(source, tmp_path / "out.h5")
     original, converted = nio.read_recording(source), nio.read_recording(done.path)
-    assert done.streamed == streamed and done.events == len(original.events) > 0
+    assert done.streamed == streamed and done.n_events == len(original.events) > 0
     np.testing.assert_array_equal(converted.events, original.events)
     assert converted.sensor_size == original.sensor_size == done.sensor_size
-    assert done.frames == (0 if original.frames is None else len(original.frames))
+    assert done.n_frames == (0 if original.frames is None else len(original.frames))
     if original.frames is not None:
         np.testing.assert_array_equal(converted.frames, original.frames)
     assert converted.attrs["converted_from"] == name

@@ -256,7 +256,7 @@ def test_convert_events_copies_every_format(tmp_path: Path, kind: str) -> None:
     source = _fixture_file(tmp_path, kind, events)
     for target in (tmp_path / "out.h5", tmp_path / "out.npz"):
         done = nio.convert_events(source, target)
-        assert done.streamed == (kind in STREAMED_KINDS) and done.events == len(events) and done.frames == 0
+        assert done.streamed == (kind in STREAMED_KINDS) and done.n_events == len(events) and done.n_frames == 0
         converted = nio.read_recording(target)
         np.testing.assert_array_equal(converted.events, events)
         assert converted.sensor_size == done.sensor_size == nio.read_recording(source).sensor_size
@@ -275,7 +275,7 @@ def test_convert_events_keeps_frames(tmp_path: Path) -> None:
     frames = np.random.default_rng(0).integers(0, 255, (3, SIZE.height, SIZE.width), dtype=np.uint8)
     source = nio.write_events(tmp_path / "s.h5", events, SIZE, frames=frames, frame_timestamps_us=np.arange(3) * 1000)
     done = nio.convert_events(source, tmp_path / "t.npz")
-    assert not done.streamed and done.frames == 3
+    assert not done.streamed and done.n_frames == 3
     np.testing.assert_array_equal(nio.read_recording(done.path).frames, frames)
 
 
@@ -288,7 +288,7 @@ def test_convert_events_reads_whole_a_file_that_goes_back_in_time(tmp_path: Path
     monkeypatch.setitem(_registry._READERS, ".dat", dataclasses.replace(_registry._READERS[".dat"],
                                                                         iterate=small_batches))
     done = nio.convert_events(source, tmp_path / "sorted.h5")
-    assert not done.streamed and done.events == 40
+    assert not done.streamed and done.n_events == 40
     np.testing.assert_array_equal(nio.read_events(done.path), events)  # sorted, as read_events sorts
 
 
@@ -309,7 +309,7 @@ def test_convert_events_memory_does_not_grow_with_the_recording(tmp_path: Path, 
             peaks.append(tracemalloc.get_traced_memory()[1])
         finally:
             tracemalloc.stop()
-        assert done.streamed and done.events == n
+        assert done.streamed and done.n_events == n
     assert peaks[1] < 1.25 * peaks[0], peaks
     assert peaks[1] < 0.25 * 1_200_000 * EVENT_DTYPE.itemsize, peaks  # far less than the events themselves
 
