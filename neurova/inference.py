@@ -845,7 +845,8 @@ def _frames_for_plot(model: Any, path: PathLike, prediction: Prediction, kwargs:
     """Indices of ``n`` evenly spaced predictions and their newest input frame, re-encoded from the file.
 
     The frames are ``None`` for videos (their events are not kept). Each box's events are resized once, from its
-    start (``Prediction.box_start_us``) to its last pick.
+    start (``Prediction.box_start_us``) to its last pick. A file that :func:`predict` streamed (too large to read
+    whole) is read again in chunks, keeping only the resized events of the picked windows.
     """
     from neurova import io
     from neurova.transforms import ToModelInput
@@ -853,15 +854,48 @@ def _frames_for_plot(model: Any, path: PathLike, prediction: Prediction, kwargs:
     picks = np.unique(np.linspace(0, len(prediction) - 1, min(n, len(prediction))).round().astype(int))
     if Path(path).is_dir() or Path(path).suffix.lower() not in io.supported_suffixes():
         return picks, None
-    events = io.read_events(path, sensor_size=prediction.sensor_size)
     holds: dict[tuple[tuple[int, ...], int], list[int]] = {}
     for i in picks:
         holds.setdefault((tuple(int(b) for b in prediction.boxes[i]), int(prediction.box_start_us[i])), []).append(i)
+    chunks: Iterable[np.ndarray] = (io.iter_events(path) if prediction.settings.get("streaming")
+                                    else [io.read_events(path, sensor_size=prediction.sensor_size)])
+    sensors = [_PlotSensor(ToModelInput(prediction.contract, box), since, prediction.timestamps_us[members])
+               for (box, since), members in holds.items()]
+    end = max(sensor.end for sensor in sensors)
+    for chunk in chunks:
+        for sensor in sensors:
+            sensor.push(chunk)
+        if len(chunk) and chunk["t"][-1] >= end:
+            break
     frames = {}
-    for (box, since), members in holds.items():
-        encoder = ToModelInput(prediction.contract, box)
-        last = int(prediction.timestamps_us[members[-1]])
-        sized = encoder.resizer()(encoder.crop(slice_time(events, since, last)))
-        for i in members:
-            frames[i] = encoder.encode_sized(sized, int(prediction.timestamps_us[i]))[-1]
+    for sensor, members in zip(sensors, holds.values()):
+        frames.update(zip(members, sensor.newest_frames()))
     return picks, np.stack([frames[i] for i in picks])
+
+
+class _PlotSensor:
+    """The box sensor of one face box from its start to its last pick, fed the recording in time-ordered chunks;
+    keeps the resized events of the picks' windows only (bounded memory for any recording length)."""
+
+    def __init__(self, encoder: Any, since_us: int, ends_us: np.ndarray) -> None:
+        self.encoder, self.since, self.ends = encoder, int(since_us), np.asarray(ends_us, dtype=np.int64)
+        self.end = int(self.ends[-1])
+        self.starts = self.ends - encoder.history_us
+        self.resize = encoder.resizer()
+        self.kept: list[np.ndarray] = []
+
+    def push(self, chunk: np.ndarray) -> None:
+        part = slice_time(chunk, self.since, self.end)
+        if not len(part):
+            return
+        sized = self.resize(self.encoder.crop(part))
+        t = sized["t"]
+        # inside a pick's window [end - history, end): the last window starting at or before t ends after it
+        window = np.searchsorted(self.starts, t, side="right") - 1
+        inside = (window >= 0) & (t < self.ends[np.maximum(window, 0)])
+        self.kept.append(sized[inside])
+
+    def newest_frames(self) -> list[np.ndarray]:
+        """The newest input frame ``(C, S, S)`` of each pick."""
+        sized = np.concatenate(self.kept) if self.kept else empty_events()
+        return [self.encoder.encode_sized(sized, int(t_end))[-1] for t_end in self.ends]

@@ -17,7 +17,7 @@ from neurova.emotions import EKMAN7_NAMES
 from neurova.encodings import deflicker_events, denoise_events, raise_threshold
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import make_events, slice_time
-from neurova.faces import centre_square
+from neurova.faces import NoFaceWarning, centre_square
 from neurova.inference import Prediction, predict, predict_file
 from neurova.simulator import flickering_light, simulate
 from neurova.transforms import Crop, ResizeEvents, ToTBR
@@ -231,6 +231,26 @@ def test_predict_file_writes_csv_and_plot(tmp_path, events):
     prediction = predict_file(path, LinearVA(), tmp_path / "pred.csv", plot=tmp_path / "pred.png")
     assert len(list(csv.reader((tmp_path / "pred.csv").open()))) == len(prediction) + 1
     assert (tmp_path / "pred.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_plot_of_a_streamed_recording_reads_it_in_chunks(tmp_path, events, monkeypatch):
+    """A recording ``predict`` streamed (too large to read whole) is read in chunks again for the figure's frames,
+    which equal those re-encoded from the whole recording: each box's sensor runs on across the chunks."""
+    from neurova.io import _common
+
+    path = neurova.io.write_events(tmp_path / "rec.h5", events, SENSOR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoFaceWarning)
+        whole, streamed = predict(LinearVA(), path), predict(LinearVA(), path, stream=True)
+    assert streamed.settings["streaming"] and not whole.settings["streaming"]
+    np.testing.assert_array_equal(streamed.box_start_us, whole.box_start_us)
+    picks, expected = inference._frames_for_plot(LinearVA(), path, whole, {})
+    assert expected is not None and expected.any()
+    monkeypatch.setattr(_common, "DEFAULT_CHUNK_EVENTS", 97)  # many chunks
+    monkeypatch.setattr(neurova.io, "read_events", lambda *args, **kwargs: pytest.fail("the file was read whole"))
+    streamed_picks, frames = inference._frames_for_plot(LinearVA(), path, streamed, {})
+    np.testing.assert_array_equal(streamed_picks, picks)
+    np.testing.assert_array_equal(frames, expected)
 
 
 def test_bad_input_gives_clear_errors(tmp_path, events):
