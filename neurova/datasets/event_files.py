@@ -39,13 +39,14 @@ from neurova.contract import InputContract
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
 from neurova.faces import BoxJitter, centre_square
-from neurova.io import read_recording
+from neurova.io import get_sensor_size, get_time_span, read_recording, read_window
 from neurova.transforms import ToModelInput
 
 __all__ = ["LabelledEventFiles", "LabelledTime", "read_label_csv"]
 
 _REQUIRED = ("file", "t_us", "valence", "arousal")
 _BOX = ("x0", "y0", "width", "height")
+_READ_BY_WINDOW = (".h5", ".hdf5")  # neurova.io.read_window reads a window of these without reading the file
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ class LabelledEventFiles(Dataset):
     Samples follow neurova's contract: ``frames`` ``(K, C, S, S)`` float32; ``va`` ``(K, 2)``, the
     label on the last frame and NaN before it; ``label`` -1; ``meta`` with ``clip_id`` (the file),
     ``subject``, ``frame_indices`` and ``timestamps_us`` (the frames' end times).
-    Recordings are read once and kept in memory.
+    HDF5 recordings (``.h5``, ``.hdf5``) are read window by window (:func:`neurova.io.read_window`: a binary
+    search on ``t``), so they may be of any length; other formats are read once and kept in memory, so convert
+    long ones to ``.h5`` first (``neurova convert REC -o REC.h5``, in bounded memory).
     """
 
     def __init__(
@@ -141,18 +144,26 @@ class LabelledEventFiles(Dataset):
                 raise DatasetNotFoundError(f"event file named in the label CSV not found under {self.root}", path)
             self._paths[name] = path
 
-    def _recording(self, name: str) -> tuple[np.ndarray, SensorSize]:
+    def _recording(self, name: str) -> tuple[np.ndarray | None, SensorSize]:
+        """The recording's events kept in memory (None for an HDF5 file, read window by window) and its sensor;
+        its label times are checked on first use."""
         if name not in self._recordings:
-            recording = read_recording(self._paths[name])
-            self._check_times(name, recording.events)
-            self._recordings[name] = (recording.events, recording.sensor_size)
+            path = self._paths[name]
+            if path.suffix.lower() in _READ_BY_WINDOW:
+                events, size, span = None, get_sensor_size(path), get_time_span(path)
+            else:
+                recording = read_recording(path)
+                events, size = recording.events, recording.sensor_size
+                span = (int(events["t"][0]), int(events["t"][-1])) if len(events) else None
+            self._check_times(name, span)
+            self._recordings[name] = (events, size)
         return self._recordings[name]
 
-    def _check_times(self, name: str, events: np.ndarray) -> None:
+    def _check_times(self, name: str, span: tuple[int, int] | None) -> None:
         """Refuse labels whose frames all miss the recording: the likely sign of times on another clock."""
-        if not len(events):
+        if span is None:
             raise AnnotationError(f"{name} holds no events to label", self._paths[name])
-        first, last = int(events["t"][0]), int(events["t"][-1])
+        first, last = span
         reach = (self.num_frames - 1) * self.contract.frame_interval_us + self.contract.n_bits * self.contract.bin_us
         outside = [row for row in self.rows if row.file == name and (row.t_us <= first or row.t_us - reach > last)]
         if outside:
@@ -176,6 +187,8 @@ class LabelledEventFiles(Dataset):
         if self.box_jitter is not None:
             box = self.box_jitter.jitter_box(box)
         encode = ToModelInput(self.contract, box, num_frames=self.num_frames)
+        if events is None:  # an HDF5 recording: only the sample's window is read
+            events = read_window(self._paths[row.file], row.t_us - encode.history_us, row.t_us)
         frames = encode(events, row.t_us)
         va = torch.full((self.num_frames, 2), float("nan"))
         va[-1] = torch.tensor([row.valence, row.arousal])

@@ -11,17 +11,19 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError, EventOrderError
-from neurova.events import PathLike, SensorSize
+from neurova.events import PathLike, SensorSize, slice_time
 from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee, text
-from neurova.io._common import Recording, check_file, check_grouping
+from neurova.io._common import Recording, check_file, check_grouping, concat_events
 
 __all__ = [
     "Conversion",
     "convert_events",
     "get_sensor_size",
+    "get_time_span",
     "iter_events",
     "read_events",
     "read_recording",
+    "read_window",
     "supported_suffixes",
     "write_events",
 ]
@@ -147,6 +149,43 @@ def iter_events(
     check_grouping(window_us, chunk_events)
     path, reader = _reader(path)
     return reader.iterate(path, window_us=window_us, chunk_events=chunk_events)
+
+
+def read_window(path: PathLike, start_us: int, end_us: int) -> np.ndarray:
+    """The events with ``start_us <= t < end_us`` of an event file (µs on the file's own clock).
+
+    HDF5 files (every layout) are searched on ``t`` and only the window is read, whatever the file's length; other
+    formats are decoded from their start up to the window, in bounded batches (:func:`iter_events`): convert long
+    recordings you read many windows from with :func:`convert_events` first.
+
+    Raises:
+        As :func:`iter_events`.
+    """
+    path, reader = _reader(path)
+    if reader.read is hdf5.read_hdf5:
+        return hdf5.hdf5_time_window(path, start_us, end_us)
+    parts = []
+    for batch in reader.iterate(path, window_us=None, chunk_events=None):
+        parts.append(slice_time(batch, start_us, end_us))
+        if len(batch) and batch["t"][-1] >= end_us:
+            break
+    return concat_events(parts)
+
+
+def get_time_span(path: PathLike) -> tuple[int, int] | None:
+    """``(first, last)`` event timestamps (µs, the file's own clock) of an event file; None when it holds no events.
+
+    HDF5 files read two timestamps; other formats are scanned in bounded batches (:func:`iter_events`).
+    """
+    path, reader = _reader(path)
+    if reader.read is hdf5.read_hdf5:
+        return hdf5.hdf5_time_span(path)
+    first = last = None
+    for batch in reader.iterate(path, window_us=None, chunk_events=None):
+        if len(batch):
+            first = int(batch["t"][0]) if first is None else first
+            last = int(batch["t"][-1])
+    return None if first is None or last is None else (first, last)
 
 
 def write_events(

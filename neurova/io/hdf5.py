@@ -61,6 +61,8 @@ __all__ = [
     "NEUROVA_VERSION",
     "group_time_slice",
     "hdf5_sensor_size",
+    "hdf5_time_span",
+    "hdf5_time_window",
     "iter_hdf5_events",
     "read_events_from_group",
     "read_hdf5",
@@ -460,6 +462,25 @@ def hdf5_sensor_size(path: PathLike) -> SensorSize:
     path = check_file(path)
     with _open(path) as f:
         return _Source(f, path).scan_size()
+
+
+def hdf5_time_window(path: PathLike, start_us: int, end_us: int) -> np.ndarray:
+    """Events with ``start_us <= t < end_us`` of an HDF5 event file of any layout, found by binary search on ``t``
+    and read as one slice: ``O(log N)`` timestamps and the window's events, whatever the file's length."""
+    path = check_file(path)
+    with _open(path) as f:
+        source = _Source(f, path)
+        i = _search(source.t_at, int(start_us), 0, source.n, gallop=False)
+        j = _search(source.t_at, int(end_us), i, source.n)
+        return source.read(i, j, sort=False) if j > i else empty_events()
+
+
+def hdf5_time_span(path: PathLike) -> tuple[int, int] | None:
+    """``(first, last)`` event timestamps (µs) of an HDF5 event file, two reads; None when it holds no events."""
+    path = check_file(path)
+    with _open(path) as f:
+        source = _Source(f, path)
+        return (source.t_at(0), source.t_at(source.n - 1)) if source.n else None
 
 
 def iter_hdf5_events(

@@ -17,8 +17,8 @@ import pytest
 
 import neurova.io as nio
 from neurova.errors import EventFormatError, EventOrderError
-from neurova.events import EVENT_DTYPE, make_events
-from neurova.io import npz, prophesee
+from neurova.events import EVENT_DTYPE, make_events, slice_time
+from neurova.io import hdf5, npz, prophesee
 from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_metavision_hdf5, write_raw
 
 # ------------------------------------------------------------------------------------- round trips
@@ -221,6 +221,35 @@ def test_failed_write_leaves_no_file_and_keeps_old_one(tmp_path: Path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
     monkeypatch.undo()
     np.testing.assert_array_equal(nio.read_events(target), old)
+
+
+# --------------------------------------------------------------------------------- one window, the span
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_read_window_and_time_span(tmp_path: Path, kind: str) -> None:
+    if kind == "evt3":
+        pytest.importorskip("evt3")
+    events = _gappy_events()
+    path = _fixture_file(tmp_path, kind, events)
+    t0, t1 = int(events["t"][0]), int(events["t"][-1])
+    assert nio.get_time_span(path) == (t0, t1)
+    for start, end in ((0, 10**9), (t0, t0 + 1), (t0 + 5_000, 40_000), (40_000, 90_000), (t1, t1 + 1), (t1 + 1, 10**9),
+                       (50_000, 50_000)):
+        np.testing.assert_array_equal(nio.read_window(path, start, end), slice_time(events, start, end))
+
+
+def test_read_window_reads_only_the_window_of_an_h5_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = random_events(200_000, t0=0, span_us=10_000_000)
+    path = nio.write_events(tmp_path / "long.h5", events, SIZE)
+    read = []
+    original = hdf5._Source.columns
+    monkeypatch.setattr(hdf5._Source, "columns", lambda self, i, j: read.append(j - i) or original(self, i, j))
+    window = nio.read_window(path, 5_000_000, 5_010_000)
+    np.testing.assert_array_equal(window, slice_time(events, 5_000_000, 5_010_000))
+    assert read == [len(window)]  # the window's rows, found by binary search
+    empty = nio.write_events(tmp_path / "empty.h5", events[:0], SIZE)
+    assert nio.get_time_span(empty) is None and len(nio.read_window(empty, 0, 10)) == 0
 
 
 # ------------------------------------------------------------------------------ batches and conversion

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import runpy
 import sys
 from pathlib import Path
@@ -64,6 +65,28 @@ def test_dataset_encodes_the_contract_at_the_labelled_time(recordings):
     box["x"] -= 4
     expected = ToTBR((16, 16), n_bits=4, bin_us=5000)(box, ends_us=np.array([180_000, 200_000]))
     np.testing.assert_array_equal(sample["frames"].numpy(), expected)
+
+
+def test_h5_recordings_are_read_window_by_window(recordings, monkeypatch):
+    """An .h5 recording is never read whole (only each sample's window), and gives the samples the same recording
+    read whole from another format gives."""
+    import neurova.datasets.event_files as event_files
+    from neurova.io import read_events
+
+    folder, labels = recordings
+    rows = read_label_csv(labels)
+    for name in {row.file for row in rows}:
+        write_events(folder / name.replace(".h5", ".npz"), read_events(folder / name), SENSOR)
+    whole = LabelledEventFiles(folder, [dataclasses.replace(row, file=row.file.replace(".h5", ".npz")) for row in rows],
+                               CONTRACT)
+    expected = [whole[i]["frames"] for i in range(len(whole))]
+    monkeypatch.setattr(event_files, "read_recording", lambda path: pytest.fail(f"{path} was read whole"))
+    windowed = LabelledEventFiles(folder, labels, CONTRACT)
+    for i, frames in enumerate(expected):
+        assert torch.equal(windowed[i]["frames"], frames)
+    late = [dataclasses.replace(rows[0], t_us=5_000_000)]  # after the recording's last event
+    with pytest.raises(AnnotationError, match=r"lie in \[\d+, \d+\] µs"):
+        LabelledEventFiles(folder, late, CONTRACT)[0]
 
 
 def test_box_jitter_moves_each_samples_box_before_the_crop(recordings):
