@@ -741,7 +741,9 @@ def predict(
             >= 1.
         ValueError: the model predicts NaN.
     """
-    from neurova.streaming import channels_last, folded_trunk, intra_op_threads
+    import torch
+
+    from neurova.streaming import channels_last, folded_trunk, intra_op_threads, prefers_channels_last
 
     model = _load_model(model)
     contract = _contract_of(model)
@@ -773,9 +775,12 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        one_frame = streaming and predictor.steps_one_frame  # the trunk runs on one frame at a time
-        layout = channels_last(model) if one_frame else nullcontext()
-        folded = folded_trunk(getattr(model, "net", None)) if one_frame else nullcontext()
+        # channels-last weights where the trunk runs on one frame at a time (streaming) or prefers them; batch
+        # norms folded into the convolutions either way (the same outputs to 1e-8)
+        net = getattr(model, "net", None)
+        last = (streaming and predictor.steps_one_frame) or prefers_channels_last(net)
+        layout = channels_last(model) if last else nullcontext()
+        folded = folded_trunk(net, torch.channels_last if last else torch.contiguous_format)
         with intra_op_threads(threads if streaming else None), layout, folded:
             for chunk in chunks:
                 predictor.push(chunk)

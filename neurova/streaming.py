@@ -27,7 +27,7 @@ from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
 __all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "channels_last", "fold_batch_norm", "folded_trunk",
-           "intra_op_threads"]
+           "intra_op_threads", "prefers_channels_last"]
 
 Box = tuple[int, int, int, int]
 
@@ -233,11 +233,13 @@ def channels_last(module: torch.nn.Module) -> Iterator[None]:
 
 
 @contextmanager
-def folded_trunk(net: torch.nn.Module | None) -> Iterator[None]:
-    """Run the block with ``net.trunk`` replaced by :func:`fold_batch_norm`'s copy of it; the trunk is put back
-    afterwards, also when the block raises. ``net`` without a ``trunk`` is left as it is."""
+def folded_trunk(net: torch.nn.Module | None, memory_format: torch.memory_format = torch.channels_last
+                 ) -> Iterator[None]:
+    """Run the block with ``net.trunk`` replaced by :func:`fold_batch_norm`'s copy of it (folded parts in
+    ``memory_format``); the trunk is put back afterwards, also when the block raises. ``net`` without a ``trunk``
+    is left as it is."""
     trunk = getattr(net, "trunk", None)
-    folded = fold_batch_norm(trunk) if isinstance(trunk, torch.nn.Module) else trunk
+    folded = fold_batch_norm(trunk, memory_format) if isinstance(trunk, torch.nn.Module) else trunk
     if folded is trunk:
         yield
         return
@@ -248,7 +250,14 @@ def folded_trunk(net: torch.nn.Module | None) -> Iterator[None]:
         net.trunk = trunk  # type: ignore[union-attr]
 
 
-def fold_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
+def prefers_channels_last(net: torch.nn.Module | None) -> bool:
+    """Whether ``net``'s trunk runs whole windows faster with channels-last weights (its ``prefers_channels_last``
+    attribute, e.g. :class:`neurova.nets.TinyConvNet`); one frame at a time every trunk does (:func:`channels_last`)."""
+    return bool(getattr(getattr(net, "trunk", None), "prefers_channels_last", False))
+
+
+def fold_batch_norm(module: torch.nn.Module, memory_format: torch.memory_format = torch.channels_last
+                    ) -> torch.nn.Module:
     """A copy of ``module`` for inference whose batch norms are folded into the convolutions before them
     (:func:`torch.fx.experimental.optimization.fuse`); ``module`` itself where there is nothing to fold.
 
@@ -256,8 +265,8 @@ def fold_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
     leaves the output as it was up to rounding, and removes one pass over every activation: a resnet18 trunk on
     one 64x64 frame took 3.6 ms against 4.3 ms at 2 threads, 5.6 against 6.1 at 1 (outputs equal to 3e-8;
     docs/benchmarks.md). A module :mod:`torch.fx` cannot trace (one that checks its input's shape, say) has its
-    children folded instead. The folded parts are new modules with channels-last weights; ``module`` and the
-    parts it shares with the copy are not changed. Modules in training mode are left as they are.
+    children folded instead. The folded parts are new modules with weights in ``memory_format``; ``module`` and
+    the parts it shares with the copy are not changed. Modules in training mode are left as they are.
     """
     from torch.fx.experimental.optimization import fuse
 
@@ -267,13 +276,13 @@ def fold_batch_norm(module: torch.nn.Module) -> torch.nn.Module:
     try:
         folded = fuse(module)  # traces a deep copy
     except Exception:  # torch.fx raises many kinds on code it cannot trace: fold the children instead
-        children = {name: fold_batch_norm(child) for name, child in module.named_children()}
+        children = {name: fold_batch_norm(child, memory_format) for name, child in module.named_children()}
         if all(children[name] is child for name, child in module.named_children()):
             return module
         clone = copy.copy(module)
         clone._modules = {**module._modules, **children}
         return clone
-    return folded.to(memory_format=torch.channels_last) if _batch_norms(folded) < before else module
+    return folded.to(memory_format=memory_format) if _batch_norms(folded) < before else module
 
 
 def _batch_norms(module: torch.nn.Module) -> int:

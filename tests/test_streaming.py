@@ -21,6 +21,7 @@ from neurova.streaming import (
     fold_batch_norm,
     folded_trunk,
     intra_op_threads,
+    prefers_channels_last,
 )
 from neurova.transforms import ToModelInput
 
@@ -263,8 +264,16 @@ def test_streaming_leaves_the_model_as_it_was(scene, model):
     layouts = {name: p.is_contiguous() for name, p in model.named_parameters()}
     trunk = model.net.trunk
     neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))  # offline: channels-last too
     assert {name: p.is_contiguous() for name, p in model.named_parameters()} == layouts
     assert model.net.trunk is trunk
+
+
+def test_which_trunks_prefer_channels_last_for_whole_windows():
+    assert prefers_channels_last(create_model("tiny_cnn_fusion").net)
+    assert prefers_channels_last(create_model("tiny_cnn").net)
+    assert not prefers_channels_last(create_model("resnet18_fusion", **TINY_TRUNK).net)
+    assert not prefers_channels_last(None)
 
 
 # --- batch norm folded ---------------------------------------------------------------------------------------
@@ -313,9 +322,10 @@ def test_fold_batch_norm_leaves_what_it_cannot_fold():
 
 
 @pytest.mark.parametrize("name", ["resnet18_fusion", "resnet18_gru"])
-def test_streaming_with_folded_batch_norm_equals_offline(scene, name, monkeypatch):
-    """Frame-fusion and video models stream with the trunk's batch norms folded (statistics away from their
-    defaults here, so that folding changes the weights) and give the offline path's outputs."""
+def test_predict_folds_batch_norm_and_gives_the_models_outputs(scene, name, monkeypatch):
+    """Frame-fusion and video models predict with the trunk's batch norms folded (statistics away from their
+    defaults here, so that folding changes the weights), offline with contiguous weights (a resnet trunk does not
+    prefer channels-last), streaming channels-last, and give the model's own outputs."""
     import neurova.streaming
 
     events, boxes = scene
@@ -324,13 +334,23 @@ def test_streaming_with_folded_batch_norm_equals_offline(scene, name, monkeypatc
     _trained_batch_norms(model.net.trunk)
     model.eval()
     folded = []
-    monkeypatch.setattr(neurova.streaming, "fold_batch_norm", lambda m: folded.append(fold_batch_norm(m)) or folded[-1])
+
+    def spy(module, memory_format):
+        folded.append((fold_batch_norm(module, memory_format), memory_format))
+        return folded[-1][0]
+
+    monkeypatch.setattr(neurova.streaming, "fold_batch_norm", spy)
     offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
-    assert not folded  # offline runs the model as it is
     streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
-    assert len(folded) == 1 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded[0].modules())
+    assert [fmt for _, fmt in folded] == [torch.contiguous_format, torch.channels_last]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for trunk, _ in folded for m in trunk.modules())
     assert np.ptp(offline.va) > 0
     np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+    encoder = ToModelInput(CONTRACT, fixed_box(boxes), model.frames_used if name.endswith("fusion") else 4)
+    with torch.inference_mode():  # the model unfolded, on one window
+        expected = model(torch.from_numpy(encoder(events, int(offline.timestamps_us[5])))[None])
+    expected = expected[:, -1] if expected.ndim == 3 else expected
+    np.testing.assert_allclose(offline.va[5], expected[0].numpy(), atol=1e-5, rtol=0)
 
 
 def test_folded_trunk_holds_for_the_block_and_is_undone():
