@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 import neurova
-import neurova.streaming
+import neurova.nets.layout
 from neurova.contract import InputContract
 from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--load", type=int, default=0, help="busy processes started beside the benchmark")
     parser.add_argument("--unfolded", action="store_true",
                         help="also run the streaming path with the trunk's batch norms left unfolded (the A/B of "
-                             "neurova.streaming.fold_batch_norm)")
+                             "neurova.nets.layout.fold_batch_norm)")
     args = parser.parse_args()
 
     events, box = simulated_recording(args.seconds, args.box)
@@ -137,7 +137,8 @@ def main() -> None:
                     new, new_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR, face_box=box,
                                          threads=threads)
                     if args.unfolded:
-                        with mock.patch.object(neurova.streaming, "fold_batch_norm", lambda module: module):
+                        unfold = mock.patch.object(neurova.nets.layout, "fold_batch_norm", lambda module, *_: module)
+                        with unfold:
                             unfolded, unfolded_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR,
                                                            face_box=box, threads=threads)
                     (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)

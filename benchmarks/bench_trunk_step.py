@@ -1,8 +1,8 @@
 """One streaming step's trunk on one frame: ways to run it, against torch's eager path in the same process.
 
 Streaming runs a frame-fusion model's trunk on each new frame alone (``FrameFusionNet.step``), with
-channels-last weights (``neurova.streaming.channels_last``) and its batch norms folded into the convolutions
-(``neurova.streaming.fold_batch_norm``). This script times that trunk on one
+channels-last weights (``neurova.nets.layout.channels_last``) and its batch norms folded into the convolutions
+(``neurova.nets.layout.fold_batch_norm``). This script times that trunk on one
 ``(1, C, S, S)`` frame, at one thread, in ways torch offers, as CPU time of the calling thread
 (``time.thread_time``: less disturbed by other processes than wall time), medians of interleaved repeats;
 each row's ratio is against eager contiguous weights, and its ``max |diff|`` against that path's output::
@@ -27,7 +27,7 @@ from collections.abc import Callable
 import torch
 
 from neurova.models import create_model
-from neurova.streaming import fold_batch_norm
+from neurova.nets.layout import fold_batch_norm
 
 
 def variants(trunk: torch.nn.Module, frame: torch.Tensor, compile_too: bool) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:

@@ -28,6 +28,7 @@ MODULES = (
     "neurova.datamodules",
     "neurova.metrics",
     "neurova.nets",
+    "neurova.nets.layout",
     "neurova.models",
     "neurova.models.hf_hub",
     "neurova.augment",

@@ -46,7 +46,6 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -741,9 +740,8 @@ def predict(
             >= 1.
         ValueError: the model predicts NaN.
     """
-    import torch
-
-    from neurova.streaming import channels_last, folded_trunk, intra_op_threads, prefers_channels_last
+    from neurova.nets.layout import inference_layout
+    from neurova.streaming import intra_op_threads
 
     model = _load_model(model)
     contract = _contract_of(model)
@@ -775,13 +773,8 @@ def predict(
     model.eval()
     model.to(device)
     try:
-        # channels-last weights where the trunk runs on one frame at a time (streaming) or prefers them; batch
-        # norms folded into the convolutions either way (the same outputs to 1e-8)
-        net = getattr(model, "net", None)
-        last = (streaming and predictor.steps_one_frame) or prefers_channels_last(net)
-        layout = channels_last(model) if last else nullcontext()
-        folded = folded_trunk(net, torch.channels_last if last else torch.contiguous_format)
-        with intra_op_threads(threads if streaming else None), layout, folded:
+        layout = inference_layout(model, one_frame=streaming and predictor.steps_one_frame)
+        with intra_op_threads(threads if streaming else None), layout:
             for chunk in chunks:
                 predictor.push(chunk)
             predictor.finish()

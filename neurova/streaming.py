@@ -12,8 +12,6 @@ oversubscribe its cores. Each piece gives what the full computation gives
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,11 +21,16 @@ import torch
 
 from neurova.contract import InputContract
 from neurova.events import EVENT_DTYPE, EventBuffer, slice_time
+from neurova.nets.layout import channels_last as channels_last
+from neurova.nets.layout import fold_batch_norm as fold_batch_norm
+from neurova.nets.layout import folded_trunk as folded_trunk
+from neurova.nets.layout import prefers_channels_last as prefers_channels_last
 from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "channels_last", "fold_batch_norm", "folded_trunk",
-           "intra_op_threads", "prefers_channels_last"]
+__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads"]
+# channels_last, fold_batch_norm, folded_trunk and prefers_channels_last live in neurova.nets.layout; they stay
+# importable from here for code written before they moved
 
 Box = tuple[int, int, int, int]
 
@@ -204,86 +207,3 @@ def intra_op_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-@contextmanager
-def channels_last(module: torch.nn.Module) -> Iterator[None]:
-    """Run the block with ``module``'s 4-D parameters and buffers in channels-last layout, then restore them.
-
-    One frame at a time, torch runs a 3x3 convolution on a small input with its reference kernel unless the
-    weights are channels-last, which selects oneDNN: a resnet18 trunk on one 64x64 frame took 19 ms of CPU
-    with contiguous weights and 9.5 ms with channels-last ones (1 thread; outputs equal to 2e-9); on 4 frames at
-    once (where torch picks oneDNN anyway) channels-last was 10-30 % slower. Tensors
-    already channels-last (or for which both layouts coincide) are left alone; the others get their
-    contiguous layout back afterwards, also when the block raises.
-    """
-    changed = []
-    with torch.no_grad():
-        for tensor in itertools.chain(module.parameters(), module.buffers()):
-            if tensor.ndim == 4 and tensor.is_contiguous() and not tensor.is_contiguous(
-                    memory_format=torch.channels_last):
-                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
-                changed.append(tensor)
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for tensor in changed:
-                tensor.data = tensor.data.contiguous()
-
-
-@contextmanager
-def folded_trunk(net: torch.nn.Module | None, memory_format: torch.memory_format = torch.channels_last
-                 ) -> Iterator[None]:
-    """Run the block with ``net.trunk`` replaced by :func:`fold_batch_norm`'s copy of it (folded parts in
-    ``memory_format``); the trunk is put back afterwards, also when the block raises. ``net`` without a ``trunk``
-    is left as it is."""
-    trunk = getattr(net, "trunk", None)
-    folded = fold_batch_norm(trunk, memory_format) if isinstance(trunk, torch.nn.Module) else trunk
-    if folded is trunk:
-        yield
-        return
-    net.trunk = folded  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        net.trunk = trunk  # type: ignore[union-attr]
-
-
-def prefers_channels_last(net: torch.nn.Module | None) -> bool:
-    """Whether ``net``'s trunk runs whole windows faster with channels-last weights (its ``prefers_channels_last``
-    attribute, e.g. :class:`neurova.nets.TinyConvNet`); one frame at a time every trunk does (:func:`channels_last`)."""
-    return bool(getattr(getattr(net, "trunk", None), "prefers_channels_last", False))
-
-
-def fold_batch_norm(module: torch.nn.Module, memory_format: torch.memory_format = torch.channels_last
-                    ) -> torch.nn.Module:
-    """A copy of ``module`` for inference whose batch norms are folded into the convolutions before them
-    (:func:`torch.fx.experimental.optimization.fuse`); ``module`` itself where there is nothing to fold.
-
-    A batch norm in eval mode is an affine map per channel, so folding it into the convolution's weights and bias
-    leaves the output as it was up to rounding, and removes one pass over every activation: a resnet18 trunk on
-    one 64x64 frame took 3.6 ms against 4.3 ms at 2 threads, 5.6 against 6.1 at 1 (outputs equal to 3e-8;
-    docs/benchmarks.md). A module :mod:`torch.fx` cannot trace (one that checks its input's shape, say) has its
-    children folded instead. The folded parts are new modules with weights in ``memory_format``; ``module`` and
-    the parts it shares with the copy are not changed. Modules in training mode are left as they are.
-    """
-    from torch.fx.experimental.optimization import fuse
-
-    before = _batch_norms(module)
-    if module.training or not before:
-        return module
-    try:
-        folded = fuse(module)  # traces a deep copy
-    except Exception:  # torch.fx raises many kinds on code it cannot trace: fold the children instead
-        children = {name: fold_batch_norm(child, memory_format) for name, child in module.named_children()}
-        if all(children[name] is child for name, child in module.named_children()):
-            return module
-        clone = copy.copy(module)
-        clone._modules = {**module._modules, **children}
-        return clone
-    return folded.to(memory_format=memory_format) if _batch_norms(folded) < before else module
-
-
-def _batch_norms(module: torch.nn.Module) -> int:
-    return sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())

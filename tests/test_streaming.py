@@ -12,17 +12,9 @@ from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
+from neurova.nets.layout import channels_last, fold_batch_norm, folded_trunk, prefers_channels_last
 from neurova.simulator import simulate
-from neurova.streaming import (
-    BoxStream,
-    FrameStepper,
-    IncrementalModelInput,
-    channels_last,
-    fold_batch_norm,
-    folded_trunk,
-    intra_op_threads,
-    prefers_channels_last,
-)
+from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads
 from neurova.transforms import ToModelInput
 
 SENSOR = SensorSize(80, 60)
@@ -269,6 +261,12 @@ def test_streaming_leaves_the_model_as_it_was(scene, model):
     assert model.net.trunk is trunk
 
 
+def test_the_layout_helpers_keep_their_names_in_neurova_streaming():
+    import neurova.streaming
+
+    assert neurova.streaming.channels_last is channels_last and neurova.streaming.fold_batch_norm is fold_batch_norm
+
+
 def test_which_trunks_prefer_channels_last_for_whole_windows():
     assert prefers_channels_last(create_model("tiny_cnn_fusion").net)
     assert prefers_channels_last(create_model("tiny_cnn").net)
@@ -326,7 +324,7 @@ def test_predict_folds_batch_norm_and_gives_the_models_outputs(scene, name, monk
     """Frame-fusion and video models predict with the trunk's batch norms folded (statistics away from their
     defaults here, so that folding changes the weights), offline with contiguous weights (a resnet trunk does not
     prefer channels-last), streaming channels-last, and give the model's own outputs."""
-    import neurova.streaming
+    import neurova.nets.layout
 
     events, boxes = scene
     torch.manual_seed(0)
@@ -339,7 +337,7 @@ def test_predict_folds_batch_norm_and_gives_the_models_outputs(scene, name, monk
         folded.append((fold_batch_norm(module, memory_format), memory_format))
         return folded[-1][0]
 
-    monkeypatch.setattr(neurova.streaming, "fold_batch_norm", spy)
+    monkeypatch.setattr(neurova.nets.layout, "fold_batch_norm", spy)
     offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
     streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
     assert [fmt for _, fmt in folded] == [torch.contiguous_format, torch.channels_last]

@@ -214,8 +214,11 @@ class ZeroShotEvaluator:
         return out.reshape(b, n, -1)
 
     def predict_clips(self, batches: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[np.ndarray], list[Any]]:
-        """``(clip_ids, frame predictions (T_i, 2) per clip, label per clip)`` over all batches."""
+        """``(clip_ids, frame predictions (T_i, 2) per clip, label per clip)`` over all batches; the model runs
+        laid out for inference (:func:`neurova.nets.layout.inference_layout`: the same outputs to rounding)."""
         import torch
+
+        from neurova.nets.layout import inference_layout
 
         clips: dict[str, list[np.ndarray]] = {}
         labels: dict[str, Any] = {}
@@ -224,7 +227,7 @@ class ZeroShotEvaluator:
         self.model.to(self.device)
         count = 0
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), inference_layout(self.model):
                 for batch in batches:
                     va = self.predict_batch(batch["frames"]).float().cpu().numpy()
                     ids = (batch.get("meta") or {}).get("clip_id")
