@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,13 @@ from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
-from neurova.nets.layout import channels_last, fold_batch_norm, folded_trunk, prefers_channels_last
+from neurova.nets.layout import (
+    channels_last,
+    fold_batch_norm,
+    folded_trunk,
+    inference_layout,
+    prefers_channels_last,
+)
 from neurova.simulator import simulate
 from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads
 from neurova.transforms import ToModelInput
@@ -259,6 +267,25 @@ def test_streaming_leaves_the_model_as_it_was(scene, model):
     neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))  # offline: channels-last too
     assert {name: p.is_contiguous() for name, p in model.named_parameters()} == layouts
     assert model.net.trunk is trunk
+
+
+def test_a_model_trains_after_inference_under_its_layout(scene):
+    """The layout's weight conversions and the fold make normal tensors, even inside inference mode: a model
+    predicted or scored with trains afterwards (inference tensors cannot be saved for backward)."""
+    from neurova.zero_shot.evaluate import ZeroShotEvaluator
+
+    events, boxes = scene
+    model = create_model("tiny_cnn_fusion", input_contract=CONTRACT.to_dict())
+    batch = {"frames": torch.rand(2, 4, 1, 32, 32), "label": torch.tensor([0, 1]), "meta": {"clip_id": ["a", "b"]}}
+    ZeroShotEvaluator(model).predict_clips([batch])
+    neurova.predict(model, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
+    neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    with torch.inference_mode(), inference_layout(model, one_frame=True):
+        model(torch.rand(1, 4, 1, 32, 32))
+    assert not any(t.is_inference() for t in itertools.chain(model.parameters(), model.buffers()))
+    model.train()
+    model(torch.rand(2, 4, 1, 32, 32)).sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
 
 
 def test_the_layout_helpers_keep_their_names_in_neurova_streaming():

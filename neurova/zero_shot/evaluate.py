@@ -227,7 +227,7 @@ class ZeroShotEvaluator:
         self.model.to(self.device)
         count = 0
         try:
-            with torch.inference_mode(), inference_layout(self.model):
+            with inference_layout(self.model), torch.inference_mode():
                 for batch in batches:
                     va = self.predict_batch(batch["frames"]).float().cpu().numpy()
                     ids = (batch.get("meta") or {}).get("clip_id")
