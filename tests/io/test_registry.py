@@ -227,9 +227,15 @@ def test_failed_write_leaves_no_file_and_keeps_old_one(tmp_path: Path, monkeypat
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_read_window_and_time_span(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize("batch", [None, 7])
+def test_read_window_and_time_span(tmp_path: Path, kind: str, batch: int | None, monkeypatch: pytest.MonkeyPatch):
+    """Every format, read in one batch or (formats read from the start) in batches of 7 events across the window."""
+    from neurova.io import _common
+
     if kind == "evt3":
         pytest.importorskip("evt3")
+    if batch is not None:
+        monkeypatch.setattr(_common, "DEFAULT_CHUNK_EVENTS", batch)
     events = _gappy_events()
     path = _fixture_file(tmp_path, kind, events)
     t0, t1 = int(events["t"][0]), int(events["t"][-1])
