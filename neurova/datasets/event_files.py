@@ -39,14 +39,13 @@ from neurova.contract import InputContract
 from neurova.errors import AnnotationError, DatasetNotFoundError
 from neurova.events import SensorSize
 from neurova.faces import BoxJitter, centre_square
-from neurova.io import get_sensor_size, get_time_span, read_recording, read_window
+from neurova.io import get_sensor_size, get_time_span, read_recording, read_window, supported_suffixes
 from neurova.transforms import ToModelInput
 
 __all__ = ["LabelledEventFiles", "LabelledTime", "read_label_csv"]
 
 _REQUIRED = ("file", "t_us", "valence", "arousal")
 _BOX = ("x0", "y0", "width", "height")
-_READ_BY_WINDOW = (".h5", ".hdf5")  # neurova.io.read_window reads a window of these without reading the file
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class LabelledEventFiles(Dataset):
         its label times are checked on first use."""
         if name not in self._recordings:
             path = self._paths[name]
-            if path.suffix.lower() in _READ_BY_WINDOW:
+            if path.suffix.lower() in supported_suffixes(window=True):
                 events, size, span = None, get_sensor_size(path), get_time_span(path)
             else:
                 recording = read_recording(path)

@@ -46,11 +46,16 @@ class _Reader:
     # (path, sensor_size) -> the attrs `read` gives, from the header alone, where `iterate` gives the events `read`
     # does with that sensor_size; None there (or as the field) where it may not: files that may hold frames
     stream_attrs: Callable[[PathLike, Any], dict[str, Any] | None] | None = None
+    # (path, start_us, end_us) -> one window and path -> (first, last) timestamps without decoding from the start;
+    # None: read_window and get_time_span decode the file from its start through `iterate`
+    window: Callable[[PathLike, int, int], np.ndarray] | None = None
+    span: Callable[[PathLike], tuple[int, int] | None] | None = None
 
 
 _READERS: dict[str, _Reader] = {}
 for _suffixes, _reader in (
-    ((".h5", ".hdf5"), _Reader("HDF5", hdf5.read_hdf5, hdf5.hdf5_sensor_size, hdf5.iter_hdf5_events)),
+    ((".h5", ".hdf5"), _Reader("HDF5", hdf5.read_hdf5, hdf5.hdf5_sensor_size, hdf5.iter_hdf5_events,
+                               window=hdf5.hdf5_time_window, span=hdf5.hdf5_time_span)),
     ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events,
                         _raw_attrs)),
     ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events,
@@ -67,9 +72,12 @@ for _suffixes, _reader in (
 _WRITERS: dict[str, Callable[..., Path]] = {".h5": hdf5.write_hdf5, ".hdf5": hdf5.write_hdf5, ".npz": npz.write_npz}
 
 
-def supported_suffixes(*, write: bool = False) -> tuple[str, ...]:
-    """File suffixes :func:`read_events` (or, with ``write=True``, :func:`write_events`) accepts."""
-    return tuple(_WRITERS if write else _READERS)
+def supported_suffixes(*, write: bool = False, window: bool = False) -> tuple[str, ...]:
+    """File suffixes :func:`read_events` (or, with ``write=True``, :func:`write_events`) accepts; with
+    ``window=True`` those of which :func:`read_window` reads a window without decoding the file from its start."""
+    if write:
+        return tuple(_WRITERS)
+    return tuple(suffix for suffix, reader in _READERS.items() if reader.window is not None or not window)
 
 
 def _reader(path: PathLike) -> tuple[Path, _Reader]:
@@ -154,16 +162,17 @@ def iter_events(
 def read_window(path: PathLike, start_us: int, end_us: int) -> np.ndarray:
     """The events with ``start_us <= t < end_us`` of an event file (µs on the file's own clock).
 
-    HDF5 files (every layout) are searched on ``t`` and only the window is read, whatever the file's length; other
-    formats are decoded from their start up to the window, in bounded batches (:func:`iter_events`): convert long
-    recordings you read many windows from with :func:`convert_events` first.
+    HDF5 files (every layout; ``supported_suffixes(window=True)``) are searched on ``t`` and only the window is
+    read, whatever the file's length; other formats are decoded from their start up to the window, in bounded
+    batches (:func:`iter_events`): convert long recordings you read many windows from with :func:`convert_events`
+    first.
 
     Raises:
         As :func:`iter_events`.
     """
     path, reader = _reader(path)
-    if reader.read is hdf5.read_hdf5:
-        return hdf5.hdf5_time_window(path, start_us, end_us)
+    if reader.window is not None:
+        return reader.window(path, start_us, end_us)
     parts = []
     for batch in reader.iterate(path, window_us=None, chunk_events=None):
         parts.append(slice_time(batch, start_us, end_us))
@@ -178,8 +187,8 @@ def get_time_span(path: PathLike) -> tuple[int, int] | None:
     HDF5 files read two timestamps; other formats are scanned in bounded batches (:func:`iter_events`).
     """
     path, reader = _reader(path)
-    if reader.read is hdf5.read_hdf5:
-        return hdf5.hdf5_time_span(path)
+    if reader.span is not None:
+        return reader.span(path)
     first = last = None
     for batch in reader.iterate(path, window_us=None, chunk_events=None):
         if len(batch):

@@ -165,9 +165,9 @@ def _valid_events(events: Any, size: SensorSize, path: PathLike) -> np.ndarray:
 
 
 def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorSize, attrs: Mapping[str, Any],
-                 path: PathLike, *, chunk: int = _CHUNK) -> int:
+                 path: PathLike, *, chunk: int = _CHUNK) -> None:
     """:func:`write_events_to_group` of batches of events already checked (:func:`_valid_events`), appended in
-    turn; returns the number of events written.
+    turn.
 
     Raises:
         EventOrderError: a batch starts before the end of the batch before it.
@@ -201,7 +201,6 @@ def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorS
     )
     group.attrs["time_unit"] = "us"
     group.attrs.update(attrs)
-    return written
 
 
 def _read_columns(datasets: Mapping[str, h5py.Dataset], start: int, stop: int) -> dict[str, np.ndarray]:

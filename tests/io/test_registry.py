@@ -362,6 +362,7 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
     for suffix in nio.supported_suffixes():
         assert suffix in str(err)
     assert set(nio.supported_suffixes()) == {".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy", ".txt", ".csv"}
+    assert nio.supported_suffixes(window=True) == (".h5", ".hdf5")  # read_window reads these without decoding
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".hdf5", ".raw", ".dat", ".aedat4", ".aedat", ".npz", ".npy", ".txt", ".csv"])
