@@ -368,23 +368,57 @@ def merge_columns(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]
     return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
 
 
-def _no_size(path: Path) -> EventFormatError:
-    return EventFormatError("the header gives no sensor size and the file holds no events to infer it from", path)
+def no_size_error(path: Path) -> EventFormatError:
+    """The error of a reader whose file states no sensor size and holds no events."""
+    return EventFormatError("the file states no sensor size and holds no events to infer it from", path)
 
 
-def scan_sensor_size(batches: Iterator[dict[str, np.ndarray]], path: Path) -> SensorSize:
-    width = height = 0
-    for batch in batches:
+class SensorExtent:
+    """The smallest sensor holding every event seen so far (``max + 1`` in each axis), batch by batch."""
+
+    def __init__(self) -> None:
+        self.width = self.height = 0
+
+    def add(self, batch: Mapping[str, np.ndarray] | np.ndarray) -> None:
+        """Take in a batch: an event array or decoded ``x``/``y`` columns."""
         if len(batch["x"]):
-            width, height = max(width, int(batch["x"].max()) + 1), max(height, int(batch["y"].max()) + 1)
-    if width == 0:
-        raise _no_size(path)
-    return SensorSize(width, height)
+            self.width = max(self.width, int(batch["x"].max()) + 1)
+            self.height = max(self.height, int(batch["y"].max()) + 1)
+
+    @property
+    def size(self) -> SensorSize | None:
+        """The sensor, or None before any event."""
+        return SensorSize(self.width, self.height) if self.width else None
+
+
+def scan_sensor_size(batches: Iterable[Mapping[str, np.ndarray] | np.ndarray], path: Path) -> SensorSize:
+    """The sensor that :class:`SensorExtent` finds over every batch of a file; an error naming ``path`` without
+    events."""
+    extent = SensorExtent()
+    for batch in batches:
+        extent.add(batch)
+    if extent.size is None:
+        raise no_size_error(path)
+    return extent.size
+
+
+def no_events_to_size(path: PathLike) -> EventFormatError:
+    """The error of a writer given no sensor size and no events to infer it from."""
+    return EventFormatError("no sensor size was given and there are no events to infer it from", path)
+
+
+def size_to_write(events: np.ndarray, size: SensorSize | None, path: PathLike) -> SensorSize:
+    """The sensor a writer stores: ``size``, else the smallest holding ``events``."""
+    if size is not None:
+        return size
+    if not len(events):
+        raise no_events_to_size(path)
+    return infer_sensor_size(events)
 
 
 def sensor_size_or_inferred(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
     if size is not None:
         return size
     if not len(events):
-        raise _no_size(path)
+        raise no_size_error(path)
     return infer_sensor_size(events)

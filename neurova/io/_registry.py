@@ -13,7 +13,7 @@ import numpy as np
 from neurova.errors import EventFormatError, EventOrderError
 from neurova.events import PathLike, SensorSize, slice_time
 from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee, text
-from neurova.io._common import Recording, check_file, check_grouping, concat_events
+from neurova.io._common import Recording, check_file, check_grouping, concat_events, no_size_error
 
 __all__ = [
     "Conversion",
@@ -33,6 +33,10 @@ def _no_attrs(path: PathLike, sensor_size: Any = None) -> dict[str, Any]:
     return {}
 
 
+def _no_header_size(path: PathLike) -> None:
+    return None
+
+
 def _raw_attrs(path: PathLike, sensor_size: Any = None) -> dict[str, Any]:
     return {"evt_version": prophesee.read_raw_header(path).evt_version}
 
@@ -46,6 +50,9 @@ class _Reader:
     # (path, sensor_size) -> the attrs `read` gives, from the header alone, where `iterate` gives the events `read`
     # does with that sensor_size; None there (or as the field) where it may not: files that may hold frames
     stream_attrs: Callable[[PathLike, Any], dict[str, Any] | None] | None = None
+    # path -> the sensor `read` gives, where known before the events are decoded; None: the events decide it
+    # (set with `stream_attrs`)
+    header_size: Callable[[PathLike], SensorSize | None] | None = None
     # (path, start_us, end_us) -> one window and path -> (first, last) timestamps without decoding from the start;
     # None: read_window and get_time_span decode the file from its start through `iterate`
     window: Callable[[PathLike, int, int], np.ndarray] | None = None
@@ -57,15 +64,18 @@ for _suffixes, _reader in (
     ((".h5", ".hdf5"), _Reader("HDF5", hdf5.read_hdf5, hdf5.hdf5_sensor_size, hdf5.iter_hdf5_events,
                                window=hdf5.hdf5_time_window, span=hdf5.hdf5_time_span)),
     ((".raw",), _Reader("Prophesee RAW", prophesee.read_raw, prophesee.raw_sensor_size, prophesee.iter_raw_events,
-                        _raw_attrs)),
+                        _raw_attrs, prophesee.raw_header_size)),
     ((".dat",), _Reader("Prophesee DAT", prophesee.read_dat, prophesee.dat_sensor_size, prophesee.iter_dat_events,
-                        _no_attrs)),
+                        _no_attrs, prophesee.dat_header_size)),
     ((".aedat4",), _Reader("AEDAT4", aedat.read_aedat4, aedat.aedat4_sensor_size, aedat.iter_aedat4_events)),
     ((".aedat",), _Reader("AEDAT", aedat_legacy.read_aedat, aedat_legacy.aedat_sensor_size,
-                          aedat_legacy.iter_aedat_events, aedat_legacy.aedat_stream_attrs)),
+                          aedat_legacy.iter_aedat_events, aedat_legacy.aedat_stream_attrs,
+                          aedat_legacy.aedat_header_size)),
     ((".npz",), _Reader("NumPy archive", npz.read_npz, npz.npz_sensor_size, npz.iter_npz_events)),
-    ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events, _no_attrs)),
-    ((".txt", ".csv"), _Reader("text", text.read_text, text.text_sensor_size, text.iter_text_events, _no_attrs)),
+    ((".npy",), _Reader("NumPy array", npz.read_npy, npz.npy_sensor_size, npz.iter_npy_events, _no_attrs,
+                        _no_header_size)),
+    ((".txt", ".csv"), _Reader("text", text.read_text, text.text_sensor_size, text.iter_text_events, _no_attrs,
+                               text.text_header_size)),
 ):
     _READERS.update(dict.fromkeys(_suffixes, _reader))
 
@@ -200,7 +210,7 @@ def get_time_span(path: PathLike) -> tuple[int, int] | None:
 def write_events(
     path: PathLike,
     events: Any,
-    sensor_size: SensorSize | tuple[int, ...] | str,
+    sensor_size: SensorSize | tuple[int, ...] | str | None = None,
     *,
     layout: str = "neurova",
     frames: np.ndarray | None = None,
@@ -216,7 +226,9 @@ def write_events(
         events: events of :data:`~neurova.events.EVENT_DTYPE` or anything :func:`~neurova.events.as_events` accepts;
             or an iterator of event arrays that follow each other in time (:func:`iter_events`), which ``.h5`` files
             (``"neurova"`` layout) take one by one in bounded memory and ``.npz`` files join first.
-        sensor_size: ``(width, height)``; events must lie inside it.
+        sensor_size: ``(width, height)``; events must lie inside it. None: the smallest sensor holding every event
+            (``max + 1`` in each axis, as :func:`read_events` infers it for files that state none), learnt while
+            writing batches to ``.h5``.
         layout: HDF5 layout, ``"neurova"`` (default) or ``"v2e"``; ``.npz`` has only ``"neurova"``.
         frames: optional ``(N, H, W)`` uint8 frames.
         frame_timestamps_us: their ``(N,)`` timestamps in µs.
@@ -226,8 +238,8 @@ def write_events(
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        EventFormatError: unsupported suffix, invalid events or frames; :class:`~neurova.errors.EventOrderError`:
-            batches that go back in time.
+        EventFormatError: unsupported suffix, invalid events or frames, no ``sensor_size`` and no events;
+            :class:`~neurova.errors.EventOrderError`: batches that go back in time.
         ValueError: unknown layout, or a layout the format does not have.
     """
     path = Path(path)
@@ -273,8 +285,10 @@ def convert_events(
     ``.csv``) are copied batch by batch: a recording larger than memory converts into ``.h5``. HDF5, AEDAT4 and
     ``.npz`` files, which may hold frames, are read whole and keep their frames; so is a file whose events go back
     in time from one decoding batch to the next (:func:`read_events` sorts a whole recording), and an AEDAT 2.0
-    file given a ``sensor_size`` (it decides how jAER's coordinates are turned). The target's attributes are the
-    source's (``attrs`` of :func:`read_recording`) and ``converted_from``, the source's name.
+    file given a ``sensor_size`` (it decides how jAER's coordinates are turned). A file copied batch by batch is
+    decoded once: where its header states no sensor, the smallest holding every event is learnt while writing. The
+    target's attributes are the source's (``attrs`` of :func:`read_recording`) and ``converted_from``, the source's
+    name.
 
     Args:
         source: the event file.
@@ -291,7 +305,9 @@ def convert_events(
     target = Path(target)
     attrs = reader.stream_attrs(path, sensor_size) if reader.stream_attrs is not None else None
     if attrs is not None:
-        size = SensorSize.of(sensor_size) if sensor_size is not None else reader.sensor_size(path)
+        assert reader.header_size is not None
+        # a size the header does not give is learnt while writing: the file is decoded once
+        size = SensorSize.of(sensor_size) if sensor_size is not None else reader.header_size(path)
         count = 0
 
         def counted(batches: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -299,11 +315,13 @@ def convert_events(
             for batch in batches:
                 count += len(batch)
                 yield batch
+            if not count and size is None:
+                raise no_size_error(path)  # named after the source, not the target
 
         try:
             write_events(target, counted(reader.iterate(path, window_us=None, chunk_events=None)), size,
                          attrs={"converted_from": path.name, **attrs})
-            return Conversion(target, count, size, 0, streamed=True)
+            return Conversion(target, count, size or get_sensor_size(target), 0, streamed=True)
         except EventOrderError:
             pass  # read whole below: read_recording sorts it
     recording = reader.read(path, sensor_size=sensor_size)

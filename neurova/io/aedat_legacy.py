@@ -250,6 +250,14 @@ def aedat_stream_attrs(path: PathLike, sensor_size: SensorSize | tuple[int, int]
     return {"aedat_version": layout.version}
 
 
+def aedat_header_size(path: PathLike) -> SensorSize | None:
+    """Resolution of an ``.aedat`` file before its events are copied: AEDAT 3.1's header camera (None without
+    one); for AEDAT 2.0 and 4.0 :func:`aedat_sensor_size` (2.0's coordinates are turned by the sensor, which its
+    addresses decide)."""
+    layout = _Layout(path)
+    return layout.camera if layout.version == "3.1" else aedat_sensor_size(layout.path)
+
+
 def aedat_sensor_size(path: PathLike) -> SensorSize:
     """Resolution of an ``.aedat`` file: its header's camera, else from its events (see the module doc)."""
     layout = _Layout(path)

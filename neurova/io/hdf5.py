@@ -48,11 +48,14 @@ from neurova.events import (
 )
 from neurova.io._common import (
     Recording,
+    SensorExtent,
     check_file,
     check_frames,
     check_grouping,
     in_time_order,
+    no_events_to_size,
     regroup,
+    size_to_write,
     to_events,
 )
 
@@ -155,22 +158,23 @@ def write_events_to_group(
     _write_group(group, [events], size, attrs, path, chunk=min(len(events), _CHUNK))
 
 
-def _valid_events(events: Any, size: SensorSize, path: PathLike) -> np.ndarray:
-    """``events`` checked against the sensor: an event array as it is (no copy), anything else through
-    :func:`~neurova.events.as_events`."""
+def _valid_events(events: Any, size: SensorSize | None, path: PathLike) -> np.ndarray:
+    """``events`` checked (against the sensor, where given): an event array as it is (no copy), anything else
+    through :func:`~neurova.events.as_events`."""
     if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
         validate_events(events, sensor_size=size, path=path)
         return events
     return as_events(events, sensor_size=size, path=path)
 
 
-def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorSize, attrs: Mapping[str, Any],
-                 path: PathLike, *, chunk: int = _CHUNK) -> None:
+def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorSize | None,
+                 attrs: Mapping[str, Any], path: PathLike, *, chunk: int = _CHUNK) -> None:
     """:func:`write_events_to_group` of batches of events already checked (:func:`_valid_events`), appended in
-    turn.
+    turn; a ``size`` of None stores the smallest sensor holding them all.
 
     Raises:
         EventOrderError: a batch starts before the end of the batch before it.
+        EventFormatError: no ``size`` and no events.
     """
     clash = sorted(_RESERVED_ATTRS & attrs.keys())
     if clash:
@@ -178,10 +182,12 @@ def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorS
     present = [name for name in _FIELDS if name in group]
     if present:
         raise ValueError(f"group '{group.name}' already holds event datasets {present}")
-    written = 0
+    written, extent = 0, SensorExtent()
     for batch in in_time_order(batches, path):
         if not len(batch):
             continue
+        if size is None:
+            extent.add(batch)
         for name, dtype in _FIELDS.items():
             # no Dataset object is kept: closing one writes its cached chunks, so each column's data follows its
             # metadata in the file, as when a whole array is written at once
@@ -193,6 +199,10 @@ def _write_group(group: h5py.Group, batches: Iterable[np.ndarray], size: SensorS
                 group.create_dataset(name, data=batch[name].astype(dtype), chunks=(max(chunk, 1),), maxshape=(None,),
                                      **_COMPRESSION)
         written += len(batch)
+    if size is None:
+        size = extent.size
+        if size is None:
+            raise no_events_to_size(path)
     if not written:
         for name, dtype in _FIELDS.items():
             group.create_dataset(name, shape=(0,), dtype=dtype, chunks=(1,), maxshape=(None,), **_COMPRESSION)
@@ -520,7 +530,7 @@ def _windows(source: _Source, window_us: int) -> Iterator[np.ndarray]:
 def write_hdf5(
     path: PathLike,
     events: Any,
-    sensor_size: SensorSize | tuple[int, ...] | str,
+    sensor_size: SensorSize | tuple[int, ...] | str | None = None,
     *,
     layout: str = "neurova",
     frames: np.ndarray | None = None,
@@ -534,7 +544,8 @@ def write_hdf5(
         events: events (anything :func:`~neurova.events.as_events` accepts), or an iterator of event arrays
             following each other in time (``iter_events(...)``), appended one by one with bounded memory
             (``"neurova"`` layout).
-        sensor_size: ``(width, height)``, stored as ``width``/``height`` attributes in both layouts.
+        sensor_size: ``(width, height)``, stored as ``width``/``height`` attributes in both layouts; None: the
+            smallest sensor holding every event (``max + 1``), learnt while writing batches.
         layout: ``"neurova"`` or ``"v2e"`` (``events`` ``(N, 4)`` uint32 ``[t, x, y, p]``; t must fit in 32 bits).
         frames: optional ``(N, H, W)`` uint8 frames.
         frame_timestamps_us: their ``(N,)`` timestamps in µs (v2e layout stores them as float seconds).
@@ -544,14 +555,15 @@ def write_hdf5(
         ``path`` as a :class:`~pathlib.Path`.
 
     Raises:
-        EventFormatError: invalid events or frames; :class:`~neurova.errors.EventOrderError` when a batch of
-            ``events`` starts before the one before it ends. Nothing is left at ``path`` then.
+        EventFormatError: invalid events or frames, or neither a ``sensor_size`` nor events;
+            :class:`~neurova.errors.EventOrderError` when a batch of ``events`` starts before the one before it
+            ends. Nothing is left at ``path`` then.
         ValueError: an unknown layout, or batches of events in the ``"v2e"`` layout.
     """
     if layout not in _LAYOUTS:
         raise ValueError(f"layout must be one of {_LAYOUTS}, got {layout!r}")
     path = Path(path)
-    size = SensorSize.of(sensor_size)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else None
     if isinstance(events, Iterator):
         if layout != "neurova":
             raise ValueError(f"batches of events are written in the 'neurova' layout only, not {layout!r}")
@@ -559,6 +571,8 @@ def write_hdf5(
         chunk = _CHUNK
     else:
         events = _valid_events(events, size, path)
+        if layout != "neurova":  # the neurova layout learns a missing size while writing
+            size = size_to_write(events, size, path)
         batches, chunk = [events], min(len(events), _CHUNK)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     attrs = dict(attrs or {})

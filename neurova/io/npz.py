@@ -24,7 +24,7 @@ import numpy as np
 
 from neurova._atomic import atomic_path
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, infer_sensor_size
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size
 from neurova.io._common import (
     Recording,
     check_file,
@@ -33,6 +33,9 @@ from neurova.io._common import (
     concat_events,
     in_time_order,
     regroup,
+    scan_sensor_size,
+    sensor_size_or_inferred,
+    size_to_write,
 )
 
 __all__ = [
@@ -79,14 +82,6 @@ def _archive_size(arrays: Mapping[str, np.ndarray], path: Path) -> SensorSize | 
     return None
 
 
-def _size_or_infer(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
-    if size is not None:
-        return size
-    if not len(events):
-        raise EventFormatError("the file stores no sensor size and holds no events to infer it from", path)
-    return infer_sensor_size(events)
-
-
 def read_npz(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None = None) -> Recording:
     """Read an ``.npz`` event archive (neurova's layout or any archive of ``x, y, t, p`` arrays).
 
@@ -106,7 +101,7 @@ def read_npz(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
             raise EventFormatError(f"'attrs' is not valid JSON: {exc}", path) from exc
     return Recording(
         events=events,
-        sensor_size=_size_or_infer(events, size, path),
+        sensor_size=sensor_size_or_inferred(events, size, path),
         frames=frames,
         frame_timestamps_us=stamps,
         path=path,
@@ -154,19 +149,13 @@ def read_npy(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     path = check_file(path)
     size = SensorSize.of(sensor_size) if sensor_size is not None else None
     events = as_events(np.asarray(_load_npy(path)), sensor_size=size, sort=True, allow_extra=True, path=path)
-    return Recording(events=events, sensor_size=_size_or_infer(events, size, path), path=path)
+    return Recording(events=events, sensor_size=sensor_size_or_inferred(events, size, path), path=path)
 
 
 def npy_sensor_size(path: PathLike) -> SensorSize:
     """Resolution inferred from a ``.npy`` event array (``max + 1``, read in memory-mapped blocks)."""
     path = check_file(path)
-    width = height = 0
-    for batch in _npy_batches(path, _load_npy(path), _BATCH_EVENTS):
-        if len(batch):
-            width, height = max(width, int(batch["x"].max()) + 1), max(height, int(batch["y"].max()) + 1)
-    if width == 0:
-        raise EventFormatError("the file holds no events to infer the sensor size from", path)
-    return SensorSize(width, height)
+    return scan_sensor_size(_npy_batches(path, _load_npy(path), _BATCH_EVENTS), path)
 
 
 def _npy_batches(path: Path, array: np.ndarray, batch_events: int) -> Iterator[np.ndarray]:
@@ -187,7 +176,7 @@ def iter_npy_events(
 def write_npz(
     path: PathLike,
     events: Any,
-    sensor_size: SensorSize | tuple[int, ...] | str,
+    sensor_size: SensorSize | tuple[int, ...] | str | None = None,
     *,
     frames: np.ndarray | None = None,
     frame_timestamps_us: np.ndarray | None = None,
@@ -200,18 +189,23 @@ def write_npz(
         events: events (anything :func:`~neurova.events.as_events` accepts), checked against ``sensor_size``,
             or an iterator of event arrays following each other in time (joined in memory: an archive is written
             whole).
-        sensor_size: ``(width, height)``.
+        sensor_size: ``(width, height)``; None: the smallest sensor holding every event (``max + 1``).
         frames: optional ``(N, H, W)`` uint8 frames, with ``frame_timestamps_us`` ``(N,)`` µs.
         attrs: extra metadata, stored as JSON (must be JSON-serialisable).
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        EventFormatError: invalid events or frames, or neither a ``sensor_size`` nor events; nothing is left at
+            ``path`` then.
     """
     path = Path(path)
-    size = SensorSize.of(sensor_size)
+    size = SensorSize.of(sensor_size) if sensor_size is not None else None
     if isinstance(events, Iterator):
         events = concat_events(list(in_time_order(events, path)))
     events = as_events(events, sensor_size=size, path=path)
+    size = size_to_write(events, size, path)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     arrays: dict[str, np.ndarray] = {name: events[name] for name in ("x", "y", "t", "p")}
     arrays.update(

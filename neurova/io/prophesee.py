@@ -397,6 +397,11 @@ def read_raw(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     )
 
 
+def raw_header_size(path: PathLike) -> SensorSize | None:
+    """Resolution of a ``.raw`` file from its header (geometry, format or camera plugin); None without one."""
+    return read_raw_header(path).sensor_size
+
+
 def raw_sensor_size(path: PathLike) -> SensorSize:
     """Resolution of a ``.raw`` file from its header, else by scanning (not keeping) its events."""
     header = read_raw_header(path)
@@ -492,6 +497,11 @@ def read_dat(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | None
     path, offset, n_events, size = _dat_layout(path, sensor_size)
     events = to_events(merge_columns(list(_dat_batches(path, offset, n_events, _BATCH_BYTES))), size, path)
     return Recording(events=events, sensor_size=sensor_size_or_inferred(events, size, path), path=path)
+
+
+def dat_header_size(path: PathLike) -> SensorSize | None:
+    """Resolution of a ``.dat`` file from its header's ``Width``/``Height`` or camera; None without them."""
+    return _dat_layout(path)[3]
 
 
 def dat_sensor_size(path: PathLike) -> SensorSize:

@@ -128,6 +128,11 @@ def read_text(path: PathLike, *, sensor_size: SensorSize | tuple[int, int] | Non
     return Recording(events=events, sensor_size=sensor_size_or_inferred(events, size, path), path=path)
 
 
+def text_header_size(path: PathLike) -> SensorSize | None:
+    """Resolution of a text event file from its ``width height`` first line; None without one."""
+    return _layout(check_file(path)).sensor_size
+
+
 def text_sensor_size(path: PathLike) -> SensorSize:
     """Resolution of a text event file: its ``width height`` first line, else from its events."""
     path = check_file(path)

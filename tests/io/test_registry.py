@@ -283,6 +283,71 @@ def test_write_events_takes_batches_that_follow_each_other_in_time(tmp_path: Pat
         nio.write_events(tmp_path / "small.h5", iter([events]), (4, 4))
 
 
+@pytest.mark.parametrize(("suffix", "layout"), [(".h5", "neurova"), (".hdf5", "v2e"), (".npz", "neurova")])
+def test_write_events_without_a_sensor_size_stores_the_smallest_holding_the_events(
+    tmp_path: Path, suffix: str, layout: str
+) -> None:
+    events = random_events(500)
+    events = events[(events["x"] < 40) & (events["y"] < 30)]
+    extent = (int(events["x"].max()) + 1, int(events["y"].max()) + 1)
+    given = [events] + ([iter([events[:0], *np.array_split(events, 5)])] if layout == "neurova" else [])
+    for each in given:
+        target = nio.write_events(tmp_path / f"a{suffix}", each, layout=layout)
+        assert nio.get_sensor_size(target) == extent
+        np.testing.assert_array_equal(nio.read_events(target), events)
+    nothing = [events[:0]] + ([iter([events[:0]]), iter([])] if layout == "neurova" else [])
+    for each in nothing:
+        with pytest.raises(EventFormatError, match="no sensor size was given and there are no events") as info:
+            nio.write_events(tmp_path / f"b{suffix}", each, layout=layout)
+        assert str(tmp_path / f"b{suffix}") in str(info.value)
+    assert [p.name for p in tmp_path.iterdir()] == [f"a{suffix}"]  # nothing half-written
+
+
+def _text_file(path: Path, events: np.ndarray) -> Path:
+    """An RPG-style ``t x y p`` text file (µs), which states no sensor size."""
+    path.write_text("".join(f"{t} {x} {y} {int(p)}\n" for t, x, y, p in events[["t", "x", "y", "p"]].tolist()))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["npy", "txt"])
+def test_convert_events_decodes_a_file_without_a_stated_size_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The sensor of a file that states none is learnt while copying, not by a scan before it."""
+    from neurova.io import _registry
+
+    events = random_events(300)
+    source = _text_file(tmp_path / "e.txt", events) if kind == "txt" else _fixture_file(tmp_path, kind, events)
+    expected = nio.get_sensor_size(source)
+    reader = _registry._READERS[source.suffix]
+    decoded: list[str] = []
+
+    def iterate(*args, **kwargs):
+        decoded.append("iterate")
+        return reader.iterate(*args, **kwargs)
+
+    def scan(path):
+        decoded.append("scan")
+        return reader.sensor_size(path)
+
+    monkeypatch.setitem(_registry._READERS, source.suffix, dataclasses.replace(reader, iterate=iterate, sensor_size=scan))
+    for target in (tmp_path / "out.h5", tmp_path / "out.npz"):
+        decoded.clear()
+        done = nio.convert_events(source, target)
+        assert decoded == ["iterate"] and done.streamed
+        assert done.sensor_size == expected == nio.get_sensor_size(target)
+        np.testing.assert_array_equal(nio.read_events(target), events)
+    empty = tmp_path / f"empty{source.suffix}"
+    if kind == "txt":
+        empty.write_text("# t x y p\n")
+    else:
+        np.save(empty, events[:0])
+    with pytest.raises(EventFormatError, match="holds no event lines" if kind == "txt" else "states no sensor size") as info:
+        nio.convert_events(empty, tmp_path / "nothing.h5")
+    assert str(empty) in str(info.value)  # the source is named, not the target
+    assert not (tmp_path / "nothing.h5").exists()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_convert_events_copies_every_format(tmp_path: Path, kind: str) -> None:
     if kind == "evt3":
