@@ -534,12 +534,13 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: 
             frames, stamps = read_video(path, fps=fps)
             events = simulate(frames, stamps, preset=preset)
             return [events], SensorSize(frames.shape[2], frames.shape[1]), str(path), False, True
-        size = SensorSize.of(sensor_size) if sensor_size is not None else io.get_sensor_size(path)
         if stream is None:
             stream = _too_large_to_read_whole(path)
-        if stream:
+        if stream:  # the sensor before the events: a file that states none is scanned for it
+            size = SensorSize.of(sensor_size) if sensor_size is not None else io.get_sensor_size(path)
             return io.iter_events(path, window_us=hop_us), size, str(path), True, False
-        return [io.read_events(path, sensor_size=size)], size, str(path), False, False
+        recording = io.read_recording(path, sensor_size=sensor_size)  # read once, its sensor with it
+        return [recording.events], recording.sensor_size, str(path), False, False
     if _is_chunk_stream(source):
         if sensor_size is None:
             raise ValueError("predicting on a stream of event chunks needs sensor_size=(width, height)")

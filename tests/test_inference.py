@@ -139,6 +139,21 @@ def test_files_of_every_writable_type(tmp_path, events, offline, suffix):
         assert streamed.latency_ms is not None
 
 
+def test_a_file_read_whole_is_decoded_once(tmp_path, events, monkeypatch):
+    """A file that states no sensor (``.npy``) is read whole with its sensor inferred, not scanned for it first."""
+    path = tmp_path / "rec.npy"
+    np.save(path, events)
+
+    def scan(path):
+        raise AssertionError(f"{path} was scanned for its sensor size")
+
+    monkeypatch.setattr(neurova.io, "get_sensor_size", scan)
+    from_file = predict(LinearVA(), path)
+    from_events = predict(LinearVA(), events)  # the sensor inferred from the events alike
+    np.testing.assert_array_equal(from_file.timestamps_us, from_events.timestamps_us)
+    np.testing.assert_allclose(from_file.va, from_events.va, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["aedat2", "aedat3", "txt", "csv"])
 def test_files_of_the_read_only_event_formats(tmp_path, events, offline, kind):
     """v2e's and jAER's AEDAT 2.0, cAER's AEDAT 3.1, RPG text and CSV recordings predict as the events do."""
