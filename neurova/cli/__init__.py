@@ -20,7 +20,8 @@ building the parser imports neither torch nor Lightning.
 Arguments are checked when they are parsed (:mod:`neurova.cli.arguments`: :func:`positive_int`,
 :func:`finite_positive_float`, :func:`existing_path`, :func:`output_path`, ...), and every error a user can cause
 (a neurova error, a file system error, a Lightning configuration error) ends the command with one line on stderr
-and exit status 2; ``NEUROVA_DEBUG=1`` shows the traceback instead.
+and exit status 2; ``NEUROVA_DEBUG=1`` shows the traceback instead. Warnings show as one line each
+(``neurova COMMAND: warning: MESSAGE (Category)``), without the library's file and line.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from neurova import zoo
 from neurova.cli import data, experiments, models, recordings
@@ -133,6 +135,26 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+@contextmanager
+def _warnings_as_lines(command: str) -> Iterator[None]:
+    """Show each warning of the block as ``neurova COMMAND: warning: MESSAGE (Category)`` on stderr, without the
+    library's file, line and source line; ``NEUROVA_DEBUG=1`` keeps Python's format. Only the format changes: which
+    warnings show, and code that records them (``pytest.warns``), are as before."""
+    if os.environ.get("NEUROVA_DEBUG"):
+        yield
+        return
+    shown = warnings.formatwarning
+
+    def one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+        return f"neurova {command}: warning: {message} ({category.__name__})\n"
+
+    warnings.formatwarning = one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = shown
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurova`` console script; returns the exit status (2 for errors, 130 if interrupted).
 
@@ -152,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(LIGHTNING_COMMANDS[command], words[1:], from_sys_argv=argv is None)
         args = build_parser().parse_args(words)
-        return args.func(args)
+        with _warnings_as_lines(command):
+            return args.func(args)
     except KeyboardInterrupt:
         print(f"neurova {command}: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -114,6 +116,25 @@ def test_predict_detect_face_falls_back_with_a_warning(check_setup, tmp_path, de
     with open(out) as fh:
         boxes = {(r["box_x0"], r["box_y0"], r["box_width"], r["box_height"]) for r in csv.DictReader(fh)}
     assert boxes == {("20", "10", "24", "24")}  # the given box is the fallback
+
+
+def test_warnings_show_as_one_line_naming_the_command(check_setup, tmp_path, capsys, monkeypatch):
+    source, matching, _ = check_setup
+    monkeypatch.delenv("NEUROVA_DEBUG", raising=False)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # Python's own, which pytest replaces
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    before = warnings.formatwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "showwarning", show)
+        capsys.readouterr()
+        assert main(["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "pred.csv")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^neurova predict: warning: \S*rec\.h5: no face_box was given .* \(NoFaceWarning\)$", err, re.M)
+    assert ".py:" not in err  # no file and line of the library
+    assert warnings.formatwarning is before  # put back
 
 
 def test_drop_hot_pixels_names_the_dropped_pixels(check_setup, tmp_path, capsys):
