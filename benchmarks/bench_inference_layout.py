@@ -1,14 +1,18 @@
 """Offline inference with and without ``neurova.nets.layout.inference_layout``, in the same process.
 
-``neurova.predict`` (offline: whole windows in batches) and ``ZeroShotEvaluator`` run a model with its trunk's batch
-norms folded into the convolutions and, for trunks that prefer it (``TinyConvNet``), channels-last weights. This
-script times both with the layout and without it (``inference_layout`` patched to leave the model as it is),
-interleaved, one torch thread, medians of ``--repeats``, and prints the ratio and the largest output difference:
+``neurova.predict`` (offline: whole windows in batches) and ``ZeroShotEvaluator`` run a model whose trunk prefers
+channels-last weights (``TinyConvNet``) with such weights and the trunk's batch norms folded into the convolutions;
+other models as they are. This script times both with the layout and without it (``inference_layout`` patched to
+leave the model as it is), interleaved, one torch thread, medians of ``--repeats``, and prints the ratio and the
+largest output difference:
 
 * ``predict(..., stream=False)`` on a simulated head-and-shoulders recording (346x260, noisy preset, ``--seconds``
   long, fixed face box), for the shipped ``tiny_cnn_fusion.synthetic_faces_cameras`` and an untrained
   ``resnet18_fusion`` at the same contract;
 * ``ZeroShotEvaluator.predict_clips`` of the shipped tag over the synthetic emotion clips (the batches built once).
+
+It also prints what folding each model's trunk costs (``fold_batch_norm``, median of 7 calls), once per call where a
+trunk is folded.
 
     .venv/bin/python benchmarks/bench_inference_layout.py [--seconds 3] [--repeats 5]
 """
@@ -72,6 +76,16 @@ def compare(run: Callable[[], np.ndarray], repeats: int) -> str:
             f"{float(np.abs(outputs['layout'] - outputs['plain']).max()):.1e}")
 
 
+def fold_ms(trunk: torch.nn.Module, repeats: int = 7) -> float:
+    """Median milliseconds of folding ``trunk``'s batch norms (:func:`neurova.nets.layout.fold_batch_norm`)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        neurova.nets.layout.fold_batch_norm(trunk)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the simulated recording")
@@ -91,7 +105,7 @@ def main() -> None:
         def run(model: Any = model) -> np.ndarray:
             return neurova.predict(model, events, sensor_size=SENSOR, face_box=box, stream=False).va
 
-        print(f"  {name}: {compare(run, args.repeats)}")
+        print(f"  {name}: {compare(run, args.repeats)}; folding its trunk takes {fold_ms(model.net.trunk):.1f} ms")
     with tempfile.TemporaryDirectory() as cache:
         datamodule = SyntheticFacesDataModule(cache_dir=cache, batch_size=8, test_split="emotion",
                                               build_splits=["emotion"], contract=shipped.input_contract)

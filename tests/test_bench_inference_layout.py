@@ -25,3 +25,7 @@ def test_without_layout_leaves_the_trunk_and_compare_reports_both() -> None:
 def test_head_recording_has_a_face_box_on_the_sensor() -> None:
     events, box = bench.head_recording(0.2)
     assert len(events) > 0 and box[2] > 0 and 0 <= box[0] and box[0] + box[2] <= bench.SENSOR.width
+
+
+def test_fold_ms_times_a_fold() -> None:
+    assert bench.fold_ms(create_model("tiny_cnn_fusion").eval().net.trunk, repeats=1) > 0
