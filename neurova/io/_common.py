@@ -8,7 +8,7 @@ import errno
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,7 +368,7 @@ def merge_columns(batches: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]
     return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
 
 
-def no_size_error(path: Path) -> EventFormatError:
+def no_size_error(path: PathLike) -> EventFormatError:
     """The error of a reader whose file states no sensor size and holds no events."""
     return EventFormatError("the file states no sensor size and holds no events to infer it from", path)
 
@@ -407,18 +407,12 @@ def no_events_to_size(path: PathLike) -> EventFormatError:
     return EventFormatError("no sensor size was given and there are no events to infer it from", path)
 
 
-def size_to_write(events: np.ndarray, size: SensorSize | None, path: PathLike) -> SensorSize:
-    """The sensor a writer stores: ``size``, else the smallest holding ``events``."""
+def sensor_size_or_inferred(events: np.ndarray, size: SensorSize | None, path: PathLike, *,
+                            missing: Callable[[PathLike], EventFormatError] = no_size_error) -> SensorSize:
+    """``size``, else the smallest sensor holding ``events``; ``missing(path)`` is raised without either (a
+    reader's error by default, :func:`no_events_to_size` for a writer)."""
     if size is not None:
         return size
     if not len(events):
-        raise no_events_to_size(path)
-    return infer_sensor_size(events)
-
-
-def sensor_size_or_inferred(events: np.ndarray, size: SensorSize | None, path: Path) -> SensorSize:
-    if size is not None:
-        return size
-    if not len(events):
-        raise no_size_error(path)
+        raise missing(path)
     return infer_sensor_size(events)

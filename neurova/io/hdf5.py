@@ -55,7 +55,7 @@ from neurova.io._common import (
     in_time_order,
     no_events_to_size,
     regroup,
-    size_to_write,
+    sensor_size_or_inferred,
     to_events,
 )
 
@@ -572,7 +572,7 @@ def write_hdf5(
     else:
         events = _valid_events(events, size, path)
         if layout != "neurova":  # the neurova layout learns a missing size while writing
-            size = size_to_write(events, size, path)
+            size = sensor_size_or_inferred(events, size, path, missing=no_events_to_size)
         batches, chunk = [events], min(len(events), _CHUNK)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     attrs = dict(attrs or {})

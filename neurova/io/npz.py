@@ -32,10 +32,10 @@ from neurova.io._common import (
     check_grouping,
     concat_events,
     in_time_order,
+    no_events_to_size,
     regroup,
     scan_sensor_size,
     sensor_size_or_inferred,
-    size_to_write,
 )
 
 __all__ = [
@@ -205,7 +205,7 @@ def write_npz(
     if isinstance(events, Iterator):
         events = concat_events(list(in_time_order(events, path)))
     events = as_events(events, sensor_size=size, path=path)
-    size = size_to_write(events, size, path)
+    size = sensor_size_or_inferred(events, size, path, missing=no_events_to_size)
     frames, stamps = check_frames(frames, frame_timestamps_us, path)
     arrays: dict[str, np.ndarray] = {name: events[name] for name in ("x", "y", "t", "p")}
     arrays.update(
