@@ -60,7 +60,16 @@ from neurova.encodings.filters import _above_rate, _pixel_counts, denoise_chunks
 from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.encodings.rescale import EventResizer, check_threshold_factor
 from neurova.errors import EventFormatError, InputContractError
-from neurova.events import EventBuffer, SensorSize, as_events, empty_events, infer_sensor_size, slice_time
+from neurova.events import (
+    EventBuffer,
+    SensorSize,
+    as_events,
+    concat_events,
+    empty_events,
+    infer_sensor_size,
+    slice_time,
+    take_events,
+)
 from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
 from neurova.zero_shot.evaluate import model_frames
@@ -619,7 +628,7 @@ def _flicker(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None, s
                 yield flicker(chunk)
             yield flicker.finish()
 
-        combed = filtered() if streaming else [np.concatenate(list(filtered()))]
+        combed = filtered() if streaming else [concat_events(list(filtered()))]
         return combed, lambda: (flicker.flicker_fraction, flicker.frequency_hz)
     if streaming or simulated:  # events simulated from frames carry no lamp flicker, only the frame clock's rhythm
         return chunks, lambda: (None, None)
@@ -892,9 +901,9 @@ class _PlotSensor:
         # inside a pick's window [end - history, end): the last window starting at or before t ends after it
         window = np.searchsorted(self.starts, t, side="right") - 1
         inside = (window >= 0) & (t < self.ends[np.maximum(window, 0)])
-        self.kept.append(sized[inside])
+        self.kept.append(take_events(sized, inside))
 
     def newest_frames(self) -> list[np.ndarray]:
         """The newest input frame ``(C, S, S)`` of each pick."""
-        sized = np.concatenate(self.kept) if self.kept else empty_events()
+        sized = concat_events(self.kept)
         return [self.encoder.encode_sized(sized, int(t_end))[-1] for t_end in self.ends]

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from neurova.contract import InputContract
-from neurova.events import EVENT_DTYPE, EventBuffer, slice_time
+from neurova.events import EVENT_DTYPE, EventBuffer, concat_events, slice_time
 from neurova.nets.layout import channels_last as channels_last
 from neurova.nets.layout import fold_batch_norm as fold_batch_norm
 from neurova.nets.layout import folded_trunk as folded_trunk
@@ -76,7 +76,7 @@ class BoxStream:
                 events, self._upto, t_end)
             new = self._resize(encoder.crop(arrived))
             kept = slice_time(self._sized, start, None)
-            self._sized = np.concatenate([kept, new]) if len(kept) else new
+            self._sized = concat_events([kept, new]) if len(kept) else new
             self._upto = t_end
         return slice_time(self._sized, start, t_end)
 

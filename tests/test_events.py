@@ -13,11 +13,14 @@ from neurova.events import (
     EVENT_DTYPE,
     SensorSize,
     as_events,
+    concat_events,
+    copy_events,
     empty_events,
     infer_sensor_size,
     make_events,
     search_times,
     slice_time,
+    take_events,
     time_window_indices,
     validate_events,
 )
@@ -321,3 +324,37 @@ def test_event_buffer_holds_chunks_and_copies_only_what_is_asked() -> None:
         buffer.append(events[i : i + 1])
     assert len(buffer._chunks) == 1
     np.testing.assert_array_equal(buffer.between(0, 10_000), events[: EventBuffer.MAX_CHUNKS + 1])
+
+
+def _random_events(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return make_events(rng.integers(0, 640, n), rng.integers(0, 480, n), np.sort(rng.integers(0, 10**6, n)),
+                       rng.integers(0, 2, n))
+
+
+@given(st.integers(0, 300), st.integers(0, 3))
+@settings(max_examples=30, deadline=None)
+def test_record_copies_equal_numpys_field_by_field_ones(n, seed):
+    """take_events, concat_events and copy_events copy whole records: the same arrays as numpy's indexing,
+    concatenation and copy, new ones (never views of the input, but for concat_events of one part)."""
+    events = _random_events(n, seed)
+    mask = np.random.default_rng(seed).random(n) < 0.4
+    index = np.random.default_rng(seed + 1).integers(0, max(n, 1), n // 2) if n else np.zeros(0, dtype=np.int64)
+    for where in (mask, index, mask.nonzero()[0]):
+        taken = take_events(events, where)
+        assert taken.dtype == EVENT_DTYPE and taken.tobytes() == events[where].tobytes()
+        assert not np.shares_memory(taken, events)
+    parts = [events[: n // 3], events[n // 3 : n // 2], events[n // 2 :]]
+    joined = concat_events(parts)
+    assert joined.dtype == EVENT_DTYPE and joined.tobytes() == np.concatenate(parts).tobytes()
+    assert concat_events([events]) is events and len(concat_events([])) == 0
+    copied = copy_events(events[::2])
+    assert copied.tobytes() == events[::2].copy().tobytes() and not np.shares_memory(copied, events)
+
+
+def test_concat_events_of_other_dtypes_is_numpys():
+    other = np.arange(12, dtype=np.int64).view([("x", "<i4"), ("y", "<i4"), ("t", "<i8"), ("p", "<i8")])
+    for parts in ([other, other], [other, _random_events(2)]):
+        expected = np.concatenate(parts)
+        joined = concat_events(parts)
+        assert joined.dtype == expected.dtype and joined.tobytes() == expected.tobytes()

@@ -20,7 +20,16 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, as_events, search_times, validate_events
+from neurova.events import (
+    EVENT_DTYPE,
+    SensorSize,
+    as_events,
+    concat_events,
+    copy_events,
+    search_times,
+    take_events,
+    validate_events,
+)
 
 __all__ = ["crop_events", "denoise_chunks", "denoise_events", "downsample_events", "drop_pixels", "hot_pixels"]
 
@@ -70,7 +79,7 @@ def crop_events(events: Any, x0: int, y0: int, width: int, height: int) -> np.nd
     keep = x.view(np.uint32) < width
     keep &= y.view(np.uint32) < height
     index = keep.nonzero()[0]
-    out = events[index]
+    out = events.take(index)
     out["x"] = x[index]
     out["y"] = y[index]
     return out
@@ -128,7 +137,7 @@ def denoise_events(
     """
     _check_positive_int(filter_time_us, "filter_time_us")
     events = _events(events)
-    return events[_denoise_keep(events, SensorSize.of(sensor_size), filter_time_us)]
+    return take_events(events, _denoise_keep(events, SensorSize.of(sensor_size), filter_time_us))
 
 
 def denoise_chunks(
@@ -155,13 +164,13 @@ def _denoise_stream(chunks: Iterable[Any], size: SensorSize, filter_time_us: int
     for chunk in chunks:
         chunk = _events(chunk)
         if not len(chunk):
-            yield chunk.copy()
+            yield copy_events(chunk)
             continue
         if len(tail) and chunk["t"][0] < tail["t"][-1]:
             raise EventFormatError(f"event chunks out of order: a chunk starts at {chunk['t'][0]} µs, before the "
                                    f"previous chunk's last event at {tail['t'][-1]} µs")
-        both = np.concatenate([tail, chunk]) if len(tail) else chunk
-        yield chunk[_denoise_keep(both, size, filter_time_us)[len(tail):]]
+        both = concat_events([tail, chunk]) if len(tail) else chunk
+        yield take_events(chunk, _denoise_keep(both, size, filter_time_us)[len(tail):])
         # the earlier events a later event's neighbourhood can still reach: t' > t - filter_time_us, t >= last
         tail = both[search_times(both["t"], int(both["t"][-1]) - filter_time_us, side="right"):]
 
@@ -254,12 +263,12 @@ def drop_pixels(events: Any, pixels: Any) -> np.ndarray:
     events = _events(events)
     pixels = _pixel_array(pixels)
     if len(pixels) == 0:
-        return events.copy()
+        return copy_events(events)
     # a pixel as one int64 key (x, y are int16): the events' keys looked up in the sorted dropped keys
     keys = np.unique((pixels[:, 1] << 16) | (pixels[:, 0] & 0xFFFF))
     event_keys = (events["y"].astype(np.int64) << 16) | (events["x"].astype(np.int64) & 0xFFFF)
     found = np.minimum(np.searchsorted(keys, event_keys), len(keys) - 1)
-    return events[keys[found] != event_keys]
+    return take_events(events, keys[found] != event_keys)
 
 
 def _pixel_array(pixels: Any) -> np.ndarray:

@@ -50,7 +50,15 @@ import numpy as np
 
 from neurova.encodings.filters import _check_positive_int, _events
 from neurova.errors import EventFormatError
-from neurova.events import EVENT_DTYPE, SensorSize, search_times, validate_events
+from neurova.events import (
+    EVENT_DTYPE,
+    SensorSize,
+    concat_events,
+    copy_events,
+    search_times,
+    take_events,
+    validate_events,
+)
 
 __all__ = [
     "FlickerFilter",
@@ -202,11 +210,11 @@ class _Demodulator:
     def push(self, events: np.ndarray, mask: np.ndarray, final: bool = False) -> np.ndarray:
         if len(events):
             pixel = events["y"].astype(np.int64) * self.width + events["x"]
-            self._start(events[mask])
+            self._start(take_events(events, mask))
             comb = events["t"] >= self.since[pixel]  # a pixel is combed from its first flicker event on
             self.replaced += int(comb.sum())
-            combed = np.concatenate([self.held, events[comb]]) if len(self.held) else events[comb]
-            passed = events[~comb]
+            combed = concat_events([self.held, take_events(events, comb)])
+            passed = take_events(events, ~comb)
         else:
             combed, passed = self.held, events
         if final or not len(events):
@@ -216,8 +224,8 @@ class _Demodulator:
             split = int(np.searchsorted(self._cycle(combed["t"]), last, side="left"))
             complete, self.held = combed[:split], combed[split:]
         emitted = self._emit(complete)
-        both = np.concatenate([emitted, passed])  # emitted first at equal times: the same for any chunking
-        return both[np.argsort(both["t"], kind="stable")]
+        both = concat_events([emitted, passed])  # emitted first at equal times: the same for any chunking
+        return both.take(np.argsort(both["t"], kind="stable"))
 
     def _start(self, flicker: np.ndarray) -> None:
         """Comb the pixels within :data:`_SPREAD` of each flicker event from its time on."""
@@ -357,7 +365,8 @@ class FlickerFilter:
             out.append(events if self._demodulator is None else self._demodulator.push(events, mask))
         if final and self._demodulator is not None:
             out.append(self._demodulator.push(np.zeros(0, dtype=EVENT_DTYPE), np.zeros(0, dtype=bool), final=True))
-        return np.concatenate(out) if out else np.zeros(0, dtype=EVENT_DTYPE)
+        joined = concat_events(out)
+        return copy_events(joined) if len(out) == 1 else joined  # a new array, never a view of the input
 
     def push(self, chunk: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         """The detection alone: ``chunk`` as ``(events, flicker mask)`` pieces in the input order (the first
@@ -400,7 +409,7 @@ class FlickerFilter:
     def _release(self) -> list[tuple[np.ndarray, np.ndarray]]:
         if not self._held:
             return []
-        held, self._held = np.concatenate(self._held), []
+        held, self._held = concat_events(self._held), []
         if not len(held):
             return []
         return [self._filter(held) if self.frequency_hz is not None else self._pass(held)]
@@ -427,13 +436,13 @@ class FlickerFilter:
 
     def _pass(self, events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tail = self._tail
-        self._keep_tail(np.concatenate([tail, events]) if len(tail) else events)
+        self._keep_tail(concat_events([tail, events]) if len(tail) else events)
         return events, np.zeros(len(events), dtype=bool)
 
     def _filter(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         assert self.frequency_hz is not None
         tail = self._tail
-        both = np.concatenate([tail, chunk]) if len(tail) else chunk
+        both = concat_events([tail, chunk]) if len(tail) else chunk
         mask = _flicker(both, self.size.width, self.frequency_hz, self.cycles, self.span, self.coherence)[len(tail):]
         self.flicker_events += int(mask.sum())
         self._keep_tail(both)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurova.events import EVENT_DTYPE, SensorSize, as_events
+from neurova.events import EVENT_DTYPE, SensorSize, as_events, copy_events, take_events
 
 __all__ = ["EventResizer", "check_threshold_factor", "raise_threshold", "resize_events", "resize_initial_levels",
            "resize_pixel_areas"]
@@ -131,7 +131,7 @@ class EventResizer:
             raise ValueError(f"events lie outside the {width}x{height} sensor they are said to come from")
         if self.sensor_size == self.size:  # the pixels stay; only a raised threshold changes the events
             if self.threshold == 1:
-                return events.copy()
+                return copy_events(events)
             ox, oy = x, y
         else:
             ox, oy = self._x[0][x], self._y[0][y]
@@ -140,13 +140,13 @@ class EventResizer:
             copies = nx * ny
             src = np.repeat(np.arange(len(events)), copies)
             k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
-            events, ox, oy = events[src], ox[src] + k % nx[src], oy[src] + k // nx[src]
+            events, ox, oy = events.take(src), ox[src] + k % nx[src], oy[src] + k // nx[src]
         if width <= self.size.width and height <= self.size.height and self.threshold == 1:
-            out = events.copy()
+            out = copy_events(events)
             out["x"], out["y"] = ox, oy
             return out
         fired, polarity = _integrate(oy * self.size.width + ox, events["p"], self._area, self.levels)
-        out = events[fired]
+        out = take_events(events, fired)
         out["x"], out["y"], out["p"] = ox[fired], oy[fired], polarity[fired]
         return out
 

@@ -21,6 +21,7 @@ from neurova.events import (
     SensorSize,
     as_events,
     checked_sensor_size,
+    concat_events,
     empty_events,
     infer_sensor_size,
     search_times,
@@ -145,13 +146,6 @@ def to_events(
 ) -> np.ndarray:
     """Decoded columns ``x, y, t, p`` as a validated, time-sorted event array."""
     return as_events(dict(columns), sensor_size=sensor_size, sort=True, time_scale=time_scale, path=path)
-
-
-def concat_events(parts: list[np.ndarray]) -> np.ndarray:
-    """One event array of ``parts`` (no copy for a single part; empty events for none)."""
-    if not parts:
-        return empty_events()
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def in_time_order(batches: Iterable[np.ndarray], path: PathLike) -> Iterator[np.ndarray]:

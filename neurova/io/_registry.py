@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from neurova.errors import EventFormatError, EventOrderError
-from neurova.events import PathLike, SensorSize, slice_time
+from neurova.events import PathLike, SensorSize, concat_events, slice_time
 from neurova.io import aedat, aedat_legacy, hdf5, npz, prophesee, text
-from neurova.io._common import Recording, check_file, check_grouping, concat_events, no_size_error
+from neurova.io._common import Recording, check_file, check_grouping, no_size_error
 
 __all__ = [
     "Conversion",

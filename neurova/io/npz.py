@@ -24,13 +24,12 @@ import numpy as np
 
 from neurova._atomic import atomic_path
 from neurova.errors import EventFormatError
-from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size
+from neurova.events import PathLike, SensorSize, as_events, checked_sensor_size, concat_events
 from neurova.io._common import (
     Recording,
     check_file,
     check_frames,
     check_grouping,
-    concat_events,
     in_time_order,
     no_events_to_size,
     regroup,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from neurova import image
-from neurova.events import EVENT_DTYPE
+from neurova.events import concat_events, empty_events
 from neurova.simulator import interpolate, video
 from neurova.simulator.dvs import DVSSimulator, resolve_seeds
 from neurova.simulator.interpolate import Interpolator
@@ -48,7 +48,7 @@ def _run_group(
                 chunk.append(events)
     results = []
     for chunk in chunks:  # one clip at a time, freeing its pieces at once: its memory serves the next clip
-        results.append(np.concatenate(chunk) if chunk else np.zeros(0, dtype=EVENT_DTYPE))
+        results.append(concat_events(chunk))
         chunk.clear()
     return results
 
@@ -172,7 +172,7 @@ def simulate_batch(
     groups: dict[tuple[int, int, int], list[int]] = {}
     for i, (frames, _, factors) in enumerate(clips):
         groups.setdefault((int(np.sum(factors)) + 1, *frames.shape[1:3]), []).append(i)
-    results: list[np.ndarray] = [np.zeros(0, dtype=EVENT_DTYPE)] * len(sources)
+    results: list[np.ndarray] = [empty_events()] * len(sources)
     on_cpu = torch.device(device).type == "cpu"
     for (n_frames, height, width), members in groups.items():
         limit = batch_size or (max(1, CPU_BATCH_PIXELS // (height * width)) if on_cpu else len(members))
