@@ -523,7 +523,7 @@ def deflicker_events(events: Any, sensor_size: SensorSize | tuple[int, ...] | st
     unchanged.
     """
     flicker = FlickerFilter(sensor_size, frequency_hz, **options)
-    return np.concatenate([flicker(events), flicker.finish()])
+    return concat_events([flicker(events), flicker.finish()])
 
 
 def deflicker_chunks(chunks: Iterable[Any], sensor_size: SensorSize | tuple[int, ...] | str,
