@@ -56,7 +56,7 @@ from neurova import faces
 from neurova._atomic import atomic_path
 from neurova.contract import InputContract
 from neurova.domain import DomainMonitor, InputStats
-from neurova.encodings.filters import _above_rate, _pixel_counts, denoise_chunks, drop_pixels, hot_pixels
+from neurova.encodings.filters import _above_rate, _hot_pixels_of_checked, _pixel_counts, denoise_chunks, drop_pixels
 from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.encodings.rescale import EventResizer, check_threshold_factor
 from neurova.errors import EventFormatError, InputContractError
@@ -69,6 +69,7 @@ from neurova.events import (
     infer_sensor_size,
     slice_time,
     take_events,
+    validate_events,
 )
 from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
@@ -529,8 +530,9 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: 
     a video or frame folder, simulated to events here)."""
     if hasattr(source, "events") and hasattr(source, "sensor_size") and not isinstance(source, np.ndarray):
         path = getattr(source, "path", None)
-        return ([source.events], SensorSize.of(sensor_size or source.sensor_size), None if path is None else str(path),
-                False, False)
+        size = SensorSize.of(sensor_size or source.sensor_size)
+        validate_events(source.events, sensor_size=size, path=path)  # a Recording may be built by hand
+        return [source.events], size, None if path is None else str(path), False, False
     if isinstance(source, str | os.PathLike):
         from neurova import io
 
@@ -594,7 +596,7 @@ def _hot_pixels(chunks: Iterable[np.ndarray], size: SensorSize, path: str | None
 
         return counted(), lambda: found[0]
     (events,) = chunks
-    hot = hot_pixels(events, size, HOT_PIXEL_RATE_HZ if drop_rate_hz is None else drop_rate_hz)
+    hot = _hot_pixels_of_checked(events, size, HOT_PIXEL_RATE_HZ if drop_rate_hz is None else drop_rate_hz)
     if drop_rate_hz is not None:
         return [drop_pixels(events, hot)], lambda: hot
     _warn_hot(hot, int(events["t"][-1]) - int(events["t"][0]) if len(events) else 0, path)

@@ -291,6 +291,9 @@ def test_bad_input_gives_clear_errors(tmp_path, events):
         predict(LinearVA(), empty)
     with pytest.raises(FileNotFoundError, match=r"missing\.h5"):
         predict(LinearVA(), tmp_path / "missing.h5")
+    by_hand = neurova.io.Recording(events=events, sensor_size=neurova.events.SensorSize(16, 16), path=tmp_path / "r")
+    with pytest.raises(EventFormatError, match=r"r: events lie outside the 16x16 sensor"):
+        predict(LinearVA(), by_hand)
 
     class NaNModel(LinearVA):
         def forward(self, x):

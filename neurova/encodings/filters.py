@@ -229,6 +229,11 @@ def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max
     size = SensorSize.of(sensor_size)
     events = _events(events)
     validate_events(events, sensor_size=size)
+    return _hot_pixels_of_checked(events, size, max_rate_hz)
+
+
+def _hot_pixels_of_checked(events: np.ndarray, size: SensorSize, max_rate_hz: float) -> np.ndarray:
+    """:func:`hot_pixels` of events already validated on ``size`` (a reader's, say): no second pass over them."""
     if len(events) < 2:
         return np.zeros((0, 2), dtype=np.int64)
     return _above_rate(_pixel_counts(events, size), int(events["t"][-1]) - int(events["t"][0]) + 1, size.width,
@@ -237,7 +242,10 @@ def hot_pixels(events: Any, sensor_size: SensorSize | tuple[int, ...] | str, max
 
 def _pixel_counts(events: np.ndarray, size: SensorSize) -> np.ndarray:
     """``(H * W,)`` int64 events per pixel (row-major), both polarities; events on the ``size`` sensor."""
-    return np.bincount(events["y"].astype(np.int64) * size.width + events["x"], minlength=size.width * size.height)
+    pixel = events["y"].astype(np.int64)
+    pixel *= size.width  # in place: no second and third array of the events' length
+    pixel += events["x"]
+    return np.bincount(pixel, minlength=size.width * size.height)
 
 
 def _above_rate(counts: np.ndarray, span_us: int, width: int, max_rate_hz: float) -> np.ndarray:
