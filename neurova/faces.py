@@ -409,10 +409,13 @@ def event_image(
     sensor, size = SensorSize.of(sensor_size), SensorSize.of(input_size)
     validate_events(events, sensor_size=sensor)
     scale, pad_x, pad_y = letterbox(sensor, size)
-    ix = np.clip(np.floor(events["x"] * scale + pad_x), 0, size.width - 1).astype(np.int64)
-    iy = np.clip(np.floor(events["y"] * scale + pad_y), 0, size.height - 1).astype(np.int64)
-    channel = np.where(events["p"], 0, 1)
-    counts = np.bincount((channel * size.height + iy) * size.width + ix, minlength=2 * size.height * size.width)
+    # the input pixel of every sensor column and row, then one lookup per event (not five float passes)
+    column = np.clip(np.floor(np.arange(sensor.width) * scale + pad_x), 0, size.width - 1).astype(np.int64)
+    row = np.clip(np.floor(np.arange(sensor.height) * scale + pad_y), 0, size.height - 1).astype(np.int64)
+    pixel = (row * size.width).take(events["y"])
+    pixel += column.take(events["x"])
+    pixel += np.where(events["p"], 0, size.height * size.width)  # OFF events in the second channel
+    counts = np.bincount(pixel, minlength=2 * size.height * size.width)
     image = counts.reshape(2, size.height, size.width).astype(np.float32)
     if noise_floor_sd is not None:
         y0, x0 = math.ceil(pad_y), math.ceil(pad_x)
