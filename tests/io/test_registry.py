@@ -17,7 +17,7 @@ import pytest
 
 import neurova.io as nio
 from neurova.errors import EventFormatError, EventOrderError
-from neurova.events import EVENT_DTYPE, make_events, slice_time
+from neurova.events import EVENT_DTYPE, SensorSize, make_events, slice_time
 from neurova.io import hdf5, npz, prophesee
 from tests.helpers.events import SIZE, raises_with_path, random_events, write_dat, write_metavision_hdf5, write_raw
 
@@ -346,6 +346,28 @@ def test_convert_events_decodes_a_file_without_a_stated_size_once(
         nio.convert_events(empty, tmp_path / "nothing.h5")
     assert str(empty) in str(info.value)  # the source is named, not the target
     assert not (tmp_path / "nothing.h5").exists()
+
+
+@pytest.mark.parametrize("kind", ["aedat2", "aedat3", "aedat3 without camera", "txt with size line"])
+def test_convert_events_copies_the_legacy_and_text_formats(tmp_path: Path, kind: str) -> None:
+    """AEDAT 2.0 and 3.1 and text files convert batch by batch to the events and sensor ``read_recording`` gives."""
+    from tests.helpers.events import aedat3_packet, write_aedat2, write_aedat3
+
+    events = random_events(300, (200, 150))
+    if kind == "aedat2":
+        source = write_aedat2(tmp_path / "e.aedat", events, SensorSize(346, 260))
+    elif kind.startswith("aedat3"):
+        source = write_aedat3(tmp_path / "e.aedat", [aedat3_packet(1, events)],
+                              source=None if "without" in kind else "DAVIS346B")
+    else:
+        source = _text_file(tmp_path / "e.txt", events)
+        source.write_text("320 240\n" + source.read_text())
+    expected = nio.read_recording(source)
+    done = nio.convert_events(source, tmp_path / "out.h5")
+    converted = nio.read_recording(done.path)
+    assert done.streamed and done.n_events == len(events) and done.sensor_size == expected.sensor_size
+    assert converted.sensor_size == expected.sensor_size
+    np.testing.assert_array_equal(converted.events, expected.events)
 
 
 @pytest.mark.parametrize("kind", KINDS)
