@@ -213,7 +213,8 @@ class _Demodulator:
             self._start(take_events(events, mask))
             comb = events["t"] >= self.since[pixel]  # a pixel is combed from its first flicker event on
             self.replaced += int(comb.sum())
-            combed = concat_events([self.held, take_events(events, comb)])
+            taken = take_events(events, comb)
+            combed = concat_events([self.held, taken]) if len(self.held) else taken
             passed = take_events(events, ~comb)
         else:
             combed, passed = self.held, events
