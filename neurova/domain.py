@@ -392,8 +392,9 @@ def check_inputs(stats: InputStats, reference: InputStats | None, *, source: str
             f"{'; '.join(comparison.problems())} (over {stats.n_inputs} input(s)). Predictions may be meaningless "
             "(e.g. one emotion everywhere); check the face box (face_box=, detect_face=) and run "
             "'neurova check RECORDING --model MODEL' for a figure. A camera noisier, more or less sensitive than the "
-            "training sensor: try tiny_cnn_fusion.synthetic_faces_cameras (trained on ten sensors), or "
-            "raise_threshold= for a known, more sensitive one (docs/inference.md).",
+            "training sensor: a model trained on several sensors copes best (the shipped "
+            "tiny_cnn_fusion.synthetic_faces_cameras was trained on ten), and raise_threshold= matches a known, more "
+            "sensitive one (docs/inference.md).",
             DomainWarning, stacklevel=stacklevel,
         )
     return comparison
