@@ -1,13 +1,13 @@
 """Benchmark: ``simulate_dataset`` on 1 and on N worker processes, the way a dataset is simulated.
 
 A clip's frames are simulated one after another (each depends on the pixel state the last one left), so
-cores help by simulating several clips at once: ``workers=N`` spawns N processes, one clip each at a time.
+cores help by simulating several clips at once: ``workers=N`` starts N processes, one clip each at a time.
 This script writes ``--clips`` clips of ``--frames`` PNG frames (346x260, the contents of
 ``bench_simulator.py``, in turn), simulates them with ``workers=1`` and ``workers=N`` (one torch thread per
 process, medians of ``--repeats`` interleaved runs; whole calls: reading PNGs, spawning the workers and
 writing HDF5 included) and prints clips/s and the ratio against ``workers=1`` in the same process. It also
-checks that both wrote the same events, and measures what starting the workers costs per call (each spawned
-process imports torch): ``workers=N`` against ``workers=1`` on N clips of 2 frames; the last line takes that
+checks that both wrote the same events, and measures what starting the workers costs per call (a spawned
+process imports torch, a forked one does not): ``workers=N`` against ``workers=1`` on N clips of 2 frames; the last line takes that
 start-up out of the ratio, which is what a dataset of hundreds of clips sees.
 
     .venv/bin/python benchmarks/bench_simulate_dataset.py [--clips 8] [--frames 150] [--workers 2]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -209,8 +210,26 @@ def _write(job: _Job, clip: _Simulated) -> str:
 
 
 def _simulate_clip(job: _Job) -> str:
-    """Simulate one clip and write it atomically (top-level, so spawned workers can run it)."""
+    """Simulate one clip and write it atomically (top-level, so worker processes can run it)."""
     return _write(job, _simulate(job))
+
+
+def _worker_context(device: str, threads: int | None) -> BaseContext:
+    """How worker processes start: the platform's default (fork on Linux, as torch's DataLoader workers) where each
+    runs one torch thread on the CPU, so that no worker imports torch again (2-4 s per call on 2 cores); "spawn"
+    for a GPU, which a forked process cannot initialise again, and for several torch threads per worker (OpenMP's
+    threads do not survive a fork)."""
+    import torch
+
+    single = torch.device(device).type == "cpu" and (threads is None or threads == 1)
+    return get_context() if single else get_context("spawn")
+
+
+def _one_torch_thread() -> None:
+    """A worker's torch threads: one, unless its job asks for more (``threads``)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _simulate_in_process(jobs: list[_Job], done: Callable[[], Any]) -> None:
@@ -313,7 +332,8 @@ def simulate_dataset(
         layout: ``"neurova"`` or ``"v2e"`` (v2e's ``events`` ``(N, 4)`` uint32 layout).
         workers: number of worker processes (1 = in this process, where each clip's file is written in a
             background thread while the next clip is simulated).
-        threads: torch threads per worker process, and so the simulator's bands of rows (``None``: torch's default).
+        threads: torch threads per worker process, and so the simulator's bands of rows (``None``: one per worker
+            with ``workers > 1``, the caller's setting with ``workers=1``).
         save_frames: also store the (resized) grayscale frames and their timestamps, as v2e does.
         device: torch device of the simulation.
         rank, world_size: this process's shard; default from ``RANK``/``WORLD_SIZE`` or
@@ -375,7 +395,8 @@ def simulate_dataset(
         if workers == 1:
             _simulate_in_process(todo, bar.update)
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(device, threads),
+                                     initializer=_one_torch_thread) as pool:
                 for future in as_completed([pool.submit(_simulate_clip, job) for job in todo]):
                     future.result()
                     bar.update()

@@ -108,6 +108,20 @@ def test_worker_processes_give_the_same_files(tmp_path: Path) -> None:
         assert (io.read_events(a) == io.read_events(b)).all()
 
 
+def test_workers_fork_only_for_one_cpu_thread_each() -> None:
+    """Workers start by the platform's default (fork on Linux: no torch import per worker) for one CPU thread each;
+    by "spawn" for a GPU (a forked process cannot initialise CUDA again) and several threads (OpenMP and fork)."""
+    import multiprocessing
+
+    from neurova.simulator.batch import _worker_context
+
+    default = multiprocessing.get_start_method()
+    assert _worker_context("cpu", None).get_start_method() == default
+    assert _worker_context("cpu", 1).get_start_method() == default
+    assert _worker_context("cpu", 2).get_start_method() == "spawn"
+    assert _worker_context("cuda:0", 1).get_start_method() == "spawn"
+
+
 def test_in_process_run_gives_the_callers_thread_count_back(tmp_path: Path) -> None:
     import torch
 
