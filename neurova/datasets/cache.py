@@ -53,6 +53,7 @@ from neurova.contract import Encoding, InputContract, as_contract, resolve_contr
 from neurova.errors import DatasetNotFoundError, NeurovaError
 from neurova.events import EVENT_DTYPE, SensorSize, slice_time
 from neurova.faces import BoxJitter
+from neurova.simulator.batch import one_torch_thread
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
@@ -184,10 +185,6 @@ def _io() -> Any:
     import neurova.io
 
     return neurova.io
-
-
-def _limit_threads() -> None:
-    torch.set_num_threads(1)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -447,7 +444,7 @@ class EventCache:
                 yield make_clip(job)
             return
         # the platform's default start method, as torch's DataLoader workers (fork on Linux: no re-import)
-        with multiprocessing.get_context().Pool(min(num_workers, len(jobs)), initializer=_limit_threads) as pool:
+        with multiprocessing.get_context().Pool(min(num_workers, len(jobs)), initializer=one_torch_thread) as pool:
             yield from pool.imap_unordered(make_clip, jobs)
 
 

@@ -225,8 +225,9 @@ def _worker_context(device: str, threads: int | None) -> BaseContext:
     return get_context() if single else get_context("spawn")
 
 
-def _one_torch_thread() -> None:
-    """A worker's torch threads: one, unless its job asks for more (``threads``)."""
+def one_torch_thread() -> None:
+    """A worker process's initializer: one torch thread (a job may ask for more: ``threads``). The datasets' event
+    caches start their workers with it too."""
     import torch
 
     torch.set_num_threads(1)
@@ -396,7 +397,7 @@ def simulate_dataset(
             _simulate_in_process(todo, bar.update)
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(device, threads),
-                                     initializer=_one_torch_thread) as pool:
+                                     initializer=one_torch_thread) as pool:
                 for future in as_completed([pool.submit(_simulate_clip, job) for job in todo]):
                     future.result()
                     bar.update()
