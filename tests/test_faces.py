@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurova import faces as faces_module
 from neurova.errors import EventFormatError
@@ -152,6 +154,22 @@ def test_accumulate_events_scaling():
     np.testing.assert_array_equal(image, [[85, 255, 0], [0, 0, 85]])
     blank = accumulate_events(events[:0], (3, 2))
     assert (blank == 255).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 400), min_size=1, max_size=300), st.floats(0, 100))
+def test_activity_image_equals_the_percentile_and_float_maths(values, q):
+    """The histogram's clip level is ``np.percentile`` of the active counts, and the table gives each pixel what
+    ``rint(clip(count / level, 0, 1) * 255)`` gives."""
+    counts = np.array(values, dtype=np.int64).reshape(1, -1)
+    image = faces_module._activity_image(counts, q, 0.0)
+    active = counts[counts > 0]
+    if not len(active):
+        assert not image.any()
+        return
+    assert faces_module._percentile_of_positive(np.bincount(active), q) == float(np.percentile(active, q))
+    top = max(float(np.percentile(active, q)), 1.0)
+    np.testing.assert_array_equal(image, np.rint(np.clip(counts / top, 0.0, 1.0) * 255).astype(np.uint8))
 
 
 # --- tracking --------------------------------------------------------------------------------------
