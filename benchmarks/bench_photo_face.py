@@ -29,6 +29,7 @@ cascade's centre, the mapping :class:`neurova.faces.HaarEventDetector` fitted to
     .venv/bin/python benchmarks/bench_photo_face.py [--photo PORTRAIT.jpg] [--seconds 4] [--model TAG_OR_FOLDER]
     .venv/bin/python benchmarks/bench_photo_face.py --only-detection --sensors davis346_dark --sizes 346x260 \
         [--noise-floor-sd none]    # the detectors under a real DAVIS346's dark-pixel noise
+    .venv/bin/python benchmarks/bench_photo_face.py --only-tracking [--detect-every 500 200]  # predict's face track
 
 ``--sensors`` names the simulated sensors of the detection part (``neurova.recipes.SENSORS``; default the clean
 pixel and v2e's ``noisy`` preset), ``--sizes`` its sensor sizes, and ``--noise-floor-sd`` the learned detector's
@@ -68,6 +69,7 @@ from neurova.faces import (
     box_iou,
     combine_detections,
     get_face_detector,
+    track_face_boxes,
 )
 from neurova.io import write_events
 from neurova.recipes import sensor_options
@@ -223,6 +225,43 @@ def detection(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int,
         print(f"  {key:26} {summary(ious)}")
 
 
+class _Counted:
+    """A detector that counts its calls."""
+
+    def __init__(self, detector: Any) -> None:
+        self.detector, self.calls = detector, 0
+
+    def __call__(self, window: np.ndarray, sensor: Any) -> Any:
+        self.calls += 1
+        return self.detector(window, sensor)
+
+
+def tracking(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, sizes: tuple[tuple[int, int], ...],
+             intervals_ms: tuple[float, ...]) -> None:
+    """The face track ``neurova.predict(detect_face="auto")`` follows (:func:`neurova.faces.track_face_boxes`) at a
+    prediction every 40 ms, with a detection every ``intervals_ms``: per recording (head and camera motion, each size,
+    noisy), the median IoU of the held boxes with the true box, the share within IoU 0.5 (no box counts as 0) and
+    the detections run."""
+    n = round(seconds * FPS)
+    times = (np.arange(n) * 1e6 / FPS).astype(np.int64)
+    ends = np.arange(4 * 40_000, int(times[-1]) + 1, 40_000)  # predict's first end at the demo contract, then hops
+    detector = get_face_detector("auto")
+    print("\nface track, detect_face='auto', a prediction every 40 ms, noisy: median IoU / share >= 0.5 / detections")
+    print(f"{'motion':7} {'sensor':9} " + " ".join(f"{f'every {ms:g} ms':>24}" for ms in intervals_ms))
+    for motion in ("head", "camera"):
+        for width, height in sizes:
+            frames, boxes = animate(photo, box, (width, height), n, motion, np.random.default_rng(seed))
+            events = simulate(frames, times, preset="noisy", seed=seed)
+            truth = boxes[np.minimum(n - 1, np.rint(ends * FPS / 1e6).astype(int))]
+            cells = []
+            for ms in intervals_ms:
+                counted = _Counted(detector)
+                held, found = track_face_boxes(events, (width, height), ends, detector=counted, every_us=round(ms * 1000))
+                ious = np.array([box_iou(b, t) if f else 0.0 for b, t, f in zip(held, truth, found)])
+                cells.append(f"{np.median(ious):.2f} / {100 * np.mean(ious >= 0.5):5.1f} % / {counted.calls:3d}")
+            print(f"{motion:7} {width}x{height:<4} " + " ".join(f"{cell:>24}" for cell in cells))
+
+
 def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str) -> None:
     """``neurova.predict`` with ``detect_face="auto"`` on the head-motion recording at 640x480, noisy."""
     n = round(seconds * FPS)
@@ -356,6 +395,10 @@ def main() -> None:
     parser.add_argument("--only-flicker", action="store_true", help="run only the flickering-lamp part")
     parser.add_argument("--only-stream", action="store_true", help="run only the live-camera latency part")
     parser.add_argument("--only-detection", action="store_true", help="run only the detectors' part")
+    parser.add_argument("--only-tracking", action="store_true",
+                        help="run only the face track at each --detect-every (predict's rule)")
+    parser.add_argument("--detect-every", nargs="+", type=float, default=[DETECT_EVERY_US / 1000, 200.0], metavar="MS",
+                        help="ms between detections of the tracking part (default 500 200)")
     parser.add_argument("--sensors", nargs="+", type=sensor_name, default=["clean", "noisy"], metavar="SENSOR",
                         help="simulated sensors of the detectors' part (default clean noisy)")
     parser.add_argument("--sizes", nargs="+", type=sensor_size, default=list(SENSORS), metavar="WxH",
@@ -370,6 +413,9 @@ def main() -> None:
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
     if args.only_stream:
         streaming(photo, box, args.seconds, args.seed, args.model)
+        return
+    if args.only_tracking:
+        tracking(photo, box, args.seconds, args.seed, tuple(args.sizes), tuple(args.detect_every))
         return
     if not args.only_flicker:
         detection(photo, box, args.seconds, args.seed, tuple(args.sensors), tuple(args.sizes), args.noise_floor_sd)

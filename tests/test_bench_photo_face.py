@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,15 @@ def test_score_gives_the_learned_detector_the_noise_floor_setting(monkeypatch) -
     for bad in ("-1", "x"):
         with pytest.raises(bench.argparse.ArgumentTypeError):
             bench._noise_floor_sd(bad)
+
+
+def test_tracking_reports_each_interval_with_its_detections(capsys) -> None:
+    """``--only-tracking``: one row per motion and size, a cell per interval; the shorter interval runs more
+    detections (counted on the detector itself)."""
+    photo = bench.load_portrait()
+    bench.tracking(photo, bench.true_face_box(photo), 1.2, 0, ((160, 120),), (500.0, 200.0))
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("head", "camera"))]
+    assert len(rows) == 2
+    for row in rows:
+        detections = [int(n) for n in re.findall(r"% /\s+(\d+)", row)]  # "IoU / share % / detections" per interval
+        assert len(detections) == 2 and detections[0] < detections[1]

@@ -118,6 +118,23 @@ def test_predict_detect_face_falls_back_with_a_warning(check_setup, tmp_path, de
     assert boxes == {("20", "10", "24", "24")}  # the given box is the fallback
 
 
+def test_detect_every_sets_the_time_between_detections(check_setup, tmp_path, monkeypatch):
+    import neurova.inference
+
+    source, matching, _ = check_setup
+    seen = []
+    real = neurova.inference.predict_file
+    monkeypatch.setattr(neurova.inference, "predict_file", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    args = ["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "pred.csv")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(args) == 0 and main([*args, "--detect-face", "learned", "--detect-every", "200"]) == 0
+    assert seen[0]["detect_every_us"] == 500_000 and seen[1]["detect_every_us"] == 200_000
+    for bad in ("0", "-5", "nan"):
+        with pytest.raises(SystemExit):
+            main([*args, "--detect-every", bad])
+
+
 def test_warnings_show_as_one_line_naming_the_command(check_setup, tmp_path, capsys, monkeypatch):
     source, matching, _ = check_setup
     monkeypatch.delenv("NEUROVA_DEBUG", raising=False)
