@@ -292,11 +292,15 @@ def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mo
     print("  model inputs against the training inputs:\n" + compare_stats(result.input_stats, model.input_stats).table())
 
 
-def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str) -> None:
+def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
+              lags_ms: tuple[float, ...] = (0.0,), paced: bool = False) -> None:
     """Live-camera latency: ``neurova.predict`` fed the 640x480 head-motion recording (noisy) in chunks of one
-    hop (40 ms), one torch thread, with each detector: per-prediction latency (``Prediction.latency_ms``: face
-    box, detection when due, encoding, model), the share of frames encoded, and the process CPU time per
-    prediction (which also counts taking in the chunks)."""
+    hop (40 ms), one torch thread, with each detector and each ``detect_lag_us`` (``lags_ms``; above 0 the
+    detections run in a worker thread): per-prediction latency (``Prediction.latency_ms``: face box, detection
+    or waiting for one, encoding, model), the latency of the predictions a detection falls on, the share of
+    frames encoded, and the process CPU time per prediction (which also counts taking in the chunks). ``paced``:
+    each chunk is handed over when a camera would deliver it (its end, in wall time from the start), not as soon
+    as the previous prediction is done."""
     n = round(seconds * FPS)
     sensor = (640, 480)
     frames, _ = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
@@ -305,28 +309,35 @@ def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mod
     hop = model.input_contract.frame_interval_us
 
     def chunks() -> Any:
-        for start in range(int(events["t"][0]), int(events["t"][-1]) + 1, hop):
+        first, began = int(events["t"][0]), time.perf_counter()
+        for start in range(first, int(events["t"][-1]) + 1, hop):
+            if paced:  # the chunk is complete at its end
+                time.sleep(max(0.0, (start + hop - first) / 1e6 - (time.perf_counter() - began)))
             yield slice_time(events, start, start + hop)
 
     print(f"\nstreaming neurova.predict({model_name!r}, 640x480 head-motion recording, noisy, "
-          f"{len(events) / seconds / 1e6:.1f} M events/s, chunks of {hop // 1000} ms, 1 thread):")
+          f"{len(events) / seconds / 1e6:.1f} M events/s, chunks of {hop // 1000} ms"
+          f"{', paced as a camera delivers them' if paced else ''}, 1 thread):")
     for detector in ("learned", "auto"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cpu = time.process_time()
-            result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face=detector, threads=1)
-            cpu = time.process_time() - cpu
-        ms = np.asarray(result.latency_ms)
-        detected, last = [], None  # the predictions a detection fell on (FaceTrack's rule)
-        for t in result.timestamps_us:
-            detected.append(last is None or t - last >= DETECT_EVERY_US)
-            last = t if detected[-1] else last
-        between = ms[~np.asarray(detected)]
-        encoded = result.settings["frames_encoded"] / (len(result) * model.input_contract.clip_length)
-        print(f"  detect_face={detector!r:9} {len(result)} predictions: median {np.median(ms):6.2f} ms, p90 "
-              f"{np.percentile(ms, 90):6.2f}, max {ms.max():6.2f}; without a detection {np.median(between):5.2f} ms "
-              f"median, {between.max():5.2f} max; {encoded:.0%} of the frames encoded; process CPU "
-              f"{1e3 * cpu / len(result):.1f} ms per prediction (chunk intake included)")
+        for lag_ms in lags_ms:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cpu = time.process_time()
+                result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face=detector, threads=1,
+                                         detect_lag_us=round(lag_ms * 1000))
+                cpu = time.process_time() - cpu
+            ms = np.asarray(result.latency_ms)
+            detected, last = [], None  # the predictions a detection falls on (FaceTrack's rule)
+            for t in result.timestamps_us:
+                detected.append(last is None or t - last >= DETECT_EVERY_US)
+                last = t if detected[-1] else last
+            between = ms[~np.asarray(detected)]
+            encoded = result.settings["frames_encoded"] / (len(result) * model.input_contract.clip_length)
+            print(f"  detect_face={detector!r:9} detect_lag {lag_ms:g} ms, {len(result)} predictions: median "
+                  f"{np.median(ms):6.2f} ms, p90 {np.percentile(ms, 90):6.2f}, max {ms.max():6.2f}; without a detection "
+                  f"{np.median(between):5.2f} ms median, {between.max():5.2f} max; with a detection "
+                  f"{np.round(ms[np.asarray(detected)], 1).tolist()} ms; {encoded:.0%} of the frames encoded; "
+                  f"process CPU {1e3 * cpu / len(result):.1f} ms per prediction (chunk intake included)")
 
 
 def flicker(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
@@ -395,6 +406,10 @@ def main() -> None:
     parser.add_argument("--only-flicker", action="store_true", help="run only the flickering-lamp part")
     parser.add_argument("--only-stream", action="store_true", help="run only the live-camera latency part")
     parser.add_argument("--only-detection", action="store_true", help="run only the detectors' part")
+    parser.add_argument("--detect-lag", nargs="+", type=float, default=[0.0, 80.0], metavar="MS",
+                        help="detect_lag_us of the live-camera part, ms (default 0 80)")
+    parser.add_argument("--paced", action="store_true",
+                        help="live-camera part: hand each chunk over when a camera would deliver it")
     parser.add_argument("--only-tracking", action="store_true",
                         help="run only the face track at each --detect-every (predict's rule)")
     parser.add_argument("--detect-every", nargs="+", type=float, default=[DETECT_EVERY_US / 1000, 200.0], metavar="MS",
@@ -412,7 +427,7 @@ def main() -> None:
     box = true_face_box(photo)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
     if args.only_stream:
-        streaming(photo, box, args.seconds, args.seed, args.model)
+        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced)
         return
     if args.only_tracking:
         tracking(photo, box, args.seconds, args.seed, tuple(args.sizes), tuple(args.detect_every))
@@ -422,7 +437,7 @@ def main() -> None:
         if args.only_detection:
             return
         prediction(photo, box, args.seconds, args.seed, args.model)
-        streaming(photo, box, args.seconds, args.seed, args.model)
+        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced)
     frequency, _, depth = args.flicker.partition(":")
     flicker(photo, box, args.seconds, args.seed, args.model, (float(frequency), float(depth)))
 

@@ -31,6 +31,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -1005,6 +1006,12 @@ class FaceTrack:
     :class:`BoxTracker`, whose held box is the answer (``None`` while it holds none: before the first
     detection, or when ``initial_box`` was not given and nothing was found).
 
+    With ``lag_us > 0`` a detection's answer is used from the first call at least ``lag_us`` after its window's
+    end (or at the next detection, if that comes first); while the track holds no box, at once. The boxes then
+    depend only on the times, not on how long a detection takes, so ``background=True`` can run each detection
+    in a worker thread beside the caller's work (a live camera's predictions) and give the same boxes as running
+    it in line: the caller waits only if the answer is due before the detection has finished.
+
     Args:
         detector: ``detector(events, sensor_size) -> box | None`` (:func:`get_face_detector`).
         sensor_size: ``(width, height)`` of the sensor the events come from.
@@ -1013,22 +1020,30 @@ class FaceTrack:
         margin: fraction of a detection's side added on each side (0: the detectors' box definition,
             :func:`neurova.datasets.scenes.face_box`, which the training crops use).
         initial_box: a box ``(x0, y0, width, height)`` held until the first detection (default: none).
+        lag_us: µs after its window's end from which a detection's answer is used (``>= 0``; 0: at once).
+        background: with ``lag_us > 0``, detect in a worker thread (:meth:`close` stops it; the track is also a
+            context manager). The window's events must not change until the answer is used.
     """
 
     def __init__(self, detector: FaceDetector, sensor_size: SensorSize | tuple[int, ...], *,
                  window_us: int = DETECT_WINDOW_US, every_us: int = DETECT_EVERY_US, margin: float = 0.0,
-                 initial_box: Any | None = None) -> None:
-        if int(window_us) <= 0 or int(every_us) < 0:
-            raise ValueError(f"window_us must be positive and every_us non-negative, got {window_us}, {every_us}")
+                 initial_box: Any | None = None, lag_us: int = 0, background: bool = False) -> None:
+        if int(window_us) <= 0 or int(every_us) < 0 or int(lag_us) < 0:
+            raise ValueError(f"window_us must be positive, every_us and lag_us non-negative, got {window_us}, "
+                             f"{every_us}, {lag_us}")
         self.detector = detector
         self.sensor_size = SensorSize.of(sensor_size)
         self.window_us = int(window_us)
         self.every_us = int(every_us)
         self.margin = float(margin)
+        self.lag_us = int(lag_us)
+        self.background = bool(background)
         self.tracker = BoxTracker()
         if initial_box is not None:
             self.tracker.update(initial_box)
         self.last_detection_us: int | None = None
+        self._waiting: tuple[int, Any] | None = None  # (used from µs, the answer or its Future)
+        self._executor: ThreadPoolExecutor | None = None
 
     def due(self, t_us: int) -> bool:
         """Whether :meth:`box_at` at ``t_us`` runs the detector (the first call, or ``every_us`` since the last)."""
@@ -1045,17 +1060,51 @@ class FaceTrack:
         t_us = int(t_us)
         if self.last_detection_us is not None and t_us < self.last_detection_us:
             raise ValueError(f"face track times must not decrease: {t_us} µs after {self.last_detection_us} µs")
+        if self._waiting is not None and t_us >= self._waiting[0]:
+            self._use_waiting()
         if self.due(t_us):
             self.last_detection_us = t_us
             recent = slice_time(events, t_us - self.window_us, t_us)
-            found = self.detector(recent, self.sensor_size) if len(recent) else None
-            if found is not None and self.margin:
-                found = np.asarray(found, dtype=np.float64)
-                grow = found[2:] * self.margin
-                found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
-            self.tracker.update(found)
+            self._use_waiting()  # an earlier answer still waiting comes first
+            if self.lag_us == 0 or self.tracker.box is None:
+                self.tracker.update(self._detect(recent))
+            elif self.background:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="neurova-face-track")
+                self._waiting = (t_us + self.lag_us, self._executor.submit(self._detect, recent))
+            else:
+                self._waiting = (t_us + self.lag_us, self._detect(recent))
         box = self.tracker.box
         return None if box is None else pixel_box(box)
+
+    def _detect(self, recent: np.ndarray) -> np.ndarray | None:
+        """The detector's box on the window ``recent``, grown by ``margin`` (None: no face, or no events)."""
+        found = self.detector(recent, self.sensor_size) if len(recent) else None
+        if found is not None and self.margin:
+            found = np.asarray(found, dtype=np.float64)
+            grow = found[2:] * self.margin
+            found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
+        return found
+
+    def _use_waiting(self) -> None:
+        """Give the tracker the answer that waits (waiting for its detection to finish, in the background)."""
+        if self._waiting is None:
+            return
+        answer = self._waiting[1]
+        self._waiting = None
+        self.tracker.update(answer.result() if isinstance(answer, Future) else answer)
+
+    def close(self) -> None:
+        """Stop the worker thread of ``background`` detection (a detection running is finished first)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> FaceTrack:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def track_face_boxes(
@@ -1069,6 +1118,7 @@ def track_face_boxes(
     margin: float = 0.0,
     initial_box: Any | None = None,
     fallback: Any | None = None,
+    lag_us: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The face box of a recording at each of ``ends_us``, as :func:`neurova.predict` finds it.
 
@@ -1080,7 +1130,7 @@ def track_face_boxes(
         sensor_size: ``(width, height)`` of the sensor.
         ends_us: ``(K,)`` non-decreasing times, µs.
         detector: a detector callable or a :func:`get_face_detector` name.
-        window_us, every_us, margin, initial_box: as :class:`FaceTrack`.
+        window_us, every_us, margin, initial_box, lag_us: as :class:`FaceTrack`.
         fallback: box of the times without a tracked face (default: :func:`centre_square` of the sensor).
 
     Returns:
@@ -1091,7 +1141,7 @@ def track_face_boxes(
     if (np.diff(ends) < 0).any():
         raise ValueError("ends_us must be non-decreasing")
     track = FaceTrack(get_face_detector(detector) if isinstance(detector, str) else detector, sensor_size,
-                      window_us=window_us, every_us=every_us, margin=margin, initial_box=initial_box)
+                      window_us=window_us, every_us=every_us, margin=margin, initial_box=initial_box, lag_us=lag_us)
     default = pixel_box(fallback) if fallback is not None else centre_square(track.sensor_size)
     boxes = np.empty((len(ends), 4), dtype=np.int64)
     found = np.zeros(len(ends), dtype=bool)

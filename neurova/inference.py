@@ -139,7 +139,8 @@ class Prediction:
         sensor_size: the sensor of the events.
         contract: the input contract the events were encoded with.
         source: what was read (a file path), if anything.
-        settings: how the predictions were made: ``hop_us``, ``detect_face``, ``face_box`` (clipped),
+        settings: how the predictions were made: ``hop_us``, ``detect_face`` (with ``detect_every_us``,
+            ``detect_window_us`` and ``detect_lag_us``), ``face_box`` (clipped),
             ``fallback_box`` and ``fallback_predictions`` (predictions made on it for want of a face box or a
             detection), ``empty_windows_skipped`` (prediction times whose window held no event: gaps in the
             recording produce no predictions), the emotion mapping, ``streaming``, ``threads`` (torch's
@@ -246,6 +247,7 @@ class _Predictor:
         detector: Callable[[np.ndarray, SensorSize], Any] | None,
         detect_every_us: int,
         detect_window_us: int,
+        detect_lag_us: int,
         face_margin: float,
         batch_size: int,
         device: str,
@@ -273,7 +275,7 @@ class _Predictor:
         self.fixed_box = _clip_box(face_box, sensor_size) if face_box is not None else faces.centre_square(sensor_size)
         self.track = None if detector is None else faces.FaceTrack(
             detector, sensor_size, window_us=detect_window_us, every_us=detect_every_us, margin=face_margin,
-            initial_box=self.fixed_box if self.user_box else None,
+            initial_box=self.fixed_box if self.user_box else None, lag_us=detect_lag_us, background=streaming,
         )
         self.batch_size = int(batch_size)
         self.device = device
@@ -316,6 +318,11 @@ class _Predictor:
         self._last_t = int(chunk["t"][-1])
         # every event before next_end has arrived once an event at or after it has been seen
         self._advance(self._last_t)
+
+    def close(self) -> None:
+        """Stop the face track's worker thread, if it has one."""
+        if self.track is not None:
+            self.track.close()
 
     def finish(self) -> None:
         if self._last_t is None:
@@ -655,6 +662,7 @@ def predict(
     detect_face: bool | str | Callable[[np.ndarray, SensorSize], Any] = False,
     detect_every_us: int = faces.DETECT_EVERY_US,
     detect_window_us: int = faces.DETECT_WINDOW_US,
+    detect_lag_us: int = 0,
     face_margin: float = 0.0,
     emotions: Table = "ekman7",
     method: Method = "angle",
@@ -697,6 +705,11 @@ def predict(
             :func:`neurova.faces.get_face_detector` ``("auto")``, a detector name, or any callable
             ``detector(events, sensor_size) -> box | None``. Until the first detection ``face_box`` is used;
             without one, the largest centred square, with a :class:`NoFaceWarning` (once) naming it.
+        detect_lag_us: use each detection's box from the first prediction at least this many µs after its window
+            (0, the default: from that prediction on; the first box always at once). Streaming then detects in a
+            worker thread beside the predictions instead of within the one it falls on, so a live camera's
+            predictions do not wait for it (docs/inference.md, "Latency"); offline runs apply the same rule, so
+            both give the same boxes.
         face_margin: enlarge each detection by this fraction of its side on each side (default 0: detectors
             return the box definition the training crops use).
         emotions, method, neutral_radius: emotion mapping (:func:`neurova.zero_shot.classify_emotion`).
@@ -777,8 +790,8 @@ def predict(
         chunks = map(EventResizer(size, tuple(size), raise_threshold), chunks)
     predictor = _Predictor(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
-        detect_every_us=detect_every_us,
-        detect_window_us=detect_window_us, face_margin=face_margin, batch_size=batch_size, device=device,
+        detect_every_us=detect_every_us, detect_window_us=detect_window_us, detect_lag_us=detect_lag_us,
+        face_margin=face_margin, batch_size=batch_size, device=device,
         streaming=streaming, source=path,
     )
     was_training = bool(getattr(model, "training", False))
@@ -795,6 +808,7 @@ def predict(
             raise EventFormatError(str(exc), path) from exc
         raise
     finally:
+        predictor.close()
         model.train(was_training)
     va = np.array(predictor.outputs, dtype=np.float32).reshape(-1, 2)
     return Prediction(
@@ -811,7 +825,8 @@ def predict(
         input_stats=predictor.domain.finish(),
         box_start_us=np.array(predictor.box_starts, dtype=np.int64),
         settings={"hop_us": hop, "detect_face": detect_face if isinstance(detect_face, bool | str) else
-                  type(detect_face).__name__, "face_box": None if face_box is None else list(predictor.fixed_box),
+                  type(detect_face).__name__, "detect_every_us": detect_every_us, "detect_window_us": detect_window_us,
+                  "detect_lag_us": detect_lag_us, "face_box": None if face_box is None else list(predictor.fixed_box),
                   "fallback_box": list(predictor.fixed_box), "fallback_predictions": predictor.fallback_predictions,
                   "empty_windows_skipped": predictor.empty_windows,
                   "emotions": emotions if isinstance(emotions, str) else "custom",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -367,6 +369,55 @@ def test_track_face_boxes_detects_on_schedule_tracks_and_falls_back(events):
         faces.track_face_boxes(events, SENSOR, ends[::-1], detector=scripted)
     with pytest.raises(ValueError, match="window_us must be positive"):
         faces.track_face_boxes(events, SENSOR, ends, detector=scripted, window_us=0)
+
+
+def numbered_detector():
+    """A detector whose k-th answer is the box ``[10 + 3k, 5, 20, 20]``, with the thread each call ran in."""
+    threads: list[str] = []
+
+    def detect(window, sensor_size):
+        threads.append(threading.current_thread().name)
+        return np.array([10.0 + 3 * (len(threads) - 1), 5.0, 20.0, 20.0])
+
+    return detect, threads
+
+
+def test_a_lagged_detection_is_used_from_its_time_on_in_line_or_in_the_background(events):
+    ends = 1000 + 40_000 * np.arange(1, 12)  # detections at ends 0, 3, 6 and 9 (every 100 ms or more)
+    at_once, _ = faces.track_face_boxes(events, SENSOR, ends, detector=numbered_detector()[0], every_us=100_000)
+    lagged, found = faces.track_face_boxes(events, SENSOR, ends, detector=numbered_detector()[0], every_us=100_000,
+                                           lag_us=80_000)
+    assert found.all() and len(np.unique(at_once, axis=0)) == 4
+    np.testing.assert_array_equal(lagged[:2], at_once[:2])  # the first box at once: there was none to hold
+    np.testing.assert_array_equal(lagged[2:], at_once[:-2])  # the others two ends (80 ms) later
+    detector, threads = numbered_detector()
+    with faces.FaceTrack(detector, SENSOR, every_us=100_000, lag_us=80_000, background=True) as track:
+        background = [track.box_at(events, int(t)) for t in ends]
+    np.testing.assert_array_equal(background, lagged)
+    assert threads[0] == threading.current_thread().name and {*threads[1:]} == {"neurova-face-track_0"}
+    with pytest.raises(ValueError, match="lag_us non-negative"):
+        faces.FaceTrack(detector, SENSOR, lag_us=-1)
+
+
+def test_a_background_detection_does_not_hold_up_the_caller_and_reports_its_error(events):
+    released = threading.Event()
+    calls = []
+
+    def slow(window, sensor_size):
+        calls.append(1)
+        if len(calls) == 1:
+            return np.array([10.0, 5.0, 20.0, 20.0])
+        released.wait(10)
+        raise RuntimeError("detector failed")
+
+    with faces.FaceTrack(slow, SENSOR, every_us=100_000, lag_us=80_000, background=True) as track:
+        track.box_at(events, 41_000)
+        started = time.perf_counter()
+        assert track.box_at(events, 161_000) == (10, 5, 20, 20)  # the held box; the detection runs beside
+        assert time.perf_counter() - started < 5
+        released.set()
+        with pytest.raises(RuntimeError, match="detector failed"):  # where its answer is due
+            track.box_at(events, 241_000)
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -181,21 +182,29 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
             np.testing.assert_allclose(model(x)[0].numpy(), offline.va[i], atol=1e-5, rtol=0)
 
 
-def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model):
+@pytest.mark.parametrize("lag_us", [0, 80_000])
+def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us):
+    """Also with ``detect_lag_us``, where streaming detects in a worker thread beside the predictions."""
     events, boxes = scene
     t0 = int(events["t"][0])
     shifts = iter(range(100))
+    threads: list[str] = []
 
     def detector(window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
         """The true face box of the newest frame, moved a pixel more at each detection."""
+        threads.append(threading.current_thread().name)
         frame = min(int(window["t"][-1]) // 40_000, len(boxes) - 1)
         x0, y0, w, h = boxes[frame]
         return (x0 + next(shifts) % 3, y0, w, h)
 
-    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=80_000, detect_window_us=80_000)
+    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=80_000, detect_window_us=80_000,
+                  detect_lag_us=lag_us)
     offline = neurova.predict(model, events, **kwargs)
     shifts = iter(range(100))
+    threads.clear()
     streamed = neurova.predict(model, in_chunks(events), **kwargs)
+    assert {*threads[1:]} == ({"neurova-face-track_0"} if lag_us else {threading.current_thread().name})
+    assert streamed.settings["detect_lag_us"] == lag_us
     np.testing.assert_array_equal(streamed.boxes, offline.boxes)
     assert len(np.unique(offline.boxes, axis=0)) >= 3  # the box moved
     np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
