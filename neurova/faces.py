@@ -1097,7 +1097,7 @@ class FaceTrack:
     def close(self) -> None:
         """Stop the worker thread of ``background`` detection (a detection running is finished first)."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor.shutdown(wait=True)
             self._executor = None
 
     def __enter__(self) -> FaceTrack:

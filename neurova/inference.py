@@ -708,7 +708,7 @@ def predict(
         detect_lag_us: use each detection's box from the first prediction at least this many µs after its window
             (0, the default: from that prediction on; the first box always at once). Streaming then detects in a
             worker thread beside the predictions instead of within the one it falls on, so a live camera's
-            predictions do not wait for it (docs/inference.md, "Latency"); offline runs apply the same rule, so
+            predictions do not wait for it (docs/inference.md, "Streaming"); offline runs apply the same rule, so
             both give the same boxes.
         face_margin: enlarge each detection by this fraction of its side on each side (default 0: detectors
             return the box definition the training crops use).
