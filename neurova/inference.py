@@ -776,6 +776,9 @@ def predict(
     hop = int(hop_us if hop_us is not None else contract.frame_interval_us)
     if hop <= 0:
         raise ValueError(f"hop_us must be positive, got {hop_us}")
+    if detect_window_us <= 0 or detect_every_us < 0 or detect_lag_us < 0:
+        raise ValueError(f"detect_window_us must be positive, detect_every_us and detect_lag_us non-negative, got "
+                         f"{detect_window_us}, {detect_every_us}, {detect_lag_us}")
     if raise_threshold is not None:
         check_threshold_factor(raise_threshold)
     if stream is None and drop_hot_pixels is not None:

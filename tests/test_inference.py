@@ -283,6 +283,9 @@ def test_bad_input_gives_clear_errors(tmp_path, events):
         predict(LinearVA(), events, sensor_size=SENSOR, face_box=(70, 0, 20, 20))
     with pytest.raises(ValueError, match="positive size"):
         predict(LinearVA(), events, sensor_size=SENSOR, face_box=(0, 0, 0, 20))
+    for bad in ({"detect_window_us": 0}, {"detect_every_us": -1}, {"detect_lag_us": -1}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))}.*got"):  # with or without detection: the typed name
+            predict(LinearVA(), events, sensor_size=SENSOR, **bad)
     with pytest.raises(EventFormatError, match="back in time"):
         predict(LinearVA(), iter([events[100:200], events[:100]]), sensor_size=SENSOR)
     with pytest.raises(ValueError, match="sensor_size"):
