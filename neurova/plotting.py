@@ -302,6 +302,7 @@ def plot_input_comparison(
     table: str | None = None,
     labels: tuple[str, str] = ("recording inputs", "training inputs"),
     title: str | None = None,
+    views: Sequence[tuple[np.ndarray, Any, str]] | None = None,
 ) -> Any:
     """A recording's model inputs above the model's training inputs, on one colour scale.
 
@@ -312,8 +313,11 @@ def plot_input_comparison(
             :meth:`neurova.domain.DomainComparison.table`).
         labels: the two rows' names.
         title: figure title.
+        views: a first row, where the face box lies on the sensor: ``(image, box, caption)`` each, ``image`` an
+            ``(H, W, 3)`` RGB picture of the sensor (:func:`polarity_image`), ``box`` ``(x0, y0, width, height)``
+            in its pixels (``None``: none drawn).
 
-    Both rows share ``vmin=0`` and the largest value of either set as ``vmax``, so inputs fainter
+    Both input rows share ``vmin=0`` and the largest value of either set as ``vmax``, so inputs fainter
     or denser than the training ones look fainter or denser. Returns the Figure.
     """
     rows = []
@@ -327,13 +331,17 @@ def plot_input_comparison(
         if array.ndim != 4 or len(array) == 0:
             raise ValueError(f"input frames must have shape (n, C, S, S) or (n, S, S) with n >= 1, got {array.shape}")
         rows.append(np.abs(array))
-    cols = max([len(r) for r in rows if r is not None], default=1)
+    views = list(views or [])
+    cols = max([len(r) for r in rows if r is not None] + [len(views)], default=1) or 1
     vmax = max([float(r.max()) for r in rows if r is not None] + [1e-12])
     table_lines = 0 if table is None else len(table.splitlines())
-    fig = _figure(figsize=(max(6.0, 1.8 * cols + 1.2), 4.2 + 0.16 * table_lines))
-    grid = fig.add_gridspec(3 if table else 2, cols, height_ratios=[1, 1, 0.1 * table_lines] if table else [1, 1])
+    heights = [1.0] * (bool(views) + 2) + ([0.1 * table_lines] if table else [])
+    fig = _figure(figsize=(max(6.0, 1.8 * cols + 1.2), 2.1 * (bool(views) + 2) + 0.16 * table_lines))
+    grid = fig.add_gridspec(len(heights), cols, height_ratios=heights)
+    if views:
+        _draw_views(fig, grid, views)
     image = None
-    for r, (frames, label) in enumerate(zip(rows, labels)):
+    for r, (frames, label) in enumerate(zip(rows, labels), start=bool(views)):
         if frames is None:
             ax = fig.add_subplot(grid[r, :])
             ax.set_axis_off()
@@ -348,15 +356,33 @@ def plot_input_comparison(
             image = ax.imshow(picture, cmap=cmap, vmin=0, vmax=vmax if cmap else None, interpolation="nearest")
             if c == 0:
                 ax.set_title(label, fontsize=9, loc="left")
+    input_axes = fig.axes[len(views):]
     if image is not None and image.get_cmap() is not None and image.get_array().ndim == 2:
-        fig.colorbar(image, ax=fig.axes, fraction=0.02, pad=0.02, label="input value")
+        fig.colorbar(image, ax=input_axes, fraction=0.02, pad=0.02, label="input value")
     if table:
-        ax = fig.add_subplot(grid[2, :])
+        ax = fig.add_subplot(grid[-1, :])
         ax.set_axis_off()
         ax.text(0, 1, table, family="monospace", fontsize=7.5, va="top", ha="left", transform=ax.transAxes)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _draw_views(fig: Any, grid: Any, views: Sequence[tuple[np.ndarray, Any, str]]) -> None:
+    """The first row of :func:`plot_input_comparison`: sensor pictures with the face box drawn on each."""
+    from matplotlib.patches import Rectangle
+
+    for c, (picture, box, caption) in enumerate(views):
+        ax = fig.add_subplot(grid[0, c])
+        ax.imshow(picture, interpolation="nearest")
+        if box is not None:
+            x0, y0, w, h = (float(v) for v in box)
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), w, h, fill=False, edgecolor="tab:green", linewidth=1.5))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(caption, fontsize=8)
+        if c == 0:
+            ax.set_title("face box on the sensor", fontsize=9, loc="left")
 
 
 def plot_confusion_matrix(

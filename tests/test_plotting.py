@@ -140,3 +140,12 @@ def test_input_comparison_rows_share_one_scale(tmp_path):
     assert any("training inputs: none stored" in t.get_text() for ax in split.axes for t in ax.texts)
     with pytest.raises(ValueError, match=r"\(n, C, S, S\)"):
         plotting.plot_input_comparison(np.ones((2, 2, 2, 8, 8)), None)
+    sensor = np.ones((20, 30, 3))
+    with_views = plotting.plot_input_comparison(recording, training, views=[(sensor, (3, 4, 10, 10), "0.16 s"),
+                                                                           (sensor, None, "1.00 s")])
+    first = [ax for ax in with_views.axes if ax.get_xlabel() in ("0.16 s", "1.00 s")]
+    assert len(first) == 2 and first[0].get_title(loc="left") == "face box on the sensor"
+    (box,) = first[0].patches  # the box, in pixel coordinates (pixel centres at integers)
+    assert (box.get_x(), box.get_y(), box.get_width(), box.get_height()) == (2.5, 3.5, 10, 10)
+    assert not first[1].patches
+    assert sorted(im.get_clim() for ax in with_views.axes if ax not in first for im in ax.images)[0] == (0, 0.5)

@@ -79,10 +79,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
         table = comparison.table()
         print(table)
     if args.plot:
+        views = _box_views(prediction)
         figure = plot_input_comparison(stats.samples, None if reference is None else reference.samples, table=table,
-                                       title=f"{Path(args.path).name}: model inputs")
+                                       title=f"{Path(args.path).name}: {'face box and ' if views else ''}model inputs",
+                                       views=views)
         print(f"figure -> {save_figure(figure, args.plot)}")
     return 0 if comparison is None or comparison.ok else 1
+
+
+def _box_views(prediction: Prediction, n: int = 4) -> list[tuple[object, object, str]]:
+    """Pictures of the sensor at ``n`` prediction times spread over an event file's recording, each with the face
+    box of that prediction (the last ``detect_window_us`` of events: what a detection looks at); none for a video."""
+    import numpy as np
+
+    from neurova.io import read_windows, supported_suffixes
+    from neurova.plotting import polarity_image
+
+    if prediction.source is None or Path(prediction.source).suffix.lower() not in supported_suffixes():
+        return []
+    picked = np.unique(np.linspace(0, len(prediction) - 1, n).round().astype(int))
+    ends = prediction.timestamps_us[picked]
+    window = int(prediction.settings["detect_window_us"])
+    events = read_windows(prediction.source, [(int(t) - window, int(t)) for t in ends])
+    return [(polarity_image(chunk, prediction.sensor_size), prediction.boxes[i],
+             f"{(int(t) - (prediction.start_us or 0)) / 1e6:.2f} s, last {window / 1000:g} ms")
+            for i, t, chunk in zip(picked, ends, events)]
 
 
 def _report_filters(prediction: Prediction) -> None:

@@ -5,7 +5,8 @@ Metavision layouts), Prophesee ``.raw`` (EVT 2.0, 2.1 and 3.0) and ``.dat``, ``.
 (AEDAT 2.0 of jAER and v2e, 3.1 of cAER), ``.npz``, ``.npy`` and text (``.txt``, ``.csv``) files,
 dispatching on the suffix; :func:`iter_events` streams long recordings in
 time windows or chunks with bounded memory, :func:`read_window` reads one window (an ``.h5`` file by binary
-search) and :func:`get_time_span` gives a file's first and last timestamps; :func:`write_events` writes ``.h5`` and ``.npz``
+search), :func:`read_windows` several in one pass, and :func:`get_time_span` gives a file's first and last
+timestamps; :func:`write_events` writes ``.h5`` and ``.npz``
 atomically (``.h5`` also batch by batch), and :func:`convert_events` copies any readable file into
 them. Events are always :data:`neurova.events.EVENT_DTYPE` (x, y int16; t int64 µs;
 p bool), sorted by time. The HDF5 group helpers let a dataset cache many clips in one file.
@@ -26,6 +27,7 @@ from neurova.io._registry import (
     read_events,
     read_recording,
     read_window,
+    read_windows,
     supported_suffixes,
     write_events,
 )
@@ -48,6 +50,7 @@ __all__ = [
     "read_raw_header",
     "read_recording",
     "read_window",
+    "read_windows",
     "supported_suffixes",
     "write_events",
     "write_events_to_group",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,20 +175,39 @@ def read_window(path: PathLike, start_us: int, end_us: int) -> np.ndarray:
     HDF5 files (every layout; ``supported_suffixes(window=True)``) are searched on ``t`` and only the window is
     read, whatever the file's length; other formats are decoded from their start up to the window, in bounded
     batches (:func:`iter_events`): convert long recordings you read many windows from with :func:`convert_events`
-    first.
+    first, or read them together with :func:`read_windows`.
 
     Raises:
         As :func:`iter_events`.
     """
+    return read_windows(path, [(start_us, end_us)])[0]
+
+
+def read_windows(path: PathLike, spans: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    """The events of each ``[start_us, end_us)`` of ``spans`` (µs on the file's own clock), in the order given.
+
+    HDF5 files are searched on ``t`` once per span; other formats are decoded once, from their start up to the
+    last span's end, in bounded batches: one pass for all the spans, where :func:`read_window` per span would
+    decode the file's start again each time.
+
+    Raises:
+        ValueError: a span whose end is before its start.
+        EventFormatError: as :func:`iter_events`.
+    """
+    spans = [(int(start), int(end)) for start, end in spans]
+    if any(end < start for start, end in spans):
+        raise ValueError(f"every span must end at or after its start, got {spans}")
     path, reader = _reader(path)
     if reader.window is not None:
-        return reader.window(path, start_us, end_us)
-    parts = []
-    for batch in reader.iterate(path, window_us=None, chunk_events=None):
-        parts.append(slice_time(batch, start_us, end_us))
-        if len(batch) and batch["t"][-1] >= end_us:
+        return [reader.window(path, start, end) for start, end in spans]
+    parts: list[list[np.ndarray]] = [[] for _ in spans]
+    last_end = max((end for _, end in spans), default=0)
+    for batch in reader.iterate(path, window_us=None, chunk_events=None) if spans else ():
+        for part, (start, end) in zip(parts, spans):
+            part.append(slice_time(batch, start, end))
+        if len(batch) and batch["t"][-1] >= last_end:
             break
-    return concat_events(parts)
+    return [concat_events(part) for part in parts]
 
 
 def get_time_span(path: PathLike) -> tuple[int, int] | None:

@@ -61,6 +61,32 @@ def test_check_prints_the_comparison_and_writes_the_figure(check_setup, tmp_path
         main(["check", str(source), "--model", str(denser), "--tolerance", "1"])
 
 
+def test_check_figure_shows_the_face_box_on_the_sensor(check_setup, monkeypatch):
+    """The figure's first row: the sensor at four prediction times spread over the recording, each with the box
+    of that prediction, from the last detection window of events; none for a source that is not an event file."""
+    from neurova.cli import recordings
+    from neurova.inference import predict
+    from neurova.io import read_events
+    from neurova.models import from_pretrained
+    from neurova.plotting import polarity_image
+
+    source, matching, _ = check_setup
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prediction = predict(from_pretrained(matching), source, face_box=(4, 2, 30, 30))
+    views = recordings._box_views(prediction)
+    events = read_events(source)
+    picked = np.linspace(0, len(prediction) - 1, 4).round().astype(int)
+    assert len(views) == 4
+    for (picture, box, caption), i in zip(views, picked, strict=True):
+        t = int(prediction.timestamps_us[i])
+        window = events[(events["t"] >= t - 200_000) & (events["t"] < t)]
+        np.testing.assert_array_equal(picture, polarity_image(window, prediction.sensor_size))
+        assert tuple(box) == (4, 2, 30, 30) and caption.endswith("s, last 200 ms")
+    monkeypatch.setattr(prediction, "source", "clip.mp4")
+    assert recordings._box_views(prediction) == []
+
+
 def test_predict_warns_about_inputs_outside_the_training_range(check_setup, tmp_path):
     from neurova.domain import DomainWarning
 

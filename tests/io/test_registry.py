@@ -240,9 +240,39 @@ def test_read_window_and_time_span(tmp_path: Path, kind: str, batch: int | None,
     path = _fixture_file(tmp_path, kind, events)
     t0, t1 = int(events["t"][0]), int(events["t"][-1])
     assert nio.get_time_span(path) == (t0, t1)
-    for start, end in ((0, 10**9), (t0, t0 + 1), (t0 + 5_000, 40_000), (40_000, 90_000), (t1, t1 + 1), (t1 + 1, 10**9),
-                       (50_000, 50_000)):
+    spans = ((0, 10**9), (t0, t0 + 1), (t0 + 5_000, 40_000), (40_000, 90_000), (t1, t1 + 1), (t1 + 1, 10**9),
+             (50_000, 50_000))
+    for start, end in spans:
         np.testing.assert_array_equal(nio.read_window(path, start, end), slice_time(events, start, end))
+    together = nio.read_windows(path, spans[::-1])  # in one pass, in the order given (not sorted)
+    for (start, end), window in zip(spans[::-1], together, strict=True):
+        np.testing.assert_array_equal(window, slice_time(events, start, end))
+    assert nio.read_windows(path, []) == []
+    with pytest.raises(ValueError, match="end at or after its start"):
+        nio.read_windows(path, [(10, 5)])
+
+
+def test_read_windows_decodes_a_file_once_up_to_its_last_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from neurova.io import _common, _registry
+
+    monkeypatch.setattr(_common, "DEFAULT_CHUNK_EVENTS", 100)
+    events = random_events(2000, t0=0, span_us=1_000_000)
+    path = _fixture_file(tmp_path, "dat", events)
+    batches = []
+    reader = _registry._READERS[".dat"]
+
+    def counted(*args, **kwargs):
+        for batch in reader.iterate(*args, **kwargs):
+            batches.append(len(batch))
+            yield batch
+
+    monkeypatch.setitem(_registry._READERS, ".dat", dataclasses.replace(reader, iterate=counted))
+    spans = [(400_000, 450_000), (100_000, 120_000), (300_000, 500_000)]
+    for (start, end), window in zip(spans, nio.read_windows(path, spans), strict=True):
+        np.testing.assert_array_equal(window, slice_time(events, start, end))
+    assert sum(batches) < len(events) and len(batches) == int(np.searchsorted(events["t"], 500_000)) // 100 + 1
 
 
 def test_read_window_reads_only_the_window_of_an_h5_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
