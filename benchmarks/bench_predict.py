@@ -9,6 +9,11 @@ real-time factor (recording seconds per second of work; above 1 is faster than r
 detected boxes lie from the true face box (IoU).
 
     .venv/bin/python benchmarks/bench_predict.py [--seconds 4] [--sensor 1280x720] [--preset noisy] [--repeats 3]
+    .venv/bin/python benchmarks/bench_predict.py --live 0 80 160    # as a live camera, per detect_lag_us (ms)
+
+``--live`` instead feeds the recording to ``predict`` in 40 ms chunks, each handed over when a camera would deliver
+it, once per ``detect_lag_us`` given (ms; above 0 the detections run beside the predictions), and prints the
+per-prediction latency: median, p90, and the slowest after the first (which also runs the first detection).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import argparse
 import statistics
 import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +32,8 @@ import torch
 import neurova
 from neurova.datasets.render import sample_identity
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
-from neurova.events import SensorSize
-from neurova.io import write_events
+from neurova.events import SensorSize, slice_time
+from neurova.io import read_events, write_events
 from neurova.models import from_pretrained
 from neurova.simulator import simulate
 
@@ -52,12 +59,35 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
 
 
+def live(model: torch.nn.Module, path: Path, sensor: SensorSize, lags_ms: list[float]) -> None:
+    """``predict`` on the recording as a live camera delivers it (40 ms chunks at their wall time), per lag."""
+    events = read_events(path)
+    hop = 40_000
+
+    def chunks() -> Iterator[np.ndarray]:
+        first, began = int(events["t"][0]), time.perf_counter()
+        for start in range(first, int(events["t"][-1]) + 1, hop):
+            time.sleep(max(0.0, (start + hop - first) / 1e6 - (time.perf_counter() - began)))
+            yield slice_time(events, start, start + hop)
+
+    for lag_ms in lags_ms:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face="auto", threads=1,
+                                     detect_lag_us=round(lag_ms * 1000))
+        ms = np.asarray(result.latency_ms)
+        print(f"live, detect_face='auto', detect_lag {lag_ms:g} ms: {len(ms)} predictions, median {np.median(ms):.1f} "
+              f"ms, p90 {np.percentile(ms, 90):.1f} ms, first {ms[0]:.1f} ms, slowest after it {ms[1:].max():.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--sensor", default="1280x720")
     parser.add_argument("--preset", default="noisy", choices=("clean", "noisy"))
     parser.add_argument("--repeats", type=int, default=3, help="predict runs; the median is reported")
+    parser.add_argument("--live", nargs="+", type=float, metavar="LAG_MS",
+                        help="stream the recording at a camera's pace instead, once per detect_lag_us (ms)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     sensor = SensorSize.of(args.sensor)
@@ -65,6 +95,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "recording.h5"
         n_events, true_boxes = make_recording(path, args.seconds, sensor, args.preset)
+        if args.live:
+            live(model, path, sensor, args.live)
+            return
         seconds = []
         for _ in range(args.repeats):
             start = time.perf_counter()
