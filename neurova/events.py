@@ -150,9 +150,16 @@ def concat_events(parts: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate([part.view(_RECORD) for part in parts]).view(EVENT_DTYPE)
 
 
-def copy_events(events: np.ndarray) -> np.ndarray:
-    """A copy of ``events``, record by record."""
-    return events.view(_RECORD).copy().view(EVENT_DTYPE) if events.dtype == EVENT_DTYPE else events.copy()
+def copy_events(events: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A copy of ``events``, record by record; into ``out`` (an event array or slice of one, of the same length) when
+    given, which is returned."""
+    if out is None:
+        return events.view(_RECORD).copy().view(EVENT_DTYPE) if events.dtype == EVENT_DTYPE else events.copy()
+    if out.dtype != EVENT_DTYPE or events.dtype != EVENT_DTYPE or out.shape != events.shape:
+        raise ValueError(f"copy_events copies {EVENT_DTYPE} events into an array of the same shape, got "
+                         f"{events.dtype} {events.shape} into {out.dtype} {out.shape}")
+    out.view(_RECORD)[...] = events.view(_RECORD)
+    return out
 
 
 def make_events(x: Any, y: Any, t: Any, p: Any) -> np.ndarray:

@@ -350,6 +350,11 @@ def test_record_copies_equal_numpys_field_by_field_ones(n, seed):
     assert concat_events([events]) is events and len(concat_events([])) == 0
     copied = copy_events(events[::2])
     assert copied.tobytes() == events[::2].copy().tobytes() and not np.shares_memory(copied, events)
+    out = np.zeros(2 * n, dtype=EVENT_DTYPE)
+    assert copy_events(events, out=out[n:]) is not None and out[n:].tobytes() == events.tobytes()
+    assert out[:n].tobytes() == bytes(out[:n].nbytes)  # only the slice given is written
+    with pytest.raises(ValueError, match="same shape"):
+        copy_events(events, out=np.zeros(n + 1, dtype=EVENT_DTYPE))
 
 
 def test_concat_events_of_other_dtypes_is_numpys():
