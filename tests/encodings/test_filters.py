@@ -84,3 +84,17 @@ def test_denoise_chunks_checks_its_arguments_at_once_and_the_order_of_chunks(mak
     with pytest.raises(EventFormatError, match="out of order"):
         next(stream)
     assert [len(c) for c in denoise_chunks([events[:0], events[:0]], (8, 6))] == [0, 0]
+
+
+def test_pixel_counts_of_a_long_recording_are_counted_in_parts(make_events, monkeypatch):
+    import numpy as np
+
+    from neurova.encodings import filters
+    from neurova.events import SensorSize
+
+    events = make_events(1000, (8, 6), t0=0, span_us=1000)
+    size = SensorSize(8, 6)
+    whole = np.bincount(events["y"].astype(np.int64) * 8 + events["x"], minlength=48)
+    monkeypatch.setattr(filters, "_COUNT_EVENTS", 7)  # 143 parts, the last of 6 events
+    np.testing.assert_array_equal(filters._pixel_counts(events, size), whole)
+    assert filters._pixel_counts(events[:0], size).shape == (48,)
