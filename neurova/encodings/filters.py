@@ -248,7 +248,7 @@ def _pixel_counts(events: np.ndarray, size: SensorSize) -> np.ndarray:
     """``(H * W,)`` int64 events per pixel (row-major), both polarities; events on the ``size`` sensor.
 
     A long recording is counted :data:`_COUNT_EVENTS` events at a time in one reused buffer, not through an index
-    array of its whole length (240 MB of fresh memory for 30 M events: 1.1-2.9x faster).
+    array of its whole length (240 MB of fresh memory for 30 M events: 0.26-0.32 s instead of 0.34-1.06 s).
     """
     n_pixels = size.width * size.height
     if len(events) <= _COUNT_EVENTS:
