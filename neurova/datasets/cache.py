@@ -282,7 +282,8 @@ class EventCache:
         for path in self.files() if files is None else files:
             with open_cache_file(path) as f:
                 for name, group in f.get("clips", {}).items():
-                    if group.attrs.get("complete", False) and name not in found:
+                    # a group a killed build left unreadable comes as None (h5py cannot open it): not complete
+                    if group is not None and group.attrs.get("complete", False) and name not in found:
                         found[name] = path
         return found
 
@@ -424,7 +425,8 @@ class EventCache:
         with open_cache_file(own, "a") as f:
             clips = f.require_group("clips")
             for name in list(clips):
-                if not clips[name].attrs.get("complete", False):
+                group = clips.get(name)  # None where a killed build left it unreadable
+                if group is None or not group.attrs.get("complete", False):
                     del clips[name]
             done |= set(clips)
             todo = [c for c in mine if c not in done]

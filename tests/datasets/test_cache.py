@@ -52,6 +52,22 @@ def test_a_cache_file_another_process_is_writing_is_reported_as_busy_not_damaged
     assert set(cache.complete_clips()) == {"a"}  # untouched, readable again once the writer is done
 
 
+def test_a_clip_a_killed_build_left_unreadable_is_incomplete_and_rebuilt(tmp_path: Path) -> None:
+    """h5py gives ``None`` for a member it cannot open (here a dangling link; a build killed while writing a clip
+    can leave one): listing skips it, and the next build deletes it and writes the clip again."""
+    import h5py
+
+    cache = EventCache(tmp_path, "toy", {"v": 1})
+    records = {"a": _record("a", None), "b": _record("b", None)}
+    cache.build({"a": records["a"]}, lambda r: r, progress=False)
+    with h5py.File(cache.part_path(), "a") as f:
+        f["clips"]["b"] = h5py.SoftLink("/nowhere")
+        assert dict(f["clips"].items())["b"] is None
+    assert set(cache.complete_clips()) == {"a"}
+    assert cache.build(records, lambda r: r, progress=False) == ["b"]
+    assert set(cache.complete_clips()) == {"a", "b"}
+
+
 @pytest.mark.parametrize("bad", [np.zeros((3, 4)), np.array([[0, 0, 0, 4]] * 4), np.full((4, 4), np.nan)])
 def test_bad_face_boxes_are_refused_naming_the_clip(tmp_path: Path, bad: np.ndarray) -> None:
     cache = EventCache(tmp_path, "toy", {"v": 1})
