@@ -22,11 +22,18 @@ Arguments are checked when they are parsed (:mod:`neurova.cli.arguments`: :func:
 (a neurova error, a file system error, a Lightning configuration error) ends the command with one line on stderr
 and exit status 2; ``NEUROVA_DEBUG=1`` shows the traceback instead. Warnings show as one line each
 (``neurova COMMAND: warning: MESSAGE (Category)``), without the library's file and line.
+
+The command turns off numpy's transparent-huge-page advice for its large arrays (:func:`_no_hugepage_advice`) unless
+``NUMPY_MADVISE_HUGEPAGE`` is set: where the kernel compacts memory on demand for such advice (Linux with
+``transparent_hugepage/defrag`` at ``madvise``, the common default), the first touch of a recording-sized array
+stalled for up to a second, and ``neurova predict`` on a 4 s 1280x720 EVT3 recording took 15.0-16.4 s with the
+advice against 11.2-12.7 s without (docs/inference.md, "Speed").
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import warnings
@@ -155,6 +162,20 @@ def _warnings_as_lines(command: str) -> Iterator[None]:
         warnings.formatwarning = shown
 
 
+def _no_hugepage_advice() -> None:
+    """Stop numpy advising the kernel to back new large arrays with huge pages, unless ``NUMPY_MADVISE_HUGEPAGE``
+    says otherwise (numpy reads it at import; this command's process only)."""
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # numpy 2, numpy 1
+        try:
+            setter = importlib.import_module(module)._set_madvise_hugepage
+        except (ImportError, AttributeError):
+            continue
+        setter(False)
+        return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurova`` console script; returns the exit status (2 for errors, 130 if interrupted).
 
@@ -163,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     words = list(sys.argv[1:] if argv is None else argv)
     command = words[0] if words else ""
+    _no_hugepage_advice()
     try:
         if command == "predict" and _is_lightning_predict(words[1:]):
             warnings.warn("'neurova predict' with LightningCLI options is deprecated; Lightning's predict loop is "

@@ -31,3 +31,20 @@ def test_former_names_still_work_with_a_warning():
         assert neurova.training.NeurovaCLI is NeurovaCLI
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         neurova.training.Nothing  # noqa: B018
+
+
+def test_the_command_turns_numpys_huge_page_advice_off_unless_the_environment_sets_it(monkeypatch, capsys):
+    from numpy._core.multiarray import _get_madvise_hugepage, _set_madvise_hugepage
+
+    before = _get_madvise_hugepage()
+    try:
+        for env, expected in ((None, False), ("1", True)):
+            _set_madvise_hugepage(True)
+            if env is None:
+                monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+            else:
+                monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", env)
+            assert main(["models"]) == 0
+            assert _get_madvise_hugepage() is expected
+    finally:
+        _set_madvise_hugepage(before)
