@@ -26,8 +26,8 @@ and exit status 2; ``NEUROVA_DEBUG=1`` shows the traceback instead. Warnings sho
 The command turns off numpy's transparent-huge-page advice for its large arrays (:func:`_no_hugepage_advice`) unless
 ``NUMPY_MADVISE_HUGEPAGE`` is set: where the kernel compacts memory on demand for such advice (Linux with
 ``transparent_hugepage/defrag`` at ``madvise``, the common default), the first touch of a recording-sized array
-stalled for up to a second, and ``neurova predict`` on a 4 s 1280x720 EVT3 recording took 15.0-16.4 s with the
-advice against 11.2-12.7 s without (docs/inference.md, "Speed").
+stalled for up to a second, and ``neurova predict`` on a 4 s 1280x720 EVT3 recording took 11.0-12.2 s with the
+advice against 8.2-9.9 s without (docs/inference.md, "Speed").
 """
 
 from __future__ import annotations
