@@ -8,7 +8,7 @@ its face box holds (about 500 ms between detections), so consecutive windows sha
 is resized once. This benchmark measures what that changes for a model: the shipped tags on the protocol's
 test clips, predicted at every frame from the first full window on (one prediction every 40 ms, as
 ``predict`` makes them), with the box held as ``predict``'s face track holds it (the true face box at each
-detection, every 500 ms), encoded
+detection, every ``DETECT_EVERY_US``), encoded
 
 * ``window``: with the sensor started at each window (``ToModelInput(...)(events, t)``);
 * ``held``: with the sensor running from the start of the box's hold (``since_us`` from

@@ -29,7 +29,7 @@ cascade's centre, the mapping :class:`neurova.faces.HaarEventDetector` fitted to
     .venv/bin/python benchmarks/bench_photo_face.py [--photo PORTRAIT.jpg] [--seconds 4] [--model TAG_OR_FOLDER]
     .venv/bin/python benchmarks/bench_photo_face.py --only-detection --sensors davis346_dark --sizes 346x260 \
         [--noise-floor-sd none]    # the detectors under a real DAVIS346's dark-pixel noise
-    .venv/bin/python benchmarks/bench_photo_face.py --only-tracking [--detect-every 500 200]  # predict's face track
+    .venv/bin/python benchmarks/bench_photo_face.py --only-tracking [--detect-every 500 250 200]  # predict's face track
 
 ``--sensors`` names the simulated sensors of the detection part (``neurova.recipes.SENSORS``; default the clean
 pixel and v2e's ``noisy`` preset), ``--sizes`` its sensor sizes, and ``--noise-floor-sd`` the learned detector's
@@ -412,8 +412,8 @@ def main() -> None:
                         help="live-camera part: hand each chunk over when a camera would deliver it")
     parser.add_argument("--only-tracking", action="store_true",
                         help="run only the face track at each --detect-every (predict's rule)")
-    parser.add_argument("--detect-every", nargs="+", type=float, default=[DETECT_EVERY_US / 1000, 200.0], metavar="MS",
-                        help="ms between detections of the tracking part (default 500 200)")
+    parser.add_argument("--detect-every", nargs="+", type=float, default=[500.0, 250.0, 200.0], metavar="MS",
+                        help="ms between detections of the tracking part (default 500 250 200)")
     parser.add_argument("--sensors", nargs="+", type=sensor_name, default=["clean", "noisy"], metavar="SENSOR",
                         help="simulated sensors of the detectors' part (default clean noisy)")
     parser.add_argument("--sizes", nargs="+", type=sensor_size, default=list(SENSORS), metavar="WxH",

@@ -176,8 +176,8 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
                    help="find and track the face with this detector (default auto); where none is found the "
                         "fallback box is used, with a warning")
     p.add_argument("--detect-every", type=finite_positive_float, default=DETECT_EVERY_US / 1000, metavar="MS",
-                   help="ms between two detections with --detect-face (default %(default)g; 200 followed a "
-                        "hand-held camera better, for 2.5x the detection time)")
+                   help="ms between two detections with --detect-face (default %(default)g; more often follows a "
+                        "moving face better, for more detection time)")
     reading = p.add_mutually_exclusive_group()  # hot pixels are counted over the whole recording
     reading.add_argument("--stream", action="store_true",
                          help="read the event file in windows, with bounded memory (default: only when reading it "

@@ -12,6 +12,7 @@ import pytest
 
 from neurova.cli import main
 from neurova.datasets.synthetic import SyntheticFacesConfig, synthetic_cache
+from neurova.faces import DETECT_EVERY_US
 from neurova.inference import FlickerWarning
 from neurova.io import write_events
 from neurova.simulator import flickering_light, simulate
@@ -155,7 +156,7 @@ def test_detect_every_sets_the_time_between_detections(check_setup, tmp_path, mo
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(args) == 0 and main([*args, "--detect-face", "learned", "--detect-every", "200"]) == 0
-    assert seen[0]["detect_every_us"] == 500_000 and seen[1]["detect_every_us"] == 200_000
+    assert seen[0]["detect_every_us"] == DETECT_EVERY_US and seen[1]["detect_every_us"] == 200_000
     for bad in ("0", "-5", "nan"):
         with pytest.raises(SystemExit):
             main([*args, "--detect-every", bad])

@@ -301,7 +301,7 @@ def test_recording_without_a_face_warns_once_and_uses_the_centred_square(scene_n
         ds[3]
     assert len([w for w in record if issubclass(w.category, NoFaceWarning)]) == 1  # once per recording
     assert boxes == [(40, 0, 240, 240)] * len(ds)
-    assert len(calls) == 2  # detections 500 ms apart over the 600 ms of sample ends: tracked once, then cached
+    assert len(calls) == 3  # detections 250 ms apart (at 0, 280 and 560 ms of the 600 ms of sample ends): tracked once
     plain = scene_dataset(root)
     torch.testing.assert_close(ds[3]["frames"], plain[3]["frames"])
 
