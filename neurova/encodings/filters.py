@@ -251,20 +251,20 @@ def _pixel_counts(events: np.ndarray, size: SensorSize) -> np.ndarray:
     array of its whole length (240 MB of fresh memory for 30 M events: 0.26-0.32 s instead of 0.34-1.06 s).
     """
     n_pixels = size.width * size.height
-    if len(events) <= _COUNT_EVENTS:
-        pixel = events["y"].astype(np.int64)
-        pixel *= size.width  # in place: no second and third array of the events' length
-        pixel += events["x"]
-        return np.bincount(pixel, minlength=n_pixels)
-    counts = np.zeros(n_pixels, dtype=np.int64)
-    buffer = np.empty(_COUNT_EVENTS, dtype=np.int64)
-    for start in range(0, len(events), _COUNT_EVENTS):
+    buffer = np.empty(min(len(events), _COUNT_EVENTS), dtype=np.int64)
+    counts = None
+    for start in range(0, max(len(events), 1), _COUNT_EVENTS):
         part = events[start : start + _COUNT_EVENTS]
         pixel = buffer[: len(part)]
         pixel[...] = part["y"]
-        pixel *= size.width
+        pixel *= size.width  # in place: no second and third array
         pixel += part["x"]
-        counts += np.bincount(pixel, minlength=n_pixels)
+        part_counts = np.bincount(pixel, minlength=n_pixels)
+        if counts is None:
+            counts = part_counts  # one part (most calls): no sum
+        else:
+            counts += part_counts
+    assert counts is not None
     return counts
 
 

@@ -124,7 +124,7 @@ def test_a_whole_file_is_read_in_parts_into_one_array(tmp_path: Path, monkeypatc
                                                       layout: str) -> None:
     """Parts of 7 rows give what one read gives: the events in order, and a file out of order (across parts and
     within them, with equal times) sorted as one stable sort of all its rows would sort it."""
-    monkeypatch.setattr(hdf5, "_READ_ROWS", 7)
+    monkeypatch.setattr(hdf5, "_BLOCK_ROWS", 7)
     events = random_events(100, t0=0, span_us=5_000)
     shuffled = events[np.random.default_rng(1).permutation(100)]
     shuffled["t"] //= 100  # many equal times, whose file order the stable sort keeps
