@@ -74,6 +74,7 @@ from neurova.faces import (
 from neurova.io import write_events
 from neurova.recipes import sensor_options
 from neurova.simulator import flickering_light, simulate
+from neurova.streaming import replay
 
 FPS = 25.0
 WINDOW_US, HOP_US = 200_000, 80_000
@@ -308,13 +309,6 @@ def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mod
     model = neurova.models.from_pretrained(model_name)
     hop = model.input_contract.frame_interval_us
 
-    def chunks() -> Any:
-        first, began = int(events["t"][0]), time.perf_counter()
-        for start in range(first, int(events["t"][-1]) + 1, hop):
-            if paced:  # the chunk is complete at its end
-                time.sleep(max(0.0, (start + hop - first) / 1e6 - (time.perf_counter() - began)))
-            yield slice_time(events, start, start + hop)
-
     print(f"\nstreaming neurova.predict({model_name!r}, 640x480 head-motion recording, noisy, "
           f"{len(events) / seconds / 1e6:.1f} M events/s, chunks of {hop // 1000} ms"
           f"{', paced as a camera delivers them' if paced else ''}, 1 thread):")
@@ -323,7 +317,8 @@ def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mod
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cpu = time.process_time()
-                result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face=detector, threads=1,
+                result = neurova.predict(model, replay(events, hop, realtime=paced), sensor_size=sensor,
+                                         detect_face=detector, threads=1,
                                          detect_lag_us=round(lag_ms * 1000))
                 cpu = time.process_time() - cpu
             ms = np.asarray(result.latency_ms)

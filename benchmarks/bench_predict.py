@@ -23,7 +23,6 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +31,11 @@ import torch
 import neurova
 from neurova.datasets.render import sample_identity
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
-from neurova.events import SensorSize, slice_time
+from neurova.events import SensorSize
 from neurova.io import read_events, write_events
 from neurova.models import from_pretrained
 from neurova.simulator import simulate
+from neurova.streaming import replay
 
 FPS = 25.0
 
@@ -62,18 +62,11 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def live(model: torch.nn.Module, path: Path, sensor: SensorSize, lags_ms: list[float]) -> None:
     """``predict`` on the recording as a live camera delivers it (40 ms chunks at their wall time), per lag."""
     events = read_events(path)
-    hop = 40_000
-
-    def chunks() -> Iterator[np.ndarray]:
-        first, began = int(events["t"][0]), time.perf_counter()
-        for start in range(first, int(events["t"][-1]) + 1, hop):
-            time.sleep(max(0.0, (start + hop - first) / 1e6 - (time.perf_counter() - began)))
-            yield slice_time(events, start, start + hop)
-
     for lag_ms in lags_ms:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = neurova.predict(model, chunks(), sensor_size=sensor, detect_face="auto", threads=1,
+            result = neurova.predict(model, replay(events, 40_000, realtime=True), sensor_size=sensor,
+                                     detect_face="auto", threads=1,
                                      detect_lag_us=round(lag_ms * 1000))
         ms = np.asarray(result.latency_ms)
         print(f"live, detect_face='auto', detect_lag {lag_ms:g} ms: {len(ms)} predictions, median {np.median(ms):.1f} "

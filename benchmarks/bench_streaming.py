@@ -43,7 +43,7 @@ from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.events import SensorSize, slice_time
 from neurova.models import create_model
 from neurova.simulator import simulate
-from neurova.streaming import intra_op_threads
+from neurova.streaming import intra_op_threads, replay
 from neurova.transforms import ToModelInput
 
 SENSOR = SensorSize(160, 120)
@@ -63,13 +63,6 @@ def simulated_recording(seconds: float, box_side: float, seed: int = 0) -> tuple
     x0, y0, w, h = np.median(boxes, axis=0)
     side = round(box_side)
     return events, (round(x0 + w / 2 - side / 2), round(y0 + h / 2 - side / 2), side, side)
-
-
-def chunks(events: np.ndarray) -> Iterator[np.ndarray]:
-    """The events in consecutive chunks of one hop, as a live camera delivers them."""
-    t0 = int(events["t"][0])
-    for start in range(t0, int(events["t"][-1]) + 1, HOP_US):
-        yield slice_time(events, start, start + HOP_US)
 
 
 def old_path(model: torch.nn.Module, events: np.ndarray, times: np.ndarray, box: tuple[int, ...]) -> tuple:
@@ -132,14 +125,14 @@ def main() -> None:
             model = create_model(name, input_contract=CONTRACT.to_dict()).eval()
             for threads in args.threads:
                 with intra_op_threads(threads):
-                    neurova.predict(model, chunks(events[: len(events) // 10]), sensor_size=SENSOR, face_box=box,
+                    neurova.predict(model, replay(events[: len(events) // 10], HOP_US), sensor_size=SENSOR, face_box=box,
                                     threads=threads)  # warm-up
-                    new, new_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR, face_box=box,
+                    new, new_cpu = timed(neurova.predict, model, replay(events, HOP_US), sensor_size=SENSOR, face_box=box,
                                          threads=threads)
                     if args.unfolded:
                         unfold = mock.patch.object(neurova.nets.layout, "fold_batch_norm", lambda module, *_: module)
                         with unfold:
-                            unfolded, unfolded_cpu = timed(neurova.predict, model, chunks(events), sensor_size=SENSOR,
+                            unfolded, unfolded_cpu = timed(neurova.predict, model, replay(events, HOP_US), sensor_size=SENSOR,
                                                            face_box=box, threads=threads)
                     (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)
                 assert new.latency_ms is not None

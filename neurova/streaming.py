@@ -12,6 +12,7 @@ oversubscribe its cores. Each piece gives what the full computation gives
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,7 +29,7 @@ from neurova.nets.layout import prefers_channels_last as prefers_channels_last
 from neurova.transforms import ToModelInput
 from neurova.zero_shot.evaluate import model_frames
 
-__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads"]
+__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads", "replay"]
 # channels_last, fold_batch_norm, folded_trunk and prefers_channels_last live in neurova.nets.layout; they stay
 # importable from here for code written before they moved
 
@@ -187,6 +188,27 @@ class FrameStepper:
             features = torch.cat([self._state[:, new:], net.forward_features(window[:, -new:])], dim=1)
         self._state = features
         return net.forward_temporal(features)[:, -1]
+
+
+def replay(events: np.ndarray, chunk_us: int, *, realtime: bool = False) -> Iterator[np.ndarray]:
+    """A recording's time-ordered events as a live camera delivers them: consecutive chunks ``[s, s + chunk_us)``
+    from the first event's time on (views; empty where no event falls), to feed :func:`neurova.predict` as a stream.
+
+    Args:
+        events: time-ordered events (:data:`~neurova.events.EVENT_DTYPE`).
+        chunk_us: µs of recording per chunk (``> 0``).
+        realtime: hand each chunk over when a camera would deliver it, its end in wall time since the call's first
+            chunk was asked for (sleeping until then), so that latencies are those of a live camera; else at once.
+    """
+    if int(chunk_us) <= 0:
+        raise ValueError(f"chunk_us must be positive, got {chunk_us}")
+    if not len(events):
+        return
+    first, began = int(events["t"][0]), time.perf_counter()
+    for start in range(first, int(events["t"][-1]) + 1, int(chunk_us)):
+        if realtime:
+            time.sleep(max(0.0, (start + chunk_us - first) / 1e6 - (time.perf_counter() - began)))
+        yield slice_time(events, start, start + chunk_us)
 
 
 @contextmanager

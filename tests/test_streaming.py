@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import neurova
 from neurova.contract import InputContract
 from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
-from neurova.events import SensorSize, slice_time
+from neurova.events import SensorSize
 from neurova.models import create_model
 from neurova.nets.layout import (
     channels_last,
@@ -23,7 +24,7 @@ from neurova.nets.layout import (
     prefers_channels_last,
 )
 from neurova.simulator import simulate
-from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads
+from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads, replay
 from neurova.transforms import ToModelInput
 
 SENSOR = SensorSize(80, 60)
@@ -53,9 +54,27 @@ def fixed_box(boxes: np.ndarray) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(w), int(h)
 
 
-def in_chunks(events: np.ndarray, chunk_us: int = 13_000):
-    for start in range(int(events["t"][0]), int(events["t"][-1]) + 1, chunk_us):
-        yield slice_time(events, start, start + chunk_us)
+def in_chunks(events: np.ndarray):
+    """The events as a live camera would deliver them, in chunks of 13 ms (not a multiple of the hop)."""
+    return replay(events, 13_000)
+
+
+def test_replay_gives_the_recording_in_chunks_at_a_cameras_pace(scene):
+    events, _ = scene
+    chunks = list(replay(events, 13_000))
+    starts = int(events["t"][0]) + 13_000 * np.arange(len(chunks))
+    for chunk, start in zip(chunks, starts, strict=True):
+        assert ((chunk["t"] >= start) & (chunk["t"] < start + 13_000)).all()
+    np.testing.assert_array_equal(np.concatenate(chunks), events)
+    assert int(events["t"][-1]) < starts[-1] + 13_000
+    short = events[events["t"] < int(events["t"][0]) + 100_000]
+    began = time.perf_counter()
+    paced = list(replay(short, 40_000, realtime=True))
+    assert sum(len(c) for c in paced) == len(short) and len(paced) >= 2
+    assert time.perf_counter() - began >= 0.04 * len(paced)  # the last chunk is handed over at its end
+    assert list(replay(events[:0], 40_000)) == []
+    with pytest.raises(ValueError, match="chunk_us must be positive"):
+        next(replay(events, 0))
 
 
 # the trunks of the resnet18_* models are timm's test_resnet here: the tests are about reusing frames, not the size
