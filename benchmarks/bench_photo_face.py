@@ -46,6 +46,7 @@ Needs the ``plot`` and ``faces`` extras (matplotlib for the default photo, OpenC
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import tempfile
@@ -53,6 +54,7 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import torch
@@ -294,14 +296,15 @@ def prediction(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mo
 
 
 def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
-              lags_ms: tuple[float, ...] = (0.0,), paced: bool = False) -> None:
+              lags_ms: tuple[float, ...] = (0.0,), paced: bool = False, sensor_at_move: bool = False) -> None:
     """Live-camera latency: ``neurova.predict`` fed the 640x480 head-motion recording (noisy) in chunks of one
     hop (40 ms), one torch thread, with each detector and each ``detect_lag_us`` (``lags_ms``; above 0 the
     detections run in a worker thread): per-prediction latency (``Prediction.latency_ms``: face box, detection
     or waiting for one, encoding, model), the latency of the predictions a detection falls on, the share of
     frames encoded, and the process CPU time per prediction (which also counts taking in the chunks). ``paced``:
     each chunk is handed over when a camera would deliver it (its end, in wall time from the start), not as soon
-    as the previous prediction is done."""
+    as the previous prediction is done. ``sensor_at_move``: each lagged run is followed by one that starts a moved
+    box's sensor at the prediction that moves to it, as before 30 Nov (evening), not beside the predictions."""
     n = round(seconds * FPS)
     sensor = (640, 480)
     frames, _ = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
@@ -312,27 +315,34 @@ def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mod
     print(f"\nstreaming neurova.predict({model_name!r}, 640x480 head-motion recording, noisy, "
           f"{len(events) / seconds / 1e6:.1f} M events/s, chunks of {hop // 1000} ms"
           f"{', paced as a camera delivers them' if paced else ''}, 1 thread):")
-    for detector in ("learned", "auto"):
-        for lag_ms in lags_ms:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cpu = time.process_time()
-                result = neurova.predict(model, replay(events, hop, realtime=paced), sensor_size=sensor,
-                                         detect_face=detector, threads=1,
-                                         detect_lag_us=round(lag_ms * 1000))
-                cpu = time.process_time() - cpu
-            ms = np.asarray(result.latency_ms)
-            detected, last = [], None  # the predictions a detection falls on (FaceTrack's rule)
-            for t in result.timestamps_us:
-                detected.append(last is None or t - last >= DETECT_EVERY_US)
-                last = t if detected[-1] else last
-            between = ms[~np.asarray(detected)]
-            encoded = result.settings["frames_encoded"] / (len(result) * model.input_contract.clip_length)
-            print(f"  detect_face={detector!r:9} detect_lag {lag_ms:g} ms, {len(result)} predictions: median "
-                  f"{np.median(ms):6.2f} ms, p90 {np.percentile(ms, 90):6.2f}, max {ms.max():6.2f}; without a detection "
-                  f"{np.median(between):5.2f} ms median, {between.max():5.2f} max; with a detection "
-                  f"{np.round(ms[np.asarray(detected)], 1).tolist()} ms; {encoded:.0%} of the frames encoded; "
-                  f"process CPU {1e3 * cpu / len(result):.1f} ms per prediction (chunk intake included)")
+    runs = [(detector, lag_ms, late) for detector in ("learned", "auto") for lag_ms in lags_ms
+            for late in ((False, True) if sensor_at_move and lag_ms else (False,))]
+    for detector, lag_ms, late in runs:
+        with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+            warnings.simplefilter("ignore")
+            if late:  # no sensor started beside: the prediction that moves to a box starts it
+                stack.enter_context(mock.patch.object(neurova.inference._Predictor, "_start_box_sensor",
+                                                      lambda self, box, recent, t_us: None))
+            cpu = time.process_time()
+            result = neurova.predict(model, replay(events, hop, realtime=paced), sensor_size=sensor,
+                                     detect_face=detector, threads=1, detect_lag_us=round(lag_ms * 1000))
+            cpu = time.process_time() - cpu
+        ms = np.asarray(result.latency_ms)
+        detected, last = [], None  # the predictions a detection falls on (FaceTrack's rule)
+        for t in result.timestamps_us:
+            detected.append(last is None or t - last >= DETECT_EVERY_US)
+            last = t if detected[-1] else last
+        between = ms[~np.asarray(detected)]
+        moved = np.flatnonzero(np.diff(result.box_start_us)) + 1  # a new sensor: the box moved
+        encoded = result.settings["frames_encoded"] / (len(result) * model.input_contract.clip_length)
+        print(f"  detect_face={detector!r:9} detect_lag {lag_ms:g} ms{' (sensor at the move)' if late else ''}, "
+              f"{len(result)} predictions: median "
+              f"{np.median(ms):6.2f} ms, p90 {np.percentile(ms, 90):6.2f}, max {ms.max():6.2f}; without a detection "
+              f"{np.median(between):5.2f} ms median, {between.max():5.2f} max; with a detection "
+              f"{np.round(ms[np.asarray(detected)], 1).tolist()} ms; where the box moved ({len(moved)}) "
+              f"{np.median(ms[moved]) if len(moved) else np.nan:5.2f} ms median, {ms[moved].max() if len(moved) else np.nan:5.2f} "
+              f"max; {encoded:.0%} of the frames encoded; "
+              f"process CPU {1e3 * cpu / len(result):.1f} ms per prediction (chunk intake included)")
 
 
 def flicker(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, model_name: str,
@@ -403,6 +413,9 @@ def main() -> None:
     parser.add_argument("--only-detection", action="store_true", help="run only the detectors' part")
     parser.add_argument("--detect-lag", nargs="+", type=float, default=[0.0, 80.0], metavar="MS",
                         help="detect_lag_us of the live-camera part, ms (default 0 80)")
+    parser.add_argument("--sensor-at-move", action="store_true",
+                        help="live-camera part: also run each lagged case with a moved box's sensor started at the "
+                             "move, as before 30 Nov (evening)")
     parser.add_argument("--paced", action="store_true",
                         help="live-camera part: hand each chunk over when a camera would deliver it")
     parser.add_argument("--only-tracking", action="store_true",
@@ -422,7 +435,8 @@ def main() -> None:
     box = true_face_box(photo)
     print(f"photo {photo.shape[1]}x{photo.shape[0]}, true face box {np.round(box).astype(int).tolist()}\n")
     if args.only_stream:
-        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced)
+        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced,
+                  args.sensor_at_move)
         return
     if args.only_tracking:
         tracking(photo, box, args.seconds, args.seed, tuple(args.sizes), tuple(args.detect_every))
@@ -432,7 +446,8 @@ def main() -> None:
         if args.only_detection:
             return
         prediction(photo, box, args.seconds, args.seed, args.model)
-        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced)
+        streaming(photo, box, args.seconds, args.seed, args.model, tuple(args.detect_lag), args.paced,
+                  args.sensor_at_move)
     frequency, _, depth = args.flicker.partition(":")
     flicker(photo, box, args.seconds, args.seed, args.model, (float(frequency), float(depth)))
 

@@ -10,10 +10,12 @@ detected boxes lie from the true face box (IoU).
 
     .venv/bin/python benchmarks/bench_predict.py [--seconds 4] [--sensor 1280x720] [--preset noisy] [--repeats 3]
     .venv/bin/python benchmarks/bench_predict.py --live 0 80 160    # as a live camera, per detect_lag_us (ms)
+    .venv/bin/python benchmarks/bench_predict.py --live 240 --detect-every 500
 
 ``--live`` instead feeds the recording to ``predict`` in 40 ms chunks, each handed over when a camera would deliver
 it, once per ``detect_lag_us`` given (ms; above 0 the detections run beside the predictions), and prints the
-per-prediction latency: median, p90, and the slowest after the first (which also runs the first detection).
+per-prediction latency: median, p90, the slowest after the first (which also runs the first detection), and those of
+the predictions where the face box moved (a new box's sensor; ``--detect-every``: ms between detections).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import neurova
 from neurova.datasets.render import sample_identity
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
 from neurova.events import SensorSize
+from neurova.faces import DETECT_EVERY_US
 from neurova.io import read_events, write_events
 from neurova.models import from_pretrained
 from neurova.simulator import simulate
@@ -59,18 +62,21 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
 
 
-def live(model: torch.nn.Module, path: Path, sensor: SensorSize, lags_ms: list[float]) -> None:
+def live(model: torch.nn.Module, path: Path, sensor: SensorSize, lags_ms: list[float], every_ms: float) -> None:
     """``predict`` on the recording as a live camera delivers it (40 ms chunks at their wall time), per lag."""
     events = read_events(path)
     for lag_ms in lags_ms:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = neurova.predict(model, replay(events, 40_000, realtime=True), sensor_size=sensor,
-                                     detect_face="auto", threads=1,
+                                     detect_face="auto", threads=1, detect_every_us=round(every_ms * 1000),
                                      detect_lag_us=round(lag_ms * 1000))
         ms = np.asarray(result.latency_ms)
-        print(f"live, detect_face='auto', detect_lag {lag_ms:g} ms: {len(ms)} predictions, median {np.median(ms):.1f} "
-              f"ms, p90 {np.percentile(ms, 90):.1f} ms, first {ms[0]:.1f} ms, slowest after it {ms[1:].max():.1f} ms")
+        moved = np.flatnonzero(np.diff(result.box_start_us)) + 1  # a new sensor: the box moved
+        print(f"live, detect_face='auto', detect_every {every_ms:g} ms, detect_lag {lag_ms:g} ms: {len(ms)} "
+              f"predictions, median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, first {ms[0]:.1f} "
+              f"ms, slowest after it {ms[1:].max():.1f} ms; the {len(moved)} where the box moved: median "
+              f"{np.median(ms[moved]) if len(moved) else np.nan:.1f} ms, max {ms[moved].max() if len(moved) else np.nan:.1f} ms")
 
 
 def main() -> None:
@@ -81,6 +87,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="predict runs; the median is reported")
     parser.add_argument("--live", nargs="+", type=float, metavar="LAG_MS",
                         help="stream the recording at a camera's pace instead, once per detect_lag_us (ms)")
+    parser.add_argument("--detect-every", type=float, default=DETECT_EVERY_US / 1000, metavar="MS",
+                        help="with --live: detect_every_us in ms (default: predict's)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     sensor = SensorSize.of(args.sensor)
@@ -89,7 +97,7 @@ def main() -> None:
         path = Path(tmp) / "recording.h5"
         n_events, true_boxes = make_recording(path, args.seconds, sensor, args.preset)
         if args.live:
-            live(model, path, sensor, args.live)
+            live(model, path, sensor, args.live, args.detect_every)
             return
         seconds = []
         for _ in range(args.repeats):

@@ -25,18 +25,19 @@ numpy only at import time; torch is imported by the learned detector, OpenCV
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 
@@ -1027,11 +1028,17 @@ class FaceTrack:
         lag_us: µs after its window's end from which a detection's answer is used (``>= 0``; 0: at once).
         background: with ``lag_us > 0``, detect in a worker thread (:meth:`close` stops it; the track is also a
             context manager). The window's events must not change until the answer is used.
+        prepare: with ``lag_us > 0``, ``prepare(box, events, t_us)``, called after a detection (in the worker
+            thread with ``background``) whose answer will move the box: ``box`` is the pixel box the track will
+            hold once the answer is used, ``events`` the detection's window and ``t_us`` its time. What it returns
+            is :meth:`next_prepared` until the answer is used, then :attr:`prepared`: a live predictor starts the
+            new box's emulated sensor there (:meth:`neurova.streaming.BoxStream.starting`), beside its predictions.
     """
 
     def __init__(self, detector: FaceDetector, sensor_size: SensorSize | tuple[int, ...], *,
                  window_us: int = DETECT_WINDOW_US, every_us: int = DETECT_EVERY_US, margin: float = 0.0,
-                 initial_box: Any | None = None, lag_us: int = 0, background: bool = False) -> None:
+                 initial_box: Any | None = None, lag_us: int = 0, background: bool = False,
+                 prepare: Callable[[tuple[int, int, int, int], np.ndarray, int], Any] | None = None) -> None:
         if int(window_us) <= 0 or int(every_us) < 0 or int(lag_us) < 0:
             raise ValueError(f"window_us must be positive, every_us and lag_us non-negative, got {window_us}, "
                              f"{every_us}, {lag_us}")
@@ -1042,11 +1049,14 @@ class FaceTrack:
         self.margin = float(margin)
         self.lag_us = int(lag_us)
         self.background = bool(background)
+        self.prepare = prepare
+        self.prepared: Any = None
+        """What ``prepare`` returned for the detection whose answer the track used last (None: none)."""
         self.tracker = BoxTracker()
         if initial_box is not None:
             self.tracker.update(initial_box)
         self.last_detection_us: int | None = None
-        self._waiting: tuple[int, Any] | None = None  # (used from µs, the answer or its Future)
+        self._waiting: tuple[int, _Answer | Future[_Answer]] | None = None  # (used from µs, the answer)
         self._executor: ThreadPoolExecutor | None = None
 
     def due(self, t_us: int) -> bool:
@@ -1072,12 +1082,14 @@ class FaceTrack:
             self._use_waiting()  # an earlier answer still waiting comes first
             if self.lag_us == 0 or self.tracker.box is None:
                 self.tracker.update(self._detect(recent))
+                self.prepared = None
             elif self.background:
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(1, thread_name_prefix="neurova-face-track")
-                self._waiting = (t_us + self.lag_us, self._executor.submit(self._detect, recent))
+                job = self._executor.submit(self._answer, recent, t_us, copy.deepcopy(self.tracker))
+                self._waiting = (t_us + self.lag_us, job)
             else:
-                self._waiting = (t_us + self.lag_us, self._detect(recent))
+                self._waiting = (t_us + self.lag_us, self._answer(recent, t_us, self.tracker))
         box = self.tracker.box
         return None if box is None else pixel_box(box)
 
@@ -1090,13 +1102,39 @@ class FaceTrack:
             found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
         return found
 
+    def _answer(self, recent: np.ndarray, t_us: int, tracker: BoxTracker) -> _Answer:
+        """A lagged detection's answer, and what :attr:`prepare` makes of it when it will move the box (``tracker``:
+        the track's tracker as it is until the answer is used; read only)."""
+        found = self._detect(recent)
+        if self.prepare is None:
+            return _Answer(found, None)
+        before = tracker.box
+        after = copy.deepcopy(tracker).update(found)
+        if after is None or (before is not None and pixel_box(after) == pixel_box(before)):
+            return _Answer(found, None)
+        return _Answer(found, self.prepare(pixel_box(after), recent, t_us))
+
+    def next_prepared(self) -> Any:
+        """What ``prepare`` returned for the answer still waiting, once its detection has finished (else None)."""
+        if self._waiting is None:
+            return None
+        answer = self._waiting[1]
+        if isinstance(answer, Future):
+            if not answer.done():
+                return None
+            answer = answer.result()
+        return answer.prepared
+
     def _use_waiting(self) -> None:
         """Give the tracker the answer that waits (waiting for its detection to finish, in the background)."""
         if self._waiting is None:
             return
         answer = self._waiting[1]
         self._waiting = None
-        self.tracker.update(answer.result() if isinstance(answer, Future) else answer)
+        if isinstance(answer, Future):
+            answer = answer.result()
+        self.tracker.update(answer.found)
+        self.prepared = answer.prepared
 
     def close(self) -> None:
         """Stop the worker thread of ``background`` detection (a detection running is finished first)."""
@@ -1109,6 +1147,13 @@ class FaceTrack:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Answer(NamedTuple):
+    """A lagged detection's answer: the detector's box (None: no face) and what ``prepare`` made of it."""
+
+    found: np.ndarray | None
+    prepared: Any
 
 
 def track_face_boxes(

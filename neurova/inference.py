@@ -276,6 +276,7 @@ class _Predictor:
         self.track = None if detector is None else faces.FaceTrack(
             detector, sensor_size, window_us=detect_window_us, every_us=detect_every_us, margin=face_margin,
             initial_box=self.fixed_box if self.user_box else None, lag_us=detect_lag_us, background=streaming,
+            prepare=self._start_box_sensor if streaming else None,
         )
         self.batch_size = int(batch_size)
         self.device = device
@@ -386,9 +387,37 @@ class _Predictor:
     def _window(self, t_end: int, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int]:
         """The buffered events of the window ending at ``t_end`` resized for ``box`` (:class:`~neurova.streaming.BoxStream`:
         each event cropped and resized once while the box holds) and the start of the box's sensor."""
-        window = self._box_stream.window(self._encoder_for(box), self._buffer, t_end)
+        started = self.track.prepared if self.track is not None else None
+        window = self._box_stream.window(self._encoder_for(box), self._buffer, t_end, started=started)
         assert self._box_stream.start_us is not None
         return window, self._box_stream.start_us
+
+    def _start_box_sensor(self, box: tuple[int, int, int, int], recent: np.ndarray, t_us: int) -> Any:
+        """The face track's ``prepare`` (in its worker thread): the sensor over the ``box`` a detection at ``t_us``
+        moves to, started where the first prediction on it will start it, fed the detection window's events of it.
+
+        Predictions fall on a fixed grid of ``hop_us``, so the first one to use the answer (at least ``lag_us`` after
+        ``t_us``, itself a prediction time, or the next detection's, if sooner) is known; :meth:`_feed_next_box`
+        feeds the sensor the events that arrive before then.
+        """
+        from neurova.streaming import BoxStream
+
+        assert self.track is not None
+        hops = max(1, -(-min(self.track.lag_us, self.track.every_us) // self.hop_us))
+        first_use = int(t_us) + hops * self.hop_us
+        stream = BoxStream.starting(self._to_model_input(self.contract, box, num_frames=self.k),
+                                    first_use - self.history_us)
+        assert stream.start_us is not None
+        if stream.start_us >= int(t_us) - self.track.window_us:  # the window holds every event since the start
+            stream.advance(recent, t_us)
+        return stream
+
+    def _feed_next_box(self, t_end: int) -> None:
+        """Feed the sensor started for the next box (:meth:`_start_box_sensor`) the events up to ``t_end``, so that
+        the prediction that moves to it resizes only the last hop's events."""
+        stream = self.track.next_prepared() if self.track is not None else None
+        if stream is not None:
+            stream.advance(self._buffer, t_end)
 
     def _emit(self, t_end: int) -> None:
         started = time.perf_counter()
@@ -396,6 +425,7 @@ class _Predictor:
         sized, since = self._window(t_end, box)
         if self.streaming:
             self._step(sized, t_end, box, since)
+            self._feed_next_box(t_end)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
             return
         assert self._encoder is not None

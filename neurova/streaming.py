@@ -47,38 +47,77 @@ class BoxStream:
     skipped windows), starts a new one at the window's start (:attr:`start_us`;
     :func:`~neurova.transforms.box_sensor_starts` gives the same starts for a whole recording).
     So the window's frames are ``ToModelInput(contract, box)(events, t_end, since_us=start_us)``.
+
+    A sensor can also be started ahead of time (:meth:`starting`) for a box a live predictor will move to, and
+    fed (:meth:`advance`) while the old box still holds: :meth:`window` then takes it over where it would start
+    the same sensor, and resizes only the events it has not seen.
     """
 
     def __init__(self) -> None:
         self.box: Box | None = None
         self.start_us: int | None = None
         """µs at which the current box's sensor started (the start of its first window)."""
+        self.upto_us: int | None = None
+        """µs up to which (exclusive) the events have been resized."""
+        self._crop: Callable[[np.ndarray], np.ndarray] | None = None
         self._resize: Callable[[np.ndarray], np.ndarray] | None = None
         self._sized = np.zeros(0, dtype=EVENT_DTYPE)
-        self._upto = 0
 
-    def window(self, encoder: ToModelInput, events: np.ndarray | EventBuffer, t_end: int) -> np.ndarray:
+    @classmethod
+    def starting(cls, encoder: ToModelInput, start_us: int) -> BoxStream:
+        """A stream whose sensor over ``encoder.box`` starts at ``start_us`` (no event resized yet)."""
+        stream = cls()
+        stream._start(encoder, int(start_us))
+        return stream
+
+    def _start(self, encoder: ToModelInput, start_us: int) -> None:
+        self.box, self.start_us, self.upto_us = encoder.box, start_us, start_us
+        self._crop, self._resize = encoder.crop, encoder.resizer()
+        self._sized = self._sized[:0]
+
+    def advance(self, events: np.ndarray | EventBuffer, t_end: int) -> None:
+        """Crop and resize the events of ``[upto_us, t_end)`` (nothing when ``t_end <= upto_us``).
+
+        Args:
+            events: time-ordered events (an array or an :class:`~neurova.events.EventBuffer`) holding at least
+                those of ``[upto_us, t_end)``; others are ignored.
+            t_end: µs.
+        """
+        if self._crop is None or self._resize is None or self.upto_us is None:
+            raise RuntimeError("this BoxStream has no sensor to feed yet: start one with BoxStream.starting or window")
+        t_end = int(t_end)
+        if self.upto_us >= t_end:
+            return
+        arrived = events.between(self.upto_us, t_end) if isinstance(events, EventBuffer) else slice_time(
+            events, self.upto_us, t_end)
+        new = self._resize(self._crop(arrived))
+        self._sized = concat_events([self._sized, new]) if len(self._sized) else new
+        self.upto_us = t_end
+
+    def window(self, encoder: ToModelInput, events: np.ndarray | EventBuffer, t_end: int,
+               started: BoxStream | None = None) -> np.ndarray:
         """The resized events of ``[t_end - encoder.history_us, t_end)`` in ``encoder.box``.
 
         Args:
             encoder: the :class:`~neurova.transforms.ToModelInput` of the box.
             events: time-ordered events (an array or an :class:`~neurova.events.EventBuffer`) holding at least
-                those since the previous call's ``t_end`` (all of the window's when the box is new) up to
-                ``t_end``; others are ignored.
+                those since the previous call's ``t_end`` (all of the window's when the box is new, or those since
+                ``started.upto_us``) up to ``t_end``; others are ignored.
             t_end: end of the window, µs.
+            started: a stream started ahead of time (:meth:`starting`); taken over when this window starts a new
+                sensor over the same box at the same time, and not fed beyond ``t_end``.
         """
         t_end = int(t_end)
         start = t_end - encoder.history_us
-        if encoder.box != self.box or self._resize is None or start >= self._upto:  # box_sensor_starts' rule
-            self.box, self.start_us, self._resize = encoder.box, start, encoder.resizer()
-            self._sized, self._upto = self._sized[:0], start
-        if self._upto < t_end:
-            arrived = events.between(self._upto, t_end) if isinstance(events, EventBuffer) else slice_time(
-                events, self._upto, t_end)
-            new = self._resize(encoder.crop(arrived))
-            kept = slice_time(self._sized, start, None)
-            self._sized = concat_events([kept, new]) if len(kept) else new
-            self._upto = t_end
+        if encoder.box != self.box or self._resize is None or start >= (self.upto_us or 0):  # box_sensor_starts' rule
+            if (started is not None and started.box == encoder.box and started.start_us == start
+                    and started.upto_us is not None and started.upto_us <= t_end):
+                self.box, self.start_us, self.upto_us = started.box, started.start_us, started.upto_us
+                self._crop, self._resize, self._sized = started._crop, started._resize, started._sized
+            else:
+                self._start(encoder, start)
+        self._sized = slice_time(self._sized, start, None)
+        self.advance(events, t_end)
         return slice_time(self._sized, start, t_end)
 
 

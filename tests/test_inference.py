@@ -402,6 +402,37 @@ def test_a_lagged_detection_is_used_from_its_time_on_in_line_or_in_the_backgroun
         faces.FaceTrack(detector, SENSOR, lag_us=-1)
 
 
+def test_a_lagged_detection_that_moves_the_box_is_prepared_for_in_the_worker(events):
+    ends = 1000 + 40_000 * np.arange(1, 9)  # detections at ends 0 (in line), 3 and 6; answers used 2 ends later
+    detector, _ = numbered_detector()
+    prepared: list[tuple[str, tuple[int, ...], int, int]] = []
+
+    def prepare(box, window, t_us):
+        prepared.append((threading.current_thread().name, box, t_us, len(window)))
+        return f"sensor over {box}"
+
+    with faces.FaceTrack(detector, SENSOR, every_us=100_000, lag_us=80_000, background=True, prepare=prepare) as track:
+        assert track.box_at(events, int(ends[0])) == (10, 5, 20, 20) and track.next_prepared() is None
+        track.box_at(events, int(ends[3]))  # the second detection starts
+        deadline = time.perf_counter() + 10
+        while track.next_prepared() is None and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        assert track.next_prepared() == "sensor over (12, 5, 20, 20)"  # finished, not used yet
+        assert track.box_at(events, int(ends[4])) == (10, 5, 20, 20) and track.prepared is None
+        assert track.box_at(events, int(ends[5])) == (12, 5, 20, 20)  # used from 80 ms after its window
+        assert track.prepared == "sensor over (12, 5, 20, 20)" and track.next_prepared() is None
+    # the box the track holds once the answer (x 13) is used: the tracker moves half way from 10, rounded up
+    assert prepared == [("neurova-face-track_0", (12, 5, 20, 20), int(ends[3]),
+                         int(((events["t"] >= ends[3] - faces.DETECT_WINDOW_US) & (events["t"] < ends[3])).sum()))]
+    # an answer that leaves the box where it is is not prepared for
+    prepared.clear()
+    with faces.FaceTrack(lambda w, s: np.array([10.0, 5.0, 20.0, 20.0]), SENSOR, every_us=100_000, lag_us=80_000,
+                         background=True, prepare=prepare) as track:
+        for t in ends:
+            track.box_at(events, int(t))
+    assert prepared == [] and track.prepared is None
+
+
 def test_a_background_detection_does_not_hold_up_the_caller_and_reports_its_error(events):
     released = threading.Event()
     calls = []

@@ -137,6 +137,35 @@ def test_box_stream_runs_one_sensor_while_the_box_holds(scene):
     assert stream.start_us == t0 + 440_000 - encoder.history_us  # a new box: a new sensor
 
 
+def test_a_box_stream_started_ahead_is_taken_over_where_it_would_start_the_same_sensor(scene):
+    events, _ = scene
+    old, new = ToModelInput(CONTRACT, (10, 0, 50, 50), 4), ToModelInput(CONTRACT, (14, 2, 50, 50), 4)
+    t0 = int(events["t"][0]) + old.history_us
+    t_move = t0 + 120_000
+    fresh = BoxStream()
+    fresh.window(old, events, t0)
+    expected = fresh.window(new, events, t_move)  # a new box: a new sensor from t_move - history
+    ahead = BoxStream.starting(new, t_move - new.history_us)
+    assert ahead.upto_us == ahead.start_us == t_move - new.history_us and ahead.box == new.box
+    ahead.advance(events, t0 + 40_000)
+    ahead.advance(events, t0 + 80_000)
+    assert ahead.upto_us == t0 + 80_000
+    stream = BoxStream()
+    stream.window(old, events, t0)
+    later = events[events["t"] >= t0 + 80_000]  # only the events the started sensor has not seen
+    np.testing.assert_array_equal(stream.window(new, later, t_move, started=ahead), expected)
+    assert (stream.start_us, stream.upto_us) == (t_move - new.history_us, t_move)
+    np.testing.assert_array_equal(new.encode_sized(expected, t_move), new(events, t_move))
+    # one started at another time, or over another box, is not taken over
+    for other in (BoxStream.starting(new, t_move - new.history_us + 40_000),
+                  BoxStream.starting(ToModelInput(CONTRACT, (15, 2, 50, 50), 4), t_move - new.history_us)):
+        stream = BoxStream()
+        stream.window(old, events, t0)
+        np.testing.assert_array_equal(stream.window(new, events, t_move, started=other), expected)
+    with pytest.raises(RuntimeError, match="no sensor to feed yet"):
+        BoxStream().advance(events, t0)
+
+
 def test_the_continued_sensor_differs_from_a_fresh_one(scene):
     events, _ = scene
     encoder = ToModelInput(CONTRACT, (10, 0, 50, 50), num_frames=4)
@@ -202,8 +231,9 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
 
 
 @pytest.mark.parametrize("lag_us", [0, 80_000])
-def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us):
-    """Also with ``detect_lag_us``, where streaming detects in a worker thread beside the predictions."""
+def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us, monkeypatch):
+    """Also with ``detect_lag_us``, where streaming detects in a worker thread beside the predictions and starts
+    the sensor of each box it moves to there."""
     events, boxes = scene
     t0 = int(events["t"][0])
     shifts = iter(range(100))
@@ -221,8 +251,22 @@ def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us
     offline = neurova.predict(model, events, **kwargs)
     shifts = iter(range(100))
     threads.clear()
+    sensors_started: list[str] = []  # the thread each face box's sensor started in
+    start = BoxStream._start
+
+    def counted_start(self, *args):
+        sensors_started.append(threading.current_thread().name)
+        return start(self, *args)
+
+    monkeypatch.setattr(BoxStream, "_start", counted_start)
     streamed = neurova.predict(model, in_chunks(events), **kwargs)
     assert {*threads[1:]} == ({"neurova-face-track_0"} if lag_us else {threading.current_thread().name})
+    moves = int((np.diff(streamed.boxes, axis=0) != 0).any(axis=1).sum())
+    if lag_us:  # each moved box's sensor started in the worker, with the detection window's events fed to it
+        assert sensors_started.count(threading.current_thread().name) == 1  # the first box's
+        assert moves <= sensors_started.count("neurova-face-track_0") <= moves + 1  # + the last, maybe unused
+    else:
+        assert sensors_started == [threading.current_thread().name] * (moves + 1)
     assert streamed.settings["detect_lag_us"] == lag_us
     np.testing.assert_array_equal(streamed.boxes, offline.boxes)
     assert len(np.unique(offline.boxes, axis=0)) >= 3  # the box moved
