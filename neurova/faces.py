@@ -1115,12 +1115,13 @@ class FaceTrack:
         return _Answer(found, self.prepare(pixel_box(after), recent, t_us))
 
     def next_prepared(self) -> Any:
-        """What ``prepare`` returned for the answer still waiting, once its detection has finished (else None)."""
+        """What ``prepare`` returned for the answer still waiting, once its detection has finished (else None; also
+        when it failed, whose error :meth:`box_at` raises where the answer is due)."""
         if self._waiting is None:
             return None
         answer = self._waiting[1]
         if isinstance(answer, Future):
-            if not answer.done():
+            if not answer.done() or answer.exception() is not None:
                 return None
             answer = answer.result()
         return answer.prepared

@@ -450,6 +450,10 @@ def test_a_background_detection_does_not_hold_up_the_caller_and_reports_its_erro
         assert track.box_at(events, 161_000) == (10, 5, 20, 20)  # the held box; the detection runs beside
         assert time.perf_counter() - started < 5
         released.set()
+        waiting = track._waiting[1]
+        while not waiting.done():
+            time.sleep(0.01)
+        assert track.next_prepared() is None  # the failed detection's error waits for its answer's time
         with pytest.raises(RuntimeError, match="detector failed"):  # where its answer is due
             track.box_at(events, 241_000)
 
