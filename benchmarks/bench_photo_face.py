@@ -304,7 +304,7 @@ def streaming(photo: np.ndarray, box: np.ndarray, seconds: float, seed: int, mod
     frames encoded, and the process CPU time per prediction (which also counts taking in the chunks). ``paced``:
     each chunk is handed over when a camera would deliver it (its end, in wall time from the start), not as soon
     as the previous prediction is done. ``sensor_at_move``: each lagged run is followed by one that starts a moved
-    box's sensor at the prediction that moves to it, as before 30 Nov (evening), not beside the predictions."""
+    box's sensor at the prediction that moves to it, as before 30 Nov, 16:00 UTC, not beside the predictions."""
     n = round(seconds * FPS)
     sensor = (640, 480)
     frames, _ = animate(photo, box, sensor, n, "head", np.random.default_rng(seed))
@@ -415,7 +415,7 @@ def main() -> None:
                         help="detect_lag_us of the live-camera part, ms (default 0 80)")
     parser.add_argument("--sensor-at-move", action="store_true",
                         help="live-camera part: also run each lagged case with a moved box's sensor started at the "
-                             "move, as before 30 Nov (evening)")
+                             "move, as before 30 Nov, 16:00 UTC")
     parser.add_argument("--paced", action="store_true",
                         help="live-camera part: hand each chunk over when a camera would deliver it")
     parser.add_argument("--only-tracking", action="store_true",

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurova._numeric import cumsum
 from neurova.events import EVENT_DTYPE, SensorSize, as_events, copy_events, take_events
 
 __all__ = ["EventResizer", "check_threshold_factor", "raise_threshold", "resize_events", "resize_initial_levels",
@@ -139,7 +140,7 @@ class EventResizer:
             nx, ny = self._x[1][x], self._y[1][y]
             copies = nx * ny
             src = np.repeat(np.arange(len(events)), copies)
-            k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)  # copy index within its event
+            k = np.arange(len(src)) - np.repeat(cumsum(copies) - copies, copies)  # copy index within its event
             events, ox, oy = events.take(src), ox[src] + k % nx[src], oy[src] + k // nx[src]
         if width <= self.size.width and height <= self.size.height and self.threshold == 1:
             out = copy_events(events)
@@ -240,11 +241,11 @@ def _integrate(pixel: np.ndarray, on: np.ndarray, area: np.ndarray,
     steps = on.take(order).astype(np.int32)
     steps *= 2
     steps -= 1  # +1 ON, -1 OFF
-    running = np.cumsum(steps, dtype=np.int32)
+    running = cumsum(steps, dtype=np.int32)
     first = np.ones(n, dtype=bool)
     first[1:] = grouped[1:] != grouped[:-1]
     starts = np.flatnonzero(first)
-    group = np.cumsum(first, dtype=np.int32) - 1
+    group = cumsum(first, dtype=np.int32) - 1
     owners = grouped[starts]
     c = running + (levels[owners].astype(np.int32) - (running[starts] - steps[starts])).take(group)
     landed = np.flatnonzero(c % area.astype(np.int32).take(grouped) == 0)  # landings on a multiple of a

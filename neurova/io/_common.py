@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from neurova._numeric import cumsum
 from neurova.errors import EventFormatError, EventOrderError
 from neurova.events import (
     PathLike,
@@ -320,7 +321,7 @@ class CounterUnwrapper:
         if broken.any():
             i = int(np.argmax(broken))
             raise BackwardStep(int(np.flatnonzero(~outlier)[i]), int(previous[i]), int(kept[i]))
-        wraps = np.cumsum(forward_wrap.astype(np.int64) - backward_wrap)
+        wraps = cumsum(forward_wrap.astype(np.int64) - backward_wrap)
         out = kept + self.offset + wraps * self.period
         self.offset += int(wraps[-1]) * self.period
         self.last = int(kept[-1])

@@ -58,6 +58,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import torch
 
+from neurova._numeric import cumsum
 from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
 from neurova.simulator.noise import ShotNoise
@@ -1214,7 +1215,8 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``counts.sum()`` events of pixels with ``counts`` (>= 1), grouped by pixel: each one's pixel and index
     (from 1), both int64.
 
-    Two cumulative sums of step arrays (``np.repeat`` is slow for many short runs).
+    Two cumulative sums of step arrays (``np.repeat`` is slow for many short runs), by torch's kernel
+    (:func:`neurova._numeric.cumsum`).
     """
     total = int(counts.sum())
     starts = np.cumsum(counts[:-1])  # first event of every pixel but the first
@@ -1222,7 +1224,7 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     slot[starts] = 1
     jp1 = np.ones(total, dtype=np.int64)
     jp1[starts] = 1 - counts[:-1]
-    return np.cumsum(slot, out=slot), np.cumsum(jp1, out=jp1)
+    return cumsum(slot, out=slot), cumsum(jp1, out=jp1)
 
 
 def _floor_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -1258,7 +1260,7 @@ def _interleave_shots(events: np.ndarray, offset: np.ndarray, t_prev: int, dt: i
         return events
     signal_offset = np.ascontiguousarray(events["t"][:n]) - t_prev  # 0 .. dt
     # each noise event goes after the signal events at or before its time: a count per µs, not a search
-    at = np.bincount(signal_offset, minlength=dt + 1).cumsum().take(offset) + np.arange(len(offset))
+    at = cumsum(np.bincount(signal_offset, minlength=dt + 1)).take(offset) + np.arange(len(offset))
     signal = np.ones(len(events), dtype=bool)
     signal[at] = False
     record = np.dtype((np.void, events.dtype.itemsize))  # whole records: 7x faster than structured assignment

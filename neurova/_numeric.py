@@ -1,0 +1,34 @@
+"""Numeric kernels numpy runs slowly, run by torch's CPU kernels on the same memory (no copy).
+
+numpy 2.4's ``cumsum`` of an integer array is a serial loop: 2.3 ns per element here, where torch's takes 0.6 ns.
+Integer sums are exact, so the results are the same bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_TORCH_FROM = 4096
+"""Elements from which torch's call (a few µs) pays."""
+
+
+def cumsum(a: np.ndarray, *, dtype: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.cumsum`` of a 1-D integer or bool array ``a`` (``dtype``: of the sums, default numpy's), into ``out``
+    when given (which may be ``a``)."""
+    dtype = np.dtype(dtype) if dtype is not None else np.cumsum(a[:0]).dtype
+    if a.ndim != 1 or dtype.kind not in "iu" or a.dtype.kind not in "iub":
+        raise ValueError(f"cumsum takes a 1-D integer or bool array and an integer dtype, got {a.dtype} {a.shape} "
+                         f"and {dtype}")
+    if out is None:
+        out = np.empty(len(a), dtype=dtype)
+    if len(a) < _TORCH_FROM or dtype.kind == "u" or not (a.flags.c_contiguous and a.flags.writeable):
+        return np.cumsum(a, dtype=dtype, out=out)
+    import torch
+
+    source = torch.from_numpy(a.view(np.uint8) if a.dtype == np.bool_ else a)
+    if a.dtype == np.bool_:
+        source = source.bool()
+    torch.cumsum(source, 0, dtype=getattr(torch, dtype.name), out=torch.from_numpy(out))
+    return out
