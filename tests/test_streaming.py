@@ -230,6 +230,31 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
             np.testing.assert_allclose(model(x)[0].numpy(), offline.va[i], atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize(("hop_us", "lag_us", "every_us"), [
+    (20_000, 40_000, 60_000),  # hops shorter than the frame interval: whole windows encoded
+    (40_000, 200_000, 120_000),  # used at the next detection, before the lag is over; sensors started after it
+    (60_000, 120_000, 40_000),  # a detection at every prediction
+])
+def test_streamed_moving_box_equals_offline_for_other_hops_lags_and_intervals(scene, model, hop_us, lag_us, every_us):
+    events, boxes = scene
+    shifts = itertools.count()
+
+    def detector(window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
+        frame = min(int(window["t"][-1]) // 40_000, len(boxes) - 1)
+        x0, y0, w, h = boxes[frame]
+        return (x0 + next(shifts) % 4, y0, w, h)
+
+    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=every_us, detect_window_us=160_000,
+                  detect_lag_us=lag_us, hop_us=hop_us)  # a window that holds the new sensors' first events
+    offline = neurova.predict(model, events, **kwargs)
+    shifts = itertools.count()
+    streamed = neurova.predict(model, in_chunks(events), **kwargs)
+    assert len(np.unique(offline.boxes, axis=0)) >= 3
+    np.testing.assert_array_equal(streamed.boxes, offline.boxes)
+    np.testing.assert_array_equal(streamed.box_start_us, offline.box_start_us)
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("lag_us", [0, 80_000])
 def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us, monkeypatch):
     """Also with ``detect_lag_us``, where streaming detects in a worker thread beside the predictions and starts
