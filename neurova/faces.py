@@ -1015,7 +1015,9 @@ class FaceTrack:
     end (or at the next detection, if that comes first); while the track holds no box, at once. The boxes then
     depend only on the times, not on how long a detection takes, so ``background=True`` can run each detection
     in a worker thread beside the caller's work (a live camera's predictions) and give the same boxes as running
-    it in line: the caller waits only if the answer is due before the detection has finished.
+    it in line: the caller waits only if the answer is due before the detection has finished. Where the events of a
+    later detection are there already (a whole recording), :meth:`prefetch` starts it in the worker thread early,
+    with the same answer.
 
     Args:
         detector: ``detector(events, sensor_size) -> box | None`` (:func:`get_face_detector`).
@@ -1057,6 +1059,7 @@ class FaceTrack:
             self.tracker.update(initial_box)
         self.last_detection_us: int | None = None
         self._waiting: tuple[int, _Answer | Future[_Answer]] | None = None  # (used from µs, the answer)
+        self._prefetched: tuple[int, Future[np.ndarray | None]] | None = None  # (detection time µs, its box)
         self._executor: ThreadPoolExecutor | None = None
 
     def due(self, t_us: int) -> bool:
@@ -1081,12 +1084,10 @@ class FaceTrack:
             recent = slice_time(events, t_us - self.window_us, t_us)
             self._use_waiting()  # an earlier answer still waiting comes first
             if self.lag_us == 0 or self.tracker.box is None:
-                self.tracker.update(self._detect(recent))
+                self.tracker.update(self._detect_at(recent, t_us))
                 self.prepared = None
             elif self.background:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="neurova-face-track")
-                job = self._executor.submit(self._answer, recent, t_us, copy.deepcopy(self.tracker))
+                job = self._worker().submit(self._answer, recent, t_us, copy.deepcopy(self.tracker))
                 self._waiting = (t_us + self.lag_us, job)
             else:
                 self._waiting = (t_us + self.lag_us, self._answer(recent, t_us, self.tracker))
@@ -1102,10 +1103,46 @@ class FaceTrack:
             found = np.concatenate([found[:2] - grow, found[2:] + 2 * grow])
         return found
 
+    def prefetch(self, t_us: int, events: np.ndarray) -> None:
+        """Start now, in the worker thread, the detection a later :meth:`box_at` call at ``t_us`` will run, so that
+        the caller's work until then runs beside it (an offline predictor's, whose recording is all there). The
+        answer is the same; a call at another time discards it. Not with ``background`` (whose worker runs the
+        lagged detections).
+
+        Args:
+            t_us: the time of the call that will detect (:meth:`due` then), µs.
+            events: time-ordered events holding at least ``[t_us - window_us, t_us)``; must not change until then.
+        """
+        if self.background:
+            raise ValueError("FaceTrack.prefetch is for tracks without background detection")
+        self._take_prefetched(None)  # one detection ahead at most
+        recent = slice_time(events, int(t_us) - self.window_us, int(t_us))
+        self._prefetched = (int(t_us), self._worker().submit(self._detect, recent))
+
+    def _take_prefetched(self, t_us: int | None) -> tuple[bool, np.ndarray | None]:
+        """``(True, box)`` when the detection prefetched is the one at ``t_us``, else ``(False, None)``; either way
+        the prefetched one has finished (no two detections run at once)."""
+        if self._prefetched is None:
+            return False, None
+        when, job = self._prefetched
+        self._prefetched = None
+        found = job.result()
+        return (True, found) if when == t_us else (False, None)
+
+    def _detect_at(self, recent: np.ndarray, t_us: int) -> np.ndarray | None:
+        """:meth:`_detect` of the window ending at ``t_us``, prefetched or run now."""
+        prefetched, found = self._take_prefetched(t_us)
+        return found if prefetched else self._detect(recent)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="neurova-face-track")
+        return self._executor
+
     def _answer(self, recent: np.ndarray, t_us: int, tracker: BoxTracker) -> _Answer:
         """A lagged detection's answer, and what :attr:`prepare` makes of it when it will move the box (``tracker``:
         the track's tracker as it is until the answer is used; read only)."""
-        found = self._detect(recent)
+        found = self._detect(recent) if self.background else self._detect_at(recent, t_us)
         if self.prepare is None:
             return _Answer(found, None)
         before = tracker.box

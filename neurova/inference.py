@@ -363,9 +363,20 @@ class _Predictor:
         due = self.track.due(t_end)  # the buffer copies a detection window only when one is due
         recent = self._buffer.between(t_end - self.track.window_us, t_end) if due else empty_events()
         box = self.track.box_at(recent, t_end)
+        if due and not self.streaming:
+            self._prefetch_detection(t_end)
         if box is not None:
             return box
         return self._fallback(t_end, f"no face found in the events up to {t_end} µs")
+
+    def _prefetch_detection(self, t_end: int) -> None:
+        """After a detection at ``t_end``, start the next one (due at the first prediction ``detect_every_us``
+        later, on the grid of ``hop_us`` unless windows without events are skipped) in the face track's worker,
+        where the events it needs are all here: the predictions until then run beside it."""
+        assert self.track is not None
+        t_next = t_end + max(1, -(-self.track.every_us // self.hop_us)) * self.hop_us
+        if self._last_t is not None and self._last_t >= t_next:  # every event before t_next has arrived
+            self.track.prefetch(t_next, self._buffer.between(t_next - self.track.window_us, t_next))
 
     def _fallback(self, t_end: int, why: str) -> tuple[int, int, int, int]:
         """The fallback box (the largest centred square), warning once per run with ``why``."""

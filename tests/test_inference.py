@@ -433,6 +433,39 @@ def test_a_lagged_detection_that_moves_the_box_is_prepared_for_in_the_worker(eve
     assert prepared == [] and track.prepared is None
 
 
+def test_a_prefetched_detection_is_used_at_its_time_and_discarded_at_another(events):
+    detector, threads = numbered_detector()  # the k-th answer is [10 + 3k, 5, 20, 20]
+    main = threading.current_thread().name
+    with faces.FaceTrack(detector, SENSOR, every_us=100_000) as track:
+        assert track.box_at(events, 41_000) == (10, 5, 20, 20)  # the first detection, in line
+        track.prefetch(161_000, events)  # the next one, due at the first call 100 ms later
+        assert track.box_at(events, 121_000) == (10, 5, 20, 20)  # not due
+        assert track.box_at(events, 161_000) == (12, 5, 20, 20)  # the prefetched answer (13), half way
+        assert threads == [main, "neurova-face-track_0"]
+        track.prefetch(281_000, events)
+        assert track.box_at(events, 301_000) == (15, 5, 20, 20)  # due at another time: detected again, in line (19)
+        assert threads[2:] == ["neurova-face-track_0", main]
+    with pytest.raises(ValueError, match="without background"):
+        faces.FaceTrack(detector, SENSOR, lag_us=1, background=True).prefetch(0, events)
+
+
+def test_offline_predict_detects_beside_its_predictions_with_the_same_boxes(events):
+    seen: list[str] = []
+
+    def detector(window, sensor_size):
+        seen.append(threading.current_thread().name)
+        return blob_detector(window, sensor_size)
+
+    prediction = predict(LinearVA(), events, sensor_size=SENSOR, detect_face=detector, detect_every_us=60_000,
+                         detect_window_us=30_000)
+    counted: list[str] = []
+    boxes, _ = faces.track_face_boxes(events, SENSOR, prediction.timestamps_us, window_us=30_000, every_us=60_000,
+                                      detector=lambda w, s: counted.append("") or blob_detector(w, s))
+    np.testing.assert_array_equal(prediction.boxes, boxes)
+    assert seen[0] == threading.current_thread().name and set(seen[1:]) == {"neurova-face-track_0"}
+    assert len(counted) <= len(seen) <= len(counted) + 1  # each window once (one more may be prefetched at the end)
+
+
 def test_a_background_detection_does_not_hold_up_the_caller_and_reports_its_error(events):
     released = threading.Event()
     calls = []
