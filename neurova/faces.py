@@ -1121,13 +1121,16 @@ class FaceTrack:
 
     def _take_prefetched(self, t_us: int | None) -> tuple[bool, np.ndarray | None]:
         """``(True, box)`` when the detection prefetched is the one at ``t_us``, else ``(False, None)``; either way
-        the prefetched one has finished (no two detections run at once)."""
+        the prefetched one has finished (no two detections run at once). Its error is raised only when it is used,
+        as the same detection in line would."""
         if self._prefetched is None:
             return False, None
         when, job = self._prefetched
         self._prefetched = None
-        found = job.result()
-        return (True, found) if when == t_us else (False, None)
+        if when != t_us:
+            job.exception()  # waits for it; a detection not used fails nobody
+            return False, None
+        return True, job.result()
 
     def _detect_at(self, recent: np.ndarray, t_us: int) -> np.ndarray | None:
         """:meth:`_detect` of the window ending at ``t_us``, prefetched or run now."""

@@ -448,6 +448,25 @@ def test_a_prefetched_detection_is_used_at_its_time_and_discarded_at_another(eve
     with pytest.raises(ValueError, match="without background"):
         faces.FaceTrack(detector, SENSOR, lag_us=1, background=True).prefetch(0, events)
 
+    calls: list[int] = []
+
+    def fails_once(window, sensor_size):  # the second call fails
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("detector failed")
+        return np.array([10.0, 5.0, 20.0, 20.0])
+
+    with faces.FaceTrack(fails_once, SENSOR, every_us=100_000) as track:
+        track.box_at(events, 41_000)
+        track.prefetch(161_000, events)  # fails, but is never used: nobody is told
+        assert track.box_at(events, 181_000) == (10, 5, 20, 20) and len(calls) == 3
+    calls.clear()
+    with faces.FaceTrack(fails_once, SENSOR, every_us=100_000) as track:
+        track.box_at(events, 41_000)
+        track.prefetch(161_000, events)
+        with pytest.raises(RuntimeError, match="detector failed"):  # used: raised where it is due
+            track.box_at(events, 161_000)
+
 
 def test_offline_predict_detects_beside_its_predictions_with_the_same_boxes(events):
     seen: list[str] = []
