@@ -61,6 +61,7 @@ from neurova.encodings.flicker import FlickerFilter, flicker_share
 from neurova.encodings.rescale import EventResizer, check_threshold_factor
 from neurova.errors import EventFormatError, InputContractError
 from neurova.events import (
+    EVENT_DTYPE,
     EventBuffer,
     SensorSize,
     as_events,
@@ -605,7 +606,12 @@ def _open_source(source: Any, sensor_size: Any, *, stream: bool | None, hop_us: 
             raise ValueError("predicting on a stream of event chunks needs sensor_size=(width, height)")
         size = SensorSize.of(sensor_size)
         return (as_events(chunk, sensor_size=size) for chunk in source), size, None, True, False
-    events = as_events(source, sensor_size=sensor_size)
+    if isinstance(source, np.ndarray) and source.dtype == EVENT_DTYPE:  # read as it is: checked, not copied
+        validate_events(source, sensor_size=sensor_size)
+        events = source.view()
+        events.flags.writeable = False  # and never written to
+    else:
+        events = as_events(source, sensor_size=sensor_size)
     if len(events) == 0:
         raise EventFormatError("the event array is empty: nothing to predict")
     return [events], SensorSize.of(sensor_size) if sensor_size is not None else infer_sensor_size(events), None, False, False
@@ -727,7 +733,8 @@ def predict(
         source: one of
 
             * an event array (any form :func:`neurova.events.as_events` reads; ``sensor_size``
-              inferred from the events when not given) or a :class:`neurova.io.Recording`;
+              inferred from the events when not given; one of :data:`~neurova.events.EVENT_DTYPE` is read as it
+              is, checked but neither copied nor written to) or a :class:`neurova.io.Recording`;
             * an event file (``.raw``, ``.aedat4``, ``.aedat``, ``.h5``, ``.dat``, ``.npz``, ``.npy``, ``.txt``,
               ``.csv``), read whole, or in windows of ``hop_us`` with bounded memory (``stream``; by default
               when it is too large to read whole);

@@ -95,6 +95,25 @@ def test_prediction_times_boxes_and_values(events, offline):
     assert offline.emotion[3] == neurova.zero_shot.classify_emotion(*expected)
 
 
+def test_an_event_array_is_read_as_it_is_not_copied(events, offline, monkeypatch):
+    """Checked, never copied nor written to (a recording-sized copy cost 0.2-0.7 s); other inputs are converted."""
+    def no_copy(*args, **kwargs):
+        raise AssertionError("as_events copied an event array")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(neurova.inference, "as_events", no_copy)
+        read_only = events.copy()
+        read_only.flags.writeable = False
+        again = predict(LinearVA(), read_only, sensor_size=SENSOR, drop_hot_pixels=1000.0, deflicker=True)
+    np.testing.assert_array_equal(read_only, events)
+    columns = {name: events[name] for name in ("x", "y", "t", "p")}  # another input: converted to an event array
+    np.testing.assert_array_equal(predict(LinearVA(), columns, sensor_size=SENSOR).va, offline.va)
+    assert len(again) == len(offline)
+    unsorted = events[::-1].copy()
+    with pytest.raises(EventFormatError, match="not sorted"):
+        predict(LinearVA(), unsorted, sensor_size=SENSOR)
+
+
 def test_streaming_equals_offline(events, offline):
     rng = np.random.default_rng(1)
     cuts = np.sort(rng.integers(0, len(events), 25))
