@@ -375,9 +375,14 @@ class _Predictor:
         later, on the grid of ``hop_us`` unless windows without events are skipped) in the face track's worker,
         where the events it needs are all here: the predictions until then run beside it."""
         assert self.track is not None
-        t_next = t_end + max(1, -(-self.track.every_us // self.hop_us)) * self.hop_us
+        t_next = self._prediction_after(t_end, self.track.every_us)
         if self._last_t is not None and self._last_t >= t_next:  # every event before t_next has arrived
             self.track.prefetch(t_next, self._buffer.between(t_next - self.track.window_us, t_next))
+
+    def _prediction_after(self, t_us: int, wait_us: int) -> int:
+        """The first prediction time after the one at ``t_us`` and at least ``wait_us`` later: predictions lie on a
+        grid of ``hop_us`` (unless windows without events are skipped, which callers check)."""
+        return int(t_us) + max(1, -(-int(wait_us) // self.hop_us)) * self.hop_us
 
     def _fallback(self, t_end: int, why: str) -> tuple[int, int, int, int]:
         """The fallback box (the largest centred square), warning once per run with ``why``."""
@@ -415,8 +420,7 @@ class _Predictor:
         from neurova.streaming import BoxStream
 
         assert self.track is not None
-        hops = max(1, -(-min(self.track.lag_us, self.track.every_us) // self.hop_us))
-        first_use = int(t_us) + hops * self.hop_us
+        first_use = self._prediction_after(t_us, min(self.track.lag_us, self.track.every_us))
         stream = BoxStream.starting(self._to_model_input(self.contract, box, num_frames=self.k),
                                     first_use - self.history_us)
         assert stream.start_us is not None
