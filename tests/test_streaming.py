@@ -230,6 +230,21 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
             np.testing.assert_allclose(model(x)[0].numpy(), offline.va[i], atol=1e-5, rtol=0)
 
 
+class ShiftingDetector:
+    """The true face box of the newest frame, moved right by a pixel more at each call (``period`` positions), with
+    the thread each call ran in."""
+
+    def __init__(self, boxes: np.ndarray, period: int) -> None:
+        self.boxes, self.period = boxes, period
+        self.threads: list[str] = []
+
+    def __call__(self, window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
+        self.threads.append(threading.current_thread().name)
+        frame = min(int(window["t"][-1]) // 40_000, len(self.boxes) - 1)
+        x0, y0, w, h = self.boxes[frame]
+        return (x0 + (len(self.threads) - 1) % self.period, y0, w, h)
+
+
 @pytest.mark.parametrize(("hop_us", "lag_us", "every_us"), [
     (20_000, 40_000, 60_000),  # hops shorter than the frame interval: whole windows encoded
     (40_000, 200_000, 120_000),  # used at the next detection, before the lag is over; sensors started after it
@@ -237,18 +252,10 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
 ])
 def test_streamed_moving_box_equals_offline_for_other_hops_lags_and_intervals(scene, model, hop_us, lag_us, every_us):
     events, boxes = scene
-    shifts = itertools.count()
-
-    def detector(window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
-        frame = min(int(window["t"][-1]) // 40_000, len(boxes) - 1)
-        x0, y0, w, h = boxes[frame]
-        return (x0 + next(shifts) % 4, y0, w, h)
-
-    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=every_us, detect_window_us=160_000,
+    kwargs = dict(sensor_size=SENSOR, detect_every_us=every_us, detect_window_us=160_000,
                   detect_lag_us=lag_us, hop_us=hop_us)  # a window that holds the new sensors' first events
-    offline = neurova.predict(model, events, **kwargs)
-    shifts = itertools.count()
-    streamed = neurova.predict(model, in_chunks(events), **kwargs)
+    offline = neurova.predict(model, events, detect_face=ShiftingDetector(boxes, 4), **kwargs)
+    streamed = neurova.predict(model, in_chunks(events), detect_face=ShiftingDetector(boxes, 4), **kwargs)
     assert len(np.unique(offline.boxes, axis=0)) >= 3
     np.testing.assert_array_equal(streamed.boxes, offline.boxes)
     np.testing.assert_array_equal(streamed.box_start_us, offline.box_start_us)
@@ -261,21 +268,8 @@ def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us
     the sensor of each box it moves to there."""
     events, boxes = scene
     t0 = int(events["t"][0])
-    shifts = iter(range(100))
-    threads: list[str] = []
-
-    def detector(window: np.ndarray, sensor: SensorSize) -> tuple[int, ...]:
-        """The true face box of the newest frame, moved a pixel more at each detection."""
-        threads.append(threading.current_thread().name)
-        frame = min(int(window["t"][-1]) // 40_000, len(boxes) - 1)
-        x0, y0, w, h = boxes[frame]
-        return (x0 + next(shifts) % 3, y0, w, h)
-
-    kwargs = dict(sensor_size=SENSOR, detect_face=detector, detect_every_us=80_000, detect_window_us=80_000,
-                  detect_lag_us=lag_us)
-    offline = neurova.predict(model, events, **kwargs)
-    shifts = iter(range(100))
-    threads.clear()
+    kwargs = dict(sensor_size=SENSOR, detect_every_us=80_000, detect_window_us=80_000, detect_lag_us=lag_us)
+    offline = neurova.predict(model, events, detect_face=ShiftingDetector(boxes, 3), **kwargs)
     sensors_started: list[str] = []  # the thread each face box's sensor started in
     start = BoxStream._start
 
@@ -284,8 +278,9 @@ def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us
         return start(self, *args)
 
     monkeypatch.setattr(BoxStream, "_start", counted_start)
-    streamed = neurova.predict(model, in_chunks(events), **kwargs)
-    assert {*threads[1:]} == ({"neurova-face-track_0"} if lag_us else {threading.current_thread().name})
+    detector = ShiftingDetector(boxes, 3)
+    streamed = neurova.predict(model, in_chunks(events), detect_face=detector, **kwargs)
+    assert {*detector.threads[1:]} == ({"neurova-face-track_0"} if lag_us else {threading.current_thread().name})
     moves = int((np.diff(streamed.boxes, axis=0) != 0).any(axis=1).sum())
     if lag_us:  # each moved box's sensor started in the worker, with the detection window's events fed to it
         assert sensors_started.count(threading.current_thread().name) == 1  # the first box's
