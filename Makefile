@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_streaming.py
+	$(BIN)/python benchmarks/bench_shared_frames.py
 	$(BIN)/python benchmarks/bench_training.py
 
 clean:

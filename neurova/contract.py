@@ -20,7 +20,8 @@ import numpy as np
 
 from neurova.errors import InputContractError
 
-__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "resolve_contract"]
+__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "model_frames",
+           "resolve_contract"]
 
 Encoding = Literal["tbr", "frame", "voxel", "time_surface"]
 """The event encodings (what the event datasets and datamodules accept)."""
@@ -271,3 +272,17 @@ def resolve_contract(
     if mode == "frame":
         values["clip_length"] = 1
     return InputContract(**values)
+
+
+def model_frames(model: Any) -> tuple[bool, int | None]:
+    """``(predicts a sequence, frames read from the end of a clip)`` of a VA model (also importable from
+    :mod:`neurova.zero_shot.evaluate`, where it was first).
+
+    Video models (``predicts_sequence`` true) map ``(B, T, C, H, W)`` to ``(B, T, 2)``;
+    frame models read their last ``frames_used`` frames and return ``(B, 2)``,
+    1 frame when they say nothing. ``None`` frames means the model reads the whole clip.
+    """
+    if getattr(model, "predicts_sequence", False):
+        return True, None
+    frames = getattr(model, "frames_used", None)
+    return False, 1 if frames is None else int(frames)

@@ -54,7 +54,7 @@ import numpy as np
 
 from neurova import faces
 from neurova._atomic import atomic_path
-from neurova.contract import InputContract
+from neurova.contract import InputContract, model_frames
 from neurova.domain import DomainMonitor, InputStats
 from neurova.encodings.filters import _above_rate, _hot_pixels_of_checked, _pixel_counts, denoise_chunks, drop_pixels
 from neurova.encodings.flicker import FlickerFilter, flicker_share
@@ -74,7 +74,6 @@ from neurova.events import (
 )
 from neurova.faces import NoFaceWarning
 from neurova.zero_shot import Method, Table, classify_emotion
-from neurova.zero_shot.evaluate import model_frames
 
 __all__ = [
     "FLICKER_WARN_FRACTION",
@@ -145,8 +144,8 @@ class Prediction:
             ``fallback_box`` and ``fallback_predictions`` (predictions made on it for want of a face box or a
             detection), ``empty_windows_skipped`` (prediction times whose window held no event: gaps in the
             recording produce no predictions), the emotion mapping, ``streaming``, ``threads`` (torch's
-            thread count while streaming) and ``frames_encoded`` (frames encoded in all: K per prediction
-            offline, fewer when streaming reuses the frames consecutive windows share).
+            thread count while streaming) and ``frames_encoded`` (frames encoded in all: fewer than K per
+            prediction where consecutive windows share frames, streamed or offline).
         start_us: time of the first event read, µs: the recording's start, origin of the figures' time axes.
         input_stats: statistics of the model inputs of this run, with a few sample frames
             (:class:`neurova.domain.InputStats`); ``predict`` warns (:class:`neurova.domain.DomainWarning`)
@@ -296,7 +295,7 @@ class _Predictor:
         self._last_t: int | None = None
         self.empty_windows = 0
         self.fallback_predictions = 0
-        self._pending: list[tuple[int, Any, tuple[int, int, int, int], int]] = []
+        self._pending: list[tuple[int, Any, np.ndarray, tuple[int, int, int, int], int]] = []
         self.times: list[int] = []
         self.outputs: list[np.ndarray] = []
         self.boxes: list[tuple[int, int, int, int]] = []
@@ -444,9 +443,9 @@ class _Predictor:
             self._feed_next_box(t_end)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
             return
-        assert self._encoder is not None
-        self._pending.append((t_end, self._torch.from_numpy(self._encoder.encode_sized(sized, t_end)), box, since))
-        self.frames_encoded += self.k
+        frames, new = self._incremental(sized, t_end, box, since)
+        self.frames_encoded += new
+        self._pending.append((t_end, self._torch.from_numpy(frames), self._incremental.frame_ids, box, since))
         if len(self._pending) >= self.batch_size:
             self._flush()
 
@@ -462,17 +461,19 @@ class _Predictor:
         self._record([(t_end, box, since)], out)
 
     def _flush(self) -> None:
+        """Offline: the pending windows in one batch, each frame they share through the trunk once."""
         if not self._pending:
             return
         torch = self._torch
-        x = torch.stack([frames for _, frames, _, _ in self._pending])
+        x = torch.stack([frames for _, frames, _, _, _ in self._pending])
         self.domain.update(x)
-        x = x.to(self.device)
+        ids = np.stack([frame_ids for _, _, frame_ids, _, _ in self._pending])  # (B, K)
+        _, first, index = np.unique(ids, return_index=True, return_inverse=True)
+        frames = x.flatten(0, 1)[torch.from_numpy(first)].to(self.device)  # each frame once
         with torch.inference_mode():
-            out = self.model(x)
-        if out.ndim == 3:
-            out = out[:, -1]
-        self._record([(t_end, box, since) for t_end, _, box, since in self._pending], out)
+            out = self._stepper.windows(frames, torch.from_numpy(index.reshape(ids.shape)),
+                                       chunk=self.batch_size * self.k)
+        self._record([(t_end, box, since) for t_end, _, _, box, since in self._pending], out)
         self._pending.clear()
 
     def _record(self, made: list[tuple[int, tuple[int, int, int, int], int]], out: Any) -> None:
@@ -769,7 +770,8 @@ def predict(
             take more than half the available memory (:data:`MEMORY_PER_FILE_BYTE` per byte of the file), then
             in windows, with a :class:`LargeRecordingWarning`. Both give the same predictions; reading whole
             adds ``drop_hot_pixels`` and the flicker warning.
-        batch_size: predictions per forward pass offline (streaming runs one at a time).
+        batch_size: predictions per forward pass offline, whose frames go through the trunk once each (streaming
+            runs one at a time).
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
         threads: torch's intra-op thread count while streaming, restored afterwards (``None``: leave it as the

@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from neurova.contract import InputContract
+from neurova.contract import InputContract, model_frames
 from neurova.events import EVENT_DTYPE, EventBuffer, concat_events, slice_time
 from neurova.nets.layout import channels_last as channels_last
 from neurova.nets.layout import fold_batch_norm as fold_batch_norm
 from neurova.nets.layout import folded_trunk as folded_trunk
 from neurova.nets.layout import prefers_channels_last as prefers_channels_last
 from neurova.transforms import ToModelInput
-from neurova.zero_shot.evaluate import model_frames
 
 __all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads", "replay"]
 # channels_last, fold_batch_norm, folded_trunk and prefers_channels_last live in neurova.nets.layout; they stay
@@ -130,6 +129,9 @@ class IncrementalModelInput:
     frames the windows share are kept and the m new ones encoded. Otherwise the whole window is encoded.
     Either way the frames equal ``ToModelInput(contract, box, K)(events, t_end, since_us=start_us)``.
 
+    Each frame gets an id when it is encoded (:attr:`frame_ids`): frames of two windows with equal ids are the same
+    frame, which :meth:`FrameStepper.windows` runs through the trunk once.
+
     Args:
         contract: the model's input contract.
         num_frames: K, frames per window.
@@ -139,8 +141,15 @@ class IncrementalModelInput:
         self.contract = contract
         self.num_frames = int(num_frames)
         self._frames: np.ndarray | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._next_id = 0
         self._t_end: int | None = None
         self._key: tuple[Box, int] | None = None
+
+    @property
+    def frame_ids(self) -> np.ndarray:
+        """``(K,)`` int64 ids of the last call's frames, oldest first: a new id for every frame encoded (read-only)."""
+        return self._ids
 
     def new_frames(self, t_end: int, box: Box, start_us: int) -> int:
         """How many frames a window ending at ``t_end`` in ``box``, whose sensor started at ``start_us``, has to
@@ -162,12 +171,15 @@ class IncrementalModelInput:
         box = tuple(int(v) for v in box)  # type: ignore[assignment]
         new = self.new_frames(t_end, box, start_us)
         encoded = ToModelInput(self.contract, box, num_frames=new).encode_sized(sized, t_end)
+        fresh = np.arange(self._next_id, self._next_id + new, dtype=np.int64)
+        self._next_id += new
         if new < self.num_frames:
             assert self._frames is not None
-            frames = np.concatenate([self._frames[new:], encoded])
+            frames, ids = np.concatenate([self._frames[new:], encoded]), np.concatenate([self._ids[new:], fresh])
         else:
-            frames = encoded
-        self._frames, self._t_end, self._key = frames, int(t_end), (box, int(start_us))
+            frames, ids = encoded, fresh
+        ids.flags.writeable = False
+        self._frames, self._ids, self._t_end, self._key = frames, ids, int(t_end), (box, int(start_us))
         return frames, new
 
 
@@ -204,6 +216,33 @@ class FrameStepper:
     def incremental(self) -> bool:
         """True when the trunk runs on new frames only."""
         return self.mode != "whole"
+
+    def windows(self, frames: torch.Tensor, index: torch.Tensor, *, chunk: int = 64) -> torch.Tensor:
+        """``(B, 2)`` outputs of the model on the ``B`` windows ``frames[index]``, each frame's trunk run once.
+
+        Windows that overlap (consecutive predictions offline, a clip slid over frame by frame) share their frames'
+        trunk features: the trunk runs on each frame some window reads, ``chunk`` frames at a time, and the fusion
+        or temporal model on each window. A model without per-frame features (:attr:`incremental` false) runs on
+        whole windows, ``chunk // K`` (at least one) at a time. Stateless: a stream's :meth:`__call__` is not
+        disturbed.
+
+        Args:
+            frames: ``(N, C, H, W)`` the frames the windows are made of.
+            index: ``(B, K)`` int64 indices into ``frames``, each window's frames oldest first.
+            chunk: frames per forward pass (bounds memory).
+        """
+        if self.mode == "whole":
+            step = max(1, chunk // index.shape[1])
+            out = torch.cat([self.model(frames[index[i : i + step]]) for i in range(0, len(index), step)])
+            return out[:, -1] if out.ndim == 3 else out
+        net = self.model.net
+        if self.mode == "step":
+            index = index[:, -net.stream_window :]
+        used, where = torch.unique(index, return_inverse=True)  # where: (B, K) rows of ``features``
+        features = torch.cat([net.forward_features(frames[used[i : i + chunk]][None])[0]
+                              for i in range(0, len(used), chunk)])
+        window = features[where]  # (B, K, F)
+        return net.fuse(window) if self.mode == "step" else net.forward_temporal(window)[:, -1]
 
     def __call__(self, window: torch.Tensor, new: int) -> torch.Tensor:
         """``(B, 2)`` output for ``window`` ``(B, K, C, H, W)``, whose last ``new`` frames follow the previous window.

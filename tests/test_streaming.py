@@ -116,6 +116,30 @@ def test_stepper_runs_other_models_whole():
         torch.testing.assert_close(stepper(x, 1), model(x))
 
 
+@pytest.mark.parametrize(("name", "options", "mode"), [
+    ("tiny_cnn_fusion", {}, "step"), ("resnet18_fusion", TINY_TRUNK, "step"),
+    ("resnet18_gru", {**TINY_TRUNK, "hidden_size": 32}, "features"), ("tiny_cnn", {}, "whole")])
+def test_stepper_windows_equal_the_model_on_each_window_and_run_each_frame_once(name, options, mode):
+    torch.manual_seed(0)
+    model = create_model(name, **options).eval()
+    stepper = FrameStepper(model)
+    assert stepper.mode == mode
+    frames = torch.rand(9, 1, 32, 32)
+    index = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [5, 6, 7, 8], [0, 1, 2, 3], [8, 8, 8, 8]])
+    expected = model(frames[index])
+    expected = expected[:, -1] if expected.ndim == 3 else expected
+    calls: list[int] = []
+    trunk = model.net.trunk if mode != "whole" else model.net
+    hook = trunk.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    with torch.inference_mode():
+        out = stepper.windows(frames, index, chunk=4)
+    hook.remove()
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    if mode != "whole":
+        assert calls == [4, 4, 1]  # the 9 frames in chunks of 4, each once
+    assert stepper._state is None  # a stream's state is left alone
+
+
 # --- incremental encoding ---------------------------------------------------------------------------------
 
 
@@ -188,13 +212,16 @@ def test_incremental_input_equals_whole_windows(scene, box, resize):
     stream = BoxStream()
     t0 = int(events["t"][0]) + whole.history_us
     ends = [t0, t0 + 40_000, t0 + 80_000, t0 + 200_000, t0 + 210_000, t0 + 250_000]
-    news = []
+    news, ids = [], []
     for t_end in ends:
         frames, new = encoder(stream.window(whole, events, t_end), t_end, box, stream.start_us)
         news.append(new)
+        ids.append(encoder.frame_ids.tolist())
         np.testing.assert_allclose(frames, whole(events, t_end, since_us=stream.start_us), atol=1e-6, rtol=0)
     # first window whole; one frame per interval; 3 intervals; not a whole number of intervals; one interval
     assert news == [4, 1, 1, 3, 4, 1]
+    # a frame keeps its id while windows share it; every frame encoded gets a new one
+    assert ids == [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5], [5, 6, 7, 8], [9, 10, 11, 12], [10, 11, 12, 13]]
     other, t_end = ToModelInput(contract, (0, 0, 28, 28), 4), ends[-1] + 40_000
     frames, new = encoder(stream.window(other, events, t_end), t_end, other.box, stream.start_us)
     assert new == 4  # a new box: encoded whole
@@ -212,13 +239,20 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
     x0, y0, w, h = fixed_box(boxes)
     box = (x0 - grow // 2, y0 - grow // 2, w + grow, h + grow)
     assert (box[2] > CONTRACT.image_size) == (grow > 0)  # replicated, or integrated by the box's sensor
-    offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box)
+    trunk_frames: list[int] = []  # the frames each trunk call ran on
+    hook = model.net.trunk.register_forward_hook(lambda module, args, out: trunk_frames.append(len(args[0])))
+    try:
+        offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box, batch_size=4)
+    finally:
+        hook.remove()
     streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box)
     np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
     np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
     assert len(offline) >= 12 and np.ptp(offline.valence) > 0
-    assert offline.settings["frames_encoded"] == 4 * len(offline)
-    assert streamed.settings["frames_encoded"] == 4 + len(streamed) - 1  # one new frame per prediction
+    # one new frame per prediction, offline as streamed; offline, each batch of 4 windows runs the trunk on its 7
+    # frames (the first on 4 + 3), not on 16
+    assert offline.settings["frames_encoded"] == streamed.settings["frames_encoded"] == 4 + len(streamed) - 1
+    assert trunk_frames[:-1] == [7] * (len(trunk_frames) - 1) and sum(trunk_frames) == 3 * len(trunk_frames) + len(offline)
     np.testing.assert_allclose(streamed.input_stats.nonzero_fraction, offline.input_stats.nonzero_fraction)
     # one sensor over the box from the first window on; each prediction is the model on ToModelInput from there
     first = int(offline.timestamps_us[0]) - ToModelInput(CONTRACT, box, 4).history_us

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from neurova.contract import model_frames
 from neurova.emotions import EKMAN7_NAMES
 from neurova.metrics import chance_scores, classification_scores, confusion_matrix
 from neurova.zero_shot.mapping import Aggregate, Method, Table, _numpy, _table_points, aggregate_clip
@@ -141,19 +142,6 @@ def evaluate_predictions(
     )
 
 
-def model_frames(model: Any) -> tuple[bool, int | None]:
-    """``(predicts a sequence, frames read from the end of a clip)`` of a VA model.
-
-    Video models (``predicts_sequence`` true) map ``(B, T, C, H, W)`` to ``(B, T, 2)``;
-    frame models read their last ``frames_used`` frames and return ``(B, 2)``,
-    1 frame when they say nothing. ``None`` frames means the model reads the whole clip.
-    """
-    if getattr(model, "predicts_sequence", False):
-        return True, None
-    frames = getattr(model, "frames_used", None)
-    return False, 1 if frames is None else int(frames)
-
-
 class ZeroShotEvaluator:
     """Run a valence/arousal model over labelled clips and score its zero-shot emotion decisions.
 
@@ -207,10 +195,12 @@ class ZeroShotEvaluator:
             return out[:, None] if out.ndim == 2 else out
         if frames.shape[1] <= k:
             return self.model(frames)[:, None]
-        windows = frames.unfold(1, k, 1).permute(0, 1, 5, 2, 3, 4)  # (B, T-K+1, K, C, H, W)
-        b, n = windows.shape[:2]
-        flat = windows.reshape(b * n, *windows.shape[2:])
-        out = torch.cat([self.model(flat[i : i + self.max_windows]) for i in range(0, len(flat), self.max_windows)])
+        from neurova.streaming import FrameStepper
+
+        b, t = frames.shape[:2]
+        n = t - k + 1  # windows per clip: frames i .. i + K - 1 of clip c are frames c * T + i .. of the flat batch
+        index = (torch.arange(b)[:, None, None] * t + torch.arange(n)[None, :, None] + torch.arange(k)).reshape(-1, k)
+        out = FrameStepper(self.model).windows(frames.flatten(0, 1), index.to(frames.device), chunk=self.max_windows * k)
         return out.reshape(b, n, -1)
 
     def predict_clips(self, batches: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[np.ndarray], list[Any]]:

@@ -110,6 +110,23 @@ class PixelVideoModel(torch.nn.Module):
         return x[:, :, 0, 0, :2]
 
 
+
+def test_evaluator_runs_a_fusion_models_trunk_once_per_frame():
+    from neurova.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn_fusion").eval()  # fuses its last 4 frames
+    frames = torch.rand(2, 7, 1, 32, 32)
+    trunk_frames: list[int] = []
+    hook = model.net.trunk.register_forward_hook(lambda module, args, out: trunk_frames.append(len(args[0])))
+    with torch.inference_mode():
+        out = ZeroShotEvaluator(model, max_windows=2).predict_batch(frames)
+        hook.remove()
+        expected = torch.stack([torch.stack([model(frames[b : b + 1, i : i + 4])[0] for i in range(4)])
+                                for b in range(2)])
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
+    assert trunk_frames == [8, 6]  # the 14 frames, 2 windows' worth (8 frames) at a time, each once (not 32)
+
 def test_evaluator_slides_frame_models_and_pools_clips():
     model = PixelModel()
     batches = _batches(["Anger", "Fear", "Sadness"], [0, 3, 0])
