@@ -30,7 +30,9 @@ of ``--small-batch`` 64x64 clips (whole calls: building the event arrays include
         [--contents texture face slow film] [--reference loop|v2e] [--device cpu] [--batch 4] [--small-batch 16]
 
 With ``--threads N`` (N > 1) the reference and neurova run on N threads, and each row also gives neurova's
-``"v2e"`` mode on N threads over its own speed on one (``N/1 thread``).
+``"v2e"`` mode on N threads over its own speed on one (``N/1 thread``). ``--gil`` measures only what two Python
+threads can give at all: two independent simulators (each half of the frame, no synchronisation) in two threads
+against one after the other, and numpy's elementwise operations on 90 k and 10 k elements the same way.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import argparse
 import math
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -191,10 +194,12 @@ def run_reference(kind: str, frames: np.ndarray, times_us: np.ndarray, params: D
 
 
 def run_neurova(
-    frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str, threads: int | None = None
+    frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str, threads: int | None = None,
+    size: tuple[int, int] = (HEIGHT, WIDTH),
 ) -> tuple[np.ndarray, float]:
-    """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default 1)."""
-    sim = DVSSimulator(HEIGHT, WIDTH, seed=1, device=device, threads=threads, **params.to_dict())
+    """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default 1; ``size``:
+    height and width of the frames)."""
+    sim = DVSSimulator(*size, seed=1, device=device, threads=threads, **params.to_dict())
     chunks = []
     start = time.perf_counter()
     for frame, t in zip(frames, times_us):
@@ -275,6 +280,56 @@ def bench_content(name: str, n_frames: int, repeats: int, reference: str, device
               f"{100 * equal_pixels(ours, ref):12.3f}%{scaling}")  # fmt: skip
 
 
+def two_thread_speedup(work: list[Callable[[], Any]], repeats: int) -> float:
+    """How much faster the callables of ``work`` finish in one Python thread each than one after the other in this
+    thread (medians of ``repeats`` interleaved runs)."""
+
+    def in_threads() -> tuple[list[Any], float]:
+        threads = [threading.Thread(target=job) for job in work]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [], time.perf_counter() - start
+
+    def in_turn() -> tuple[list[Any], float]:
+        start = time.perf_counter()
+        for job in work:
+            job()
+        return [], time.perf_counter() - start
+
+    result = median_of(repeats, {"threads": in_threads, "in turn": in_turn})
+    return result["in turn"][1] / result["threads"][1]
+
+
+def bench_gil(n_frames: int, repeats: int, contents: list[str]) -> None:
+    """The ceiling of two Python threads: two independent simulators (the top and the bottom half of each clip, no
+    synchronisation between them) in two threads against one after the other; then numpy's own, two threads of
+    elementwise operations on arrays of 90 k elements (a 346x260 frame) and of 10 k (its active pixels)."""
+    for name in contents:
+        make, fps, _ = CONTENTS[name]
+        frames = make(n_frames)
+        times = np.rint(np.arange(n_frames) * 1e6 / fps).astype(np.int64)
+        halves = [np.ascontiguousarray(frames[:, : HEIGHT // 2]), np.ascontiguousarray(frames[:, HEIGHT // 2 :])]
+        for setting, preset in SETTINGS.items():
+            params = resolve_params(preset, timestamp_mode="v2e")
+            work = [partial(run_neurova, half, times, params, "cpu", 1, size=half.shape[1:]) for half in halves]
+            print(f"{name:8} {setting:6} two independent half-frame simulators: in two threads "
+                  f"{two_thread_speedup(work, repeats):.2f}x the speed of one after the other")
+    for size, calls in ((90_000, 2_000), (10_000, 20_000)):
+        arrays = [np.random.default_rng(i).random((3, size)) for i in range(2)]
+
+        def elementwise(a: np.ndarray, calls: int = calls) -> None:
+            for _ in range(calls):
+                np.add(a[0], a[1], out=a[2])
+                np.multiply(a[2], a[0], out=a[2])
+
+        print(f"numpy add and multiply of {size:,} float64 elements: in two threads "
+              f"{two_thread_speedup([partial(elementwise, a) for a in arrays], repeats):.2f}x the speed of one after "
+              "the other")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
@@ -286,8 +341,13 @@ def main() -> None:
                         help="loop: the transcription of v2e's loop (benchmarks/v2e_loop.py); v2e: v2e's EventEmulator")  # fmt: skip
     parser.add_argument("--batch", type=int, default=4, help="clips of the batch comparison (0: skip it)")
     parser.add_argument("--small-batch", type=int, default=16, help="64x64 clips of a second batch comparison (0: skip)")
+    parser.add_argument("--gil", action="store_true",
+                        help="only the ceiling of two Python threads: independent simulators, then numpy alone")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.gil:
+        bench_gil(args.frames, args.repeats, args.contents)
+        return
     if args.reference == "v2e":
         from neurova.errors import MissingDependencyError
         from neurova.simulator.v2e import load_event_emulator
