@@ -147,7 +147,8 @@ class ZeroShotEvaluator:
 
     Frame models (``forward((B, K, C, H, W)) -> (B, 2)`` on their last K frames, see
     :func:`model_frames`) are slid over each clip, one prediction per frame from frame
-    ``K - 1`` on; video models (``predicts_sequence``, ``forward((B, T, C, H, W)) -> (B, T, 2)``)
+    ``K - 1`` on, each frame through a fusion or temporal net's trunk once
+    (:meth:`neurova.streaming.FrameStepper.windows`); video models (``predicts_sequence``, ``forward((B, T, C, H, W)) -> (B, T, 2)``)
     predict every frame at once. Samples that share a ``meta["clip_id"]`` are pooled into one clip, and
     each clip's frame predictions are aggregated (:func:`aggregate_clip`) before scoring.
 
@@ -156,7 +157,7 @@ class ZeroShotEvaluator:
         class_names: the label set (:data:`LABEL_SETS`); batch labels index into it.
         emotions, method, aggregate, neutral_radius, neutral_label: as in :func:`evaluate_predictions`.
         device: torch device to run the model on.
-        max_windows: largest number of frame windows per forward pass (bounds memory).
+        max_windows: bounds memory: a forward pass takes at most ``max_windows`` windows' worth of frames (K each).
     """
 
     def __init__(
