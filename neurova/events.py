@@ -399,14 +399,25 @@ def _check_events(x: np.ndarray, y: np.ndarray, t: np.ndarray, sensor_size: Sens
             "(pass sort=True to sort them)",
             path,
         )
-    if x.min() < 0 or y.min() < 0:
-        raise EventFormatError(f"coordinates must be non-negative, found x >= {int(x.min())}, y >= {int(y.min())}", path)
-    if sensor_size is not None:
-        size = SensorSize.of(sensor_size)
-        if x.max() >= size.width or y.max() >= size.height:
-            raise EventFormatError(
-                f"events lie outside the {size} sensor: x up to {int(x.max())}, y up to {int(y.max())}", path
-            )
+    size = None if sensor_size is None else SensorSize.of(sensor_size)
+    if not (_within(x, None if size is None else size.width) and _within(y, None if size is None else size.height)):
+        if x.min() < 0 or y.min() < 0:
+            raise EventFormatError(f"coordinates must be non-negative, found x >= {int(x.min())}, y >= {int(y.min())}",
+                                   path)
+        raise EventFormatError(f"events lie outside the {size} sensor: x up to {int(x.max())}, y up to {int(y.max())}",
+                               path)
+
+
+def _within(values: np.ndarray, bound: int | None) -> bool:
+    """Whether integer coordinates are all ``>= 0`` and, given ``bound``, ``< bound``: one pass over them (their
+    maximum read as unsigned, where a negative value exceeds every bound), where a minimum and a maximum take two."""
+    if values.dtype.kind not in "iu":
+        return bool(values.min() >= 0 and (bound is None or values.max() < bound))
+    if values.dtype.kind == "u":
+        return bound is None or int(values.max()) < bound
+    half = 1 << (8 * values.itemsize - 1)  # the non-negative values of the signed type lie below it
+    unsigned = values.view(values.dtype.str.replace("i", "u"))  # the same bytes, the same byte order
+    return int(unsigned.max()) < (half if bound is None else min(bound, half))
 
 
 def infer_sensor_size(events: np.ndarray) -> SensorSize:

@@ -170,6 +170,31 @@ def test_as_events_outside_the_sensor():
     assert len(as_events(expected(), sensor_size="346x260")) == 4
 
 
+
+@pytest.mark.parametrize("dtype", ["i1", "<i2", ">i2", "<u2", "<i4", ">u4", "<i8", "<f8"])
+def test_coordinates_of_every_type_are_checked_against_the_sensor(dtype):
+    """One unsigned pass checks both bounds of integer coordinates, whatever the column's type and byte order: values
+    at the sensor's edge and the largest of a small type are caught, those inside let through."""
+    top = min(int(np.iinfo(dtype).max) if np.dtype(dtype).kind in "iu" else 300, np.iinfo(np.int16).max)
+    for x, width, ok in [([0, 5], 6, True), ([0, 6], 6, False), ([0, top], 640, top < 640), ([3, top], None, True)]:
+        columns = {"x": np.array(x, dtype=dtype), "y": np.array([0, 1], dtype=dtype), "t": [1, 2], "p": [1, 0]}
+        size = None if width is None else (width, 2)
+        if ok:
+            validate_events(as_events(columns, sensor_size=size), sensor_size=size)
+        else:
+            with pytest.raises(EventFormatError, match="outside"):
+                as_events(columns, sensor_size=size)
+            with pytest.raises(EventFormatError, match="outside"):
+                validate_events(as_events(columns, validate=False), sensor_size=size)
+
+
+def test_negative_coordinates_of_an_event_array_are_caught_at_any_sensor_size():
+    for x, y in [([0, -1], [0, 0]), ([0, 0], [0, -32768]), ([-32768, 3], [1, 1])]:
+        for size in [None, (640, 480), (32768, 32768)]:
+            with pytest.raises(EventFormatError, match="non-negative"):
+                validate_events(make_events(x, y, [1, 2], [1, 1]), sensor_size=size)
+    validate_events(make_events([0, 32767], [32767, 0], [1, 2], [1, 1]))
+
 def test_as_events_field_errors():
     with pytest.raises(EventFormatError, match="no 'p' field"):
         as_events({"x": X, "y": Y, "t": T})
