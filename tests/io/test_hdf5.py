@@ -145,6 +145,36 @@ def test_a_whole_file_is_read_in_parts_into_one_array(tmp_path: Path, monkeypatc
         np.testing.assert_array_equal(nio.read_events(path), rows[np.argsort(rows["t"], kind="stable")])
 
 
+
+def test_a_bad_part_of_a_whole_file_read_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts are decoded a part ahead in a worker thread: an event outside the sensor in a later part, and a part
+    that cannot be decoded, still raise from the read, naming the file."""
+    monkeypatch.setattr(hdf5, "_BLOCK_ROWS", 7)
+    rows = random_events(40, t0=0, span_us=5_000)
+    rows["x"][30] = SIZE.width  # in the fifth part
+    path = tmp_path / "outside.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs.update(format="neurova-events", version=1, width=SIZE.width, height=SIZE.height, time_unit="us")
+        for field in "xytp":
+            f[field] = rows[field].astype(hdf5._FIELDS[field])
+    with pytest.raises(EventFormatError, match="outside") as info:
+        nio.read_events(path)
+    assert str(path) in str(info.value)
+    nio.write_events(path, random_events(40, t0=0, span_us=5_000), SIZE)
+    calls = []
+    columns = hdf5._read_columns
+
+    def failing(datasets, start, stop):  # the worker's fourth decode fails
+        calls.append(start)
+        if len(calls) == 4:
+            raise OSError("can't decompress the chunk")
+        return columns(datasets, start, stop)
+
+    monkeypatch.setattr(hdf5, "_read_columns", failing)
+    with pytest.raises(EventFormatError, match="corrupt HDF5 data: can't decompress") as info:
+        nio.read_events(path)
+    assert str(path) in str(info.value) and len(calls) == 4
+
 def test_hdf5_streaming_reads_bounded_slices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """iter_events and group_time_slice on HDF5 read slices, never a whole dataset."""
     n, block = 5_000, 64
