@@ -2,7 +2,7 @@
 
 Streaming runs a frame-fusion model's trunk on each new frame alone (``FrameFusionNet.step``), with
 channels-last weights (``neurova.nets.layout.channels_last``) and its batch norms folded into the convolutions
-(``neurova.nets.layout.fold_batch_norm``). This script times that trunk on one
+(``neurova.nets.layout.fold_batch_norm``), its module calls inlined. This script times that trunk on one
 ``(1, C, S, S)`` frame, at one thread, in ways torch offers, as CPU time of the calling thread
 (``time.thread_time``: less disturbed by other processes than wall time), medians of interleaved repeats;
 each row's ratio is against eager contiguous weights, and its ``max |diff|`` against that path's output::
@@ -10,7 +10,7 @@ each row's ratio is against eager contiguous weights, and its ``max |diff|`` aga
     .venv/bin/python benchmarks/bench_trunk_step.py --model resnet18_fusion [--threads 2] [--compile]
 
 Rows: eager (contiguous weights; the reference), eager with channels-last weights, the same with batch norm
-folded (what streaming does),
+folded, the same with its module calls inlined (``neurova.nets.layout.inline_module_calls``: what streaming does),
 TorchScript traced, frozen and ``optimize_for_inference`` (batch norm folded into the convolutions),
 bfloat16 weights, bfloat16 autocast, and with ``--compile`` ``torch.compile`` (inductor; needs a C++
 compiler, tens of seconds to compile).
@@ -27,13 +27,14 @@ from collections.abc import Callable
 import torch
 
 from neurova.models import create_model
-from neurova.nets.layout import fold_batch_norm
+from neurova.nets.layout import fold_batch_norm, inline_module_calls
 
 
 def variants(trunk: torch.nn.Module, frame: torch.Tensor, compile_too: bool) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     """The ways to run ``trunk`` on ``frame``, by name (the first is the reference)."""
     channels_last = copy.deepcopy(trunk).to(memory_format=torch.channels_last)
     folded = fold_batch_norm(channels_last)
+    inlined = inline_module_calls(folded)
     scripted = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(copy.deepcopy(trunk), frame)))
     bf16 = copy.deepcopy(trunk).to(dtype=torch.bfloat16, memory_format=torch.channels_last)
 
@@ -42,7 +43,8 @@ def variants(trunk: torch.nn.Module, frame: torch.Tensor, compile_too: bool) -> 
             return channels_last(x).float()
 
     ways = {"eager": trunk, "eager, channels-last": channels_last,
-            "eager, channels-last, batch norm folded (streaming)": folded, "TorchScript frozen, optimize_for_inference": scripted,
+            "eager, channels-last, batch norm folded": folded,
+            "the same, module calls inlined (streaming)": inlined, "TorchScript frozen, optimize_for_inference": scripted,
             "bf16 weights": lambda x: bf16(x.to(torch.bfloat16)).float(), "bf16 autocast": autocast}
     if compile_too:
         ways["torch.compile"] = torch.compile(copy.deepcopy(trunk))

@@ -16,7 +16,7 @@ def test_every_way_gives_the_eager_trunks_features() -> None:
     with torch.no_grad():
         ways = bench.variants(trunk, frame, compile_too=False)
         reference = trunk(frame)
-        assert next(iter(ways)) == "eager" and len(ways) == 6
+        assert next(iter(ways)) == "eager" and len(ways) == 7
         for name, run in ways.items():
             tolerance = 2e-2 if name.startswith("bf16") else 1e-5
             torch.testing.assert_close(run(frame).float(), reference, atol=tolerance, rtol=0, msg=name)

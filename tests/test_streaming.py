@@ -21,6 +21,7 @@ from neurova.nets.layout import (
     fold_batch_norm,
     folded_trunk,
     inference_layout,
+    inline_module_calls,
     prefers_channels_last,
 )
 from neurova.simulator import simulate
@@ -491,6 +492,41 @@ def test_fold_batch_norm_leaves_what_it_cannot_fold():
     untraceable = DataDependent().eval()
     assert fold_batch_norm(untraceable) is untraceable
 
+
+
+@pytest.mark.parametrize("name", ["resnet18_fusion", "tiny_cnn_fusion"])
+def test_inline_module_calls_runs_the_same_operations_without_module_calls(name):
+    options = TINY_TRUNK if name.startswith("resnet") else {}
+    trunk = _trained_batch_norms(create_model(name, **options).net.trunk)
+    folded = fold_batch_norm(trunk, torch.channels_last)
+    parts, state = dict(folded.named_modules()), {k: v.clone() for k, v in folded.state_dict().items()}
+    inlined = inline_module_calls(folded)
+    graphs = [part for part in inlined.modules() if isinstance(part, torch.fx.GraphModule)]
+    assert graphs and all(node.op != "call_module" for graph in graphs for node in graph.graph.nodes)
+    assert dict(folded.named_modules()) == parts and all(torch.equal(folded.state_dict()[k], v) for k, v in state.items())
+    channels = next(m for m in trunk.modules() if isinstance(m, torch.nn.Conv2d)).in_channels
+    with torch.inference_mode():
+        for batch in (1, 4):  # one frame, as streaming runs it, and a whole window
+            x = torch.rand(batch, channels, 32, 32)
+            torch.testing.assert_close(inlined(x), folded(x), atol=0, rtol=0)  # the same operations
+
+
+def test_inline_module_calls_keeps_the_calls_it_cannot_inline():
+    dropout = torch.nn.Dropout(0.5)  # in training mode: random, kept
+    module = torch.fx.symbolic_trace(torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), torch.nn.Tanh(), dropout, torch.nn.ReLU(),
+        torch.nn.Identity(), torch.nn.Conv2d(2, 2, 1)))
+    dropout.train()
+    inlined = inline_module_calls(module)
+    kept = [str(node.target) for node in inlined.graph.nodes if node.op == "call_module"]
+    assert kept == ["0", "1", "2"]  # reflect padding, a module it does not know, dropout in training
+    functions = [node.target for node in inlined.graph.nodes if node.op == "call_function"]
+    assert functions == [torch.relu, torch.nn.functional.conv2d]  # the Identity is gone
+    dropout.eval()
+    x = torch.rand(1, 1, 6, 6)
+    torch.testing.assert_close(inlined(x), module(x), atol=0, rtol=0)
+    plain = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
+    assert inline_module_calls(plain) is plain  # no graph in it: nothing to inline
 
 @pytest.mark.parametrize("name", ["resnet18_fusion", "resnet18_gru"])
 def test_predict_folds_batch_norm_and_gives_the_models_outputs(scene, name, monkeypatch):
