@@ -512,16 +512,24 @@ def test_inline_module_calls_runs_the_same_operations_without_module_calls(name)
 
 
 def test_inline_module_calls_keeps_the_calls_it_cannot_inline():
+    class Scaled(torch.nn.Module):  # reads a parameter of its own: a get_attr in its graph
+        def __init__(self, body: torch.nn.Module) -> None:
+            super().__init__()
+            self.body, self.scale = body, torch.nn.Parameter(torch.tensor(3.0))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.body(x) * self.scale
+
     dropout = torch.nn.Dropout(0.5)  # in training mode: random, kept
-    module = torch.fx.symbolic_trace(torch.nn.Sequential(
+    module = torch.fx.symbolic_trace(Scaled(torch.nn.Sequential(
         torch.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), torch.nn.Tanh(), dropout, torch.nn.ReLU(),
-        torch.nn.Identity(), torch.nn.Conv2d(2, 2, 1)))
+        torch.nn.Identity(), torch.nn.Conv2d(2, 2, 1))))
     dropout.train()
     inlined = inline_module_calls(module)
     kept = [str(node.target) for node in inlined.graph.nodes if node.op == "call_module"]
-    assert kept == ["0", "1", "2"]  # reflect padding, a module it does not know, dropout in training
+    assert kept == ["body.0", "body.1", "body.2"]  # reflect padding, a module it does not know, dropout in training
     functions = [node.target for node in inlined.graph.nodes if node.op == "call_function"]
-    assert functions == [torch.relu, torch.nn.functional.conv2d]  # the Identity is gone
+    assert functions[:2] == [torch.relu, torch.nn.functional.conv2d]  # the Identity is gone
     dropout.eval()
     x = torch.rand(1, 1, 6, 6)
     torch.testing.assert_close(inlined(x), module(x), atol=0, rtol=0)
