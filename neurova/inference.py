@@ -287,6 +287,9 @@ class _Predictor:
         # one new frame per prediction, where channels-last weights pay
         self.steps_one_frame = self._stepper.incremental
         self.frames_encoded = 0
+        # streaming with a fixed box: the first window's earlier frames go through before its prediction is due
+        self._prerolls = streaming and detector is None and self.steps_one_frame and self.k > 1
+        self._prerolled = 0
         self._encoder: Any | None = None
         self._box_stream = BoxStream()
         self._buffer = EventBuffer()
@@ -341,6 +344,8 @@ class _Predictor:
 
     def _advance(self, until: int) -> None:
         assert self._next_end is not None
+        if self._prerolls and not self.times:
+            self._preroll(until)
         while self._next_end <= until:
             following = self._buffer.next_time(self._next_end - self.history_us)
             if following is None:
@@ -354,6 +359,29 @@ class _Predictor:
             self._next_end += self.hop_us
         start = self._next_end - self.keep_us
         self._buffer.drop_before(start)
+
+    def _preroll(self, until: int) -> None:
+        """Streaming with a fixed box, before the first prediction: each earlier frame of the first window encoded and
+        through the trunk as soon as its events have all arrived (an event at or after its end, ``until``, seen), so
+        that the first prediction steps over its newest frame only, as every later one does, instead of running the
+        trunk on all K frames at once. The frames and the model's state are those of windows ending at the frames'
+        ends on the box's sensor started at the first window's start; nothing is predicted or recorded for them."""
+        from neurova.streaming import BoxStream
+
+        assert self._next_end is not None
+        interval = self.contract.frame_interval_us
+        while self._prerolled < self.k - 1:
+            t_end = self._next_end - (self.k - 1 - self._prerolled) * interval
+            if t_end > until:
+                return
+            if self._prerolled == 0:  # the sensor the first prediction's window will run on
+                self._box_stream = BoxStream.starting(self._encoder_for(self.fixed_box), self._next_end - self.history_us)
+            sized, since = self._window(t_end, self.fixed_box)
+            frames, new = self._incremental(sized, t_end, self.fixed_box, since)
+            self.frames_encoded += new
+            with self._torch.inference_mode():
+                self._stepper(self._torch.from_numpy(frames)[None].to(self.device), new)
+            self._prerolled += 1
 
     # -- one prediction ----------------------------------------------------------------------------------
 

@@ -244,16 +244,23 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
     hook = model.net.trunk.register_forward_hook(lambda module, args, out: trunk_frames.append(len(args[0])))
     try:
         offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box, batch_size=4)
+        offline_frames, trunk_frames[:] = list(trunk_frames), []
+        streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box)
     finally:
         hook.remove()
-    streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box)
     np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
     np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
     assert len(offline) >= 12 and np.ptp(offline.valence) > 0
-    # one new frame per prediction, offline as streamed; offline, each batch of 4 windows runs the trunk on its 7
-    # frames (the first on 4 + 3), not on 16
-    assert offline.settings["frames_encoded"] == streamed.settings["frames_encoded"] == 4 + len(streamed) - 1
-    assert trunk_frames[:-1] == [7] * (len(trunk_frames) - 1) and sum(trunk_frames) == 3 * len(trunk_frames) + len(offline)
+    # offline: one new frame per prediction; each batch of 4 windows runs the trunk on its 7 frames (the first on
+    # 4 + 3), not on 16
+    assert offline.settings["frames_encoded"] == 4 + len(offline) - 1
+    assert offline_frames[:-1] == [7] * (len(offline_frames) - 1)
+    assert sum(offline_frames) == 3 * len(offline_frames) + len(offline)
+    # streamed: the first window's earlier frames go through as their events arrive (the window ending at the first
+    # frame's end: 4 frames, 3 of them before the sensor's start and empty; then one frame each), so the first
+    # prediction, like every later one, runs the trunk on its newest frame only
+    assert trunk_frames == [4, 1, 1] + [1] * len(streamed)
+    assert streamed.settings["frames_encoded"] == 4 + 2 + len(streamed)
     np.testing.assert_allclose(streamed.input_stats.nonzero_fraction, offline.input_stats.nonzero_fraction)
     # one sensor over the box from the first window on; each prediction is the model on ToModelInput from there
     first = int(offline.timestamps_us[0]) - ToModelInput(CONTRACT, box, 4).history_us
