@@ -377,8 +377,7 @@ class _Predictor:
             if self._prerolled == 0:  # the sensor the first prediction's window will run on
                 self._box_stream = BoxStream.starting(self._encoder_for(self.fixed_box), self._next_end - self.history_us)
             sized, since = self._window(t_end, self.fixed_box)
-            frames, new = self._incremental(sized, t_end, self.fixed_box, since)
-            self.frames_encoded += new
+            frames, new = self._frames(sized, t_end, self.fixed_box, since)
             with self._torch.inference_mode():
                 self._stepper(self._torch.from_numpy(frames)[None].to(self.device), new)
             self._prerolled += 1
@@ -471,17 +470,22 @@ class _Predictor:
             self._feed_next_box(t_end)
             self.latency_ms.append((time.perf_counter() - started) * 1e3)
             return
-        frames, new = self._incremental(sized, t_end, box, since)
-        self.frames_encoded += new
+        frames, _ = self._frames(sized, t_end, box, since)
         self._pending.append((t_end, self._torch.from_numpy(frames), self._incremental.frame_ids, box, since))
         if len(self._pending) >= self.batch_size:
             self._flush()
 
+    def _frames(self, sized: np.ndarray, t_end: int, box: tuple[int, int, int, int], since: int) -> tuple[np.ndarray, int]:
+        """The ``(K, C, S, S)`` frames of the window ending at ``t_end`` and how many were encoded (the others are the
+        previous window's, :class:`~neurova.streaming.IncrementalModelInput`), counted in :attr:`frames_encoded`."""
+        frames, new = self._incremental(sized, t_end, box, since)
+        self.frames_encoded += new
+        return frames, new
+
     def _step(self, sized: np.ndarray, t_end: int, box: tuple[int, int, int, int], since: int) -> None:
         """One streaming prediction: the window's new frames encoded, the model stepped over them."""
         torch = self._torch
-        frames, new = self._incremental(sized, t_end, box, since)
-        self.frames_encoded += new
+        frames, new = self._frames(sized, t_end, box, since)
         x = torch.from_numpy(frames)[None]
         self.domain.update(x)
         with torch.inference_mode():
