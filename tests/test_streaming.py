@@ -272,6 +272,20 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
             np.testing.assert_allclose(model(x)[0].numpy(), offline.va[i], atol=1e-5, rtol=0)
 
 
+
+@pytest.mark.parametrize("hop_us", [20_000, 80_000, 200_000])
+def test_streaming_equals_offline_with_a_fixed_box_at_other_hops(scene, model, hop_us):
+    """The first window's frames go through before the first prediction whatever the hop; later windows share frames
+    (every second frame interval), or not (half an interval, or more than a whole window apart)."""
+    events, boxes = scene
+    box = fixed_box(boxes)
+    offline = neurova.predict(model, events, sensor_size=SENSOR, face_box=box, hop_us=hop_us)
+    streamed = neurova.predict(model, in_chunks(events), sensor_size=SENSOR, face_box=box, hop_us=hop_us)
+    np.testing.assert_array_equal(streamed.timestamps_us, offline.timestamps_us)
+    np.testing.assert_array_equal(streamed.box_start_us, offline.box_start_us)
+    np.testing.assert_allclose(streamed.va, offline.va, atol=1e-5, rtol=0)
+    assert len(offline) >= 3
+
 class ShiftingDetector:
     """The true face box of the newest frame, moved right by a pixel more at each call (``period`` positions), with
     the thread each call ran in."""
