@@ -364,8 +364,9 @@ class _Predictor:
         """Streaming with a fixed box, before the first prediction: each earlier frame of the first window encoded and
         through the trunk as soon as its events have all arrived (an event at or after its end, ``until``, seen), so
         that the first prediction steps over its newest frame only, as every later one does, instead of running the
-        trunk on all K frames at once. The frames and the model's state are those of windows ending at the frames'
-        ends on the box's sensor started at the first window's start; nothing is predicted or recorded for them."""
+        trunk on all K frames at once. The first is the window ending at the first frame's end, on the box's sensor
+        started at the first window's start, whose earlier frames lie before that start and are empty (the stepper
+        computes the empty frame once); nothing is predicted or recorded for them."""
         from neurova.streaming import BoxStream
 
         assert self._next_end is not None

@@ -247,7 +247,8 @@ class FrameStepper:
     def __call__(self, window: torch.Tensor, new: int) -> torch.Tensor:
         """``(B, 2)`` output for ``window`` ``(B, K, C, H, W)``, whose last ``new`` frames follow the previous window.
 
-        ``new`` >= K (or a first call) starts afresh.
+        ``new`` >= K (or a first call) starts afresh; a frame-fusion net then runs its trunk on the empty frame once
+        for the frames without events at the window's start (a stream's first windows).
         """
         if self.mode == "whole":
             out = self.model(window)
@@ -256,7 +257,12 @@ class FrameStepper:
         if self.mode == "step":
             k = net.stream_window
             if self._state is None or new >= k:
-                out, self._state = net.step(window[:, -k:], None)
+                # frames with no event at the window's start (a stream's first windows) are the net's empty frame:
+                # its features are computed once, not once per frame
+                window = window[:, -k:]
+                events = window.flatten(2).any(dim=2).any(dim=0).tolist()
+                first = events.index(True) if True in events else k - 1
+                out, self._state = net.step(window[:, first:], None)
             else:
                 out, self._state = net.step(window[:, -new:], self._state)
             return out

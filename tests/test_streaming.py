@@ -95,6 +95,26 @@ def test_stepper_of_registered_fusion_models_equals_the_model(name, options):
         torch.testing.assert_close(stepper(x[:, 2:6], 1), model(x[:, 2:6]), atol=1e-5, rtol=0)
 
 
+def test_stepper_computes_the_empty_frame_once_for_a_windows_empty_start():
+    """A stream's first windows start with frames without events (before the sensor started): the stepper runs the
+    trunk on the empty frame once, not once per such frame, with the model's output."""
+    torch.manual_seed(0)
+    model = create_model("tiny_cnn_fusion").eval()
+    calls: list[int] = []
+    hook = model.net.trunk.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    x = torch.rand(1, 5, 1, 32, 32)
+    x[:, :3] = 0
+    with torch.inference_mode():
+        stepper = FrameStepper(model)
+        torch.testing.assert_close(stepper(x[:, :4], 4), model(x[:, :4]), atol=1e-5, rtol=0)  # 3 empty, 1 not
+        assert calls[:2] == [1, 1]  # the frame, then the empty frame once
+        calls.clear()
+        torch.testing.assert_close(stepper(x[:, 1:5], 1), model(x[:, 1:5]), atol=1e-5, rtol=0)
+        assert calls[:1] == [1]  # the next frame, after the model's own call
+        zeros = torch.zeros(1, 4, 1, 32, 32)
+        torch.testing.assert_close(FrameStepper(model)(zeros, 4), model(zeros), atol=1e-5, rtol=0)  # all empty
+    hook.remove()
+
 @pytest.mark.parametrize(("name", "options"), [("resnet18_gru", TINY_TRUNK), ("resnet18_transformer", TINY_TRUNK),
                                                ("resnet18_lstm", {**TINY_TRUNK, "causal": False})])
 def test_stepper_of_video_models_keeps_per_frame_features(name, options):
@@ -257,9 +277,9 @@ def test_streaming_equals_offline_with_a_fixed_box(scene, model, grow):
     assert offline_frames[:-1] == [7] * (len(offline_frames) - 1)
     assert sum(offline_frames) == 3 * len(offline_frames) + len(offline)
     # streamed: the first window's earlier frames go through as their events arrive (the window ending at the first
-    # frame's end: 4 frames, 3 of them before the sensor's start and empty; then one frame each), so the first
-    # prediction, like every later one, runs the trunk on its newest frame only
-    assert trunk_frames == [4, 1, 1] + [1] * len(streamed)
+    # frame's end: its frame, and the empty frame for the 3 before the sensor's start, once; then one frame each), so
+    # the first prediction, like every later one, runs the trunk on its newest frame only
+    assert trunk_frames == [1, 1, 1, 1] + [1] * len(streamed)
     assert streamed.settings["frames_encoded"] == 4 + 2 + len(streamed)
     np.testing.assert_allclose(streamed.input_stats.nonzero_fraction, offline.input_stats.nonzero_fraction)
     # one sensor over the box from the first window on; each prediction is the model on ToModelInput from there
@@ -353,6 +373,7 @@ def test_streaming_equals_offline_with_a_moving_tracked_box(scene, model, lag_us
     moved = np.flatnonzero((np.diff(offline.boxes, axis=0) != 0).any(axis=1)) + 1
     history = ToModelInput(CONTRACT, tuple(offline.boxes[0]), 4).history_us
     np.testing.assert_array_equal(offline.box_start_us[moved], offline.timestamps_us[moved] - history)
+
 
 
 # --- threads -----------------------------------------------------------------------------------------------
