@@ -56,6 +56,15 @@ def head_recording(seconds: float, seed: int = 5) -> tuple[np.ndarray, tuple[int
     return events, tuple(int(v) for v in np.rint(np.median(boxes, axis=0)))
 
 
+def offline_models() -> dict[str, torch.nn.Module]:
+    """The models timed offline, by name: the shipped :data:`TAG` and an untrained ``resnet18_fusion`` (seed 0) at its
+    contract."""
+    shipped = from_pretrained(TAG)
+    torch.manual_seed(0)
+    resnet = create_model("resnet18_fusion", input_contract=shipped.input_contract.to_dict()).eval()
+    return {TAG: shipped, "resnet18_fusion (untrained)": resnet}
+
+
 def without_layout() -> contextlib.AbstractContextManager[Any]:
     """``inference_layout`` patched to leave the model as it is (the code before it)."""
     return mock.patch.object(neurova.nets.layout, "inference_layout", lambda model, **_: contextlib.nullcontext())
@@ -94,11 +103,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     events, box = head_recording(args.seconds)
-    shipped = from_pretrained(TAG)
-    torch.manual_seed(0)
-    models = {TAG: shipped,
-              "resnet18_fusion (untrained)": create_model("resnet18_fusion",
-                                                          input_contract=shipped.input_contract.to_dict()).eval()}
+    models = offline_models()
+    shipped = models[TAG]
     print(f"predict(stream=False): {len(events):,} events over {args.seconds:g} s on {SENSOR.width}x{SENSOR.height}, "
           f"face box {box}; one thread, medians of {args.repeats} interleaved runs")
     for name, model in models.items():

@@ -28,11 +28,10 @@ import numpy as np
 import torch
 
 import neurova
-from neurova.models import create_model, from_pretrained
 from neurova.streaming import IncrementalModelInput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_inference_layout import SENSOR, TAG, head_recording
+from bench_inference_layout import SENSOR, head_recording, offline_models
 
 
 def every_window_whole() -> contextlib.AbstractContextManager[Any]:
@@ -48,11 +47,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     events, box = head_recording(args.seconds)
-    shipped = from_pretrained(TAG)
-    torch.manual_seed(0)
-    models = {TAG: shipped,
-              "resnet18_fusion (untrained)": create_model("resnet18_fusion",
-                                                          input_contract=shipped.input_contract.to_dict()).eval()}
+    models = offline_models()
     print(f"predict(stream=False): {len(events):,} events over {args.seconds:g} s on {SENSOR.width}x{SENSOR.height}, "
           f"face box {box}; one thread, medians of {args.repeats} interleaved runs; reference: every window whole")
     for name, model in models.items():
