@@ -32,8 +32,9 @@ thread: phase 1 (:meth:`DVSSimulator._band_state`) runs the model band by band i
 thread pool, phase 2 (:meth:`DVSSimulator._write_band`) writes each band's events at
 their places in the clip's time-ordered array. v2e's grid times come out in time order
 without a sort (:func:`_grid_order`), "linear" times by one stable radix sort of their
-µs offsets within the interval (:func:`_linear_order`), as are, with a refractory period or
-a rare oversized v2e grid, the times of either mode.
+µs offsets within the interval (:func:`_linear_order`; with shot noise, the noise's
+times join that sort), as are, with a refractory period or a rare oversized v2e grid, the
+times of either mode.
 
 Randomness: clip ``i`` of a batch draws its thresholds and leak terms from its own CPU
 :class:`torch.Generator` and its shot noise (:mod:`~neurova.simulator.noise`) from its own
@@ -135,15 +136,22 @@ _MIN_BAND_PIXELS = 1 << 13  # a clip is split into bands of rows (one per thread
 
 
 class _Shots(NamedTuple):
-    """One clip's shot-noise events of an interval, in time order (ties: by pixel).
+    """One clip's shot-noise events of an interval, by pixel.
 
-    ``pix``: pixel indices within the clip's frame; ``on``: polarity; ``offset``: µs after the interval start
-    (``"linear"`` mode: a uniform tick of the interval, ``1 .. dt``), or None: all at the interval end (v2e's).
+    ``pix``: pixel indices within the clip's frame, ascending; ``on``: polarity; ``offset``: µs after the interval
+    start (``"linear"`` mode: a uniform tick of the interval, ``1 .. dt``), or None: all at the interval end (v2e's).
     """
 
     pix: np.ndarray
     on: np.ndarray
     offset: np.ndarray | None = None
+
+    def by_time(self) -> _Shots:
+        """The same events in time order (ties: by pixel)."""
+        if self.offset is None:
+            return self
+        order = _stable_argsort(self.offset)
+        return _Shots(self.pix.take(order), self.on.take(order), self.offset.take(order))
 
 
 _NO_SHOT = _Shots(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
@@ -202,6 +210,7 @@ class _BandState:
     levels: np.ndarray | None = None  # ... and (start in the clip's array, size) of each level's events
     others: list[_BandState] | None = None  # "linear" over several bands: the clip's bands
     merged: _BandState | None = None  # the whole clip ordered at once (first band only)
+    shot: _Shots = _NO_SHOT  # "linear" shot noise sorted with the events of a clip's only band
 
 
 class DVSSimulator:
@@ -625,12 +634,16 @@ class DVSSimulator:
             self._plan_clip(clip, int(frame.dt_us[b]))
             n_signal = sum(state.n_events for state in clip)
             out[b] = np.empty(n_signal + len(shots[b].pix), dtype=EVENT_DTYPE)
-        wait = self._run(lambda state: self._write_band(state, out[state.band.clip]), states)
-        for b, shot in shots.items():  # the shot noise at the end of each clip's array, meanwhile
+            if n_bands == 1:  # a clip's only band writes its shot noise too
+                clip[0].shot = shots.pop(b)
+        dts = frame.dt_us.tolist()
+        wait = self._run(lambda state: self._write_band(state, out[state.band.clip], dts[state.band.clip]), states)
+        for b, shot in shots.items():  # several bands: the shot noise at the end of each clip's array, meanwhile
             if len(shot.pix):
+                shots[b] = shot = shot.by_time()
                 self._write_shots(out[b], shot, int(t[b] - frame.dt_us[b]), int(frame.dt_us[b]))
         wait()
-        for b, shot in shots.items():  # "linear" mode: the noise among the signal events, by time
+        for b, shot in shots.items():  # ... and in "linear" mode among the signal events, by time
             if shot.offset is not None and len(shot.pix):
                 out[b] = _interleave_shots(out[b], shot.offset, int(t[b] - frame.dt_us[b]), int(frame.dt_us[b]))
 
@@ -777,13 +790,14 @@ class DVSSimulator:
         for state in clip[1:]:
             state.n_events = 0
 
-    def _write_band(self, state: _BandState, events: np.ndarray) -> None:
-        """Phase 2 of one band: its events' times and places in the clip's array, written there."""
+    def _write_band(self, state: _BandState, events: np.ndarray, dt: int) -> None:
+        """Phase 2 of one band: its events' times and places in the clip's array (interval of ``dt`` µs), written
+        there; a clip's only band writes the clip's shot noise too (``state.shot``)."""
         b = state.band.clip
         t_prev = int(self._t_prev[b])  # type: ignore[index]
         if state.merged is not None:
             state = state.merged
-        if state.n_events == 0:
+        if state.n_events == 0 and not len(state.shot.pix):
             return
         slot, offset = state.slot, state.offset
         if state.levels is not None:  # v2e's grid over several bands: level j's events follow earlier bands'
@@ -804,23 +818,58 @@ class DVSSimulator:
                     pos += np.searchsorted(other.offset, offset, side="right" if u < me else "left")
             events.view(_RECORD)[pos] = self._event_array(state, slot, offset, t_prev).view(_RECORD)
             return
-        if not state.in_order:
-            order = _stable_argsort(offset)
-            slot, offset = slot[order], offset[order]
-        self._event_array(state, slot, offset, t_prev, out=events[: len(slot)])
+        self._write_events(events, self._band_xy(state), state.on, slot, offset, state.shot, t_prev,
+                           dt, in_order=state.in_order)  # fmt: skip
 
-    def _event_array(
-        self, state: _BandState, slot: np.ndarray, offset: np.ndarray, t_prev: int, out: np.ndarray | None = None
-    ) -> np.ndarray:
-        """The events ``slot`` (into the band's active pixels) at ``offset`` µs after ``t_prev``, in this order."""
-        if out is None:
-            out = np.empty(len(slot), dtype=EVENT_DTYPE)
+    def _band_xy(self, state: _BandState) -> np.ndarray:
+        """``(P,)`` packed x and y (:data:`_XY_VIEW`) of the band's active pixels."""
         first = state.band.start - state.band.clip * self.height * self.width  # the band's first pixel in its clip
-        xy = self._pixel_xy[first : first + state.band.stop - state.band.start].take(state.local)
-        out.view(_XY_VIEW)["xy"] = xy.take(slot)  # x and y in one int32 write
-        out["p"] = state.on.take(slot)
-        np.add(offset, t_prev, out=out["t"], dtype=np.int64)  # into the field: no event-sized temporary
+        return self._pixel_xy[first : first + state.band.stop - state.band.start].take(state.local)
+
+    def _event_array(self, state: _BandState, slot: np.ndarray, offset: np.ndarray, t_prev: int) -> np.ndarray:
+        """The events ``slot`` (into the band's active pixels) at ``offset`` µs after ``t_prev``, in this order."""
+        out = np.empty(len(slot), dtype=EVENT_DTYPE)
+        self._write_events(out, self._band_xy(state), state.on, slot, offset, _NO_SHOT, t_prev, 0, in_order=True)
         return out
+
+    def _write_events(
+        self,
+        out: np.ndarray,
+        xy: np.ndarray,
+        on: np.ndarray,
+        slot: np.ndarray,
+        offset: np.ndarray,
+        shot: _Shots,
+        t_prev: int,
+        dt: int,
+        *,
+        in_order: bool,
+    ) -> None:
+        """Write one clip's (or band's) events in time order to ``out`` (``len(slot) + len(shot.pix)`` events).
+
+        Args:
+            xy, on: ``(P,)`` packed x and y (:data:`_XY_VIEW`) and polarity of each active pixel.
+            slot, offset: ``(N,)`` source (index into ``xy``) and time (µs after ``t_prev``) of each signal event.
+            shot: shot noise (:meth:`_timed`): at the interval end, ``dt``, after every signal event (``"v2e"``
+                mode), or at its own times, sorted with the signal events in one pass (``"linear"``; ties: signal
+                events first, as :func:`_interleave_shots` merges them).
+            in_order: the signal events are in time order already (else grouped by pixel in time order).
+        """
+        n = len(slot)
+        if shot.offset is not None and len(shot.pix):
+            xy = np.concatenate([xy, self._pixel_xy.take(shot.pix)])
+            on = np.concatenate([on, shot.on])
+            slot = np.concatenate([slot, np.arange(len(on) - len(shot.pix), len(on))])
+            offset = np.concatenate([offset, shot.offset])
+            in_order, n = False, len(slot)
+        if not in_order:
+            order = _stable_argsort(offset)
+            slot, offset = slot.take(order), offset.take(order)
+        out.view(_XY_VIEW)["xy"][:n] = xy.take(slot)  # x and y in one int32 write
+        out["p"][:n] = on.take(slot)
+        np.add(offset, t_prev, out=out["t"][:n], dtype=np.int64)  # into the field: no event-sized temporary
+        if shot.offset is None and len(shot.pix):
+            self._write_shots(out, shot, t_prev, dt)
 
     # -- other devices: the dense model there, the events on the host ---------------------------------
     def _step_device(self, intensity: torch.Tensor, level: torch.Tensor, t: np.ndarray) -> list[np.ndarray]:
@@ -927,7 +976,8 @@ class DVSSimulator:
                 # v2e's grid: the events come out in time order, no sort needed (a strictly increasing grid,
                 # dt >= k µs, keeps the order identical to sorting by time)
                 return (*_grid_order(counts, _v2e_grid(dt, k)[1:]), counts, True)
-            if d_start is not None:  # "linear" times, sorted at once
+            # "linear" times, sorted at once; with shot noise, sorted with it when written (:meth:`_write_events`)
+            if d_start is not None and p.shot_noise_rate_hz == 0:
                 return (*_linear_order(counts, on, thres, diff, d_start, dt), counts, True)
         slot, offset = self._signal_events(counts, on, thres, diff, d_start, dt)
         if p.refractory_period_s > 0:
@@ -1015,9 +1065,8 @@ class DVSSimulator:
             return _Shots(pix, on)
         # 1 + floor(u * dt / 2^32) of raw 32-bit uniforms u (bias below dt / 2^32), 4.5x faster than rng.integers
         raw = self._shot[clip].rng.bit_generator.random_raw((len(pix) + 1) // 2).view(np.uint32)[: len(pix)]
-        offset = (raw.astype(np.uint64) * np.uint64(dt_us) >> np.uint64(32)).astype(np.int64) + 1
-        order = _stable_argsort(offset)
-        return _Shots(pix.take(order), on.take(order), offset.take(order))
+        offset = (raw.astype(np.uint64) * np.uint64(dt_us) >> np.uint64(32)).astype(_offset_dtype(dt_us)) + 1
+        return _Shots(pix, on, offset)
 
     def _write_shots(self, events: np.ndarray, shot: _Shots, t_prev: int, dt: int) -> None:
         """Write ``shot``'s events at the end of the clip's ``events`` (after its signal events)."""
@@ -1041,28 +1090,10 @@ class DVSSimulator:
         *,
         in_order: bool,
     ) -> np.ndarray:
-        """One clip's event array sorted by time (ties: signal events by pixel index, then shot noise by pixel).
-
-        Args:
-            within, on: ``(P,)`` pixel index within the clip's frame and polarity of each active pixel.
-            slot, offset: ``(N,)`` source (index into ``within``) and time (µs after ``t_prev``) of each signal event.
-            shot: the clip's shot noise (:meth:`_timed`): at the interval end, ``dt``, after every signal event
-                (``"v2e"`` mode), or among them at its own times (``"linear"``).
-            in_order: the signal events are in time order already.
-        """
-        if not in_order:
-            order = _stable_argsort(offset)
-            slot, offset = slot[order], offset[order]
-        n = len(slot)
-        events = np.empty(n + len(shot.pix), dtype=EVENT_DTYPE)
-        xy, p, t = events.view(_XY_VIEW)["xy"], events["p"], events["t"]
-        xy[:n] = self._pixel_xy[within].take(slot)  # x and y in one int32 write
-        p[:n] = on.take(slot)
-        np.add(offset, t_prev, out=t[:n], dtype=np.int64)
-        if len(shot.pix):
-            self._write_shots(events, shot, t_prev, dt)
-            if shot.offset is not None:
-                return _interleave_shots(events, shot.offset, t_prev, dt)
+        """One clip's event array sorted by time (ties: signal events by pixel index, then shot noise by pixel);
+        ``within``: ``(P,)`` index within the clip's frame of each active pixel, the rest as :meth:`_write_events`."""
+        events = np.empty(len(slot) + len(shot.pix), dtype=EVENT_DTYPE)
+        self._write_events(events, self._pixel_xy.take(within), on, slot, offset, shot, t_prev, dt, in_order=in_order)
         return events
 
     # -- dense state <-> the sparse set of active pixels (numpy views on CPU, gathers on other devices) --------

@@ -156,6 +156,19 @@ def test_linear_shot_noise_is_merged_in_time_order_with_the_signal_and_independe
     assert len(one) > len(no_noise) + 10_000  # the noise is there, among the signal events
 
 
+
+def test_linear_shot_noise_follows_the_signal_events_of_its_tick_by_pixel() -> None:
+    # one stable sort of signal and noise: at equal times signal events (pixel-grouped crossings) first, then noise
+    sim = DVSSimulator(2, 4, seed=0)
+    shot = dvs._Shots(np.array([2, 5, 7]), np.array([True, False, True]), np.array([3, 1, 3], dtype=np.uint16))
+    out = np.empty(6, dtype=EVENT_DTYPE)
+    sim._write_events(out, sim._pixel_xy.take([6, 1]), np.array([True, False]), np.array([0, 0, 1]),
+                      np.array([3, 5, 3], dtype=np.uint16), shot, 100, 10, in_order=False)  # fmt: skip
+    pixel = out["y"].astype(int) * 4 + out["x"]
+    assert out["t"].tolist() == [101, 103, 103, 103, 103, 105]
+    assert pixel.tolist() == [5, 6, 1, 2, 7, 6]
+    assert out["p"].tolist() == [0, 1, 0, 1, 1, 1]
+
 # -- v2e equivalence ------------------------------------------------------------------------------
 
 
