@@ -156,7 +156,6 @@ def test_linear_shot_noise_is_merged_in_time_order_with_the_signal_and_independe
     assert len(one) > len(no_noise) + 10_000  # the noise is there, among the signal events
 
 
-
 def test_linear_shot_noise_follows_the_signal_events_of_its_tick_by_pixel() -> None:
     # one stable sort of signal and noise: at equal times signal events (pixel-grouped crossings) first, then noise
     sim = DVSSimulator(2, 4, seed=0)
