@@ -65,6 +65,19 @@ def offline_models() -> dict[str, torch.nn.Module]:
     return {TAG: shipped, "resnet18_fusion (untrained)": resnet}
 
 
+def offline_setup(seconds: float, repeats: int, reference: str = "") -> tuple[np.ndarray, tuple[int, int, int, int],
+                                                                           dict[str, torch.nn.Module]]:
+    """The offline benches' set-up (warnings off, one torch thread): :func:`head_recording` of ``seconds``, the
+    :func:`offline_models`, and their header line (``reference``: what the ratios are against, if said)."""
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(1)
+    events, box = head_recording(seconds)
+    print(f"predict(stream=False): {len(events):,} events over {seconds:g} s on {SENSOR.width}x{SENSOR.height}, "
+          f"face box {box}; one thread, medians of {repeats} interleaved runs" + (f"; reference: {reference}"
+                                                                                   if reference else ""))
+    return events, box, offline_models()
+
+
 def without_layout() -> contextlib.AbstractContextManager[Any]:
     """``inference_layout`` patched to leave the model as it is (the code before it)."""
     return mock.patch.object(neurova.nets.layout, "inference_layout", lambda model, **_: contextlib.nullcontext())
@@ -100,13 +113,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of the simulated recording")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    torch.set_num_threads(1)
-    events, box = head_recording(args.seconds)
-    models = offline_models()
+    events, box, models = offline_setup(args.seconds, args.repeats)
     shipped = models[TAG]
-    print(f"predict(stream=False): {len(events):,} events over {args.seconds:g} s on {SENSOR.width}x{SENSOR.height}, "
-          f"face box {box}; one thread, medians of {args.repeats} interleaved runs")
     for name, model in models.items():
         def run(model: Any = model) -> np.ndarray:
             return neurova.predict(model, events, sensor_size=SENSOR, face_box=box, stream=False).va

@@ -19,19 +19,17 @@ import contextlib
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import numpy as np
-import torch
 
 import neurova
 from neurova.streaming import IncrementalModelInput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_inference_layout import SENSOR, head_recording, offline_models
+from bench_inference_layout import SENSOR, offline_setup
 
 
 def every_window_whole() -> contextlib.AbstractContextManager[Any]:
@@ -44,12 +42,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=12.0, help="length of the simulated recording")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    torch.set_num_threads(1)
-    events, box = head_recording(args.seconds)
-    models = offline_models()
-    print(f"predict(stream=False): {len(events):,} events over {args.seconds:g} s on {SENSOR.width}x{SENSOR.height}, "
-          f"face box {box}; one thread, medians of {args.repeats} interleaved runs; reference: every window whole")
+    events, box, models = offline_setup(args.seconds, args.repeats, reference="every window whole")
     for name, model in models.items():
         seconds: dict[str, list[float]] = {"shared": [], "whole": []}
         results: dict[str, Any] = {}

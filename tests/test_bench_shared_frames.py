@@ -9,10 +9,11 @@ from neurova.models import create_model
 from tests.helpers.benchmarks import load_benchmark
 
 bench = load_benchmark("bench_shared_frames")
+layout = load_benchmark("bench_inference_layout")  # the recording both offline benches run on
 
 
 def test_every_window_whole_is_the_path_before_frames_were_shared() -> None:
-    events, box = bench.head_recording(0.5)
+    events, box = layout.head_recording(0.5)
     model = create_model("tiny_cnn_fusion", input_contract={"image_size": 32, "clip_length": 4}).eval()
     trunk_frames: list[int] = []
     hook = model.net.trunk.register_forward_hook(lambda module, args, out: trunk_frames.append(len(args[0])))
