@@ -138,8 +138,9 @@ def _batch_norms(module: torch.nn.Module) -> int:
 def inline_module_calls(module: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``module`` whose :mod:`torch.fx` graphs call torch's functions where they called common leaf modules
     (``Conv2d``, ``Linear``, ``ReLU``, ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``Flatten``, ``Identity``,
-    ``Dropout`` in eval mode): the same operations on the same tensors, without ``nn.Module``'s call machinery and attribute
-    lookups (a resnet18 trunk on one frame ran 1.15x faster inlined at one thread, 1.19x at two; docs/benchmarks.md). Graphs are those of :class:`torch.fx.GraphModule` parts (what :func:`fold_batch_norm`
+    ``Dropout`` in eval mode): the same operations on the same tensors, without ``nn.Module``'s call machinery and
+    attribute lookups (a resnet18 trunk on one frame ran 1.15x faster inlined at one thread, 1.19x at two;
+    docs/benchmarks.md). Graphs are those of :class:`torch.fx.GraphModule` parts (what :func:`fold_batch_norm`
     makes); ``module`` itself where it holds none. ``module`` is not changed; the copy reads its weights, so it is
     for inference on the module as it is now.
     """

@@ -148,8 +148,8 @@ class ZeroShotEvaluator:
     Frame models (``forward((B, K, C, H, W)) -> (B, 2)`` on their last K frames, see
     :func:`model_frames`) are slid over each clip, one prediction per frame from frame
     ``K - 1`` on, each frame through a fusion or temporal net's trunk once
-    (:meth:`neurova.streaming.FrameStepper.windows`); video models (``predicts_sequence``, ``forward((B, T, C, H, W)) -> (B, T, 2)``)
-    predict every frame at once. Samples that share a ``meta["clip_id"]`` are pooled into one clip, and
+    (:meth:`neurova.streaming.FrameStepper.windows`); video models (``predicts_sequence``,
+    ``forward((B, T, C, H, W)) -> (B, T, 2)``) predict every frame at once. Samples that share a ``meta["clip_id"]`` are pooled into one clip, and
     each clip's frame predictions are aggregated (:func:`aggregate_clip`) before scoring.
 
     Args:
