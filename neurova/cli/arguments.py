@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from neurova.faces import DETECT_EVERY_US
@@ -33,10 +33,56 @@ __all__ = [
 
 
 class Parser(argparse.ArgumentParser):
-    """An ``ArgumentParser`` whose errors are one line: ``neurova CMD: error: ... (see 'neurova CMD --help')``."""
+    """An ``ArgumentParser`` whose errors are one line: ``neurova CMD: error: ... (see 'neurova CMD --help')``,
+    and whose options with an optional value leave a path they cannot take to the positional arguments.
+
+    argparse gives an option with an optional value (``--detect-face [DETECTOR]``, ``--deflicker [HZ]``) the word
+    after it whatever it is, so ``neurova predict --model M -o OUT --detect-face recording.raw`` failed with
+    "invalid choice: 'recording.raw'". Here such an option followed by an existing file or folder that is not one
+    of its values is read as given without a value, and the path as the positional argument it is; a word that
+    names no file is still refused with argparse's error.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if args is not None:
+            args = self._valueless_before_paths(list(args))
+        return super().parse_known_args(args, namespace)
+
+    def _valueless_before_paths(self, words: list[str]) -> list[str]:
+        """``words`` with each optional-value option that is followed by a path it cannot take moved after the
+        other words (before a ``--``), where argparse gives it no value."""
+        optional = {name: action for action in self._actions if action.nargs == argparse.OPTIONAL
+                    for name in action.option_strings}
+        end = words.index("--") if "--" in words else len(words)
+        kept: list[str] = []  # from the last word back: the word after each one is the next one kept
+        moved: list[str] = []
+        for word in reversed(words[:end]):
+            action = optional.get(word)
+            if action is not None and kept and _is_path_not_value(action, kept[-1]):
+                moved.insert(0, word)
+            else:
+                kept.append(word)
+        return kept[::-1] + moved + words[end:]
+
+
+def _is_path_not_value(action: argparse.Action, word: str) -> bool:
+    """Whether ``word`` names an existing file or folder and is no value of the option ``action``."""
+    if word.startswith("-") or not Path(word).exists():
+        return False
+    if action.choices is not None:
+        return word not in action.choices
+    if action.type is None:
+        return False
+    try:
+        action.type(word)  # type: ignore[operator]
+    except (argparse.ArgumentTypeError, TypeError, ValueError):
+        return True
+    return False
 
 
 def add_command(subparsers: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int],

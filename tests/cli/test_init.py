@@ -1,4 +1,5 @@
-"""neurova.cli: one-line errors, command names that do not collide, former names that still work."""
+"""neurova.cli: one-line errors, command names that do not collide, former names that still work, options with an
+optional value before the recording."""
 
 from __future__ import annotations
 
@@ -22,6 +23,36 @@ def test_command_names_do_not_collide():
     assert set(LIGHTNING_COMMANDS) <= set(commands)
     assert "predict" in commands and "predict" not in LIGHTNING_COMMANDS  # neurova predict = neurova.predict
     assert LIGHTNING_COMMANDS["predict-dataset"] == "predict"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--detect-face"], {"detect_face": "auto"}),
+        (["--detect-face", "haar"], {"detect_face": "haar"}),
+        (["--deflicker"], {"deflicker": True}),
+        (["--deflicker", "100"], {"deflicker": 100.0}),
+        (["--drop-hot-pixels", "--denoise"], {"drop_hot_pixels": 1000.0, "denoise": 5000}),
+        (["--denoise", "--"], {"denoise": 5000}),
+    ],
+)
+def test_an_option_with_an_optional_value_leaves_the_recording_after_it_to_the_positional(tmp_path, monkeypatch, flags,
+                                                                                         expected):
+    from neurova.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recording.raw").touch()
+    args = build_parser().parse_args(["predict", "--model", "m", "-o", "out.csv", *flags, "recording.raw"])
+    assert str(args.path) == "recording.raw"
+    assert {name: getattr(args, name) for name in expected} == expected
+
+
+def test_an_option_value_that_names_no_file_is_still_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recording.raw").touch()
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", "m", "-o", "out.csv", "--detect-face", "haarr", "recording.raw"])
+    assert "invalid choice: 'haarr'" in capsys.readouterr().err
 
 
 def test_former_names_still_work_with_a_warning():
