@@ -19,6 +19,10 @@ other busy processes (``--load 2``).
     python benchmarks/bench_streaming.py --load 2                 # with 2 busy processes beside it
     python benchmarks/bench_streaming.py --box 96                 # a box larger than 64: resized once per event
     python benchmarks/bench_streaming.py --unfolded               # adds the trunk with batch norm unfolded (A/B)
+    python benchmarks/bench_streaming.py --realtime               # chunks paced as a live camera delivers them
+
+With ``--realtime`` the stream's chunks come at the camera's pace (``replay(..., realtime=True)``: a 6 s recording
+takes 6 s per row); the old path, which is not paced, then only checks the outputs and its row is left out.
 """
 
 from __future__ import annotations
@@ -104,10 +108,14 @@ def timed(fn, *args, **kwargs):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["tiny_cnn_fusion", "resnet18_fusion"])
-    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2], help="torch intra-op thread counts")
+    parser.add_argument("--threads", nargs="+", type=lambda v: v if v == "auto" else int(v), default=[1, 2, "auto"],
+                        help="torch intra-op thread counts, or 'auto' (predict's default: the old path then runs at "
+                             "one thread)")
     parser.add_argument("--seconds", type=float, default=12.0, help="length of the simulated recording")
     parser.add_argument("--box", type=float, default=60.0, help="face box side in sensor pixels (image_size 64)")
     parser.add_argument("--load", type=int, default=0, help="busy processes started beside the benchmark")
+    parser.add_argument("--realtime", action="store_true",
+                        help="feed the chunks at a live camera's pace (the old path's row is then left out)")
     parser.add_argument("--unfolded", action="store_true",
                         help="also run the streaming path with the trunk's batch norms left unfolded (the A/B of "
                              "neurova.nets.layout.fold_batch_norm)")
@@ -118,7 +126,7 @@ def main() -> None:
           f"{box}; contract: TBR N={CONTRACT.n_bits}, {CONTRACT.clip_length} frames of {CONTRACT.image_size}^2, "
           f"hop {HOP_US // 1000} ms; cpus {os.cpu_count()}, busy processes {args.load}, "
           f"loadavg before {os.getloadavg()[0]:.2f}")
-    print(f"{'model':16} {'thr':>3} {'path':4} {'median':>7} {'p99':>7} {'max':>7} {'cpu':>6}  (ms per prediction)")
+    print(f"{'model':16} {'thr':>4} {'path':4} {'median':>7} {'p99':>7} {'max':>7} {'cpu':>6}  (ms per prediction)")
     torch.manual_seed(0)
     with busy_processes(args.load):
         for name in args.models:
@@ -127,8 +135,8 @@ def main() -> None:
                 with intra_op_threads(threads):
                     neurova.predict(model, replay(events[: len(events) // 10], HOP_US), sensor_size=SENSOR, face_box=box,
                                     threads=threads)  # warm-up
-                    new, new_cpu = timed(neurova.predict, model, replay(events, HOP_US), sensor_size=SENSOR, face_box=box,
-                                         threads=threads)
+                    new, new_cpu = timed(neurova.predict, model, replay(events, HOP_US, realtime=args.realtime),
+                                         sensor_size=SENSOR, face_box=box, threads=threads)
                     if args.unfolded:
                         unfold = mock.patch.object(neurova.nets.layout, "fold_batch_norm", lambda module, *_: module)
                         with unfold:
@@ -138,17 +146,19 @@ def main() -> None:
                 assert new.latency_ms is not None
                 diff = float(np.abs(new.va - old_va).max())
                 reuse = new.settings["frames_encoded"] / (len(new) * CONTRACT.clip_length)
-                print(f"{name:16} {threads:3d} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f}  "
-                      f"{len(new)} predictions, "
+                used = ", ".join(f"{n} thread(s) {count}" for n, count in new.settings["threads_used"].items())
+                print(f"{name:16} {threads!s:>4} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f}  "
+                      f"{len(new)} predictions ({used}), "
                       f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff:.1e}")
                 if args.unfolded:
                     assert unfolded.latency_ms is not None
-                    print(f"{name:16} {threads:3d} unf  {stats(unfolded.latency_ms)} "
+                    print(f"{name:16} {threads!s:>4} unf  {stats(unfolded.latency_ms)} "
                           f"{1e3 * unfolded_cpu / len(new):6.2f}  batch norm unfolded: max |diff| vs new "
                           f"{float(np.abs(new.va - unfolded.va).max()):.1e}, unfolded/new median "
                           f"{np.median(unfolded.latency_ms) / np.median(new.latency_ms):.2f}x")
-                print(f"{name:16} {threads:3d} old  {stats(old_ms)} {1e3 * old_cpu / len(new):6.2f}  old/new median "
-                      f"{np.median(old_ms) / np.median(new.latency_ms):.1f}x")
+                if not args.realtime:
+                    print(f"{name:16} {threads!s:>4} old  {stats(old_ms)} {1e3 * old_cpu / len(new):6.2f}  old/new median "
+                          f"{np.median(old_ms) / np.median(new.latency_ms):.1f}x")
     print(f"loadavg after {os.getloadavg()[0]:.2f}")
 
 

@@ -45,10 +45,11 @@ import csv
 import os
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -253,6 +254,7 @@ class _Predictor:
         device: str,
         streaming: bool,
         source: str | None = None,
+        choose_threads: Callable[[float | None], int] | None = None,
     ) -> None:
         import torch
 
@@ -304,6 +306,9 @@ class _Predictor:
         self.boxes: list[tuple[int, int, int, int]] = []
         self.box_starts: list[int] = []
         self.latency_ms: list[float] = []
+        self._choose_threads = choose_threads  # streaming: sets torch's thread count for the next prediction
+        self.threads_used: Counter[int] = Counter()
+        self._done: float | None = None  # perf_counter at the end of the previous streamed prediction
 
     # -- event intake ------------------------------------------------------------------------------------
 
@@ -467,9 +472,12 @@ class _Predictor:
         box = self._box(t_end)
         sized, since = self._window(t_end, box)
         if self.streaming:
+            if self._choose_threads is not None:
+                self.threads_used[self._choose_threads(None if self._done is None else started - self._done)] += 1
             self._step(sized, t_end, box, since)
             self._feed_next_box(t_end)
-            self.latency_ms.append((time.perf_counter() - started) * 1e3)
+            self._done = time.perf_counter()
+            self.latency_ms.append((self._done - started) * 1e3)
             return
         frames, _ = self._frames(sized, t_end, box, since)
         self._pending.append((t_end, self._torch.from_numpy(frames), self._incremental.frame_ids, box, since))
@@ -536,6 +544,16 @@ def _contract_of(model: Any) -> InputContract:
     if isinstance(contract, Mapping):
         contract = InputContract.from_dict(dict(contract))
     return contract
+
+
+def _thread_chooser(threads: int | Literal["auto"] | None) -> Callable[[float | None], int]:
+    """What sets (``"auto"``) or reads torch's thread count before each streamed prediction, given the seconds since
+    the previous one ended, under :func:`neurova.streaming.intra_op_threads` ``(threads)``."""
+    import torch
+
+    from neurova.streaming import AutoThreads
+
+    return AutoThreads() if threads == "auto" else lambda idle_s: torch.get_num_threads()
 
 
 def _face_detector(detect_face: Any) -> Callable[[np.ndarray, SensorSize], Any] | None:
@@ -757,7 +775,7 @@ def predict(
     device: str = "cpu",
     preset: str = "clean",
     fps: float | None = None,
-    threads: int | None = 1,
+    threads: int | Literal["auto"] | None = "auto",
     drop_hot_pixels: float | None = None,
     denoise_us: int | None = None,
     deflicker: bool | float = False,
@@ -807,10 +825,13 @@ def predict(
             runs one at a time).
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
-        threads: torch's intra-op thread count while streaming, restored afterwards (``None``: leave it as the
-            caller set it; the setting is process-wide). With torch's default (one thread per core) predictions
-            were 10-20x slower on a loaded 2-core machine, whose other processes the threads oversubscribe
+        threads: torch's intra-op thread count while streaming, restored afterwards: ``"auto"`` (the default)
+            chooses 2 or 1 as the stream runs, 2 only while the other processes leave two of this process's CPUs
+            free (:class:`neurova.streaming.AutoThreads`); an integer fixes it; ``None`` leaves it as the caller set
+            it (the setting is process-wide). With torch's default (one thread per core) predictions were 10-20x
+            slower on a loaded 2-core machine, whose other processes the threads oversubscribe
             (docs/benchmarks.md, "Inference latency"). Offline runs keep the caller's setting.
+            ``settings["threads_used"]`` counts the streamed predictions made at each thread count.
         drop_hot_pixels: drop the events of the pixels whose mean rate over the whole recording is above this
             many Hz (:func:`neurova.encodings.hot_pixels`): the faulty, always-firing pixels of real sensors
             (simulated training data has none). Needs the whole recording: not with ``stream=True`` or a chunk
@@ -882,7 +903,7 @@ def predict(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us, detect_window_us=detect_window_us, detect_lag_us=detect_lag_us,
         face_margin=face_margin, batch_size=batch_size, device=device,
-        streaming=streaming, source=path,
+        streaming=streaming, source=path, choose_threads=_thread_chooser(threads) if streaming else None,
     )
     was_training = bool(getattr(model, "training", False))
     model.eval()
@@ -921,7 +942,9 @@ def predict(
                   "empty_windows_skipped": predictor.empty_windows,
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
-                  "threads": threads if streaming else None, "frames_encoded": predictor.frames_encoded,
+                  "threads": threads if streaming else None,
+                  "threads_used": dict(sorted(predictor.threads_used.items())) if streaming else None,
+                  "frames_encoded": predictor.frames_encoded,
                   "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot().tolist(), "denoise_us": denoise_us,
                   "deflicker": deflicker, "raise_threshold": raise_threshold,
                   "flicker_fraction": flicker()[0], "flicker_hz": flicker()[1]},

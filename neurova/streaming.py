@@ -5,17 +5,18 @@ Consecutive predictions of :func:`neurova.predict` one frame interval apart shar
 over the box runs on, :class:`neurova.encodings.EventResizer`), :class:`IncrementalModelInput` encodes only
 the new frames and reuses the others, :class:`FrameStepper` runs a net's trunk on the new frames only
 (:meth:`neurova.nets.FrameFusionNet.step`, or the per-frame features of a :class:`neurova.nets.TemporalNet`),
-and :func:`intra_op_threads` runs the whole at a small fixed thread count, so a busy machine does not
-oversubscribe its cores. Each piece gives what the full computation gives
+and :func:`intra_op_threads` runs the whole at a small thread count, fixed or chosen as the stream runs from what
+the rest of the machine uses (:class:`AutoThreads`), so a busy machine does not oversubscribe its cores. Each piece gives what the full computation gives
 (:class:`~neurova.transforms.ToModelInput` with the box's start as ``since_us``, the model on the whole window).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from neurova.nets.layout import folded_trunk as folded_trunk
 from neurova.nets.layout import prefers_channels_last as prefers_channels_last
 from neurova.transforms import ToModelInput
 
-__all__ = ["BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads", "replay"]
+__all__ = ["AutoThreads", "BoxStream", "FrameStepper", "IncrementalModelInput", "intra_op_threads", "replay"]
 # channels_last, fold_batch_norm, folded_trunk and prefers_channels_last live in neurova.nets.layout; they stay
 # importable from here for code written before they moved
 
@@ -296,20 +297,100 @@ def replay(events: np.ndarray, chunk_us: int, *, realtime: bool = False) -> Iter
 
 
 @contextmanager
-def intra_op_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with torch's intra-op thread count set to ``threads`` (``None``: unchanged), then restore it.
+def intra_op_threads(threads: int | Literal["auto"] | None) -> Iterator[None]:
+    """Run the block with torch's intra-op thread count set to ``threads`` (``None``: unchanged; ``"auto"``: one
+    until an :class:`AutoThreads` in the block chooses), then restore it.
 
     Raises:
-        ValueError: ``threads`` is not a positive integer.
+        ValueError: ``threads`` is neither a positive integer, ``"auto"`` nor None.
     """
     if threads is None:
         yield
         return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+    if threads != "auto" and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be a positive integer, 'auto' or None, got {threads!r}")
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1 if threads == "auto" else threads)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+class _CpuSample(NamedTuple):
+    wall_s: float  # time.monotonic()
+    machine_busy_s: float  # CPU time the whole machine spent busy, every CPU summed
+    own_s: float  # this process's CPU time, all its threads
+
+
+def _cpu_sample(stat: str = "/proc/stat") -> _CpuSample | None:
+    """The CPU times :class:`AutoThreads` compares, or None where the system does not give them (not Linux).
+
+    ``stat``'s first line: user, nice, system, idle, iowait, irq, softirq and steal time of all CPUs, in
+    clock ticks; busy is all but idle and iowait (steal included: a virtual machine's host ran something else).
+    """
+    try:
+        with open(stat, "rb") as f:
+            fields = f.readline().split()
+        ticks = [int(v) for v in fields[1:9]]
+        tick_s = 1 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if fields[:1] != [b"cpu"] or len(ticks) < 8:
+        return None
+    return _CpuSample(time.monotonic(), (sum(ticks) - ticks[3] - ticks[4]) * tick_s, time.process_time())
+
+
+class AutoThreads:
+    """torch's intra-op thread count for each streamed prediction (``neurova.predict(..., threads="auto")``, the
+    default): ``most`` threads where predictions follow one another and the other processes leave the CPUs free,
+    else one.
+
+    * **Free CPUs.** Every ``interval_s`` it measures the CPUs the other processes used on average since the last
+      measurement: the busy CPU time of the whole machine (Linux's ``/proc/stat``) less this process's (all its
+      threads, so its own thread pool counts as its own). They must leave ``most`` of the CPUs this process may run
+      on free, with half a CPU to spare: threads beyond the free cores wait for each other behind the other
+      processes (two threads beside two busy processes on 2 cores: ``resnet18_fusion``'s slowest prediction 62 ms
+      against 16 ms at one).
+    * **Back to back.** The previous prediction must have ended less than ``spin_s`` before (``idle_s``): torch's
+      pool threads spin for a few ms after their work and then sleep, and waking a sleeping one before a prediction
+      cost up to 30 ms on a 2-core virtual machine. A stream paced by a live camera (a prediction every 40 ms, idle
+      between them) runs on one thread; one that falls behind, or a recording streamed as fast as it is read,
+      runs on ``most``.
+
+    Until the first measurement, and where the system does not say (not Linux), one thread. Call it before each
+    prediction: it sets torch's thread count (process-wide) and returns it. Figures: docs/benchmarks.md,
+    "Inference latency".
+
+    Args:
+        most: the thread count where both hold (2: a streamed prediction is a batch of one frame; two threads ran
+            ``resnet18_fusion``'s back to back 1.3x faster than one on a quiet 2-core machine, more were not
+            measured).
+        interval_s: seconds between two measurements of the other processes (``/proc/stat`` counts in clock ticks
+            of 10 ms).
+        spin_s: the longest pause after a prediction for the next one to take ``most`` threads.
+    """
+
+    def __init__(self, most: int = 2, interval_s: float = 0.25, spin_s: float = 0.002) -> None:
+        if isinstance(most, bool) or not isinstance(most, int) or most < 1 or not interval_s > 0 or not spin_s >= 0:
+            raise ValueError(f"most must be a positive integer, interval_s positive and spin_s non-negative, got "
+                             f"{most!r}, {interval_s!r}, {spin_s!r}")
+        self.most, self.interval_s, self.spin_s = most, float(interval_s), float(spin_s)
+        self._free = False  # whether the other processes left ``most`` CPUs free at the last measurement
+        self._last = _cpu_sample()
+        self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+    def __call__(self, idle_s: float | None = None) -> int:
+        """Set and return the thread count of the next prediction; ``idle_s``: seconds since the previous one ended
+        (None: no previous one)."""
+        if self._last is not None and time.monotonic() - self._last.wall_s >= self.interval_s:
+            now = _cpu_sample()
+            if now is not None:
+                others = ((now.machine_busy_s - self._last.machine_busy_s) - (now.own_s - self._last.own_s)) / (
+                    now.wall_s - self._last.wall_s)
+                self._free = self._cpus - others >= self.most - 0.5
+                self._last = now
+        threads = self.most if self._free and idle_s is not None and idle_s < self.spin_s else 1
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return threads

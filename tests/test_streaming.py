@@ -1,16 +1,21 @@
-"""Streaming inference: frames encoded once, trunk features reused, fixed thread count, same outputs as offline."""
+"""Streaming inference: frames encoded once, trunk features reused, fixed or chosen thread count, same outputs as
+offline."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 
 import neurova
+import neurova.inference
+import neurova.streaming
 from neurova.contract import InputContract
 from neurova.datasets.render import sample_identity, sample_va_trajectory
 from neurova.datasets.scenes import render_scene_clip, sample_scene_layout
@@ -25,7 +30,7 @@ from neurova.nets.layout import (
     prefers_channels_last,
 )
 from neurova.simulator import simulate
-from neurova.streaming import BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads, replay
+from neurova.streaming import AutoThreads, BoxStream, FrameStepper, IncrementalModelInput, intra_op_threads, replay
 from neurova.transforms import ToModelInput
 
 SENSOR = SensorSize(80, 60)
@@ -406,6 +411,86 @@ def test_streaming_runs_at_the_given_thread_count_and_restores_it(scene):
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, threads=0)
     assert torch.get_num_threads() == before
+
+
+def test_streaming_chooses_its_thread_count_by_default_and_restores_it(scene):
+    events, boxes = scene
+    before = torch.get_num_threads()
+    spy = ThreadSpy()
+    prediction = neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    assert prediction.settings["threads"] == "auto" and torch.get_num_threads() == before
+    used = prediction.settings["threads_used"]
+    assert set(used) <= {1, 2} and sum(used.values()) == len(prediction)
+    assert Counter(spy.seen) == used  # the spy runs once per prediction, at the count chosen for it
+    with pytest.raises(ValueError, match="threads must be a positive integer, 'auto' or None"):
+        neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, threads="fast")
+    assert torch.get_num_threads() == before
+
+
+def test_streaming_tells_the_thread_chooser_how_long_it_was_idle(scene, monkeypatch):
+    events, boxes = scene
+    idle: list[float | None] = []
+    monkeypatch.setattr(neurova.inference, "_thread_chooser", lambda threads: lambda s: idle.append(s) or 1)
+    prediction = neurova.predict(ThreadSpy(), in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
+    assert len(idle) == len(prediction) > 2 and idle[0] is None
+    assert all(0 <= s < 1 for s in idle[1:])  # s: from one prediction's end to the next one's start
+
+
+def cpu_samples(monkeypatch, *samples) -> None:
+    """``neurova.streaming._cpu_sample`` gives these ``(wall_s, machine_busy_s, own_s)`` in turn."""
+    queue = iter(samples)
+    monkeypatch.setattr(neurova.streaming, "_cpu_sample",
+                        lambda: None if (sample := next(queue)) is None else neurova.streaming._CpuSample(*sample))
+
+
+@pytest.mark.parametrize(
+    ("machine_busy_s", "idle_s", "expected"),
+    [
+        (0.30, 0.0005, 2),  # this process used 0.25 s of the 0.5 s: the others 0.1 CPU; back to back
+        (0.45, 0.0005, 2),  # the others 0.4 CPU: within the half CPU to spare
+        (0.575, 0.0005, 1),  # the others 0.65 CPU: a busy process's share
+        (0.75, 0.0005, 1),  # the others 1 CPU
+        (0.30, 0.030, 1),  # free, but paced: 30 ms since the previous prediction, the pool's threads asleep
+        (0.30, None, 1),  # free, but the first prediction
+    ],
+)
+def test_auto_threads_gives_two_to_back_to_back_predictions_while_the_others_leave_two_cpus_free(
+        monkeypatch, machine_busy_s, idle_s, expected):
+    monkeypatch.setattr(neurova.streaming.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    cpu_samples(monkeypatch, (0.0, 0.0, 0.0), (0.5, machine_busy_s, 0.25))
+    before = torch.get_num_threads()
+    try:
+        chooser = AutoThreads(interval_s=1e-9)  # the fake samples are far in the past: every call measures
+        assert chooser(idle_s) == expected == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_auto_threads_gives_one_before_its_first_measurement_and_where_the_system_does_not_say(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        cpu_samples(monkeypatch, None)  # not Linux
+        unknown = AutoThreads(interval_s=1e-9)
+        assert unknown(0.0) == 1 == unknown(0.0) == torch.get_num_threads()
+        torch.set_num_threads(2)
+        cpu_samples(monkeypatch, (time.monotonic(), 0.0, 0.0))
+        assert AutoThreads()(0.0) == 1 == torch.get_num_threads()  # its first interval has not passed yet
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="most must be a positive integer"):
+        AutoThreads(most=0)
+
+
+def test_cpu_sample_reads_the_busy_time_of_every_cpu(tmp_path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice, in clock ticks
+    stat.write_text("cpu  100 20 30 5000 40 5 5 10 0 0\ncpu0 50 10 15 2500 20 2 3 5 0 0\n")
+    sample = neurova.streaming._cpu_sample(str(stat))
+    assert sample is not None
+    assert sample.machine_busy_s == pytest.approx(170 / os.sysconf("SC_CLK_TCK"))
+    assert neurova.streaming._cpu_sample(str(tmp_path / "missing")) is None
+    stat.write_text("intr 1 2 3\n")
+    assert neurova.streaming._cpu_sample(str(stat)) is None
 
 
 def test_intra_op_threads_restores_after_an_error():
