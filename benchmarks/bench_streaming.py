@@ -10,7 +10,8 @@ boxes up to 64 pixels; a larger box is integrated by an emulated 64x64 sensor ov
 keeps running while the box holds and the old path restarted at every window, so their outputs differ a little
 (``bench_box_sensor.py`` scores both).
 ``cpu`` is the process CPU time per prediction (mean over the run): at one thread, what the latency would be
-on an otherwise idle core, whatever else the machine runs.
+on an otherwise idle core, whatever else the machine runs. ``offline`` is a whole offline ``predict`` call on the same
+recording at the same ``threads`` (batches of 16 predictions), in ms per prediction.
 
 Targets on 2 cores (issue 13): median <= 5 ms and p99 <= 15 ms quiet; max < 40 ms (the hop) with two
 other busy processes (``--load 2``).
@@ -126,13 +127,14 @@ def main() -> None:
           f"{box}; contract: TBR N={CONTRACT.n_bits}, {CONTRACT.clip_length} frames of {CONTRACT.image_size}^2, "
           f"hop {HOP_US // 1000} ms; cpus {os.cpu_count()}, busy processes {args.load}, "
           f"loadavg before {os.getloadavg()[0]:.2f}")
-    print(f"{'model':16} {'thr':>4} {'path':4} {'median':>7} {'p99':>7} {'max':>7} {'cpu':>6}  (ms per prediction)")
+    print(f"{'model':16} {'thr':>4} {'path':4} {'median':>7} {'p99':>7} {'max':>7} {'cpu':>6} {'offline':>7}  "
+          "(ms per prediction)")
     torch.manual_seed(0)
     with busy_processes(args.load):
         for name in args.models:
             model = create_model(name, input_contract=CONTRACT.to_dict()).eval()
             for threads in args.threads:
-                with intra_op_threads(threads):
+                with intra_op_threads(1 if threads == "auto" else threads):  # the old path's count
                     neurova.predict(model, replay(events[: len(events) // 10], HOP_US), sensor_size=SENSOR, face_box=box,
                                     threads=threads)  # warm-up
                     new, new_cpu = timed(neurova.predict, model, replay(events, HOP_US, realtime=args.realtime),
@@ -143,11 +145,15 @@ def main() -> None:
                             unfolded, unfolded_cpu = timed(neurova.predict, model, replay(events, HOP_US), sensor_size=SENSOR,
                                                            face_box=box, threads=threads)
                     (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)
+                start = time.perf_counter()
+                neurova.predict(model, events, sensor_size=SENSOR, face_box=box, threads=threads)
+                offline_ms = (time.perf_counter() - start) * 1e3 / len(new)
                 assert new.latency_ms is not None
                 diff = float(np.abs(new.va - old_va).max())
                 reuse = new.settings["frames_encoded"] / (len(new) * CONTRACT.clip_length)
                 used = ", ".join(f"{n} thread(s) {count}" for n, count in new.settings["threads_used"].items())
-                print(f"{name:16} {threads!s:>4} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f}  "
+                print(f"{name:16} {threads!s:>4} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f} "
+                      f"{offline_ms:7.2f}  "
                       f"{len(new)} predictions ({used}), "
                       f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff:.1e}")
                 if args.unfolded:

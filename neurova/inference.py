@@ -306,9 +306,9 @@ class _Predictor:
         self.boxes: list[tuple[int, int, int, int]] = []
         self.box_starts: list[int] = []
         self.latency_ms: list[float] = []
-        self._choose_threads = choose_threads  # streaming: sets torch's thread count for the next prediction
-        self.threads_used: Counter[int] = Counter()
-        self._done: float | None = None  # perf_counter at the end of the previous streamed prediction
+        self._choose_threads = choose_threads  # sets torch's thread count for the next forward pass
+        self.threads_used: Counter[int] = Counter()  # predictions made at each thread count
+        self._done: float | None = None  # perf_counter at the end of the previous forward pass
 
     # -- event intake ------------------------------------------------------------------------------------
 
@@ -384,9 +384,18 @@ class _Predictor:
                 self._box_stream = BoxStream.starting(self._encoder_for(self.fixed_box), self._next_end - self.history_us)
             sized, since = self._window(t_end, self.fixed_box)
             frames, new = self._frames(sized, t_end, self.fixed_box, since)
+            self._set_threads()
             with self._torch.inference_mode():
                 self._stepper(self._torch.from_numpy(frames)[None].to(self.device), new)
+            self._done = time.perf_counter()
             self._prerolled += 1
+
+    def _set_threads(self) -> int | None:
+        """torch's thread count for the next forward pass, set by ``choose_threads`` (given the seconds since the
+        previous pass ended), or None without one."""
+        if self._choose_threads is None:
+            return None
+        return self._choose_threads(None if self._done is None else time.perf_counter() - self._done)
 
     # -- one prediction ----------------------------------------------------------------------------------
 
@@ -472,8 +481,9 @@ class _Predictor:
         box = self._box(t_end)
         sized, since = self._window(t_end, box)
         if self.streaming:
-            if self._choose_threads is not None:
-                self.threads_used[self._choose_threads(None if self._done is None else started - self._done)] += 1
+            threads = self._set_threads()
+            if threads is not None:
+                self.threads_used[threads] += 1
             self._step(sized, t_end, box, since)
             self._feed_next_box(t_end)
             self._done = time.perf_counter()
@@ -511,9 +521,13 @@ class _Predictor:
         ids = np.stack([frame_ids for _, _, frame_ids, _, _ in self._pending])  # (B, K)
         _, first, index = np.unique(ids, return_index=True, return_inverse=True)
         frames = x.flatten(0, 1)[torch.from_numpy(first)].to(self.device)  # each frame once
+        threads = self._set_threads()
+        if threads is not None:
+            self.threads_used[threads] += len(self._pending)
         with torch.inference_mode():
             out = self._stepper.windows(frames, torch.from_numpy(index.reshape(ids.shape)),
                                        chunk=self.batch_size * self.k)
+        self._done = time.perf_counter()
         self._record([(t_end, box, since) for t_end, _, _, box, since in self._pending], out)
         self._pending.clear()
 
@@ -546,14 +560,22 @@ def _contract_of(model: Any) -> InputContract:
     return contract
 
 
-def _thread_chooser(threads: int | Literal["auto"] | None) -> Callable[[float | None], int]:
-    """What sets (``"auto"``) or reads torch's thread count before each streamed prediction, given the seconds since
-    the previous one ended, under :func:`neurova.streaming.intra_op_threads` ``(threads)``."""
+def _thread_chooser(threads: int | Literal["auto"] | None, streaming: bool) -> Callable[[float | None], int]:
+    """What sets (``"auto"``) or reads torch's thread count before each forward pass, given the seconds since the
+    previous one ended, under :func:`neurova.streaming.intra_op_threads` ``(threads)``.
+
+    ``"auto"``: :class:`~neurova.streaming.AutoThreads`; streaming: up to 2 threads, for predictions back to back;
+    offline (batches): up to the caller's count, or the caller's count where the system does not say.
+    """
     import torch
 
     from neurova.streaming import AutoThreads
 
-    return AutoThreads() if threads == "auto" else lambda idle_s: torch.get_num_threads()
+    if threads == "auto" and streaming:
+        return AutoThreads()
+    if threads == "auto" and AutoThreads.measures():
+        return AutoThreads(most=torch.get_num_threads(), spin_s=None)
+    return lambda idle_s: torch.get_num_threads()
 
 
 def _face_detector(detect_face: Any) -> Callable[[np.ndarray, SensorSize], Any] | None:
@@ -825,13 +847,14 @@ def predict(
             runs one at a time).
         device: torch device of the model.
         preset, fps: simulator preset and frame rate for video sources.
-        threads: torch's intra-op thread count while streaming, restored afterwards: ``"auto"`` (the default)
-            chooses 2 or 1 as the stream runs, 2 only while the other processes leave two of this process's CPUs
-            free (:class:`neurova.streaming.AutoThreads`); an integer fixes it; ``None`` leaves it as the caller set
-            it (the setting is process-wide). With torch's default (one thread per core) predictions were 10-20x
-            slower on a loaded 2-core machine, whose other processes the threads oversubscribe
-            (docs/benchmarks.md, "Inference latency"). Offline runs keep the caller's setting.
-            ``settings["threads_used"]`` counts the streamed predictions made at each thread count.
+        threads: torch's intra-op thread count while predicting, restored afterwards (the setting is
+            process-wide): ``"auto"`` (the default) chooses it before each forward pass from what the other
+            processes leave free (:class:`neurova.streaming.AutoThreads`): streaming, 2 threads for predictions
+            that follow one another, else 1; offline, up to the caller's count (the caller's count where the system
+            does not say). An integer fixes it; ``None`` leaves it as the caller set it. Threads the other processes
+            want made streamed predictions 40-70x slower on a loaded 2-core machine, offline runs 2-7x
+            (docs/benchmarks.md, "Inference latency"). ``settings["threads_used"]`` counts the predictions made at
+            each thread count.
         drop_hot_pixels: drop the events of the pixels whose mean rate over the whole recording is above this
             many Hz (:func:`neurova.encodings.hot_pixels`): the faulty, always-firing pixels of real sensors
             (simulated training data has none). Needs the whole recording: not with ``stream=True`` or a chunk
@@ -903,14 +926,14 @@ def predict(
         model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
         detect_every_us=detect_every_us, detect_window_us=detect_window_us, detect_lag_us=detect_lag_us,
         face_margin=face_margin, batch_size=batch_size, device=device,
-        streaming=streaming, source=path, choose_threads=_thread_chooser(threads) if streaming else None,
+        streaming=streaming, source=path, choose_threads=_thread_chooser(threads, streaming),
     )
     was_training = bool(getattr(model, "training", False))
     model.eval()
     model.to(device)
     try:
         layout = inference_layout(model, one_frame=streaming and predictor.steps_one_frame)
-        with intra_op_threads(threads if streaming else None), layout:
+        with intra_op_threads(threads), layout:
             for chunk in chunks:
                 predictor.push(chunk)
             predictor.finish()
@@ -942,8 +965,7 @@ def predict(
                   "empty_windows_skipped": predictor.empty_windows,
                   "emotions": emotions if isinstance(emotions, str) else "custom",
                   "method": method, "neutral_radius": neutral_radius, "streaming": streaming,
-                  "threads": threads if streaming else None,
-                  "threads_used": dict(sorted(predictor.threads_used.items())) if streaming else None,
+                  "threads": threads, "threads_used": dict(sorted(predictor.threads_used.items())),
                   "frames_encoded": predictor.frames_encoded,
                   "drop_hot_pixels": drop_hot_pixels, "hot_pixels": hot().tolist(), "denoise_us": denoise_us,
                   "deflicker": deflicker, "raise_threshold": raise_threshold,

@@ -12,6 +12,7 @@ the rest of the machine uses (:class:`AutoThreads`), so a busy machine does not 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -298,8 +299,8 @@ def replay(events: np.ndarray, chunk_us: int, *, realtime: bool = False) -> Iter
 
 @contextmanager
 def intra_op_threads(threads: int | Literal["auto"] | None) -> Iterator[None]:
-    """Run the block with torch's intra-op thread count set to ``threads`` (``None``: unchanged; ``"auto"``: one
-    until an :class:`AutoThreads` in the block chooses), then restore it.
+    """Run the block with torch's intra-op thread count set to ``threads`` (``None``: unchanged; ``"auto"``: left
+    to an :class:`AutoThreads` in the block), then restore it.
 
     Raises:
         ValueError: ``threads`` is neither a positive integer, ``"auto"`` nor None.
@@ -310,7 +311,8 @@ def intra_op_threads(threads: int | Literal["auto"] | None) -> Iterator[None]:
     if threads != "auto" and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"threads must be a positive integer, 'auto' or None, got {threads!r}")
     before = torch.get_num_threads()
-    torch.set_num_threads(1 if threads == "auto" else threads)
+    if threads != "auto":
+        torch.set_num_threads(threads)
     try:
         yield
     finally:
@@ -342,55 +344,62 @@ def _cpu_sample(stat: str = "/proc/stat") -> _CpuSample | None:
 
 
 class AutoThreads:
-    """torch's intra-op thread count for each streamed prediction (``neurova.predict(..., threads="auto")``, the
-    default): ``most`` threads where predictions follow one another and the other processes leave the CPUs free,
-    else one.
+    """torch's intra-op thread count for each forward pass of :func:`neurova.predict` (``threads="auto"``, the
+    default): as many threads as the other processes leave CPUs free, up to ``most``, and for streamed predictions
+    only where they follow one another; else one.
 
     * **Free CPUs.** Every ``interval_s`` it measures the CPUs the other processes used on average since the last
       measurement: the busy CPU time of the whole machine (Linux's ``/proc/stat``) less this process's (all its
-      threads, so its own thread pool counts as its own). They must leave ``most`` of the CPUs this process may run
-      on free, with half a CPU to spare: threads beyond the free cores wait for each other behind the other
-      processes (two threads beside two busy processes on 2 cores: ``resnet18_fusion``'s slowest prediction 62 ms
-      against 16 ms at one).
-    * **Back to back.** The previous prediction must have ended less than ``spin_s`` before (``idle_s``): torch's
-      pool threads spin for a few ms after their work and then sleep, and waking a sleeping one before a prediction
-      cost up to 30 ms on a 2-core virtual machine. A stream paced by a live camera (a prediction every 40 ms, idle
-      between them) runs on one thread; one that falls behind, or a recording streamed as fast as it is read,
-      runs on ``most``.
+      threads, so its own thread pool counts as its own). The CPUs this process may run on less that, rounded to
+      the nearest, are free: threads beyond them wait for each other behind the other processes (two threads beside
+      two busy processes on 2 cores: ``resnet18_fusion``'s streamed predictions 352 ms against 8 ms at one).
+    * **Back to back** (``spin_s``). The previous pass must have ended less than ``spin_s`` before (``idle_s``):
+      torch's pool threads spin for a few ms after their work and then sleep, and waking a sleeping one cost up to
+      30 ms on a 2-core virtual machine. A stream paced by a live camera (a prediction every 40 ms, idle between
+      them) runs on one thread; one that falls behind, or a recording streamed as fast as it is read, on more.
 
-    Until the first measurement, and where the system does not say (not Linux), one thread. Call it before each
-    prediction: it sets torch's thread count (process-wide) and returns it. Figures: docs/benchmarks.md,
+    Until the first measurement, and where the system does not say (not Linux: :meth:`measures`), one thread. Call
+    it before each pass: it sets torch's thread count (process-wide) and returns it. Figures: docs/benchmarks.md,
     "Inference latency".
 
     Args:
-        most: the thread count where both hold (2: a streamed prediction is a batch of one frame; two threads ran
-            ``resnet18_fusion``'s back to back 1.3x faster than one on a quiet 2-core machine, more were not
+        most: the most threads (2, streaming's: a streamed prediction is a batch of one frame; two threads ran
+            ``resnet18_fusion``'s back to back 1.4x faster than one on a quiet 2-core machine, more were not
             measured).
         interval_s: seconds between two measurements of the other processes (``/proc/stat`` counts in clock ticks
             of 10 ms).
-        spin_s: the longest pause after a prediction for the next one to take ``most`` threads.
+        spin_s: the longest pause after a pass for the next one to take more than one thread; None: no such
+            condition (offline batches, each long beside a wake-up).
     """
 
-    def __init__(self, most: int = 2, interval_s: float = 0.25, spin_s: float = 0.002) -> None:
-        if isinstance(most, bool) or not isinstance(most, int) or most < 1 or not interval_s > 0 or not spin_s >= 0:
-            raise ValueError(f"most must be a positive integer, interval_s positive and spin_s non-negative, got "
-                             f"{most!r}, {interval_s!r}, {spin_s!r}")
-        self.most, self.interval_s, self.spin_s = most, float(interval_s), float(spin_s)
-        self._free = False  # whether the other processes left ``most`` CPUs free at the last measurement
+    def __init__(self, most: int = 2, interval_s: float = 0.25, spin_s: float | None = 0.002) -> None:
+        if (isinstance(most, bool) or not isinstance(most, int) or most < 1 or not interval_s > 0
+                or (spin_s is not None and not spin_s >= 0)):
+            raise ValueError(f"most must be a positive integer, interval_s positive and spin_s non-negative or None, "
+                             f"got {most!r}, {interval_s!r}, {spin_s!r}")
+        self.most, self.interval_s, self.spin_s = most, float(interval_s), spin_s
+        self._free = 1  # CPUs the other processes left free at the last measurement
         self._last = _cpu_sample()
         self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
+    @staticmethod
+    def measures() -> bool:
+        """Whether this system tells what the other processes use (Linux's ``/proc/stat``)."""
+        return _cpu_sample() is not None
+
     def __call__(self, idle_s: float | None = None) -> int:
-        """Set and return the thread count of the next prediction; ``idle_s``: seconds since the previous one ended
-        (None: no previous one)."""
+        """Set and return the thread count of the next pass; ``idle_s``: seconds since the previous one ended (None:
+        no previous one)."""
         if self._last is not None and time.monotonic() - self._last.wall_s >= self.interval_s:
             now = _cpu_sample()
             if now is not None:
                 others = ((now.machine_busy_s - self._last.machine_busy_s) - (now.own_s - self._last.own_s)) / (
                     now.wall_s - self._last.wall_s)
-                self._free = self._cpus - others >= self.most - 0.5
+                self._free = math.floor(self._cpus - others + 0.5)
                 self._last = now
-        threads = self.most if self._free and idle_s is not None and idle_s < self.spin_s else 1
+        threads = max(1, min(self.most, self._free))
+        if self.spin_s is not None and (idle_s is None or idle_s >= self.spin_s):
+            threads = 1
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         return threads

@@ -399,15 +399,21 @@ class ThreadSpy(torch.nn.Module):
         return torch.zeros(len(x), 2)
 
 
-def test_streaming_runs_at_the_given_thread_count_and_restores_it(scene):
+def test_predictions_run_at_the_given_thread_count_and_restore_it(scene):
     events, boxes = scene
     before = torch.get_num_threads()
-    spy = ThreadSpy()
-    neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes), threads=1)
-    assert set(spy.seen) == {1} and torch.get_num_threads() == before
-    spy.seen.clear()
-    neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes), threads=1)  # offline: untouched
-    assert set(spy.seen) == {before}
+    torch.set_num_threads(2)
+    try:
+        for source in (lambda: in_chunks(events), lambda: events):  # streaming, offline
+            spy = ThreadSpy()
+            prediction = neurova.predict(spy, source(), sensor_size=SENSOR, face_box=fixed_box(boxes), threads=1)
+            assert set(spy.seen) == {1} and torch.get_num_threads() == 2
+            assert prediction.settings["threads_used"] == {1: len(prediction)}
+            spy.seen.clear()
+            neurova.predict(spy, source(), sensor_size=SENSOR, face_box=fixed_box(boxes), threads=None)  # untouched
+            assert set(spy.seen) == {2}
+    finally:
+        torch.set_num_threads(before)
     with pytest.raises(ValueError, match="threads must be a positive integer"):
         neurova.predict(spy, in_chunks(events), sensor_size=SENSOR, threads=0)
     assert torch.get_num_threads() == before
@@ -427,10 +433,28 @@ def test_streaming_chooses_its_thread_count_by_default_and_restores_it(scene):
     assert torch.get_num_threads() == before
 
 
+def test_offline_auto_threads_choose_up_to_the_callers_count_or_keep_it_where_the_system_does_not_say(scene,
+                                                                                                      monkeypatch):
+    events, boxes = scene
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        spy = ThreadSpy()
+        prediction = neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
+        used = prediction.settings["threads_used"]
+        assert set(spy.seen) <= {1, 2} and set(used) <= {1, 2} and sum(used.values()) == len(prediction)
+        monkeypatch.setattr(neurova.streaming, "_cpu_sample", lambda: None)  # not Linux
+        spy.seen.clear()
+        prediction = neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
+        assert set(spy.seen) == {2} and prediction.settings["threads_used"] == {2: len(prediction)}
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_streaming_tells_the_thread_chooser_how_long_it_was_idle(scene, monkeypatch):
     events, boxes = scene
     idle: list[float | None] = []
-    monkeypatch.setattr(neurova.inference, "_thread_chooser", lambda threads: lambda s: idle.append(s) or 1)
+    monkeypatch.setattr(neurova.inference, "_thread_chooser", lambda threads, streaming: lambda s: idle.append(s) or 1)
     prediction = neurova.predict(ThreadSpy(), in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
     assert len(idle) == len(prediction) > 2 and idle[0] is None
     assert all(0 <= s < 1 for s in idle[1:])  # s: from one prediction's end to the next one's start
@@ -466,10 +490,24 @@ def test_auto_threads_gives_two_to_back_to_back_predictions_while_the_others_lea
         torch.set_num_threads(before)
 
 
+def test_auto_threads_for_batches_gives_the_free_cpus_up_to_most_without_the_pause_condition(monkeypatch):
+    monkeypatch.setattr(neurova.streaming.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    # the others used 1.0 and then 2.6 CPUs: 3 and then 1 (1.4 rounded) of the 4 are free
+    cpu_samples(monkeypatch, (0.0, 0.0, 0.0), (1.0, 1.5, 0.5), (2.0, 6.1, 2.0))
+    before = torch.get_num_threads()
+    try:
+        chooser = AutoThreads(most=4, interval_s=1e-9, spin_s=None)
+        assert chooser(None) == 3 == torch.get_num_threads()
+        assert chooser(5.0) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_auto_threads_gives_one_before_its_first_measurement_and_where_the_system_does_not_say(monkeypatch):
     before = torch.get_num_threads()
     try:
-        cpu_samples(monkeypatch, None)  # not Linux
+        cpu_samples(monkeypatch, None, None)  # not Linux
+        assert not AutoThreads.measures()
         unknown = AutoThreads(interval_s=1e-9)
         assert unknown(0.0) == 1 == unknown(0.0) == torch.get_num_threads()
         torch.set_num_threads(2)
