@@ -6,8 +6,9 @@ over the box runs on, :class:`neurova.encodings.EventResizer`), :class:`Incremen
 the new frames and reuses the others, :class:`FrameStepper` runs a net's trunk on the new frames only
 (:meth:`neurova.nets.FrameFusionNet.step`, or the per-frame features of a :class:`neurova.nets.TemporalNet`),
 and :func:`intra_op_threads` runs the whole at a small thread count, fixed or chosen as the stream runs from what
-the rest of the machine uses (:class:`AutoThreads`), so a busy machine does not oversubscribe its cores. Each piece gives what the full computation gives
-(:class:`~neurova.transforms.ToModelInput` with the box's start as ``since_us``, the model on the whole window).
+the rest of the machine uses (:class:`AutoThreads`), so a busy machine does not oversubscribe its cores. Each piece
+gives what the full computation gives (:class:`~neurova.transforms.ToModelInput` with the box's start as
+``since_us``, the model on the whole window).
 """
 
 from __future__ import annotations
@@ -352,11 +353,12 @@ class AutoThreads:
       measurement: the busy CPU time of the whole machine (Linux's ``/proc/stat``) less this process's (all its
       threads, so its own thread pool counts as its own). The CPUs this process may run on less that, rounded to
       the nearest, are free: threads beyond them wait for each other behind the other processes (two threads beside
-      two busy processes on 2 cores: ``resnet18_fusion``'s streamed predictions 352 ms against 8 ms at one).
+      two busy processes on 2 cores: ``resnet18_fusion``'s streamed predictions 352 ms against 8-12 ms at one).
     * **Back to back** (``spin_s``). The previous pass must have ended less than ``spin_s`` before (``idle_s``):
-      torch's pool threads spin for a few ms after their work and then sleep, and waking a sleeping one cost up to
-      30 ms on a 2-core virtual machine. A stream paced by a live camera (a prediction every 40 ms, idle between
-      them) runs on one thread; one that falls behind, or a recording streamed as fast as it is read, on more.
+      torch's pool threads spin for a few ms after their work and then sleep, and on a 2-core virtual machine the
+      first 2-thread call after a 35 ms pause took 12 ms where it takes 0.3 ms back to back. A stream paced by a
+      live camera (a prediction every 40 ms, idle between them) runs on one thread; one that falls behind, or a
+      recording streamed as fast as it is read, on more.
 
     Until the first measurement, and where the system does not say (not Linux: :meth:`measures`), one thread. Call
     it before each pass: it sets torch's thread count (process-wide) and returns it. Figures: docs/benchmarks.md,
