@@ -21,9 +21,12 @@ other busy processes (``--load 2``).
     python benchmarks/bench_streaming.py --box 96                 # a box larger than 64: resized once per event
     python benchmarks/bench_streaming.py --unfolded               # adds the trunk with batch norm unfolded (A/B)
     python benchmarks/bench_streaming.py --realtime               # chunks paced as a live camera delivers them
+    python benchmarks/bench_streaming.py --detect-face learned    # the face tracked in a worker thread
 
 With ``--realtime`` the stream's chunks come at the camera's pace (``replay(..., realtime=True)``: a 6 s recording
-takes 6 s per row); the old path, which is not paced, then only checks the outputs and its row is left out.
+takes 6 s per row); the old path, which is not paced, then only checks the outputs and its row is left out. With
+``--detect-face DETECTOR`` the face is found and tracked (``detect_lag_us`` 80 ms: in a worker thread beside the
+predictions) instead of the fixed box, in the streamed and the offline runs; the old path's row is left out.
 """
 
 from __future__ import annotations
@@ -120,9 +123,12 @@ def main() -> None:
     parser.add_argument("--unfolded", action="store_true",
                         help="also run the streaming path with the trunk's batch norms left unfolded (the A/B of "
                              "neurova.nets.layout.fold_batch_norm)")
+    parser.add_argument("--detect-face", default=None, choices=("auto", "learned", "haar"),
+                        help="track the face with this detector (80 ms lag: a worker thread) instead of the fixed box")
     args = parser.parse_args()
 
     events, box = simulated_recording(args.seconds, args.box)
+    face = {"face_box": box} if args.detect_face is None else {"detect_face": args.detect_face, "detect_lag_us": 80_000}
     print(f"recording: {len(events)} events over {args.seconds:g} s on {SENSOR.width}x{SENSOR.height}, face box "
           f"{box}; contract: TBR N={CONTRACT.n_bits}, {CONTRACT.clip_length} frames of {CONTRACT.image_size}^2, "
           f"hop {HOP_US // 1000} ms; cpus {os.cpu_count()}, busy processes {args.load}, "
@@ -135,10 +141,10 @@ def main() -> None:
             model = create_model(name, input_contract=CONTRACT.to_dict()).eval()
             for threads in args.threads:
                 with intra_op_threads(1 if threads == "auto" else threads):  # the old path's count
-                    neurova.predict(model, replay(events[: len(events) // 10], HOP_US), sensor_size=SENSOR, face_box=box,
+                    neurova.predict(model, replay(events[: len(events) // 10], HOP_US), sensor_size=SENSOR, **face,
                                     threads=threads)  # warm-up
                     new, new_cpu = timed(neurova.predict, model, replay(events, HOP_US, realtime=args.realtime),
-                                         sensor_size=SENSOR, face_box=box, threads=threads)
+                                         sensor_size=SENSOR, **face, threads=threads)
                     if args.unfolded:
                         unfold = mock.patch.object(neurova.nets.layout, "fold_batch_norm", lambda module, *_: module)
                         with unfold:
@@ -146,23 +152,23 @@ def main() -> None:
                                                            face_box=box, threads=threads)
                     (old_ms, old_va), old_cpu = timed(old_path, model, events, new.timestamps_us, box)
                 start = time.perf_counter()
-                neurova.predict(model, events, sensor_size=SENSOR, face_box=box, threads=threads)
+                neurova.predict(model, events, sensor_size=SENSOR, **face, threads=threads)
                 offline_ms = (time.perf_counter() - start) * 1e3 / len(new)
                 assert new.latency_ms is not None
-                diff = float(np.abs(new.va - old_va).max())
+                diff = f"{float(np.abs(new.va - old_va).max()):.1e}" if args.detect_face is None else "- (tracked box)"
                 reuse = new.settings["frames_encoded"] / (len(new) * CONTRACT.clip_length)
                 used = ", ".join(f"{n} thread(s) {count}" for n, count in new.settings["threads_used"].items())
                 print(f"{name:16} {threads!s:>4} new  {stats(new.latency_ms)} {1e3 * new_cpu / len(new):6.2f} "
                       f"{offline_ms:7.2f}  "
                       f"{len(new)} predictions ({used}), "
-                      f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff:.1e}")
+                      f"{reuse:.0%} of the frames encoded, max |diff| vs old {diff}")
                 if args.unfolded:
                     assert unfolded.latency_ms is not None
                     print(f"{name:16} {threads!s:>4} unf  {stats(unfolded.latency_ms)} "
                           f"{1e3 * unfolded_cpu / len(new):6.2f}  batch norm unfolded: max |diff| vs new "
                           f"{float(np.abs(new.va - unfolded.va).max()):.1e}, unfolded/new median "
                           f"{np.median(unfolded.latency_ms) / np.median(new.latency_ms):.2f}x")
-                if not args.realtime:
+                if not args.realtime and args.detect_face is None:
                     print(f"{name:16} {threads!s:>4} old  {stats(old_ms)} {1e3 * old_cpu / len(new):6.2f}  old/new median "
                           f"{np.median(old_ms) / np.median(new.latency_ms):.1f}x")
     print(f"loadavg after {os.getloadavg()[0]:.2f}")

@@ -560,19 +560,21 @@ def _contract_of(model: Any) -> InputContract:
     return contract
 
 
-def _thread_chooser(threads: int | Literal["auto"] | None, streaming: bool) -> Callable[[float | None], int]:
+def _thread_chooser(threads: int | Literal["auto"] | None, streaming: bool,
+                    tracks_faces: bool) -> Callable[[float | None], int]:
     """What sets (``"auto"``) or reads torch's thread count before each forward pass, given the seconds since the
     previous one ended, under :func:`neurova.streaming.intra_op_threads` ``(threads)``.
 
-    ``"auto"``: :class:`~neurova.streaming.AutoThreads`; streaming: up to 2 threads, for predictions back to back;
-    offline (batches): up to the caller's count, or the caller's count where the system does not say.
+    ``"auto"``: :class:`~neurova.streaming.AutoThreads`; streaming: up to 2 threads, for predictions back to back,
+    with a CPU kept for the face track's worker thread (``tracks_faces``); offline (batches): up to the caller's
+    count, or the caller's count where the system does not say.
     """
     import torch
 
     from neurova.streaming import AutoThreads
 
     if threads == "auto" and streaming:
-        return AutoThreads()
+        return AutoThreads(reserve=int(tracks_faces))
     if threads == "auto" and AutoThreads.measures():
         return AutoThreads(most=torch.get_num_threads(), spin_s=None)
     return lambda idle_s: torch.get_num_threads()
@@ -922,11 +924,13 @@ def predict(
         chunks = denoise_chunks(chunks, size, denoise_us)
     if raise_threshold is not None:
         chunks = map(EventResizer(size, tuple(size), raise_threshold), chunks)
+    detector = _face_detector(detect_face)
     predictor = _Predictor(
-        model, contract, size, hop_us=hop, face_box=face_box, detector=_face_detector(detect_face),
+        model, contract, size, hop_us=hop, face_box=face_box, detector=detector,
         detect_every_us=detect_every_us, detect_window_us=detect_window_us, detect_lag_us=detect_lag_us,
         face_margin=face_margin, batch_size=batch_size, device=device,
-        streaming=streaming, source=path, choose_threads=_thread_chooser(threads, streaming),
+        streaming=streaming, source=path,
+        choose_threads=_thread_chooser(threads, streaming, tracks_faces=detector is not None),
     )
     was_training = bool(getattr(model, "training", False))
     model.eval()

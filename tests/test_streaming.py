@@ -454,7 +454,7 @@ def test_offline_auto_threads_choose_up_to_the_callers_count_or_keep_it_where_th
 def test_streaming_tells_the_thread_chooser_how_long_it_was_idle(scene, monkeypatch):
     events, boxes = scene
     idle: list[float | None] = []
-    monkeypatch.setattr(neurova.inference, "_thread_chooser", lambda threads, streaming: lambda s: idle.append(s) or 1)
+    monkeypatch.setattr(neurova.inference, "_thread_chooser", lambda *args, **kwargs: lambda s: idle.append(s) or 1)
     prediction = neurova.predict(ThreadSpy(), in_chunks(events), sensor_size=SENSOR, face_box=fixed_box(boxes))
     assert len(idle) == len(prediction) > 2 and idle[0] is None
     assert all(0 <= s < 1 for s in idle[1:])  # s: from one prediction's end to the next one's start
@@ -499,6 +499,16 @@ def test_auto_threads_for_batches_gives_the_free_cpus_up_to_most_without_the_pau
         chooser = AutoThreads(most=4, interval_s=1e-9, spin_s=None)
         assert chooser(None) == 3 == torch.get_num_threads()
         assert chooser(5.0) == 1 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_auto_threads_keeps_the_reserved_cpus_for_this_process_s_other_threads(monkeypatch):
+    monkeypatch.setattr(neurova.streaming.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    cpu_samples(monkeypatch, (0.0, 0.0, 0.0), (0.5, 0.30, 0.25))  # the others 0.1 CPU: both CPUs free
+    before = torch.get_num_threads()
+    try:
+        assert AutoThreads(interval_s=1e-9, reserve=1)(0.0) == 1 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
 
