@@ -576,7 +576,7 @@ def _thread_chooser(threads: int | Literal["auto"] | None, streaming: bool,
     if threads == "auto" and streaming:
         return AutoThreads(reserve=int(tracks_faces))
     if threads == "auto" and AutoThreads.measures():
-        return AutoThreads(most=torch.get_num_threads(), spin_s=None)
+        return AutoThreads(most=torch.get_num_threads(), spin_s=None, initial=torch.get_num_threads())
     return lambda idle_s: torch.get_num_threads()
 
 

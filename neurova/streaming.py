@@ -360,9 +360,9 @@ class AutoThreads:
       live camera (a prediction every 40 ms, idle between them) runs on one thread; one that falls behind, or a
       recording streamed as fast as it is read, on more.
 
-    Until the first measurement, and where the system does not say (not Linux: :meth:`measures`), one thread. Call
-    it before each pass: it sets torch's thread count (process-wide) and returns it. Figures: docs/benchmarks.md,
-    "Inference latency".
+    Until the first measurement, and where the system does not say (not Linux: :meth:`measures`), ``initial``
+    threads (within the pause condition). Call it before each pass: it sets torch's thread count (process-wide) and
+    returns it. Figures: docs/benchmarks.md, "Inference latency".
 
     Args:
         most: the most threads (2, streaming's: a streamed prediction is a batch of one frame; two threads ran
@@ -375,16 +375,19 @@ class AutoThreads:
         reserve: CPUs this process's own other threads keep busy, counted as taken (a streamed face track's worker
             thread: beside it, two threads made ``resnet18_fusion``'s streamed predictions slower on 2 cores, a
             median of 10.3 against 6.3 ms at one).
+        initial: the thread count before the first measurement (offline: the caller's, so that a quiet machine
+            sees no change of count at all).
     """
 
     def __init__(self, most: int = 2, interval_s: float = 0.25, spin_s: float | None = 0.002,
-                 reserve: int = 0) -> None:
+                 reserve: int = 0, initial: int = 1) -> None:
         if (isinstance(most, bool) or not isinstance(most, int) or most < 1 or not interval_s > 0
-                or (spin_s is not None and not spin_s >= 0) or not reserve >= 0):
-            raise ValueError(f"most must be a positive integer, interval_s positive, spin_s non-negative or None and "
-                             f"reserve non-negative, got {most!r}, {interval_s!r}, {spin_s!r}, {reserve!r}")
+                or (spin_s is not None and not spin_s >= 0) or not reserve >= 0 or not initial >= 1):
+            raise ValueError(f"most must be a positive integer, interval_s positive, spin_s non-negative or None, "
+                             f"reserve non-negative and initial positive, got {most!r}, {interval_s!r}, {spin_s!r}, "
+                             f"{reserve!r}, {initial!r}")
         self.most, self.interval_s, self.spin_s, self.reserve = most, float(interval_s), spin_s, reserve
-        self._free = 1  # CPUs the other processes left free at the last measurement
+        self._free = initial  # CPUs the other processes left free at the last measurement
         self._last = _cpu_sample()
         self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -499,6 +499,8 @@ def test_auto_threads_for_batches_gives_the_free_cpus_up_to_most_without_the_pau
         chooser = AutoThreads(most=4, interval_s=1e-9, spin_s=None)
         assert chooser(None) == 3 == torch.get_num_threads()
         assert chooser(5.0) == 1 == torch.get_num_threads()
+        cpu_samples(monkeypatch, (time.monotonic(), 0.0, 0.0))
+        assert AutoThreads(most=4, spin_s=None, initial=4)() == 4 == torch.get_num_threads()  # not measured yet
     finally:
         torch.set_num_threads(before)
 
