@@ -854,7 +854,7 @@ def predict(
             processes leave free (:class:`neurova.streaming.AutoThreads`): streaming, 2 threads for predictions
             that follow one another, else 1; offline, up to the caller's count (the caller's count where the system
             does not say). An integer fixes it; ``None`` leaves it as the caller set it. Threads the other processes
-            want made streamed predictions 40-70x slower on a loaded 2-core machine, offline runs 2-7x
+            want made streamed predictions 50-90x slower on a loaded 2-core machine, offline runs 4-13x
             (docs/benchmarks.md, "Inference latency"). ``settings["threads_used"]`` counts the predictions made at
             each thread count.
         drop_hot_pixels: drop the events of the pixels whose mean rate over the whole recording is above this
