@@ -350,10 +350,11 @@ class AutoThreads:
     only where they follow one another; else one.
 
     * **Free CPUs.** Every ``interval_s`` (the first time after a fifth of it) it measures the CPUs the other
-      processes used on average since the last measurement: the busy CPU time of the whole machine (Linux's ``/proc/stat``) less this process's (all its
-      threads, so its own thread pool counts as its own). The CPUs this process may run on less that, rounded to
-      the nearest, are free: threads beyond them wait for each other behind the other processes (two threads beside
-      two busy processes on 2 cores: ``resnet18_fusion``'s streamed predictions 352 ms against 8-12 ms at one).
+      processes used on average since the last measurement: the busy CPU time of the whole machine (Linux's
+      ``/proc/stat``) less this process's (all its threads, so its own thread pool counts as its own). The CPUs this
+      process may run on less that, rounded to the nearest, are free: threads beyond them wait for each other
+      behind the other processes (two threads beside two busy processes on 2 cores: ``resnet18_fusion``'s streamed
+      predictions 352 ms against 7-12 ms at one).
     * **Back to back** (``spin_s``). The previous pass must have ended less than ``spin_s`` before (``idle_s``):
       torch's pool threads spin for a few ms after their work and then sleep, and on a 2-core virtual machine the
       first 2-thread call after a 35 ms pause took 12 ms where it takes 0.3 ms back to back. A stream paced by a
