@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from neurova._numeric import stable_argsort
 from neurova.encodings.filters import _check_positive_int, _events
 from neurova.errors import EventFormatError
 from neurova.events import (
@@ -160,16 +161,18 @@ def _flicker(events: np.ndarray, width: int, frequency_hz: float, cycles: int, s
     if n == 0:
         return np.zeros(0, dtype=bool)
     group = (events["y"].astype(np.int64) * width + events["x"]) * 2 + (events["p"] > 0)
-    order = np.argsort(group, kind="stable")  # by pixel and polarity, then time (the input is in time order)
-    group = group[order]
-    t = events["t"][order].astype(np.int64)
+    order = stable_argsort(group)  # by pixel and polarity, then time (the input is in time order)
+    group = group.take(order)
+    t = np.ascontiguousarray(events["t"], dtype=np.int64).take(order)  # gathered from 8-byte, not record, strides
     first = np.ones(n, dtype=bool)  # each burst's first event: none of its group in the half period before
     first[1:] = (group[1:] != group[:-1]) | (t[1:] - t[:-1] > 0.5e6 / frequency_hz)
     heads = np.flatnonzero(first)
     head_group = group[heads]
     turns = t[heads] * (frequency_hz * 1e-6)
     phase = np.exp(2j * np.pi * (turns - np.floor(turns)))
-    total = np.concatenate([[0], np.cumsum(phase)])
+    total = np.empty(len(phase) + 1, dtype=phase.dtype)  # 0, then the prefix sums (no second copy)
+    total[0] = 0
+    np.cumsum(phase, out=total[1:])
     index = np.arange(len(heads))
     begin = np.maximum(index - cycles + 1, 0)
     coherent = ((index >= cycles - 1) & (head_group[begin] == head_group) & (turns - turns[begin] <= span)

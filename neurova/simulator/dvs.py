@@ -59,7 +59,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import torch
 
-from neurova._numeric import cumsum
+from neurova._numeric import cumsum, stable_argsort
 from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
 from neurova.simulator.noise import ShotNoise
@@ -150,7 +150,7 @@ class _Shots(NamedTuple):
         """The same events in time order (ties: by pixel)."""
         if self.offset is None:
             return self
-        order = _stable_argsort(self.offset)
+        order = stable_argsort(self.offset)
         return _Shots(self.pix.take(order), self.on.take(order), self.offset.take(order))
 
 
@@ -863,7 +863,7 @@ class DVSSimulator:
             offset = np.concatenate([offset, shot.offset])
             in_order, n = False, len(slot)
         if not in_order:
-            order = _stable_argsort(offset)
+            order = stable_argsort(offset)
             slot, offset = slot.take(order), offset.take(order)
         out.view(_XY_VIEW)["xy"][:n] = xy.take(slot)  # x and y in one int32 write
         out["p"][:n] = on.take(slot)
@@ -1234,7 +1234,7 @@ def _linear_order(
     keys on 85 k events, which numpy does not radix-sort).
     """
     slot, offset = _linear_ticks(counts, on, thres, diff, d_start, dt)
-    order = _stable_argsort(offset)
+    order = stable_argsort(offset)
     return slot.take(order), offset.take(order)
 
 
@@ -1300,24 +1300,6 @@ def _interleave_shots(events: np.ndarray, offset: np.ndarray, t_prev: int, dt: i
     merged.view(record)[at] = events.view(record)[n:]
     merged.view(record)[signal] = events.view(record)[:n]
     return merged
-
-
-def _stable_argsort(key: np.ndarray) -> np.ndarray:
-    """Stable argsort of non-negative integer keys by LSD radix passes over 16-bit digits (numpy radix-sorts uint16)."""
-    if key.dtype == np.uint16:
-        return np.argsort(key, kind="stable")
-    if len(key) == 0:
-        return np.arange(0)
-    top = int(key.max())
-    if top <= 0xFFFF:
-        return np.argsort(key.astype(np.uint16, copy=False), kind="stable")
-    order = np.argsort((key & 0xFFFF).astype(np.uint16), kind="stable")
-    shift = 16
-    while top >> shift:
-        digit = ((key[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
-        shift += 16
-    return order
 
 
 _MOVED = {"simulate", "simulate_batch"}
