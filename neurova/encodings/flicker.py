@@ -169,19 +169,31 @@ def _flicker(events: np.ndarray, width: int, frequency_hz: float, cycles: int, s
     heads = np.flatnonzero(first)
     head_group = group[heads]
     turns = t[heads] * (frequency_hz * 1e-6)
-    phase = np.exp(2j * np.pi * (turns - np.floor(turns)))
-    total = np.empty(len(phase) + 1, dtype=phase.dtype)  # 0, then the prefix sums (no second copy)
+    total = np.empty(len(heads) + 1, dtype=np.complex128)  # 0, then the prefix sums of the phase vectors
     total[0] = 0
-    np.cumsum(phase, out=total[1:])
+    phase = total[1:]  # the phase vectors, exp(2πi · the fraction of a turn), summed in place
+    fraction = np.floor(turns)
+    np.multiply(np.subtract(turns, fraction, out=fraction), 2j * np.pi, out=phase)
+    np.cumsum(np.exp(phase, out=phase), out=phase)
     index = np.arange(len(heads))
     begin = np.maximum(index - cycles + 1, 0)
     coherent = ((index >= cycles - 1) & (head_group[begin] == head_group) & (turns - turns[begin] <= span)
-                & (np.abs(total[index + 1] - total[begin]) >= coherence * cycles))
+                & (np.abs(total[1:] - total[begin]) >= coherence * cycles))
     latest = np.full(n, -1, dtype=np.int64)
     latest[heads] = index
     mask = np.empty(n, dtype=bool)
     mask[order] = coherent[np.maximum.accumulate(latest)]
     return mask
+
+
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """The index of each distinct non-negative ``key``'s first occurrence, by key (``np.unique``'s
+    ``return_index``, by radix passes)."""
+    order = stable_argsort(key)
+    ordered = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return order[first]
 
 
 _PRIOR = 1.0
@@ -234,8 +246,8 @@ class _Demodulator:
     def _start(self, flicker: np.ndarray) -> None:
         """Comb the pixels within :data:`_SPREAD` of each flicker event from its time on."""
         height = len(self.since) // self.width
-        # each pixel's first flicker event (the events are in time order) is the one that counts
-        _, first = np.unique(flicker["y"].astype(np.int64) * self.width + flicker["x"], return_index=True)
+        # each pixel's first flicker event (the events are in time order) is the one that counts, by pixel
+        first = _first_of_each(flicker["y"].astype(np.int64) * self.width + flicker["x"])
         x, y, t = flicker["x"][first].astype(np.int64), flicker["y"][first].astype(np.int64), flicker["t"][first]
         for dx in range(-_SPREAD, _SPREAD + 1):
             for dy in range(-_SPREAD, _SPREAD + 1):
@@ -247,7 +259,7 @@ class _Demodulator:
         if not len(events):
             return events[:0]
         pixel = events["y"].astype(np.int64) * self.width + events["x"]
-        order = np.argsort(pixel, kind="stable")
+        order = stable_argsort(pixel)
         pixel, t, on = pixel[order], events["t"][order], events["p"][order].astype(np.float64)
         period_us = 1e6 / self.frequency_hz
         cycle = self._cycle(t)
@@ -264,7 +276,7 @@ class _Demodulator:
         first = np.ones(len(starts), dtype=bool)
         first[1:] = group_pixel[1:] != group_pixel[:-1]
         rank = index - np.maximum.accumulate(np.where(first, index, 0))
-        by_rank = np.argsort(rank, kind="stable")
+        by_rank = stable_argsort(rank)
         bounds = np.searchsorted(rank[by_rank], np.arange(rank.max() + 2))
         steps = np.zeros(len(starts))
         for r in range(rank.max() + 1):  # each pixel's cycles in order, all pixels at once
@@ -285,7 +297,9 @@ class _Demodulator:
         out["y"] = group_pixel[which] // self.width
         out["t"] = np.ceil((group_cycle[which] + 1) * period_us).astype(np.int64)  # at the cycle's end
         out["p"] = steps[which] > 0
-        return out[np.argsort(out["t"], kind="stable")]
+        # by time: a cycle's end grows with the cycle, so its cycle (from the first) sorts them in the same order
+        cycles = group_cycle[which]
+        return out[stable_argsort(cycles - cycles.min(initial=0))]
 
 
 class FlickerFilter:
