@@ -1,11 +1,11 @@
-"""neurova._numeric: numpy's results, computed by torch's kernels."""
+"""neurova._numeric: numpy's results, computed by torch's kernels or by radix passes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from neurova._numeric import _TORCH_FROM, cumsum
+from neurova._numeric import _TORCH_FROM, cumsum, stable_argsort
 
 
 @pytest.mark.parametrize("size", [0, 5, _TORCH_FROM + 3])
@@ -34,3 +34,16 @@ def test_cumsum_in_place_wraps_like_numpy_and_takes_any_layout():
         cumsum(np.ones((2, 2), dtype=np.int64))
     with pytest.raises(ValueError, match="integer dtype"):
         cumsum(np.ones(3, dtype=np.float64))
+
+
+@pytest.mark.parametrize("top", [0, 9, 0xFFFF, 0x10000, 2**21, 2**40])
+@pytest.mark.parametrize("dtype", [np.int64, np.uint32, np.uint16])
+def test_stable_argsort_equals_numpys_stable_argsort(top, dtype):
+    if np.iinfo(dtype).max < top:
+        pytest.skip("keys wider than the dtype")
+    rng = np.random.default_rng(top)
+    key = rng.integers(0, top + 1, 5000, dtype=np.int64)
+    key[::7] = key[3]  # many equal keys: their order must be kept
+    key = key.astype(dtype)
+    np.testing.assert_array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+    assert len(stable_argsort(key[:0])) == 0

@@ -164,3 +164,11 @@ def test_real_recordings(tmp_path) -> None:
     for name in ("events/prophesee_evt3_sample.raw", "events/prophesee_evt2_sample.raw"):
         recording = read_recording(shared_sample(name))
         assert flicker_mask(recording.events, recording.sensor_size).sum() == 0
+
+
+def test_first_of_each_key_is_numpys_unique_return_index() -> None:
+    from neurova.encodings.flicker import _first_of_each
+
+    key = np.random.default_rng(0).integers(0, 346 * 260, 20_000)
+    np.testing.assert_array_equal(_first_of_each(key), np.unique(key, return_index=True)[1])
+    assert len(_first_of_each(key[:0])) == 0
