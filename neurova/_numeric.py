@@ -3,7 +3,7 @@ argsorts of integer keys by radix passes.
 
 numpy 2.4's ``cumsum`` of an integer array is a serial loop: 2.3 ns per element here, where torch's takes 0.6 ns.
 Integer sums are exact, so the results are the same bit for bit. numpy radix-sorts keys of 16 bits or less in a
-stable argsort, and merge-sorts wider ones.
+stable argsort, and timsorts wider ones.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def cumsum(a: np.ndarray, *, dtype: Any = None, out: np.ndarray | None = None) -
 def stable_argsort(key: np.ndarray) -> np.ndarray:
     """``np.argsort(key, kind="stable")`` of non-negative integer keys, by LSD radix passes over 16-bit digits (numpy
     radix-sorts uint16): on 10 M int64 keys below 2**21 (a 1280x720 sensor's pixels and polarities) 0.60 s against
-    numpy's 0.85 s."""
+    numpy's timsort's 0.85 s."""
     if key.dtype == np.uint16:
         return np.argsort(key, kind="stable")
     if len(key) == 0:
