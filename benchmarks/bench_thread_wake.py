@@ -5,8 +5,8 @@
   torch's pool threads spin for a while after their work and then sleep; a call that must wake one pays for it.
   ``AutoThreads`` gives more than one thread only to a pass that follows the previous one by less than ``spin_s``.
 * **The other processes' CPUs.** What ``AutoThreads`` measures, the CPUs used by the other processes over 250 ms
-  (the machine's busy time from ``/proc/stat`` less this process's), beside 0, 1 and 2 spinning processes, this
-  process idle (Linux only).
+  (the busy time of the CPUs this process may run on, from ``/proc/stat``, less this process's), beside 0, 1 and 2
+  spinning processes, this process idle (Linux only).
 
     .venv/bin/python benchmarks/bench_thread_wake.py [--repeats 40] [--pauses 0.05 0.5 2 5 10 20 35]
 
@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -52,7 +53,8 @@ def wake_costs(pauses_ms: list[float], repeats: int) -> None:
 
 
 def others_cpus(samples: int) -> None:
-    if _cpu_sample() is None:
+    cpus = os.sched_getaffinity(0)
+    if _cpu_sample(cpus) is None:
         print("the other processes' CPUs: not measurable here (no /proc/stat)")
         return
     for busy in (0, 1, 2):
@@ -60,9 +62,9 @@ def others_cpus(samples: int) -> None:
             time.sleep(0.3)
             seen = []
             for _ in range(samples):
-                before = _cpu_sample()
+                before = _cpu_sample(cpus)
                 time.sleep(0.25)
-                after = _cpu_sample()
+                after = _cpu_sample(cpus)
                 assert before is not None and after is not None
                 seen.append(((after.machine_busy_s - before.machine_busy_s) - (after.own_s - before.own_s))
                             / (after.wall_s - before.wall_s))

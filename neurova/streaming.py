@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple
 
@@ -326,22 +326,34 @@ class _CpuSample(NamedTuple):
     own_s: float  # this process's CPU time, all its threads
 
 
-def _cpu_sample(stat: str = "/proc/stat") -> _CpuSample | None:
+def _cpu_sample(cpus: Collection[int] | None = None, stat: str = "/proc/stat") -> _CpuSample | None:
     """The CPU times :class:`AutoThreads` compares, or None where the system does not give them (not Linux).
 
-    ``stat``'s first line: user, nice, system, idle, iowait, irq, softirq and steal time of all CPUs, in
-    clock ticks; busy is all but idle and iowait (steal included: a virtual machine's host ran something else).
+    ``stat``'s ``cpuN`` lines of the CPUs ``cpus`` (None: its ``cpu`` line, all CPUs): user, nice, system, idle,
+    iowait, irq, softirq and steal time, in clock ticks; busy is all but idle and iowait (steal included: a virtual
+    machine's host ran something else). Only the CPUs this process may run on count: in a container pinned to some
+    of a busy host's CPUs, the others' work does not take this process's.
     """
+    names = {b"cpu"} if cpus is None else {b"cpu%d" % cpu for cpu in cpus}
+    busy, found = 0, 0
     try:
         with open(stat, "rb") as f:
-            fields = f.readline().split()
-        ticks = [int(v) for v in fields[1:9]]
+            for line in f:
+                if not line.startswith(b"cpu"):
+                    break
+                fields = line.split()
+                if fields[0] in names:
+                    ticks = [int(v) for v in fields[1:9]]
+                    if len(ticks) < 8:
+                        return None
+                    busy += sum(ticks) - ticks[3] - ticks[4]
+                    found += 1
         tick_s = 1 / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError):
         return None
-    if fields[:1] != [b"cpu"] or len(ticks) < 8:
+    if found != len(names):
         return None
-    return _CpuSample(time.monotonic(), (sum(ticks) - ticks[3] - ticks[4]) * tick_s, time.process_time())
+    return _CpuSample(time.monotonic(), busy * tick_s, time.process_time())
 
 
 class AutoThreads:
@@ -350,9 +362,9 @@ class AutoThreads:
     only where they follow one another; else one.
 
     * **Free CPUs.** Every ``interval_s`` (the first time after a fifth of it) it measures the CPUs the other
-      processes used on average since the last measurement: the busy CPU time of the whole machine (Linux's
-      ``/proc/stat``) less this process's (all its threads, so its own thread pool counts as its own). The CPUs this
-      process may run on less that, rounded to the nearest, are free: threads beyond them wait for each other
+      processes used on average since the last measurement: the busy CPU time of the CPUs this process may run on
+      (Linux's ``/proc/stat``) less this process's (all its threads, so its own thread pool counts as its own).
+      Those CPUs less that, rounded to the nearest, are free: threads beyond them wait for each other
       behind the other processes (two threads beside two busy processes on 2 cores: ``resnet18_fusion``'s streamed
       predictions 352 ms against 7-12 ms at one).
     * **Back to back** (``spin_s``). The previous pass must have ended less than ``spin_s`` before (``idle_s``):
@@ -390,8 +402,10 @@ class AutoThreads:
         self.most, self.interval_s, self.spin_s, self.reserve = most, float(interval_s), spin_s, reserve
         self._wait_s = self.interval_s / 5  # the first measurement comes sooner: 50 ms are 5 clock ticks per CPU
         self._free = initial  # CPUs the other processes left free at the last measurement
-        self._last = _cpu_sample()
-        self._cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        self._affinity = None if affinity is None else frozenset(affinity)
+        self._cpus = len(affinity) if affinity is not None else os.cpu_count() or 1
+        self._last = _cpu_sample(self._affinity)
 
     @staticmethod
     def measures() -> bool:
@@ -402,7 +416,7 @@ class AutoThreads:
         """Set and return the thread count of the next pass; ``idle_s``: seconds since the previous one ended (None:
         no previous one)."""
         if self._last is not None and time.monotonic() - self._last.wall_s >= self._wait_s:
-            now = _cpu_sample()
+            now = _cpu_sample(self._affinity)
             if now is not None:
                 others = ((now.machine_busy_s - self._last.machine_busy_s) - (now.own_s - self._last.own_s)) / (
                     now.wall_s - self._last.wall_s)

@@ -443,7 +443,7 @@ def test_offline_auto_threads_choose_up_to_the_callers_count_or_keep_it_where_th
         prediction = neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
         used = prediction.settings["threads_used"]
         assert set(spy.seen) <= {1, 2} and set(used) <= {1, 2} and sum(used.values()) == len(prediction)
-        monkeypatch.setattr(neurova.streaming, "_cpu_sample", lambda: None)  # not Linux
+        monkeypatch.setattr(neurova.streaming, "_cpu_sample", lambda *args: None)  # not Linux
         spy.seen.clear()
         prediction = neurova.predict(spy, events, sensor_size=SENSOR, face_box=fixed_box(boxes))
         assert set(spy.seen) == {2} and prediction.settings["threads_used"] == {2: len(prediction)}
@@ -464,7 +464,7 @@ def cpu_samples(monkeypatch, *samples) -> None:
     """``neurova.streaming._cpu_sample`` gives these ``(wall_s, machine_busy_s, own_s)`` in turn."""
     queue = iter(samples)
     monkeypatch.setattr(neurova.streaming, "_cpu_sample",
-                        lambda: None if (sample := next(queue)) is None else neurova.streaming._CpuSample(*sample))
+                        lambda *args: None if (sample := next(queue)) is None else neurova.streaming._CpuSample(*sample))
 
 
 @pytest.mark.parametrize(
@@ -531,16 +531,22 @@ def test_auto_threads_gives_one_before_its_first_measurement_and_where_the_syste
         AutoThreads(most=0)
 
 
-def test_cpu_sample_reads_the_busy_time_of_every_cpu(tmp_path):
+def test_cpu_sample_reads_the_busy_time_of_the_cpus_asked_for(tmp_path):
     stat = tmp_path / "stat"
     # user nice system idle iowait irq softirq steal guest guest_nice, in clock ticks
-    stat.write_text("cpu  100 20 30 5000 40 5 5 10 0 0\ncpu0 50 10 15 2500 20 2 3 5 0 0\n")
-    sample = neurova.streaming._cpu_sample(str(stat))
-    assert sample is not None
-    assert sample.machine_busy_s == pytest.approx(170 / os.sysconf("SC_CLK_TCK"))
-    assert neurova.streaming._cpu_sample(str(tmp_path / "missing")) is None
+    stat.write_text("cpu  100 20 30 5000 40 5 5 10 0 0\n"
+                    "cpu0 60 10 15 2500 20 2 3 5 0 0\n"
+                    "cpu1 40 10 15 2500 20 3 2 5 0 0\n"
+                    "intr 1 2 3\n")
+    tick_s = 1 / os.sysconf("SC_CLK_TCK")
+    every, first, both = (neurova.streaming._cpu_sample(cpus, stat=str(stat)) for cpus in (None, {0}, {0, 1}))
+    assert every is not None and first is not None and both is not None
+    assert every.machine_busy_s == pytest.approx(170 * tick_s) == both.machine_busy_s
+    assert first.machine_busy_s == pytest.approx(95 * tick_s)
+    assert neurova.streaming._cpu_sample({2}, stat=str(stat)) is None  # a CPU the file does not list
+    assert neurova.streaming._cpu_sample(stat=str(tmp_path / "missing")) is None
     stat.write_text("intr 1 2 3\n")
-    assert neurova.streaming._cpu_sample(str(stat)) is None
+    assert neurova.streaming._cpu_sample(stat=str(stat)) is None
 
 
 def test_intra_op_threads_restores_after_an_error():
