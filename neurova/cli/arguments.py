@@ -17,9 +17,8 @@ __all__ = [
     "Parser",
     "accelerator",
     "add_command",
-    "add_face_options",
+    "add_predict_options",
     "existing_path",
-    "face_options",
     "finite_positive_float",
     "int_in_range",
     "non_negative_int",
@@ -27,6 +26,7 @@ __all__ = [
     "output_folder",
     "output_path",
     "positive_int",
+    "predict_options",
     "sensor_name",
     "sensor_size",
 ]
@@ -212,9 +212,10 @@ def _box(text: str) -> tuple[float, float, float, float]:
     return box  # type: ignore[return-value]
 
 
-def add_face_options(p: argparse.ArgumentParser) -> None:
+def add_predict_options(p: argparse.ArgumentParser) -> None:
     """``--face-box``, ``--detect-face``, ``--detect-every``, ``--stream``, ``--drop-hot-pixels``, ``--deflicker``,
-    ``--denoise`` and ``--raise-threshold``: how a command reads a recording and finds the face in it."""
+    ``--denoise``, ``--raise-threshold`` and ``--threads``: how a command reads a recording, finds the face in it
+    and runs the model (:func:`neurova.predict`'s options)."""
     p.add_argument("--face-box", type=_box, default=None, metavar="X0,Y0,W,H",
                    help="the face on the sensor in pixels (default: the largest centred square); with --detect-face, "
                         "the box used until the first detection")
@@ -241,11 +242,24 @@ def add_face_options(p: argparse.ArgumentParser) -> None:
                    help="for a camera K times as sensitive as the model's training sensor (2 for contrast "
                         "thresholds of 0.1 log units: the shipped models were trained at 0.2): emulate thresholds "
                         "K times the camera's")
+    p.add_argument("--threads", type=_threads, default="auto", metavar="N|auto",
+                   help="torch threads while predicting: a count, or auto (default: as many as the other processes "
+                        "leave CPUs free; one for a recording streamed at a camera's pace)")
 
 
-def face_options(args: argparse.Namespace) -> dict[str, object]:
-    """:func:`neurova.predict` keyword arguments of the options :func:`add_face_options` adds."""
+def _threads(text: str) -> int | str:
+    """An argparse type: ``auto`` or a thread count >= 1."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a thread count >= 1 or auto, got {text!r}") from None
+
+
+def predict_options(args: argparse.Namespace) -> dict[str, object]:
+    """:func:`neurova.predict` keyword arguments of the options :func:`add_predict_options` adds."""
     return {"face_box": args.face_box, "detect_face": args.detect_face or False,
             "detect_every_us": round(args.detect_every * 1000), "stream": True if args.stream else None,
             "drop_hot_pixels": args.drop_hot_pixels, "denoise_us": args.denoise, "deflicker": args.deflicker,
-            "raise_threshold": args.raise_threshold}
+            "raise_threshold": args.raise_threshold, "threads": args.threads}

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from neurova.cli.arguments import (
     add_command,
-    add_face_options,
+    add_predict_options,
     existing_path,
-    face_options,
     finite_positive_float,
     output_file,
+    predict_options,
 )
 from neurova.cli.models import describe_contract
 
@@ -33,7 +33,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from neurova.models import from_pretrained
 
     model = from_pretrained(args.model)
-    prediction = predict_file(args.path, model, args.output, plot=args.plot, **face_options(args))
+    prediction = predict_file(args.path, model, args.output, plot=args.plot, **predict_options(args))
     _report_filters(prediction)
     print(f"{len(prediction.timestamps_us)} predictions -> {args.output}")
     if args.plot:
@@ -60,7 +60,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     model = from_pretrained(args.model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DomainWarning)  # the table below says it in full
-        prediction = predict(model, args.path, **face_options(args))
+        prediction = predict(model, args.path, **predict_options(args))
     _report_filters(prediction)
     stats, reference = prediction.input_stats, model.input_stats
     boxes, counts = np.unique(prediction.boxes, axis=0, return_counts=True)
@@ -140,7 +140,7 @@ def _add_predict_arguments(p: argparse.ArgumentParser) -> None:
                    help="CSV of timestamps, valence, arousal, emotion")
     p.add_argument("--plot", type=output_file, default=None,
                    help="save valence and arousal over time (from the recording's start) as PNG")
-    add_face_options(p)
+    add_predict_options(p)
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -156,7 +156,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="figure of the recording's inputs above the training inputs (default check.png)")
     p.add_argument("--tolerance", type=_tolerance, default=2.0,
                    help="factor beyond which a statistic is out of range (default 2); the exit status is 1 when one is")
-    add_face_options(p)
+    add_predict_options(p)
 
     _add_predict_arguments(add_command(subparsers, "predict-file", _cmd_predict_file,
                                        "Deprecated name of 'neurova predict'"))

@@ -47,6 +47,20 @@ def test_an_option_with_an_optional_value_leaves_the_recording_after_it_to_the_p
     assert {name: getattr(args, name) for name in expected} == expected
 
 
+def test_predict_takes_a_thread_count_or_auto(tmp_path, monkeypatch, capsys):
+    from neurova.cli import build_parser
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recording.raw").touch()
+    words = ["predict", "--model", "m", "-o", "out.csv", "recording.raw"]
+    assert build_parser().parse_args(words).threads == "auto"
+    assert build_parser().parse_args([*words, "--threads", "2"]).threads == 2
+    for bad in ("0", "many"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([*words, "--threads", bad])
+        assert "expected a thread count >= 1 or auto" in capsys.readouterr().err
+
+
 def test_an_option_value_that_names_no_file_is_still_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "recording.raw").touch()

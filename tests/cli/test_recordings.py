@@ -155,7 +155,7 @@ def test_detect_every_sets_the_time_between_detections(check_setup, tmp_path, mo
     args = ["predict", str(source), "--model", str(matching), "-o", str(tmp_path / "pred.csv")]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(args) == 0 and main([*args, "--detect-face", "learned", "--detect-every", "200"]) == 0
+        assert main(args) == 0 and main([*args, "--detect-face", "learned", "--detect-every", "200", "--threads", "1"]) == 0
     assert seen[0]["detect_every_us"] == DETECT_EVERY_US and seen[1]["detect_every_us"] == 200_000
     for bad in ("0", "-5", "nan"):
         with pytest.raises(SystemExit):
