@@ -254,7 +254,7 @@ class _Predictor:
         device: str,
         streaming: bool,
         source: str | None = None,
-        choose_threads: Callable[[float | None], int] | None = None,
+        choose_threads: Callable[[float | None], int],
     ) -> None:
         import torch
 
@@ -390,11 +390,9 @@ class _Predictor:
             self._done = time.perf_counter()
             self._prerolled += 1
 
-    def _set_threads(self) -> int | None:
+    def _set_threads(self) -> int:
         """torch's thread count for the next forward pass, set by ``choose_threads`` (given the seconds since the
-        previous pass ended), or None without one."""
-        if self._choose_threads is None:
-            return None
+        previous pass ended)."""
         return self._choose_threads(None if self._done is None else time.perf_counter() - self._done)
 
     # -- one prediction ----------------------------------------------------------------------------------
@@ -481,9 +479,7 @@ class _Predictor:
         box = self._box(t_end)
         sized, since = self._window(t_end, box)
         if self.streaming:
-            threads = self._set_threads()
-            if threads is not None:
-                self.threads_used[threads] += 1
+            self.threads_used[self._set_threads()] += 1
             self._step(sized, t_end, box, since)
             self._feed_next_box(t_end)
             self._done = time.perf_counter()
@@ -521,9 +517,7 @@ class _Predictor:
         ids = np.stack([frame_ids for _, _, frame_ids, _, _ in self._pending])  # (B, K)
         _, first, index = np.unique(ids, return_index=True, return_inverse=True)
         frames = x.flatten(0, 1)[torch.from_numpy(first)].to(self.device)  # each frame once
-        threads = self._set_threads()
-        if threads is not None:
-            self.threads_used[threads] += len(self._pending)
+        self.threads_used[self._set_threads()] += len(self._pending)
         with torch.inference_mode():
             out = self._stepper.windows(frames, torch.from_numpy(index.reshape(ids.shape)),
                                        chunk=self.batch_size * self.k)
@@ -567,17 +561,18 @@ def _thread_chooser(threads: int | Literal["auto"] | None, streaming: bool,
 
     ``"auto"``: :class:`~neurova.streaming.AutoThreads`; streaming: up to 2 threads, for predictions back to back,
     with a CPU kept for the face track's worker thread (``tracks_faces``); offline (batches): up to the caller's
-    count, or the caller's count where the system does not say.
+    count, which it starts from and keeps where the system does not say.
     """
     import torch
 
     from neurova.streaming import AutoThreads
 
-    if threads == "auto" and streaming:
+    if threads != "auto":
+        return lambda idle_s: torch.get_num_threads()
+    if streaming:
         return AutoThreads(reserve=int(tracks_faces))
-    if threads == "auto" and AutoThreads.measures():
-        return AutoThreads(most=torch.get_num_threads(), spin_s=None, initial=torch.get_num_threads())
-    return lambda idle_s: torch.get_num_threads()
+    caller = torch.get_num_threads()
+    return AutoThreads(most=caller, spin_s=None, initial=caller)
 
 
 def _face_detector(detect_face: Any) -> Callable[[np.ndarray, SensorSize], Any] | None:

@@ -322,7 +322,7 @@ def intra_op_threads(threads: int | Literal["auto"] | None) -> Iterator[None]:
 
 class _CpuSample(NamedTuple):
     wall_s: float  # time.monotonic()
-    machine_busy_s: float  # CPU time the whole machine spent busy, every CPU summed
+    machine_busy_s: float  # CPU time the CPUs asked for spent busy, summed
     own_s: float  # this process's CPU time, all its threads
 
 
@@ -373,8 +373,8 @@ class AutoThreads:
       live camera (a prediction every 40 ms, idle between them) runs on one thread; one that falls behind, or a
       recording streamed as fast as it is read, on more.
 
-    Until the first measurement, and where the system does not say (not Linux: :meth:`measures`), ``initial``
-    threads (within the pause condition). Call it before each pass: it sets torch's thread count (process-wide) and
+    Until the first measurement, and where the system does not say (not Linux), ``initial`` threads (within the
+    pause condition). Call it before each pass: it sets torch's thread count (process-wide) and
     returns it. Figures: docs/benchmarks.md, "Inference latency".
 
     Args:
@@ -406,11 +406,6 @@ class AutoThreads:
         self._affinity = None if affinity is None else frozenset(affinity)
         self._cpus = len(affinity) if affinity is not None else os.cpu_count() or 1
         self._last = _cpu_sample(self._affinity)
-
-    @staticmethod
-    def measures() -> bool:
-        """Whether this system tells what the other processes use (Linux's ``/proc/stat``)."""
-        return _cpu_sample() is not None
 
     def __call__(self, idle_s: float | None = None) -> int:
         """Set and return the thread count of the next pass; ``idle_s``: seconds since the previous one ended (None:
