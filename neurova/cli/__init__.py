@@ -28,6 +28,10 @@ The command turns off numpy's transparent-huge-page advice for its large arrays 
 ``transparent_hugepage/defrag`` at ``madvise``, the common default), the first touch of a recording-sized array
 stalled for up to a second, and ``neurova predict`` on a 4 s 1280x720 EVT3 recording took 11.0-12.2 s with the
 advice against 8.2-9.9 s without (docs/inference.md, "Speed").
+
+It also keeps the memory it frees for reuse (:func:`neurova._memory.retain_freed_memory`, glibc only, unless the
+environment sets glibc's malloc): a training step of the demo's model spent 40 % of its time in page faults of memory
+just given back to the kernel (docs/benchmarks.md, "Training throughput").
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from neurova import zoo
+from neurova._memory import retain_freed_memory
 from neurova.cli import data, experiments, models, recordings
 from neurova.cli.arguments import (
     Parser,
@@ -185,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     command = words[0] if words else ""
     _no_hugepage_advice()
+    retain_freed_memory()
     try:
         if command == "predict" and _is_lightning_predict(words[1:]):
             warnings.warn("'neurova predict' with LightningCLI options is deprecated; Lightning's predict loop is "

@@ -93,3 +93,10 @@ def test_the_command_turns_numpys_huge_page_advice_off_unless_the_environment_se
             assert _get_madvise_hugepage() is expected
     finally:
         _set_madvise_hugepage(before)
+
+
+def test_the_command_keeps_the_memory_it_frees(monkeypatch):
+    calls = []
+    monkeypatch.setattr("neurova.cli.retain_freed_memory", lambda: calls.append(True))
+    assert main(["models"]) == 0
+    assert calls == [True]
