@@ -54,6 +54,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from neurova._atomic import atomic_path
+from neurova._memory import retain_freed_memory
 from neurova.datamodules import SyntheticFacesDataModule
 from neurova.models import VARegressionModule, create_model, list_models
 
@@ -344,8 +345,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--loader-batches", type=int, default=40, help="batches per timed loader run")
     parser.add_argument("--cache-dir", type=Path, default=None, help="reuse an event cache (default: a temp folder)")
     parser.add_argument("--no-cuda", action="store_true", help="skip the GPU even when CUDA is available")
+    parser.add_argument("--glibc-malloc-default", action="store_true",
+                        help="keep glibc's malloc thresholds (by default they are raised, as the neurova command does)")
     parser.add_argument("--results-json", type=Path, default=None, help=argparse.SUPPRESS)  # a child's output
     args = parser.parse_args(argv)
+    retained = not args.glibc_malloc_default and retain_freed_memory()
     names = select_models(args.names)
     cuda = torch.cuda.is_available() and not args.no_cuda
     warnings.filterwarnings("ignore", message=r".*self\.log\(\).*")  # training_step outside a Trainer
@@ -354,7 +358,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             Path(tmp).write_text(json.dumps(measure(args, names, args.threads[0], cuda)))
         return
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {_load()}; models: {', '.join(names)}; "
-          f"torch threads {args.threads}{' and CUDA' if cuda else ''}", flush=True)
+          f"torch threads {args.threads}{' and CUDA' if cuda else ''}; freed memory retained (neurova._memory): "
+          f"{'yes' if retained else 'no'}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         if args.cache_dir is None:  # the children share one event cache
             argv += ["--cache-dir", tmp]
