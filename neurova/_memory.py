@@ -38,7 +38,13 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: in
     to choose other values or none. Returns whether both thresholds were set.
 
     The ``neurova`` command calls it for every command.
+
+    Raises:
+        ValueError: a threshold outside ``0 .. 2**31 - 1`` bytes (``mallopt`` takes a C ``int``).
     """
+    for name, value in (("mmap_threshold", mmap_threshold), ("trim_threshold", trim_threshold)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+            raise ValueError(f"{name} must be an integer number of bytes in 0 .. 2**31 - 1, got {value!r}")
     if any(name in os.environ for name in _GLIBC_SETTINGS) or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:

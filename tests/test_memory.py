@@ -67,3 +67,12 @@ def test_does_nothing_off_glibc(mallopt, monkeypatch):
 def test_the_real_mallopt_takes_the_values():
     real = ctypes.CDLL(None).mallopt
     assert real(-3, MMAP_THRESHOLD) == 1 and real(-1, TRIM_THRESHOLD) == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"mmap_threshold": -1}, {"trim_threshold": 2**31}, {"trim_threshold": 1.5e9},
+                                    {"mmap_threshold": True}])
+def test_refuses_thresholds_a_c_int_cannot_hold(mallopt, kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
+        retain_freed_memory(**kwargs)
+    assert mallopt.calls == []

@@ -30,8 +30,8 @@ stalled for up to a second, and ``neurova predict`` on a 4 s 1280x720 EVT3 recor
 advice against 8.2-9.9 s without (docs/inference.md, "Speed").
 
 It also keeps the memory it frees for reuse (:func:`neurova._memory.retain_freed_memory`, glibc only, unless the
-environment sets glibc's malloc): a training step of the demo's model spent 40 % of its time in page faults of memory
-just given back to the kernel (docs/benchmarks.md, "Training throughput").
+environment sets glibc's malloc): a training step of the demo's model spent 40-60 % of its time in page faults of
+memory just given back to the kernel (docs/benchmarks.md, "Training throughput").
 """
 
 from __future__ import annotations
