@@ -1,9 +1,10 @@
 """Benchmark: training steps with glibc's malloc as it is against freed memory kept (``retain_freed_memory``).
 
-Each model runs ``create_model(NAME, in_chans=1, num_frames=4)`` forward, MSE loss, backward and an AdamW step on a
-fixed random batch of ``--batch-size`` windows (4 frames of 64x64), ``--warmup`` untimed steps then ``--steps``
-timed ones, in a fresh process per run: glibc's thresholds are process-wide and cannot be set back, so the two
-settings cannot share a process. Runs alternate between the settings, ``--repeats`` times each; printed: the median
+Each model runs float32 training steps of ``create_model(NAME, in_chans=1, num_frames=4)`` as
+``benchmarks/bench_training.py`` does (its ``TrainStep``: ``training_step``, backward, AdamW) on a fixed random batch
+of ``--batch-size`` windows (4 frames of 64x64), ``--warmup`` untimed steps then ``--steps`` timed ones, in a fresh
+process per run: glibc's thresholds are process-wide and cannot be set back, so the two settings cannot share a
+process. Runs alternate between the settings, ``--repeats`` times each; printed: the median
 step, the kernel (system) time and the page faults per step of each setting, and the ratio glibc / retained of the
 medians (above 1: keeping freed memory is faster).
 
@@ -19,42 +20,33 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
+import warnings
 from typing import Any
 
 
 def measure_steps(name: str, threads: int, batch_size: int, warmup: int, steps: int, retain: bool) -> dict[str, Any]:
-    """Time ``steps`` training steps of ``name`` in this process, after ``retain_freed_memory()`` when ``retain``.
+    """Time ``steps`` float32 training steps of ``name`` in this process (``bench_training.TrainStep``: the model's
+    ``training_step``, backward and AdamW), after ``retain_freed_memory()`` when ``retain``.
 
     Returns the step times (s), and the kernel time (s) and minor page faults per timed step.
     """
     from neurova._memory import retain_freed_memory
 
-    retained = retain and retain_freed_memory()
+    retained = retain and retain_freed_memory()  # before torch allocates anything
     import torch
+    from bench_training import VARIANTS, TrainStep
 
     from neurova.models import create_model
 
+    warnings.filterwarnings("ignore", message=r".*self\.log\(\).*")  # training_step outside a Trainer
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = create_model(name, in_chans=1, num_frames=4)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     frames = (torch.rand(batch_size, 4, 1, 64, 64) < 0.3).float() * torch.rand(batch_size, 4, 1, 64, 64)
-    target = torch.rand(batch_size, 2) * 2 - 1
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        torch.nn.functional.mse_loss(model(frames), target).backward()
-        optimizer.step()
-
-    for _ in range(warmup):
-        step()
+    batch = {"frames": frames, "va": torch.rand(batch_size, 4, 2) * 2 - 1}  # (B, T, 2), each frame's label
+    runner = TrainStep(create_model(name, in_chans=1, num_frames=4), VARIANTS[0], batch, torch.device("cpu"))
+    runner.timed_steps(warmup)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+    times = runner.timed_steps(steps)
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {"retained": retained, "step_s": times, "sys_s": (after.ru_stime - before.ru_stime) / steps,
             "faults": (after.ru_minflt - before.ru_minflt) / steps}
