@@ -282,8 +282,9 @@ def train(model_name: str, recipe: Recipe, protocol: Protocol, splits: Mapping[s
     """Train the registered model ``model_name`` with ``recipe`` on the training split for ``protocol.epochs`` epochs.
 
     Seeded by ``seed`` (initialisation, sample order, flips, box jitter). On CPU the result is bit-for-bit reproducible
-    (Lightning ``deterministic=True``, no dataloader workers); on GPUs, operations without a deterministic kernel
-    only warn. Returns the model of the last epoch, in eval mode.
+    (Lightning ``deterministic=True``, no dataloader workers, float32, and the contiguous layout the shipped tags were
+    trained in: :attr:`~neurova.models.VARegressionTask.fit_channels_last` is off); on GPUs, operations without a
+    deterministic kernel only warn. Returns the model of the last epoch, in eval mode.
     """
     import lightning as L
     import torch
@@ -296,6 +297,7 @@ def train(model_name: str, recipe: Recipe, protocol: Protocol, splits: Mapping[s
     model = create_model(model_name, in_chans=contract.channels, input_contract=contract.to_dict(), lr=recipe.lr,
                          weight_decay=recipe.weight_decay, warmup_steps=recipe.warmup_steps, scheduler="cosine",
                          **dict(recipe.model_args))
+    model.fit_channels_last = False  # the layout the shipped tags and the leaderboard were trained in: bit for bit
     train_set = augmented(_SplitDataset(splits["train"]), 0.5 if recipe.hflip else 0.0, recipe.box_jitter)
     loader = DataLoader(train_set, batch_size=protocol.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))

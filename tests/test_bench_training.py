@@ -1,4 +1,4 @@
-"""The reusable parts of benchmarks/bench_training.py: model selection, channels-last conversion, the train step."""
+"""The reusable parts of benchmarks/bench_training.py: model selection and the train step."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import torch
-from torch import nn
 
 from neurova.models import create_model
 from tests.helpers.benchmarks import load_benchmark
@@ -22,20 +21,6 @@ def test_select_models_keeps_the_order_given_and_drops_repeats() -> None:
 def test_select_models_names_the_pattern_that_matches_nothing() -> None:
     with pytest.raises(ValueError, match="'resnet99' matches no registered model"):
         bench.select_models("tiny_cnn,resnet99")
-
-
-def test_to_channels_last_converts_2d_and_3d_weights_and_keeps_outputs() -> None:
-    torch.manual_seed(0)
-    module = nn.Sequential(nn.Conv3d(2, 4, 3, padding=1), nn.Flatten(1, 2), nn.Conv2d(4 * 3, 8, 3), nn.BatchNorm2d(8))
-    x = torch.randn(2, 2, 3, 8, 8)
-    expected = module(x)
-    assert bench.to_channels_last(module) is module
-    assert module[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert not module[0].weight.is_contiguous()
-    assert module[2].weight.is_contiguous(memory_format=torch.channels_last)
-    assert not module[2].weight.is_contiguous()
-    assert module[3].weight.ndim == 1 and module[3].weight.is_contiguous()  # other ranks untouched
-    torch.testing.assert_close(module(x), expected, atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("variant", bench.VARIANTS, ids=lambda v: v.name)

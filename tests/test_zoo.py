@@ -115,7 +115,11 @@ def test_train_box_jitter_moves_each_copys_face_boxes_once(tmp_path) -> None:
         replace(SMALL, train_box_jitter=(0.05,))
 
 
-def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home) -> None:
+def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, empty_home, monkeypatch) -> None:
+    import neurova.models.task
+
+    laid_out = []  # builds train in the contiguous layout of the shipped tags, not channels-last
+    monkeypatch.setattr(neurova.models.task, "to_channels_last", lambda module: laid_out.append(module) or [])
     cache = tmp_path / "cache"
     first = zoo.build("tiny_cnn_fusion.synthetic_faces", seed=3, protocol=SMALL, cache_dir=cache, progress=False)
     assert first == empty_home / "models" / "tiny_cnn_fusion.synthetic_faces"  # where from_pretrained looks first
@@ -125,6 +129,7 @@ def test_build_is_bit_for_bit_deterministic_and_writes_a_model_card(tmp_path, em
                       progress=False)
     assert zoo.weights_digest(first) == zoo.weights_digest(again)
     assert zoo.weights_digest(first) != zoo.weights_digest(other)  # the seed matters
+    assert laid_out == []
 
     config = json.loads((first / "config.json").read_text())
     assert config["architecture"] == "tiny_cnn_fusion"

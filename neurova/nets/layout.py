@@ -4,14 +4,16 @@
 trunk runs one frame at a time or prefers channels-last weights on whole windows (:func:`prefers_channels_last`),
 channels-last weights (:func:`channels_last`), the trunk's batch norms folded into the convolutions before them
 (:func:`fold_batch_norm`) and its module calls made direct calls of torch's functions (:func:`inline_module_calls`).
-Outputs stay those of the model to rounding (1e-6 and below, docs/benchmarks.md).
+Outputs stay those of the model to rounding (1e-6 and below, docs/benchmarks.md). A fit on the CPU lays the weights of
+such trunks out the same way while it trains (:func:`to_channels_last`, :func:`restore_contiguous`; see
+:meth:`neurova.models.VARegressionTask.on_fit_start`).
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -20,7 +22,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 __all__ = ["channels_last", "fold_batch_norm", "folded_trunk", "inference_layout", "inline_module_calls",
-           "prefers_channels_last"]
+           "prefers_channels_last", "restore_contiguous", "to_channels_last"]
 
 
 @contextmanager
@@ -41,30 +43,65 @@ def inference_layout(model: Any, *, one_frame: bool = False) -> Iterator[None]:
 
 @contextmanager
 def channels_last(module: torch.nn.Module) -> Iterator[None]:
-    """Run the block with ``module``'s 4-D parameters and buffers in channels-last layout, then restore them.
+    """Run the block with ``module``'s 4-D (and 5-D) parameters and buffers in channels-last layout
+    (:func:`to_channels_last`), then restore them (:func:`restore_contiguous`), also when the block raises.
 
     One frame at a time, torch runs a 3x3 convolution on a small input with its reference kernel unless the
     weights are channels-last, which selects oneDNN: a resnet18 trunk on one 64x64 frame took 19 ms of CPU
     with contiguous weights and 9.5 ms with channels-last ones (1 thread; outputs equal to 2e-9); on 4 frames at
     once (where torch picks oneDNN anyway) channels-last was 10-30 % slower for resnet18, 1.8-2.4x faster for the
-    tiny CNN (:func:`prefers_channels_last`). Tensors already channels-last (or for which both layouts coincide)
-    are left alone; the others get their contiguous layout back afterwards, also when the block raises. The
-    tensors stay normal ones (not inference tensors) when the block runs in :func:`torch.inference_mode`, so the
-    module trains afterwards.
+    tiny CNN (:func:`prefers_channels_last`).
+    """
+    changed = to_channels_last(module)
+    try:
+        yield
+    finally:
+        restore_contiguous(changed)
+
+
+def to_channels_last(module: torch.nn.Module) -> list[torch.Tensor]:
+    """Lay ``module``'s contiguous 4-D parameters and buffers out channels-last (5-D ones channels-last-3d), in
+    place; returns the tensors it changed.
+
+    Tensors in another layout (channels-last already, say) are left alone. A weight with one input channel counts
+    as both contiguous and channels-last for :meth:`torch.Tensor.is_contiguous`, but a convolution lays its output
+    out as its weight's strides say, so such a weight is given the channels-last strides too: then the first
+    convolution of a one-channel net (TinyConvNet on TBR frames) returns channels-last activations, and the whole
+    net runs in one layout (``tensor.contiguous(memory_format=torch.channels_last)`` and
+    ``module.to(memory_format=...)`` disagree on such weights). Parameters stay the same objects (their ``.data``
+    is replaced), so an optimiser built on them keeps working; the tensors stay normal ones (not inference
+    tensors) when called in :func:`torch.inference_mode`, so the module trains afterwards.
     """
     changed = []
     with torch.inference_mode(False), torch.no_grad():  # normal tensors even inside inference mode: trainable after
         for tensor in itertools.chain(module.parameters(), module.buffers()):
-            if tensor.ndim == 4 and tensor.is_contiguous() and not tensor.is_contiguous(
-                    memory_format=torch.channels_last):
-                tensor.data = tensor.data.contiguous(memory_format=torch.channels_last)
+            memory_format = _CHANNELS_LAST.get(tensor.ndim)
+            if memory_format is not None and _has_layout(tensor, torch.contiguous_format) and not _has_layout(
+                    tensor, memory_format):
+                tensor.data = _in_layout(tensor.data, memory_format)
                 changed.append(tensor)
-    try:
-        yield
-    finally:
-        with torch.inference_mode(False), torch.no_grad():
-            for tensor in changed:
-                tensor.data = tensor.data.contiguous()
+    return changed
+
+
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def restore_contiguous(tensors: Iterable[torch.Tensor]) -> None:
+    """Give ``tensors`` (those :func:`to_channels_last` changed) their contiguous layout back, in place."""
+    with torch.inference_mode(False), torch.no_grad():
+        for tensor in tensors:
+            tensor.data = _in_layout(tensor.data, torch.contiguous_format)
+
+
+def _in_layout(tensor: torch.Tensor, memory_format: torch.memory_format) -> torch.Tensor:
+    """A copy of ``tensor`` with the strides torch gives a new tensor in ``memory_format``."""
+    return torch.empty_like(tensor, memory_format=memory_format).copy_(tensor)
+
+
+def _has_layout(tensor: torch.Tensor, memory_format: torch.memory_format) -> bool:
+    """Whether ``tensor`` has exactly the strides of a new tensor of its shape in ``memory_format``
+    (stricter than :meth:`torch.Tensor.is_contiguous`, which ignores the strides of size-1 dimensions)."""
+    return tensor.stride() == torch.empty_like(tensor, device="meta", memory_format=memory_format).stride()
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 """A tiny convolutional trunk (about 47 k parameters): the small-network baseline of the leaderboard.
 
-Four blocks of ``conv 3x3 → BatchNorm → ReLU → max-pool 2x2`` followed by global average pooling.
+Four blocks of ``conv 3x3 → BatchNorm → ReLU → max-pool 2x2`` followed by global average pooling; each block
+pools before its ReLU, which computes the same (a max of ReLUs is the ReLU of the max, gradients included) on a
+quarter of the elements.
 It works on any ``S x S`` input with ``S >= 16`` and plugs into :class:`neurova.nets.SingleFrameNet`
 and :class:`neurova.nets.FrameFusionNet` like a timm trunk (it sets ``num_features``).
 """
@@ -26,9 +28,10 @@ class TinyConvNet(nn.Module):
     """
 
     prefers_channels_last = True
-    """Inference runs faster with channels-last weights at every batch size: its narrow convolutions then skip
-    oneDNN's layout reorders (1.8-2.4x on batches of 4-128 frames of 64x64, 1-2 threads; docs/benchmarks.md).
-    :func:`neurova.predict` reads it."""
+    """It runs faster with channels-last weights at every batch size: its narrow convolutions then skip oneDNN's
+    layout reorders (inference 1.8-2.4x on batches of 4-128 frames of 64x64, 1-2 threads; float32 training steps
+    1.5-1.8x; docs/benchmarks.md). :func:`neurova.predict` reads it, and so does a fit on the CPU
+    (:meth:`neurova.models.VARegressionTask.on_fit_start`)."""
 
     def __init__(self, in_chans: int = 1, widths: Sequence[int] = (16, 32, 48, 64)) -> None:
         super().__init__()
@@ -40,7 +43,7 @@ class TinyConvNet(nn.Module):
         channels = in_chans
         for width in widths:
             blocks += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+                       nn.MaxPool2d(2), nn.ReLU(inplace=True)]
             channels = width
         self.features = nn.Sequential(*blocks)
         self.in_chans = in_chans

@@ -101,6 +101,38 @@ def test_a_fit_logs_every_metric():
             "train/ccc_mean"} <= set(logged)
 
 
+class _LayoutSeen(L.Callback):
+    """Records the strides of every 4-D parameter at each training batch."""
+
+    def __init__(self) -> None:
+        self.strides: list[dict[str, tuple[int, ...]]] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.strides.append({n: p.stride() for n, p in pl_module.named_parameters() if p.ndim == 4})
+
+
+@pytest.mark.parametrize(("name", "allowed", "laid_out"), [("tiny_cnn_fusion", True, True),
+                                                       ("tiny_cnn_fusion", False, False),
+                                                       ("resnet18_fusion", True, False)])
+def test_a_cpu_fit_lays_out_channels_last_the_trunks_that_prefer_it_and_restores_the_layout(name, allowed, laid_out):
+    torch.manual_seed(0)
+    model = create_model(name, **small_args(name))
+    model.fit_channels_last = allowed
+    before = {n: (p, p.stride()) for n, p in model.named_parameters() if p.ndim == 4}
+    seen = _LayoutSeen()
+    L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=2, limit_val_batches=1, logger=False,
+              enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[seen],
+              ).fit(model, DataLoader(make_samples(n=4), batch_size=2), DataLoader(make_samples(n=2), batch_size=2))
+    channels_last = {n: torch.empty_like(p, device="meta", memory_format=torch.channels_last).stride()
+                     for n, (p, _) in before.items()}
+    assert len(seen.strides) == 2
+    for strides in seen.strides:
+        assert (strides == channels_last) is laid_out  # the 1-input-channel stem too: its output follows its strides
+    after = dict(model.named_parameters())
+    assert all(after[n] is p and p.stride() == stride for n, (p, stride) in before.items())  # same tensors, layout back
+    assert model._fit_layout_changed == []
+
+
 def test_the_task_builds_any_registered_net_by_name():
     task = VARegressionTask("resnet18_fusion", {"backbone": TINY, "num_frames": 3}, in_chans=2, lr=5e-4)
     entry = ResNetFusion(in_chans=2, backbone=TINY, num_frames=3, lr=5e-4)

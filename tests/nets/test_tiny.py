@@ -55,3 +55,22 @@ def test_bad_inputs_and_arguments_are_refused() -> None:
         TinyConvNet(widths=(8, 0))
     with pytest.raises(ValueError, match="in_chans must be >= 1"):
         TinyConvNet(in_chans=0)
+
+
+def test_pooling_before_the_relu_computes_what_relu_then_pool_does_gradients_included() -> None:
+    torch.manual_seed(0)
+    trunk = TinyConvNet(widths=(4, 8))
+    conv_bn_relu_pool = []
+    for i in range(0, len(trunk.features), 4):
+        conv, norm, pool, relu = trunk.features[i : i + 4]
+        assert isinstance(pool, torch.nn.MaxPool2d) and isinstance(relu, torch.nn.ReLU)
+        conv_bn_relu_pool += [conv, norm, relu, pool]
+    reference = torch.nn.Sequential(*conv_bn_relu_pool)  # the same modules in the textbook order
+    x = torch.rand(3, 1, 16, 16)
+    out = trunk(x)
+    grads = torch.autograd.grad(out.sum(), list(trunk.parameters()))
+    expected = reference(x).mean(dim=(2, 3))
+    assert torch.equal(out, expected)
+    for grad, expected_grad in zip(grads, torch.autograd.grad(expected.sum(), list(reference.parameters())),
+                                   strict=True):
+        assert torch.equal(grad, expected_grad)
