@@ -86,7 +86,7 @@ class VARegressionTask(L.LightningModule):
     variants: ClassVar[tuple[str, ...]] = ()
     #: Training inputs measured at the start of each fit for :attr:`input_stats`.
     input_stats_size: ClassVar[int] = 256
-    #: Whether a fit on the CPU lays the weights out channels-last when the trunk prefers it (:meth:`on_fit_start`);
+    #: Whether a fit on the CPU lays the weights out channels-last when the trunk prefers it (:meth:`setup`);
     #: set it to False on a model to fit in the contiguous layout (``neurova zoo build`` does, so that its checkpoints
     #: stay bit-for-bit those it shipped: the two layouts round differently).
     fit_channels_last: bool = True
@@ -236,8 +236,18 @@ class VARegressionTask(L.LightningModule):
             self.input_contract.check(contract)
 
     def setup(self, stage: str) -> None:
-        """Take (or check) the input contract of ``trainer.datamodule`` when it has one."""
+        """Take (or check) the input contract of ``trainer.datamodule`` when it has one; before a fit on the CPU,
+        lay the weights out channels-last when the trunk prefers it and :attr:`fit_channels_last` allows.
+
+        Channels-last: :func:`neurova.nets.layout.prefers_channels_last`; ``tiny_cnn_fusion`` then trains 1.4x
+        faster on 2 cores, to the same results up to rounding (docs/benchmarks.md). It is done here, before the
+        strategy wraps the model (a ``DistributedDataParallel`` lays its gradient buckets out like the parameters
+        it finds), and :meth:`teardown` restores the layout when the fit ends.
+        """
         trainer = self._trainer
+        if (stage == "fit" and trainer is not None and trainer.strategy.root_device.type == "cpu"
+                and self.fit_channels_last and prefers_channels_last(self.net)):
+            self._fit_layout_changed += to_channels_last(self)
         datamodule = getattr(trainer, "datamodule", None) if trainer is not None else None
         contract = getattr(datamodule, "input_contract", None)
         if contract is None:
@@ -332,20 +342,16 @@ class VARegressionTask(L.LightningModule):
         Lightning keeps each module's mode as it finds it, so without this a loaded model would
         fine-tune with frozen BatchNorm statistics; ``freeze_backbone`` is the only way to freeze.
         Also starts measuring the training inputs for :attr:`input_stats` (they replace any statistics
-        loaded with the model), and on the CPU lays the weights out channels-last for the fit when the trunk prefers
-        it (:func:`neurova.nets.layout.prefers_channels_last`) and :attr:`fit_channels_last` allows:
-        ``tiny_cnn_fusion`` then trains 1.4x faster on 2 cores, to the same results up to rounding
-        (docs/benchmarks.md). :meth:`on_fit_end` restores the layout.
+        loaded with the model).
         """
         self.train()
         self._stats_collector = InputStatsCollector(max_inputs=self.input_stats_size)
-        if self.fit_channels_last and self.device.type == "cpu" and prefers_channels_last(self.net):
-            self._fit_layout_changed += to_channels_last(self)
 
-    def on_fit_end(self) -> None:
-        """Give the weights :meth:`on_fit_start` laid out channels-last their contiguous layout back."""
-        restore_contiguous(self._fit_layout_changed)
-        self._fit_layout_changed = []
+    def teardown(self, stage: str) -> None:
+        """After a fit, give the weights :meth:`setup` laid out channels-last their contiguous layout back."""
+        if stage == "fit":
+            restore_contiguous(self._fit_layout_changed)
+            self._fit_layout_changed = []
 
     def train(self, mode: bool = True) -> VARegressionTask:
         super().train(mode)

@@ -6,7 +6,7 @@ channels-last weights (:func:`channels_last`), the trunk's batch norms folded in
 (:func:`fold_batch_norm`) and its module calls made direct calls of torch's functions (:func:`inline_module_calls`).
 Outputs stay those of the model to rounding (1e-6 and below, docs/benchmarks.md). A fit on the CPU lays the weights of
 such trunks out the same way while it trains (:func:`to_channels_last`, :func:`restore_contiguous`; see
-:meth:`neurova.models.VARegressionTask.on_fit_start`).
+:meth:`neurova.models.VARegressionTask.setup`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from torch import fx, nn
 
 __all__ = ["channels_last", "fold_batch_norm", "folded_trunk", "inference_layout", "inline_module_calls",
            "prefers_channels_last", "restore_contiguous", "to_channels_last"]
+
+#: The channels-last layout of a weight of each rank (2-D and 3-D convolutions).
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
 
 
 @contextmanager
@@ -81,9 +84,6 @@ def to_channels_last(module: torch.nn.Module) -> list[torch.Tensor]:
                 tensor.data = _in_layout(tensor.data, memory_format)
                 changed.append(tensor)
     return changed
-
-
-_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
 
 
 def restore_contiguous(tensors: Iterable[torch.Tensor]) -> None:

@@ -31,7 +31,7 @@ class TinyConvNet(nn.Module):
     """It runs faster with channels-last weights at every batch size: its narrow convolutions then skip oneDNN's
     layout reorders (inference 1.8-2.4x on batches of 4-128 frames of 64x64, 1-2 threads; float32 training steps
     1.5-1.8x; docs/benchmarks.md). :func:`neurova.predict` reads it, and so does a fit on the CPU
-    (:meth:`neurova.models.VARegressionTask.on_fit_start`)."""
+    (:meth:`neurova.models.VARegressionTask.setup`)."""
 
     def __init__(self, in_chans: int = 1, widths: Sequence[int] = (16, 32, 48, 64)) -> None:
         super().__init__()
