@@ -12,9 +12,10 @@ At the demo's input contract (synthetic faces, TBR, 1 channel, T = 4 frames of 6
 * each model (``create_model(name)`` with its defaults): training samples/s of ``training_step`` (forward
   and loss, as Lightning runs it), backward and an AdamW step on one real batch of the loader, for four
   variants of the same initial weights: fp32 contiguous (the reference), ``channels_last`` weights
-  (:func:`neurova.nets.layout.to_channels_last`, as a fit on the CPU lays out trunks that prefer it), ``torch.autocast(device, dtype=torch.bfloat16)`` around ``training_step``
-  (what Lightning's ``precision="bf16-mixed"`` does), and both; with 1 and 2 torch threads on CPU, and on
-  the GPU when CUDA is available;
+  (:func:`neurova.nets.layout.to_channels_last`, as a fit on the CPU lays out trunks that prefer it),
+  ``torch.autocast(device, dtype=torch.bfloat16)`` around ``training_step`` (what Lightning's
+  ``precision="bf16-mixed"`` does), and both; with 1 and 2 torch threads on CPU, and on the GPU when CUDA is
+  available;
 * the ratio loader/model (target: at least 1 for every model, i.e. the loader is never the bottleneck);
 * the largest difference of each variant's predictions from the fp32 ones (same weights, same batch,
   training mode) against a stated tolerance, and whether every timed loss was finite.
