@@ -31,6 +31,20 @@ def test_motion_estimate_finds_translation() -> None:
         upsample_factors(frames, upsample=2, max_step_px=1.0)
 
 
+@pytest.mark.parametrize("shape", [(48, 64), (2, 5)])
+def test_upsample_factors_are_those_of_each_pairs_motion_estimate(shape) -> None:
+    """The factors reuse each frame's spectrum across its two intervals: the same motions as pair by pair."""
+    rng = np.random.default_rng(0)
+    base = texture(48, 64)[: shape[0], : shape[1]]
+    frames = np.stack([np.roll(base, (int(dy), int(dx)), axis=(0, 1)) + rng.normal(0, 2, shape)
+                       for dy, dx in rng.integers(-5, 6, (12, 2))]).clip(0, 255).astype(np.uint8)
+    motions = np.array([estimate_motion_px(frames[i], frames[i + 1]) for i in range(len(frames) - 1)])
+    assert len(set(motions.tolist())) > 3  # varied shifts, not one repeated value
+    for step in (0.7, 1.0, 2.5):
+        np.testing.assert_array_equal(upsample_factors(frames, max_step_px=step),
+                                      np.clip(np.ceil(motions / step), 1, 64).astype(np.int64))
+
+
 def test_upsampling_adds_frames_and_spreads_events() -> None:
     frames = np.stack([np.full((2, 2), 30, np.uint8), np.full((2, 2), 200, np.uint8)])
     stream = list(iter_frames(frames, np.array([0, 40_000]), np.array([4])))
