@@ -422,12 +422,9 @@ class EventCache:
             # its first clip is complete would be unreadable. Create it complete, then append to it.
             with atomic_path(own) as tmp, h5py.File(tmp, "w") as new:
                 new.create_group("clips")
+        _drop_incomplete_clips(own)
         with open_cache_file(own, "a") as f:
             clips = f.require_group("clips")
-            for name in list(clips):
-                group = clips.get(name)  # None where a killed build left it unreadable
-                if group is None or not group.attrs.get("complete", False):
-                    del clips[name]
             done |= set(clips)
             todo = [c for c in mine if c not in done]
             if not todo:
@@ -448,6 +445,37 @@ class EventCache:
         # the platform's default start method, as torch's DataLoader workers (fork on Linux: no re-import)
         with multiprocessing.get_context().Pool(min(num_workers, len(jobs)), initializer=one_torch_thread) as pool:
             yield from pool.imap_unordered(make_clip, jobs)
+
+
+def _drop_incomplete_clips(path: Path) -> None:
+    """Remove from the cache file ``path`` the clips a killed build left incomplete; the complete ones stay.
+
+    They are deleted in place where HDF5 can; a build killed while HDF5 was writing its metadata can leave a link
+    that HDF5 can neither follow nor delete ("addr overflow"), and then the complete clips are copied into a fresh
+    file that replaces ``path`` (atomically: a kill meanwhile leaves the old file as it was).
+    """
+    with open_cache_file(path, "a") as f:
+        clips = f.require_group("clips")
+        try:
+            for name in list(clips):
+                group = clips.get(name)  # None where a killed build left it unreadable
+                if group is None or not group.attrs.get("complete", False):
+                    del clips[name]
+            return
+        except (KeyError, OSError, RuntimeError, ValueError) as exc:  # what h5py raises for damaged metadata
+            damage = exc
+    warnings.warn(f"{path}: a killed build left metadata HDF5 cannot delete ({damage}); copying its complete clips "
+                  "into a fresh file", RuntimeWarning, stacklevel=3)
+    try:
+        with open_cache_file(path) as old, atomic_path(path) as tmp, h5py.File(tmp, "w") as new:
+            kept = new.create_group("clips")
+            for name in old["clips"]:
+                group = old["clips"].get(name)
+                if group is not None and group.attrs.get("complete", False):
+                    old.copy(group, kept, name=name)
+    except (KeyError, OSError, RuntimeError, ValueError) as exc:
+        raise NeurovaError(f"the event cache is damaged beyond what a resumed build repairs ({exc}); delete it to "
+                           "rebuild", path) from exc
 
 
 def open_cache_file(path: Path, mode: str = "r") -> h5py.File:

@@ -68,6 +68,56 @@ def test_a_clip_a_killed_build_left_unreadable_is_incomplete_and_rebuilt(tmp_pat
     assert set(cache.complete_clips()) == {"a", "b"}
 
 
+def test_an_incomplete_clip_hdf5_cannot_delete_is_dropped_by_copying_the_complete_ones(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    """A build killed while HDF5 wrote its metadata can leave a link it cannot delete ("addr overflow", seen in
+    tests/reliability): the next build copies the complete clips into a fresh file and goes on from there."""
+    import h5py
+
+    cache = EventCache(tmp_path, "toy", {"v": 1})
+    records = {name: _record(name, None) for name in "abc"}
+    cache.build({"a": records["a"], "b": records["b"]}, lambda r: r, progress=False)
+    with h5py.File(cache.part_path(), "a") as f:
+        del f["clips"]["b"].attrs["complete"]  # "b" as a killed build leaves it
+        stored = f["clips"]["a"]["events"]["t"][()]
+
+    def damaged(self, name):
+        raise KeyError("Couldn't delete link (addr overflow, addr = 432841, size = 408, eoa = 364494)")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(h5py.Group, "__delitem__", damaged)
+        with pytest.warns(RuntimeWarning, match=r"events\.h5: a killed build left metadata HDF5 cannot delete "
+                                                r"\(.*addr overflow.*\); copying its complete clips"):
+            assert cache.build(records, lambda r: r, progress=False) == ["b", "c"]
+    assert set(cache.complete_clips()) == {"a", "b", "c"}
+    assert not list(tmp_path.rglob("*.tmp*")) and len(list(tmp_path.rglob("*.h5"))) == 1
+    with h5py.File(cache.part_path()) as f:
+        np.testing.assert_array_equal(f["clips"]["a"]["events"]["t"][()], stored)
+        copied = f["clips"]["a"]
+        assert set(copied.attrs) == set(f["clips"]["c"].attrs) and copied.attrs["complete"]
+        assert set(copied) == set(f["clips"]["c"])  # every dataset of the clip came along
+
+
+def test_a_cache_file_too_damaged_to_copy_is_reported_and_left_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    import h5py
+
+    cache = EventCache(tmp_path, "toy", {"v": 1})
+    cache.build({"a": _record("a", None), "b": _record("b", None)}, lambda r: r, progress=False)
+    with h5py.File(cache.part_path(), "a") as f:
+        del f["clips"]["b"].attrs["complete"]
+    before = cache.part_path().read_bytes()
+
+    def damaged(*args, **kwargs):
+        raise OSError("Can't read data (wrong B-tree signature)")
+
+    monkeypatch.setattr(h5py.Group, "__delitem__", damaged)
+    monkeypatch.setattr(h5py.Group, "copy", damaged)
+    with pytest.warns(RuntimeWarning), pytest.raises(NeurovaError, match=r"events\.h5: the event cache is damaged "
+                                                                         r"beyond .*B-tree.*delete it to rebuild"):
+        cache.build({"b": _record("b", None)}, lambda r: r, progress=False)
+    assert cache.part_path().read_bytes() == before and not list(tmp_path.rglob("*.tmp*"))
+
+
 @pytest.mark.parametrize("bad", [np.zeros((3, 4)), np.array([[0, 0, 0, 4]] * 4), np.full((4, 4), np.nan)])
 def test_bad_face_boxes_are_refused_naming_the_clip(tmp_path: Path, bad: np.ndarray) -> None:
     cache = EventCache(tmp_path, "toy", {"v": 1})
