@@ -31,7 +31,7 @@ _RECIPE = recipe_for("tiny_cnn_fusion")
 @dataclass(frozen=True)
 class DemoConfig:
     """Sizes and recipe of the demo; the defaults finish in under 2 minutes on 2 CPU cores with native bf16, in
-    2.5-3 in float32 (docs/benchmarks.md, "Demo").
+    2.5-3.5 in float32 (docs/benchmarks.md, "Demo").
 
     The data sizes, epochs and batch are the zoo's protocol (:data:`neurova.recipes.SYNTHETIC_FACES`), and
     ``lr`` and ``hflip`` (probability of a left-right flip per training sample) with the cosine schedule are the
