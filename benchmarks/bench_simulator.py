@@ -1,6 +1,6 @@
 """Benchmark: neurova's DVS simulator against v2e's emulator, on four contents, ideal and noisy.
 
-Both run in this process on the same 346x260 frames, one torch thread unless ``--threads``:
+Both run in this process on the same frames, 346x260 unless ``--size``, one torch thread unless ``--threads``:
 
 * ``texture``: a random texture of 8x8-pixel blocks panning 2 px/frame at 30 fps;
 * ``face``: a panned and zoomed face "photo" at 30 fps: a synthetic face rendered once by
@@ -28,6 +28,7 @@ of ``--small-batch`` 64x64 clips (whole calls: building the event arrays include
 
     .venv/bin/python benchmarks/bench_simulator.py [--frames 300] [--repeats 5] [--threads 1]
         [--contents texture face slow film] [--reference loop|v2e] [--device cpu] [--batch 4] [--small-batch 16]
+        [--size 346x260]
 
 With ``--threads N`` (N > 1) the reference and neurova run on N threads, and each row also gives neurova's
 ``"v2e"`` mode on N threads over its own speed on one (``N/1 thread``). ``--gil`` measures only what two Python
@@ -195,11 +196,11 @@ def run_reference(kind: str, frames: np.ndarray, times_us: np.ndarray, params: D
 
 def run_neurova(
     frames: np.ndarray, times_us: np.ndarray, params: DVSParams, device: str, threads: int | None = None,
-    size: tuple[int, int] = (HEIGHT, WIDTH),
+    size: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Events and the seconds spent in ``DVSSimulator.step`` (``threads``: the simulator's, default 1; ``size``:
-    height and width of the frames)."""
-    sim = DVSSimulator(*size, seed=1, device=device, threads=threads, **params.to_dict())
+    height and width of the frames, default the bench's)."""
+    sim = DVSSimulator(*(size or (HEIGHT, WIDTH)), seed=1, device=device, threads=threads, **params.to_dict())
     chunks = []
     start = time.perf_counter()
     for frame, t in zip(frames, times_us):
@@ -231,9 +232,10 @@ def median_of(repeats: int, runs: dict[str, Callable[[], tuple[np.ndarray, float
     return {name: (counts[name], statistics.median(values)) for name, values in seconds.items()}
 
 
-def bench_batch(n_frames: int, batch: int, repeats: int, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
-    """``simulate_batch`` of ``batch`` texture clips (``size``: width, height) against ``batch`` single runs
-    (frames/s of whole calls, building the event arrays included; medians)."""
+def bench_batch(n_frames: int, batch: int, repeats: int, size: tuple[int, int] | None = None) -> None:
+    """``simulate_batch`` of ``batch`` texture clips (``size``: width, height, default the bench's) against
+    ``batch`` single runs (frames/s of whole calls, building the event arrays included; medians)."""
+    size = size or (WIDTH, HEIGHT)
     clips = [texture_clip(n_frames, seed=s)[:, : size[1], : size[0]].copy() for s in range(batch)]
     for setting, preset in SETTINGS.items():
 
@@ -331,6 +333,7 @@ def bench_gil(n_frames: int, repeats: int, contents: list[str]) -> None:
 
 
 def main() -> None:
+    global WIDTH, HEIGHT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats; medians are reported")
@@ -341,9 +344,15 @@ def main() -> None:
                         help="loop: the transcription of v2e's loop (benchmarks/v2e_loop.py); v2e: v2e's EventEmulator")  # fmt: skip
     parser.add_argument("--batch", type=int, default=4, help="clips of the batch comparison (0: skip it)")
     parser.add_argument("--small-batch", type=int, default=16, help="64x64 clips of a second batch comparison (0: skip)")
+    parser.add_argument("--size", default=f"{WIDTH}x{HEIGHT}", metavar="WxH",
+                        help="frame size of every content (each is drawn at this size)")
     parser.add_argument("--gil", action="store_true",
                         help="only the ceiling of two Python threads: independent simulators, then numpy alone")
     args = parser.parse_args()
+    try:
+        WIDTH, HEIGHT = (int(n) for n in args.size.lower().split("x"))
+    except ValueError:
+        parser.error(f"--size must be WIDTHxHEIGHT, e.g. 640x480, got {args.size!r}")
     torch.set_num_threads(args.threads)
     if args.gil:
         bench_gil(args.frames, args.repeats, args.contents)

@@ -7,7 +7,7 @@
 * :func:`flickering_light` (:mod:`~neurova.simulator.light`) — the frames of a scene lit by a flickering lamp;
 * :mod:`~neurova.simulator.video`, :mod:`~neurova.simulator.interpolate`, :mod:`~neurova.simulator.noise`,
   :mod:`~neurova.simulator.v2e` — reading videos, temporal upsampling, shot-noise sampling, the optional
-  v2e backend.
+  v2e backend; :mod:`~neurova.simulator.tuning` — the timing that picks a step's thread count.
 """
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ array are computed on those pixels only, on numpy views of the CPU state (or
 gathered from the device). On CPU each clip is split into bands of rows, one per
 thread: phase 1 (:meth:`DVSSimulator._band_state`) runs the model band by band in a
 thread pool, phase 2 (:meth:`DVSSimulator._write_band`) writes each band's events at
-their places in the clip's time-ordered array. v2e's grid times come out in time order
+their places in the clip's time-ordered array; with several threads, each step runs either
+so or on one thread, whichever the last trial ran faster (:mod:`~neurova.simulator.tuning`). v2e's grid times come out in time order
 without a sort (:func:`_grid_order`), "linear" times by one stable radix sort of their
 µs offsets within the interval (:func:`_linear_order`; with shot noise, the noise's
 times join that sort), as are, with a refractory period or a rare oversized v2e grid, the
@@ -49,6 +50,7 @@ from __future__ import annotations
 import functools
 import importlib
 import math
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +66,7 @@ from neurova.errors import VideoFormatError
 from neurova.events import EVENT_DTYPE, SensorSize
 from neurova.simulator.noise import ShotNoise
 from neurova.simulator.presets import DVSParams, resolve_params
+from neurova.simulator.tuning import StepTuner
 
 __all__ = ["DVSSimulator", "inverse_lin_log", "lin_log", "resolve_seeds"]
 
@@ -239,10 +242,12 @@ class DVSSimulator:
         seed: an int (clip ``i`` uses ``seed + i``), one seed per clip, or ``None`` (drawn from
             torch's global generator, so ``torch.manual_seed`` makes it reproducible).
         device: torch device of the pixel state (``"cpu"``, ``"cuda"``, ...).
-        threads: CPU threads (``None``: 1); each clip is split into bands of rows, one per thread. The
-            events do not depend on it. One thread is the default because two bands on 2 cores ran at
-            0.4–0.75x of one thread's frames/s on a quiet machine (docs/benchmarks.md); try more on
-            larger sensors and more cores.
+        threads: the most CPU threads (``None``: 1); each clip is split into bands of rows, one per thread.
+            The events do not depend on it. With more than one, every 256 steps open with a trial of 3 steps
+            on the threads and 3 on one thread (:class:`~neurova.simulator.tuning.StepTuner`), and the rest
+            run the faster way: on a 2-core virtual machine two threads ran event-heavy 640x480 frames
+            1.75-1.84x faster than one, sparse or 346x260 frames 0.3-0.8x as fast (docs/benchmarks.md, "Simulator
+            threads"). One is the default: on small sensors the trials alone cost more than threads give.
 
     Example:
         >>> sim = DVSSimulator(260, 346, preset="clean", seed=0)
@@ -299,7 +304,12 @@ class DVSSimulator:
         xy = np.zeros(self.height * self.width, dtype=EVENT_DTYPE)[["x", "y"]]  # (x, y) of every pixel
         xy["y"], xy["x"] = (a.reshape(-1) for a in np.indices((self.height, self.width)))
         self._pixel_xy = xy.view(_XY_VIEW)["xy"].copy()  # int32 with the bytes of an (x, y) pair
-        self._bands = self._make_bands()
+        self._bands = self._make_bands(self.threads)  # the bands of the step running (``self._threads_now``)
+        self._layouts = {self.threads: self._bands, 1: self._bands if self.threads == 1 else self._make_bands(1)}
+        self._threads_now = self.threads
+        # several threads: each step on them or on one, whichever the recent steps ran faster on (same events)
+        threaded = self.threads > 1 and (len(self._bands[0]) > 1 or self.batch_size > 1)
+        self._tuner: StepTuner[int] | None = StepTuner((self.threads, 1)) if threaded else None
         self.reset()
 
     @property
@@ -341,8 +351,8 @@ class DVSSimulator:
         # alternate between two lengths at 30 fps), by the bytes of the (B,) gains
         self._low_pass_memo: dict[bytes, np.ndarray] = {}
         self._views: dict[int, np.ndarray] = {}  # flat numpy views of the CPU state tensors (:meth:`_flat`), by id
-        # likewise each band's mean leak ``amp * dt``: the float32 products as float64 (exact), by band start and dt
-        self._leak_memo: dict[tuple[int, float], np.ndarray] = {}
+        # likewise each band's mean leak ``amp * dt``: the float32 products as float64 (exact), by band and dt
+        self._leak_memo: dict[tuple[int, int, float], np.ndarray] = {}
 
     # -- random draws: one CPU generator per clip, moved to the device ------------------------
     def _draw(self, kind: Callable[..., torch.Tensor], *args: float) -> torch.Tensor:
@@ -521,7 +531,13 @@ class DVSSimulator:
             raise VideoFormatError(
                 f"frame timestamps must increase: got {t.tolist()} µs after {self._t_prev.tolist()} µs"
             )
-        if self.device.type == "cpu":
+        if self.device.type == "cpu" and self._tuner is not None:
+            self._threads_now = self._tuner.choose()
+            self._bands = self._layouts[self._threads_now]
+            start = time.perf_counter()
+            events = self._step_bands(self._as_numpy_frames(frames), t)
+            self._tuner.record(time.perf_counter() - start)
+        elif self.device.type == "cpu":
             events = self._step_bands(self._as_numpy_frames(frames), t)
         else:
             events = self._step_device(*self._as_frames(frames), t)
@@ -541,11 +557,11 @@ class DVSSimulator:
             raise VideoFormatError(f"frames must be uint8 or float intensities 0..255, got dtype {array.dtype}")
         return np.ascontiguousarray(array)
 
-    def _make_bands(self) -> list[list[_Band]]:
-        """The bands of rows of each clip: one per thread (one per clip with a refractory period, whose filter
-        runs over a whole clip), at most one per row."""
+    def _make_bands(self, threads: int) -> list[list[_Band]]:
+        """The bands of rows of each clip on ``threads`` threads: one per thread (one per clip with a refractory
+        period, whose filter runs over a whole clip), at most one per row."""
         hw = self.height * self.width
-        n = 1 if self.params.refractory_period_s > 0 or hw < 2 * _MIN_BAND_PIXELS else self.threads
+        n = 1 if self.params.refractory_period_s > 0 or hw < 2 * _MIN_BAND_PIXELS else threads
         n = min(n, self.height)
         rows = [round(i * self.height / n) for i in range(n + 1)]
         return [
@@ -556,10 +572,10 @@ class DVSSimulator:
     def _run(self, work: Callable[[_Item], _Result], items: list[_Item]) -> Callable[[], list[_Result]]:
         """Start ``work`` on every item, spread over the threads; returns the function that waits for the results
         (in item order). With one thread the work is done at once, in this thread."""
-        if self.threads == 1 or len(items) == 1:
+        if self._threads_now == 1 or len(items) == 1:
             results = [work(item) for item in items]
             return lambda: results
-        n = min(self.threads, len(items))
+        n = min(self._threads_now, len(items))
         futures = [_executor(self.threads).submit(lambda part: [work(item) for item in part], items[i::n]) for i in range(n)]
 
         def wait() -> list[_Result]:
@@ -603,7 +619,7 @@ class DVSSimulator:
             if jitter is not None:
                 frame.jitter = (jitter[0].numpy().reshape(-1), jitter[1].numpy())
         # on one thread clip by clip (each clip's state stays in cache through both phases), else all at once
-        groups = [[b] for b in range(self.batch_size)] if self.threads == 1 else [list(range(self.batch_size))]
+        groups = [[b] for b in range(self.batch_size)] if self._threads_now == 1 else [list(range(self.batch_size))]
         events = [np.zeros(0, dtype=EVENT_DTYPE)] * self.batch_size
         for group in groups:
             self._step_clips(group, frame, frames.reshape(self.batch_size, -1), dt_s, t, events)
@@ -696,7 +712,7 @@ class DVSSimulator:
             assert self._leak_amp is not None
             amp = self._flat(self._leak_amp)[rows]
             if frame.jitter is None:
-                amount = self._mean_leak(band.start, amp, frame.leak_dt[b])
+                amount = self._mean_leak(band, amp, frame.leak_dt[b])
             else:
                 amount = np.multiply(amp, frame.leak_dt[b])  # float32 like v2e's ``delta_time * rate * pos_thres``
                 amount += amp * (frame.jitter[0][rows] * frame.jitter[1][b])
@@ -729,18 +745,18 @@ class DVSSimulator:
         base[local] = base.take(local) + counts.astype(np.float32) * thres.astype(np.float32, copy=False)
         return state
 
-    def _mean_leak(self, start: int, amp: np.ndarray, dt: np.float32) -> np.ndarray:
-        """The mean leak ``amp * dt`` of the band starting at ``start``: the float32 products (v2e's
-        ``delta_time * rate * pos_thres``) as float64, so that ``M`` (float64 with the low-pass on) loses them in
-        one type, 3-4x faster than a mixed-type subtraction; kept for the last two interval lengths (frame times
-        rounded to µs alternate between two)."""
-        key = (start, float(dt))
+    def _mean_leak(self, band: _Band, amp: np.ndarray, dt: np.float32) -> np.ndarray:
+        """The mean leak ``amp * dt`` of ``band``: the float32 products (v2e's ``delta_time * rate * pos_thres``)
+        as float64, so that ``M`` (float64 with the low-pass on) loses them in one type, 3-4x faster than a
+        mixed-type subtraction; kept for the last two interval lengths (frame times rounded to µs alternate
+        between two) of the bands of every thread count the steps run on."""
+        key = (band.start, band.stop, float(dt))
         amount = self._leak_memo.get(key)
         if amount is None:
             amount = np.multiply(amp, dt)
             if self._dtype == torch.float64:
                 amount = amount.astype(np.float64)
-            if len(self._leak_memo) >= _LEAK_MEMO * sum(len(bands) for bands in self._bands):
+            if len(self._leak_memo) >= _LEAK_MEMO * sum(len(b) for bands in self._layouts.values() for b in bands):
                 self._leak_memo.clear()
             self._leak_memo[key] = amount
         return amount

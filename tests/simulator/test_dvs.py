@@ -21,6 +21,7 @@ from neurova.simulator import (
     simulate,
     simulate_batch,
 )
+from neurova.simulator.tuning import StepTuner
 from tests.helpers.simulator import assert_same_events, block_clip, load_v2e_loop, ramp, run_v2e_mode, texture_clip
 
 CLEAN0 = {"preset": "clean", "sigma_thres": 0.0}  # clean, no threshold mismatch: hand-computable
@@ -299,6 +300,37 @@ def test_events_do_not_depend_on_the_thread_count(
         assert len(sim._bands[0]) == min(threads, 24)
         many = simulate_batch(clips, threads=threads, **args)
         assert all(len(a) == len(b) and (a == b).all() for a, b in zip(one, many)), threads
+
+
+@pytest.mark.parametrize("mode", ["v2e", "linear"])
+@pytest.mark.parametrize("preset", ["clean", "noisy"])
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_switching_thread_counts_between_steps_keeps_the_events(
+    monkeypatch: pytest.MonkeyPatch, mode: str, preset: str, batch_size: int
+) -> None:
+    # the tuner moves a clip between bands on 3 threads and one thread; here at every step (leak memo, shot noise,
+    # v2e's grid and "linear" merges must not care)
+    monkeypatch.setattr(dvs, "_MIN_BAND_PIXELS", 16)
+    clips = np.stack([block_clip(12, 24, seed=s) for s in range(batch_size)], axis=1)  # (T, B, H, W)
+    args: dict[str, Any] = {"batch_size": batch_size, "preset": preset, "timestamp_mode": mode, "seed": 3}
+    one, switching = DVSSimulator(24, 24, threads=1, **args), DVSSimulator(24, 24, threads=3, **args)
+    assert one._tuner is None and switching._tuner is not None
+    switching._tuner = StepTuner((3, 1), trials=1, period=2)  # every step a trial: 3, 1, 3, 1, ...
+    used = []
+    for i, frame in enumerate(clips):
+        expected, got = one.step(frame, i * 33_333), switching.step(frame, i * 33_333)
+        used.append(len(switching._bands[0]))
+        assert all(len(a) == len(b) and (a == b).all() for a, b in zip(expected, got, strict=True)), i
+    assert sum(len(e) for e in expected) > 0
+    assert set(used[1:]) == {3, 1}  # (the first frame initialises the pixels: no step)
+
+
+def test_only_a_step_that_threads_can_split_is_tuned() -> None:
+    assert DVSSimulator(260, 346, threads=2)._tuner is not None  # bands of rows
+    assert DVSSimulator(8, 8, batch_size=2, threads=2)._tuner is not None  # too small for bands: clips in threads
+    assert DVSSimulator(8, 8, threads=2)._tuner is None  # one small clip: nothing to run in threads
+    assert DVSSimulator(260, 346, threads=2, refractory_period_s=1e-3)._tuner is None  # a whole-clip filter
+    assert DVSSimulator(260, 346, threads=1)._tuner is None
 
 
 @pytest.mark.parametrize("preset", ["clean", "noisy"])
