@@ -30,12 +30,12 @@ array are computed on those pixels only, on numpy views of the CPU state (or
 gathered from the device). On CPU each clip is split into bands of rows, one per
 thread: phase 1 (:meth:`DVSSimulator._band_state`) runs the model band by band in a
 thread pool, phase 2 (:meth:`DVSSimulator._write_band`) writes each band's events at
-their places in the clip's time-ordered array; with several threads, each step runs either
-so or on one thread, whichever the last trial ran faster (:mod:`~neurova.simulator.tuning`). v2e's grid times come out in time order
-without a sort (:func:`_grid_order`), "linear" times by one stable radix sort of their
-µs offsets within the interval (:func:`_linear_order`; with shot noise, the noise's
-times join that sort), as are, with a refractory period or a rare oversized v2e grid, the
-times of either mode.
+their places in the clip's time-ordered array; with several threads a step runs so, or
+on one thread, whichever ran faster in the last trial (:mod:`~neurova.simulator.tuning`).
+v2e's grid times come out in time order without a sort (:func:`_grid_order`), "linear"
+times by one stable radix sort of their µs offsets within the interval
+(:func:`_linear_order`; with shot noise, the noise's times join that sort), as are, with
+a refractory period or a rare oversized v2e grid, the times of either mode.
 
 Randomness: clip ``i`` of a batch draws its thresholds and leak terms from its own CPU
 :class:`torch.Generator` and its shot noise (:mod:`~neurova.simulator.noise`) from its own
@@ -246,8 +246,9 @@ class DVSSimulator:
             The events do not depend on it. With more than one, every 256 steps open with a trial of 3 steps
             on the threads and 3 on one thread (:class:`~neurova.simulator.tuning.StepTuner`), and the rest
             run the faster way: on a 2-core virtual machine two threads ran event-heavy 640x480 frames
-            1.75-1.84x faster than one, sparse or 346x260 frames 0.3-0.8x as fast (docs/benchmarks.md, "Simulator
-            threads"). One is the default: on small sensors the trials alone cost more than threads give.
+            1.75-1.84x faster than one, sparse or 346x260 frames 0.3-0.8x as fast (docs/benchmarks.md,
+            "Simulator threads"). One is the default: on small sensors the trials alone cost more than
+            threads give.
 
     Example:
         >>> sim = DVSSimulator(260, 346, preset="clean", seed=0)
@@ -619,7 +620,8 @@ class DVSSimulator:
             if jitter is not None:
                 frame.jitter = (jitter[0].numpy().reshape(-1), jitter[1].numpy())
         # on one thread clip by clip (each clip's state stays in cache through both phases), else all at once
-        groups = [[b] for b in range(self.batch_size)] if self._threads_now == 1 else [list(range(self.batch_size))]
+        clips = list(range(self.batch_size))
+        groups = [[b] for b in clips] if self._threads_now == 1 else [clips]
         events = [np.zeros(0, dtype=EVENT_DTYPE)] * self.batch_size
         for group in groups:
             self._step_clips(group, frame, frames.reshape(self.batch_size, -1), dt_s, t, events)
