@@ -243,12 +243,12 @@ class DVSSimulator:
             torch's global generator, so ``torch.manual_seed`` makes it reproducible).
         device: torch device of the pixel state (``"cpu"``, ``"cuda"``, ...).
         threads: the most CPU threads (``None``: 1); each clip is split into bands of rows, one per thread.
-            The events do not depend on it. With more than one, every 256 steps open with a trial of 3 steps
-            on the threads and 3 on one thread (:class:`~neurova.simulator.tuning.StepTuner`), and the rest
-            run the faster way: on a 2-core virtual machine two threads ran event-heavy 640x480 frames
-            1.75-1.84x faster than one, sparse or 346x260 frames 0.3-0.8x as fast (docs/benchmarks.md,
-            "Simulator threads"). One is the default: on small sensors the trials alone cost more than
-            threads give.
+            The events do not depend on it. With more than one, every 256 steps open with a trial: 4 steps in
+            a row on the threads, then 4 on one thread, the last 3 of each timed
+            (:class:`~neurova.simulator.tuning.StepTuner`), and the rest run the faster way: on a 2-core
+            virtual machine two threads ran a block texture at 640x480 1.7-2.4x as fast as one, a face at
+            346x260 0.4-0.9x as fast (docs/benchmarks.md, "Simulator threads"). One is the default: on small
+            sensors the trials alone cost more than threads give.
 
     Example:
         >>> sim = DVSSimulator(260, 346, preset="clean", seed=0)
