@@ -4,8 +4,8 @@ On CPU, :class:`~neurova.simulator.DVSSimulator` can run a step in bands of rows
 one; the events are the same either way, the speed is not. Bands pay where each numpy operation is long beside
 the handing over of Python's GIL between threads: on a 2-core virtual machine two threads ran a block texture
 at 640x480 1.7-2.4x as fast as one, but a face at 346x260 0.4-0.9x as fast (docs/benchmarks.md, "Simulator
-threads"). Which side a clip falls on depends on the machine, its load and the
-content, so :class:`StepTuner` measures it as the clip runs.
+threads"). Which side a clip falls on depends on the machine, its load and the content, so :class:`StepTuner`
+measures it as the clip runs.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class StepTuner(Generic[Choice]):
 
     Steps come in rounds of ``period``. Each round opens with a trial: every choice in turn runs ``warmup + trials``
     steps in a row, of which the last ``trials`` are timed (a change of choice costs its first step: threads that
-    slept must wake, caches refill; on a 2-core virtual machine the first step on two threads after steps on one
-    took 2-5x as long as the next ones). The rest of the round runs the choice whose timed trial steps had the
+    slept must wake, caches refill; on a 2-core virtual machine the first of four such steps took up to 5x as long
+    as the next ones). The rest of the round runs the choice whose timed trial steps had the
     lowest median. Trials recur, so the choice follows the content and the load of the machine; a choice slower by
     a factor ``r`` costs about ``(r - 1) * (warmup + trials) / period`` of a round (4 trial steps in 256 at 3x: 3 %).
 
