@@ -281,9 +281,8 @@ class EventCache:
         found: dict[str, Path] = {}
         for path in self.files() if files is None else files:
             with open_cache_file(path) as f:
-                for name, group in f.get("clips", {}).items():
-                    # a group a killed build left unreadable comes as None (h5py cannot open it): not complete
-                    if group is not None and group.attrs.get("complete", False) and name not in found:
+                for name, group in f.get("clips", {}).items():  # (an unreadable group comes as None)
+                    if _is_complete(group) and name not in found:
                         found[name] = path
         return found
 
@@ -458,8 +457,7 @@ def _drop_incomplete_clips(path: Path) -> None:
         clips = f.require_group("clips")
         try:
             for name in list(clips):
-                group = clips.get(name)  # None where a killed build left it unreadable
-                if group is None or not group.attrs.get("complete", False):
+                if not _is_complete(clips.get(name)):
                     del clips[name]
             return
         except (KeyError, OSError, RuntimeError, ValueError) as exc:  # what h5py raises for damaged metadata
@@ -471,11 +469,16 @@ def _drop_incomplete_clips(path: Path) -> None:
             kept = new.create_group("clips")
             for name in old["clips"]:
                 group = old["clips"].get(name)
-                if group is not None and group.attrs.get("complete", False):
+                if _is_complete(group):
                     old.copy(group, kept, name=name)
     except (KeyError, OSError, RuntimeError, ValueError) as exc:
         raise NeurovaError(f"the event cache is damaged beyond what a resumed build repairs ({exc}); delete it to "
                            "rebuild", path) from exc
+
+
+def _is_complete(group: h5py.Group | None) -> bool:
+    """Whether a clip's group was written to the end (``None``: a group a killed build left unreadable)."""
+    return group is not None and bool(group.attrs.get("complete", False))
 
 
 def open_cache_file(path: Path, mode: str = "r") -> h5py.File:

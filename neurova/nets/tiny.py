@@ -1,7 +1,7 @@
 """A tiny convolutional trunk (about 47 k parameters): the small-network baseline of the leaderboard.
 
-Four blocks of ``conv 3x3 → BatchNorm → ReLU → max-pool 2x2`` followed by global average pooling; each block
-pools before its ReLU, which computes the same (a max of ReLUs is the ReLU of the max, gradients included) on a
+Four blocks of ``conv 3x3 → BatchNorm → max-pool 2x2 → ReLU`` followed by global average pooling: the textbook
+``ReLU → max-pool`` to the last bit (a max of ReLUs is the ReLU of the max, gradients included), with the ReLU on a
 quarter of the elements.
 It works on any ``S x S`` input with ``S >= 16`` and plugs into :class:`neurova.nets.SingleFrameNet`
 and :class:`neurova.nets.FrameFusionNet` like a timm trunk (it sets ``num_features``).

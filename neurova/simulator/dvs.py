@@ -305,13 +305,17 @@ class DVSSimulator:
         xy = np.zeros(self.height * self.width, dtype=EVENT_DTYPE)[["x", "y"]]  # (x, y) of every pixel
         xy["y"], xy["x"] = (a.reshape(-1) for a in np.indices((self.height, self.width)))
         self._pixel_xy = xy.view(_XY_VIEW)["xy"].copy()  # int32 with the bytes of an (x, y) pair
-        self._bands = self._make_bands(self.threads)  # the bands of the step running (``self._threads_now``)
-        self._layouts = {self.threads: self._bands, 1: self._bands if self.threads == 1 else self._make_bands(1)}
-        self._threads_now = self.threads
+        self._layouts = {n: self._make_bands(n) for n in {self.threads, 1}}  # the bands of each thread count
+        self._threads_now = self.threads  # the thread count of the step running
         # several threads: each step on them or on one, whichever the recent steps ran faster on (same events)
         threaded = self.threads > 1 and (len(self._bands[0]) > 1 or self.batch_size > 1)
         self._tuner: StepTuner[int] | None = StepTuner((self.threads, 1)) if threaded else None
         self.reset()
+
+    @property
+    def _bands(self) -> list[list[_Band]]:
+        """The bands of rows of each clip for the step running (on ``self._threads_now`` threads)."""
+        return self._layouts[self._threads_now]
 
     @property
     def sensor_size(self) -> SensorSize:
@@ -534,7 +538,6 @@ class DVSSimulator:
             )
         if self.device.type == "cpu" and self._tuner is not None:
             self._threads_now = self._tuner.choose()
-            self._bands = self._layouts[self._threads_now]
             start = time.perf_counter()
             events = self._step_bands(self._as_numpy_frames(frames), t)
             self._tuner.record(time.perf_counter() - start)
