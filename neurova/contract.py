@@ -20,8 +20,8 @@ import numpy as np
 
 from neurova.errors import InputContractError
 
-__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "check_phases",
-           "model_frames", "resolve_contract"]
+__all__ = ["CONTRACT_OPTIONS", "FACE_CLIP_RECIPE", "InputContract", "as_contract", "channels_for", "model_frames",
+           "resolve_contract"]
 
 Encoding = Literal["tbr", "frame", "voxel", "time_surface"]
 """The event encodings (what the event datasets and datamodules accept)."""
