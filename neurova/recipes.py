@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from neurova.contract import check_phases
+
 __all__ = ["DATA", "RECIPES", "SENSORS", "SYNTHETIC_FACES", "SYNTHETIC_FACES_CAMERAS", "SYNTHETIC_FACES_NOISE",
            "Protocol", "Recipe", "data_name", "recipe_for", "sensor_options"]
 
@@ -118,8 +120,6 @@ class Protocol:
             sensor_options(name)  # an unknown name raises here
         phases = tuple(self.train_phases_us)
         if phases:
-            from neurova.contract import check_phases
-
             phases = check_phases(phases, "train_phases_us")
         object.__setattr__(self, "train_phases_us", phases)
         if self.train_box_jitter is not None:
