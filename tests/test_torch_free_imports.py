@@ -1,0 +1,30 @@
+"""The modules whose docstrings or docs promise an import without torch keep that promise.
+
+Each is imported in a fresh interpreter (torch, once imported, stays in ``sys.modules``), so a new import at module
+level anywhere below them, like the one that once made ``neurova --help`` take 3 s, fails here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+TORCH_FREE = [
+    "neurova",  # neurova/__init__.py: submodules load lazily
+    "neurova.image",  # "numpy only at import time"
+    "neurova.faces",  # "numpy only at import time"
+    "neurova.zero_shot",  # docs/zero_shot.md: loads just the numpy mapping
+    "neurova.recipes",  # the protocols, read when the command builds its parser
+    "neurova.zoo",  # adds the `zoo` command to the parser
+    "neurova.cli",  # docs/architecture.md: the commands and `neurova --help` start without torch
+]
+
+
+@pytest.mark.parametrize("module", TORCH_FREE)
+def test_module_imports_without_torch(module: str) -> None:
+    code = (f"import importlib, sys; importlib.import_module({module!r}); "
+            "loaded = sorted({'torch', 'lightning'} & set(sys.modules)); assert not loaded, loaded")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
