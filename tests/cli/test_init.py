@@ -7,6 +7,7 @@ import pytest
 
 from neurova.cli import main
 from neurova.cli.lightning import NeurovaCLI
+from tests.helpers.imports import assert_runs_without
 
 
 def test_errors_are_reported_without_a_traceback(tmp_path, capsys):
@@ -27,16 +28,10 @@ def test_command_names_do_not_collide():
 
 def test_help_imports_neither_torch_nor_lightning():
     """``neurova --help`` and a command's ``--help`` build the parser only: 0.3 s, where importing torch took 3 s."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from neurova.cli import main\n"
-            "for words in (['--help'], ['predict', '--help'], ['leaderboard', '--help']):\n"
-            "    try: main(words)\n"
-            "    except SystemExit as end: assert end.code == 0, words\n"
-            "loaded = {'torch', 'lightning'} & set(sys.modules); assert not loaded, loaded")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_runs_without("from neurova.cli import main\n"
+                        "for words in (['--help'], ['predict', '--help'], ['leaderboard', '--help']):\n"
+                        "    try: main(words)\n"
+                        "    except SystemExit as end: assert end.code == 0, words")
 
 
 @pytest.mark.parametrize(
